@@ -1,0 +1,77 @@
+//! Diagnostics: what the parser and the validator report about a definition.
+//! Each names where the problem is (the state, a JSON Pointer and, when the
+//! source text is known, line and column) and says what to do about it.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// A stable code, e.g. `SCHEMA_VALIDATION_FAILED`, `MISSING_TRANSITION_TARGET`.
+    pub code: String,
+    /// A sentence a user can act on.
+    pub message: String,
+    /// JSON Pointer (RFC 6901) into the definition, e.g. `/States/Wait/Seconds`.
+    pub pointer: String,
+    /// The state the problem is in, if any.
+    pub state: Option<String>,
+    /// 1-based line and column in the source text, when known.
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl Diagnostic {
+    pub fn error(
+        code: impl Into<String>,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code: code.into(),
+            message: message.into(),
+            pointer: pointer.into(),
+            state: None,
+            line: None,
+            column: None,
+        }
+    }
+
+    pub fn in_state(mut self, state: impl Into<String>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, "{l}:{c}: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(s) = &self.state {
+            write!(f, " (state \"{s}\"")?;
+        } else {
+            write!(f, " (")?;
+        }
+        if self.state.is_some() {
+            write!(f, ", ")?;
+        }
+        write!(
+            f,
+            "at {})",
+            if self.pointer.is_empty() {
+                "/"
+            } else {
+                &self.pointer
+            }
+        )
+    }
+}

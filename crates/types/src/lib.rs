@@ -1,0 +1,10 @@
+//! Domain types shared by every Statecraft layer: the history events of an
+//! execution (in the AWS Step Functions wire shape), the predefined `States.*`
+//! error names and the `Failure` (error + cause) that flows through Retry and
+//! Catch.
+
+pub mod errors;
+pub mod history;
+
+pub use errors::Failure;
+pub use history::{EventType, HistoryEvent};
