@@ -99,6 +99,9 @@ pub struct DataFlow {
     pub output: Option<Value>,
 }
 
+// A state is built once per definition and never moved in bulk, so the
+// size difference between variants costs nothing worth a Box in the API.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum StateKind {
     Pass(Pass),

@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod intrinsic;
 pub mod path;
 pub mod scope;
+pub mod source;
 pub mod template;
 
 pub use diagnostic::{Diagnostic, Severity};
