@@ -1,0 +1,125 @@
+-- The initial schema. Times are milliseconds since the Unix epoch; JSON is
+-- stored as text exactly as the API shows it.
+
+CREATE TABLE revisions (
+    revision_id           TEXT PRIMARY KEY,
+    state_machine_arn     TEXT NOT NULL,
+    definition            TEXT NOT NULL,
+    role_arn              TEXT NOT NULL,
+    description           TEXT,
+    logging_configuration TEXT,
+    tracing_configuration TEXT,
+    created_ms            INTEGER NOT NULL
+);
+
+CREATE TABLE state_machines (
+    arn              TEXT PRIMARY KEY,
+    name             TEXT NOT NULL,
+    type             TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    creation_date_ms INTEGER NOT NULL,
+    revision_id      TEXT NOT NULL REFERENCES revisions(revision_id),
+    -- Version numbers are never reused, even after a version is deleted.
+    next_version     INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE versions (
+    arn               TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    version           INTEGER NOT NULL,
+    description       TEXT,
+    creation_date_ms  INTEGER NOT NULL,
+    revision_id       TEXT NOT NULL REFERENCES revisions(revision_id),
+    UNIQUE (state_machine_arn, version)
+);
+
+CREATE TABLE aliases (
+    arn               TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    description       TEXT,
+    -- JSON array of {"stateMachineVersionArn", "weight"}.
+    routing           TEXT NOT NULL,
+    creation_date_ms  INTEGER NOT NULL,
+    update_date_ms    INTEGER
+);
+CREATE INDEX aliases_by_machine ON aliases (state_machine_arn, arn);
+
+CREATE TABLE tags (
+    resource_arn TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    PRIMARY KEY (resource_arn, key)
+) WITHOUT ROWID;
+
+CREATE TABLE activities (
+    arn                      TEXT PRIMARY KEY,
+    name                     TEXT NOT NULL,
+    creation_date_ms         INTEGER NOT NULL,
+    encryption_configuration TEXT
+);
+
+-- The integer id orders executions by start (newest first in listings) and
+-- keys the per-execution tables compactly.
+CREATE TABLE executions (
+    id                    INTEGER PRIMARY KEY,
+    arn                   TEXT NOT NULL UNIQUE,
+    state_machine_arn     TEXT NOT NULL,
+    version_arn           TEXT,
+    alias_arn             TEXT,
+    revision_id           TEXT NOT NULL,
+    name                  TEXT NOT NULL,
+    input                 TEXT NOT NULL,
+    trace_header          TEXT,
+    start_date_ms         INTEGER NOT NULL,
+    map_run_arn           TEXT,
+    parent_arn            TEXT,
+    status                TEXT NOT NULL,
+    output                TEXT,
+    error                 TEXT,
+    cause                 TEXT,
+    stop_date_ms          INTEGER,
+    redrive_count         INTEGER NOT NULL DEFAULT 0,
+    redrive_date_ms       INTEGER,
+    redrive_status        TEXT,
+    redrive_status_reason TEXT,
+    engine_state          TEXT NOT NULL,
+    version               INTEGER NOT NULL,
+    lease_owner           TEXT,
+    lease_expires_ms      INTEGER
+);
+CREATE INDEX executions_by_machine ON executions (state_machine_arn, id);
+CREATE INDEX executions_by_machine_status ON executions (state_machine_arn, status, id);
+CREATE INDEX executions_by_version ON executions (version_arn, id) WHERE version_arn IS NOT NULL;
+CREATE INDEX executions_by_alias ON executions (alias_arn, id) WHERE alias_arn IS NOT NULL;
+CREATE INDEX executions_by_map_run ON executions (map_run_arn, id) WHERE map_run_arn IS NOT NULL;
+-- Only active executions are indexed for recovery, so the index stays small.
+CREATE INDEX executions_active ON executions (arn) WHERE status IN ('RUNNING', 'PENDING_REDRIVE');
+
+CREATE TABLE history (
+    execution_id INTEGER NOT NULL,
+    event_id     INTEGER NOT NULL,
+    -- The HistoryEvent in the API's wire shape.
+    event        TEXT NOT NULL,
+    PRIMARY KEY (execution_id, event_id)
+) WITHOUT ROWID;
+
+CREATE TABLE timers (
+    execution_id INTEGER NOT NULL,
+    timer_id     INTEGER NOT NULL,
+    fire_at_ms   INTEGER NOT NULL,
+    PRIMARY KEY (execution_id, timer_id)
+) WITHOUT ROWID;
+CREATE INDEX timers_due ON timers (fire_at_ms);
+
+CREATE TABLE tasks (
+    execution_id     INTEGER NOT NULL,
+    task_id          INTEGER NOT NULL,
+    resource         TEXT NOT NULL,
+    request          TEXT NOT NULL,
+    token            TEXT UNIQUE,
+    lease_owner      TEXT,
+    lease_expires_ms INTEGER,
+    PRIMARY KEY (execution_id, task_id)
+) WITHOUT ROWID;
+CREATE INDEX tasks_by_resource ON tasks (resource);

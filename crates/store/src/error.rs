@@ -1,0 +1,39 @@
+//! The one error type of the store. Callers branch on the variant (the
+//! server maps `NotFound`/`AlreadyExists` to AWS's typed errors, the runtime
+//! treats `Conflict` as "someone else advanced this execution").
+
+/// What went wrong in a store operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The named record does not exist.
+    #[error("{kind} does not exist: {id}")]
+    NotFound { kind: &'static str, id: String },
+    /// A record with the same key exists already.
+    #[error("{kind} already exists: {id}")]
+    AlreadyExists { kind: &'static str, id: String },
+    /// An optimistic concurrency check failed: the execution was advanced by
+    /// another writer (another node, or a stale actor) since it was read.
+    #[error("execution {arn} was modified concurrently (expected version {expected})")]
+    Conflict { arn: String, expected: u64 },
+    /// A pagination token that this store did not issue, or for another listing.
+    #[error("invalid pagination token")]
+    InvalidToken,
+    /// Stored data that cannot be decoded (a bug or a tampered database).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The database refused or failed the operation (I/O, disk full, locked).
+    #[error("storage backend error: {0}")]
+    Backend(String),
+    /// The store was shut down; no more writes are accepted.
+    #[error("the store is closed")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Backend(e.to_string())
+    }
+}
+
+/// The store's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,303 @@
+//! Executions, their history, timers and pending tasks: everything that
+//! changes when an execution makes a state transition.
+//!
+//! Architecture invariant: a [`Transition`] is the unit of durability. Its
+//! history events, the new serialised engine state, the summary columns the
+//! API shows (status, output, error…), the timers it arms or cancels and the
+//! tasks it queues or completes are written in ONE database transaction, or
+//! not at all. The version check (`expected_version`) makes a transition
+//! apply only on top of the state it was computed from, so two writers (a
+//! stale actor, another node) can never both advance an execution.
+
+use statecraft_types::HistoryEvent;
+
+use crate::error::Result;
+use crate::page::{Page, PageRequest};
+use crate::pending::Pending;
+
+/// The status of an execution as `DescribeExecution` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExecutionStatus {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+    PendingRedrive,
+}
+
+impl ExecutionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Running => "RUNNING",
+            ExecutionStatus::Succeeded => "SUCCEEDED",
+            ExecutionStatus::Failed => "FAILED",
+            ExecutionStatus::TimedOut => "TIMED_OUT",
+            ExecutionStatus::Aborted => "ABORTED",
+            ExecutionStatus::PendingRedrive => "PENDING_REDRIVE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ExecutionStatus> {
+        Some(match s {
+            "RUNNING" => ExecutionStatus::Running,
+            "SUCCEEDED" => ExecutionStatus::Succeeded,
+            "FAILED" => ExecutionStatus::Failed,
+            "TIMED_OUT" => ExecutionStatus::TimedOut,
+            "ABORTED" => ExecutionStatus::Aborted,
+            "PENDING_REDRIVE" => ExecutionStatus::PendingRedrive,
+            _ => return None,
+        })
+    }
+
+    /// Whether the execution still has work to do (timers and tasks live
+    /// only while it is active).
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            ExecutionStatus::Running | ExecutionStatus::PendingRedrive
+        )
+    }
+}
+
+/// `ListExecutions`' `redriveFilter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedriveFilter {
+    Redriven,
+    NotRedriven,
+}
+
+/// Who started an execution and what it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewExecution {
+    pub arn: String,
+    /// The unqualified state machine ARN.
+    pub state_machine_arn: String,
+    /// Set when started through a version (or an alias that routed to one).
+    pub version_arn: Option<String>,
+    /// Set when started through an alias.
+    pub alias_arn: Option<String>,
+    /// The revision whose definition the execution runs.
+    pub revision_id: String,
+    pub name: String,
+    /// The input JSON text as given.
+    pub input: String,
+    pub trace_header: Option<String>,
+    pub start_date_ms: i64,
+    /// For child executions of a distributed Map run.
+    pub map_run_arn: Option<String>,
+    /// For executions started by another execution (nested workflows).
+    pub parent_arn: Option<String>,
+}
+
+/// The mutable part of an execution: what the API shows plus the engine's
+/// serialised state. Every transition writes all of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionState {
+    pub status: ExecutionStatus,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub stop_date_ms: Option<i64>,
+    pub redrive_count: u32,
+    pub redrive_date_ms: Option<i64>,
+    /// `REDRIVABLE`, `NOT_REDRIVABLE`, `REDRIVABLE_BY_MAP_RUN` (None while running).
+    pub redrive_status: Option<String>,
+    pub redrive_status_reason: Option<String>,
+    /// The engine's `Execution` value, serialised (opaque to the store).
+    pub engine_state: String,
+}
+
+/// An execution as `DescribeExecution` needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    pub arn: String,
+    pub state_machine_arn: String,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
+    pub revision_id: String,
+    pub name: String,
+    pub input: String,
+    pub trace_header: Option<String>,
+    pub start_date_ms: i64,
+    pub map_run_arn: Option<String>,
+    pub parent_arn: Option<String>,
+    pub state: ExecutionState,
+    /// Incremented by every committed transition; the next transition must
+    /// name it as `expected_version`.
+    pub version: u64,
+}
+
+/// An execution as `ListExecutions` shows it (no input, output or state, so
+/// a page stays small).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionSummary {
+    pub arn: String,
+    pub state_machine_arn: String,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
+    pub name: String,
+    pub status: ExecutionStatus,
+    pub start_date_ms: i64,
+    pub stop_date_ms: Option<i64>,
+    pub redrive_count: u32,
+    pub redrive_date_ms: Option<i64>,
+    pub map_run_arn: Option<String>,
+}
+
+/// `ListExecutions`' filters. Exactly one of `state_machine_arn`,
+/// `version_arn`, `alias_arn` or `map_run_arn` is normally set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionFilter {
+    pub state_machine_arn: Option<String>,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
+    pub map_run_arn: Option<String>,
+    pub status: Option<ExecutionStatus>,
+    pub redrive: Option<RedriveFilter>,
+}
+
+/// A durable timer: deliver `TimerFired { timer_id }` at `fire_at_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timer {
+    pub timer_id: u64,
+    pub fire_at_ms: i64,
+}
+
+/// A timer of some execution, as the timer service loads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueTimer {
+    pub execution_arn: String,
+    pub timer: Timer,
+}
+
+/// A task the engine asked for and that has not completed yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingTask {
+    pub task_id: u64,
+    /// The resource ARN (which integration handles it; activities poll by it).
+    pub resource: String,
+    /// The engine's `TaskRequest`, serialised (opaque to the store).
+    pub request: String,
+    /// The task token, for `.waitForTaskToken` and activities.
+    pub token: Option<String>,
+    /// Which worker or node holds the task and until when (ms since epoch).
+    pub lease_owner: Option<String>,
+    pub lease_expires_ms: Option<i64>,
+}
+
+/// What a transition does to timers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerChange {
+    Arm(Timer),
+    Cancel { timer_id: u64 },
+}
+
+/// What a transition does to tasks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskChange {
+    Queue(PendingTask),
+    /// The task completed, failed or was cancelled: forget it.
+    Remove {
+        task_id: u64,
+    },
+}
+
+/// Everything one state transition writes, atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub execution_arn: String,
+    /// The execution's `version` this transition was computed from.
+    pub expected_version: u64,
+    pub state: ExecutionState,
+    /// New history events, ids dense and following the last stored one.
+    pub events: Vec<HistoryEvent>,
+    pub timers: Vec<TimerChange>,
+    pub tasks: Vec<TaskChange>,
+}
+
+/// What `create_execution` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    /// The execution was created; its version is 1.
+    New,
+    /// An execution with this ARN already existed; nothing was written.
+    Existing(Box<Execution>),
+}
+
+/// `GetExecutionHistory`'s paging options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryQuery {
+    pub page: PageRequest,
+    /// Newest first.
+    pub reverse: bool,
+}
+
+/// Counters of the group-commit writer, for benchmarks and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Database transactions committed.
+    pub batches: u64,
+    /// Writes (transitions and other operations) committed in them.
+    pub writes: u64,
+    /// The largest batch so far.
+    pub max_batch: u64,
+}
+
+/// Reads and writes of executions and everything that hangs off them.
+pub trait ExecutionStore: Send + Sync {
+    /// Creates an execution together with its first transition (whose
+    /// `expected_version` is ignored). Idempotent by ARN: if the execution
+    /// exists, nothing is written and it is returned.
+    fn create_execution(&self, execution: NewExecution, first: Transition) -> Pending<Created>;
+
+    /// Commits one transition. `Conflict` if the execution's version is not
+    /// `expected_version`, `NotFound` if it does not exist. When the new
+    /// status is not active, its remaining timers and tasks are dropped.
+    fn commit(&self, transition: Transition) -> Pending<u64>;
+
+    fn get_execution(&self, arn: &str) -> Result<Option<Execution>>;
+
+    /// Executions newest first.
+    fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ExecutionSummary>>;
+
+    /// One page of an execution's history. `NotFound` if it does not exist.
+    fn history(&self, execution_arn: &str, query: &HistoryQuery) -> Result<Page<HistoryEvent>>;
+
+    /// ARNs of active executions (RUNNING or PENDING_REDRIVE), for recovery,
+    /// ordered by ARN.
+    fn active_executions(&self, page: &PageRequest) -> Result<Page<String>>;
+
+    /// The armed timers of one execution.
+    fn timers(&self, execution_arn: &str) -> Result<Vec<Timer>>;
+
+    /// Timers of all executions due at or before `until_ms`, earliest first.
+    fn due_timers(&self, until_ms: i64, limit: u32) -> Result<Vec<DueTimer>>;
+
+    /// The pending tasks of one execution, by task id.
+    fn pending_tasks(&self, execution_arn: &str) -> Result<Vec<PendingTask>>;
+
+    /// The execution and task a task token belongs to.
+    fn task_by_token(&self, token: &str) -> Result<Option<(String, PendingTask)>>;
+
+    /// Takes the leases of up to `limit` active executions that nobody holds
+    /// (or whose lease expired, or that `owner` holds already) until
+    /// `now_ms + lease_ms`. Returns their ARNs. A single node claims all at
+    /// startup; several nodes split the work this way.
+    fn claim_executions(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Pending<Vec<String>>;
+
+    /// Group-commit counters (zero for stores without a batching writer).
+    fn commit_stats(&self) -> CommitStats {
+        CommitStats::default()
+    }
+}

@@ -1,0 +1,75 @@
+//! Schema migrations: the numbered files under `crates/store/migrations/`,
+//! compiled in, applied in order at open; `schema_version` records which
+//! ran. A database newer than this binary is refused rather than guessed at.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// (version, SQL) in order. Adding a migration is adding a file and a line.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+
+/// The schema version this build writes.
+pub const LATEST: i64 = 1;
+
+/// Brings the schema up to [`LATEST`]; returns the version found before.
+pub(crate) fn migrate(conn: &mut Connection, now_ms: i64) -> Result<i64> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version INTEGER PRIMARY KEY,
+             applied_at_ms INTEGER NOT NULL
+         )",
+    )?;
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    if current > LATEST {
+        return Err(Error::Corrupt(format!(
+            "database schema version {current} is newer than this build supports ({LATEST})"
+        )));
+    }
+    for (version, sql) in MIGRATIONS {
+        if *version <= current {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at_ms) VALUES (?1, ?2)",
+            (version, now_ms),
+        )?;
+        tx.commit()?;
+    }
+    Ok(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_densely_and_end_at_latest() {
+        for (i, (v, _)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*v, i as i64 + 1);
+        }
+        assert_eq!(MIGRATIONS.last().map(|m| m.0), Some(LATEST));
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut c = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut c, 1).unwrap(), 0);
+        assert_eq!(migrate(&mut c, 2).unwrap(), LATEST);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c, 1).unwrap();
+        c.execute("INSERT INTO schema_version VALUES (?1, 0)", [LATEST + 1])
+            .unwrap();
+        assert!(matches!(migrate(&mut c, 2), Err(Error::Corrupt(_))));
+    }
+}
