@@ -194,6 +194,21 @@ impl Path {
         })
     }
 
+    /// Parses the path at the start of `s` (as an intrinsic function
+    /// argument) and returns it with the number of bytes it spans.
+    pub(crate) fn parse_prefix(s: &str) -> Result<(Path, usize), PathError> {
+        let (expr, len) = parse::parse_prefix(s)?;
+        let definite = expr.is_definite();
+        Ok((
+            Path {
+                source: s.get(..len).unwrap_or(s).to_string(),
+                expr,
+                definite,
+            },
+            len,
+        ))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.source
     }

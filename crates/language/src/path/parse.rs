@@ -26,6 +26,18 @@ pub(super) fn parse(src: &str) -> Result<PathExpr, PathError> {
     Ok(expr)
 }
 
+/// Parses a path at the start of `src` (an intrinsic function argument)
+/// and returns it with the number of bytes it spans. The path ends where it
+/// can no longer continue: at `,`, `)` or whitespace.
+pub(super) fn parse_prefix(src: &str) -> Result<(PathExpr, usize), PathError> {
+    let mut c = Cursor::new(src);
+    if c.peek() != Some(b'$') {
+        return Err(c.error("a path must start with '$'".into()));
+    }
+    let expr = c.path(0, true)?;
+    Ok((expr, c.pos))
+}
+
 struct Cursor<'s> {
     src: &'s str,
     pos: usize,

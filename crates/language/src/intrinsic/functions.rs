@@ -1,0 +1,502 @@
+//! The intrinsic functions themselves, given arguments that have already
+//! been evaluated and type-checked against [`Function::param`]. Where AWS's
+//! behaviour follows from its Java implementation (how `States.Format`
+//! prints objects, how `States.MathAdd` rounds, how `States.StringSplit`
+//! tokenises, how a seeded `States.MathRandom` draws), this module does the
+//! same, as the conformance corpus records.
+
+use std::borrow::Cow;
+
+use md5::Md5;
+use serde_json::{Map, Value};
+use sha1::Sha1;
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use statecraft_types::errors::INTRINSIC_FAILURE;
+
+use super::{Call, Function, Piece};
+use crate::path::compact;
+use crate::{Failure, Scope};
+
+/// `States.ArrayRange` produces at most this many items.
+const MAX_RANGE_ITEMS: i128 = 1000;
+/// `States.Base64Encode`/`Decode` and `States.Hash` accept at most this many
+/// characters of input.
+const MAX_INPUT_CHARS: usize = 10_000;
+
+/// `States.IntrinsicFailure` for a call to `f`.
+pub(super) fn failure(f: Function, detail: String) -> Failure {
+    Failure::new(
+        INTRINSIC_FAILURE,
+        format!("Invalid arguments in {}: {detail}", f.name()),
+    )
+}
+
+/// An integral JSON number as i64 (`3` and `3.0` both count).
+pub(crate) fn as_integer(v: &Value) -> Option<i64> {
+    let n = v.as_number()?;
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    let f = n.as_f64()?;
+    // The range check keeps the cast exact and in range.
+    (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+}
+
+/// Java's `Math.round`: half rounds up (towards positive infinity), which is
+/// how AWS turns the decimals given to MathAdd and MathRandom into integers.
+fn java_round(v: &Value) -> Option<i64> {
+    if let Some(i) = v.as_i64() {
+        return Some(i);
+    }
+    let f = v.as_f64()?;
+    let r = (f + 0.5).floor();
+    (r.is_finite() && r.abs() < 9.0e18).then_some(r as i64)
+}
+
+fn arg<'v>(values: &'v [Cow<'_, Value>], i: usize) -> &'v Value {
+    static NULL: Value = Value::Null;
+    values.get(i).map_or(&NULL, |v| v.as_ref())
+}
+
+fn str_arg<'v>(values: &'v [Cow<'_, Value>], i: usize) -> &'v str {
+    arg(values, i).as_str().unwrap_or("")
+}
+
+pub(super) fn apply(
+    call: &Call,
+    values: &[Cow<'_, Value>],
+    scope: &Scope<'_>,
+) -> Result<Value, Failure> {
+    let f = call.function;
+    match f {
+        Function::Format => format(call, values),
+        Function::StringToJson => {
+            let s = str_arg(values, 0);
+            if s.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            serde_json::from_str(s)
+                .map_err(|e| failure(f, format!("the string is not valid JSON ({e}): {s}")))
+        }
+        Function::JsonToString => Ok(Value::String(compact(arg(values, 0)))),
+        Function::Array => Ok(Value::Array(
+            values.iter().map(|v| v.as_ref().clone()).collect(),
+        )),
+        Function::ArrayPartition => {
+            let items = arg(values, 0).as_array().map_or(&[][..], Vec::as_slice);
+            let size = as_integer(arg(values, 1)).unwrap_or(0);
+            let size = usize::try_from(size)
+                .ok()
+                .filter(|&s| s > 0)
+                .ok_or_else(|| {
+                    failure(
+                        f,
+                        format!("the chunk size must be positive, but was {size}"),
+                    )
+                })?;
+            Ok(Value::Array(
+                items
+                    .chunks(size)
+                    .map(|c| Value::Array(c.to_vec()))
+                    .collect(),
+            ))
+        }
+        Function::ArrayContains => {
+            let items = arg(values, 0).as_array().map_or(&[][..], Vec::as_slice);
+            let needle = arg(values, 1);
+            Ok(Value::Bool(items.iter().any(|x| x == needle)))
+        }
+        Function::ArrayRange => array_range(values),
+        Function::ArrayGetItem => {
+            let items = arg(values, 0).as_array().map_or(&[][..], Vec::as_slice);
+            let index = as_integer(arg(values, 1)).unwrap_or(-1);
+            usize::try_from(index)
+                .ok()
+                .and_then(|i| items.get(i))
+                .cloned()
+                .ok_or_else(|| {
+                    failure(
+                        f,
+                        format!(
+                            "the index {index} is out of bounds for an array of length {}",
+                            items.len()
+                        ),
+                    )
+                })
+        }
+        Function::ArrayLength => Ok(Value::from(arg(values, 0).as_array().map_or(0, Vec::len))),
+        Function::ArrayUnique => {
+            let items = arg(values, 0).as_array().map_or(&[][..], Vec::as_slice);
+            let mut out: Vec<Value> = Vec::with_capacity(items.len());
+            for x in items {
+                if !out.contains(x) {
+                    out.push(x.clone());
+                }
+            }
+            Ok(Value::Array(out))
+        }
+        Function::Base64Encode => {
+            let s = limited(f, str_arg(values, 0))?;
+            Ok(Value::String(base64_encode(s.as_bytes())))
+        }
+        Function::Base64Decode => {
+            let s = limited(f, str_arg(values, 0))?;
+            let bytes = base64_decode(s)
+                .ok_or_else(|| failure(f, format!("the string is not valid Base64: {s}")))?;
+            String::from_utf8(bytes)
+                .map(Value::String)
+                .map_err(|_| failure(f, "the decoded bytes are not valid UTF-8".into()))
+        }
+        Function::Hash => {
+            let data = limited(f, str_arg(values, 0))?;
+            let algorithm = str_arg(values, 1);
+            let digest = match algorithm {
+                "MD5" => hex(&Md5::digest(data.as_bytes())),
+                "SHA-1" => hex(&Sha1::digest(data.as_bytes())),
+                "SHA-256" => hex(&Sha256::digest(data.as_bytes())),
+                "SHA-384" => hex(&Sha384::digest(data.as_bytes())),
+                "SHA-512" => hex(&Sha512::digest(data.as_bytes())),
+                other => {
+                    return Err(failure(
+                        f,
+                        format!("the hash algorithm must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512, but was: {other}"),
+                    ))
+                }
+            };
+            Ok(Value::String(digest))
+        }
+        Function::JsonMerge => {
+            if arg(values, 2) == &Value::Bool(true) {
+                return Err(failure(
+                    f,
+                    "only a shallow merge is supported: the third argument must be false".into(),
+                ));
+            }
+            let mut merged: Map<String, Value> =
+                arg(values, 0).as_object().cloned().unwrap_or_default();
+            if let Some(right) = arg(values, 1).as_object() {
+                for (k, v) in right {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+            Ok(Value::Object(merged))
+        }
+        Function::MathRandom => math_random(values, scope),
+        Function::MathAdd => {
+            let (Some(a), Some(b)) = (java_round(arg(values, 0)), java_round(arg(values, 1)))
+            else {
+                return Err(failure(f, "the values must be finite numbers".into()));
+            };
+            a.checked_add(b)
+                .map(Value::from)
+                .ok_or_else(|| failure(f, "the sum is out of range".into()))
+        }
+        Function::StringSplit => {
+            // Java's StringTokenizer: every character of the second argument
+            // is a delimiter, and empty tokens are dropped.
+            let s = str_arg(values, 0);
+            let delims = str_arg(values, 1);
+            Ok(Value::Array(
+                s.split(|c| delims.contains(c))
+                    .filter(|t| !t.is_empty())
+                    .map(|t| Value::String(t.to_string()))
+                    .collect(),
+            ))
+        }
+        Function::Uuid => Ok(Value::String(scope.host.uuid())),
+    }
+}
+
+fn limited(f: Function, s: &str) -> Result<&str, Failure> {
+    if s.chars().count() > MAX_INPUT_CHARS {
+        return Err(failure(
+            f,
+            format!("the input string must be at most {MAX_INPUT_CHARS} characters long"),
+        ));
+    }
+    Ok(s)
+}
+
+fn format(call: &Call, values: &[Cow<'_, Value>]) -> Result<Value, Failure> {
+    let runtime;
+    let pieces: &[Piece] = match &call.template {
+        Some(p) => p,
+        None => {
+            runtime = split_template(str_arg(values, 0));
+            &runtime
+        }
+    };
+    let slots = pieces.iter().filter(|p| matches!(p, Piece::Slot)).count();
+    let given = values.len().saturating_sub(1);
+    if slots != given {
+        return Err(failure(
+            Function::Format,
+            format!("the template has {slots} placeholders but {given} values were given"),
+        ));
+    }
+    let mut out = String::new();
+    let mut next = values.iter().skip(1);
+    for p in pieces {
+        match p {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Slot => {
+                if let Some(v) = next.next() {
+                    java_text(v, &mut out);
+                }
+            }
+        }
+    }
+    Ok(Value::String(out))
+}
+
+/// Splits a template that came from a path at run time: `{}` is a slot.
+fn split_template(s: &str) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut parts = s.split("{}");
+    if let Some(first) = parts.next() {
+        if !first.is_empty() {
+            pieces.push(Piece::Text(first.to_string()));
+        }
+    }
+    for part in parts {
+        pieces.push(Piece::Slot);
+        if !part.is_empty() {
+            pieces.push(Piece::Text(part.to_string()));
+        }
+    }
+    pieces
+}
+
+/// A value as AWS's `States.Format` prints it: Java's `toString` of the
+/// parsed JSON (strings bare, `{a=1, b=[]}` for objects, `[1, 2]` for arrays).
+fn java_text(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => out.push_str(s),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                java_text(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => {
+            out.push('{');
+            for (i, (k, x)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push('=');
+                java_text(x, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&compact(other)),
+    }
+}
+
+fn array_range(values: &[Cow<'_, Value>]) -> Result<Value, Failure> {
+    let f = Function::ArrayRange;
+    let start = i128::from(as_integer(arg(values, 0)).unwrap_or(0));
+    let end = i128::from(as_integer(arg(values, 1)).unwrap_or(0));
+    let step = i128::from(as_integer(arg(values, 2)).unwrap_or(0));
+    if step == 0 {
+        return Err(failure(f, "the step must not be 0".into()));
+    }
+    let span = end - start;
+    let count = if span != 0 && (span > 0) != (step > 0) {
+        0
+    } else {
+        span / step + 1
+    };
+    if count > MAX_RANGE_ITEMS {
+        return Err(failure(
+            f,
+            format!("the range has {count} items, more than the maximum of {MAX_RANGE_ITEMS}"),
+        ));
+    }
+    let items = (0..count)
+        .filter_map(|k| i64::try_from(start + k * step).ok())
+        .map(Value::from)
+        .collect();
+    Ok(Value::Array(items))
+}
+
+fn math_random(values: &[Cow<'_, Value>], scope: &Scope<'_>) -> Result<Value, Failure> {
+    let f = Function::MathRandom;
+    let (Some(start), Some(end)) = (java_round(arg(values, 0)), java_round(arg(values, 1))) else {
+        return Err(failure(f, "the bounds must be finite numbers".into()));
+    };
+    let bound = end
+        .checked_sub(start)
+        .and_then(|b| i32::try_from(b).ok())
+        .filter(|&b| b > 0)
+        .ok_or_else(|| {
+            failure(
+                f,
+                format!("the end ({end}) must be greater than the start ({start})"),
+            )
+        })?;
+    let offset = match values.get(2) {
+        Some(seed) => {
+            let seed = java_round(seed)
+                .ok_or_else(|| failure(f, "the seed must be a finite number".into()))?;
+            i64::from(JavaRandom::new(seed).next_int(bound))
+        }
+        None => {
+            // Host randomness keeps the engine deterministic under test.
+            let r = scope.host.random().clamp(0.0, 1.0);
+            ((r * f64::from(bound)) as i64).min(i64::from(bound) - 1)
+        }
+    };
+    Ok(Value::from(start + offset))
+}
+
+/// `java.util.Random`, so that a seeded `States.MathRandom` draws what AWS
+/// (a Java service) draws for the same seed.
+struct JavaRandom {
+    seed: i64,
+}
+
+impl JavaRandom {
+    const MULTIPLIER: i64 = 0x5_DEEC_E66D;
+    const MASK: i64 = (1 << 48) - 1;
+
+    fn new(seed: i64) -> Self {
+        JavaRandom {
+            seed: (seed ^ Self::MULTIPLIER) & Self::MASK,
+        }
+    }
+
+    fn next(&mut self, bits: u32) -> i32 {
+        self.seed = self.seed.wrapping_mul(Self::MULTIPLIER).wrapping_add(0xB) & Self::MASK;
+        (self.seed >> (48 - bits)) as i32
+    }
+
+    /// `nextInt(bound)` for `bound > 0`.
+    fn next_int(&mut self, bound: i32) -> i32 {
+        if bound & (bound - 1) == 0 {
+            return ((i64::from(bound) * i64::from(self.next(31))) >> 31) as i32;
+        }
+        loop {
+            let bits = self.next(31);
+            let val = bits % bound;
+            if bits.wrapping_sub(val).wrapping_add(bound - 1) >= 0 {
+                return val;
+            }
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard Base64 with padding (RFC 4648 §4).
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                let idx = ((n >> (18 - 6 * k)) & 0x3f) as usize;
+                out.push(char::from(B64[idx]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes standard Base64; padding is optional, anything else is an error.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let trimmed = s.trim_end_matches('=');
+    if s.len() - trimmed.len() > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(trimmed.len() / 4 * 3 + 2);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in trimmed.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((acc >> bits) & 0xff) as u8);
+        }
+    }
+    // A lone trailing character cannot encode a whole byte.
+    (bits < 6).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+            ("Hello World", "SGVsbG8gV29ybGQ="),
+        ] {
+            assert_eq!(base64_encode(plain.as_bytes()), encoded);
+            assert_eq!(base64_decode(encoded).as_deref(), Some(plain.as_bytes()));
+        }
+        assert_eq!(base64_decode("Zm9v!"), None);
+        assert_eq!(base64_decode("Z"), None);
+    }
+
+    #[test]
+    fn java_random_matches_java() {
+        // Values printed by OpenJDK 17's java.util.Random.
+        assert_eq!(JavaRandom::new(42).next_int(100), 30);
+        assert_eq!(JavaRandom::new(3).next_int(999), 239);
+        assert_eq!(JavaRandom::new(0).next_int(16), 11);
+        let mut r = JavaRandom::new(42);
+        let draws: Vec<i32> = (0..5).map(|_| r.next_int(10)).collect();
+        assert_eq!(draws, vec![0, 3, 8, 4, 0]);
+    }
+
+    #[test]
+    fn java_round_is_half_up() {
+        for (x, want) in [
+            (1.5, 2),
+            (-1.5, -1),
+            (-0.5, 0),
+            (2.5, 3),
+            (-1.51, -2),
+            (1.49, 1),
+        ] {
+            assert_eq!(java_round(&Value::from(x)), Some(want), "{x}");
+        }
+    }
+}
