@@ -18,11 +18,21 @@ pub struct Error {
 impl Error {
     /// An error with a code and message.
     pub fn new(code: &str, message: impl Into<String>) -> Error {
-        Error { code: code.to_string(), position: None, token: None, message: message.into() }
+        Error {
+            code: code.to_string(),
+            position: None,
+            token: None,
+            message: message.into(),
+        }
     }
     /// An error at a position.
     pub fn at(code: &str, position: usize, message: impl Into<String>) -> Error {
-        Error { code: code.to_string(), position: Some(position), token: None, message: message.into() }
+        Error {
+            code: code.to_string(),
+            position: Some(position),
+            token: None,
+            message: message.into(),
+        }
     }
     /// Attach a token.
     pub fn with_token(mut self, token: impl Into<String>) -> Error {

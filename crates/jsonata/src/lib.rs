@@ -1,2 +1,208 @@
 //! JSONata: the expression language that Amazon States Language uses in its
 //! `JSONata` query mode. Compile an expression once, evaluate it many times.
+//!
+//! ```
+//! use statecraft_jsonata::{Environment, Expression};
+//! let expr = Expression::parse("$states.input.order.qty * 2").unwrap();
+//! let mut env = Environment::new();
+//! env.bind("states", serde_json::json!({"input": {"order": {"qty": 21}}}));
+//! assert_eq!(expr.evaluate(None, &env).unwrap(), Some(serde_json::json!(42)));
+//! ```
+
+mod ast;
+mod datetime;
+mod error;
+mod eval;
+mod format;
+mod functions;
+mod parser;
+mod regex;
+mod signature;
+mod step_functions;
+mod transform;
+mod value;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::Error;
+
+use ast::Node;
+use value::{flags, Value};
+
+/// A compiled JSONata expression. Cheap to evaluate many times; `Send + Sync`.
+#[derive(Debug)]
+pub struct Expression {
+    root: Node,
+    labels: Vec<Arc<str>>,
+}
+
+/// Services the evaluator needs from its host: time, randomness, ids.
+pub trait Host: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_millis(&self) -> i64;
+    /// A float in `[0, 1)`.
+    fn random(&self) -> f64;
+    /// A version 4 UUID string.
+    fn uuid(&self) -> String;
+}
+
+/// The default host: system clock and a small xorshift PRNG.
+#[derive(Debug)]
+pub struct SystemHost {
+    state: std::sync::atomic::AtomicU64,
+}
+
+impl Default for SystemHost {
+    fn default() -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9E37_79B9_7F4A_7C15);
+        SystemHost {
+            state: std::sync::atomic::AtomicU64::new(seed | 1),
+        }
+    }
+}
+
+impl SystemHost {
+    fn next_u64(&self) -> u64 {
+        use std::sync::atomic::Ordering;
+        let mut x = self.state.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.state.store(x, Ordering::Relaxed);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+impl Host for SystemHost {
+    fn now_millis(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+    fn random(&self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn uuid(&self) -> String {
+        step_functions::uuid_from_bits(self.next_u64(), self.next_u64())
+    }
+}
+
+/// Variable bindings, limits and host hooks for evaluation.
+#[derive(Clone)]
+pub struct Environment {
+    bindings: HashMap<String, Value>,
+    max_depth: usize,
+    time_limit: Option<Duration>,
+    host: Arc<dyn Host>,
+    dialect_sfn: bool,
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field("bindings", &self.bindings.keys().collect::<Vec<_>>())
+            .field("max_depth", &self.max_depth)
+            .field("time_limit", &self.time_limit)
+            .field("step_functions", &self.dialect_sfn)
+            .finish()
+    }
+}
+
+impl Default for Environment {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Environment {
+    /// An environment with default limits (depth 500, time 1 s) and the system host.
+    pub fn new() -> Self {
+        Environment {
+            bindings: HashMap::new(),
+            max_depth: 500,
+            time_limit: Some(Duration::from_secs(1)),
+            host: Arc::new(SystemHost::default()),
+            dialect_sfn: false,
+        }
+    }
+
+    /// Bind `$name` (given without the `$`). The value is converted once here,
+    /// so evaluations share it without copying.
+    pub fn bind(&mut self, name: &str, value: serde_json::Value) {
+        self.bindings
+            .insert(name.to_string(), Value::from_json(&value));
+    }
+
+    /// Set the evaluation depth limit and the time limit (`None` = no limit).
+    pub fn with_limits(mut self, max_depth: usize, time_limit: Option<Duration>) -> Self {
+        self.max_depth = max_depth;
+        self.time_limit = time_limit;
+        self
+    }
+
+    /// Use a host for the clock, random numbers and UUIDs.
+    pub fn with_host(mut self, host: Arc<dyn Host>) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// The AWS Step Functions dialect: no `$eval`; adds `$partition`, `$range`,
+    /// `$hash`, `$random([seed])`, `$uuid` and `$parse`.
+    pub fn step_functions(mut self) -> Self {
+        self.dialect_sfn = true;
+        self
+    }
+}
+
+impl Expression {
+    /// Compile an expression.
+    pub fn parse(src: &str) -> Result<Expression, Error> {
+        let parsed = parser::parse(src)?;
+        Ok(Expression {
+            root: parsed.root,
+            labels: parsed.labels,
+        })
+    }
+
+    /// Evaluate against an input (`None` = undefined). `Ok(None)` means the
+    /// result is undefined.
+    pub fn evaluate(
+        &self,
+        input: Option<&serde_json::Value>,
+        env: &Environment,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        let input = match input {
+            None => Value::Undefined,
+            Some(j) => Value::from_json(j),
+        };
+        self.evaluate_value(input, env)?.to_json()
+    }
+
+    fn evaluate_value(&self, input: Value, env: &Environment) -> Result<Value, Error> {
+        let input = match input {
+            Value::Array(a, f) if f & flags::SEQ == 0 => Value::Array(
+                Arc::new(vec![Value::Array(a, f)]),
+                flags::SEQ | flags::OUTER,
+            ),
+            other => other,
+        };
+        let mut ev = eval::Evaluator::new(env, &self.labels);
+        ev.root = input.clone();
+        let result = ev.eval(&self.root, &input, 0)?;
+        Ok(match result {
+            Value::Array(a, f) if f & flags::SEQ != 0 && f & flags::KEEP == 0 && a.len() == 1 => {
+                a[0].clone()
+            }
+            other => other,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::ast::Node;
+use crate::ast::{LambdaDef, TransformDef};
 use crate::error::Error;
 
 /// Object map with insertion order preserved.
@@ -43,23 +43,26 @@ pub enum Value {
 pub enum Func {
     /// A user lambda: parameters, body, captured frame and context.
     Lambda {
-        node: Arc<Node>,
+        def: Arc<LambdaDef>,
         frame: usize,
         input: Value,
-        /// Variables bound by partial application, by parameter name.
-        thunk: bool,
     },
     /// A built-in function by name.
     Builtin(&'static str),
     /// A partially applied function; `None` marks a placeholder.
-    Partial { func: Value, args: Vec<Option<Value>> },
+    Partial {
+        func: Value,
+        args: Vec<Option<Value>>,
+    },
     /// A compiled regular expression.
     Regex(Arc<crate::regex::JsRegex>),
     /// A transform expression `| pattern | update, delete |`.
     Transform {
-        node: Arc<Node>,
+        def: Arc<TransformDef>,
         frame: usize,
     },
+    /// Function composition `f ~> g` where both are functions.
+    Chain(Value, Value),
     /// The `next` function of a regex match object.
     MatchNext {
         re: Arc<crate::regex::JsRegex>,
@@ -173,7 +176,10 @@ impl Value {
 
     fn to_json_depth(&self, depth: usize) -> Result<Option<serde_json::Value>, Error> {
         if depth > 10_000 {
-            return Err(Error::new("U1001", "Result is nested too deeply to serialize"));
+            return Err(Error::new(
+                "U1001",
+                "Result is nested too deeply to serialize",
+            ));
         }
         Ok(Some(match self {
             Value::Undefined => return Ok(None),
