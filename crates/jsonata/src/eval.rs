@@ -367,7 +367,12 @@ impl<'e> Evaluator<'e> {
                 } = &r.kind
                 {
                     if !*partial {
-                        return self.call(node.pos, proc, args, input, frame, Some(lhs));
+                        let res = self.call(node.pos, proc, args, input, frame, Some(lhs))?;
+                        return Ok(if r.keep_array && r2_seq(&res) {
+                            res.with_flags(flags::KEEP)
+                        } else {
+                            res
+                        });
                     }
                 }
                 let func = self.eval(r, input, frame)?;
@@ -447,17 +452,18 @@ impl<'e> Evaluator<'e> {
                 input_seq = result.clone();
             }
         }
+        let tuples = tuples.unwrap_or_default();
         if is_tuple {
-            let t = tuples.unwrap_or_default();
             if node.tuple {
                 result = Value::Array(
-                    Arc::new(t.into_iter().map(Value::object).collect()),
+                    Arc::new(tuples.iter().cloned().map(Value::object).collect()),
                     flags::SEQ | TUPLE,
                 );
             } else {
                 result = Value::seq(
-                    t.into_iter()
-                        .map(|mut t| t.swap_remove("@").unwrap_or(Value::Undefined))
+                    tuples
+                        .iter()
+                        .map(|t| t.get("@").cloned().unwrap_or(Value::Undefined))
                         .collect(),
                 );
             }
@@ -471,8 +477,8 @@ impl<'e> Evaluator<'e> {
             result = result.with_flags(flags::KEEP);
         }
         if let Some(g) = &node.group {
-            let gi = if result.has_flag(TUPLE) {
-                GroupInput::Tuples(tuples_of(&result))
+            let gi = if is_tuple {
+                GroupInput::Tuples(tuples)
             } else {
                 GroupInput::Values(result)
             };
@@ -1000,6 +1006,9 @@ impl<'e> Evaluator<'e> {
                         )
                         .with_token(op_token(op))),
                     };
+                if ln.is_some_and(|x| !x.is_finite()) || rn.is_some_and(|x| !x.is_finite()) {
+                    return Err(Error::at("D1001", pos, "Number out of range"));
+                }
                 let (Some(a), Some(b)) = (ln, rn) else {
                     return Ok(Value::Undefined);
                 };
@@ -1010,9 +1019,6 @@ impl<'e> Evaluator<'e> {
                     BinOp::Div => a / b,
                     _ => a % b,
                 };
-                if !v.is_finite() {
-                    return Err(Error::at("D1001", pos, "Number out of range"));
-                }
                 Ok(Value::Number(v))
             }
             BinOp::Eq | BinOp::Ne => {
@@ -1030,7 +1036,7 @@ impl<'e> Evaluator<'e> {
                         .with_token(op_token(op)));
                 }
                 if lv.is_undefined() || rv.is_undefined() {
-                    return Ok(Value::Bool(false));
+                    return Ok(Value::Undefined);
                 }
                 let ord =
                     match (&lv, &rv) {
@@ -1319,6 +1325,10 @@ impl<'e> Evaluator<'e> {
             }
         }
     }
+}
+
+fn r2_seq(v: &Value) -> bool {
+    v.is_seq()
 }
 
 fn f_ref(v: &Value) -> &u8 {

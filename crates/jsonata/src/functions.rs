@@ -224,6 +224,9 @@ pub fn js_number(n: f64) -> String {
 
 /// Round to 15 significant digits as JSONata does before stringifying.
 pub fn precise(n: f64) -> f64 {
+    if n.fract() == 0.0 {
+        return n;
+    }
     format!("{:.14e}", n).parse().unwrap_or(n)
 }
 
@@ -257,7 +260,7 @@ fn stringify(v: &Value, pretty: bool, indent: usize, out: &mut String) -> Result
             if n.is_finite() {
                 out.push_str(&js_number(precise(*n)))
             } else {
-                out.push_str("null")
+                return Err(Error::new("D1001", "Number out of range"));
             }
         }
         Value::String(s) => json_escape(s, out),
@@ -921,6 +924,9 @@ impl<'e> Evaluator<'e> {
                 Value::seq(out)
             }
             "single" => {
+                if first.is_undefined() {
+                    return Ok(undef);
+                }
                 let f = a(1);
                 let mut found: Option<Value> = None;
                 for (i, v) in first.members().iter().enumerate() {
@@ -1117,7 +1123,7 @@ impl<'e> Evaluator<'e> {
                 Value::array(v)
             }
             "distinct" => match &first {
-                Value::Array(items, _) => {
+                Value::Array(items, _) if items.len() > 1 => {
                     let mut out: Vec<Value> = Vec::new();
                     for x in items.iter() {
                         if !out.iter().any(|y| deep_equal(x, y)) {
@@ -1148,7 +1154,11 @@ impl<'e> Evaluator<'e> {
                         ),
                     )
                 })?;
-                let ctx = if args.len() > 1 { a(1) } else { input.clone() };
+                let ctx = if a(1).is_undefined() {
+                    input.clone()
+                } else {
+                    a(1)
+                };
                 let saved = std::mem::take(&mut self.labels);
                 let _ = saved;
                 let mut sub = Evaluator::new(self.env, &parsed.labels);

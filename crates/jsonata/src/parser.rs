@@ -124,7 +124,7 @@ impl<'s> Lexer<'s> {
                 });
             }
         }
-        if let Some(op) = OPERATORS[9..35]
+        if let Some(op) = OPERATORS[9..33]
             .iter()
             .find(|o| o.len() == 1 && o.starts_with(c))
         {
@@ -1155,17 +1155,24 @@ impl<'s> Parser<'s> {
             }
             Kind::IndexBind(lhs, name) => {
                 let mut result = self.process(*lhs, d)?;
-                let is_path = matches!(result.kind, Kind::Path(_));
+                if !matches!(result.kind, Kind::Path(_)) {
+                    let mut inner = result;
+                    inner.stages = std::mem::take(&mut inner.predicate);
+                    result = Node::new(Kind::Path(vec![inner]), pos);
+                }
                 let step = last_step(&mut result);
-                if step.stages.is_empty() && step.predicate.is_empty() {
+                if step.stages.is_empty() {
                     step.index = Some(name);
-                } else if is_path {
-                    step.stages.push(Stage::Index(name));
                 } else {
-                    step.predicate.push(Stage::Index(name));
+                    step.stages.push(Stage::Index(name));
                 }
                 step.tuple = true;
                 return Ok(result);
+            }
+            Kind::Name(n) => {
+                let mut p = Node::new(Kind::Path(vec![Node::new(Kind::Name(n), pos)]), pos);
+                p.predicate = node.predicate;
+                return Ok(p);
             }
             Kind::Parent(_) => {
                 let slot = self.new_slot();

@@ -76,6 +76,12 @@ impl Signature {
                     let mut types = Vec::new();
                     i += 1;
                     while i < chars.len() && chars[i] != ')' {
+                        if chars[i] == '<' {
+                            return Err(Error::new(
+                                "S0402",
+                                "Choice groups containing parameterized types are not supported",
+                            ));
+                        }
                         types.push(chars[i]);
                         i += 1;
                     }
@@ -225,30 +231,44 @@ impl Signature {
             .with_token(name));
         }
         let mut out = Vec::with_capacity(slots.len());
-        let mut args: Vec<Option<Value>> = args.into_iter().map(Some).collect();
+        let mut next = 0usize;
+        let get = |i: usize| args.get(i).cloned().unwrap_or(Value::Undefined);
         for (pi, slot) in slots.into_iter().enumerate() {
             let p = &self.params[pi];
             match slot {
-                Slot::Arg(i) => {
-                    let v = args[i].take().unwrap_or(Value::Undefined);
-                    out.push(self.coerce(p, v, i, name)?);
+                Slot::Arg(_) => {
+                    out.push(self.coerce(p, get(next), next, name)?);
+                    next += 1;
                 }
                 Slot::Context => {
-                    let sym = symbol(context);
+                    let context = match context {
+                        Value::Array(a, f) if f & crate::value::flags::OUTER != 0 => {
+                            a.first().cloned().unwrap_or(Value::Undefined)
+                        }
+                        other => other.clone(),
+                    };
+                    let sym = symbol(&context);
                     if !accepts(&p.types, sym) {
                         return Err(Error::new(
                             "T0411",
-                            format!("Context value is not a compatible type with argument {} of function {name}", pi + 1),
+                            format!(
+                                "Context value is not a compatible type with argument {} of function {name}",
+                                pi + 1
+                            ),
                         )
                         .with_token(name));
                     }
-                    out.push(self.coerce(p, context.clone(), pi, name)?);
+                    out.push(self.coerce(p, context, pi, name)?);
                 }
-                Slot::Missing => out.push(Value::Undefined),
+                Slot::Missing => {
+                    // JSONata passes the argument at this position through
+                    out.push(get(next));
+                    next += 1;
+                }
                 Slot::Many(a, b) => {
-                    for (i, slot) in args.iter_mut().enumerate().take(b).skip(a) {
-                        let v = slot.take().unwrap_or(Value::Undefined);
-                        out.push(self.coerce(p, v, i, name)?);
+                    for _ in a..b {
+                        out.push(self.coerce(p, get(next), next, name)?);
+                        next += 1;
                     }
                 }
             }
