@@ -46,7 +46,7 @@ fn accepts(types: &[char], sym: char) -> bool {
 }
 
 enum Slot {
-    Arg(usize),
+    Arg,
     Context,
     Missing,
     Many(usize, usize),
@@ -182,7 +182,7 @@ impl Signature {
             }
         }
         if ai < syms.len() && accepts(&p.types, syms[ai]) {
-            out.push(Slot::Arg(ai));
+            out.push(Slot::Arg);
             if self.match_from(pi + 1, ai + 1, syms, out) {
                 return true;
             }
@@ -236,7 +236,7 @@ impl Signature {
         for (pi, slot) in slots.into_iter().enumerate() {
             let p = &self.params[pi];
             match slot {
-                Slot::Arg(_) => {
+                Slot::Arg => {
                     out.push(self.coerce(p, get(next), next, name)?);
                     next += 1;
                 }
