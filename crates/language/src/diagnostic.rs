@@ -44,6 +44,18 @@ impl Diagnostic {
         }
     }
 
+    /// A problem that does not stop the definition from being accepted.
+    pub fn warning(
+        code: impl Into<String>,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Self::error(code, pointer, message)
+        }
+    }
+
     pub fn in_state(mut self, state: impl Into<String>) -> Self {
         self.state = Some(state.into());
         self

@@ -3,18 +3,77 @@
 //! with diagnostics a user can act on, and evaluate its pieces at run time
 //! (paths, payload templates, intrinsic functions, Choice rules).
 //!
+//! Reading a definition goes text → [`source`] (value + positions) →
+//! [`decode`] (schema checks, typed AST) → [`validate`] (semantic checks).
+//! Every stage reports all the problems it finds, not only the first.
+//!
 //! Architecture invariant: this crate is pure. It does no I/O, spawns nothing
 //! and is not async; clock and randomness come in through [`Host`].
 
 pub mod ast;
 pub mod choice;
+pub mod decode;
 pub mod diagnostic;
 pub mod intrinsic;
 pub mod path;
 pub mod scope;
 pub mod source;
 pub mod template;
+pub mod validate;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use scope::{Host, Scope};
 pub use statecraft_types::Failure;
+
+/// Parses a definition (JSON or YAML text) and checks it. `Err` holds every
+/// diagnostic (warnings too) when at least one is an error; each has its
+/// line and column in `text`.
+pub fn parse(text: &str) -> Result<ast::StateMachine, Vec<Diagnostic>> {
+    let (machine, diagnostics) = check_text(text);
+    finish(machine, diagnostics)
+}
+
+/// Every diagnostic (errors and warnings) for a definition text, with line
+/// and column. Empty when the definition is valid.
+pub fn validate(text: &str) -> Vec<Diagnostic> {
+    check_text(text).1
+}
+
+/// Like [`parse`], for a definition that is already a JSON value (the
+/// diagnostics then have pointers but no line or column).
+pub fn parse_value(value: &serde_json::Value) -> Result<ast::StateMachine, Vec<Diagnostic>> {
+    let (machine, diagnostics) = check_value(value);
+    finish(machine, diagnostics)
+}
+
+fn finish(
+    machine: Option<ast::StateMachine>,
+    diagnostics: Vec<Diagnostic>,
+) -> Result<ast::StateMachine, Vec<Diagnostic>> {
+    let failed = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    match machine {
+        Some(m) if !failed => Ok(m),
+        _ => Err(diagnostics),
+    }
+}
+
+fn check_value(value: &serde_json::Value) -> (Option<ast::StateMachine>, Vec<Diagnostic>) {
+    let (machine, mut diagnostics) = decode::decode(value);
+    if let Some(m) = &machine {
+        diagnostics.extend(validate::validate(m));
+    }
+    (machine, diagnostics)
+}
+
+fn check_text(text: &str) -> (Option<ast::StateMachine>, Vec<Diagnostic>) {
+    match source::read(text) {
+        Err(diagnostics) => (None, diagnostics),
+        Ok(src) => {
+            let (machine, more) = check_value(&src.value);
+            let mut diagnostics = src.diagnostics;
+            diagnostics.extend(more);
+            src.map.locate(&mut diagnostics);
+            (machine, diagnostics)
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! Semantic checks over a decoded [`StateMachine`]: the rules that the
+//! schema cannot express because they relate one part of the machine to
+//! another. Transitions must name a state in the same scope (a Parallel
+//! branch and a Map processor are scopes of their own), every state must be
+//! reachable, a terminal state must be reachable, state names must be unique
+//! in the whole machine, error names and variable names must be well formed.
+//!
+//! Like the decoder, this reports every problem in one pass. Codes are AWS's
+//! where AWS has one (`MISSING_TRANSITION_TARGET`, `DUPLICATE_STATE_NAME`,
+//! `MISSING_END_STATE`, `INVALID_STATE_NAME`), and messages start with AWS's
+//! wording where it is known.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use serde_json::Value;
+use statecraft_types::errors;
+
+use crate::ast::{QueryLanguage, State, StateKind, StateMachine, Transition};
+use crate::diagnostic::Diagnostic;
+use crate::source::pointer_push;
+
+pub const MISSING_TRANSITION_TARGET: &str = "MISSING_TRANSITION_TARGET";
+pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
+pub const MISSING_END_STATE: &str = "MISSING_END_STATE";
+pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
+pub const SCHEMA_VALIDATION_FAILED: &str = "SCHEMA_VALIDATION_FAILED";
+
+/// The longest state name AWS accepts (in characters).
+pub const MAX_STATE_NAME: usize = 80;
+/// The longest variable name AWS accepts (in characters).
+pub const MAX_VARIABLE_NAME: usize = 80;
+/// How many state names a "use one of" hint lists.
+const HINT_NAMES: usize = 10;
+
+/// Error names AWS raises besides the ASL-predefined ones.
+const AWS_ERRORS: &[&str] = &["States.DataLimitExceeded", "States.Http.Socket"];
+
+/// Runs every semantic check over `machine`.
+pub fn validate(machine: &StateMachine) -> Vec<Diagnostic> {
+    let mut v = Validator::default();
+    v.collect_names(machine);
+    v.scope(machine);
+    v.diagnostics
+}
+
+#[derive(Default)]
+struct Validator {
+    diagnostics: Vec<Diagnostic>,
+    /// Every state name in the whole machine → the pointer of its first use.
+    all_names: HashMap<String, String>,
+}
+
+fn quoted_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(HINT_NAMES)
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    if names.len() > HINT_NAMES {
+        shown.push(format!("… ({} more)", names.len() - HINT_NAMES));
+    }
+    shown.join(", ")
+}
+
+/// Whether `name` is a valid variable name: an identifier (Unicode letters,
+/// digits and `_`, not starting with a digit).
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_alphabetic() || c == '_' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Whether a `States.*` name is one AWS knows.
+fn is_known_states_error(name: &str) -> bool {
+    errors::PREDEFINED.contains(&name)
+        || AWS_ERRORS.contains(&name)
+        || name
+            .strip_prefix("States.Http.StatusCode.")
+            .is_some_and(|code| code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Validator {
+    fn push(&mut self, code: &str, pointer: &str, state: Option<&str>, message: String) {
+        let mut d = Diagnostic::error(code, pointer, message);
+        d.state = state.map(str::to_string);
+        self.diagnostics.push(d);
+    }
+
+    /// Names must be unique across the whole machine, branches included.
+    fn collect_names(&mut self, machine: &StateMachine) {
+        for state in &machine.states {
+            let len = state.name.chars().count();
+            if len == 0 || len > MAX_STATE_NAME {
+                self.push(
+                    INVALID_STATE_NAME,
+                    &state.pointer,
+                    Some(&state.name),
+                    format!(
+                        "The state name \"{}\" is {len} characters long; state names must have 1 to {MAX_STATE_NAME} characters.",
+                        state.name
+                    ),
+                );
+            }
+            if let Some(first) = self.all_names.get(&state.name) {
+                let first = first.clone();
+                self.push(
+                    DUPLICATE_STATE_NAME,
+                    &state.pointer,
+                    Some(&state.name),
+                    format!(
+                        "Duplicate State name: {}. The name is already used at {first}; state names must be unique in the whole machine, including inside Parallel branches and Map processors.",
+                        state.name
+                    ),
+                );
+            } else {
+                self.all_names
+                    .insert(state.name.clone(), state.pointer.clone());
+            }
+            for sub in children(state) {
+                self.collect_names(sub);
+            }
+        }
+    }
+
+    /// The checks within one `StartAt` + `States` scope, then its children.
+    fn scope(&mut self, machine: &StateMachine) {
+        let names: HashSet<&str> = machine.states.iter().map(|s| s.name.as_str()).collect();
+        let ordered = || machine.states.iter().map(|s| s.name.as_str());
+
+        let start_ok = names.contains(machine.start_at.as_str());
+        if !start_ok && !machine.start_at.is_empty() {
+            let pointer = pointer_push(&machine.pointer, "StartAt");
+            let message = format!(
+                "Missing 'StartAt' target: {}. \"StartAt\" must name a state of this scope; use one of: {}.",
+                machine.start_at,
+                quoted_list(ordered())
+            );
+            self.push(MISSING_TRANSITION_TARGET, &pointer, None, message);
+        }
+
+        for state in &machine.states {
+            for (pointer, field, target) in transitions(state) {
+                if target.is_empty() || names.contains(target) {
+                    continue;
+                }
+                let elsewhere = if self.all_names.contains_key(target) {
+                    format!(
+                        " (\"{target}\" is in another scope: a transition cannot enter or leave a Parallel branch or a Map processor)"
+                    )
+                } else {
+                    String::new()
+                };
+                let message = format!(
+                    "Missing '{field}' target: {target}. State \"{}\" has \"{field}\": \"{target}\", but there is no state named \"{target}\" in this scope{elsewhere}; use one of: {}.",
+                    state.name,
+                    quoted_list(ordered())
+                );
+                self.push(
+                    MISSING_TRANSITION_TARGET,
+                    &pointer,
+                    Some(&state.name),
+                    message,
+                );
+            }
+            self.retry_and_catch(state);
+            self.assignments(state);
+        }
+
+        if start_ok {
+            let reachable = reachable(machine);
+            for state in &machine.states {
+                if !reachable.contains(state.name.as_str()) {
+                    self.push(
+                        MISSING_TRANSITION_TARGET,
+                        &state.pointer,
+                        Some(&state.name),
+                        format!(
+                            "State \"{}\" is not reachable. No \"StartAt\", \"Next\", \"Default\" or Catch \"Next\" leads to it; link it or remove it.",
+                            state.name
+                        ),
+                    );
+                }
+            }
+            let terminal = machine
+                .states
+                .iter()
+                .any(|s| reachable.contains(s.name.as_str()) && is_terminal(s));
+            if !terminal {
+                self.push(
+                    MISSING_END_STATE,
+                    &machine.pointer,
+                    None,
+                    "The workflow does not have a terminal state that can be reached; add \"End\": true to a state, or a Succeed or Fail state.".to_string(),
+                );
+            }
+        }
+
+        for state in &machine.states {
+            for sub in children(state) {
+                self.scope(sub);
+            }
+        }
+    }
+
+    /// `ErrorEquals` rules of Retry and Catch.
+    fn retry_and_catch(&mut self, state: &State) {
+        let retry: Vec<(&str, &[String])> = state
+            .retriers()
+            .iter()
+            .map(|r| (r.pointer.as_str(), r.error_equals.as_slice()))
+            .collect();
+        let catch: Vec<(&str, &[String])> = state
+            .catchers()
+            .iter()
+            .map(|c| (c.pointer.as_str(), c.error_equals.as_slice()))
+            .collect();
+        for (what, rules) in [("Retry", retry), ("Catch", catch)] {
+            let count = rules.len();
+            for (i, (pointer, names)) in rules.into_iter().enumerate() {
+                let ee = pointer_push(pointer, "ErrorEquals");
+                let has_all = names.iter().any(|n| n == errors::ALL);
+                if has_all && names.len() > 1 {
+                    self.push(
+                        SCHEMA_VALIDATION_FAILED,
+                        &ee,
+                        Some(&state.name),
+                        format!(
+                            "\"States.ALL\" must appear alone in \"ErrorEquals\"; move the other error names of this {what} rule to an earlier rule."
+                        ),
+                    );
+                }
+                if has_all && i + 1 != count {
+                    self.push(
+                        SCHEMA_VALIDATION_FAILED,
+                        &ee,
+                        Some(&state.name),
+                        format!(
+                            "A {what} rule with \"States.ALL\" must be the last one, since no rule after it can match; move it to the end."
+                        ),
+                    );
+                }
+                for (j, name) in names.iter().enumerate() {
+                    if name.starts_with("States.") && !is_known_states_error(name) {
+                        self.push(
+                            SCHEMA_VALIDATION_FAILED,
+                            &pointer_push(&ee, &j.to_string()),
+                            Some(&state.name),
+                            format!(
+                                "\"{name}\" is not a predefined error name; names starting with \"States.\" are reserved. Use one of: {}, or a name of your own without the \"States.\" prefix.",
+                                quoted_list(errors::PREDEFINED.iter().copied())
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Variable names in every `Assign` of the state.
+    fn assignments(&mut self, state: &State) {
+        let mut assigns: Vec<(String, &Value)> = Vec::new();
+        if let Some(a) = &state.assign {
+            assigns.push((pointer_push(&state.pointer, "Assign"), a));
+        }
+        if let StateKind::Choice(c) = &state.kind {
+            for b in &c.choices {
+                if let Some(a) = &b.assign {
+                    assigns.push((pointer_push(&b.pointer, "Assign"), a));
+                }
+            }
+        }
+        for c in state.catchers() {
+            if let Some(a) = &c.assign {
+                assigns.push((pointer_push(&c.pointer, "Assign"), a));
+            }
+        }
+        for (pointer, value) in assigns {
+            let Some(obj) = value.as_object() else {
+                continue;
+            };
+            for key in obj.keys() {
+                let name = match state.query_language {
+                    QueryLanguage::JsonPath => key.strip_suffix(".$").unwrap_or(key),
+                    QueryLanguage::Jsonata => key.as_str(),
+                };
+                let problem = if name == "states" {
+                    Some("\"states\" is reserved (it holds $states.input, $states.result …); choose another name".to_string())
+                } else if name.chars().count() > MAX_VARIABLE_NAME {
+                    Some(format!(
+                        "variable names have at most {MAX_VARIABLE_NAME} characters"
+                    ))
+                } else if !is_identifier(name) {
+                    Some("a variable name must start with a letter or \"_\" and hold only letters, digits and \"_\" (assign whole variables, not paths like \"x.y\" or \"x[0]\")".to_string())
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    self.push(
+                        SCHEMA_VALIDATION_FAILED,
+                        &pointer_push(&pointer, key),
+                        Some(&state.name),
+                        format!("\"{name}\" is not a valid variable name: {problem}."),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The Parallel branches or the Map processor of a state.
+fn children(state: &State) -> Vec<&StateMachine> {
+    match &state.kind {
+        StateKind::Parallel(p) => p.branches.iter().collect(),
+        StateKind::Map(m) => vec![m.processor.as_ref()],
+        _ => Vec::new(),
+    }
+}
+
+/// Every transition out of a state: (pointer of the field, field name, target).
+fn transitions(state: &State) -> Vec<(String, &'static str, &str)> {
+    let mut out = Vec::new();
+    if let Some(Transition::Next(n)) = state.transition() {
+        out.push((pointer_push(&state.pointer, "Next"), "Next", n.as_str()));
+    }
+    if let StateKind::Choice(c) = &state.kind {
+        for b in &c.choices {
+            out.push((pointer_push(&b.pointer, "Next"), "Next", b.next.as_str()));
+        }
+        if let Some(d) = &c.default {
+            out.push((
+                pointer_push(&state.pointer, "Default"),
+                "Default",
+                d.as_str(),
+            ));
+        }
+    }
+    for c in state.catchers() {
+        out.push((pointer_push(&c.pointer, "Next"), "Next", c.next.as_str()));
+    }
+    out
+}
+
+fn is_terminal(state: &State) -> bool {
+    matches!(state.kind, StateKind::Succeed | StateKind::Fail(_))
+        || state.transition() == Some(&Transition::End)
+}
+
+/// The names of the states reachable from `StartAt` within one scope.
+fn reachable(machine: &StateMachine) -> HashSet<&str> {
+    let by_name: HashMap<&str, &State> = machine
+        .states
+        .iter()
+        .map(|s| (s.name.as_str(), s))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut queue = VecDeque::from([machine.start_at.as_str()]);
+    while let Some(name) = queue.pop_front() {
+        let Some(state) = by_name.get(name) else {
+            continue;
+        };
+        if !seen.insert(name) {
+            continue;
+        }
+        for (_, _, target) in transitions(state) {
+            queue.push_back(target);
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        assert!(is_identifier("x"));
+        assert!(is_identifier("_tmp1"));
+        assert!(is_identifier("größe"));
+        assert!(!is_identifier("1x"));
+        assert!(!is_identifier("x.y"));
+        assert!(!is_identifier(""));
+    }
+
+    #[test]
+    fn states_error_names() {
+        assert!(is_known_states_error("States.ALL"));
+        assert!(is_known_states_error("States.Http.StatusCode.404"));
+        assert!(is_known_states_error("States.DataLimitExceeded"));
+        assert!(!is_known_states_error("States.Nope"));
+        assert!(!is_known_states_error("States.Http.StatusCode.4044"));
+    }
+}

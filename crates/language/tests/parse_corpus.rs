@@ -1,0 +1,197 @@
+//! The recorded AWS corpus as a test of the parser and validator: every
+//! definition AWS ran must be accepted (no ERROR diagnostics), and every
+//! definition AWS rejected must be rejected, with AWS's message where we
+//! produce the same check.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use statecraft_language::{Diagnostic, Severity};
+
+fn corpus_path() -> PathBuf {
+    if let Ok(p) = std::env::var("STATECRAFT_CORPUS") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/conformance/stepfunctions/corpus.jsonl")
+}
+
+fn cases() -> Vec<Value> {
+    let path = corpus_path();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read the corpus at {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("corpus line is JSON"))
+        .collect()
+}
+
+fn definition_text(case: &Value) -> Option<&str> {
+    case.get("definition_text").and_then(Value::as_str)
+}
+
+fn errors(diagnostics: &[Diagnostic]) -> Vec<&Diagnostic> {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect()
+}
+
+#[test]
+fn every_executed_definition_is_accepted() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for case in cases() {
+        let kind = case["kind"].as_str().unwrap_or_default();
+        if !matches!(
+            kind,
+            "execution" | "execution_output_only" | "sync_execution"
+        ) {
+            continue;
+        }
+        let Some(text) = definition_text(&case) else {
+            continue;
+        };
+        checked += 1;
+        let diagnostics = statecraft_language::validate(text);
+        let errs = errors(&diagnostics);
+        if !errs.is_empty() {
+            failures.push(format!(
+                "{}:\n    {}",
+                case["id"].as_str().unwrap_or("?"),
+                errs.iter()
+                    .map(|d| format!("{} {} {}", d.code, d.pointer, d.message))
+                    .collect::<Vec<_>>()
+                    .join("\n    ")
+            ));
+        }
+    }
+    println!(
+        "{checked} executed definitions checked, {} rejected",
+        failures.len()
+    );
+    assert!(
+        checked > 600,
+        "only {checked} definitions found in the corpus"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} definitions AWS accepted were rejected:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// AWS's `SCHEMA_VALIDATION_FAILED: <message> at <pointer>` (or the code,
+/// message and location of a ValidateStateMachineDefinition diagnostic).
+struct Rejection {
+    code: String,
+    message: String,
+    pointer: Option<String>,
+}
+
+fn rejection(case: &Value) -> Option<Rejection> {
+    let expected = &case["expected"];
+    match case["kind"].as_str()? {
+        "create_error" => {
+            if expected["error"].as_str()? != "InvalidDefinition" {
+                return None;
+            }
+            // Invalid State Machine Definition: 'CODE: message at /pointer'
+            let text = expected["message"].as_str()?;
+            let inner = text
+                .strip_prefix("Invalid State Machine Definition: '")?
+                .strip_suffix('\'')?;
+            let (code, rest) = inner.split_once(": ")?;
+            let (message, pointer) = rest.rsplit_once(" at ")?;
+            Some(Rejection {
+                code: code.to_string(),
+                message: message.trim().to_string(),
+                pointer: Some(pointer.to_string()),
+            })
+        }
+        "validate_definition" => {
+            let d = expected["diagnostics"].as_array()?.first()?;
+            Some(Rejection {
+                code: d["code"].as_str()?.to_string(),
+                message: d["message"].as_str()?.to_string(),
+                pointer: d["location"]
+                    .as_str()
+                    .filter(|l| l.starts_with('/'))
+                    .map(str::to_string),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Checks that need the machine's type (EXPRESS) or AWS's list of service
+/// integrations; they are not part of parsing a definition.
+fn outside_parsing(message: &str) -> bool {
+    message.starts_with("Express state machine does not support")
+        || message.contains("is not recognized")
+}
+
+#[test]
+fn every_rejected_definition_is_rejected() {
+    let mut checked = 0;
+    let mut same_message = 0;
+    let mut problems = Vec::new();
+    for case in cases() {
+        let Some(text) = definition_text(&case) else {
+            continue;
+        };
+        let id = case["id"].as_str().unwrap_or("?");
+        let expected_ok = case["expected"]["result"].as_str() == Some("OK");
+        if case["kind"] == "validate_definition" && expected_ok {
+            checked += 1;
+            let errs: Vec<String> = errors(&statecraft_language::validate(text))
+                .iter()
+                .map(|d| d.to_string())
+                .collect();
+            if !errs.is_empty() {
+                problems.push(format!("{id}: AWS accepted it, we said {errs:?}"));
+            }
+            continue;
+        }
+        let Some(want) = rejection(&case) else {
+            continue;
+        };
+        if outside_parsing(&want.message) {
+            continue;
+        }
+        checked += 1;
+        let diagnostics = statecraft_language::validate(text);
+        let errs = errors(&diagnostics);
+        if errs.is_empty() {
+            problems.push(format!(
+                "{id}: AWS rejected it ({}), we accepted it",
+                want.message
+            ));
+            continue;
+        }
+        let matching = errs.iter().find(|d| {
+            // AWS's JSON syntax messages are its JSON library's (Jackson's);
+            // only the code can match for those.
+            d.code == want.code
+                && (d.code == "INVALID_JSON_DESCRIPTION" || d.message.contains(&want.message))
+                && want
+                    .pointer
+                    .as_ref()
+                    .is_none_or(|p| d.pointer == *p || (p == "/" && d.pointer.is_empty()))
+        });
+        match matching {
+            Some(_) => same_message += 1,
+            None => problems.push(format!(
+                "{id}: AWS said {} {:?} at {:?}, we said {:?}",
+                want.code,
+                want.message,
+                want.pointer,
+                errs.iter().map(|d| d.to_string()).collect::<Vec<_>>()
+            )),
+        }
+    }
+    println!("{checked} AWS validation answers checked, {same_message} with AWS's code, message and pointer");
+    assert!(checked >= 15, "only {checked} cases found");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
