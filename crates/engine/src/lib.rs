@@ -10,33 +10,48 @@
 //!
 //! Architecture invariant: this crate does no I/O and is not async.
 //!
-//! API STUB: the interpreter is being written; the types below are the
-//! contract the runtime and the CLI code against.
+//! Code map: [`machine`] prepares a definition; `exec` holds the frames of a
+//! running execution and the run loop; `state::*` is one file per state type;
+//! `dataflow` is the JSONPath input/output pipeline; [`history`] builds AWS's
+//! event details; `context` builds `$$`; `retry` does Retry/Catch matching;
+//! [`driver`] runs an execution to the end in-process (CLI, tests, benches);
+//! [`host`] has a deterministic [`Host`] for tests.
+
+mod context;
+mod dataflow;
+pub mod driver;
+mod exec;
+pub mod history;
+pub mod host;
+mod jsonata;
+pub mod machine;
+mod retry;
+mod state;
+pub mod time;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use statecraft_language::ast::StateMachine;
 use statecraft_types::{Failure, HistoryEvent};
 
+pub use machine::Machine;
 pub use statecraft_language::Host;
 
-/// A state machine prepared for execution (paths and templates compiled,
-/// states indexed). Cheap to share behind an `Arc`.
-#[derive(Debug)]
-pub struct Machine {
-    pub definition: StateMachine,
-}
-
+/// Why a definition cannot be prepared for execution.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("the definition cannot be executed: {0}")]
     Definition(String),
 }
 
-impl Machine {
-    pub fn new(definition: StateMachine) -> Result<Machine, Error> {
-        Ok(Machine { definition })
-    }
+/// Why [`Execution::redrive`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedriveError {
+    /// Only FAILED, TIMED_OUT and ABORTED executions can be redriven.
+    #[error("execution is not redrivable: its status is {0:?}")]
+    NotRedrivable(Status),
+    /// The failed state could not be found (the execution state is from an older engine).
+    #[error("execution has no failed state to restart from")]
+    NothingToRedrive,
 }
 
 /// The identity of an execution, as the Context object (`$$.Execution`,
@@ -77,6 +92,12 @@ pub enum Event {
     TaskStarted {
         task: TaskId,
         worker_name: Option<String>,
+    },
+    /// A `.waitForTaskToken` integration accepted the request (`TaskSubmitted`
+    /// in the history); the task goes on waiting for its token.
+    TaskSubmitted {
+        task: TaskId,
+        output: Value,
     },
     TaskSucceeded {
         task: TaskId,
@@ -150,6 +171,9 @@ pub struct Execution {
     pub failure: Option<Failure>,
     /// The id of the last history event emitted.
     pub last_event_id: u64,
+    /// The frames, outstanding tasks and timers (engine-private).
+    #[serde(default)]
+    core: exec::Core,
 }
 
 impl Execution {
@@ -162,20 +186,20 @@ impl Execution {
         now_ms: i64,
         host: &dyn Host,
     ) -> (Execution, Step) {
-        let _ = (machine, input, now_ms, host);
-        (
-            Execution {
-                context,
-                status: Status::Running,
-                output: None,
-                failure: None,
-                last_event_id: 0,
-            },
-            Step::default(),
-        )
+        let mut execution = Execution {
+            context,
+            status: Status::Running,
+            output: None,
+            failure: None,
+            last_event_id: 0,
+            core: exec::Core::default(),
+        };
+        let step = exec::Run::new(machine, &mut execution, now_ms, host).start(input);
+        (execution, step)
     }
 
-    /// Applies one event; returns what it produced.
+    /// Applies one event; returns what it produced. Events for unknown or
+    /// already finished tasks and timers are ignored (an empty step).
     pub fn handle(
         &mut self,
         machine: &Machine,
@@ -183,8 +207,28 @@ impl Execution {
         now_ms: i64,
         host: &dyn Host,
     ) -> Step {
-        let _ = (machine, event, now_ms, host);
-        Step::default()
+        if self.is_finished() {
+            return Step::default();
+        }
+        exec::Run::new(machine, self, now_ms, host).handle(event)
+    }
+
+    /// Restarts a FAILED, TIMED_OUT or ABORTED execution from where it
+    /// stopped, as `RedriveExecution` does: `ExecutionRedriven` is recorded,
+    /// `RedriveCount` goes up, and the states that did not succeed run again
+    /// (inside a Map or Parallel, only the iterations and branches that did
+    /// not succeed).
+    pub fn redrive(
+        &mut self,
+        machine: &Machine,
+        now_ms: i64,
+        host: &dyn Host,
+    ) -> Result<Step, RedriveError> {
+        match self.status {
+            Status::Failed | Status::TimedOut | Status::Aborted => {}
+            s => return Err(RedriveError::NotRedrivable(s)),
+        }
+        exec::Run::new(machine, self, now_ms, host).redrive()
     }
 
     pub fn is_finished(&self) -> bool {

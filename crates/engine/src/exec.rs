@@ -1,0 +1,975 @@
+//! The run loop: the frames of a running execution, the outstanding tasks and
+//! timers, and how events move them on.
+//!
+//! A *frame* is one thread of control: the top level, one Parallel branch, or
+//! one Map iteration. A frame runs state after state until it blocks (on a
+//! task, a timer or its child frames) or ends. Runnable frames wait in a FIFO
+//! queue, so concurrent branches and iterations interleave in a fixed,
+//! reproducible order. A frame that ends reports to its parent; the parent
+//! becomes runnable again when it has what it waited for.
+//!
+//! While a frame is being stepped it is taken out of the frame table, so its
+//! handlers own it and can freely spawn children into the table.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use statecraft_language::ast::{QueryLanguage, StateKind};
+use statecraft_language::path::failure::state_cause;
+use statecraft_language::scope::Variables;
+use statecraft_language::template::Template;
+use statecraft_language::{Host, Scope};
+use statecraft_types::errors::{RUNTIME, TIMEOUT};
+use statecraft_types::{EventType, Failure};
+
+use crate::context::{self, StateInfo};
+use crate::history::{self, Cursor, Recorder};
+use crate::machine::{GraphId, Node};
+use crate::{
+    retry, Command, Event, Execution, Machine, RedriveError, Status, Step, TaskId, TimerId,
+};
+
+/// The engine-private part of [`Execution`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Core {
+    frames: Vec<Option<Frame>>,
+    free: Vec<usize>,
+    next_handle: u64,
+    tasks: BTreeMap<TaskId, usize>,
+    timers: BTreeMap<TimerId, Timer>,
+    /// `$$.Execution.Input`.
+    input: Value,
+    execution_timer: Option<TimerId>,
+    /// Where a redrive restarts: the top-level state that failed, its input
+    /// and the variables then in scope.
+    redrive: Option<RedrivePoint>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RedrivePoint {
+    state: usize,
+    input: Value,
+    vars: Variables,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum TimerKind {
+    Wait,
+    Backoff,
+    TaskTimeout,
+    Heartbeat,
+    Execution,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct Timer {
+    pub frame: usize,
+    pub kind: TimerKind,
+}
+
+/// Where a child frame reports when it ends.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct Parent {
+    pub frame: usize,
+    /// Branch index (Parallel) or item index (Map).
+    pub slot: usize,
+    /// Map worker the iteration runs on.
+    pub worker: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Frame {
+    pub graph: GraphId,
+    pub parent: Option<Parent>,
+    pub vars: Variables,
+    pub cursor: Cursor,
+    /// Events of this frame are not recorded (distributed Map iterations run
+    /// as child executions with their own histories).
+    pub silent: bool,
+    pub at: At,
+}
+
+/// A visit of an execution state (Task, Parallel, Map) across its retries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Active {
+    pub state: usize,
+    /// The raw state input (ResultPath and Catch place into it).
+    pub input: Value,
+    pub entered_id: u64,
+    pub entered_ms: i64,
+    pub retry_count: u32,
+    /// Retries used, per retrier.
+    pub attempts: Vec<u32>,
+}
+
+/// What a frame is doing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum At {
+    /// Runnable: enter `state` with `input`.
+    Enter { state: usize, input: Value },
+    /// Runnable: a Map iteration about to record `MapIterationStarted`.
+    Iteration {
+        name: String,
+        index: usize,
+        start: usize,
+        input: Value,
+    },
+    /// Runnable: (re)run the work of an entered Task/Parallel/Map state.
+    Attempt(Active),
+    /// Runnable: the work finished; finish the state (or handle the error).
+    Settle {
+        active: Active,
+        outcome: Result<Value, Failure>,
+    },
+    /// Blocked on a task.
+    Task(Box<crate::state::task::Pending>),
+    /// Blocked in a Wait state.
+    Wait(Box<crate::state::wait::Pending>),
+    /// Runnable: a Wait state's timer fired.
+    WaitDone(Box<crate::state::wait::Pending>),
+    /// Blocked on a retry back-off.
+    Backoff { active: Active, timer: TimerId },
+    /// Blocked on branches.
+    Parallel(Box<crate::state::parallel::Pending>),
+    /// Blocked on iterations.
+    Map(Box<crate::state::map::Pending>),
+    /// Placeholder while the frame is being stepped.
+    Idle,
+}
+
+/// What a state handler tells the frame loop.
+pub(crate) enum Flow {
+    /// `frame.at` was updated and is runnable: keep going.
+    Continue,
+    /// `frame.at` is a blocked state: park the frame.
+    Block,
+    /// The frame ended with its output.
+    End(Value),
+    /// The frame failed in `state`; `input` is that state's input when it
+    /// is still at hand (for redrive).
+    Fail {
+        failure: Failure,
+        state: usize,
+        input: Option<Value>,
+    },
+}
+
+/// One call into the engine: the machine, the clock reading, the host, and
+/// what the call produced so far.
+pub(crate) struct Run<'a> {
+    pub m: &'a Machine,
+    pub host: &'a dyn Host,
+    pub now: i64,
+    pub x: &'a mut Execution,
+    pub step: Step,
+    ready: VecDeque<usize>,
+    /// The frame being stepped (taken out of the table meanwhile).
+    current: usize,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(m: &'a Machine, x: &'a mut Execution, now: i64, host: &'a dyn Host) -> Run<'a> {
+        Run {
+            m,
+            host,
+            now,
+            x,
+            step: Step::default(),
+            ready: VecDeque::new(),
+            current: 0,
+        }
+    }
+
+    // ----- bookkeeping -------------------------------------------------
+
+    /// Records an event on a frame's cursor (nothing for silent frames).
+    pub fn emit(
+        &mut self,
+        silent: bool,
+        cursor: &mut Cursor,
+        event_type: EventType,
+        details: Option<Map<String, Value>>,
+        advance: bool,
+    ) -> u64 {
+        if silent {
+            return 0;
+        }
+        Recorder {
+            last_id: &mut self.x.last_event_id,
+            events: &mut self.step.events,
+            now_ms: self.now,
+        }
+        .emit(cursor, event_type, details, advance)
+    }
+
+    pub fn alloc(&mut self, frame: Frame) -> usize {
+        let core = &mut self.x.core;
+        if let Some(id) = core.free.pop() {
+            if let Some(slot) = core.frames.get_mut(id) {
+                *slot = Some(frame);
+                return id;
+            }
+        }
+        core.frames.push(Some(frame));
+        core.frames.len() - 1
+    }
+
+    fn take(&mut self, id: usize) -> Option<Frame> {
+        self.x.core.frames.get_mut(id).and_then(Option::take)
+    }
+
+    fn put(&mut self, id: usize, frame: Frame) {
+        if let Some(slot) = self.x.core.frames.get_mut(id) {
+            *slot = Some(frame);
+        }
+    }
+
+    fn release(&mut self, id: usize) {
+        if let Some(slot) = self.x.core.frames.get_mut(id) {
+            *slot = None;
+            self.x.core.free.push(id);
+        }
+    }
+
+    pub fn schedule(&mut self, id: usize) {
+        self.ready.push_back(id);
+    }
+
+    fn handle_id(&mut self) -> u64 {
+        self.x.core.next_handle += 1;
+        self.x.core.next_handle
+    }
+
+    /// Arms a timer for `frame` at `fire_at_ms`.
+    pub fn arm(&mut self, frame: usize, kind: TimerKind, fire_at_ms: i64) -> TimerId {
+        let timer = self.handle_id();
+        self.x.core.timers.insert(timer, Timer { frame, kind });
+        self.step
+            .commands
+            .push(Command::StartTimer { timer, fire_at_ms });
+        timer
+    }
+
+    pub fn disarm(&mut self, timer: Option<TimerId>) {
+        if let Some(timer) = timer {
+            if self.x.core.timers.remove(&timer).is_some() {
+                self.step.commands.push(Command::CancelTimer { timer });
+            }
+        }
+    }
+
+    /// Registers a new task for `frame`.
+    pub fn new_task(&mut self, frame: usize) -> TaskId {
+        let task = self.handle_id();
+        self.x.core.tasks.insert(task, frame);
+        task
+    }
+
+    pub fn forget_task(&mut self, task: TaskId) {
+        self.x.core.tasks.remove(&task);
+    }
+
+    pub fn node(&self, graph: GraphId, state: usize) -> Option<&'a Node> {
+        self.m.node(graph, state)
+    }
+
+    pub fn region(&self) -> &str {
+        self.x
+            .context
+            .execution_arn
+            .split(':')
+            .nth(3)
+            .unwrap_or_default()
+    }
+
+    /// `$$` for a state, or `null` when the state never reads it.
+    pub fn context_for(
+        &self,
+        node: &Node,
+        entered_ms: i64,
+        retry_count: Option<u32>,
+        token: Option<&str>,
+        item: Option<(usize, &Value)>,
+    ) -> Value {
+        if !node.uses_context {
+            return Value::Null;
+        }
+        context::build(
+            &self.x.context,
+            &self.x.core.input,
+            &StateInfo {
+                name: &node.state.name,
+                entered_ms,
+                retry_count,
+                token,
+            },
+            item,
+        )
+    }
+
+    /// Evaluates a JSONPath `Assign` template; `None` when there is nothing
+    /// to assign (no template, or an empty one).
+    pub fn eval_assign(
+        &self,
+        template: Option<&Template>,
+        input: &Value,
+        context: &Value,
+        vars: &Variables,
+    ) -> Result<Option<Map<String, Value>>, Failure> {
+        let Some(t) = template else { return Ok(None) };
+        let scope = Scope {
+            input,
+            context,
+            variables: vars,
+            host: self.host,
+        };
+        match t.evaluate(&scope)? {
+            Value::Object(m) if !m.is_empty() => Ok(Some(m)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Prefixes an engine-raised failure with the state it happened in, as
+    /// AWS words it.
+    pub fn in_state(node: &Node, entered_id: u64, f: Failure) -> Failure {
+        Failure {
+            cause: state_cause(&node.state.name, entered_id, &f.cause),
+            error: f.error,
+        }
+    }
+
+    /// Leaves a state: records `*StateExited`, applies the assignments and
+    /// moves to `next` (or ends the frame).
+    pub fn exit(
+        &mut self,
+        f: &mut Frame,
+        node: &Node,
+        next: Option<usize>,
+        output: Value,
+        assigned: Option<Map<String, Value>>,
+    ) -> Flow {
+        if let Some(ty) = node.exited {
+            let details = history::state_exited(&node.state.name, &output, assigned.as_ref());
+            self.emit(f.silent, &mut f.cursor, ty, Some(details), true);
+        }
+        if let Some(vars) = assigned {
+            for (k, v) in vars {
+                f.vars.insert(k, v);
+            }
+        }
+        match next {
+            Some(state) => {
+                f.at = At::Enter {
+                    state,
+                    input: output,
+                };
+                Flow::Continue
+            }
+            None => Flow::End(output),
+        }
+    }
+
+    // ----- entry points ----------------------------------------------
+
+    pub fn start(mut self, input: Value) -> Step {
+        let mut cursor = Cursor::default();
+        let details = history::execution_started(&input, &self.x.context.role_arn);
+        self.emit(
+            false,
+            &mut cursor,
+            EventType::ExecutionStarted,
+            Some(details),
+            false,
+        );
+        self.x.core.input = input.clone();
+        let start = self.m.graphs.first().map(|g| g.start).unwrap_or_default();
+        let root = self.alloc(Frame {
+            graph: 0,
+            parent: None,
+            vars: Variables::new(),
+            cursor,
+            silent: false,
+            at: At::Enter {
+                state: start,
+                input,
+            },
+        });
+        if let Some(secs) = self.m.definition.timeout_seconds {
+            let at = self.now.saturating_add((secs as i64).saturating_mul(1000));
+            self.x.core.execution_timer = Some(self.arm(root, TimerKind::Execution, at));
+        }
+        self.schedule(root);
+        self.drain();
+        self.step
+    }
+
+    pub fn handle(mut self, event: Event) -> Step {
+        match event {
+            Event::TaskStarted { task, worker_name } => {
+                self.on_task(task, |run, f, id| run.task_started(f, id, worker_name))
+            }
+            Event::TaskSubmitted { task, output } => {
+                self.on_task(task, |run, f, _| run.task_submitted(f, &output))
+            }
+            Event::TaskSucceeded { task, output } => {
+                self.on_task_frame(task, |run, f, id| run.task_succeeded(f, id, output))
+            }
+            Event::TaskFailed { task, failure } => {
+                self.on_task_frame(task, |run, f, id| run.task_failed(f, id, failure))
+            }
+            Event::TaskHeartbeat { task } => {
+                self.on_task(task, |run, f, id| run.task_heartbeat(f, id))
+            }
+            Event::TimerFired { timer } => self.timer_fired(timer),
+            Event::Stop { error, cause } => self.stop(error, cause),
+        }
+        self.drain();
+        self.step
+    }
+
+    fn on_task(&mut self, task: TaskId, act: impl FnOnce(&mut Self, &mut Frame, usize)) {
+        let Some(&id) = self.x.core.tasks.get(&task) else {
+            return;
+        };
+        if let Some(mut f) = self.take(id) {
+            act(self, &mut f, id);
+            self.put(id, f);
+        }
+    }
+
+    /// Like `on_task`, but the task ends: the task is forgotten and the
+    /// frame is scheduled to settle.
+    fn on_task_frame(&mut self, task: TaskId, act: impl FnOnce(&mut Self, &mut Frame, usize)) {
+        let Some(id) = self.x.core.tasks.remove(&task) else {
+            return;
+        };
+        if let Some(mut f) = self.take(id) {
+            act(self, &mut f, id);
+            self.put(id, f);
+            self.schedule(id);
+        }
+    }
+
+    fn timer_fired(&mut self, timer: TimerId) {
+        let Some(t) = self.x.core.timers.remove(&timer) else {
+            return;
+        };
+        if t.kind == TimerKind::Execution {
+            self.x.core.execution_timer = None;
+            self.finish_aborted(
+                Status::TimedOut,
+                EventType::ExecutionTimedOut,
+                Some(TIMEOUT.to_owned()),
+                None,
+            );
+            return;
+        }
+        let Some(mut f) = self.take(t.frame) else {
+            return;
+        };
+        let runnable = match t.kind {
+            TimerKind::Wait | TimerKind::Backoff => match std::mem::replace(&mut f.at, At::Idle) {
+                At::Wait(p) if p.timer == timer => {
+                    f.at = At::WaitDone(p);
+                    true
+                }
+                At::Backoff { active, timer: t2 } if t2 == timer => {
+                    f.at = At::Attempt(active);
+                    true
+                }
+                other => {
+                    f.at = other;
+                    false
+                }
+            },
+            TimerKind::TaskTimeout | TimerKind::Heartbeat => {
+                self.task_timed_out(&mut f, timer, t.kind)
+            }
+            TimerKind::Execution => false,
+        };
+        self.put(t.frame, f);
+        if runnable {
+            self.schedule(t.frame);
+        }
+    }
+
+    fn stop(&mut self, error: Option<String>, cause: Option<String>) {
+        self.finish_aborted(Status::Aborted, EventType::ExecutionAborted, error, cause);
+    }
+
+    /// Ends the execution from the outside (stop or execution timeout):
+    /// cancels everything outstanding and records the final event. AWS
+    /// records these with `previousEventId` 0.
+    fn finish_aborted(
+        &mut self,
+        status: Status,
+        ty: EventType,
+        error: Option<String>,
+        cause: Option<String>,
+    ) {
+        // Remember where the top level was, for redrive.
+        if let Some(Some(root)) = self.x.core.frames.first() {
+            let point = match &root.at {
+                At::Enter { state, input } => Some((*state, input.clone())),
+                At::Attempt(a) | At::Backoff { active: a, .. } | At::Settle { active: a, .. } => {
+                    Some((a.state, a.input.clone()))
+                }
+                At::Task(p) => Some((p.active.state, p.active.input.clone())),
+                At::Wait(p) | At::WaitDone(p) => Some((p.state, p.input.clone())),
+                At::Parallel(p) => Some((p.active.state, p.active.input.clone())),
+                At::Map(p) => Some((p.active.state, p.active.input.clone())),
+                At::Iteration { .. } | At::Idle => None,
+            };
+            if let Some((state, input)) = point {
+                self.x.core.redrive = Some(RedrivePoint {
+                    state,
+                    input,
+                    vars: root.vars.clone(),
+                });
+            }
+        }
+        self.abort_frame(0);
+        let t = self.x.core.execution_timer.take();
+        self.disarm(t);
+        let error = error.unwrap_or_default();
+        let cause = cause.unwrap_or_default();
+        let mut cursor = Cursor::default();
+        let details = history::error_cause(&error, &cause);
+        self.emit(false, &mut cursor, ty, Some(details), true);
+        self.x.status = status;
+        if status == Status::TimedOut || !error.is_empty() || !cause.is_empty() {
+            self.x.failure = Some(Failure { error, cause });
+        }
+        self.ready.clear();
+    }
+
+    /// Cancels a frame and everything below it (tasks, timers, children).
+    pub fn abort_frame(&mut self, id: usize) {
+        let Some(f) = self.take(id) else { return };
+        match f.at {
+            At::Task(p) => {
+                self.x.core.tasks.remove(&p.task);
+                self.step
+                    .commands
+                    .push(Command::CancelTask { task: p.task });
+                self.disarm(p.timeout);
+                self.disarm(p.heartbeat);
+            }
+            At::Wait(p) | At::WaitDone(p) => self.disarm(Some(p.timer)),
+            At::Backoff { timer, .. } => self.disarm(Some(timer)),
+            At::Parallel(p) => {
+                for c in p.children.into_iter().flatten() {
+                    self.abort_frame(c);
+                }
+            }
+            At::Map(p) => {
+                for c in p.running.into_values() {
+                    self.abort_frame(c);
+                }
+            }
+            _ => {}
+        }
+        self.release(id);
+    }
+
+    // ----- the loop ----------------------------------------------------
+
+    fn drain(&mut self) {
+        while let Some(id) = self.ready.pop_front() {
+            if self.x.is_finished() {
+                self.ready.clear();
+                break;
+            }
+            self.step_frame(id);
+        }
+    }
+
+    fn step_frame(&mut self, id: usize) {
+        let Some(mut f) = self.take(id) else { return };
+        self.current = id;
+        loop {
+            let flow = match std::mem::replace(&mut f.at, At::Idle) {
+                At::Enter { state, input } => self.enter(&mut f, id, state, input),
+                At::Iteration {
+                    name,
+                    index,
+                    start,
+                    input,
+                } => {
+                    let details = history::map_iteration(&name, index);
+                    self.emit(
+                        f.silent,
+                        &mut f.cursor,
+                        EventType::MapIterationStarted,
+                        Some(details),
+                        true,
+                    );
+                    f.at = At::Enter {
+                        state: start,
+                        input,
+                    };
+                    Flow::Continue
+                }
+                At::Attempt(active) => self.attempt(&mut f, id, active),
+                At::WaitDone(p) => self.wait_done(&mut f, *p),
+                At::Settle { active, outcome } => self.settle(&mut f, active, outcome),
+                other => {
+                    f.at = other;
+                    Flow::Block
+                }
+            };
+            match flow {
+                Flow::Continue => continue,
+                Flow::Block => {
+                    self.put(id, f);
+                    return;
+                }
+                Flow::End(output) => return self.frame_done(id, f, Ok(output), None),
+                Flow::Fail {
+                    failure,
+                    state,
+                    input,
+                } => return self.frame_done(id, f, Err(failure), Some((state, input))),
+            }
+        }
+    }
+
+    fn enter(&mut self, f: &mut Frame, id: usize, state: usize, input: Value) -> Flow {
+        let Some(node) = self.node(f.graph, state) else {
+            return Flow::Fail {
+                failure: Failure::runtime(format!("no state with index {state}")),
+                state,
+                input: Some(input),
+            };
+        };
+        let details = history::state_entered(&node.state.name, &input);
+        let entered_id = self.emit(f.silent, &mut f.cursor, node.entered, Some(details), true);
+        if node.state.query_language == QueryLanguage::Jsonata {
+            return self.jsonata_state(f, id, node, state, input, entered_id);
+        }
+        match &node.state.kind {
+            StateKind::Pass(p) => self.pass(f, node, p, state, input, entered_id),
+            StateKind::Choice(c) => self.choice(f, node, c, state, input, entered_id),
+            StateKind::Wait(w) => self.wait(f, id, node, w, state, input, entered_id),
+            StateKind::Succeed => self.succeed(f, node, state, input, entered_id),
+            StateKind::Fail(fl) => self.fail(f, node, fl, state, input, entered_id),
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
+                f.at = At::Attempt(Active {
+                    state,
+                    input,
+                    entered_id,
+                    entered_ms: self.now,
+                    retry_count: 0,
+                    attempts: vec![0; node.state.retriers().len()],
+                });
+                Flow::Continue
+            }
+        }
+    }
+
+    fn attempt(&mut self, f: &mut Frame, id: usize, active: Active) -> Flow {
+        let Some(node) = self.node(f.graph, active.state) else {
+            return Flow::Fail {
+                failure: Failure::runtime("unknown state"),
+                state: active.state,
+                input: Some(active.input),
+            };
+        };
+        match &node.state.kind {
+            StateKind::Task(t) => self.task_attempt(f, id, node, t, active),
+            StateKind::Parallel(_) => self.parallel_attempt(f, id, node, active),
+            StateKind::Map(m) => self.map_attempt(f, id, node, m, active),
+            _ => Flow::Fail {
+                failure: Failure::runtime("state cannot be attempted"),
+                state: active.state,
+                input: Some(active.input),
+            },
+        }
+    }
+
+    /// A Task, Parallel or Map state's work is over: finish the state with
+    /// its result, or handle its error with Retry and Catch. Also resumes a
+    /// Wait state whose timer fired.
+    fn settle(&mut self, f: &mut Frame, active: Active, outcome: Result<Value, Failure>) -> Flow {
+        let Some(node) = self.node(f.graph, active.state) else {
+            return Flow::Fail {
+                failure: Failure::runtime("unknown state"),
+                state: active.state,
+                input: None,
+            };
+        };
+        match outcome {
+            Ok(result) => {
+                if node.state.query_language == QueryLanguage::Jsonata {
+                    return self.jsonata_complete(f, node, active, result);
+                }
+                let mut active = active;
+                match self.complete(f, node, &mut active, result) {
+                    Ok((output, assigned)) => self.exit(f, node, node.next, output, assigned),
+                    Err(failure) => {
+                        let failure = Self::in_state(node, active.entered_id, failure);
+                        self.handle_failure(f, node, active, failure)
+                    }
+                }
+            }
+            Err(failure) => self.handle_failure(f, node, active, failure),
+        }
+    }
+
+    /// Retry, then Catch, then fail the frame.
+    pub fn handle_failure(
+        &mut self,
+        f: &mut Frame,
+        node: &Node,
+        mut active: Active,
+        failure: Failure,
+    ) -> Flow {
+        let retriers = node.state.retriers();
+        if let Some(i) = retry::find(retriers, &failure) {
+            if let (Some(r), Some(used)) = (retriers.get(i), active.attempts.get_mut(i)) {
+                if u64::from(*used) < r.max_attempts {
+                    let delay = retry::delay_ms(r, *used, self.host);
+                    *used += 1;
+                    active.retry_count += 1;
+                    if delay <= 0 {
+                        f.at = At::Attempt(active);
+                        return Flow::Continue;
+                    }
+                    // The frame id is needed for the timer; it is the id the
+                    // frame will be put back under (see step_frame).
+                    let frame_id = self.current_frame_id(f);
+                    let timer = self.arm(frame_id, TimerKind::Backoff, self.now + delay);
+                    f.at = At::Backoff { active, timer };
+                    return Flow::Block;
+                }
+            }
+        }
+        let failed_event = match node.state.kind {
+            StateKind::Map(_) => Some(EventType::MapStateFailed),
+            StateKind::Parallel(_) => Some(EventType::ParallelStateFailed),
+            _ => None,
+        };
+        if failure.error != RUNTIME {
+            if let Some(ty) = failed_event {
+                self.emit(f.silent, &mut f.cursor, ty, None, true);
+            }
+        }
+        for (i, c) in node.state.catchers().iter().enumerate() {
+            if !retry::matches(&c.error_equals, &failure) {
+                continue;
+            }
+            if node.state.query_language == QueryLanguage::Jsonata {
+                return self.jsonata_catch(f, node, active, failure, i);
+            }
+            let mut error_output = Map::with_capacity(2);
+            error_output.insert("Error".into(), Value::String(failure.error.clone()));
+            error_output.insert("Cause".into(), Value::String(failure.cause.clone()));
+            let error_output = Value::Object(error_output);
+            let ctx = self.context_for(
+                node,
+                active.entered_ms,
+                Some(active.retry_count),
+                None,
+                None,
+            );
+            let assigned = match self.eval_assign(
+                node.catch_assign.get(i).and_then(Option::as_ref),
+                &error_output,
+                &ctx,
+                &f.vars,
+            ) {
+                Ok(a) => a,
+                Err(e) => {
+                    return Flow::Fail {
+                        failure: Self::in_state(node, active.entered_id, e),
+                        state: active.state,
+                        input: Some(active.input),
+                    }
+                }
+            };
+            let output = match crate::dataflow::place_result(
+                c.result_path.as_ref(),
+                active.input,
+                error_output,
+            ) {
+                Ok(o) => o,
+                Err(e) => {
+                    return Flow::Fail {
+                        failure: Self::in_state(node, active.entered_id, e),
+                        state: active.state,
+                        input: None,
+                    }
+                }
+            };
+            let next = node.catch_next.get(i).copied();
+            return self.exit(f, node, next, output, assigned);
+        }
+        Flow::Fail {
+            failure,
+            state: active.state,
+            input: Some(active.input),
+        }
+    }
+
+    /// The JSONPath end of an execution state's work: Assign (on the raw
+    /// result), ResultSelector, ResultPath, OutputPath.
+    fn complete(
+        &self,
+        f: &Frame,
+        node: &Node,
+        active: &mut Active,
+        result: Value,
+    ) -> Result<(Value, Option<Map<String, Value>>), Failure> {
+        let ctx = self.context_for(
+            node,
+            active.entered_ms,
+            Some(active.retry_count),
+            None,
+            None,
+        );
+        let env = crate::dataflow::Env {
+            context: &ctx,
+            vars: &f.vars,
+            host: self.host,
+        };
+        let io = &node.state.io;
+        let assigned = self.eval_assign(node.assign.as_ref(), &result, &ctx, &f.vars)?;
+        let selected = match &io.result_selector {
+            Some(t) => crate::dataflow::template(t, &result, &env)?,
+            None => result,
+        };
+        // Catchers may still need the input if placing fails.
+        let raw = if node.state.catchers().is_empty() {
+            std::mem::take(&mut active.input)
+        } else {
+            active.input.clone()
+        };
+        let combined = crate::dataflow::place_result(io.result_path.as_ref(), raw, selected)?;
+        let output = crate::dataflow::output(io.output_path.as_ref(), combined, &env)?;
+        Ok((output, assigned))
+    }
+
+    /// The id of the frame being stepped. Frames are stepped one at a time
+    /// and taken out of the table meanwhile; the stepping loop records it.
+    fn current_frame_id(&self, _f: &Frame) -> usize {
+        self.current
+    }
+
+    /// A frame ended: the execution ends (top level) or its parent learns.
+    fn frame_done(
+        &mut self,
+        id: usize,
+        f: Frame,
+        outcome: Result<Value, Failure>,
+        failed_at: Option<(usize, Option<Value>)>,
+    ) {
+        self.release(id);
+        let Some(parent) = f.parent else {
+            return self.finish(f, outcome, failed_at);
+        };
+        let Some(mut p) = self.take(parent.frame) else {
+            return;
+        };
+        let runnable = if matches!(p.at, At::Parallel(_)) {
+            self.parallel_child_done(&mut p, parent, f.cursor, outcome)
+        } else if matches!(p.at, At::Map(_)) {
+            self.map_child_done(&mut p, parent, f.cursor, outcome)
+        } else {
+            false
+        };
+        self.put(parent.frame, p);
+        if runnable {
+            self.schedule(parent.frame);
+        }
+    }
+
+    /// The top-level frame ended: record the execution's end.
+    fn finish(
+        &mut self,
+        mut f: Frame,
+        outcome: Result<Value, Failure>,
+        failed_at: Option<(usize, Option<Value>)>,
+    ) {
+        let t = self.x.core.execution_timer.take();
+        self.disarm(t);
+        match outcome {
+            Ok(output) => {
+                let details = history::output(&output);
+                self.emit(
+                    false,
+                    &mut f.cursor,
+                    EventType::ExecutionSucceeded,
+                    Some(details),
+                    true,
+                );
+                self.x.status = Status::Succeeded;
+                self.x.output = Some(output);
+            }
+            Err(failure) => {
+                let details = history::error_cause(&failure.error, &failure.cause);
+                self.emit(
+                    false,
+                    &mut f.cursor,
+                    EventType::ExecutionFailed,
+                    Some(details),
+                    true,
+                );
+                if let Some((state, input)) = failed_at {
+                    self.x.core.redrive = Some(RedrivePoint {
+                        state,
+                        input: input.unwrap_or(Value::Null),
+                        vars: f.vars,
+                    });
+                }
+                self.x.status = Status::Failed;
+                self.x.failure = Some(failure);
+            }
+        }
+    }
+
+    pub fn redrive(mut self) -> Result<Step, RedriveError> {
+        let point = self
+            .x
+            .core
+            .redrive
+            .take()
+            .ok_or(RedriveError::NothingToRedrive)?;
+        // Whatever is left of the old run goes.
+        for id in 0..self.x.core.frames.len() {
+            self.abort_frame(id);
+        }
+        self.x.core.frames.clear();
+        self.x.core.free.clear();
+        self.x.core.tasks.clear();
+        self.x.core.timers.clear();
+        self.x.context.redrive_count += 1;
+        self.x.status = Status::Running;
+        self.x.failure = None;
+        self.x.output = None;
+        let mut cursor = Cursor::default();
+        let details = history::one("redriveCount", Value::from(self.x.context.redrive_count));
+        let id = self.emit(
+            false,
+            &mut cursor,
+            EventType::ExecutionRedriven,
+            Some(details),
+            true,
+        );
+        cursor.source = id;
+        let root = self.alloc(Frame {
+            graph: 0,
+            parent: None,
+            vars: point.vars,
+            cursor,
+            silent: false,
+            at: At::Enter {
+                state: point.state,
+                input: point.input,
+            },
+        });
+        self.schedule(root);
+        self.drain();
+        Ok(self.step)
+    }
+}

@@ -1,0 +1,570 @@
+//! Map: runs its item processor once per item of an array, as concurrent
+//! frames, at most `MaxConcurrency` at a time (0: no limit). Iterations run
+//! on *workers* (one per concurrency slot), each taking the next item when
+//! its iteration ends; the worker discipline reproduces AWS's
+//! `previousEventId`s. With `ToleratedFailureCount`/`Percentage` the state
+//! survives that many failed iterations, otherwise the first failure fails
+//! it. Distributed maps run the same way, inline, with `MapRun*` events in
+//! place of the per-iteration events (their iterations are child executions
+//! with their own histories in AWS).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map as JsonMap, Value};
+use statecraft_language::ast::{Map, MapMode};
+use statecraft_language::path::failure::items_path_not_array;
+use statecraft_types::errors::EXCEED_TOLERATED_FAILURE_THRESHOLD;
+use statecraft_types::{EventType, Failure};
+
+use crate::dataflow::{self, shown, Env};
+use crate::exec::{Active, At, Flow, Frame, Parent, Run};
+use crate::history::{self, Cursor};
+use crate::machine::Node;
+
+/// A Map state waiting for its iterations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Pending {
+    pub active: Active,
+    /// The effective input (ItemSelector's `$`).
+    pub effective: Value,
+    pub items: Vec<Value>,
+    pub results: Vec<Option<Value>>,
+    /// The next item to start.
+    pub next: usize,
+    /// The cursor of each worker still open.
+    pub workers: Vec<Option<Cursor>>,
+    /// Item index → frame of the iterations running.
+    pub running: BTreeMap<usize, usize>,
+    pub failed: usize,
+    pub tolerated_count: Option<f64>,
+    pub tolerated_percentage: Option<f64>,
+    pub distributed: bool,
+    /// The `MapRunStarted` event (distributed maps).
+    pub map_run_event: u64,
+}
+
+/// The settings a Map state resolves before it starts its iterations.
+pub(crate) struct Settings {
+    pub max_concurrency: usize,
+    pub tolerated_count: Option<f64>,
+    pub tolerated_percentage: Option<f64>,
+}
+
+impl Pending {
+    fn exceeded(&self) -> bool {
+        if self.failed == 0 {
+            return false;
+        }
+        let by_count = self.tolerated_count.map(|c| self.failed as f64 > c);
+        let by_pct = self.tolerated_percentage.map(|p| {
+            let len = self.items.len().max(1) as f64;
+            self.failed as f64 * 100.0 / len > p
+        });
+        match (by_count, by_pct) {
+            (None, None) => true,
+            (a, b) => a.unwrap_or(false) || b.unwrap_or(false),
+        }
+    }
+}
+
+impl Run<'_> {
+    pub(crate) fn map_attempt(
+        &mut self,
+        f: &mut Frame,
+        id: usize,
+        node: &Node,
+        m: &Map,
+        active: Active,
+    ) -> Flow {
+        let jsonata = node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata;
+        let prepared = if jsonata {
+            self.jsonata_map_items(f, node, &active)
+        } else {
+            self.map_items(f, node, m, &active)
+        };
+        let (effective, items) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                let failure = Self::in_state(node, active.entered_id, e);
+                return self.handle_failure(f, node, active, failure);
+            }
+        };
+        let details = history::one("length", Value::from(items.len()));
+        self.emit(
+            f.silent,
+            &mut f.cursor,
+            EventType::MapStateStarted,
+            Some(details),
+            true,
+        );
+        let settings = if jsonata {
+            self.jsonata_map_settings(f, node, m, &active, &effective)
+        } else {
+            self.map_settings(f, node, m, &active, &effective)
+        };
+        let settings = match settings {
+            Ok(s) => s,
+            Err(e) => {
+                let failure = Self::in_state(node, active.entered_id, e);
+                return self.handle_failure(f, node, active, failure);
+            }
+        };
+        let distributed = m.mode == MapMode::Distributed;
+        let mut map_run_event = 0;
+        if distributed {
+            let details = history::one("mapRunArn", Value::String(self.map_run_arn(m)));
+            map_run_event = self.emit(
+                f.silent,
+                &mut f.cursor,
+                EventType::MapRunStarted,
+                Some(details),
+                true,
+            );
+        }
+        let len = items.len();
+        let workers = match settings.max_concurrency {
+            0 => len,
+            n => n.min(len),
+        };
+        let mut pend = Box::new(Pending {
+            active,
+            effective,
+            results: vec![None; len],
+            items,
+            next: 0,
+            workers: vec![Some(f.cursor.child()); workers],
+            running: BTreeMap::new(),
+            failed: 0,
+            tolerated_count: settings.tolerated_count,
+            tolerated_percentage: settings.tolerated_percentage,
+            distributed,
+            map_run_event,
+        });
+        if len == 0 {
+            return self.map_finish(f, pend, Ok(()));
+        }
+        for w in 0..workers {
+            if let Err(failure) = self.start_iteration(f, id, node, m, &mut pend, w) {
+                return self.map_finish(f, pend, Err(failure));
+            }
+        }
+        f.at = At::Map(pend);
+        Flow::Block
+    }
+
+    /// ItemsPath (JSONPath): the effective input and the items.
+    fn map_items(
+        &self,
+        f: &Frame,
+        node: &Node,
+        m: &Map,
+        active: &Active,
+    ) -> Result<(Value, Vec<Value>), Failure> {
+        let ctx = self.context_for(
+            node,
+            active.entered_ms,
+            Some(active.retry_count),
+            None,
+            None,
+        );
+        let env = Env {
+            context: &ctx,
+            vars: &f.vars,
+            host: self.host,
+        };
+        let eff = dataflow::input(node.state.io.input_path.as_ref(), &active.input, &env)?
+            .unwrap_or_else(|| active.input.clone());
+        let items = match &m.items_path {
+            None => eff.clone(),
+            Some(p) if p.as_str() == "$" => eff.clone(),
+            Some(p) => p
+                .resolve(&env.scope(&eff))
+                .cloned()
+                .ok_or_else(|| items_path_not_array(p.as_path()))?,
+        };
+        match items {
+            Value::Array(items) => Ok((eff, items)),
+            _ => Err(match &m.items_path {
+                Some(p) => items_path_not_array(p.as_path()),
+                None => Failure::runtime(format!(
+                    "Map state input must be an array but was: {}",
+                    shown(&items)
+                )),
+            }),
+        }
+    }
+
+    fn map_settings(
+        &self,
+        f: &Frame,
+        node: &Node,
+        m: &Map,
+        active: &Active,
+        effective: &Value,
+    ) -> Result<Settings, Failure> {
+        let ctx = self.context_for(
+            node,
+            active.entered_ms,
+            Some(active.retry_count),
+            None,
+            None,
+        );
+        let env = Env {
+            context: &ctx,
+            vars: &f.vars,
+            host: self.host,
+        };
+        let max_concurrency = match &m.max_concurrency {
+            None => 0,
+            Some(src) => {
+                let n = dataflow::number(src, "MaxConcurrency", effective, &env, true)?;
+                if n < 0.0 {
+                    return Err(Failure::runtime(
+                        "MaxConcurrency must be a non-negative integer.",
+                    ));
+                }
+                n as usize
+            }
+        };
+        let tolerated_count = match &m.tolerated_failure_count {
+            None => None,
+            Some(src) => {
+                let n = dataflow::number(src, "ToleratedFailureCount", effective, &env, true)?;
+                if n < 0.0 {
+                    return Err(Failure::runtime(
+                        "ToleratedFailureCount cannot be negative.",
+                    ));
+                }
+                Some(n)
+            }
+        };
+        let tolerated_percentage = match &m.tolerated_failure_percentage {
+            None => None,
+            Some(src) => {
+                let n =
+                    dataflow::number(src, "ToleratedFailurePercentage", effective, &env, false)?;
+                if !(0.0..=100.0).contains(&n) {
+                    return Err(Failure::runtime(
+                        "ToleratedFailurePercentage must be between 0 and 100.",
+                    ));
+                }
+                Some(n)
+            }
+        };
+        Ok(Settings {
+            max_concurrency,
+            tolerated_count,
+            tolerated_percentage,
+        })
+    }
+
+    fn map_run_arn(&self, m: &Map) -> String {
+        let machine = self
+            .x
+            .context
+            .state_machine_arn
+            .replacen(":stateMachine:", ":mapRun:", 1);
+        let label = m.label.clone().unwrap_or_else(|| self.host.uuid());
+        format!("{machine}/{label}:{}", self.host.uuid())
+    }
+
+    /// Starts the next item on worker `w`. An ItemSelector that fails fails
+    /// the iteration, and with it the state.
+    fn start_iteration(
+        &mut self,
+        f: &Frame,
+        id: usize,
+        node: &Node,
+        m: &Map,
+        pend: &mut Pending,
+        w: usize,
+    ) -> Result<(), Failure> {
+        let index = pend.next;
+        pend.next += 1;
+        let item = pend
+            .items
+            .get_mut(index)
+            .map(std::mem::take)
+            .unwrap_or(Value::Null);
+        let input = if node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata
+        {
+            self.jsonata_item_selector(f, node, m, &pend.active, &pend.effective, index, item)
+        } else if let Some(t) = &m.item_selector {
+            let ctx = self.context_for(
+                node,
+                pend.active.entered_ms,
+                Some(pend.active.retry_count),
+                None,
+                Some((index, &item)),
+            );
+            let env = Env {
+                context: &ctx,
+                vars: &f.vars,
+                host: self.host,
+            };
+            dataflow::template(t, &pend.effective, &env)
+        } else {
+            Ok(item)
+        };
+        let silent = f.silent || pend.distributed;
+        let cursor = pend
+            .workers
+            .get(w)
+            .copied()
+            .flatten()
+            .unwrap_or_default()
+            .child();
+        let input = match input {
+            Ok(v) => v,
+            Err(e) => {
+                let mut cursor = cursor;
+                let details = history::map_iteration(&node.state.name, index);
+                self.emit(
+                    silent,
+                    &mut cursor,
+                    EventType::MapIterationStarted,
+                    Some(details.clone()),
+                    true,
+                );
+                self.emit(
+                    silent,
+                    &mut cursor,
+                    EventType::MapIterationFailed,
+                    Some(details),
+                    false,
+                );
+                return Err(Self::in_state(node, pend.active.entered_id, e));
+            }
+        };
+        let graph = node.children.first().copied().unwrap_or_default();
+        let start = self
+            .m
+            .graphs
+            .get(graph)
+            .map(|g| g.start)
+            .unwrap_or_default();
+        let at = if silent {
+            At::Enter {
+                state: start,
+                input,
+            }
+        } else {
+            At::Iteration {
+                name: node.state.name.clone(),
+                index,
+                start,
+                input,
+            }
+        };
+        let child = self.alloc(Frame {
+            graph,
+            parent: Some(Parent {
+                frame: id,
+                slot: index,
+                worker: w,
+            }),
+            vars: f.vars.clone(),
+            cursor,
+            silent,
+            at,
+        });
+        pend.running.insert(index, child);
+        self.schedule(child);
+        Ok(())
+    }
+
+    /// An iteration ended. Returns whether the Map state is now runnable.
+    pub(crate) fn map_child_done(
+        &mut self,
+        p: &mut Frame,
+        from: Parent,
+        cursor: Cursor,
+        outcome: Result<Value, Failure>,
+    ) -> bool {
+        let At::Map(mut pend) = std::mem::replace(&mut p.at, At::Idle) else {
+            return false;
+        };
+        let Some(node) = self.node(p.graph, pend.active.state) else {
+            return false;
+        };
+        let statecraft_language::ast::StateKind::Map(m) = &node.state.kind else {
+            return false;
+        };
+        pend.running.remove(&from.slot);
+        let silent = p.silent || pend.distributed;
+        let mut cursor = cursor;
+        let details = history::map_iteration(&node.state.name, from.slot);
+        let ok = outcome.is_ok();
+        match outcome {
+            Ok(v) => {
+                self.emit(
+                    silent,
+                    &mut cursor,
+                    EventType::MapIterationSucceeded,
+                    Some(details),
+                    false,
+                );
+                if let Some(r) = pend.results.get_mut(from.slot) {
+                    *r = Some(v);
+                }
+            }
+            Err(failure) => {
+                self.emit(
+                    silent,
+                    &mut cursor,
+                    EventType::MapIterationFailed,
+                    Some(details),
+                    false,
+                );
+                pend.failed += 1;
+                let mut out = JsonMap::with_capacity(2);
+                out.insert("Error".into(), Value::String(failure.error.clone()));
+                out.insert("Cause".into(), Value::String(failure.cause.clone()));
+                if let Some(r) = pend.results.get_mut(from.slot) {
+                    *r = Some(Value::Object(out));
+                }
+                if pend.exceeded() {
+                    if let Some(worker) = pend.workers.get_mut(from.worker).and_then(Option::take) {
+                        let mut worker = worker;
+                        worker.integrate(&cursor);
+                        p.cursor.integrate(&worker);
+                    }
+                    for (_, c) in std::mem::take(&mut pend.running) {
+                        self.abort_frame(c);
+                    }
+                    let failure =
+                        if pend.tolerated_count.is_some() || pend.tolerated_percentage.is_some() {
+                            Failure::new(
+                                EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                "The specified tolerance threshold was exceeded.",
+                            )
+                        } else {
+                            failure
+                        };
+                    let flow = self.map_finish(p, pend, Err(failure));
+                    return !matches!(flow, Flow::Block);
+                }
+            }
+        }
+        // The worker takes the next item, or closes.
+        if let Some(Some(worker)) = pend.workers.get_mut(from.worker) {
+            worker.integrate(&cursor);
+        }
+        if pend.next < pend.items.len() {
+            if let Err(failure) =
+                self.start_iteration(p, self.parent_id(from), node, m, &mut pend, from.worker)
+            {
+                for (_, c) in std::mem::take(&mut pend.running) {
+                    self.abort_frame(c);
+                }
+                let flow = self.map_finish(p, pend, Err(failure));
+                return !matches!(flow, Flow::Block);
+            }
+        } else if let Some(mut worker) = pend.workers.get_mut(from.worker).and_then(Option::take) {
+            if ok {
+                // A worker's last successful iteration is what the state
+                // continues from.
+                worker.source = cursor.last;
+            }
+            p.cursor.integrate(&worker);
+        }
+        if pend.running.is_empty() && pend.next >= pend.items.len() {
+            let flow = self.map_finish(p, pend, Ok(()));
+            return !matches!(flow, Flow::Block);
+        }
+        p.at = At::Map(pend);
+        false
+    }
+
+    fn parent_id(&self, from: Parent) -> usize {
+        from.frame
+    }
+
+    /// All iterations are over (or the state failed): record the end of the
+    /// map run and settle the state.
+    fn map_finish(
+        &mut self,
+        f: &mut Frame,
+        pend: Box<Pending>,
+        result: Result<(), Failure>,
+    ) -> Flow {
+        let pend = *pend;
+        match result {
+            Ok(()) => {
+                if pend.distributed {
+                    self.emit(
+                        f.silent,
+                        &mut f.cursor,
+                        EventType::MapRunSucceeded,
+                        None,
+                        true,
+                    );
+                }
+                self.emit(
+                    f.silent,
+                    &mut f.cursor,
+                    EventType::MapStateSucceeded,
+                    None,
+                    false,
+                );
+                if pend.distributed && !f.silent {
+                    // AWS continues from MapRunStarted (recorded in the corpus).
+                    f.cursor.source = pend.map_run_event;
+                }
+                let results = pend
+                    .results
+                    .into_iter()
+                    .map(|r| r.unwrap_or(Value::Null))
+                    .collect();
+                f.at = At::Settle {
+                    active: pend.active,
+                    outcome: Ok(Value::Array(results)),
+                };
+            }
+            Err(failure) => {
+                if pend.distributed {
+                    let details = history::error_cause(&failure.error, &failure.cause);
+                    self.emit(
+                        f.silent,
+                        &mut f.cursor,
+                        EventType::MapRunFailed,
+                        Some(details),
+                        true,
+                    );
+                }
+                f.at = At::Settle {
+                    active: pend.active,
+                    outcome: Err(failure),
+                };
+            }
+        }
+        Flow::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::state::fixtures::{run, run_ok};
+    use serde_json::json;
+
+    #[test]
+    fn items_selector_concurrency_and_failure() {
+        let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemsPath": "$.xs",
+            "MaxConcurrency": 2,
+            "ItemSelector": {"i.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value"},
+            "ItemProcessor": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}}}});
+        assert_eq!(
+            run_ok(&def, json!({"xs": [10, 20, 30]})),
+            json!([{"i": 0, "v": 10}, {"i": 1, "v": 20}, {"i": 2, "v": 30}])
+        );
+        assert_eq!(run_ok(&def, json!({"xs": []})), json!([]));
+        let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "A", "States": {"A": {"Type": "Fail", "Error": "E"}}}}}});
+        assert_eq!(run(&def, json!([1, 2])).error.as_deref(), Some("E"));
+        assert_eq!(
+            run(&def, json!({"a": 1})).error.as_deref(),
+            Some("States.Runtime")
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! One module per state type: how each enters, works, and leaves.
+
+pub mod choice;
+pub mod fail;
+pub mod map;
+pub mod parallel;
+pub mod pass;
+pub mod succeed;
+pub mod task;
+pub mod wait;
+
+#[cfg(test)]
+pub(crate) mod fixtures;

@@ -1,0 +1,414 @@
+//! Task: hands its effective parameters to the caller as
+//! [`crate::Command::InvokeTask`] and waits for the answer, with
+//! `TimeoutSeconds`/`HeartbeatSeconds` enforced by timers the engine arms
+//! itself. Records `Task*` events for service integrations,
+//! `LambdaFunction*` for bare Lambda ARNs and `Activity*` for activities.
+//! `.waitForTaskToken` resources and activities get a task token
+//! (`$$.Task.Token`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use statecraft_language::ast::{NumberSource, Task};
+use statecraft_types::errors::{HEARTBEAT_TIMEOUT, TIMEOUT};
+use statecraft_types::{EventType, Failure};
+
+use crate::dataflow::{self, Env};
+use crate::exec::{Active, At, Flow, Frame, Run, TimerKind};
+use crate::history;
+use crate::machine::{Node, Resource};
+use crate::{Command, TaskId, TaskRequest, TimerId};
+
+/// A Task state waiting for its task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Pending {
+    pub active: Active,
+    pub task: TaskId,
+    pub timeout: Option<TimerId>,
+    pub heartbeat: Option<TimerId>,
+    pub heartbeat_seconds: Option<u64>,
+}
+
+/// `{resourceType, resource}` of the `Task*` events of a service integration.
+fn service_details(service: &str, action: &str) -> Map<String, Value> {
+    let mut m = Map::with_capacity(6);
+    m.insert("resourceType".into(), Value::String(service.to_owned()));
+    m.insert("resource".into(), Value::String(action.to_owned()));
+    m
+}
+
+fn seconds(
+    src: Option<&NumberSource>,
+    field: &str,
+    input: &Value,
+    env: &Env<'_>,
+) -> Result<Option<u64>, Failure> {
+    let Some(src) = src else { return Ok(None) };
+    let n = dataflow::number(src, field, input, env, true)?;
+    if n < 1.0 {
+        return Err(Failure::runtime(format!(
+            "The {field} value must be a positive integer, but was {n}"
+        )));
+    }
+    Ok(Some(n as u64))
+}
+
+impl Run<'_> {
+    pub(crate) fn task_attempt(
+        &mut self,
+        f: &mut Frame,
+        id: usize,
+        node: &Node,
+        t: &Task,
+        active: Active,
+    ) -> Flow {
+        let resource = node.resource.clone().unwrap_or(Resource::Lambda);
+        let needs_token = matches!(
+            resource,
+            Resource::Activity
+                | Resource::Service {
+                    wait_for_token: true,
+                    ..
+                }
+        );
+        let token = needs_token.then(|| self.host.uuid());
+        let ctx = self.context_for(
+            node,
+            active.entered_ms,
+            Some(active.retry_count),
+            token.as_deref(),
+            None,
+        );
+        let prepared = (|| {
+            let env = Env {
+                context: &ctx,
+                vars: &f.vars,
+                host: self.host,
+            };
+            let io = &node.state.io;
+            let effective = dataflow::input(io.input_path.as_ref(), &active.input, &env)?;
+            let eff = effective.as_ref().unwrap_or(&active.input);
+            let timeout = seconds(t.timeout.as_ref(), "TimeoutSeconds", eff, &env)?;
+            let heartbeat = seconds(t.heartbeat.as_ref(), "HeartbeatSeconds", eff, &env)?;
+            let params = match &io.parameters {
+                Some(tpl) => dataflow::template(tpl, eff, &env)?,
+                None => effective.unwrap_or_else(|| active.input.clone()),
+            };
+            Ok::<_, Failure>((params, timeout, heartbeat))
+        })();
+        let (parameters, timeout, heartbeat) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                let failure = Self::in_state(node, active.entered_id, e);
+                return self.handle_failure(f, node, active, failure);
+            }
+        };
+        match &resource {
+            Resource::Service {
+                service, action, ..
+            } => {
+                let mut d = service_details(service, action);
+                d.insert("region".into(), Value::String(self.region().to_owned()));
+                d.insert("parameters".into(), history::text(&parameters));
+                if let Some(s) = timeout {
+                    d.insert("timeoutInSeconds".into(), Value::from(s));
+                }
+                if let Some(s) = heartbeat {
+                    d.insert("heartbeatInSeconds".into(), Value::from(s));
+                }
+                self.emit(
+                    f.silent,
+                    &mut f.cursor,
+                    EventType::TaskScheduled,
+                    Some(d),
+                    true,
+                );
+                let d = service_details(service, action);
+                self.emit(
+                    f.silent,
+                    &mut f.cursor,
+                    EventType::TaskStarted,
+                    Some(d),
+                    true,
+                );
+            }
+            Resource::Lambda => {
+                let mut d = Map::with_capacity(4);
+                d.insert("resource".into(), Value::String(t.resource.clone()));
+                d.insert("input".into(), history::text(&parameters));
+                d.insert(
+                    "inputDetails".into(),
+                    serde_json::json!({"truncated": false}),
+                );
+                if let Some(s) = timeout {
+                    d.insert("timeoutInSeconds".into(), Value::from(s));
+                }
+                self.emit(
+                    f.silent,
+                    &mut f.cursor,
+                    EventType::LambdaFunctionScheduled,
+                    Some(d),
+                    true,
+                );
+                self.emit(
+                    f.silent,
+                    &mut f.cursor,
+                    EventType::LambdaFunctionStarted,
+                    None,
+                    true,
+                );
+            }
+            Resource::Activity => {
+                let mut d = Map::with_capacity(5);
+                d.insert("resource".into(), Value::String(t.resource.clone()));
+                d.insert("input".into(), history::text(&parameters));
+                d.insert(
+                    "inputDetails".into(),
+                    serde_json::json!({"truncated": false}),
+                );
+                if let Some(s) = timeout {
+                    d.insert("timeoutInSeconds".into(), Value::from(s));
+                }
+                if let Some(s) = heartbeat {
+                    d.insert("heartbeatInSeconds".into(), Value::from(s));
+                }
+                self.emit(
+                    f.silent,
+                    &mut f.cursor,
+                    EventType::ActivityScheduled,
+                    Some(d),
+                    true,
+                );
+            }
+        }
+        let task = self.new_task(id);
+        self.step.commands.push(Command::InvokeTask(TaskRequest {
+            task,
+            state_name: node.state.name.clone(),
+            resource: t.resource.clone(),
+            parameters,
+            task_token: token,
+            timeout_seconds: timeout,
+            heartbeat_seconds: heartbeat,
+        }));
+        let timeout_timer = timeout.map(|s| {
+            self.arm(
+                id,
+                TimerKind::TaskTimeout,
+                self.now.saturating_add((s as i64).saturating_mul(1000)),
+            )
+        });
+        // An activity's heartbeat clock starts when a worker picks it up.
+        let heartbeat_timer = match (&resource, heartbeat) {
+            (Resource::Activity, _) | (_, None) => None,
+            (_, Some(s)) => Some(self.arm(
+                id,
+                TimerKind::Heartbeat,
+                self.now.saturating_add((s as i64).saturating_mul(1000)),
+            )),
+        };
+        f.at = At::Task(Box::new(Pending {
+            active,
+            task,
+            timeout: timeout_timer,
+            heartbeat: heartbeat_timer,
+            heartbeat_seconds: heartbeat,
+        }));
+        Flow::Block
+    }
+
+    fn pending_resource(&self, f: &Frame, p: &Pending) -> (Resource, String) {
+        let node = self.node(f.graph, p.active.state);
+        let resource = node
+            .and_then(|n| n.resource.clone())
+            .unwrap_or(Resource::Lambda);
+        let arn = node
+            .map(|n| match &n.state.kind {
+                statecraft_language::ast::StateKind::Task(t) => t.resource.clone(),
+                _ => String::new(),
+            })
+            .unwrap_or_default();
+        (resource, arn)
+    }
+
+    pub(crate) fn task_started(&mut self, f: &mut Frame, id: usize, worker: Option<String>) {
+        let At::Task(p) = &f.at else { return };
+        let (resource, _) = self.pending_resource(f, p);
+        if resource != Resource::Activity {
+            return;
+        }
+        let mut d = Map::with_capacity(1);
+        if let Some(w) = worker {
+            d.insert("workerName".into(), Value::String(w));
+        }
+        self.emit(
+            f.silent,
+            &mut f.cursor,
+            EventType::ActivityStarted,
+            Some(d),
+            true,
+        );
+        let (secs, old) = match &mut f.at {
+            At::Task(p) => (p.heartbeat_seconds, p.heartbeat.take()),
+            _ => return,
+        };
+        self.disarm(old);
+        if let Some(s) = secs {
+            let at = self.now.saturating_add((s as i64).saturating_mul(1000));
+            let timer = self.arm(id, TimerKind::Heartbeat, at);
+            if let At::Task(p) = &mut f.at {
+                p.heartbeat = Some(timer);
+            }
+        }
+    }
+
+    pub(crate) fn task_heartbeat(&mut self, f: &mut Frame, id: usize) {
+        let At::Task(p) = &mut f.at else { return };
+        let (Some(s), Some(old)) = (p.heartbeat_seconds, p.heartbeat.take()) else {
+            return;
+        };
+        self.disarm(Some(old));
+        let timer = self.arm(
+            id,
+            TimerKind::Heartbeat,
+            self.now.saturating_add((s as i64).saturating_mul(1000)),
+        );
+        if let At::Task(p) = &mut f.at {
+            p.heartbeat = Some(timer);
+        }
+    }
+
+    pub(crate) fn task_submitted(&mut self, f: &mut Frame, output: &Value) {
+        let At::Task(p) = &f.at else { return };
+        if let (
+            Resource::Service {
+                service, action, ..
+            },
+            _,
+        ) = self.pending_resource(f, p)
+        {
+            let mut d = service_details(&service, &action);
+            d.insert("output".into(), history::text(output));
+            d.insert(
+                "outputDetails".into(),
+                serde_json::json!({"truncated": false}),
+            );
+            self.emit(
+                f.silent,
+                &mut f.cursor,
+                EventType::TaskSubmitted,
+                Some(d),
+                true,
+            );
+        }
+    }
+
+    pub(crate) fn task_succeeded(&mut self, f: &mut Frame, _id: usize, output: Value) {
+        let At::Task(p) = std::mem::replace(&mut f.at, At::Idle) else {
+            return;
+        };
+        self.disarm(p.timeout);
+        self.disarm(p.heartbeat);
+        let (resource, _) = self.pending_resource(f, &p);
+        let (ty, d) = match &resource {
+            Resource::Service {
+                service, action, ..
+            } => {
+                let mut d = service_details(service, action);
+                d.insert("output".into(), history::text(&output));
+                d.insert(
+                    "outputDetails".into(),
+                    serde_json::json!({"truncated": false}),
+                );
+                (EventType::TaskSucceeded, d)
+            }
+            Resource::Lambda => (EventType::LambdaFunctionSucceeded, history::output(&output)),
+            Resource::Activity => (EventType::ActivitySucceeded, history::output(&output)),
+        };
+        self.emit(f.silent, &mut f.cursor, ty, Some(d), true);
+        f.at = At::Settle {
+            active: p.active,
+            outcome: Ok(output),
+        };
+    }
+
+    pub(crate) fn task_failed(&mut self, f: &mut Frame, _id: usize, failure: Failure) {
+        let At::Task(p) = std::mem::replace(&mut f.at, At::Idle) else {
+            return;
+        };
+        self.disarm(p.timeout);
+        self.disarm(p.heartbeat);
+        let (resource, _) = self.pending_resource(f, &p);
+        let ec = history::error_cause(&failure.error, &failure.cause);
+        let (ty, d) = match &resource {
+            Resource::Service {
+                service, action, ..
+            } => {
+                let mut d = service_details(service, action);
+                d.extend(ec);
+                (EventType::TaskFailed, d)
+            }
+            Resource::Lambda => (EventType::LambdaFunctionFailed, ec),
+            Resource::Activity => (EventType::ActivityFailed, ec),
+        };
+        self.emit(f.silent, &mut f.cursor, ty, Some(d), true);
+        f.at = At::Settle {
+            active: p.active,
+            outcome: Err(failure),
+        };
+    }
+
+    /// A task's timeout or heartbeat timer fired. Returns whether the frame
+    /// became runnable.
+    pub(crate) fn task_timed_out(
+        &mut self,
+        f: &mut Frame,
+        timer: TimerId,
+        kind: TimerKind,
+    ) -> bool {
+        let At::Task(p) = &f.at else { return false };
+        let mine = match kind {
+            TimerKind::TaskTimeout => p.timeout == Some(timer),
+            _ => p.heartbeat == Some(timer),
+        };
+        if !mine {
+            return false;
+        }
+        let At::Task(p) = std::mem::replace(&mut f.at, At::Idle) else {
+            return false;
+        };
+        let other = if kind == TimerKind::TaskTimeout {
+            p.heartbeat
+        } else {
+            p.timeout
+        };
+        self.disarm(other);
+        self.forget_task(p.task);
+        self.step
+            .commands
+            .push(Command::CancelTask { task: p.task });
+        let error = if kind == TimerKind::TaskTimeout {
+            TIMEOUT
+        } else {
+            HEARTBEAT_TIMEOUT
+        };
+        let (resource, _) = self.pending_resource(f, &p);
+        let ec = history::error_cause(error, "");
+        let (ty, d) = match &resource {
+            Resource::Service {
+                service, action, ..
+            } => {
+                let mut d = service_details(service, action);
+                d.extend(ec);
+                (EventType::TaskTimedOut, d)
+            }
+            Resource::Lambda => (EventType::LambdaFunctionTimedOut, ec),
+            Resource::Activity => (EventType::ActivityTimedOut, ec),
+        };
+        self.emit(f.silent, &mut f.cursor, ty, Some(d), true);
+        f.at = At::Settle {
+            active: p.active,
+            outcome: Err(Failure::new(error, "")),
+        };
+        true
+    }
+}
