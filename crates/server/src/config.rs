@@ -1,0 +1,216 @@
+//! Server settings: the `statecraft server` flags ([`ServerArgs`]), the TOML
+//! config file with the same settings, and the resolved [`Config`] (flags win
+//! over the file, the file over the defaults).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The default listen address: the port of AWS's own local emulator, so
+/// existing local setups keep working.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8083";
+pub const DEFAULT_DATA_DIR: &str = "./statecraft-data";
+pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+
+/// `statecraft server`: serve the AWS Step Functions API with durable
+/// executions.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServerArgs {
+    /// Address to listen on [default: 127.0.0.1:8083]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the database [default: ./statecraft-data]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML file with `listen`, `data_dir`, `region` and `account_id`;
+    /// flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Region used in ARNs [default: us-east-1]
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Account id used in ARNs [default: 123456789012]
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+}
+
+/// The config file. Unknown keys are an error: a misspelt setting that is
+/// silently ignored costs more than a refusal to start.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    region: Option<String>,
+    account_id: Option<String>,
+}
+
+/// The settings the server runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub region: String,
+    pub account_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The message of the TOML parser names the key and its line.
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid {setting} {value:?}: {why}")]
+    Invalid {
+        setting: &'static str,
+        value: String,
+        why: &'static str,
+    },
+}
+
+impl Config {
+    /// Resolves the settings: flags, then the config file, then defaults.
+    pub fn resolve(args: &ServerArgs) -> Result<Config, Error> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let default_listen: SocketAddr = DEFAULT_LISTEN
+            .parse()
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8083)));
+        let cfg = Config {
+            listen: args.listen.or(file.listen).unwrap_or(default_listen),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            region: args
+                .region
+                .clone()
+                .or(file.region)
+                .unwrap_or_else(|| DEFAULT_REGION.into()),
+            account_id: args
+                .account_id
+                .clone()
+                .or(file.account_id)
+                .unwrap_or_else(|| DEFAULT_ACCOUNT.into()),
+        };
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Region and account become ARN components: a `:` or blank in them
+    /// would make every ARN unparseable.
+    fn check(&self) -> Result<(), Error> {
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !ok(&self.region) {
+            return Err(Error::Invalid {
+                setting: "region",
+                value: self.region.clone(),
+                why: "use letters, digits and '-' only",
+            });
+        }
+        if !ok(&self.account_id) {
+            return Err(Error::Invalid {
+                setting: "account_id",
+                value: self.account_id.clone(),
+                why: "use letters, digits and '-' only",
+            });
+        }
+        Ok(())
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_file(&text).map_err(|message| Error::Parse {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+fn parse_file(text: &str) -> Result<FileConfig, String> {
+    toml::from_str(text).map_err(|e| {
+        // toml reports the span; turn it into a 1-based line for the message.
+        let line = e
+            .span()
+            .map(|s| text.get(..s.start).unwrap_or("").matches('\n').count() + 1);
+        let what = e.message().trim().to_string();
+        match line {
+            Some(l) => format!("line {l}: {what}"),
+            None => what,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_without_flags_or_file() {
+        let cfg = Config::resolve(&ServerArgs::default()).unwrap();
+        assert_eq!(cfg.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(cfg.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(cfg.region, "us-east-1");
+        assert_eq!(cfg.account_id, "123456789012");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nregion = \"eu-west-1\"\naccount_id = \"111122223333\"\ndata_dir = \"/tmp/x\"\n",
+        )
+        .unwrap();
+        let args = ServerArgs {
+            config: Some(path),
+            region: Some("ap-south-1".into()),
+            ..ServerArgs::default()
+        };
+        let cfg = Config::resolve(&args).unwrap();
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(cfg.region, "ap-south-1");
+        assert_eq!(cfg.account_id, "111122223333");
+        assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let err = parse_file("region = \"us-east-1\"\n\nlistn = \"127.0.0.1:1\"\n").unwrap_err();
+        assert!(err.contains("listn"), "{err}");
+        assert!(err.starts_with("line 3"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(parse_file("listen = \"not an address\"").is_err());
+        let args = ServerArgs {
+            region: Some("us:east".into()),
+            ..ServerArgs::default()
+        };
+        assert!(matches!(
+            Config::resolve(&args),
+            Err(Error::Invalid {
+                setting: "region",
+                ..
+            })
+        ));
+    }
+}

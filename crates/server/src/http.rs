@@ -1,0 +1,73 @@
+//! The HTTP surface: `POST /` with `X-Amz-Target: AWSStepFunctions.<Op>`
+//! (AWS JSON 1.0) and `GET /healthz`. Requests are answered whatever their
+//! `Host` (the SDKs prefix `sync-` to it for StartSyncExecution and
+//! TestState) and whatever their SigV4 headers (this is a local server:
+//! signatures are accepted unchecked).
+//!
+//! Other `GET` paths are left free for the console.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::protocol::ApiError;
+use crate::service::Service;
+
+/// The content type of requests and responses.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+/// The `X-Amz-Target` prefix of the service.
+pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
+/// Request bodies up to this size are read: a definition may be 1 MiB and
+/// grows when escaped into a JSON string.
+const BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The router of the API.
+pub fn router(service: Arc<Service>) -> Router {
+    Router::new()
+        .route("/", post(api))
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(service)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+fn respond(status: u16, body: &serde_json::Value, error_type: Option<&str>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    if let Some(t) = error_type.and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert("x-amzn-errortype", t);
+    }
+    (status, headers, body.to_string()).into_response()
+}
+
+fn error_response(e: &ApiError) -> Response {
+    respond(e.status(), &e.body(), Some(e.type_name()))
+}
+
+async fn api(State(service): State<Arc<Service>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(op) = target.strip_prefix(TARGET_PREFIX) else {
+        return error_response(&ApiError::UnknownOperationException(format!(
+            "Unknown operation: missing or foreign X-Amz-Target '{target}'"
+        )));
+    };
+    match service.call(op, &body).await {
+        Ok(out) => respond(200, &out, None),
+        Err(e) => error_response(&e),
+    }
+}

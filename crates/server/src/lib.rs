@@ -1,0 +1,161 @@
+//! `statecraft server`: the AWS Step Functions API over HTTP, in front of the
+//! durable Statecraft runtime.
+//!
+//! - [`config`]: the flags ([`ServerArgs`]) and TOML config file.
+//! - [`http`]: the AWS JSON 1.0 surface (`POST /`, `X-Amz-Target`) and
+//!   `GET /healthz`.
+//! - [`protocol`]: error shapes, timestamps, member validation.
+//! - [`service`] and [`ops`]: one method per API operation.
+//! - [`arn`], [`names`], [`definition`]: the checks AWS makes on ARNs, names
+//!   and definitions.
+//!
+//! Architecture invariant: only this crate knows HTTP; the store and runtime
+//! see typed values.
+//!
+//! Entry points: [`run`] (what the CLI calls: builds a tokio runtime, opens
+//! the store, serves until SIGINT/SIGTERM) and [`serve`] (serve on a given
+//! listener, for tests and embedding).
+
+pub mod arn;
+pub mod config;
+pub mod definition;
+pub mod http;
+pub mod names;
+pub mod ops;
+pub mod protocol;
+pub mod service;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use config::{Config, ServerArgs};
+pub use service::Service;
+
+use statecraft_store::{SqliteOptions, SqliteStore, Store};
+
+/// What can stop the server from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] config::Error),
+    #[error("cannot open the store in {dir}: {source}")]
+    Store {
+        dir: std::path::PathBuf,
+        source: statecraft_store::Error,
+    },
+    #[error("cannot start the execution runtime: {0}")]
+    Runtime(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A started server: the service, the runtime and the store behind it.
+pub struct Server {
+    service: Arc<Service>,
+}
+
+impl Server {
+    /// Opens the store under `cfg.data_dir` and starts the runtime (which
+    /// recovers the executions that were running when the process stopped).
+    /// Must be called inside a tokio runtime.
+    pub async fn start(cfg: &Config) -> Result<Server, Error> {
+        let opts = SqliteOptions::new(cfg.data_dir.clone());
+        let store = SqliteStore::open(&opts).map_err(|source| Error::Store {
+            dir: cfg.data_dir.clone(),
+            source,
+        })?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let scope = arn::Scope {
+            region: cfg.region.clone(),
+            account: cfg.account_id.clone(),
+        };
+        Ok(Server {
+            service: Arc::new(Service::new(scope, store)),
+        })
+    }
+
+    pub fn service(&self) -> Arc<Service> {
+        self.service.clone()
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then stops the runtime
+    /// and closes the store (committing what is queued).
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let app = http::router(self.service.clone());
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.service.store.close();
+        Ok(())
+    }
+}
+
+/// Starts a server on `listener` with `cfg` (its `listen` is ignored) and
+/// serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    cfg: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    Server::start(cfg).await?.serve(listener, shutdown).await
+}
+
+/// Resolves when the process gets SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        // If the handler cannot be installed, only SIGTERM stops the server.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// `statecraft server`: resolves the settings, starts the server and serves
+/// until SIGINT or SIGTERM.
+pub fn run(args: ServerArgs) -> Result<(), Error> {
+    let cfg = Config::resolve(&args)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let server = Server::start(&cfg).await?;
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| Error::Listen {
+                addr: cfg.listen,
+                source,
+            })?;
+        let addr = listener.local_addr()?;
+        eprintln!(
+            "statecraft server listening on http://{addr} (data in {}, region {}, account {})",
+            cfg.data_dir.display(),
+            cfg.region,
+            cfg.account_id
+        );
+        server.serve(listener, shutdown_signal()).await
+    })
+}

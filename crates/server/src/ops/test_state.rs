@@ -1,0 +1,1 @@
+//! TestState: runs one state alone on a given input.

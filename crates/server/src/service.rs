@@ -1,0 +1,136 @@
+//! The API service: what every operation shares (the ARN scope, the store,
+//! the execution runtime, the clock) and the dispatch from an operation name
+//! to its implementation in [`crate::ops`].
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use statecraft_store::Store;
+
+use crate::arn::Scope;
+use crate::protocol::{ApiError, Request};
+
+/// The Step Functions API over one store and runtime. Cheap to share behind
+/// an `Arc`; every operation takes `&self`.
+pub struct Service {
+    pub(crate) scope: Scope,
+    pub(crate) store: Arc<dyn Store>,
+}
+
+/// Maps a store failure that the caller did not branch on. Token errors are
+/// the client's; everything else is ours.
+pub(crate) fn store_err(e: statecraft_store::Error) -> ApiError {
+    match e {
+        statecraft_store::Error::InvalidToken => {
+            ApiError::InvalidToken("Invalid Token: the pagination token is not valid".into())
+        }
+        e => ApiError::internal(e),
+    }
+}
+
+/// A fresh identifier (revision ids, generated execution names).
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Every operation the service answers, by its `X-Amz-Target` name.
+pub const OPERATIONS: &[&str] = &[
+    "CreateStateMachine",
+    "DescribeStateMachine",
+    "UpdateStateMachine",
+    "DeleteStateMachine",
+    "ListStateMachines",
+    "DescribeStateMachineForExecution",
+    "PublishStateMachineVersion",
+    "ListStateMachineVersions",
+    "DeleteStateMachineVersion",
+    "CreateStateMachineAlias",
+    "DescribeStateMachineAlias",
+    "UpdateStateMachineAlias",
+    "DeleteStateMachineAlias",
+    "ListStateMachineAliases",
+    "ValidateStateMachineDefinition",
+    "StartExecution",
+    "StartSyncExecution",
+    "StopExecution",
+    "DescribeExecution",
+    "ListExecutions",
+    "GetExecutionHistory",
+    "RedriveExecution",
+    "TestState",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+];
+
+impl Service {
+    pub fn new(scope: Scope, store: Arc<dyn Store>) -> Service {
+        Service { scope, store }
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+
+    /// Runs operation `op` on a raw request body.
+    pub async fn call(&self, op: &str, body: &[u8]) -> Result<Value, ApiError> {
+        if !OPERATIONS.contains(&op) {
+            return Err(ApiError::UnknownOperationException(format!(
+                "Unknown operation: {op}"
+            )));
+        }
+        let req = Request::parse(body)?;
+        match op {
+            "CreateStateMachine" => self.create_state_machine(req).await,
+            "DescribeStateMachine" => self.describe_state_machine(req).await,
+            "UpdateStateMachine" => self.update_state_machine(req).await,
+            "DeleteStateMachine" => self.delete_state_machine(req).await,
+            "ListStateMachines" => self.list_state_machines(req).await,
+            "DescribeStateMachineForExecution" => {
+                self.describe_state_machine_for_execution(req).await
+            }
+            "PublishStateMachineVersion" => self.publish_state_machine_version(req).await,
+            "ListStateMachineVersions" => self.list_state_machine_versions(req).await,
+            "DeleteStateMachineVersion" => self.delete_state_machine_version(req).await,
+            "CreateStateMachineAlias" => self.create_state_machine_alias(req).await,
+            "DescribeStateMachineAlias" => self.describe_state_machine_alias(req).await,
+            "UpdateStateMachineAlias" => self.update_state_machine_alias(req).await,
+            "DeleteStateMachineAlias" => self.delete_state_machine_alias(req).await,
+            "ListStateMachineAliases" => self.list_state_machine_aliases(req).await,
+            "ValidateStateMachineDefinition" => self.validate_state_machine_definition(req).await,
+            "StartExecution" => {
+                let _ = req;
+                Err(ApiError::internal("start_execution: not wired yet"))
+            }
+            "StartSyncExecution" => {
+                let _ = req;
+                Err(ApiError::internal("start_sync_execution: not wired yet"))
+            }
+            "StopExecution" => {
+                let _ = req;
+                Err(ApiError::internal("stop_execution: not wired yet"))
+            }
+            "DescribeExecution" => self.describe_execution(req).await,
+            "ListExecutions" => self.list_executions(req).await,
+            "GetExecutionHistory" => self.get_execution_history(req).await,
+            "RedriveExecution" => {
+                let _ = req;
+                Err(ApiError::internal("redrive_execution: not wired yet"))
+            }
+            "TestState" => {
+                let _ = req;
+                Err(ApiError::internal("test_state: not wired yet"))
+            }
+            "TagResource" => self.tag_resource(req).await,
+            "UntagResource" => self.untag_resource(req).await,
+            "ListTagsForResource" => self.list_tags_for_resource(req).await,
+            other => Err(ApiError::UnknownOperationException(format!(
+                "Unknown operation: {other}"
+            ))),
+        }
+    }
+}
