@@ -1,0 +1,344 @@
+//! One actor per active execution: a tokio task that owns the execution's
+//! engine state and applies its events strictly one at a time.
+//!
+//! For each event: the engine computes a step; the step becomes one
+//! [`Transition`] (history events + new state + timer and task changes)
+//! committed to the store; only after the commit succeeds are the step's
+//! commands carried out (timers armed, tasks dispatched). If the commit
+//! fails, the in-memory state is thrown away and the actor restarts from
+//! the store: the execution continues from its last committed transition.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use statecraft_engine::{Command, Event, Machine, Status, Step};
+use statecraft_store::{
+    ExecutionState, ExecutionStatus, PendingTask, Store, TaskChange, Timer, TimerChange, Transition,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
+
+use crate::error::{Error, Result};
+use crate::host::now_ms;
+use crate::integration::{TaskContext, TaskOutcome};
+use crate::Inner;
+
+/// What an actor's mailbox carries.
+pub(crate) enum Msg {
+    Event(Event),
+    /// StopExecution; answered with the stop date.
+    Stop {
+        error: Option<String>,
+        cause: Option<String>,
+        reply: oneshot::Sender<Result<i64>>,
+    },
+}
+
+/// A step turned into what to commit and what to do after.
+pub(crate) struct Plan {
+    pub(crate) transition: Transition,
+    pub(crate) commands: Vec<Command>,
+}
+
+/// How long an actor whose commit failed waits before reloading, so a
+/// failing disk does not become a busy loop.
+const RELOAD_BACKOFF: Duration = Duration::from_millis(500);
+
+fn corrupt(e: impl std::fmt::Display) -> Error {
+    Error::Store(statecraft_store::Error::Corrupt(e.to_string()))
+}
+
+fn store_status(s: Status) -> ExecutionStatus {
+    match s {
+        Status::Running => ExecutionStatus::Running,
+        Status::Succeeded => ExecutionStatus::Succeeded,
+        Status::Failed => ExecutionStatus::Failed,
+        Status::TimedOut => ExecutionStatus::TimedOut,
+        Status::Aborted => ExecutionStatus::Aborted,
+    }
+}
+
+/// The summary columns and serialised state of an engine execution.
+pub(crate) fn execution_state(
+    execution: &statecraft_engine::Execution,
+    redrive_date_ms: Option<i64>,
+    stop_date_ms: i64,
+) -> Result<ExecutionState> {
+    let status = store_status(execution.status);
+    let (redrive_status, redrive_status_reason) = match status {
+        ExecutionStatus::Running | ExecutionStatus::PendingRedrive => (None, None),
+        ExecutionStatus::Succeeded => (
+            Some("NOT_REDRIVABLE".to_string()),
+            Some("Execution is SUCCEEDED and cannot be redriven".to_string()),
+        ),
+        _ => (Some("REDRIVABLE".to_string()), None),
+    };
+    Ok(ExecutionState {
+        status,
+        output: execution.output.as_ref().map(ToString::to_string),
+        error: execution.failure.as_ref().map(|f| f.error.clone()),
+        cause: execution.failure.as_ref().map(|f| f.cause.clone()),
+        stop_date_ms: execution.is_finished().then_some(stop_date_ms),
+        redrive_count: execution.context.redrive_count,
+        redrive_date_ms,
+        redrive_status,
+        redrive_status_reason,
+        engine_state: serde_json::to_string(execution).map_err(corrupt)?,
+    })
+}
+
+/// Turns an engine step into a transition on top of `expected_version`.
+pub(crate) fn plan(
+    arn: &str,
+    execution: &statecraft_engine::Execution,
+    step: Step,
+    expected_version: u64,
+    redrive_date_ms: Option<i64>,
+    now: i64,
+) -> Result<Plan> {
+    let stop_date = step.events.last().map_or(now, |e| e.timestamp_ms);
+    let mut timers = Vec::new();
+    let mut tasks = Vec::new();
+    for command in &step.commands {
+        match command {
+            Command::StartTimer { timer, fire_at_ms } => timers.push(TimerChange::Arm(Timer {
+                timer_id: *timer,
+                fire_at_ms: *fire_at_ms,
+            })),
+            Command::CancelTimer { timer } => timers.push(TimerChange::Cancel { timer_id: *timer }),
+            Command::InvokeTask(request) => tasks.push(TaskChange::Queue(PendingTask {
+                task_id: request.task,
+                resource: request.resource.clone(),
+                request: serde_json::to_string(request).map_err(corrupt)?,
+                token: request.task_token.clone(),
+                lease_owner: None,
+                lease_expires_ms: None,
+            })),
+            Command::CancelTask { task } => tasks.push(TaskChange::Remove { task_id: *task }),
+        }
+    }
+    Ok(Plan {
+        transition: Transition {
+            execution_arn: arn.to_string(),
+            expected_version,
+            state: execution_state(execution, redrive_date_ms, stop_date)?,
+            events: step.events,
+            timers,
+            tasks,
+        },
+        commands: step.commands,
+    })
+}
+
+/// The engine state of a stored execution.
+pub(crate) fn load_engine_state(
+    record: &statecraft_store::Execution,
+) -> Result<statecraft_engine::Execution> {
+    serde_json::from_str(&record.state.engine_state).map_err(corrupt)
+}
+
+/// The commands that bring a recovered execution's timers and tasks back to
+/// life: its persisted timers re-armed and its pending tasks re-dispatched.
+pub(crate) fn recovered_commands(store: &dyn Store, arn: &str) -> Result<Vec<Command>> {
+    let mut commands = Vec::new();
+    for t in store.timers(arn)? {
+        commands.push(Command::StartTimer {
+            timer: t.timer_id,
+            fire_at_ms: t.fire_at_ms,
+        });
+    }
+    for task in store.pending_tasks(arn)? {
+        commands.push(Command::InvokeTask(
+            serde_json::from_str(&task.request).map_err(corrupt)?,
+        ));
+    }
+    Ok(commands)
+}
+
+/// How an actor's loop ends.
+enum End {
+    /// The execution finished.
+    Finished,
+    /// The mailbox closed (shutdown).
+    Closed,
+    /// A commit failed: restart from the store.
+    Reload,
+}
+
+pub(crate) struct Actor {
+    arn: String,
+    machine: Arc<Machine>,
+    execution: statecraft_engine::Execution,
+    /// The store version of the last committed transition.
+    version: u64,
+    redrive_date_ms: Option<i64>,
+    /// Commands committed but not yet carried out (start, redrive, recovery).
+    initial: Vec<Command>,
+    running: HashMap<u64, AbortHandle>,
+}
+
+impl Actor {
+    pub(crate) fn new(
+        arn: String,
+        machine: Arc<Machine>,
+        execution: statecraft_engine::Execution,
+        version: u64,
+        redrive_date_ms: Option<i64>,
+        initial: Vec<Command>,
+    ) -> Actor {
+        Actor {
+            arn,
+            machine,
+            execution,
+            version,
+            redrive_date_ms,
+            initial,
+            running: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn arn(&self) -> &str {
+        &self.arn
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        inner: &Arc<Inner>,
+        id: u64,
+        mut rx: mpsc::UnboundedReceiver<Msg>,
+    ) {
+        let initial = std::mem::take(&mut self.initial);
+        self.carry_out(inner, initial);
+        let end = loop {
+            if self.execution.is_finished() {
+                break End::Finished;
+            }
+            let Some(msg) = rx.recv().await else {
+                break End::Closed;
+            };
+            let outcome = match msg {
+                Msg::Event(event) => self.apply(inner, event).await,
+                Msg::Stop {
+                    error,
+                    cause,
+                    reply,
+                } => {
+                    let r = self.apply(inner, Event::Stop { error, cause }).await;
+                    let answer = match &r {
+                        Ok(()) => Ok(now_ms()),
+                        Err(e) => Err(e.clone()),
+                    };
+                    let _ = reply.send(answer);
+                    r
+                }
+            };
+            if outcome.is_err() {
+                break End::Reload;
+            }
+        };
+        inner.unregister(&self.arn, id);
+        for (_, task) in self.running.drain() {
+            task.abort();
+        }
+        rx.close();
+        let mut leftover = Vec::new();
+        while let Ok(msg) = rx.try_recv() {
+            leftover.push(msg);
+        }
+        match end {
+            End::Finished => {
+                inner.timers.cancel_all(&self.arn);
+                let stopped = now_ms();
+                for msg in leftover {
+                    if let Msg::Stop { reply, .. } = msg {
+                        let _ = reply.send(Ok(stopped));
+                    }
+                }
+            }
+            End::Closed => {}
+            End::Reload => {
+                inner.timers.cancel_all(&self.arn);
+                tokio::time::sleep(RELOAD_BACKOFF).await;
+                // The reloaded actor re-arms timers and re-dispatches tasks
+                // from the store; queued events are handed over to it.
+                if inner.activate(&self.arn).is_ok() {
+                    for msg in leftover {
+                        let _ = inner.send(&self.arn, msg);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies one event: engine step, commit, then commands.
+    async fn apply(&mut self, inner: &Arc<Inner>, event: Event) -> Result<()> {
+        let completed = match &event {
+            Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => Some(*task),
+            _ => None,
+        };
+        let now = now_ms();
+        let step = self
+            .execution
+            .handle(&self.machine, event, now, &inner.host);
+        let mut plan = plan(
+            &self.arn,
+            &self.execution,
+            step,
+            self.version,
+            self.redrive_date_ms,
+            now,
+        )?;
+        if let Some(task) = completed {
+            plan.transition
+                .tasks
+                .push(TaskChange::Remove { task_id: task });
+            self.running.remove(&task);
+        }
+        self.version = inner.store.commit(plan.transition).await?;
+        self.carry_out(inner, plan.commands);
+        Ok(())
+    }
+
+    /// Carries out committed commands.
+    fn carry_out(&mut self, inner: &Arc<Inner>, commands: Vec<Command>) {
+        for command in commands {
+            match command {
+                Command::StartTimer { timer, fire_at_ms } => {
+                    inner.timers.arm(&self.arn, timer, fire_at_ms)
+                }
+                Command::CancelTimer { timer } => inner.timers.cancel(&self.arn, timer),
+                Command::CancelTask { task } => {
+                    if let Some(handle) = self.running.remove(&task) {
+                        handle.abort();
+                    }
+                }
+                Command::InvokeTask(request) => {
+                    let task = request.task;
+                    let arn = self.arn.clone();
+                    let future = inner.integrations.invoke(
+                        TaskContext {
+                            execution_arn: arn.clone(),
+                        },
+                        request,
+                    );
+                    let weak = Arc::downgrade(inner);
+                    let handle = tokio::spawn(async move {
+                        let outcome = future.await;
+                        let Some(inner) = weak.upgrade() else { return };
+                        match outcome {
+                            TaskOutcome::Succeeded(output) => {
+                                inner.deliver(&arn, Event::TaskSucceeded { task, output })
+                            }
+                            TaskOutcome::Failed(failure) => {
+                                inner.deliver(&arn, Event::TaskFailed { task, failure })
+                            }
+                            TaskOutcome::Deferred => {}
+                        }
+                    });
+                    self.running.insert(task, handle.abort_handle());
+                }
+            }
+        }
+    }
+}

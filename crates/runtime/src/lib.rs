@@ -1,0 +1,636 @@
+//! The Statecraft execution runtime: runs the pure engine durably.
+//!
+//! How the pieces fit:
+//! - [`Runtime`] is the cheap-to-clone handle the server calls:
+//!   [`Runtime::start_execution`], [`Runtime::stop_execution`],
+//!   [`Runtime::redrive_execution`], [`Runtime::describe_execution`],
+//!   [`Runtime::history`], [`Runtime::list_executions`] and
+//!   [`Runtime::start_sync_execution`]. Control-plane records (state
+//!   machines, versions, aliases, tags) are plain store calls through
+//!   [`Runtime::store`].
+//! - Each active execution has an actor (`actor`): a tokio task with a
+//!   mailbox that applies its events one at a time — engine step, then ONE
+//!   store commit of the whole step (events, state, timers, tasks), then the
+//!   step's commands. Different executions run in parallel.
+//! - The timer service (`timer`) keeps armed timers in a heap and turns due
+//!   ones into `TimerFired` events; [`integration::Integrations`] carries out
+//!   tasks.
+//! - Recovery: [`Runtime::open`] claims every active execution in the store,
+//!   re-arms its timers (due ones fire at once) and re-dispatches its pending
+//!   tasks; each continues from its last committed transition.
+//! - Express executions started with StartSyncExecution (`express`) run
+//!   entirely in memory: nothing is written, as AWS keeps nothing for them.
+//!
+//! Architecture invariant: the runtime changes an execution only through a
+//! transition committed to the store, and acts on a step's commands (timers,
+//! tasks) only after its commit succeeded. A crash at any point therefore
+//! resumes from the last committed transition, and no state runs twice.
+
+mod actor;
+pub mod arn;
+pub mod error;
+mod express;
+pub mod host;
+pub mod integration;
+mod machines;
+mod timer;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use statecraft_engine::{Event, ExecutionContext};
+use statecraft_store::{
+    Created, Durability, ExecutionFilter, ExecutionSummary, HistoryQuery, NewExecution, Page,
+    PageRequest, Revision, SqliteOptions, SqliteStore, StateMachine, Store,
+};
+use statecraft_types::HistoryEvent;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+pub use error::{Error, Result};
+pub use express::{SyncExecution, SyncStatus};
+pub use integration::{Integration, Integrations, TaskContext, TaskFuture, TaskOutcome};
+pub use statecraft_store::{Execution as ExecutionRecord, ExecutionStatus};
+
+use crate::actor::Msg;
+use crate::arn::Target;
+use crate::host::{now_ms, SystemHost};
+use crate::machines::Machines;
+use crate::timer::Timers;
+
+/// How to open a runtime.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where `statecraft.db` lives.
+    pub data_dir: PathBuf,
+    pub durability: Durability,
+    /// This node's name in execution leases.
+    pub node_id: String,
+    pub integrations: Integrations,
+}
+
+impl Options {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Options {
+            data_dir: data_dir.into(),
+            durability: Durability::default(),
+            node_id: "local".into(),
+            integrations: Integrations::new(),
+        }
+    }
+}
+
+/// StartExecution's request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartExecution {
+    /// A state machine, version or alias ARN.
+    pub target_arn: String,
+    /// The execution name; a UUID when absent.
+    pub name: Option<String>,
+    /// The input JSON text; `{}` when absent.
+    pub input: Option<String>,
+    pub trace_header: Option<String>,
+}
+
+/// StartExecution's response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub execution_arn: String,
+    pub start_date_ms: i64,
+}
+
+/// How long the lease of a claimed execution lasts. A single node renews by
+/// claiming again at every start; several nodes will need a renewal loop.
+const LEASE_MS: i64 = 24 * 3600 * 1000;
+
+/// The runtime. Clone it freely: clones share everything.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("node_id", &self.inner.node_id)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) integrations: Integrations,
+    pub(crate) timers: Timers,
+    pub(crate) machines: Machines,
+    pub(crate) host: SystemHost,
+    node_id: String,
+    /// The mailbox of every execution that has an actor now.
+    actors: Mutex<HashMap<String, Mailbox>>,
+    next_actor_id: std::sync::atomic::AtomicU64,
+    live_actors: AtomicUsize,
+    actors_done: Notify,
+    shutting_down: AtomicBool,
+}
+
+impl Runtime {
+    /// Opens the SQLite store under `options.data_dir`, starts the services
+    /// and recovers every active execution. Must be called inside a tokio
+    /// runtime.
+    pub async fn open(options: Options) -> Result<Runtime> {
+        let mut sqlite = SqliteOptions::new(&options.data_dir);
+        sqlite.durability = options.durability;
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&sqlite))
+            .await
+            .map_err(|e| statecraft_store::Error::Backend(e.to_string()))??;
+        Runtime::with_store(Arc::new(store), options.node_id, options.integrations).await
+    }
+
+    /// Starts the runtime over any store, and recovers its active executions.
+    pub async fn with_store(
+        store: Arc<dyn Store>,
+        node_id: String,
+        integrations: Integrations,
+    ) -> Result<Runtime> {
+        let (fired_tx, mut fired_rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            store,
+            integrations,
+            timers: Timers::spawn(fired_tx),
+            machines: Machines::default(),
+            host: SystemHost,
+            node_id,
+            actors: Mutex::new(HashMap::new()),
+            next_actor_id: std::sync::atomic::AtomicU64::new(1),
+            live_actors: AtomicUsize::new(0),
+            actors_done: Notify::new(),
+            shutting_down: AtomicBool::new(false),
+        });
+        // Fired timers become events of their executions. The loop holds a
+        // weak reference so that dropping every Runtime ends it.
+        let weak = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            while let Some(f) = fired_rx.recv().await {
+                let Some(inner) = weak.upgrade() else { return };
+                inner.deliver(&f.execution, Event::TimerFired { timer: f.timer });
+            }
+        });
+        let rt = Runtime { inner };
+        rt.recover().await?;
+        Ok(rt)
+    }
+
+    /// The store, for control-plane reads and writes.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Claims and resumes every active execution of the store.
+    async fn recover(&self) -> Result<()> {
+        let inner = &self.inner;
+        let arns = inner
+            .store
+            .claim_executions(&inner.node_id, now_ms(), LEASE_MS, u32::MAX)
+            .await?;
+        for arn in arns {
+            inner.activate(&arn)?;
+        }
+        Ok(())
+    }
+
+    /// StartExecution: creates the execution, runs it to its first wait and
+    /// commits that before answering. Idempotent by name: the same name and
+    /// input as a running execution returns it; otherwise a name in use is
+    /// `ExecutionAlreadyExists`.
+    pub async fn start_execution(&self, request: StartExecution) -> Result<Started> {
+        let inner = &self.inner;
+        inner.check_running()?;
+        let resolved = inner.resolve(&request.target_arn)?;
+        let input_text = request.input.clone().unwrap_or_else(|| "{}".into());
+        let input: Value = serde_json::from_str(&input_text)
+            .map_err(|e| Error::InvalidExecutionInput(e.to_string()))?;
+        let name = request
+            .name
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let execution_arn = arn::execution_arn(&resolved.machine.arn, "execution", &name)
+            .ok_or_else(|| Error::InvalidArn(resolved.machine.arn.clone()))?;
+        let machine = inner.machines.get(&resolved.revision)?;
+        let now = now_ms();
+        let context = ExecutionContext {
+            execution_arn: execution_arn.clone(),
+            execution_name: name.clone(),
+            state_machine_arn: resolved.machine.arn.clone(),
+            state_machine_name: resolved.machine.name.clone(),
+            role_arn: resolved.revision.role_arn.clone(),
+            start_time_ms: now,
+            redrive_count: 0,
+        };
+        let (execution, step) =
+            statecraft_engine::Execution::start(&machine, context, input, now, &inner.host);
+        let plan = actor::plan(&execution_arn, &execution, step, 0, None, now)?;
+        let new = NewExecution {
+            arn: execution_arn.clone(),
+            state_machine_arn: resolved.machine.arn.clone(),
+            version_arn: resolved.version_arn.clone(),
+            alias_arn: resolved.alias_arn.clone(),
+            revision_id: resolved.revision.revision_id.clone(),
+            name,
+            input: input_text.clone(),
+            trace_header: request.trace_header.clone(),
+            start_date_ms: now,
+            map_run_arn: None,
+            parent_arn: None,
+        };
+        match inner.store.create_execution(new, plan.transition).await? {
+            Created::New => {
+                inner.spawn_actor(actor::Actor::new(
+                    execution_arn.clone(),
+                    machine,
+                    execution,
+                    1,
+                    None,
+                    plan.commands,
+                ));
+                Ok(Started {
+                    execution_arn,
+                    start_date_ms: now,
+                })
+            }
+            Created::Existing(e) => {
+                if e.state.status == ExecutionStatus::Running && e.input == input_text {
+                    Ok(Started {
+                        execution_arn,
+                        start_date_ms: e.start_date_ms,
+                    })
+                } else {
+                    Err(Error::ExecutionAlreadyExists(execution_arn))
+                }
+            }
+        }
+    }
+
+    /// StopExecution: aborts a running execution. Returns the stop date. A
+    /// finished execution is left as it is and its stop date returned.
+    pub async fn stop_execution(
+        &self,
+        execution_arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<i64> {
+        let inner = &self.inner;
+        inner.check_running()?;
+        let (reply, answer) = oneshot::channel();
+        if inner.send(
+            execution_arn,
+            Msg::Stop {
+                error,
+                cause,
+                reply,
+            },
+        )? {
+            if let Ok(result) = answer.await {
+                return result;
+            }
+        }
+        // Not active (finished, or finished while the message was queued).
+        let record = self.describe_execution(execution_arn)?;
+        Ok(record.state.stop_date_ms.unwrap_or_else(now_ms))
+    }
+
+    /// RedriveExecution: restarts a FAILED, TIMED_OUT or ABORTED execution
+    /// from the state that failed. Returns the redrive date.
+    pub async fn redrive_execution(&self, execution_arn: &str) -> Result<i64> {
+        let inner = &self.inner;
+        inner.check_running()?;
+        let record = self.describe_execution(execution_arn)?;
+        let revision = inner
+            .store
+            .get_revision(&record.revision_id)?
+            .ok_or_else(|| Error::StateMachineDoesNotExist(record.state_machine_arn.clone()))?;
+        let machine = inner.machines.get(&revision)?;
+        let mut execution = actor::load_engine_state(&record)?;
+        let now = now_ms();
+        let step = execution
+            .redrive(&machine, now, &inner.host)
+            .map_err(|e| Error::ExecutionNotRedrivable(e.to_string()))?;
+        let plan = actor::plan(
+            execution_arn,
+            &execution,
+            step,
+            record.version,
+            Some(now),
+            now,
+        )?;
+        let version = match inner.store.commit(plan.transition).await {
+            Ok(v) => v,
+            // Someone else redrove (or otherwise advanced) it first.
+            Err(statecraft_store::Error::Conflict { .. }) => {
+                return Err(Error::ExecutionNotRedrivable(format!(
+                    "Execution '{execution_arn}' was modified concurrently"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        inner.spawn_actor(actor::Actor::new(
+            execution_arn.to_string(),
+            machine,
+            execution,
+            version,
+            Some(now),
+            plan.commands,
+        ));
+        Ok(now)
+    }
+
+    /// DescribeExecution.
+    pub fn describe_execution(&self, execution_arn: &str) -> Result<ExecutionRecord> {
+        self.inner
+            .store
+            .get_execution(execution_arn)?
+            .ok_or_else(|| Error::ExecutionDoesNotExist(execution_arn.to_string()))
+    }
+
+    /// The revision (definition and configuration) an execution runs, for
+    /// DescribeStateMachineForExecution.
+    pub fn revision_of(&self, record: &ExecutionRecord) -> Result<Revision> {
+        self.inner
+            .store
+            .get_revision(&record.revision_id)?
+            .ok_or_else(|| Error::StateMachineDoesNotExist(record.state_machine_arn.clone()))
+    }
+
+    /// ListExecutions.
+    pub fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ExecutionSummary>> {
+        Ok(self.inner.store.list_executions(filter, page)?)
+    }
+
+    /// GetExecutionHistory.
+    pub fn history(&self, execution_arn: &str, query: &HistoryQuery) -> Result<Page<HistoryEvent>> {
+        match self.inner.store.history(execution_arn, query) {
+            Err(statecraft_store::Error::NotFound { .. }) => {
+                Err(Error::ExecutionDoesNotExist(execution_arn.to_string()))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// StartSyncExecution: runs an EXPRESS machine to its end in memory and
+    /// returns the result. Nothing is persisted.
+    pub async fn start_sync_execution(&self, request: StartExecution) -> Result<SyncExecution> {
+        self.inner.check_running()?;
+        express::run(&self.inner, request).await
+    }
+
+    /// Delivers an event to an execution (integrations that complete tasks
+    /// later, e.g. SendTaskSuccess, use this). Returns false if the
+    /// execution is not active.
+    pub fn send_event(&self, execution_arn: &str, event: Event) -> Result<bool> {
+        self.inner.check_running()?;
+        self.inner.send(execution_arn, Msg::Event(event))
+    }
+
+    /// The number of executions with a live actor (for tests and metrics).
+    pub fn active_executions(&self) -> usize {
+        self.inner.live_actors.load(Ordering::Acquire)
+    }
+
+    /// Stops accepting work, lets every actor finish the event it is
+    /// applying (its commit completes or not: both are consistent), then
+    /// closes the store. Waits at most `grace` for the actors.
+    pub async fn shutdown(&self, grace: Duration) {
+        let inner = &self.inner;
+        inner.shutting_down.store(true, Ordering::Release);
+        // Dropping the mailboxes ends each actor after its current message.
+        inner.lock_actors().clear();
+        let deadline = tokio::time::Instant::now() + grace;
+        while inner.live_actors.load(Ordering::Acquire) > 0 {
+            let notified = inner.actors_done.notified();
+            if inner.live_actors.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                break;
+            }
+        }
+        let store = Arc::clone(&inner.store);
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    }
+}
+
+/// An actor's mailbox; `id` tells a restarted actor from its predecessor.
+struct Mailbox {
+    id: u64,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+/// What a StartExecution target resolved to.
+pub(crate) struct Resolved {
+    pub(crate) machine: StateMachine,
+    pub(crate) version_arn: Option<String>,
+    pub(crate) alias_arn: Option<String>,
+    pub(crate) revision: Revision,
+}
+
+impl Inner {
+    fn check_running(&self) -> Result<()> {
+        if self.shutting_down.load(Ordering::Acquire) {
+            Err(Error::Shutdown)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn lock_actors(&self) -> std::sync::MutexGuard<'_, HashMap<String, Mailbox>> {
+        match self.actors.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Finds what a state machine, version or alias ARN runs.
+    pub(crate) fn resolve(&self, target_arn: &str) -> Result<Resolved> {
+        let target = arn::target(target_arn).ok_or_else(|| Error::InvalidArn(target_arn.into()))?;
+        let missing = || Error::StateMachineDoesNotExist(target_arn.to_string());
+        let (machine_arn, version_arn, alias_arn) = match target {
+            Target::StateMachine { arn } => (arn, None, None),
+            Target::Version {
+                machine_arn, arn, ..
+            } => (machine_arn, Some(arn), None),
+            Target::Alias {
+                machine_arn, arn, ..
+            } => {
+                let alias = self.store.get_alias(&arn)?.ok_or_else(missing)?;
+                let version = pick_route(&alias.routing, self.host_random()).ok_or_else(missing)?;
+                (machine_arn, Some(version), Some(arn))
+            }
+        };
+        let machine = self
+            .store
+            .get_state_machine(&machine_arn)?
+            .ok_or_else(missing)?;
+        if machine.status == statecraft_store::StateMachineStatus::Deleting {
+            return Err(Error::StateMachineDeleting(machine_arn));
+        }
+        let revision = match &version_arn {
+            Some(v) => self.store.get_version(v)?.ok_or_else(missing)?.revision,
+            None => machine.revision.clone(),
+        };
+        Ok(Resolved {
+            machine,
+            version_arn,
+            alias_arn,
+            revision,
+        })
+    }
+
+    fn host_random(&self) -> f64 {
+        statecraft_engine::Host::random(&self.host)
+    }
+
+    /// Registers and starts an actor. If one is registered already (a race
+    /// between recovery and a late event), the new one is dropped: the
+    /// registered one holds the same committed state or a newer one.
+    pub(crate) fn spawn_actor(self: &Arc<Self>, actor: actor::Actor) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = self.next_actor_id.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut actors = self.lock_actors();
+            if actors.contains_key(actor.arn()) {
+                return;
+            }
+            actors.insert(actor.arn().to_string(), Mailbox { id, tx });
+        }
+        self.live_actors.fetch_add(1, Ordering::AcqRel);
+        let inner = Arc::clone(self);
+        tokio::spawn(async move {
+            actor.run(&inner, id, rx).await;
+            if inner.live_actors.fetch_sub(1, Ordering::AcqRel) == 1 {
+                inner.actors_done.notify_waiters();
+            }
+        });
+    }
+
+    /// Called by an actor that ends: forget its mailbox (only if it is
+    /// still the registered one).
+    pub(crate) fn unregister(&self, arn: &str, id: u64) {
+        let mut actors = self.lock_actors();
+        if actors.get(arn).is_some_and(|m| m.id == id) {
+            actors.remove(arn);
+        }
+    }
+
+    /// Loads an active execution from the store and starts its actor, which
+    /// re-arms its timers and re-dispatches its tasks. Does nothing for an
+    /// execution that is not active or already has an actor.
+    pub(crate) fn activate(self: &Arc<Self>, arn: &str) -> Result<bool> {
+        if self.lock_actors().contains_key(arn) {
+            return Ok(true);
+        }
+        let Some(record) = self.store.get_execution(arn)? else {
+            return Ok(false);
+        };
+        if record.state.status != ExecutionStatus::Running {
+            return Ok(false);
+        }
+        let revision = self
+            .store
+            .get_revision(&record.revision_id)?
+            .ok_or_else(|| Error::StateMachineDoesNotExist(record.state_machine_arn.clone()))?;
+        let machine = self.machines.get(&revision)?;
+        let execution = actor::load_engine_state(&record)?;
+        let recovered = actor::recovered_commands(self.store.as_ref(), arn)?;
+        self.spawn_actor(actor::Actor::new(
+            arn.to_string(),
+            machine,
+            execution,
+            record.version,
+            record.state.redrive_date_ms,
+            recovered,
+        ));
+        Ok(true)
+    }
+
+    /// Sends a message to an execution's actor, starting the actor from the
+    /// store if the execution is active but has none. Returns false if the
+    /// execution is not active.
+    pub(crate) fn send(self: &Arc<Self>, arn: &str, msg: Msg) -> Result<bool> {
+        let msg = {
+            let actors = self.lock_actors();
+            match actors.get(arn) {
+                Some(mailbox) => match mailbox.tx.send(msg) {
+                    Ok(()) => return Ok(true),
+                    Err(mpsc::error::SendError(m)) => m,
+                },
+                None => msg,
+            }
+        };
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Err(Error::Shutdown);
+        }
+        if !self.activate(arn)? {
+            if self.store.get_execution(arn)?.is_none() {
+                return Err(Error::ExecutionDoesNotExist(arn.to_string()));
+            }
+            return Ok(false);
+        }
+        let actors = self.lock_actors();
+        match actors.get(arn) {
+            Some(mailbox) => Ok(mailbox.tx.send(msg).is_ok()),
+            None => Ok(false),
+        }
+    }
+
+    /// Delivers an event, logging nothing on failure: events from timers and
+    /// integrations for executions that are gone are dropped on purpose.
+    pub(crate) fn deliver(self: &Arc<Self>, arn: &str, event: Event) {
+        let _ = self.send(arn, Msg::Event(event));
+    }
+}
+
+/// Picks a version from an alias's routing by weight (`r` in [0, 1)).
+fn pick_route(routing: &[statecraft_store::Route], r: f64) -> Option<String> {
+    let total: u32 = routing.iter().map(|x| x.weight).sum();
+    if total == 0 {
+        return routing.first().map(|x| x.version_arn.clone());
+    }
+    let mut point = r * f64::from(total);
+    for route in routing {
+        let w = f64::from(route.weight);
+        if point < w {
+            return Some(route.version_arn.clone());
+        }
+        point -= w;
+    }
+    routing.last().map(|x| x.version_arn.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use statecraft_store::Route;
+
+    #[test]
+    fn routing_follows_weights() {
+        let routes = vec![
+            Route {
+                version_arn: "v1".into(),
+                weight: 90,
+            },
+            Route {
+                version_arn: "v2".into(),
+                weight: 10,
+            },
+        ];
+        assert_eq!(pick_route(&routes, 0.0).as_deref(), Some("v1"));
+        assert_eq!(pick_route(&routes, 0.89).as_deref(), Some("v1"));
+        assert_eq!(pick_route(&routes, 0.95).as_deref(), Some("v2"));
+        assert_eq!(pick_route(&[], 0.5), None);
+    }
+}

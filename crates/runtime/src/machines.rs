@@ -1,0 +1,57 @@
+//! Prepared machines, cached by revision id: a revision is immutable, so its
+//! parsed and prepared [`Machine`] can be shared by every execution of it
+//! and reused by every StartSyncExecution without parsing again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use statecraft_engine::Machine;
+use statecraft_store::Revision;
+
+use crate::error::{Error, Result};
+
+/// Revisions kept before the cache is emptied (a crude bound; revisions are
+/// few in practice, and a miss only costs a parse).
+const CAPACITY: usize = 1024;
+
+#[derive(Default)]
+pub(crate) struct Machines {
+    cache: Mutex<HashMap<String, Arc<Machine>>>,
+}
+
+impl Machines {
+    pub(crate) fn get(&self, revision: &Revision) -> Result<Arc<Machine>> {
+        if let Some(m) = self.lock().get(&revision.revision_id) {
+            return Ok(Arc::clone(m));
+        }
+        let machine = Arc::new(prepare(&revision.definition)?);
+        let mut cache = self.lock();
+        if cache.len() >= CAPACITY {
+            cache.clear();
+        }
+        cache.insert(revision.revision_id.clone(), Arc::clone(&machine));
+        Ok(machine)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Machine>>> {
+        match self.cache.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// Parses and prepares a definition. The server validated it when it was
+/// created; failing here means the stored text is not runnable by this build.
+pub(crate) fn prepare(definition: &str) -> Result<Machine> {
+    let ast = statecraft_language::parse(definition).map_err(|diagnostics| {
+        Error::InvalidDefinition(
+            diagnostics
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    Machine::new(ast).map_err(|e| Error::InvalidDefinition(e.to_string()))
+}
