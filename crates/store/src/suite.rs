@@ -1,3 +1,683 @@
-//! The shared test suite.
-pub fn run_all(_s: &dyn crate::Store) {}
-pub fn seed_execution(_s: &dyn crate::Store, _a: &str) {}
+//! The shared test suite every [`Store`] implementation must pass. An
+//! implementation's tests open a fresh, empty store and call [`run_all`].
+//!
+//! The checks use `assert!`, as tests do: this module is a test harness
+//! that lives in the library so that every implementation crate can call it.
+
+use serde_json::json;
+use statecraft_types::{EventType, HistoryEvent};
+
+use crate::Error;
+use crate::{
+    Activity, Alias, Created, ExecutionFilter, ExecutionState, ExecutionStatus, HistoryQuery,
+    MachineType, NewExecution, PageRequest, PendingTask, RedriveFilter, Revision, Route, Store,
+    Tag, TaskChange, Timer, TimerChange, Transition,
+};
+
+const SM: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:suite";
+
+/// Runs every check against `store`, which must be empty.
+pub fn run_all(store: &dyn Store) {
+    state_machines_and_revisions(store);
+    versions_are_numbered_and_listed_newest_first(store);
+    aliases(store);
+    tags(store);
+    activities(store);
+    executions_start_idempotently(store);
+    transitions_commit_everything_or_nothing(store);
+    history_pages_forward_and_backward(store);
+    listing_executions_filters_and_pages(store);
+    finishing_drops_timers_and_tasks(store);
+    claims_take_only_free_leases(store);
+    group_commit_many_concurrent_writes(store);
+}
+
+fn revision(arn: &str, id: &str, definition: &str) -> Revision {
+    Revision {
+        revision_id: id.into(),
+        state_machine_arn: arn.into(),
+        definition: definition.into(),
+        role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        description: Some("d".into()),
+        logging_configuration: Some(json!({"level": "OFF"})),
+        tracing_configuration: Some(json!({"enabled": false})),
+        created_ms: 1_000,
+    }
+}
+
+fn running_state(engine_state: &str) -> ExecutionState {
+    ExecutionState {
+        status: ExecutionStatus::Running,
+        output: None,
+        error: None,
+        cause: None,
+        stop_date_ms: None,
+        redrive_count: 0,
+        redrive_date_ms: None,
+        redrive_status: None,
+        redrive_status_reason: None,
+        engine_state: engine_state.into(),
+    }
+}
+
+fn event(id: u64, t: EventType) -> HistoryEvent {
+    HistoryEvent {
+        id,
+        previous_event_id: id.saturating_sub(1),
+        timestamp_ms: 1_000 + i64::try_from(id).unwrap_or(0),
+        event_type: t,
+        details: None,
+    }
+}
+
+fn new_execution(arn: &str, machine: &str, start: i64) -> NewExecution {
+    NewExecution {
+        arn: arn.into(),
+        state_machine_arn: machine.into(),
+        version_arn: None,
+        alias_arn: None,
+        revision_id: "rev-exec".into(),
+        name: arn.rsplit(':').next().unwrap_or("x").into(),
+        input: "{\"a\":1}".into(),
+        trace_header: None,
+        start_date_ms: start,
+        map_run_arn: None,
+        parent_arn: None,
+    }
+}
+
+fn first_transition(arn: &str) -> Transition {
+    Transition {
+        execution_arn: arn.into(),
+        expected_version: 0,
+        state: running_state("s1"),
+        events: vec![event(1, EventType::ExecutionStarted)],
+        timers: vec![],
+        tasks: vec![],
+    }
+}
+
+/// Creates a running execution with one history event (version 1).
+pub fn seed_execution(store: &dyn Store, arn: &str) {
+    let created = store
+        .create_execution(new_execution(arn, SM, 1_000), first_transition(arn))
+        .wait();
+    assert_eq!(created, Ok(Created::New), "seeding {arn}");
+}
+
+fn state_machines_and_revisions(store: &dyn Store) {
+    let sm = store
+        .create_state_machine(
+            "suite".into(),
+            MachineType::Standard,
+            revision(SM, "rev-1", "{\"v\":1}"),
+            1_000,
+        )
+        .wait()
+        .unwrap();
+    assert_eq!(sm.revision.revision_id, "rev-1");
+    let again = store
+        .create_state_machine(
+            "suite".into(),
+            MachineType::Standard,
+            revision(SM, "rev-x", "{}"),
+            1_000,
+        )
+        .wait();
+    assert!(matches!(again, Err(Error::AlreadyExists { .. })));
+
+    let updated = store
+        .update_state_machine(revision(SM, "rev-2", "{\"v\":2}"))
+        .wait()
+        .unwrap();
+    assert_eq!(updated.revision.definition, "{\"v\":2}");
+    assert_eq!(updated.creation_date_ms, 1_000);
+    // The old revision stays readable (executions that started on it).
+    let old = store.get_revision("rev-1").unwrap().unwrap();
+    assert_eq!(old.definition, "{\"v\":1}");
+    assert_eq!(old.logging_configuration, Some(json!({"level": "OFF"})));
+    let missing = store
+        .update_state_machine(revision(&format!("{SM}-nope"), "rev-3", "{}"))
+        .wait();
+    assert!(matches!(missing, Err(Error::NotFound { .. })));
+
+    // Pagination over several machines, by ARN.
+    for i in 0..5 {
+        let arn = format!("{SM}-page-{i}");
+        store
+            .create_state_machine(
+                format!("suite-page-{i}"),
+                MachineType::Express,
+                revision(&arn, &format!("rev-page-{i}"), "{}"),
+                2_000,
+            )
+            .wait()
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let p = store.list_state_machines(&page).unwrap();
+        assert!(p.items.len() <= 2);
+        seen.extend(p.items.into_iter().map(|s| s.arn));
+        match p.next_token {
+            Some(t) => page.next_token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+    let bad = store.list_state_machines(&PageRequest {
+        max_results: 2,
+        next_token: Some("garbage".into()),
+    });
+    assert_eq!(bad.err(), Some(Error::InvalidToken));
+
+    let gone = format!("{SM}-page-4");
+    store
+        .tag_resource(&gone, vec![tag("k", "v")])
+        .wait()
+        .unwrap();
+    store.delete_state_machine(&gone).wait().unwrap();
+    assert_eq!(store.get_state_machine(&gone).unwrap(), None);
+    assert_eq!(store.list_tags(&gone).unwrap(), vec![]);
+    // Deleting again is not an error.
+    store.delete_state_machine(&gone).wait().unwrap();
+}
+
+fn versions_are_numbered_and_listed_newest_first(store: &dyn Store) {
+    let v1 = store
+        .publish_version(SM, Some("first".into()), 3_000)
+        .wait()
+        .unwrap();
+    assert_eq!((v1.version, v1.arn.as_str()), (1, &*format!("{SM}:1")));
+    assert_eq!(v1.revision.revision_id, "rev-2");
+    let v2 = store.publish_version(SM, None, 3_001).wait().unwrap();
+    store.delete_version(&v2.arn).wait().unwrap();
+    let v3 = store.publish_version(SM, None, 3_002).wait().unwrap();
+    assert_eq!(v3.version, 3, "numbers are never reused");
+    let p = store.list_versions(SM, &PageRequest::first(1)).unwrap();
+    assert_eq!(
+        p.items.iter().map(|v| v.version).collect::<Vec<_>>(),
+        vec![3]
+    );
+    let p2 = store
+        .list_versions(
+            SM,
+            &PageRequest {
+                max_results: 1,
+                next_token: p.next_token,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        p2.items.iter().map(|v| v.version).collect::<Vec<_>>(),
+        vec![1]
+    );
+    assert_eq!(p2.next_token, None);
+    assert_eq!(store.get_version(&v1.arn).unwrap(), Some(v1));
+    let nope = store.publish_version(&format!("{SM}-nope"), None, 1).wait();
+    assert!(matches!(nope, Err(Error::NotFound { .. })));
+}
+
+fn aliases(store: &dyn Store) {
+    let alias = Alias {
+        arn: format!("{SM}:prod"),
+        state_machine_arn: SM.into(),
+        name: "prod".into(),
+        description: None,
+        routing: vec![
+            Route {
+                version_arn: format!("{SM}:1"),
+                weight: 80,
+            },
+            Route {
+                version_arn: format!("{SM}:3"),
+                weight: 20,
+            },
+        ],
+        creation_date_ms: 4_000,
+        update_date_ms: None,
+    };
+    assert_eq!(store.create_alias(alias.clone()).wait(), Ok(alias.clone()));
+    assert!(matches!(
+        store.create_alias(alias.clone()).wait(),
+        Err(Error::AlreadyExists { .. })
+    ));
+    let mut changed = alias.clone();
+    changed.routing.truncate(1);
+    changed.routing[0].weight = 100;
+    changed.update_date_ms = Some(5_000);
+    changed.description = Some("all on 1".into());
+    assert_eq!(
+        store.update_alias(changed.clone()).wait(),
+        Ok(changed.clone())
+    );
+    assert_eq!(store.get_alias(&alias.arn).unwrap(), Some(changed.clone()));
+    let listed = store.list_aliases(SM, &PageRequest::first(10)).unwrap();
+    assert_eq!(listed.items, vec![changed]);
+    store.delete_alias(&alias.arn).wait().unwrap();
+    assert_eq!(store.get_alias(&alias.arn).unwrap(), None);
+    let mut ghost = alias;
+    ghost.arn = format!("{SM}:ghost");
+    assert!(matches!(
+        store.update_alias(ghost).wait(),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+fn tag(k: &str, v: &str) -> Tag {
+    Tag {
+        key: k.into(),
+        value: v.into(),
+    }
+}
+
+fn tags(store: &dyn Store) {
+    store
+        .tag_resource(SM, vec![tag("b", "1"), tag("a", "2")])
+        .wait()
+        .unwrap();
+    store.tag_resource(SM, vec![tag("b", "3")]).wait().unwrap();
+    assert_eq!(
+        store.list_tags(SM).unwrap(),
+        vec![tag("a", "2"), tag("b", "3")]
+    );
+    store
+        .untag_resource(SM, vec!["a".into(), "zzz".into()])
+        .wait()
+        .unwrap();
+    assert_eq!(store.list_tags(SM).unwrap(), vec![tag("b", "3")]);
+}
+
+fn activities(store: &dyn Store) {
+    let a = Activity {
+        arn: "arn:aws:states:us-east-1:123456789012:activity:work".into(),
+        name: "work".into(),
+        creation_date_ms: 1,
+        encryption_configuration: None,
+    };
+    assert_eq!(store.create_activity(a.clone()).wait(), Ok(a.clone()));
+    assert!(matches!(
+        store.create_activity(a.clone()).wait(),
+        Err(Error::AlreadyExists { .. })
+    ));
+    assert_eq!(
+        store.list_activities(&PageRequest::first(0)).unwrap().items,
+        vec![a.clone()]
+    );
+    store.delete_activity(&a.arn).wait().unwrap();
+    assert_eq!(store.get_activity(&a.arn).unwrap(), None);
+}
+
+fn exec_arn(name: &str) -> String {
+    format!("arn:aws:states:us-east-1:123456789012:execution:suite:{name}")
+}
+
+fn executions_start_idempotently(store: &dyn Store) {
+    let arn = exec_arn("idem");
+    seed_execution(store, &arn);
+    let again = store
+        .create_execution(new_execution(&arn, SM, 9_999), first_transition(&arn))
+        .wait()
+        .unwrap();
+    match again {
+        Created::Existing(e) => {
+            assert_eq!(e.start_date_ms, 1_000);
+            assert_eq!(e.version, 1);
+        }
+        Created::New => panic!("a second create must not create"),
+    }
+    let e = store.get_execution(&arn).unwrap().unwrap();
+    assert_eq!(e.state.status, ExecutionStatus::Running);
+    assert_eq!(e.input, "{\"a\":1}");
+    let h = store.history(&arn, &HistoryQuery::default()).unwrap();
+    assert_eq!(h.items.len(), 1, "the duplicate start wrote no history");
+}
+
+fn transitions_commit_everything_or_nothing(store: &dyn Store) {
+    let arn = exec_arn("atomic");
+    seed_execution(store, &arn);
+    let task = PendingTask {
+        task_id: 1,
+        resource: "arn:aws:states:::lambda:invoke".into(),
+        request: "{}".into(),
+        token: Some("tok-1".into()),
+        lease_owner: None,
+        lease_expires_ms: None,
+    };
+    let t = Transition {
+        execution_arn: arn.clone(),
+        expected_version: 1,
+        state: running_state("s2"),
+        events: vec![
+            event(2, EventType::WaitStateEntered),
+            event(3, EventType::TaskScheduled),
+        ],
+        timers: vec![TimerChange::Arm(Timer {
+            timer_id: 1,
+            fire_at_ms: 50_000,
+        })],
+        tasks: vec![TaskChange::Queue(task.clone())],
+    };
+    assert_eq!(store.commit(t.clone()).wait(), Ok(2));
+    // The same transition again is a conflict, and writes nothing.
+    let mut stale = t.clone();
+    stale.events = vec![event(4, EventType::WaitStateExited)];
+    stale.timers = vec![TimerChange::Arm(Timer {
+        timer_id: 9,
+        fire_at_ms: 1,
+    })];
+    assert!(matches!(
+        store.commit(stale).wait(),
+        Err(Error::Conflict { .. })
+    ));
+    // A transition that fails half way (a duplicate event id) writes nothing.
+    let mut broken = t;
+    broken.expected_version = 2;
+    broken.state = running_state("s-broken");
+    broken.events = vec![
+        event(4, EventType::WaitStateExited),
+        event(2, EventType::PassStateEntered),
+    ];
+    broken.timers = vec![TimerChange::Cancel { timer_id: 1 }];
+    assert!(store.commit(broken).wait().is_err());
+
+    let e = store.get_execution(&arn).unwrap().unwrap();
+    assert_eq!((e.version, e.state.engine_state.as_str()), (2, "s2"));
+    let h = store.history(&arn, &HistoryQuery::default()).unwrap();
+    assert_eq!(
+        h.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        store.timers(&arn).unwrap(),
+        vec![Timer {
+            timer_id: 1,
+            fire_at_ms: 50_000
+        }]
+    );
+    assert_eq!(store.pending_tasks(&arn).unwrap(), vec![task.clone()]);
+    assert_eq!(
+        store.task_by_token("tok-1").unwrap(),
+        Some((arn.clone(), task))
+    );
+    let due = store.due_timers(50_000, 10).unwrap();
+    assert!(due.iter().any(|d| d.execution_arn == arn));
+    assert!(store
+        .due_timers(49_999, 10)
+        .unwrap()
+        .iter()
+        .all(|d| d.execution_arn != arn));
+
+    let missing = Transition {
+        execution_arn: exec_arn("nobody"),
+        expected_version: 1,
+        state: running_state("x"),
+        events: vec![],
+        timers: vec![],
+        tasks: vec![],
+    };
+    assert!(matches!(
+        store.commit(missing).wait(),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+fn history_pages_forward_and_backward(store: &dyn Store) {
+    let arn = exec_arn("history");
+    seed_execution(store, &arn);
+    let t = Transition {
+        execution_arn: arn.clone(),
+        expected_version: 1,
+        state: running_state("s"),
+        events: (2..=25)
+            .map(|i| event(i, EventType::PassStateEntered))
+            .collect(),
+        timers: vec![],
+        tasks: vec![],
+    };
+    store.commit(t).wait().unwrap();
+    for reverse in [false, true] {
+        let mut ids = Vec::new();
+        let mut q = HistoryQuery {
+            page: PageRequest::first(7),
+            reverse,
+        };
+        loop {
+            let p = store.history(&arn, &q).unwrap();
+            assert!(p.items.len() <= 7);
+            ids.extend(p.items.iter().map(|e| e.id));
+            match p.next_token {
+                Some(t) => q.page.next_token = Some(t),
+                None => break,
+            }
+        }
+        let mut expected: Vec<u64> = (1..=25).collect();
+        if reverse {
+            expected.reverse();
+        }
+        assert_eq!(ids, expected, "reverse = {reverse}");
+    }
+    let first = store.history(&arn, &HistoryQuery::default()).unwrap();
+    assert_eq!(
+        first.items.first().map(|e| e.event_type),
+        Some(EventType::ExecutionStarted)
+    );
+    assert!(matches!(
+        store.history(&exec_arn("nobody"), &HistoryQuery::default()),
+        Err(Error::NotFound { .. })
+    ));
+    // A forward token does not page a reverse listing.
+    let p = store
+        .history(
+            &arn,
+            &HistoryQuery {
+                page: PageRequest::first(3),
+                reverse: false,
+            },
+        )
+        .unwrap();
+    let mixed = store.history(
+        &arn,
+        &HistoryQuery {
+            page: PageRequest {
+                max_results: 3,
+                next_token: p.next_token,
+            },
+            reverse: true,
+        },
+    );
+    assert_eq!(mixed.err(), Some(Error::InvalidToken));
+}
+
+fn finish(arn: &str, version: u64, status: ExecutionStatus, redrive_count: u32) -> Transition {
+    let mut state = running_state("done");
+    state.status = status;
+    state.stop_date_ms = Some(9_000);
+    state.redrive_count = redrive_count;
+    if status == ExecutionStatus::Failed {
+        state.error = Some("E".into());
+        state.cause = Some("C".into());
+    }
+    Transition {
+        execution_arn: arn.into(),
+        expected_version: version,
+        state,
+        events: vec![],
+        timers: vec![],
+        tasks: vec![],
+    }
+}
+
+fn listing_executions_filters_and_pages(store: &dyn Store) {
+    let machine = format!("{SM}-list");
+    let mut arns = Vec::new();
+    for i in 0..9 {
+        let arn = format!("arn:aws:states:us-east-1:123456789012:execution:suite-list:e{i}");
+        let mut new = new_execution(&arn, &machine, 10_000 + i);
+        if i == 8 {
+            new.version_arn = Some(format!("{machine}:1"));
+        }
+        store
+            .create_execution(new, first_transition(&arn))
+            .wait()
+            .unwrap();
+        arns.push(arn);
+    }
+    // e0..e2 succeed, e3 fails and is redriven once.
+    for arn in arns.iter().take(3) {
+        store
+            .commit(finish(arn, 1, ExecutionStatus::Succeeded, 0))
+            .wait()
+            .unwrap();
+    }
+    store
+        .commit(finish(&arns[3], 1, ExecutionStatus::Failed, 1))
+        .wait()
+        .unwrap();
+
+    let filter = ExecutionFilter {
+        state_machine_arn: Some(machine.clone()),
+        ..ExecutionFilter::default()
+    };
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(4);
+    loop {
+        let p = store.list_executions(&filter, &page).unwrap();
+        seen.extend(p.items.into_iter().map(|e| e.arn));
+        match p.next_token {
+            Some(t) => page.next_token = Some(t),
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = arns.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+
+    let by_status = |s| {
+        store
+            .list_executions(
+                &ExecutionFilter {
+                    status: Some(s),
+                    ..filter.clone()
+                },
+                &PageRequest::first(100),
+            )
+            .unwrap()
+            .items
+            .len()
+    };
+    assert_eq!(by_status(ExecutionStatus::Succeeded), 3);
+    assert_eq!(by_status(ExecutionStatus::Failed), 1);
+    assert_eq!(by_status(ExecutionStatus::Running), 5);
+    let redriven = store
+        .list_executions(
+            &ExecutionFilter {
+                redrive: Some(RedriveFilter::Redriven),
+                ..filter.clone()
+            },
+            &PageRequest::first(100),
+        )
+        .unwrap();
+    assert_eq!(redriven.items.len(), 1);
+    assert_eq!(redriven.items[0].redrive_count, 1);
+    let by_version = store
+        .list_executions(
+            &ExecutionFilter {
+                version_arn: Some(format!("{machine}:1")),
+                ..ExecutionFilter::default()
+            },
+            &PageRequest::first(100),
+        )
+        .unwrap();
+    assert_eq!(by_version.items.len(), 1);
+    let failed = store.get_execution(&arns[3]).unwrap().unwrap();
+    assert_eq!(failed.state.error.as_deref(), Some("E"));
+    assert_eq!(failed.state.stop_date_ms, Some(9_000));
+}
+
+fn finishing_drops_timers_and_tasks(store: &dyn Store) {
+    let arn = exec_arn("finishing");
+    seed_execution(store, &arn);
+    let mut t = finish(&arn, 1, ExecutionStatus::Running, 0);
+    t.timers = vec![TimerChange::Arm(Timer {
+        timer_id: 5,
+        fire_at_ms: 1,
+    })];
+    t.tasks = vec![TaskChange::Queue(PendingTask {
+        task_id: 5,
+        resource: "r".into(),
+        request: "{}".into(),
+        token: None,
+        lease_owner: None,
+        lease_expires_ms: None,
+    })];
+    store.commit(t).wait().unwrap();
+    assert_eq!(store.timers(&arn).unwrap().len(), 1);
+    store
+        .commit(finish(&arn, 2, ExecutionStatus::Aborted, 0))
+        .wait()
+        .unwrap();
+    assert!(store.timers(&arn).unwrap().is_empty());
+    assert!(store.pending_tasks(&arn).unwrap().is_empty());
+}
+
+fn claims_take_only_free_leases(store: &dyn Store) {
+    let mut active = Vec::new();
+    let mut page = PageRequest::first(3);
+    loop {
+        let p = store.active_executions(&page).unwrap();
+        active.extend(p.items);
+        match p.next_token {
+            Some(t) => page.next_token = Some(t),
+            None => break,
+        }
+    }
+    assert!(!active.is_empty());
+    let a = store
+        .claim_executions("node-a", 100, 1_000, u32::MAX)
+        .wait()
+        .unwrap();
+    let mut a_sorted = a.clone();
+    a_sorted.sort();
+    assert_eq!(
+        a_sorted, active,
+        "a first claim takes every active execution"
+    );
+    let b = store
+        .claim_executions("node-b", 500, 1_000, u32::MAX)
+        .wait()
+        .unwrap();
+    assert!(b.is_empty(), "leases held by node-a are not taken");
+    let again = store
+        .claim_executions("node-a", 600, 1_000, u32::MAX)
+        .wait()
+        .unwrap();
+    assert_eq!(again.len(), a.len(), "an owner renews its own leases");
+    let stolen = store
+        .claim_executions("node-b", 5_000, 1_000, 2)
+        .wait()
+        .unwrap();
+    assert_eq!(
+        stolen.len(),
+        2.min(a.len()),
+        "expired leases are taken, up to the limit"
+    );
+}
+
+fn group_commit_many_concurrent_writes(store: &dyn Store) {
+    let before = store.commit_stats();
+    let pending: Vec<_> = (0..200)
+        .map(|i| {
+            let arn = exec_arn(&format!("bulk-{i}"));
+            store.create_execution(new_execution(&arn, SM, 1), first_transition(&arn))
+        })
+        .collect();
+    for p in pending {
+        assert_eq!(p.wait(), Ok(Created::New));
+    }
+    let after = store.commit_stats();
+    assert!(after.writes >= before.writes + 200 || after == Default::default());
+}

@@ -455,6 +455,45 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_writes_share_transactions() {
+        let (_dir, store) = open();
+        let pending: Vec<_> = (0..500)
+            .map(|i| store.tag_resource(&format!("arn:r:{i}"), vec![]))
+            .collect();
+        for p in pending {
+            p.wait().unwrap();
+        }
+        let stats = store.commit_stats();
+        assert_eq!(stats.writes, 500);
+        assert!(stats.batches < 500, "no batching: {stats:?}");
+        assert!(stats.max_batch > 1);
+    }
+
+    #[test]
+    fn one_failing_write_does_not_fail_its_batch() {
+        let (_dir, store) = open();
+        let a = Activity {
+            arn: "arn:aws:states:us-east-1:1:activity:a".into(),
+            name: "a".into(),
+            creation_date_ms: 1,
+            encryption_configuration: None,
+        };
+        let first = store.create_activity(a.clone());
+        let dup = store.create_activity(a.clone());
+        let other = store.tag_resource(
+            &a.arn,
+            vec![Tag {
+                key: "k".into(),
+                value: "v".into(),
+            }],
+        );
+        assert_eq!(first.wait(), Ok(a.clone()));
+        assert!(matches!(dup.wait(), Err(Error::AlreadyExists { .. })));
+        assert_eq!(other.wait(), Ok(()));
+        assert_eq!(store.list_tags(&a.arn).unwrap().len(), 1);
+    }
+
+    #[test]
     fn writes_after_close_are_refused() {
         let (_dir, store) = open();
         store.close();
