@@ -1,0 +1,483 @@
+//! The runtime against a real SQLite store in a temporary directory: runs
+//! Pass chains and Waits to the end, restarts over the same data mid-wait,
+//! stops, redrives, runs express executions and many executions at once.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use statecraft_engine::TaskRequest;
+use statecraft_runtime::{
+    Error, ExecutionStatus, Integration, Integrations, Options, Runtime, StartExecution,
+    SyncStatus, TaskContext, TaskFuture, TaskOutcome,
+};
+use statecraft_store::{HistoryQuery, MachineType, PageRequest, Revision};
+use statecraft_types::{EventType, Failure, HistoryEvent};
+
+const PREFIX: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:";
+
+async fn open(dir: &std::path::Path, integrations: Integrations) -> Runtime {
+    let mut options = Options::new(dir);
+    options.integrations = integrations;
+    Runtime::open(options).await.unwrap()
+}
+
+async fn create(rt: &Runtime, name: &str, definition: Value, machine_type: MachineType) -> String {
+    let arn = format!("{PREFIX}{name}");
+    rt.store()
+        .create_state_machine(
+            name.into(),
+            machine_type,
+            Revision {
+                revision_id: format!("rev-{name}"),
+                state_machine_arn: arn.clone(),
+                definition: definition.to_string(),
+                role_arn: "arn:aws:iam::123456789012:role/r".into(),
+                description: None,
+                logging_configuration: None,
+                tracing_configuration: None,
+                created_ms: 0,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    arn
+}
+
+async fn start(rt: &Runtime, machine: &str, name: &str, input: Value) -> String {
+    rt.start_execution(StartExecution {
+        target_arn: machine.into(),
+        name: Some(name.into()),
+        input: Some(input.to_string()),
+        trace_header: None,
+    })
+    .await
+    .unwrap()
+    .execution_arn
+}
+
+/// Polls until the execution is no longer running.
+async fn finished(
+    rt: &Runtime,
+    arn: &str,
+    within: Duration,
+) -> statecraft_runtime::ExecutionRecord {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let e = rt.describe_execution(arn).unwrap();
+        if e.state.status != ExecutionStatus::Running {
+            return e;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{arn} still running"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn all_history(rt: &Runtime, arn: &str) -> Vec<HistoryEvent> {
+    let mut out = Vec::new();
+    let mut q = HistoryQuery {
+        page: PageRequest::first(1000),
+        reverse: false,
+    };
+    loop {
+        let p = rt.history(arn, &q).unwrap();
+        out.extend(p.items);
+        match p.next_token {
+            Some(t) => q.page.next_token = Some(t),
+            None => return out,
+        }
+    }
+}
+
+fn types(h: &[HistoryEvent]) -> Vec<EventType> {
+    h.iter().map(|e| e.event_type).collect()
+}
+
+/// Ids are 1..=n with no gap and no duplicate.
+fn assert_dense(h: &[HistoryEvent]) {
+    let ids: Vec<u64> = h.iter().map(|e| e.id).collect();
+    let expected: Vec<u64> = (1..=h.len() as u64).collect();
+    assert_eq!(ids, expected);
+}
+
+fn pass_chain() -> Value {
+    json!({
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Result": 1, "ResultPath": "$.a", "Next": "B"},
+            "B": {"Type": "Pass", "Result": 2, "ResultPath": "$.b", "Next": "C"},
+            "C": {"Type": "Pass", "End": true}
+        }
+    })
+}
+
+fn wait_machine(seconds: u64) -> Value {
+    json!({
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": seconds, "Next": "Done"},
+            "Done": {"Type": "Pass", "Result": "waited", "ResultPath": "$.r", "End": true}
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_chain_completes_with_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let sm = create(&rt, "chain", pass_chain(), MachineType::Standard).await;
+    let arn = start(&rt, &sm, "one", json!({"x": 0})).await;
+    assert_eq!(
+        arn,
+        "arn:aws:states:us-east-1:123456789012:execution:chain:one"
+    );
+    let e = finished(&rt, &arn, Duration::from_secs(5)).await;
+    assert_eq!(e.state.status, ExecutionStatus::Succeeded);
+    let output: Value = serde_json::from_str(e.state.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output, json!({"x": 0, "a": 1, "b": 2}));
+    assert!(e.state.stop_date_ms.is_some());
+    let h = all_history(&rt, &arn);
+    assert_dense(&h);
+    assert_eq!(
+        types(&h),
+        vec![
+            EventType::ExecutionStarted,
+            EventType::PassStateEntered,
+            EventType::PassStateExited,
+            EventType::PassStateEntered,
+            EventType::PassStateExited,
+            EventType::PassStateEntered,
+            EventType::PassStateExited,
+            EventType::ExecutionSucceeded,
+        ]
+    );
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_fires_and_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let sm = create(&rt, "wait", wait_machine(1), MachineType::Standard).await;
+    let arn = start(&rt, &sm, "w", json!({})).await;
+    let running = rt.describe_execution(&arn).unwrap();
+    assert_eq!(running.state.status, ExecutionStatus::Running);
+    assert_eq!(
+        rt.store().timers(&arn).unwrap().len(),
+        1,
+        "the wait's timer is durable"
+    );
+    let e = finished(&rt, &arn, Duration::from_secs(5)).await;
+    assert_eq!(e.state.status, ExecutionStatus::Succeeded);
+    assert!(e.state.stop_date_ms.unwrap() - e.start_date_ms >= 1000);
+    let h = all_history(&rt, &arn);
+    assert_dense(&h);
+    assert!(types(&h).contains(&EventType::WaitStateExited));
+    assert!(rt.store().timers(&arn).unwrap().is_empty());
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_wait_resumes_and_completes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sm, arns) = {
+        let rt = open(dir.path(), Integrations::new()).await;
+        let sm = create(&rt, "restart", wait_machine(1), MachineType::Standard).await;
+        let mut arns = Vec::new();
+        for i in 0..20 {
+            arns.push(start(&rt, &sm, &format!("r{i}"), json!({"i": i})).await);
+        }
+        rt.shutdown(Duration::from_secs(5)).await;
+        (sm, arns)
+    };
+    // Stay down past the wait: the timers fall due while nothing runs.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let rt = open(dir.path(), Integrations::new()).await;
+    for (i, arn) in arns.iter().enumerate() {
+        let e = finished(&rt, arn, Duration::from_secs(5)).await;
+        assert_eq!(e.state.status, ExecutionStatus::Succeeded, "{arn}");
+        let output: Value = serde_json::from_str(e.state.output.as_deref().unwrap()).unwrap();
+        assert_eq!(output, json!({"i": i, "r": "waited"}));
+        let h = all_history(&rt, arn);
+        assert_dense(&h);
+        let entered = types(&h)
+            .iter()
+            .filter(|t| **t == EventType::PassStateEntered)
+            .count();
+        assert_eq!(entered, 1, "the state after the wait ran once");
+    }
+    let _ = sm;
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_executions_run_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let sm = create(&rt, "many", pass_chain(), MachineType::Standard).await;
+    let mut handles = Vec::new();
+    for i in 0..300 {
+        let rt = rt.clone();
+        let sm = sm.clone();
+        handles.push(tokio::spawn(async move {
+            start(&rt, &sm, &format!("m{i}"), json!({"i": i})).await
+        }));
+    }
+    for h in handles {
+        let arn = h.await.unwrap();
+        let e = finished(&rt, &arn, Duration::from_secs(10)).await;
+        assert_eq!(e.state.status, ExecutionStatus::Succeeded);
+    }
+    let stats = rt.store().commit_stats();
+    assert!(
+        stats.max_batch > 1,
+        "concurrent starts share commits: {stats:?}"
+    );
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starting_is_idempotent_by_name_and_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let sm = create(&rt, "idem", wait_machine(30), MachineType::Standard).await;
+    let a = start(&rt, &sm, "same", json!({"k": 1})).await;
+    let b = start(&rt, &sm, "same", json!({"k": 1})).await;
+    assert_eq!(a, b);
+    let clash = rt
+        .start_execution(StartExecution {
+            target_arn: sm.clone(),
+            name: Some("same".into()),
+            input: Some("{\"k\":2}".into()),
+            trace_header: None,
+        })
+        .await;
+    assert_eq!(clash, Err(Error::ExecutionAlreadyExists(a.clone())));
+    let bad = rt
+        .start_execution(StartExecution {
+            target_arn: sm.clone(),
+            name: Some("bad".into()),
+            input: Some("{not json".into()),
+            trace_header: None,
+        })
+        .await;
+    assert!(matches!(bad, Err(Error::InvalidExecutionInput(_))));
+    let nobody = rt
+        .start_execution(StartExecution {
+            target_arn: format!("{PREFIX}nobody"),
+            ..StartExecution::default()
+        })
+        .await;
+    assert!(matches!(nobody, Err(Error::StateMachineDoesNotExist(_))));
+    let not_arn = rt
+        .start_execution(StartExecution {
+            target_arn: "nope".into(),
+            ..StartExecution::default()
+        })
+        .await;
+    assert!(matches!(not_arn, Err(Error::InvalidArn(_))));
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_aborts_a_waiting_execution() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let sm = create(&rt, "stop", wait_machine(300), MachineType::Standard).await;
+    let arn = start(&rt, &sm, "s", json!({})).await;
+    let stopped = rt
+        .stop_execution(&arn, Some("Halt".into()), Some("by test".into()))
+        .await
+        .unwrap();
+    let e = rt.describe_execution(&arn).unwrap();
+    assert_eq!(e.state.status, ExecutionStatus::Aborted);
+    assert!(stopped >= e.start_date_ms);
+    let h = all_history(&rt, &arn);
+    assert_dense(&h);
+    assert_eq!(
+        h.last().map(|e| e.event_type),
+        Some(EventType::ExecutionAborted)
+    );
+    assert!(rt.store().timers(&arn).unwrap().is_empty());
+    // Stopping again leaves it as it is.
+    rt.stop_execution(&arn, None, None).await.unwrap();
+    assert_eq!(all_history(&rt, &arn).len(), h.len());
+    assert!(matches!(
+        rt.stop_execution(&format!("{arn}-nobody"), None, None)
+            .await,
+        Err(Error::ExecutionDoesNotExist(_))
+    ));
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+fn task_machine(resource: &str) -> Value {
+    json!({
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": resource, "End": true}
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_without_integration_fails_the_execution() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let sm = create(
+        &rt,
+        "unsupported",
+        task_machine("arn:aws:lambda:us-east-1:123456789012:function:f"),
+        MachineType::Standard,
+    )
+    .await;
+    let arn = start(&rt, &sm, "t", json!({})).await;
+    let e = finished(&rt, &arn, Duration::from_secs(5)).await;
+    assert_eq!(e.state.status, ExecutionStatus::Failed);
+    assert_eq!(e.state.error.as_deref(), Some("States.TaskFailed"));
+    assert!(e
+        .state
+        .cause
+        .as_deref()
+        .unwrap_or_default()
+        .contains("not supported by this server"));
+    assert_eq!(e.state.redrive_status.as_deref(), Some("REDRIVABLE"));
+    assert!(rt.store().pending_tasks(&arn).unwrap().is_empty());
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+/// Fails its first call, then echoes its parameters.
+struct Flaky {
+    calls: AtomicUsize,
+}
+
+impl Integration for Flaky {
+    fn handles(&self, resource: &str) -> bool {
+        resource == "arn:test:flaky"
+    }
+
+    fn invoke(&self, _: TaskContext, request: TaskRequest) -> TaskFuture {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            if n == 0 {
+                TaskOutcome::Failed(Failure::new("Flaky.Error", "first call fails"))
+            } else {
+                TaskOutcome::Succeeded(json!({"echo": request.parameters}))
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redrive_reruns_the_failed_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut integrations = Integrations::new();
+    integrations.register(Arc::new(Flaky {
+        calls: AtomicUsize::new(0),
+    }));
+    let rt = open(dir.path(), integrations).await;
+    let sm = create(
+        &rt,
+        "flaky",
+        task_machine("arn:test:flaky"),
+        MachineType::Standard,
+    )
+    .await;
+    let arn = start(&rt, &sm, "f", json!({"v": 7})).await;
+    let failed = finished(&rt, &arn, Duration::from_secs(5)).await;
+    assert_eq!(failed.state.status, ExecutionStatus::Failed);
+    assert_eq!(failed.state.error.as_deref(), Some("Flaky.Error"));
+
+    rt.redrive_execution(&arn).await.unwrap();
+    let e = finished(&rt, &arn, Duration::from_secs(5)).await;
+    assert_eq!(e.state.status, ExecutionStatus::Succeeded);
+    assert_eq!(e.state.redrive_count, 1);
+    assert!(e.state.redrive_date_ms.is_some());
+    let h = all_history(&rt, &arn);
+    assert_dense(&h);
+    assert!(types(&h).contains(&EventType::ExecutionRedriven));
+    assert!(matches!(
+        rt.redrive_execution(&arn).await,
+        Err(Error::ExecutionNotRedrivable(_))
+    ));
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_express_runs_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let express = create(&rt, "fast", pass_chain(), MachineType::Express).await;
+    let writes_before = rt.store().commit_stats().writes;
+    let r = rt
+        .start_sync_execution(StartExecution {
+            target_arn: express.clone(),
+            name: Some("x".into()),
+            input: Some("{\"x\":1}".into()),
+            trace_header: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.status, SyncStatus::Succeeded);
+    let output: Value = serde_json::from_str(r.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output, json!({"x": 1, "a": 1, "b": 2}));
+    assert!(r
+        .execution_arn
+        .starts_with("arn:aws:states:us-east-1:123456789012:express:fast:x:"));
+    assert_eq!(r.billed_duration_ms % 100, 0);
+    assert_eq!(
+        rt.store().commit_stats().writes,
+        writes_before,
+        "nothing persisted"
+    );
+    assert!(rt.describe_execution(&r.execution_arn).is_err());
+
+    let standard = create(&rt, "slow", pass_chain(), MachineType::Standard).await;
+    let refused = rt
+        .start_sync_execution(StartExecution {
+            target_arn: standard,
+            ..StartExecution::default()
+        })
+        .await;
+    assert!(matches!(
+        refused,
+        Err(Error::StateMachineTypeNotSupported(_))
+    ));
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_and_aliases_are_recorded_on_executions() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let sm = create(&rt, "versioned", pass_chain(), MachineType::Standard).await;
+    let v1 = rt.store().publish_version(&sm, None, 1).await.unwrap();
+    rt.store()
+        .create_alias(statecraft_store::Alias {
+            arn: format!("{sm}:live"),
+            state_machine_arn: sm.clone(),
+            name: "live".into(),
+            description: None,
+            routing: vec![statecraft_store::Route {
+                version_arn: v1.arn.clone(),
+                weight: 100,
+            }],
+            creation_date_ms: 1,
+            update_date_ms: None,
+        })
+        .await
+        .unwrap();
+    let by_version = start(&rt, &v1.arn, "v", json!({})).await;
+    let by_alias = start(&rt, &format!("{sm}:live"), "a", json!({})).await;
+    let v = rt.describe_execution(&by_version).unwrap();
+    assert_eq!(v.version_arn.as_deref(), Some(v1.arn.as_str()));
+    assert_eq!(v.state_machine_arn, sm);
+    let a = rt.describe_execution(&by_alias).unwrap();
+    assert_eq!(a.alias_arn.as_deref(), Some(format!("{sm}:live").as_str()));
+    assert_eq!(a.version_arn.as_deref(), Some(v1.arn.as_str()));
+    rt.shutdown(Duration::from_secs(5)).await;
+}
