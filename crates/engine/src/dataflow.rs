@@ -115,7 +115,11 @@ pub fn number(
                     p.as_str()
                 )));
             };
-            let n = v.as_f64().filter(|n| !integer || n.fract() == 0.0);
+            // AWS accepts a number written as a string ("1").
+            let n = v
+                .as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse::<f64>().ok()))
+                .filter(|n| n.is_finite() && (!integer || n.fract() == 0.0));
             n.ok_or_else(|| {
                 Failure::runtime(format!(
                     "The {field}Path field refers to value {} which is not a valid {}: {}",

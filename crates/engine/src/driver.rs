@@ -70,6 +70,9 @@ pub struct Options<'a> {
     /// Give up (abort the execution) after this many events: a guard
     /// against definitions that loop forever.
     pub max_events: Option<u64>,
+    /// The input exactly as the caller sent it, recorded verbatim in
+    /// `ExecutionStarted` (AWS keeps the text); `None` records `input`.
+    pub input_text: Option<String>,
 }
 
 /// How an execution ended.
@@ -163,7 +166,10 @@ pub fn run(
     let host = options.host;
     let now = options.clock.now_ms();
     let context = options.context.clone();
-    let (mut execution, step) = Execution::start(machine, context, input, now, host);
+    let (mut execution, step) = match options.input_text.clone() {
+        Some(text) => Execution::start_with_text(machine, context, input, text, now, host),
+        None => Execution::start(machine, context, input, now, host),
+    };
     let mut lp = Loop {
         machine,
         options,

@@ -30,6 +30,13 @@ use crate::{
     retry, Command, Event, Execution, Machine, RedriveError, Status, Step, TaskId, TimerId,
 };
 
+/// The largest payload (state output, as JSON text) AWS accepts: 256 KiB.
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// `States.DataLimitExceeded` (not among the ASL-reserved names of the
+/// types crate, but raised by AWS).
+pub(crate) const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+
 /// The engine-private part of [`Execution`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Core {
@@ -351,6 +358,23 @@ impl<'a> Run<'a> {
     ) -> Flow {
         if let Some(ty) = node.exited {
             let details = history::state_exited(&node.state.name, &output, assigned.as_ref());
+            let size = match details.get("output") {
+                Some(Value::String(s)) => s.len(),
+                _ => 0,
+            };
+            if size > MAX_PAYLOAD_BYTES {
+                return Flow::Fail {
+                    failure: Failure::new(
+                        DATA_LIMIT_EXCEEDED,
+                        format!(
+                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                            node.state.name
+                        ),
+                    ),
+                    state: node.index,
+                    input: None,
+                };
+            }
             self.emit(f.silent, &mut f.cursor, ty, Some(details), true);
         }
         if let Some(vars) = assigned {
@@ -372,9 +396,12 @@ impl<'a> Run<'a> {
 
     // ----- entry points ----------------------------------------------
 
-    pub fn start(mut self, input: Value) -> Step {
+    pub fn start(mut self, input: Value, input_text: Option<String>) -> Step {
         let mut cursor = Cursor::default();
-        let details = history::execution_started(&input, &self.x.context.role_arn);
+        let mut details = history::execution_started(&input, &self.x.context.role_arn);
+        if let Some(text) = input_text {
+            details.insert("input".into(), Value::String(text));
+        }
         self.emit(
             false,
             &mut cursor,

@@ -110,6 +110,7 @@ impl Run<'_> {
         _m: &MapState,
         _active: &Active,
         _effective: &Value,
+        _concurrency_only: bool,
     ) -> Result<crate::state::map::Settings, Failure> {
         Err(unsupported())
     }

@@ -194,7 +194,30 @@ impl Execution {
             last_event_id: 0,
             core: exec::Core::default(),
         };
-        let step = exec::Run::new(machine, &mut execution, now_ms, host).start(input);
+        let step = exec::Run::new(machine, &mut execution, now_ms, host).start(input, None);
+        (execution, step)
+    }
+
+    /// Like [`Execution::start`], with the input text exactly as the caller
+    /// sent it: `ExecutionStarted` records it verbatim, as AWS does.
+    pub fn start_with_text(
+        machine: &Machine,
+        context: ExecutionContext,
+        input: Value,
+        input_text: String,
+        now_ms: i64,
+        host: &dyn Host,
+    ) -> (Execution, Step) {
+        let mut execution = Execution {
+            context,
+            status: Status::Running,
+            output: None,
+            failure: None,
+            last_event_id: 0,
+            core: exec::Core::default(),
+        };
+        let step =
+            exec::Run::new(machine, &mut execution, now_ms, host).start(input, Some(input_text));
         (execution, step)
     }
 

@@ -52,6 +52,8 @@ pub(crate) enum Resource {
 #[derive(Debug)]
 pub(crate) struct Node {
     pub state: State,
+    /// This node's index in its graph.
+    pub index: usize,
     /// `Next` as an index; `None` for `End` and for states without transitions.
     pub next: Option<usize>,
     /// Per Choice rule, its `Next`.
@@ -102,7 +104,7 @@ fn build_graph(sm: &StateMachine, graphs: &mut Vec<Graph>) -> Result<GraphId, Er
     };
     let start = index_of(&sm.start_at, "StartAt")?;
     let mut nodes = Vec::with_capacity(sm.states.len());
-    for state in &sm.states {
+    for (index, state) in sm.states.iter().enumerate() {
         let next = match state.transition() {
             Some(Transition::Next(n)) => Some(index_of(n, &state.name)?),
             _ => None,
@@ -142,6 +144,7 @@ fn build_graph(sm: &StateMachine, graphs: &mut Vec<Graph>) -> Result<GraphId, Er
         };
         let jsonata = Compiled::for_state(state)?;
         nodes.push(Node {
+            index,
             uses_context: uses_context(state) || jsonata.uses_context(),
             next,
             choice_next,

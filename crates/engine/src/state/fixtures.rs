@@ -25,6 +25,7 @@ pub fn run(def: &Value, input: Value) -> Outcome {
         host: &host,
         observer: None,
         max_events: Some(100_000),
+        input_text: None,
     };
     driver::run(&m, input, options, &mut driver::echo)
 }

@@ -90,6 +90,20 @@ impl Run<'_> {
                 return self.handle_failure(f, node, active, failure);
             }
         };
+        // AWS resolves MaxConcurrency before it starts the map and the
+        // tolerated failures after (recorded in the corpus).
+        let settings = if jsonata {
+            self.jsonata_map_settings(f, node, m, &active, &effective, true)
+        } else {
+            self.map_settings(f, node, m, &active, &effective, true)
+        };
+        let max_concurrency = match settings {
+            Ok(s) => s.max_concurrency,
+            Err(e) => {
+                let failure = Self::in_state(node, active.entered_id, e);
+                return self.handle_failure(f, node, active, failure);
+            }
+        };
         let details = history::one("length", Value::from(items.len()));
         self.emit(
             f.silent,
@@ -99,17 +113,18 @@ impl Run<'_> {
             true,
         );
         let settings = if jsonata {
-            self.jsonata_map_settings(f, node, m, &active, &effective)
+            self.jsonata_map_settings(f, node, m, &active, &effective, false)
         } else {
-            self.map_settings(f, node, m, &active, &effective)
+            self.map_settings(f, node, m, &active, &effective, false)
         };
-        let settings = match settings {
+        let mut settings = match settings {
             Ok(s) => s,
             Err(e) => {
                 let failure = Self::in_state(node, active.entered_id, e);
                 return self.handle_failure(f, node, active, failure);
             }
         };
+        settings.max_concurrency = max_concurrency;
         let distributed = m.mode == MapMode::Distributed;
         let mut map_run_event = 0;
         if distributed {
@@ -202,6 +217,7 @@ impl Run<'_> {
         m: &Map,
         active: &Active,
         effective: &Value,
+        concurrency_only: bool,
     ) -> Result<Settings, Failure> {
         let ctx = self.context_for(
             node,
@@ -227,6 +243,13 @@ impl Run<'_> {
                 n as usize
             }
         };
+        if concurrency_only {
+            return Ok(Settings {
+                max_concurrency,
+                tolerated_count: None,
+                tolerated_percentage: None,
+            });
+        }
         let tolerated_count = match &m.tolerated_failure_count {
             None => None,
             Some(src) => {
@@ -508,10 +531,6 @@ impl Run<'_> {
                     None,
                     false,
                 );
-                if pend.distributed && !f.silent {
-                    // AWS continues from MapRunStarted (recorded in the corpus).
-                    f.cursor.source = pend.map_run_event;
-                }
                 let results = pend
                     .results
                     .into_iter()
