@@ -887,7 +887,7 @@ impl Decoder {
         let mut timeout_seconds = None;
         let mut version = None;
         if level == Level::Top {
-            timeout_seconds = self.integer(obj, "TimeoutSeconds", at, 1, MAX_SECONDS);
+            timeout_seconds = self.integer(obj, "TimeoutSeconds", at, 0, MAX_SECONDS);
             if let Some(v) = self.string(obj, "Version", at) {
                 if v != "1.0" {
                     self.field_error(
@@ -1776,16 +1776,26 @@ impl Decoder {
                                 None => self.error(
                                     nat,
                                     p.clone(),
-                                    format!("A Choice rule must be an object, but this is {}.", describe(v)),
+                                    format!(
+                                        "A Choice rule must be an object, but this is {}.",
+                                        describe(v)
+                                    ),
                                 ),
                             }
                         }
                     }
-                    Some(v) => self.field_error(
-                        at,
-                        op,
-                        format!("The field \"{op}\" must be a non-empty array of Choice rules, but it is {}.", describe(v)),
-                    ),
+                    Some(v) => {
+                        let what = if v.is_array() {
+                            "an empty array".to_string()
+                        } else {
+                            describe(v)
+                        };
+                        self.field_error(
+                            at,
+                            op,
+                            format!("The field \"{op}\" must be a non-empty array of Choice rules, but it is {what}."),
+                        );
+                    }
                     None => {}
                 }
                 if op == "And" {

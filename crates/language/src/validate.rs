@@ -52,6 +52,9 @@ struct Validator {
 
 fn quoted_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let names: Vec<&str> = names.collect();
+    if names.is_empty() {
+        return "(none: this scope has no states)".to_string();
+    }
     let mut shown: Vec<String> = names
         .iter()
         .take(HINT_NAMES)
@@ -142,11 +145,15 @@ impl Validator {
             self.push(MISSING_TRANSITION_TARGET, &pointer, None, message);
         }
 
+        // A scope with a dangling transition cannot be judged for a
+        // reachable end: that complaint would only repeat the first one.
+        let mut dangling = false;
         for state in &machine.states {
             for (pointer, field, target) in transitions(state) {
                 if target.is_empty() || names.contains(target) {
                     continue;
                 }
+                dangling = true;
                 let elsewhere = if self.all_names.contains_key(target) {
                     format!(
                         " (\"{target}\" is in another scope: a transition cannot enter or leave a Parallel branch or a Map processor)"
@@ -189,7 +196,7 @@ impl Validator {
                 .states
                 .iter()
                 .any(|s| reachable.contains(s.name.as_str()) && is_terminal(s));
-            if !terminal {
+            if !terminal && !dangling {
                 self.push(
                     MISSING_END_STATE,
                     &machine.pointer,
