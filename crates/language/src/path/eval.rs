@@ -28,6 +28,19 @@ impl<'a> Env<'a> {
     }
 }
 
+/// A property of an object. Objects in workflow payloads are mostly small,
+/// and comparing a few keys is cheaper than hashing the name (serde_json's
+/// ordered map hashes with SipHash), so small objects are scanned.
+#[inline]
+pub(super) fn field<'v>(node: &'v Value, name: &str) -> Option<&'v Value> {
+    let o = node.as_object()?;
+    if o.len() <= 8 {
+        o.iter().find_map(|(k, v)| (k == name).then_some(v))
+    } else {
+        o.get(name)
+    }
+}
+
 /// An array index as Jayway resolves it: negative counts from the end.
 pub(super) fn index(node: &Value, i: i64) -> Option<&Value> {
     let arr = node.as_array()?;
@@ -44,7 +57,7 @@ pub(super) fn walk_definite<'a>(
 ) -> Result<&'a Value, usize> {
     for (k, seg) in segments.iter().enumerate() {
         let next = match seg {
-            Segment::Field(name) => node.as_object().and_then(|o| o.get(name.as_str())),
+            Segment::Field(name) => field(node, name),
             Segment::Index(i) => index(node, *i),
             _ => None,
         };
@@ -93,7 +106,7 @@ fn step<'a>(
 ) {
     match seg {
         Segment::Field(name) => {
-            if let Some(v) = node.as_object().and_then(|o| o.get(name.as_str())) {
+            if let Some(v) = field(node, name) {
                 f(v);
             }
         }
