@@ -15,6 +15,11 @@ pub type Tuple = Map;
 
 pub(crate) const TUPLE: u8 = 16;
 
+/// Grow the stack (on the heap) when less than this much remains.
+pub(crate) const RED_ZONE: usize = 256 * 1024;
+/// Size of each additional stack segment.
+pub(crate) const STACK_CHUNK: usize = 4 * 1024 * 1024;
+
 /// One variable scope.
 pub struct Frame {
     pub parent: Option<usize>,
@@ -210,7 +215,7 @@ impl<'e> Evaluator<'e> {
     /// Evaluate a node against a context value in a frame.
     pub fn eval(&mut self, node: &Node, input: &Value, frame: usize) -> Result<Value, Error> {
         self.enter(node.pos)?;
-        let r = self.eval_kind(node, input, frame);
+        let r = stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || self.eval_kind(node, input, frame));
         self.depth -= 1;
         let mut result = r?;
         for stage in &node.predicate {
@@ -1210,7 +1215,9 @@ impl<'e> Evaluator<'e> {
         pos: usize,
     ) -> Result<Value, Error> {
         self.enter(pos)?;
-        let r = self.apply_loop(f, args, input, pos);
+        let r = stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || {
+            self.apply_loop(f, args, input, pos)
+        });
         self.depth -= 1;
         r
     }

@@ -121,11 +121,11 @@ impl Default for Environment {
 }
 
 impl Environment {
-    /// An environment with default limits (depth 500, time 1 s) and the system host.
+    /// An environment with default limits (depth 1000, time 1 s) and the system host.
     pub fn new() -> Self {
         Environment {
             bindings: HashMap::new(),
-            max_depth: 500,
+            max_depth: 1000,
             time_limit: Some(Duration::from_secs(1)),
             host: Arc::new(SystemHost::default()),
             dialect_sfn: false,

@@ -534,14 +534,17 @@ impl<'s> Parser<'s> {
                 "Expression is nested too deeply",
             ));
         }
-        let t = self.advance()?;
-        let mut left = self.nud(t)?;
-        while rbp < lbp(&self.tok.tok) {
+        let r = stacker::maybe_grow(crate::eval::RED_ZONE, crate::eval::STACK_CHUNK, || {
             let t = self.advance()?;
-            left = self.led(t, left)?;
-        }
+            let mut left = self.nud(t)?;
+            while rbp < lbp(&self.tok.tok) {
+                let t = self.advance()?;
+                left = self.led(t, left)?;
+            }
+            Ok(left)
+        });
         self.depth -= 1;
-        Ok(left)
+        r
     }
 
     fn nud(&mut self, t: Token) -> Result<Node, Error> {
@@ -963,6 +966,12 @@ impl<'s> Parser<'s> {
     }
 
     fn process(&mut self, node: Node, depth: usize) -> Result<Node, Error> {
+        stacker::maybe_grow(crate::eval::RED_ZONE, crate::eval::STACK_CHUNK, || {
+            self.process_inner(node, depth)
+        })
+    }
+
+    fn process_inner(&mut self, node: Node, depth: usize) -> Result<Node, Error> {
         if depth > MAX_PARSE_DEPTH {
             return Err(Error::at(
                 "U1001",

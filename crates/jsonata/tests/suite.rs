@@ -169,7 +169,7 @@ fn run_case(
         .get("depth")
         .and_then(|d| d.as_u64())
         .map(|d| d as usize)
-        .unwrap_or(500);
+        .unwrap_or(1000);
     let time = case
         .get("timelimit")
         .and_then(|d| d.as_u64())
