@@ -31,7 +31,8 @@ use std::sync::Arc;
 pub use config::{Config, ServerArgs};
 pub use service::Service;
 
-use statecraft_store::{SqliteOptions, SqliteStore, Store};
+/// How long shutdown waits for executions to finish their current step.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What can stop the server from starting or running.
 #[derive(Debug, thiserror::Error)]
@@ -64,18 +65,23 @@ impl Server {
     /// recovers the executions that were running when the process stopped).
     /// Must be called inside a tokio runtime.
     pub async fn start(cfg: &Config) -> Result<Server, Error> {
-        let opts = SqliteOptions::new(cfg.data_dir.clone());
-        let store = SqliteStore::open(&opts).map_err(|source| Error::Store {
-            dir: cfg.data_dir.clone(),
-            source,
+        let runtime = statecraft_runtime::Runtime::open(statecraft_runtime::Options::new(
+            cfg.data_dir.clone(),
+        ))
+        .await
+        .map_err(|e| match e {
+            statecraft_runtime::Error::Store(source) => Error::Store {
+                dir: cfg.data_dir.clone(),
+                source,
+            },
+            e => Error::Runtime(e.to_string()),
         })?;
-        let store: Arc<dyn Store> = Arc::new(store);
         let scope = arn::Scope {
             region: cfg.region.clone(),
             account: cfg.account_id.clone(),
         };
         Ok(Server {
-            service: Arc::new(Service::new(scope, store)),
+            service: Arc::new(Service::new(scope, runtime)),
         })
     }
 
@@ -94,7 +100,9 @@ impl Server {
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
-        self.service.store.close();
+        // Lets running actors finish the step they are committing, then
+        // closes the store; whatever is cut short resumes at next start.
+        self.service.runtime.shutdown(SHUTDOWN_GRACE).await;
         Ok(())
     }
 }

@@ -2,10 +2,13 @@
 //! the execution runtime, the clock) and the dispatch from an operation name
 //! to its implementation in [`crate::ops`].
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+use statecraft_runtime::Runtime;
 use statecraft_store::Store;
 
 use crate::arn::Scope;
@@ -16,6 +19,10 @@ use crate::protocol::{ApiError, Request};
 pub struct Service {
     pub(crate) scope: Scope,
     pub(crate) store: Arc<dyn Store>,
+    pub(crate) runtime: Runtime,
+    /// RedriveExecution's client tokens: (execution, token) → redrive date,
+    /// so a retried request answers as the first one did.
+    pub(crate) redrive_tokens: Mutex<HashMap<(String, String), (i64, Instant)>>,
 }
 
 /// Maps a store failure that the caller did not branch on. Token errors are
@@ -26,6 +33,25 @@ pub(crate) fn store_err(e: statecraft_store::Error) -> ApiError {
             ApiError::InvalidToken("Invalid Token: the pagination token is not valid".into())
         }
         e => ApiError::internal(e),
+    }
+}
+
+/// Maps a runtime failure to the API error AWS gives for it.
+pub(crate) fn runtime_err(e: statecraft_runtime::Error) -> ApiError {
+    use statecraft_runtime::Error as E;
+    let m = e.to_string();
+    match e {
+        E::StateMachineDoesNotExist(_) => ApiError::StateMachineDoesNotExist(m),
+        E::ExecutionDoesNotExist(_) => ApiError::ExecutionDoesNotExist(m),
+        E::ExecutionAlreadyExists(_) => ApiError::ExecutionAlreadyExists(m),
+        E::InvalidArn(_) => ApiError::InvalidArn(m),
+        E::InvalidDefinition(_) => ApiError::InvalidDefinition(m),
+        E::InvalidExecutionInput(_) => ApiError::InvalidExecutionInput(m),
+        E::StateMachineTypeNotSupported(_) => ApiError::StateMachineTypeNotSupported(m),
+        E::StateMachineDeleting(_) => ApiError::StateMachineDeleting(m),
+        E::ExecutionNotRedrivable(_) => ApiError::ExecutionNotRedrivable(m),
+        E::Store(e) => store_err(e),
+        E::Shutdown => ApiError::internal("the server is shutting down"),
     }
 }
 
@@ -65,8 +91,14 @@ pub const OPERATIONS: &[&str] = &[
 ];
 
 impl Service {
-    pub fn new(scope: Scope, store: Arc<dyn Store>) -> Service {
-        Service { scope, store }
+    /// A service over `runtime` (and the store it runs on).
+    pub fn new(scope: Scope, runtime: Runtime) -> Service {
+        Service {
+            scope,
+            store: runtime.store().clone(),
+            runtime,
+            redrive_tokens: Mutex::new(HashMap::new()),
+        }
     }
 
     pub(crate) fn now_ms(&self) -> i64 {
@@ -102,29 +134,14 @@ impl Service {
             "DeleteStateMachineAlias" => self.delete_state_machine_alias(req).await,
             "ListStateMachineAliases" => self.list_state_machine_aliases(req).await,
             "ValidateStateMachineDefinition" => self.validate_state_machine_definition(req).await,
-            "StartExecution" => {
-                let _ = req;
-                Err(ApiError::internal("start_execution: not wired yet"))
-            }
-            "StartSyncExecution" => {
-                let _ = req;
-                Err(ApiError::internal("start_sync_execution: not wired yet"))
-            }
-            "StopExecution" => {
-                let _ = req;
-                Err(ApiError::internal("stop_execution: not wired yet"))
-            }
+            "StartExecution" => self.start_execution(req).await,
+            "StartSyncExecution" => self.start_sync_execution(req).await,
+            "StopExecution" => self.stop_execution(req).await,
             "DescribeExecution" => self.describe_execution(req).await,
             "ListExecutions" => self.list_executions(req).await,
             "GetExecutionHistory" => self.get_execution_history(req).await,
-            "RedriveExecution" => {
-                let _ = req;
-                Err(ApiError::internal("redrive_execution: not wired yet"))
-            }
-            "TestState" => {
-                let _ = req;
-                Err(ApiError::internal("test_state: not wired yet"))
-            }
+            "RedriveExecution" => self.redrive_execution(req).await,
+            "TestState" => self.test_state(req).await,
             "TagResource" => self.tag_resource(req).await,
             "UntagResource" => self.untag_resource(req).await,
             "ListTagsForResource" => self.list_tags_for_resource(req).await,

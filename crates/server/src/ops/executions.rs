@@ -8,13 +8,22 @@ use statecraft_store::{
     Execution, ExecutionFilter, ExecutionStatus, HistoryQuery, MachineType, RedriveFilter,
 };
 
+use std::time::{Duration, Instant};
+
+use statecraft_runtime::StartExecution;
+
 use super::machines::machine_missing;
 use super::page_request;
 use crate::arn::{wrong_kind, Arn, Resource};
+use crate::names;
 use crate::protocol::{
-    timestamp, ApiError, Request, ARN, EXECUTIONS_PAGE_TOKEN, LONG_ARN, PAGE_TOKEN,
+    timestamp, ApiError, Request, ARN, CAUSE, CLIENT_TOKEN, DATA, ERROR, EXECUTIONS_PAGE_TOKEN,
+    LONG_ARN, NAME, PAGE_TOKEN, TRACE_HEADER,
 };
-use crate::service::{store_err, Service};
+use crate::service::{runtime_err, store_err, Service};
+
+/// An execution can be redriven within 14 days of stopping.
+const REDRIVABLE_PERIOD_MS: i64 = 14 * 24 * 3600 * 1000;
 
 pub(crate) fn execution_missing(arn: &str) -> ApiError {
     ApiError::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'"))
@@ -94,7 +103,169 @@ fn strip_details(d: &mut Map<String, Value>) {
     }
 }
 
+/// How long a RedriveExecution client token is remembered (AWS: 15 min).
+const REDRIVE_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// What StartExecution and StartSyncExecution share: the target, name,
+/// input and trace header, checked as AWS checks them.
+fn start_request(req: &Request) -> Result<StartExecution, ApiError> {
+    let target = req.str("stateMachineArn", ARN)?;
+    let name = req.opt_str("name", NAME)?;
+    let input = req.opt_str("input", DATA)?;
+    let trace_header = req.opt_str("traceHeader", TRACE_HEADER)?;
+    match Arn::parse(target)?.resource {
+        Resource::StateMachine { .. } | Resource::Version { .. } | Resource::Alias { .. } => {}
+        _ => return Err(wrong_kind(target, "a state machine, version or alias ARN")),
+    }
+    if let Some(n) = name {
+        names::check(n)?;
+    }
+    if let Some(i) = input {
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(i) {
+            return Err(ApiError::InvalidExecutionInput(format!(
+                "Invalid State Machine Execution Input: '{e}'"
+            )));
+        }
+    }
+    if let Some(t) = trace_header {
+        if !t.is_ascii() {
+            return Err(ApiError::validation(
+                "1 validation error detected: Value at 'traceHeader' failed to satisfy constraint: Member must satisfy regular expression pattern: \\p{ASCII}*",
+            ));
+        }
+    }
+    Ok(StartExecution {
+        target_arn: target.to_string(),
+        name: name.map(str::to_string),
+        input: input.map(str::to_string),
+        trace_header: trace_header.map(str::to_string),
+    })
+}
+
 impl Service {
+    pub async fn start_execution(&self, req: Request) -> Result<Value, ApiError> {
+        let start = start_request(&req)?;
+        let started = self
+            .runtime
+            .start_execution(start)
+            .await
+            .map_err(runtime_err)?;
+        Ok(json!({
+            "executionArn": started.execution_arn,
+            "startDate": timestamp(started.start_date_ms),
+        }))
+    }
+
+    pub async fn start_sync_execution(&self, req: Request) -> Result<Value, ApiError> {
+        let start = start_request(&req)?;
+        let included = req.opt_enum("includedData", &["ALL_DATA", "METADATA_ONLY"])?;
+        let done = self
+            .runtime
+            .start_sync_execution(start)
+            .await
+            .map_err(runtime_err)?;
+        let data = included != Some("METADATA_ONLY");
+        let mut out = json!({
+            "executionArn": done.execution_arn,
+            "stateMachineArn": done.state_machine_arn,
+            "name": done.name,
+            "startDate": timestamp(done.start_date_ms),
+            "stopDate": timestamp(done.stop_date_ms),
+            "status": done.status.as_str(),
+            "inputDetails": {"included": data},
+            "billingDetails": {
+                "billedMemoryUsedInMB": done.billed_memory_mb,
+                "billedDurationInMilliseconds": done.billed_duration_ms,
+            },
+        });
+        if data {
+            out["input"] = Value::from(done.input);
+        }
+        if let Some(o) = done.output {
+            out["outputDetails"] = json!({"included": data});
+            if data {
+                out["output"] = Value::from(o);
+            }
+        }
+        if let Some(e) = done.error {
+            out["error"] = Value::from(e);
+        }
+        if let Some(c) = done.cause {
+            out["cause"] = Value::from(c);
+        }
+        if let Some(t) = done.trace_header {
+            out["traceHeader"] = Value::from(t);
+        }
+        Ok(out)
+    }
+
+    pub async fn stop_execution(&self, req: Request) -> Result<Value, ApiError> {
+        let arn = req.str("executionArn", ARN)?;
+        let error = req.opt_str("error", ERROR)?;
+        let cause = req.opt_str("cause", CAUSE)?;
+        execution_arn(arn)?;
+        let stopped = self
+            .runtime
+            .stop_execution(arn, error.map(str::to_string), cause.map(str::to_string))
+            .await
+            .map_err(runtime_err)?;
+        Ok(json!({ "stopDate": timestamp(stopped) }))
+    }
+
+    pub async fn redrive_execution(&self, req: Request) -> Result<Value, ApiError> {
+        let arn = req.str("executionArn", ARN)?;
+        let token = req.opt_str("clientToken", CLIENT_TOKEN)?;
+        execution_arn(arn)?;
+        let key = token.map(|t| (arn.to_string(), t.to_string()));
+        if let Some(k) = &key {
+            let mut tokens = self.lock_tokens();
+            tokens.retain(|_, (_, at)| at.elapsed() < REDRIVE_TOKEN_TTL);
+            if let Some((date, _)) = tokens.get(k) {
+                return Ok(json!({ "redriveDate": timestamp(*date) }));
+            }
+        }
+        let e = self.execution(arn)?;
+        if e.state_machine_arn.contains(":express:") || arn.contains(":express:") {
+            return Err(ApiError::ExecutionNotRedrivable(format!(
+                "Execution is not redrivable: EXPRESS executions cannot be redriven: '{arn}'"
+            )));
+        }
+        if !matches!(
+            e.state.status,
+            ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted
+        ) {
+            return Err(ApiError::ExecutionNotRedrivable(format!(
+                "Execution with status {} cannot be redriven: '{arn}'",
+                e.state.status.as_str()
+            )));
+        }
+        let stopped = e.state.stop_date_ms.unwrap_or(e.start_date_ms);
+        if self.now_ms() - stopped > REDRIVABLE_PERIOD_MS {
+            return Err(ApiError::ExecutionNotRedrivable(format!(
+                "Execution is past its redrivable period of 14 days: '{arn}'"
+            )));
+        }
+        let date = self
+            .runtime
+            .redrive_execution(arn)
+            .await
+            .map_err(runtime_err)?;
+        if let Some(k) = key {
+            self.lock_tokens().insert(k, (date, Instant::now()));
+        }
+        Ok(json!({ "redriveDate": timestamp(date) }))
+    }
+
+    fn lock_tokens(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<(String, String), (i64, Instant)>>
+    {
+        match self.redrive_tokens.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
     pub(crate) fn execution(&self, arn: &str) -> Result<Execution, ApiError> {
         execution_arn(arn)?;
         self.store
