@@ -24,6 +24,10 @@ pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
 pub const MISSING_END_STATE: &str = "MISSING_END_STATE";
 pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
 pub const SCHEMA_VALIDATION_FAILED: &str = "SCHEMA_VALIDATION_FAILED";
+/// Warning: a template value looks like a path but its key lacks `.$`.
+pub const NO_DOLLAR: &str = "NO_DOLLAR";
+/// Warning: a Pass state's `Result` has `.$` keys, which are not evaluated.
+pub const PASS_RESULT_IS_STATIC: &str = "PASS_RESULT_IS_STATIC";
 
 /// The longest state name AWS accepts (in characters).
 pub const MAX_STATE_NAME: usize = 80;
@@ -175,6 +179,7 @@ impl Validator {
             }
             self.retry_and_catch(state);
             self.assignments(state);
+            self.static_values(state);
         }
 
         if start_ok {
@@ -316,6 +321,123 @@ impl Validator {
             }
         }
     }
+}
+
+impl Validator {
+    /// Warnings for JSONPath values that look dynamic but are taken literally.
+    fn static_values(&mut self, state: &State) {
+        if state.query_language != QueryLanguage::JsonPath {
+            return;
+        }
+        let mut templates: Vec<(&str, &Value)> = Vec::new();
+        if let Some(t) = &state.io.parameters {
+            templates.push(("Parameters", t.raw()));
+        }
+        if let Some(t) = &state.io.result_selector {
+            templates.push(("ResultSelector", t.raw()));
+        }
+        if let StateKind::Map(m) = &state.kind {
+            if let Some(t) = &m.item_selector {
+                templates.push(("ItemSelector", t.raw()));
+            }
+        }
+        for (field, value) in templates {
+            let base = pointer_push(&state.pointer, field);
+            walk_members(value, &base, &mut |pointer, key, v| {
+                let Some(s) = v.as_str() else { return };
+                let looks_dynamic = s.starts_with("$.")
+                    || s.starts_with("$$.")
+                    || (s.starts_with("States.") && s.contains('('));
+                if !key.ends_with(".$") && looks_dynamic {
+                    let mut d = Diagnostic::warning(
+                        NO_DOLLAR,
+                        pointer,
+                        format!(
+                            "The value of \"{key}\" looks like a path or intrinsic function, but it is used as plain text because the key does not end in \".$\"; rename the key to \"{key}.$\" to evaluate it."
+                        ),
+                    );
+                    d.state = Some(state.name.clone());
+                    self.diagnostics.push(d);
+                }
+            });
+        }
+        if let StateKind::Pass(p) = &state.kind {
+            if let Some(result) = &p.result {
+                let base = pointer_push(&state.pointer, "Result");
+                walk_members(result, &base, &mut |pointer, key, _| {
+                    if key.ends_with(".$") {
+                        let mut d = Diagnostic::warning(
+                            PASS_RESULT_IS_STATIC,
+                            pointer,
+                            format!(
+                                "Attempt to use a path in the result of a pass state: \"{key}\" is not evaluated in \"Result\"; use \"Parameters\" to build the output from paths."
+                            ),
+                        );
+                        d.state = Some(state.name.clone());
+                        self.diagnostics.push(d);
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Calls `f(pointer, key, value)` for every object member in `value`, at any depth.
+fn walk_members(value: &Value, pointer: &str, f: &mut dyn FnMut(&str, &str, &Value)) {
+    let mut todo = vec![(value, pointer.to_string())];
+    while let Some((v, p)) = todo.pop() {
+        match v {
+            Value::Object(o) => {
+                for (k, e) in o {
+                    let child = pointer_push(&p, k);
+                    f(&child, k, e);
+                    todo.push((e, child));
+                }
+            }
+            Value::Array(a) => {
+                for (i, e) in a.iter().enumerate() {
+                    todo.push((e, pointer_push(&p, &i.to_string())));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Checks for machines of type EXPRESS, which AWS applies at creation: no
+/// `.sync` or `.waitForTaskToken` integrations and no activities. These
+/// depend on the machine's type, which is not part of the definition, so
+/// they are not run by [`validate`]; the server calls this for EXPRESS.
+pub fn express_restrictions(machine: &StateMachine) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut scopes = vec![machine];
+    while let Some(scope) = scopes.pop() {
+        for state in &scope.states {
+            if let StateKind::Task(t) = &state.kind {
+                let r = t.resource.as_str();
+                let problem = if r.ends_with(".waitForTaskToken") {
+                    Some("Express state machine does not support '.waitForTaskToken' service integration; use a STANDARD state machine to wait for a task token.")
+                } else if r.ends_with(".sync") || r.contains(".sync:") {
+                    Some("Express state machine does not support '.sync' service integration; use a STANDARD state machine, or call the service without waiting.")
+                } else if r.split(':').nth(5) == Some("activity") && r.starts_with("arn:") {
+                    Some("Express state machine does not support Activity ARN; use a STANDARD state machine for activities.")
+                } else {
+                    None
+                };
+                if let Some(message) = problem {
+                    let mut d = Diagnostic::error(
+                        SCHEMA_VALIDATION_FAILED,
+                        pointer_push(&state.pointer, "Resource"),
+                        message,
+                    );
+                    d.state = Some(state.name.clone());
+                    out.push(d);
+                }
+            }
+            scopes.extend(children(state));
+        }
+    }
+    out
 }
 
 /// The Parallel branches or the Map processor of a state.
