@@ -1214,12 +1214,10 @@ impl<'e> Evaluator<'e> {
         input: &Value,
         pos: usize,
     ) -> Result<Value, Error> {
-        self.enter(pos)?;
-        let r = stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || {
+        // depth is counted by `eval` only, as the reference implementation does
+        stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || {
             self.apply_loop(f, args, input, pos)
-        });
-        self.depth -= 1;
-        r
+        })
     }
 
     fn apply_loop(
