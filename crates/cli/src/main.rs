@@ -1,0 +1,38 @@
+//! `statecraft`: the command-line entry point. Each subcommand lives in its
+//! own module; this file only parses arguments and maps outcomes to exit
+//! codes (0 success, 1 failed execution or invalid definition found by
+//! `validate`, 2 bad usage or unusable input).
+
+mod run;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "statecraft",
+    version,
+    about = "A workflow orchestrator for Amazon States Language"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check state machine definitions (JSON or YAML) and report every problem.
+    Validate(validate::Args),
+    /// Run a workflow in-process and print its output.
+    Run(run::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate::main(args),
+        Command::Run(args) => run::main(args),
+    }
+}

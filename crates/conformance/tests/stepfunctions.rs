@@ -1,0 +1,62 @@
+//! Runs every self-contained execution case of the AWS-recorded corpus
+//! through the engine and compares with what AWS recorded. Prints one
+//! `N passed, M failed` line per share of the corpus (JSONPath; JSONata and
+//! variables) and fails on any failure not listed in `known-failures.txt`, or
+//! on a listed case that now passes.
+
+use std::path::Path;
+
+use statecraft_conformance::{corpus, known, run};
+
+#[test]
+fn aws_recorded_executions() {
+    let path = corpus::corpus_path();
+    let cases = corpus::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let known_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("known-failures.txt");
+    let known = known::load(&known_path).unwrap_or_else(|e| panic!("{e}"));
+
+    let mut jsonpath = known::Verdict::default();
+    let mut jsonata = known::Verdict::default();
+    let mut not_run = 0;
+    for case in &cases {
+        if !case.is_runnable_execution() {
+            not_run += 1;
+            continue;
+        }
+        let result = run::execute(case).and_then(|actual| run::check(case, &actual));
+        let verdict = if case.is_jsonata_or_variables() {
+            &mut jsonata
+        } else {
+            &mut jsonpath
+        };
+        verdict.record(&known, &case.id, result);
+    }
+
+    println!(
+        "stepfunctions corpus (JSONPath): {} passed, {} failed",
+        jsonpath.passed, jsonpath.failed
+    );
+    println!(
+        "stepfunctions corpus (JSONata and variables): {} passed, {} failed",
+        jsonata.passed, jsonata.failed
+    );
+    println!("stepfunctions corpus: {not_run} cases not run here (need outside services, or are API cases)");
+    let mut problems = Vec::new();
+    for v in [&jsonpath, &jsonata] {
+        for (id, why) in &v.unexpected_failures {
+            problems.push(format!(
+                "FAILED (not in known-failures.txt): {id}\n    {why}"
+            ));
+        }
+        for id in &v.stale_entries {
+            problems.push(format!("PASSES but listed in known-failures.txt: {id}"));
+        }
+    }
+    if !problems.is_empty() {
+        panic!(
+            "{} conformance regressions:\n{}",
+            problems.len(),
+            problems.join("\n")
+        );
+    }
+}
