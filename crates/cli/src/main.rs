@@ -27,6 +27,8 @@ enum Command {
     Validate(validate::Args),
     /// Run a workflow in-process and print its output.
     Run(run::Args),
+    /// Serve the AWS Step Functions API (and the console) on durable embedded storage.
+    Server(statecraft_server::ServerArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +36,12 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::main(args),
         Command::Run(args) => run::main(args),
+        Command::Server(args) => match statecraft_server::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("statecraft server: {e}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
