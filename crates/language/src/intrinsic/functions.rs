@@ -1,9 +1,11 @@
 //! The intrinsic functions themselves, given arguments that have already
 //! been evaluated and type-checked against [`Function::param`]. Where AWS's
 //! behaviour follows from its Java implementation (how `States.Format`
-//! prints objects, how `States.MathAdd` rounds, how `States.StringSplit`
-//! tokenises, how a seeded `States.MathRandom` draws), this module does the
-//! same, as the conformance corpus records.
+//! prints objects, how `States.MathAdd` rounds while `States.ArrayRange`
+//! truncates, how `States.StringSplit` tokenises, how `States.Base64Decode`
+//! skips stray characters, how a seeded `States.MathRandom` draws), this
+//! module does the same, as the conformance corpus and observations of AWS
+//! record.
 
 use std::borrow::Cow;
 
@@ -11,7 +13,7 @@ use md5::Md5;
 use serde_json::{Map, Value};
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
-use statecraft_types::errors::INTRINSIC_FAILURE;
+use statecraft_types::errors::RUNTIME;
 
 use super::{Call, Function, Piece};
 use crate::path::compact;
@@ -23,27 +25,16 @@ const MAX_RANGE_ITEMS: i128 = 1000;
 /// characters of input.
 const MAX_INPUT_CHARS: usize = 10_000;
 
-/// `States.IntrinsicFailure` for a call to `f`.
-pub(super) fn failure(f: Function, detail: String) -> Failure {
-    Failure::new(
-        INTRINSIC_FAILURE,
-        format!("Invalid arguments in {}: {detail}", f.name()),
-    )
-}
-
-/// An integral JSON number as i64 (`3` and `3.0` both count).
-pub(crate) fn as_integer(v: &Value) -> Option<i64> {
-    let n = v.as_number()?;
-    if let Some(i) = n.as_i64() {
-        return Some(i);
-    }
-    let f = n.as_f64()?;
-    // The range check keeps the cast exact and in range.
-    (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+/// The failure of a call to `f` with arguments it cannot use: AWS raises
+/// `States.Runtime` with `Invalid arguments in States.X`, whatever the
+/// argument's problem.
+pub(super) fn failure(f: Function) -> Failure {
+    Failure::new(RUNTIME, format!("Invalid arguments in {}", f.name()))
 }
 
 /// Java's `Math.round`: half rounds up (towards positive infinity), which is
-/// how AWS turns the decimals given to MathAdd and MathRandom into integers.
+/// how AWS turns the decimals given to `States.MathAdd` into integers
+/// (`1.5` → 2, `-1.5` → -1; recorded in the corpus).
 fn java_round(v: &Value) -> Option<i64> {
     if let Some(i) = v.as_i64() {
         return Some(i);
@@ -51,6 +42,18 @@ fn java_round(v: &Value) -> Option<i64> {
     let f = v.as_f64()?;
     let r = (f + 0.5).floor();
     (r.is_finite() && r.abs() < 9.0e18).then_some(r as i64)
+}
+
+/// Java's `intValue()`: decimals are truncated towards zero, which is how
+/// AWS reads the integer arguments of `States.ArrayRange`,
+/// `States.ArrayPartition`, `States.ArrayGetItem` and `States.MathRandom`
+/// (`ArrayGetItem($.a, 1.2)` reads item 1; `MathRandom(1.4, 1.6)` fails).
+fn java_int(v: &Value) -> Option<i64> {
+    if let Some(i) = v.as_i64() {
+        return Some(i);
+    }
+    let f = v.as_f64()?.trunc();
+    (f.is_finite() && f.abs() < 9.0e18).then_some(f as i64)
 }
 
 fn arg<'v>(values: &'v [Cow<'_, Value>], i: usize) -> &'v Value {
@@ -62,12 +65,17 @@ fn str_arg<'v>(values: &'v [Cow<'_, Value>], i: usize) -> &'v str {
     arg(values, i).as_str().unwrap_or("")
 }
 
+fn array_arg<'v>(values: &'v [Cow<'_, Value>], i: usize) -> &'v [Value] {
+    arg(values, i).as_array().map_or(&[][..], Vec::as_slice)
+}
+
 pub(super) fn apply(
     call: &Call,
     values: &[Cow<'_, Value>],
     scope: &Scope<'_>,
 ) -> Result<Value, Failure> {
     let f = call.function;
+    let fail = || failure(f);
     match f {
         Function::Format => format(call, values),
         Function::StringToJson => {
@@ -75,25 +83,18 @@ pub(super) fn apply(
             if s.trim().is_empty() {
                 return Ok(Value::Null);
             }
-            serde_json::from_str(s)
-                .map_err(|e| failure(f, format!("the string is not valid JSON ({e}): {s}")))
+            serde_json::from_str(s).map_err(|_| fail())
         }
         Function::JsonToString => Ok(Value::String(compact(arg(values, 0)))),
         Function::Array => Ok(Value::Array(
             values.iter().map(|v| v.as_ref().clone()).collect(),
         )),
         Function::ArrayPartition => {
-            let items = arg(values, 0).as_array().map_or(&[][..], Vec::as_slice);
-            let size = as_integer(arg(values, 1)).unwrap_or(0);
-            let size = usize::try_from(size)
-                .ok()
+            let items = array_arg(values, 0);
+            let size = java_int(arg(values, 1))
+                .and_then(|s| usize::try_from(s).ok())
                 .filter(|&s| s > 0)
-                .ok_or_else(|| {
-                    failure(
-                        f,
-                        format!("the chunk size must be positive, but was {size}"),
-                    )
-                })?;
+                .ok_or_else(fail)?;
             Ok(Value::Array(
                 items
                     .chunks(size)
@@ -102,31 +103,28 @@ pub(super) fn apply(
             ))
         }
         Function::ArrayContains => {
-            let items = arg(values, 0).as_array().map_or(&[][..], Vec::as_slice);
             let needle = arg(values, 1);
-            Ok(Value::Bool(items.iter().any(|x| x == needle)))
+            Ok(Value::Bool(
+                array_arg(values, 0).iter().any(|x| x == needle),
+            ))
         }
         Function::ArrayRange => array_range(values),
         Function::ArrayGetItem => {
-            let items = arg(values, 0).as_array().map_or(&[][..], Vec::as_slice);
-            let index = as_integer(arg(values, 1)).unwrap_or(-1);
-            usize::try_from(index)
-                .ok()
+            let items = array_arg(values, 0);
+            // Observed on AWS: any index into an empty array reads null,
+            // while an index past the end of a non-empty array fails.
+            if items.is_empty() {
+                return Ok(Value::Null);
+            }
+            java_int(arg(values, 1))
+                .and_then(|i| usize::try_from(i).ok())
                 .and_then(|i| items.get(i))
                 .cloned()
-                .ok_or_else(|| {
-                    failure(
-                        f,
-                        format!(
-                            "the index {index} is out of bounds for an array of length {}",
-                            items.len()
-                        ),
-                    )
-                })
+                .ok_or_else(fail)
         }
-        Function::ArrayLength => Ok(Value::from(arg(values, 0).as_array().map_or(0, Vec::len))),
+        Function::ArrayLength => Ok(Value::from(array_arg(values, 0).len())),
         Function::ArrayUnique => {
-            let items = arg(values, 0).as_array().map_or(&[][..], Vec::as_slice);
+            let items = array_arg(values, 0);
             let mut out: Vec<Value> = Vec::with_capacity(items.len());
             for x in items {
                 if !out.contains(x) {
@@ -141,36 +139,30 @@ pub(super) fn apply(
         }
         Function::Base64Decode => {
             let s = limited(f, str_arg(values, 0))?;
-            let bytes = base64_decode(s)
-                .ok_or_else(|| failure(f, format!("the string is not valid Base64: {s}")))?;
-            String::from_utf8(bytes)
-                .map(Value::String)
-                .map_err(|_| failure(f, "the decoded bytes are not valid UTF-8".into()))
+            let bytes = base64_decode_mime(s).ok_or_else(fail)?;
+            // Java's `new String(bytes, UTF_8)` replaces malformed sequences.
+            Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         }
         Function::Hash => {
-            let data = limited(f, str_arg(values, 0))?;
-            let algorithm = str_arg(values, 1);
-            let digest = match algorithm {
+            let data: Cow<'_, str> = match arg(values, 0) {
+                Value::String(s) => Cow::Borrowed(s),
+                other => Cow::Owned(compact(other)),
+            };
+            let data = limited(f, &data)?;
+            let digest = match str_arg(values, 1) {
                 "MD5" => hex(&Md5::digest(data.as_bytes())),
                 "SHA-1" => hex(&Sha1::digest(data.as_bytes())),
                 "SHA-256" => hex(&Sha256::digest(data.as_bytes())),
                 "SHA-384" => hex(&Sha384::digest(data.as_bytes())),
                 "SHA-512" => hex(&Sha512::digest(data.as_bytes())),
-                other => {
-                    return Err(failure(
-                        f,
-                        format!("the hash algorithm must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512, but was: {other}"),
-                    ))
-                }
+                _ => return Err(fail()),
             };
             Ok(Value::String(digest))
         }
         Function::JsonMerge => {
+            // Only the shallow merge exists; AWS rejects `true`.
             if arg(values, 2) == &Value::Bool(true) {
-                return Err(failure(
-                    f,
-                    "only a shallow merge is supported: the third argument must be false".into(),
-                ));
+                return Err(fail());
             }
             let mut merged: Map<String, Value> =
                 arg(values, 0).as_object().cloned().unwrap_or_default();
@@ -183,13 +175,9 @@ pub(super) fn apply(
         }
         Function::MathRandom => math_random(values, scope),
         Function::MathAdd => {
-            let (Some(a), Some(b)) = (java_round(arg(values, 0)), java_round(arg(values, 1)))
-            else {
-                return Err(failure(f, "the values must be finite numbers".into()));
-            };
-            a.checked_add(b)
-                .map(Value::from)
-                .ok_or_else(|| failure(f, "the sum is out of range".into()))
+            let a = java_round(arg(values, 0)).ok_or_else(fail)?;
+            let b = java_round(arg(values, 1)).ok_or_else(fail)?;
+            a.checked_add(b).map(Value::from).ok_or_else(fail)
         }
         Function::StringSplit => {
             // Java's StringTokenizer: every character of the second argument
@@ -208,11 +196,9 @@ pub(super) fn apply(
 }
 
 fn limited(f: Function, s: &str) -> Result<&str, Failure> {
-    if s.chars().count() > MAX_INPUT_CHARS {
-        return Err(failure(
-            f,
-            format!("the input string must be at most {MAX_INPUT_CHARS} characters long"),
-        ));
+    // Counting stops early: only "more than the limit" matters.
+    if s.len() > MAX_INPUT_CHARS && s.chars().nth(MAX_INPUT_CHARS).is_some() {
+        return Err(failure(f));
     }
     Ok(s)
 }
@@ -228,17 +214,15 @@ fn format(call: &Call, values: &[Cow<'_, Value>]) -> Result<Value, Failure> {
     };
     let slots = pieces.iter().filter(|p| matches!(p, Piece::Slot)).count();
     let given = values.len().saturating_sub(1);
-    if slots != given {
-        return Err(failure(
-            Function::Format,
-            format!("the template has {slots} placeholders but {given} values were given"),
-        ));
+    if slots != given || pieces.iter().any(|p| matches!(p, Piece::Lone(_))) {
+        return Err(failure(Function::Format));
     }
     let mut out = String::new();
     let mut next = values.iter().skip(1);
     for p in pieces {
         match p {
             Piece::Text(t) => out.push_str(t),
+            Piece::Lone(c) => out.push(*c),
             Piece::Slot => {
                 if let Some(v) = next.next() {
                     java_text(v, &mut out);
@@ -249,20 +233,30 @@ fn format(call: &Call, values: &[Cow<'_, Value>]) -> Result<Value, Failure> {
     Ok(Value::String(out))
 }
 
-/// Splits a template that came from a path at run time: `{}` is a slot.
+/// Splits a template that came from a path at run time: `{}` is a slot, a
+/// lone brace makes the template invalid (as in a literal template).
 fn split_template(s: &str) -> Vec<Piece> {
     let mut pieces = Vec::new();
-    let mut parts = s.split("{}");
-    if let Some(first) = parts.next() {
-        if !first.is_empty() {
-            pieces.push(Piece::Text(first.to_string()));
+    let mut text = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '{' | '}' => {
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                }
+                if ch == '{' && chars.peek() == Some(&'}') {
+                    chars.next();
+                    pieces.push(Piece::Slot);
+                } else {
+                    pieces.push(Piece::Lone(ch));
+                }
+            }
+            c => text.push(c),
         }
     }
-    for part in parts {
-        pieces.push(Piece::Slot);
-        if !part.is_empty() {
-            pieces.push(Piece::Text(part.to_string()));
-        }
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
     }
     pieces
 }
@@ -299,12 +293,12 @@ fn java_text(v: &Value, out: &mut String) {
 }
 
 fn array_range(values: &[Cow<'_, Value>]) -> Result<Value, Failure> {
-    let f = Function::ArrayRange;
-    let start = i128::from(as_integer(arg(values, 0)).unwrap_or(0));
-    let end = i128::from(as_integer(arg(values, 1)).unwrap_or(0));
-    let step = i128::from(as_integer(arg(values, 2)).unwrap_or(0));
+    let fail = || failure(Function::ArrayRange);
+    let start = i128::from(java_int(arg(values, 0)).ok_or_else(fail)?);
+    let end = i128::from(java_int(arg(values, 1)).ok_or_else(fail)?);
+    let step = i128::from(java_int(arg(values, 2)).ok_or_else(fail)?);
     if step == 0 {
-        return Err(failure(f, "the step must not be 0".into()));
+        return Err(fail());
     }
     let span = end - start;
     let count = if span != 0 && (span > 0) != (step > 0) {
@@ -313,10 +307,7 @@ fn array_range(values: &[Cow<'_, Value>]) -> Result<Value, Failure> {
         span / step + 1
     };
     if count > MAX_RANGE_ITEMS {
-        return Err(failure(
-            f,
-            format!("the range has {count} items, more than the maximum of {MAX_RANGE_ITEMS}"),
-        ));
+        return Err(fail());
     }
     let items = (0..count)
         .filter_map(|k| i64::try_from(start + k * step).ok())
@@ -326,24 +317,17 @@ fn array_range(values: &[Cow<'_, Value>]) -> Result<Value, Failure> {
 }
 
 fn math_random(values: &[Cow<'_, Value>], scope: &Scope<'_>) -> Result<Value, Failure> {
-    let f = Function::MathRandom;
-    let (Some(start), Some(end)) = (java_round(arg(values, 0)), java_round(arg(values, 1))) else {
-        return Err(failure(f, "the bounds must be finite numbers".into()));
-    };
+    let fail = || failure(Function::MathRandom);
+    let start = java_int(arg(values, 0)).ok_or_else(fail)?;
+    let end = java_int(arg(values, 1)).ok_or_else(fail)?;
     let bound = end
         .checked_sub(start)
         .and_then(|b| i32::try_from(b).ok())
         .filter(|&b| b > 0)
-        .ok_or_else(|| {
-            failure(
-                f,
-                format!("the end ({end}) must be greater than the start ({start})"),
-            )
-        })?;
+        .ok_or_else(fail)?;
     let offset = match values.get(2) {
         Some(seed) => {
-            let seed = java_round(seed)
-                .ok_or_else(|| failure(f, "the seed must be a finite number".into()))?;
+            let seed = java_int(seed).ok_or_else(fail)?;
             i64::from(JavaRandom::new(seed).next_int(bound))
         }
         None => {
@@ -425,33 +409,52 @@ fn base64_encode(bytes: &[u8]) -> String {
     out
 }
 
-/// Decodes standard Base64; padding is optional, anything else is an error.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let trimmed = s.trim_end_matches('=');
-    if s.len() - trimmed.len() > 2 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(trimmed.len() / 4 * 3 + 2);
+/// Decodes Base64 as Java's MIME decoder does, which is what AWS accepts:
+/// characters outside the alphabet (spaces, line breaks, `!`) are skipped,
+/// padding ends the data (what follows it is ignored), and missing padding is
+/// tolerated. Errors: padding where a group cannot end, and a final group of
+/// a single character (too few bits for a byte).
+fn base64_decode_mime(s: &str) -> Option<Vec<u8>> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(s.len() / 4 * 3 + 2);
     let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in trimmed.bytes() {
+    // Characters of the current 4-character group seen so far.
+    let mut group = 0u32;
+    let mut i = 0;
+    while let Some(&c) = bytes.get(i) {
+        i += 1;
         let v = match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
             b'+' => 62,
             b'/' => 63,
-            _ => return None,
+            b'=' => {
+                // `xx==` and `xxx=` end a group; padding anywhere else is an
+                // error, as is `xx=` followed by anything but `=`.
+                match group {
+                    2 if bytes.get(i) == Some(&b'=') => break,
+                    3 => break,
+                    _ => return None,
+                }
+            }
+            _ => continue,
         };
         acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((acc >> bits) & 0xff) as u8);
+        group += 1;
+        if group == 4 {
+            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+            acc = 0;
+            group = 0;
         }
     }
-    // A lone trailing character cannot encode a whole byte.
-    (bits < 6).then_some(out)
+    match group {
+        0 => {}
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        _ => return None,
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -469,10 +472,19 @@ mod tests {
             ("Hello World", "SGVsbG8gV29ybGQ="),
         ] {
             assert_eq!(base64_encode(plain.as_bytes()), encoded);
-            assert_eq!(base64_decode(encoded).as_deref(), Some(plain.as_bytes()));
+            assert_eq!(
+                base64_decode_mime(encoded).as_deref(),
+                Some(plain.as_bytes())
+            );
         }
-        assert_eq!(base64_decode("Zm9v!"), None);
-        assert_eq!(base64_decode("Z"), None);
+        // Java's MIME decoder: stray characters skipped, padding ends the data.
+        assert_eq!(base64_decode_mime(" Zm9v!\n").as_deref(), Some(&b"foo"[..]));
+        assert_eq!(base64_decode_mime("YWI=Y2Q").as_deref(), Some(&b"ab"[..]));
+        assert_eq!(base64_decode_mime("YWJj").as_deref(), Some(&b"abc"[..]));
+        assert_eq!(base64_decode_mime("YWJ").as_deref(), Some(&b"ab"[..]));
+        assert_eq!(base64_decode_mime("Z"), None);
+        assert_eq!(base64_decode_mime("="), None);
+        assert_eq!(base64_decode_mime("YW=x"), None);
     }
 
     #[test]

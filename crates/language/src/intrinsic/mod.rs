@@ -3,9 +3,17 @@
 //! with AWS's results and `States.IntrinsicFailure` on misuse.
 //!
 //! A call is parsed once, when the definition is loaded: the function is
-//! resolved, the arity checked, literal arguments type-checked and a literal
-//! `States.Format` template split into its pieces, so that evaluation does
-//! no string parsing. The functions themselves live in [`functions`].
+//! resolved and a literal `States.Format` template split into its pieces,
+//! so that evaluation does no string parsing. The functions themselves live
+//! in [`functions`].
+//!
+//! What AWS rejects when a definition is created, and what only at run time,
+//! follows AWS: an unknown function or broken syntax is a parse error; a
+//! wrong number or type of arguments is accepted and fails when the call is
+//! evaluated, with `States.Runtime` and the cause `Invalid arguments in
+//! States.X` (AWS does not raise the `States.IntrinsicFailure` the
+//! specification names). [`Call::problems`] reports those certain run-time
+//! failures early, for the validator to warn about.
 
 mod functions;
 
@@ -58,7 +66,6 @@ pub(crate) enum Kind {
     Any,
     String,
     Number,
-    Integer,
     Boolean,
     Array,
     Object,
@@ -70,7 +77,6 @@ impl Kind {
             Kind::Any => true,
             Kind::String => v.is_string(),
             Kind::Number => v.is_number(),
-            Kind::Integer => functions::as_integer(v).is_some(),
             Kind::Boolean => v.is_boolean(),
             Kind::Array => v.is_array(),
             Kind::Object => v.is_object(),
@@ -82,7 +88,6 @@ impl Kind {
             Kind::Any => "a value",
             Kind::String => "a string",
             Kind::Number => "a number",
-            Kind::Integer => "an integer",
             Kind::Boolean => "a boolean",
             Kind::Array => "an array",
             Kind::Object => "a JSON object",
@@ -169,13 +174,15 @@ impl Function {
             (Function::Format, 0) => String,
             (Function::StringToJson, _) => String,
             (Function::ArrayPartition, 0) => Array,
-            (Function::ArrayPartition, _) => Integer,
+            (Function::ArrayPartition, _) => Number,
             (Function::ArrayContains, 0) => Array,
-            (Function::ArrayRange, _) => Integer,
+            (Function::ArrayRange, _) => Number,
             (Function::ArrayGetItem, 0) => Array,
-            (Function::ArrayGetItem, _) => Integer,
+            (Function::ArrayGetItem, _) => Number,
             (Function::ArrayLength | Function::ArrayUnique, _) => Array,
             (Function::Base64Encode | Function::Base64Decode, _) => String,
+            // AWS hashes the JSON text of a non-string value.
+            (Function::Hash, 0) => Any,
             (Function::Hash, _) => String,
             (Function::JsonMerge, 2) => Boolean,
             (Function::JsonMerge, _) => Object,
@@ -200,6 +207,9 @@ pub(crate) enum Piece {
     Text(String),
     /// `{}`.
     Slot,
+    /// An unescaped `{` or `}` that is not part of `{}`: AWS fails a
+    /// `States.Format` whose template has one.
+    Lone(char),
 }
 
 /// A parsed intrinsic function call.
@@ -230,6 +240,7 @@ impl Call {
     pub fn parse(s: &str) -> Result<Call, IntrinsicError> {
         let mut p = Parser { src: s, pos: 0 };
         let call = p.call(0)?;
+        // Trailing whitespace is tolerated, as around a path.
         p.skip_ws();
         if p.pos < s.len() {
             return Err(p.error("unexpected text after the closing parenthesis"));
@@ -247,6 +258,17 @@ impl Call {
 
     pub fn args(&self) -> &[Arg] {
         &self.args
+    }
+
+    /// What will certainly fail when this call is evaluated (wrong number of
+    /// arguments, a literal argument of the wrong type, a literal
+    /// `States.Format` template whose placeholders do not match its values,
+    /// a deep `States.JsonMerge`), nested calls included. AWS accepts such
+    /// definitions and fails at run time, so these are warnings, not errors.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        problems(self, &mut out);
+        out
     }
 
     /// Every variable the call reads, nested calls included.
@@ -285,6 +307,11 @@ impl Call {
     }
 
     pub(crate) fn eval(&self, scope: &Scope<'_>) -> Result<Value, EvalError> {
+        let (min, max) = self.function.arity();
+        let n = self.args.len();
+        if n < min || max.is_some_and(|m| n > m) {
+            return Err(functions::failure(self.function).into());
+        }
         let mut values: Vec<Cow<'_, Value>> = Vec::with_capacity(self.args.len());
         for (i, a) in self.args.iter().enumerate() {
             let v = match a {
@@ -302,16 +329,7 @@ impl Call {
             };
             let kind = self.function.param(i);
             if !kind.accepts(&v) {
-                return Err(functions::failure(
-                    self.function,
-                    format!(
-                        "argument {} must be {}, but was: {}",
-                        i + 1,
-                        kind.name(),
-                        path::compact(&v)
-                    ),
-                )
-                .into());
+                return Err(functions::failure(self.function).into());
             }
             values.push(v);
         }
@@ -401,14 +419,12 @@ impl Parser<'_> {
             }
         }
         let source = self.src[start..self.pos].to_string();
-        let call = Call {
+        Ok(Call {
             source,
             function,
             args,
             template,
-        };
-        check_static(&call)?;
-        Ok(call)
+        })
     }
 
     /// One argument; for a string literal, also its `States.Format` pieces.
@@ -416,13 +432,14 @@ impl Parser<'_> {
         match self.peek() {
             Some(b'\'') => {
                 let pieces = self.string()?;
-                let text = pieces
-                    .iter()
-                    .map(|p| match p {
-                        Piece::Text(t) => t.as_str(),
-                        Piece::Slot => "{}",
-                    })
-                    .collect::<String>();
+                let text = pieces.iter().fold(String::new(), |mut acc, p| {
+                    match p {
+                        Piece::Text(t) => acc.push_str(t),
+                        Piece::Slot => acc.push_str("{}"),
+                        Piece::Lone(c) => acc.push(*c),
+                    }
+                    acc
+                });
                 Ok((Arg::Literal(Value::String(text)), Some(pieces)))
             }
             Some(b'$') => {
@@ -490,12 +507,16 @@ impl Parser<'_> {
                     }
                     _ => text.push('\\'),
                 },
-                '{' if chars.peek().map(|&(_, c)| c) == Some('}') => {
-                    chars.next();
+                '{' | '}' => {
                     if !text.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut text)));
                     }
-                    pieces.push(Piece::Slot);
+                    if ch == '{' && chars.peek().map(|&(_, c)| c) == Some('}') {
+                        chars.next();
+                        pieces.push(Piece::Slot);
+                    } else {
+                        pieces.push(Piece::Lone(ch));
+                    }
                 }
                 '\'' => {
                     self.pos += i + 1;
@@ -512,9 +533,8 @@ impl Parser<'_> {
     }
 }
 
-/// Checks what can be known before run time: arity, the types of literal
-/// arguments, and the `States.Format` slot count of a literal template.
-fn check_static(call: &Call) -> Result<(), IntrinsicError> {
+/// Collects the certain run-time failures of `call` and its nested calls.
+fn problems(call: &Call, out: &mut Vec<String>) {
     let f = call.function;
     let n = call.args.len();
     let (min, max) = f.arity();
@@ -524,58 +544,59 @@ fn check_static(call: &Call) -> Result<(), IntrinsicError> {
             Some(m) => format!("{min} to {m}"),
             None => format!("at least {min}"),
         };
-        return Err(IntrinsicError {
-            message: format!(
-                "{} takes {expected} argument{}, but {n} {} given in '{}'",
-                f.name(),
-                if expected == "1" { "" } else { "s" },
-                if n == 1 { "was" } else { "were" },
-                call.source
-            ),
-        });
+        out.push(format!(
+            "{} takes {expected} argument{}, but {n} {} given in '{}'",
+            f.name(),
+            if expected == "1" { "" } else { "s" },
+            if n == 1 { "was" } else { "were" },
+            call.source
+        ));
     }
     for (i, a) in call.args.iter().enumerate() {
-        if let Arg::Literal(v) = a {
-            let kind = f.param(i);
-            if !kind.accepts(v) {
-                return Err(IntrinsicError {
-                    message: format!(
+        match a {
+            Arg::Literal(v) => {
+                let kind = f.param(i);
+                if !kind.accepts(v) {
+                    out.push(format!(
                         "argument {} of {} must be {}, but is {} in '{}'",
                         i + 1,
                         f.name(),
                         kind.name(),
                         path::compact(v),
                         call.source
-                    ),
-                });
+                    ));
+                }
             }
+            Arg::Call(c) => problems(c, out),
+            Arg::Path(_) => {}
         }
     }
     if let Some(pieces) = &call.template {
+        if pieces.iter().any(|p| matches!(p, Piece::Lone(_))) {
+            out.push(format!(
+                "the States.Format template has a '{{' or '}}' that is not part of '{{}}'; escape it as '\\{{' or '\\}}' in '{}'",
+                call.source
+            ));
+        }
         let slots = pieces.iter().filter(|p| matches!(p, Piece::Slot)).count();
-        if slots != n - 1 {
-            return Err(IntrinsicError {
-                message: format!(
-                    "the States.Format template has {slots} placeholder{} but {} value{} given in '{}'",
-                    if slots == 1 { "" } else { "s" },
-                    n - 1,
-                    if n - 1 == 1 { " is" } else { "s are" },
-                    call.source
-                ),
-            });
+        let values = n.saturating_sub(1);
+        if slots != values {
+            out.push(format!(
+                "the States.Format template has {slots} placeholder{} but {values} value{} given in '{}'",
+                if slots == 1 { "" } else { "s" },
+                if values == 1 { " is" } else { "s are" },
+                call.source
+            ));
         }
     }
     if f == Function::JsonMerge {
         if let Some(Arg::Literal(Value::Bool(true))) = call.args.get(2) {
-            return Err(IntrinsicError {
-                message: format!(
-                    "States.JsonMerge supports only a shallow merge: its third argument must be false in '{}'",
-                    call.source
-                ),
-            });
+            out.push(format!(
+                "States.JsonMerge supports only a shallow merge: its third argument must be false in '{}'",
+                call.source
+            ));
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -90,6 +90,17 @@ fn evaluates_like_aws() {
         ("States.UUID()", json!("1b4f0e98-5a9d-4b8c-9c3e-2f6a7d8e9f01")),
         ("States.ArrayLength($.arr[?(@ > 4)])", json!(5)),
         ("  States.Array( 1 ,2 )  ", json!([1, 2])),
+        // Integer arguments are truncated as Java's intValue() does.
+        ("States.ArrayGetItem($.arr, 1.2)", json!(2)),
+        ("States.ArrayRange(1.4, 5.6, 2.2)", json!([1, 3, 5])),
+        ("States.ArrayPartition($.arr, 4.9)", json!([[1, 2, 3, 4], [5, 6, 7, 8], [9]])),
+        ("States.MathRandom(1.6, 5.4)", json!(2)),
+        // Observed on AWS: an empty array reads null at any index.
+        ("States.ArrayGetItem(States.Array(), 999)", Value::Null),
+        // Non-string data is hashed as its JSON text.
+        ("States.Hash($.n, 'MD5')", json!("e4da3b7fbbce2345d7772b0674a318d5")),
+        ("States.Base64Decode(' SGVsbG8gV29ybGQ= ')", json!("Hello World")),
+        ("States.Base64Decode('!!!')", json!("")),
     ];
     for (call, want) in cases {
         assert_eq!(eval(call, &input).as_ref(), Ok(want), "{call}");
@@ -97,26 +108,45 @@ fn evaluates_like_aws() {
 }
 
 #[test]
-fn fails_at_run_time_with_intrinsic_failure() {
-    let input = json!({"arr": [1, 2], "s": "x", "n": 2, "bad": "{", "big": 5000, "t": "{} {}"});
+fn misuse_fails_at_run_time_like_aws() {
+    let input = json!({"arr": [1, 2], "s": "x", "n": 2, "bad": "{", "big": 5000, "t": "{} {}", "lone": "a { b"});
     for call in [
         "States.ArrayGetItem($.arr, 2)",
         "States.ArrayGetItem($.arr, -1)",
+        "States.ArrayGetItem($.arr, '1')",
         "States.ArrayPartition($.arr, 0)",
+        "States.ArrayPartition($.arr, 0.49)",
         "States.ArrayRange(0, 10, 0)",
         "States.ArrayRange(0, $.big, 1)",
+        "States.ArrayRange(1, 1001, 1)",
+        "States.ArrayRange('a', 5, 1)",
+        "States.ArrayRange(1, 2)",
         "States.ArrayLength($.s)",
         "States.StringToJson($.bad)",
-        "States.Base64Decode('!!!')",
+        "States.Base64Decode('Z')",
+        "States.Base64Decode(123)",
         "States.Hash($.s, 'SHA-3')",
+        "States.Hash($.s, 'sha-256')",
+        "States.Hash('x', 123)",
         "States.JsonMerge(States.StringToJson('{}'), States.StringToJson('{}'), $.n)",
+        "States.JsonMerge(States.StringToJson('{}'), States.StringToJson('{}'), true)",
         "States.MathRandom(5, 5)",
+        "States.MathRandom(1.4, 1.6)",
+        "States.MathRandom(1, 10, null)",
         "States.MathAdd($.s, 1)",
         "States.Format($.t, 1)",
+        "States.Format('{} {}', 1)",
+        "States.Format('Hello {', 1)",
+        "States.Format('}')",
+        "States.Format('Hello {{}}', 1)",
+        "States.Format($.lone)",
+        "States.UUID(1)",
+        "States.Base64Decode()",
     ] {
         let f = eval(call, &input).expect_err(call);
-        assert_eq!(f.error, "States.IntrinsicFailure", "{call}: {f}");
-        assert!(f.cause.contains("States."), "{call}: {}", f.cause);
+        assert_eq!(f.error, "States.Runtime", "{call}: {f}");
+        let name = call.split('(').next().unwrap_or_default();
+        assert_eq!(f.cause, format!("Invalid arguments in {name}"), "{call}");
     }
 }
 
@@ -134,17 +164,6 @@ fn missing_path_argument_is_a_runtime_failure() {
 fn rejects_bad_calls_at_parse_time() {
     for (bad, needle) in [
         ("States.Nope()", "unknown intrinsic function 'States.Nope'"),
-        ("States.Format()", "takes at least 1 argument"),
-        ("States.UUID(1)", "takes 0 arguments"),
-        ("States.ArrayRange(1, 2)", "takes 3 arguments"),
-        ("States.MathRandom(1)", "takes 2 to 3 arguments"),
-        (
-            "States.Format('{} {}', 1)",
-            "2 placeholders but 1 value is given",
-        ),
-        ("States.ArrayLength('x')", "must be an array"),
-        ("States.MathAdd('1', 2)", "must be a number"),
-        ("States.JsonMerge($.a, $.b, true)", "shallow merge"),
         ("States.Array(", "expected an argument"),
         ("States.Array(1", "expected ',' or ')'"),
         ("States.Array(1) x", "unexpected text"),
@@ -152,9 +171,47 @@ fn rejects_bad_calls_at_parse_time() {
         ("States.Array(x)", "expected an argument"),
         ("$.a", "expected 'States.'"),
         ("States.Array($.a b)", "expected ',' or ')'"),
+        ("States.Array($.a[)", "invalid path"),
     ] {
         let err = Call::parse(bad).expect_err(bad);
         assert!(err.message.contains(needle), "{bad}: {}", err.message);
+    }
+}
+
+#[test]
+fn reports_certain_run_time_failures_as_problems() {
+    for (call, needle) in [
+        ("States.Format()", "takes at least 1 argument"),
+        ("States.UUID(1)", "takes 0 arguments, but 1 was given"),
+        ("States.ArrayRange(1, 2)", "takes 3 arguments"),
+        ("States.MathRandom(1)", "takes 2 to 3 arguments"),
+        (
+            "States.Format('{} {}', 1)",
+            "2 placeholders but 1 value is given",
+        ),
+        ("States.Format('a { b')", "not part of '{}'"),
+        ("States.ArrayLength('x')", "must be an array"),
+        ("States.MathAdd('1', 2)", "must be a number"),
+        ("States.Array(States.MathAdd('1', 2))", "must be a number"),
+        ("States.JsonMerge($.a, $.b, true)", "shallow merge"),
+    ] {
+        let problems = Call::parse(call).expect(call).problems();
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "{call}: {problems:?}"
+        );
+    }
+    for fine in [
+        "States.Format('{} {}', 1, $.x)",
+        "States.Format($.t)",
+        "States.Array()",
+        "States.MathRandom(1, 2, 3)",
+    ] {
+        assert_eq!(
+            Call::parse(fine).expect(fine).problems(),
+            Vec::<String>::new(),
+            "{fine}"
+        );
     }
 }
 
