@@ -288,8 +288,32 @@ fn java_text(v: &Value, out: &mut String) {
             }
             out.push('}');
         }
+        Value::Number(n) if n.is_f64() => java_double(n.as_f64().unwrap_or(0.0), out),
         other => out.push_str(&compact(other)),
     }
+}
+
+/// Java's `Double.toString`: plain notation from 10^-3 up to 10^7, else
+/// `1.5E10` notation; always at least one fractional digit.
+fn java_double(x: f64, out: &mut String) {
+    let abs = x.abs();
+    if x == 0.0 || (1e-3..1e7).contains(&abs) {
+        let s = x.to_string();
+        out.push_str(&s);
+        if !s.contains('.') {
+            out.push_str(".0");
+        }
+        return;
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits, as Java does.
+    let s = format!("{x:e}");
+    let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
+    out.push_str(mantissa);
+    if !mantissa.contains('.') {
+        out.push_str(".0");
+    }
+    out.push('E');
+    out.push_str(exponent);
 }
 
 fn array_range(values: &[Cow<'_, Value>]) -> Result<Value, Failure> {
@@ -496,6 +520,25 @@ mod tests {
         let mut r = JavaRandom::new(42);
         let draws: Vec<i32> = (0..5).map(|_| r.next_int(10)).collect();
         assert_eq!(draws, vec![0, 3, 8, 4, 0]);
+    }
+
+    #[test]
+    fn doubles_print_as_java_does() {
+        for (x, want) in [
+            (1.1, "1.1"),
+            (1.0, "1.0"),
+            (-0.5, "-0.5"),
+            (0.001, "0.001"),
+            (1e7, "1.0E7"),
+            (1.5e10, "1.5E10"),
+            (1.234e-5, "1.234E-5"),
+            (-2e-4, "-2.0E-4"),
+            (9_999_999.5, "9999999.5"),
+        ] {
+            let mut out = String::new();
+            java_double(x, &mut out);
+            assert_eq!(out, want, "{x}");
+        }
     }
 
     #[test]
