@@ -1,2 +1,105 @@
-//! Placeholder; replaced by the benchmark below.
-fn main() {}
+//! The engine alone, in-process: runs the chain10, map100 and parallel4
+//! workloads of `/work/shared/bench/workloads` through the driver many
+//! times, checks each output against the workload's expectation, and prints
+//! state transitions per second (per core: the loop is single-threaded).
+//!
+//! `cargo bench -p statecraft-engine` (set `BENCH_SECONDS` to change the
+//! time spent per workload, default 2; `BENCH_WORKLOADS` to pick some).
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use statecraft_engine::driver::{self, VirtualClock};
+use statecraft_engine::host::DeterministicHost;
+use statecraft_engine::Machine;
+
+const DIR: &str = "/work/shared/bench/workloads";
+
+struct Workload {
+    name: String,
+    machine: Machine,
+    cases: Vec<(Value, Option<Value>)>,
+    transitions: u64,
+}
+
+fn load(name: &str) -> Option<Workload> {
+    let text = std::fs::read_to_string(format!("{DIR}/{name}.json")).ok()?;
+    let w: Value = serde_json::from_str(&text).ok()?;
+    let sm = match statecraft_language::parse_value(&w["definition"]) {
+        Ok(sm) => sm,
+        Err(d) => {
+            eprintln!("{name}: definition does not parse: {d:?}");
+            return None;
+        }
+    };
+    let machine = Machine::new(sm).ok()?;
+    let cases = w["cases"]
+        .as_array()?
+        .iter()
+        .map(|c| (c["input"].clone(), c.get("expected_output").cloned()))
+        .collect();
+    Some(Workload {
+        name: name.to_owned(),
+        machine,
+        cases,
+        transitions: w["state_transitions"].as_u64().unwrap_or(1),
+    })
+}
+
+fn run_once(w: &Workload, input: &Value, host: &DeterministicHost) -> driver::Outcome {
+    let mut clock = VirtualClock {
+        now_ms: 1_700_000_000_000,
+    };
+    let options = driver::Options {
+        context: driver::context_for(&w.name, clock.now_ms),
+        clock: &mut clock,
+        host,
+        observer: None,
+        max_events: None,
+        input_text: None,
+    };
+    driver::run(&w.machine, input.clone(), options, &mut driver::echo)
+}
+
+fn main() {
+    let seconds: f64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2.0);
+    let names =
+        std::env::var("BENCH_WORKLOADS").unwrap_or_else(|_| "chain10,map100,parallel4".to_owned());
+    for name in names.split(',') {
+        let Some(w) = load(name) else {
+            eprintln!("{name}: workload not found in {DIR}");
+            continue;
+        };
+        let host = DeterministicHost::new(1);
+        for (input, expected) in &w.cases {
+            let o = run_once(&w, input, &host);
+            if let Some(e) = expected {
+                if o.output.as_ref() != Some(e) {
+                    eprintln!(
+                        "{name}: wrong output {:?} (status {:?}, {:?} {:?})",
+                        o.output, o.status, o.error, o.cause
+                    );
+                }
+            }
+        }
+        let budget = Duration::from_secs_f64(seconds);
+        let start = Instant::now();
+        let mut runs = 0u64;
+        while start.elapsed() < budget {
+            for (input, _) in &w.cases {
+                std::hint::black_box(run_once(&w, input, &host));
+                runs += 1;
+            }
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let transitions = runs * w.transitions;
+        println!(
+            "{name:<10} {runs:>9} executions  {:>12.0} executions/s  {:>12.0} transitions/s per core",
+            runs as f64 / elapsed,
+            transitions as f64 / elapsed
+        );
+    }
+}

@@ -104,6 +104,9 @@ pub(crate) struct Active {
     /// The raw state input (ResultPath and Catch place into it).
     pub input: Value,
     pub entered_id: u64,
+    /// The event the state's entry followed.
+    #[serde(default)]
+    pub entered_prev: u64,
     pub entered_ms: i64,
     pub retry_count: u32,
     /// Retries used, per retrier.
@@ -671,9 +674,10 @@ impl<'a> Run<'a> {
             };
         };
         let details = history::state_entered(&node.state.name, &input);
+        let entered_prev = f.cursor.source;
         let entered_id = self.emit(f.silent, &mut f.cursor, node.entered, Some(details), true);
         if node.state.query_language == QueryLanguage::Jsonata {
-            return self.jsonata_state(f, id, node, state, input, entered_id);
+            return self.jsonata_state(f, id, node, state, input, entered_id, entered_prev);
         }
         match &node.state.kind {
             StateKind::Pass(p) => self.pass(f, node, p, state, input, entered_id),
@@ -686,6 +690,7 @@ impl<'a> Run<'a> {
                     state,
                     input,
                     entered_id,
+                    entered_prev,
                     entered_ms: self.now,
                     retry_count: 0,
                     attempts: vec![0; node.state.retriers().len()],

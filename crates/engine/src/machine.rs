@@ -73,7 +73,6 @@ pub(crate) struct Node {
     pub choice_assign: Vec<Option<Template>>,
     pub catch_assign: Vec<Option<Template>>,
     /// JSONata expressions of this state (empty in JSONPath states).
-    #[allow(dead_code)] // read once the JSONata evaluator lands
     pub jsonata: Compiled,
 }
 

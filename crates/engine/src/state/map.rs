@@ -87,6 +87,7 @@ impl Run<'_> {
             Ok(p) => p,
             Err(e) => {
                 let failure = Self::in_state(node, active.entered_id, e);
+                self.evaluation_failed(f, node, &failure, active.entered_prev);
                 return self.handle_failure(f, node, active, failure);
             }
         };

@@ -78,7 +78,11 @@ impl Run<'_> {
             token.as_deref(),
             None,
         );
+        let jsonata = node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata;
         let prepared = (|| {
+            if jsonata {
+                return self.jsonata_task_prepare(f, node, t, &active, token.as_deref());
+            }
             let env = Env {
                 context: &ctx,
                 vars: &f.vars,
