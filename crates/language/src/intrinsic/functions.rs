@@ -103,9 +103,13 @@ pub(super) fn apply(
             ))
         }
         Function::ArrayContains => {
-            let needle = arg(values, 1);
+            // Observed on AWS: items are compared by their text, a string by
+            // its content and anything else by its compact JSON, so `true`
+            // finds "true", 5 finds "5", and objects match only with their
+            // keys in the same order.
+            let needle = as_text(arg(values, 1));
             Ok(Value::Bool(
-                array_arg(values, 0).iter().any(|x| x == needle),
+                array_arg(values, 0).iter().any(|x| as_text(x) == needle),
             ))
         }
         Function::ArrayRange => array_range(values),
@@ -192,6 +196,14 @@ pub(super) fn apply(
             ))
         }
         Function::Uuid => Ok(Value::String(scope.host.uuid())),
+    }
+}
+
+/// A value's text as AWS compares it in `States.ArrayContains`.
+fn as_text(v: &Value) -> Cow<'_, str> {
+    match v {
+        Value::String(s) => Cow::Borrowed(s),
+        other => Cow::Owned(compact(other)),
     }
 }
 

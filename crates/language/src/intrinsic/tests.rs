@@ -61,6 +61,11 @@ fn evaluates_like_aws() {
         ("States.ArrayContains($.arr, 5)", json!(true)),
         ("States.ArrayContains($.arr, 10)", json!(false)),
         ("States.ArrayContains(States.Array($.obj), $.obj)", json!(true)),
+        // Observed on AWS: membership compares text.
+        ("States.ArrayContains(States.Array('true', '5'), true)", json!(true)),
+        ("States.ArrayContains(States.Array('true', '5'), 5)", json!(true)),
+        ("States.ArrayContains(States.Array(0, 1), false)", json!(false)),
+        ("States.ArrayContains(States.Array(States.StringToJson('{\"a\":1,\"b\":2}')), States.StringToJson('{\"b\":2,\"a\":1}'))", json!(false)),
         ("States.ArrayRange(0, 9, 3)", json!([0, 3, 6, 9])),
         ("States.ArrayRange(1, 9, 9)", json!([1])),
         ("States.ArrayRange(5, 1, -2)", json!([5, 3, 1])),
