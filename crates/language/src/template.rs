@@ -134,6 +134,12 @@ impl Template {
         &self.raw
     }
 
+    /// Whether the template has no `.$` field at all (its value is
+    /// [`Template::raw`], whatever the scope).
+    pub fn is_static(&self) -> bool {
+        matches!(self.root, Node::Literal(_))
+    }
+
     /// Every `.$` expression with the JSON Pointer of its key, in document
     /// order (for the validator: variables used, intrinsic misuse).
     pub fn expressions(&self) -> Vec<(String, &Expr)> {
