@@ -125,6 +125,20 @@ proptest! {
     }
 
     #[test]
+    fn placed_results_read_back(
+        names in prop::collection::vec("[a-c]{1,2}", 1..4),
+        input in json(),
+        value in json(),
+    ) {
+        let text = format!("$.{}", names.join("."));
+        let Ok(rp) = ReferencePath::parse(&text) else { return Ok(()) };
+        if let Ok(placed) = rp.place(input, value.clone()) {
+            let read = scope_run(&placed, |scope| rp.resolve(scope).cloned());
+            prop_assert_eq!(read, Some(value));
+        }
+    }
+
+    #[test]
     fn intrinsics_never_panic_on_any_arguments(
         f in prop::sample::select(vec![
             "Format", "StringToJson", "JsonToString", "Array", "ArrayPartition", "ArrayContains",

@@ -158,6 +158,14 @@ fn selects_like_jayway() {
             Some(json!(["Sayings"])),
         ),
         ("$.nums.length()", Some(json!(5))),
+        (
+            "$.store.book[?(@.title.length() > 5)].title",
+            Some(json!(["Sayings", "Moby Dick"])),
+        ),
+        (
+            "$.store.book[?(@['category'] == \"fiction\" && @.price > 20)].title",
+            Some(json!(["LOTR"])),
+        ),
         ("$.store.book[*].length()", Some(json!(4))),
         ("$$.Execution.Id", Some(json!("arn:exec"))),
         ("$$.Execution.Input.x", Some(json!(1))),
