@@ -132,6 +132,26 @@ enum Piece {
 
 fn parse_picture(picture: &str) -> Result<Vec<Piece>, Error> {
     let chars: Vec<char> = picture.chars().collect();
+    {
+        let mut open = false;
+        let mut i = 0;
+        while i < chars.len() {
+            match chars[i] {
+                '[' if !open && chars.get(i + 1) == Some(&'[') => i += 1,
+                ']' if !open && chars.get(i + 1) == Some(&']') => i += 1,
+                '[' => open = true,
+                ']' => open = false,
+                _ => {}
+            }
+            i += 1;
+        }
+        if open {
+            return Err(Error::new(
+                "D3135",
+                "No matching closing bracket ']' in date/time picture string",
+            ));
+        }
+    }
     let mut pieces = Vec::new();
     let mut lit = String::new();
     let mut i = 0;
@@ -305,7 +325,15 @@ fn format_component(
             return Ok(apply_case(s, presentation));
         }
         'C' | 'E' => return Ok("ISO".to_string()),
-        'Z' | 'z' => return Ok(format_tz(p.offset, component, presentation, traditional)),
+        'Z' | 'z' => {
+            if presentation.chars().filter(|c| c.is_ascii_digit()).count() > 4 {
+                return Err(Error::new(
+                    "D3134",
+                    "The timezone integer format specifier cannot have more than four digits",
+                ));
+            }
+            return Ok(format_tz(p.offset, component, presentation, traditional));
+        }
         _ => 0,
     };
     if is_name(presentation) {
@@ -350,7 +378,8 @@ fn format_component(
     }
     let mut s = format_int_with(value as f64, &pic);
     if component == 'Y' {
-        if let Some(mx) = max {
+        let pres_digits = presentation.chars().filter(|c| c.is_ascii_digit()).count();
+        if let Some(mx) = max.or(min.filter(|m| pres_digits < *m)) {
             let n = s.chars().count();
             if n > mx {
                 s = s.chars().skip(n - mx).collect();
@@ -459,7 +488,7 @@ fn parse_iso(s: &str) -> Option<f64> {
             day = num(&mut i, 2)?;
         }
     }
-    if matches!(b.get(i), Some('T') | Some(' ')) {
+    if matches!(b.get(i), Some('T')) {
         i += 1;
         h = num(&mut i, 2)?;
         if b.get(i) != Some(&':') {
@@ -516,7 +545,13 @@ fn name_index(text: &str, names: &[&str]) -> Option<i64> {
         .map(|i| i as i64 + 1)
 }
 
-fn component_regex(component: char, presentation: &str, next_is_marker: bool) -> String {
+fn component_regex(
+    component: char,
+    presentation: &str,
+    ordinal: bool,
+    width: Option<usize>,
+    next_is_marker: bool,
+) -> String {
     if is_name(presentation) || component == 'P' {
         return "([A-Za-z]+)".into();
     }
@@ -531,12 +566,9 @@ fn component_regex(component: char, presentation: &str, next_is_marker: bool) ->
         "w" | "W" | "Ww" => return "([A-Za-z][A-Za-z, \\-]*?)".into(),
         _ => {}
     }
-    let mandatory = presentation.chars().filter(|c| c.is_ascii_digit()).count();
-    let suffix = if presentation.ends_with('o') {
-        "(?:st|nd|rd|th)"
-    } else {
-        ""
-    };
+    let mandatory =
+        width.unwrap_or_else(|| presentation.chars().filter(|c| c.is_ascii_digit()).count());
+    let suffix = if ordinal { "(?:st|nd|rd|th)" } else { "" };
     if next_is_marker && mandatory > 1 && !presentation.contains('#') {
         format!("([0-9]{{{mandatory}}}){suffix}")
     } else {
@@ -565,20 +597,25 @@ pub fn to_millis(s: &str, picture: Option<&str>) -> Result<Option<f64>, Error> {
                 component,
                 presentation,
                 ordinal,
+                max,
                 ..
             } => {
                 let next_is_marker = matches!(pieces.get(i + 1), Some(Piece::Marker { .. }));
-                let pres = if *ordinal {
-                    format!("{presentation}o")
-                } else {
-                    presentation.clone()
-                };
-                pattern.push_str(&component_regex(*component, &pres, next_is_marker));
+                pattern.push_str(&component_regex(
+                    *component,
+                    presentation,
+                    *ordinal,
+                    *max,
+                    next_is_marker,
+                ));
                 markers.push((*component, presentation.clone(), *ordinal));
             }
         }
     }
     pattern.push('$');
+    if markers.is_empty() {
+        return Ok(None);
+    }
     // validate the component combination
     let has = |c: char| markers.iter().any(|m| m.0 == c);
     if has('X') || has('W') || has('x') || has('w') {

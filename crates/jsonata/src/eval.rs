@@ -864,13 +864,13 @@ impl<'e> Evaluator<'e> {
                     Value::Undefined => {}
                     Value::Number(_) => {
                         if kind == Some(false) {
-                            return Err(Error::at("T2008", pos, "The expressions within an order-by clause must evaluate to numeric or string values"));
+                            return Err(Error::at("T2007", pos, "Type mismatch when comparing values in order-by clause"));
                         }
                         kind = Some(true)
                     }
                     Value::String(_) => {
                         if kind == Some(true) {
-                            return Err(Error::at("T2008", pos, "The expressions within an order-by clause must evaluate to numeric or string values"));
+                            return Err(Error::at("T2007", pos, "Type mismatch when comparing values in order-by clause"));
                         }
                         kind = Some(false)
                     }

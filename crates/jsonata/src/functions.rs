@@ -719,11 +719,19 @@ impl<'e> Evaluator<'e> {
                     return Ok(undef);
                 };
                 let Func::Regex(re) = &*f else {
-                    return Err(d_err(
-                        "T0410",
-                        pos,
-                        "Argument 2 of function match must be a regex",
-                    ));
+                    let ms =
+                        self.custom_matches(&a(1), &s, limit.map(|l| l as usize), input, pos)?;
+                    let out = ms
+                        .into_iter()
+                        .map(|(text, start, _, groups)| {
+                            let mut o = Map::new();
+                            o.insert(Arc::from("match"), Value::string(text));
+                            o.insert(Arc::from("index"), Value::Number(start as f64));
+                            o.insert(Arc::from("groups"), Value::array(groups));
+                            Value::object(o)
+                        })
+                        .collect();
+                    return Ok(Value::seq(out));
                 };
                 let ms = re.find_all(&s, limit.map(|l| l as usize))?;
                 let out: Vec<Value> = ms
@@ -759,29 +767,36 @@ impl<'e> Evaluator<'e> {
                         ));
                     }
                 }
-                let mut parts: Vec<String> =
-                    match a(1) {
-                        Value::String(sep) => js_split(&s, &sep),
-                        Value::Func(f) => match &*f {
-                            Func::Regex(re) => {
-                                let ms = re.find_all(&s, None)?;
-                                let mut out = Vec::new();
-                                let mut last = 0;
-                                for m in ms {
-                                    out.push(s[last..m.byte_start].to_string());
-                                    last = m.byte_end;
-                                }
-                                out.push(s[last..].to_string());
-                                out
+                let mut parts: Vec<String> = match a(1) {
+                    Value::String(sep) => js_split(&s, &sep),
+                    Value::Func(f) => match &*f {
+                        Func::Regex(re) => {
+                            let ms = re.find_all(&s, None)?;
+                            let mut out = Vec::new();
+                            let mut last = 0;
+                            for m in ms {
+                                out.push(s[last..m.byte_start].to_string());
+                                last = m.byte_end;
                             }
-                            _ => return Err(d_err(
-                                "T0410",
-                                pos,
-                                "Argument 2 of function split does not match function signature",
-                            )),
-                        },
-                        _ => return Ok(undef),
-                    };
+                            out.push(s[last..].to_string());
+                            out
+                        }
+                        _ => {
+                            let ms = self.custom_matches(&a(1), &s, None, input, pos)?;
+                            let chars: Vec<char> = s.chars().collect();
+                            let mut out = Vec::new();
+                            let mut last = 0usize;
+                            for (_, start, end, _) in ms {
+                                let start = start.min(chars.len()).max(last);
+                                out.push(chars[last..start].iter().collect());
+                                last = end.min(chars.len()).max(start);
+                            }
+                            out.push(chars[last..].iter().collect());
+                            out
+                        }
+                    },
+                    _ => return Ok(undef),
+                };
                 if let Some(l) = limit {
                     parts.truncate(l as usize);
                 }
@@ -1191,6 +1206,49 @@ impl<'e> Evaluator<'e> {
             "clone" => first.clone(),
             _ => return crate::step_functions::call(self, name, args, pos),
         })
+    }
+
+    /// Run a user-supplied matcher function (the protocol regexes follow).
+    fn custom_matches(
+        &mut self,
+        f: &Value,
+        s: &str,
+        limit: Option<usize>,
+        input: &Value,
+        pos: usize,
+    ) -> Result<Vec<(String, usize, usize, Vec<Value>)>, Error> {
+        let bad = || {
+            d_err(
+                "T1010",
+                pos,
+                "The matcher function argument passed to function does not return the correct object structure",
+            )
+        };
+        let mut out = Vec::new();
+        let mut r = self.apply(f, vec![Value::str(s)], input, pos)?;
+        while limit.is_none_or(|l| out.len() < l) {
+            self.check_time(pos)?;
+            let m = match &r {
+                Value::Undefined => break,
+                Value::Object(m) => m.clone(),
+                _ => return Err(bad()),
+            };
+            let (Some(Value::String(text)), Some(Value::Number(start)), Some(Value::Number(end))) =
+                (m.get("match"), m.get("start"), m.get("end"))
+            else {
+                return Err(bad());
+            };
+            let groups = match m.get("groups") {
+                Some(Value::Array(g, _)) => g.to_vec(),
+                _ => return Err(bad()),
+            };
+            out.push((text.to_string(), *start as usize, *end as usize, groups));
+            match m.get("next") {
+                Some(next @ Value::Func(_)) => r = self.apply(next, vec![], input, pos)?,
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 
     fn now_millis(&self) -> i64 {
