@@ -512,6 +512,9 @@ fn b64decode(s: &str) -> Vec<u8> {
     out
 }
 
+/// A match from a user matcher: text, start, end (chars) and groups.
+type CustomMatch = (String, usize, usize, Vec<Value>);
+
 impl<'e> Evaluator<'e> {
     fn hof_args(&self, f: &Value, v: Value, i: Value, arr: &Value) -> Vec<Value> {
         let n = arity(f);
@@ -1216,7 +1219,7 @@ impl<'e> Evaluator<'e> {
         limit: Option<usize>,
         input: &Value,
         pos: usize,
-    ) -> Result<Vec<(String, usize, usize, Vec<Value>)>, Error> {
+    ) -> Result<Vec<CustomMatch>, Error> {
         let bad = || {
             d_err(
                 "T1010",
