@@ -182,16 +182,31 @@ pub(super) fn evaluate<'a>(
         };
     };
     if definite {
-        let Ok(node) = walk_definite(&expr.segments, root) else {
-            return Found::None;
+        let node = match expr.segments.split_last() {
+            // Jayway merges a trailing union of names into one object of the
+            // properties present (`$.a['b','c']` → `{"b":…,"c":…}`).
+            Some((Segment::Fields(names), init)) => {
+                let Some(o) = walk_definite(init, root).ok().and_then(Value::as_object) else {
+                    return Found::None;
+                };
+                let merged = names
+                    .iter()
+                    .filter_map(|n| o.get(n.as_str()).map(|v| (n.clone(), v.clone())))
+                    .collect();
+                Cow::Owned(Value::Object(merged))
+            }
+            _ => match walk_definite(&expr.segments, root) {
+                Ok(node) => Cow::Borrowed(node),
+                Err(_) => return Found::None,
+            },
         };
         if expr.length {
-            return match length_of(node) {
+            return match length_of(&node) {
                 Some(n) => Found::One(Cow::Owned(Value::from(n))),
                 None => Found::None,
             };
         }
-        return Found::One(Cow::Borrowed(node));
+        return Found::One(node);
     }
     let mut out = Vec::new();
     collect(&expr.segments, root, env, &mut out);

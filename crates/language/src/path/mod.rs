@@ -5,9 +5,10 @@
 //! object) or `$name` (a variable).
 //!
 //! AWS evaluates paths with Jayway JsonPath, so this module follows Jayway's
-//! semantics: a *definite* path (only names and indexes) selects one node or
-//! nothing; any other path (wildcards, slices, unions, filters, deep scan)
-//! selects a JSON array of matches, possibly empty. Paths are parsed once;
+//! semantics: a *definite* path (only names and indexes, optionally ending in
+//! a union of names, which selects one object of those properties) selects
+//! one node or nothing; any other path (wildcards, slices, index unions,
+//! filters, deep scan) selects a JSON array of matches, possibly empty. Paths are parsed once;
 //! evaluation borrows from the documents and clones only the result.
 //!
 //! The [`failure`] helpers build the `States.*` failures, with AWS's cause
@@ -109,10 +110,20 @@ pub(crate) struct PathExpr {
 }
 
 impl PathExpr {
+    /// Jayway's definiteness: names and indexes only, except that a union
+    /// of names as the last step (`$.a['b','c']`) is definite too: it
+    /// selects one object made of those properties.
     fn is_definite(&self) -> bool {
-        self.segments
-            .iter()
-            .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_)))
+        match self.segments.split_last() {
+            None => true,
+            Some((last, init)) => {
+                is_reference_segments(init)
+                    && matches!(
+                        last,
+                        Segment::Field(_) | Segment::Index(_) | Segment::Fields(_)
+                    )
+            }
+        }
     }
 
     fn collect_variables(&self, out: &mut Vec<String>) {
@@ -125,6 +136,12 @@ impl PathExpr {
             seg_variables(seg, out);
         }
     }
+}
+
+/// Names and indexes only: a path that names one node.
+fn is_reference_segments(segs: &[Segment]) -> bool {
+    segs.iter()
+        .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_)))
 }
 
 fn seg_variables(seg: &Segment, out: &mut Vec<String>) {
@@ -349,6 +366,18 @@ fn normalized(segs: &[Segment]) -> String {
                 s.push_str(&i.to_string());
                 s.push(']');
             }
+            Segment::Fields(names) => {
+                s.push('[');
+                for (k, n) in names.iter().enumerate() {
+                    if k > 0 {
+                        s.push_str(", ");
+                    }
+                    s.push('\'');
+                    s.push_str(n);
+                    s.push('\'');
+                }
+                s.push(']');
+            }
             _ => s.push_str("[*]"),
         }
     }
@@ -370,7 +399,7 @@ impl ReferencePath {
     /// Accepts only definite paths: names and indexes.
     pub fn parse(s: &str) -> Result<ReferencePath, PathError> {
         let path = Path::parse(s)?;
-        if !path.definite || path.expr.length {
+        if !is_reference_segments(&path.expr.segments) || path.expr.length {
             return Err(PathError {
                 message: format!(
                     "the reference path '{s}' must name a single node: wildcards, filters, slices, unions, deep scans and functions are not allowed"

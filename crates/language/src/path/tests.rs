@@ -76,9 +76,34 @@ fn selects_like_jayway() {
         ("$.nums[0,2]", Some(json!([0, 2]))),
         ("$.nums[*]", Some(json!([0, 1, 2, 3, 4]))),
         ("$.store.bicycle.*", Some(json!(["red", 19.95]))),
+        // Jayway merges a trailing union of names into one object.
         (
             "$.store.bicycle['color','price']",
-            Some(json!(["red", 19.95])),
+            Some(json!({"color": "red", "price": 19.95})),
+        ),
+        (
+            "$.store.bicycle['color','nope']",
+            Some(json!({"color": "red"})),
+        ),
+        (
+            "$['s','expensive','nope']",
+            Some(json!({"s": "text", "expensive": 10})),
+        ),
+        ("$.s['a','b']", None),
+        // FIXME: Jayway merges per item here too ([{"title":…,"price":…}, …]);
+        // only a definite prefix gets the merged object so far.
+        (
+            "$.store.book[*]['title','price']",
+            Some(json!([
+                "Sayings",
+                8.95,
+                "Sword",
+                12.99,
+                "Moby Dick",
+                8.99,
+                "LOTR",
+                22.99
+            ])),
         ),
         (
             "$.store.book[*].author",
@@ -221,6 +246,8 @@ fn definiteness() {
         ("$.a[*]", false),
         ("$..a", false),
         ("$.a[0,1]", false),
+        ("$.a['b','c']", true),
+        ("$['b','c'].d", false),
         ("$.a[1:]", false),
         ("$.a[?(@.b)]", false),
     ] {
@@ -307,7 +334,14 @@ fn reference_paths_are_definite() {
     ] {
         assert!(ReferencePath::parse(ok).is_ok(), "{ok}");
     }
-    for bad in ["$.a[*]", "$..a", "$.a[0:1]", "$.a.length()", "x"] {
+    for bad in [
+        "$.a[*]",
+        "$..a",
+        "$.a[0:1]",
+        "$.a.length()",
+        "$['a','b']",
+        "x",
+    ] {
         assert!(ReferencePath::parse(bad).is_err(), "{bad}");
     }
 }
