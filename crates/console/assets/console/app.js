@@ -1,0 +1,91 @@
+// The console's entry point: a hash router (#/machines, #/execution/<arn>…)
+// that renders one page at a time into <main>. Each page gets a context
+// whose timers and listeners are torn down when the user navigates away, so
+// live pages never keep polling in the background.
+
+import { h, clear, errorBox } from './ui.js';
+import { overviewPage } from './overview.js';
+import { machinesPage, machinePage } from './machines.js';
+import { executionPage } from './execution.js';
+import { activitiesPage } from './activities.js';
+import { editorPage } from './editor.js';
+
+const ROUTES = [
+  [/^\/?$/, 'overview', overviewPage],
+  [/^\/machines$/, 'machines', machinesPage],
+  [/^\/machine\/(.+)$/, 'machines', machinePage],
+  [/^\/execution\/(.+)$/, 'machines', executionPage],
+  [/^\/activities$/, 'activities', activitiesPage],
+  [/^\/create$/, 'machines', editorPage],
+  [/^\/edit\/(.+)$/, 'machines', editorPage],
+];
+
+let current = null;
+
+function live(on) {
+  const dot = document.getElementById('live');
+  if (!dot) return;
+  dot.classList.toggle('on', on);
+  dot.title = on ? 'Live: this page updates by itself' : 'Not live';
+}
+
+class Context {
+  constructor(main) {
+    this.main = main;
+    this.cleanups = [];
+    this.alive = true;
+  }
+
+  /** Calls `fn` every `ms` while the page is shown (not overlapping runs). */
+  every(ms, fn) {
+    let busy = false;
+    const id = setInterval(async () => {
+      if (busy || document.hidden) return;
+      busy = true;
+      try {
+        await fn();
+      } finally {
+        busy = false;
+      }
+    }, ms);
+    live(true);
+    this.cleanups.push(() => clearInterval(id));
+    return () => clearInterval(id);
+  }
+
+  onLeave(fn) {
+    this.cleanups.push(fn);
+  }
+
+  leave() {
+    this.alive = false;
+    for (const fn of this.cleanups.splice(0)) fn();
+    live(false);
+  }
+}
+
+async function render() {
+  const path = decodeURIComponent(location.hash.replace(/^#/, '')).split('?')[0] || '/';
+  current?.leave();
+  const main = document.getElementById('main');
+  const ctx = new Context(main);
+  current = ctx;
+  const route = ROUTES.find(([re]) => re.test(path));
+  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.nav === route?.[1]);
+  if (!route) {
+    clear(main, h('div', { class: 'pad' }, h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the overview'))));
+    return;
+  }
+  const [re, , page] = route;
+  const params = path.match(re).slice(1);
+  clear(main, h('p', { class: 'muted pad' }, 'Loading…'));
+  try {
+    await page(ctx, ...params);
+  } catch (e) {
+    if (ctx.alive) clear(main, h('div', { class: 'pad' }, errorBox(e, render)));
+    console.error(e);
+  }
+}
+
+window.addEventListener('hashchange', render);
+render();

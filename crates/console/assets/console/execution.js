@@ -1,0 +1,370 @@
+// One execution: the graph coloured by what happened to each state, the
+// selected state's details, the history with filters, a Gantt timeline, Map
+// iterations, and the actions (stop, redrive, run again). While it runs, the
+// page reads only the new events every second (newest first, stopping at the
+// last event it has) and updates in place.
+
+import { call } from './api.js';
+import { h, clear, fmtDate, fmtDuration, toDate, badge, link, routes, arnName, codeBlock, pretty, modal, toast, errorBox } from './ui.js';
+import { drawGraph, legend } from './graph.js';
+import { analyse, inIteration, details, toMillis } from './history.js';
+import { startDialog } from './machines.js';
+
+const MAX_EVENTS = 25000;
+const MAX_ROWS = 2000;
+
+async function loadAll(arn) {
+  const events = [];
+  let nextToken;
+  do {
+    const page = await call('GetExecutionHistory', { executionArn: arn, maxResults: 1000, nextToken });
+    events.push(...(page.events || []));
+    nextToken = page.nextToken;
+  } while (nextToken && events.length < MAX_EVENTS);
+  return events;
+}
+
+/** Events newer than the ones we have, read newest first. */
+async function loadNew(arn, events) {
+  const lastId = events.length ? events[events.length - 1].id : 0;
+  const fresh = [];
+  let nextToken;
+  do {
+    const page = await call('GetExecutionHistory', { executionArn: arn, reverseOrder: true, maxResults: 100, nextToken });
+    let reachedKnown = false;
+    for (const e of page.events || []) {
+      if (e.id <= lastId) {
+        reachedKnown = true;
+        break;
+      }
+      fresh.push(e);
+    }
+    nextToken = reachedKnown ? null : page.nextToken;
+  } while (nextToken);
+  fresh.reverse();
+  events.push(...fresh);
+  return fresh.length;
+}
+
+function statusesFor(result, iteration) {
+  const rank = { running: 5, failed: 4, aborted: 3, caught: 2, succeeded: 1 };
+  const out = new Map();
+  for (const [name, s] of result.states) out.set(name, s.status);
+  if (iteration) {
+    const inside = new Map();
+    for (const e of result.entries) {
+      if (!inIteration(result, e.firstEvent, iteration)) continue;
+      if ((rank[e.status] || 0) > (rank[inside.get(e.name)] || 0)) inside.set(e.name, e.status);
+    }
+    // States of the Map's processor that this iteration never reached.
+    for (const e of result.entries) {
+      if (!inside.has(e.name) && e.iteration.some((x) => x.map === iteration[iteration.length - 1].map)) out.delete(e.name);
+    }
+    for (const [name, s] of inside) out.set(name, s);
+  }
+  return out;
+}
+
+function summary(ev) {
+  const d = details(ev);
+  if (!d) return '';
+  if (d.error || d.cause) return [d.error, d.cause].filter(Boolean).join(': ');
+  if (d.name && d.index !== undefined) return `${d.name} #${d.index}`;
+  if (d.resource) return `${d.resourceType || ''}:${d.resource}`;
+  if (d.length !== undefined) return `${d.length} items`;
+  return '';
+}
+
+export async function executionPage(ctx, arn) {
+  let exec = await call('DescribeExecution', { executionArn: arn });
+  let definition = null;
+  try {
+    definition = (await call('DescribeStateMachineForExecution', { executionArn: arn })).definition;
+  } catch {
+    definition = (await call('DescribeStateMachine', { stateMachineArn: exec.stateMachineArn }).catch(() => ({}))).definition;
+  }
+  const events = await loadAll(arn);
+  let result = analyse(events, exec.status);
+  let selected = null;
+  let iteration = null;
+  let tab = 'events';
+
+  const head = h('div');
+  const graphBox = h('div');
+  const side = h('aside', { class: 'side details' });
+  const tabBar = h('div', { class: 'tabs', role: 'tablist' });
+  const tabBody = h('div', { class: 'tab-body' });
+  const filters = { text: '', kind: 'all', state: '' };
+  let graph = { setStatuses() {}, select() {}, names: [] };
+
+  const t0 = () => toMillis(events[0]?.timestamp) ?? toDate(exec.startDate)?.getTime() ?? Date.now();
+
+  function renderHead() {
+    const start = toDate(exec.startDate)?.getTime();
+    const stop = toDate(exec.stopDate)?.getTime();
+    const actions = [];
+    if (exec.status === 'RUNNING') actions.push(h('button', { class: 'danger', onclick: stop_ }, 'Stop'));
+    if (['FAILED', 'TIMED_OUT', 'ABORTED'].includes(exec.status)) actions.push(h('button', { class: 'primary', onclick: redrive }, 'Redrive'));
+    actions.push(h('button', { onclick: again }, 'New execution with this input'));
+    clear(head,
+      h('div', { class: 'crumbs' }, link('#/machines', 'State machines'), ' / ',
+        link(routes.machine(exec.stateMachineArn), arnName(exec.stateMachineArn)), ' / ', exec.name),
+      h('div', { class: 'page-head' }, h('h1', {}, exec.name), badge(exec.status), h('span', { class: 'spacer' }), actions),
+      h('dl', { class: 'facts' },
+        h('dt', {}, 'Started'), h('dd', {}, fmtDate(exec.startDate)),
+        h('dt', {}, 'Stopped'), h('dd', {}, fmtDate(exec.stopDate)),
+        h('dt', {}, 'Duration'), h('dd', {}, start ? fmtDuration((stop || Date.now()) - start) : '—'),
+        h('dt', {}, 'Events'), h('dd', {}, String(events.length)),
+        exec.stateMachineVersionArn ? [h('dt', {}, 'Version'), h('dd', { class: 'mono' }, arnName(exec.stateMachineVersionArn))] : null,
+        exec.stateMachineAliasArn ? [h('dt', {}, 'Alias'), h('dd', { class: 'mono' }, arnName(exec.stateMachineAliasArn))] : null,
+        exec.redriveCount ? [h('dt', {}, 'Redriven'), h('dd', {}, `${exec.redriveCount}× (last ${fmtDate(exec.redriveDate)})`)] : null,
+        result.parent ? [h('dt', {}, 'Started by'), h('dd', {}, link(routes.execution(result.parent), arnName(result.parent)))] : null,
+        h('dt', {}, 'ARN'), h('dd', { class: 'mono small' }, exec.executionArn)),
+      exec.error || exec.cause
+        ? h('div', { class: 'error-box' }, h('strong', {}, exec.error || 'Error'), exec.cause ? h('pre', { class: 'code' }, pretty(exec.cause)) : null)
+        : null);
+  }
+
+  function renderSide() {
+    if (!selected) {
+      clear(side, h('h2', {}, 'State details'), h('p', { class: 'muted' }, 'Click a state in the graph to see its input, output, errors, retries and duration.'));
+      return;
+    }
+    const s = result.states.get(selected);
+    const entries = (s?.entries || []).filter((e) => !iteration || inIteration(result, e.firstEvent, iteration));
+    if (!entries.length) {
+      clear(side, h('h2', {}, selected), h('p', { class: 'muted' }, 'Not reached', iteration ? ' in this iteration.' : '.'));
+      return;
+    }
+    const pick = h('select', {}, entries.map((e, i) => h('option', { value: i }, `Visit ${i + 1} of ${entries.length} · ${e.status}`)));
+    const box = h('div');
+    const show = () => {
+      const e = entries[Number(pick.value)] || entries[entries.length - 1];
+      clear(box,
+        h('dl', { class: 'facts narrow' },
+          h('dt', {}, 'Status'), h('dd', {}, h('span', { class: `badge ${e.status}` }, e.status)),
+          h('dt', {}, 'Type'), h('dd', {}, e.type),
+          h('dt', {}, 'Entered'), h('dd', {}, e.start ? fmtDate(e.start / 1000) : '—'),
+          h('dt', {}, 'Duration'), h('dd', {}, fmtDuration(e.duration)),
+          h('dt', {}, 'Retries'), h('dd', {}, String(e.retries)),
+          e.iteration.length ? [h('dt', {}, 'Iteration'), h('dd', {}, e.iteration.map((x) => `${x.map} #${x.index}`).join(' › '))] : null),
+        e.failures.map((f) => h('div', { class: 'error-box' }, h('strong', {}, f.error || f.type), f.cause ? h('pre', { class: 'code' }, pretty(f.cause)) : null)),
+        h('h3', {}, 'Input'), codeBlock(e.input),
+        h('h3', {}, 'Output'), codeBlock(e.output, e.end === null ? '(not finished)' : '—'),
+        h('button', { class: 'small', onclick: () => { filters.state = selected; setTab('events'); } }, 'Show its events'));
+    };
+    pick.value = String(entries.length - 1);
+    pick.addEventListener('change', show);
+    show();
+    clear(side, h('h2', {}, selected), entries.length > 1 ? pick : null, box);
+  }
+
+  function setTab(name) {
+    tab = name;
+    renderTabs();
+  }
+
+  function renderTabs() {
+    const names = [['events', 'Events'], ['timeline', 'Timeline']];
+    if (result.iterations.size) names.push(['iterations', 'Map iterations']);
+    names.push(['io', 'Input & output']);
+    if (result.related.size || result.parent) names.push(['related', 'Related executions']);
+    clear(tabBar, names.map(([k, label]) => h('button', { role: 'tab', class: k === tab ? 'tab active' : 'tab', onclick: () => setTab(k) }, label)));
+    if (iteration) {
+      tabBar.append(h('span', { class: 'filter-chip' }, `Iteration ${iteration.map((x) => `${x.map} #${x.index}`).join(' › ')}`,
+        h('button', { class: 'ghost small', title: 'Show all iterations', onclick: () => { iteration = null; update(); } }, '×')));
+    }
+    ({ events: eventsTab, timeline: timelineTab, iterations: iterationsTab, io: ioTab, related: relatedTab }[tab] || eventsTab)();
+  }
+
+  function eventsTab() {
+    const text = h('input', { type: 'search', placeholder: 'Filter by type, state or text…', value: filters.text });
+    const kind = h('select', {}, [['all', 'All events'], ['states', 'State transitions'], ['failures', 'Failures'], ['tasks', 'Tasks'], ['map', 'Map and Parallel']]
+      .map(([v, l]) => h('option', { value: v }, l)));
+    kind.value = filters.kind;
+    const names = [...result.states.keys()].sort();
+    const state = h('select', {}, h('option', { value: '' }, 'All states'), names.map((n) => h('option', { value: n }, n)));
+    state.value = filters.state;
+    const body = h('tbody');
+    const count = h('span', { class: 'muted' });
+    const base = t0();
+    const fill = () => {
+      filters.text = text.value;
+      filters.kind = kind.value;
+      filters.state = state.value;
+      const q = filters.text.trim().toLowerCase();
+      const rows = [];
+      let matched = 0;
+      for (const ev of events) {
+        const t = ev.type || '';
+        const owner = result.owner.get(ev.id) || '';
+        if (filters.kind === 'states' && !/State(Entered|Exited)$/.test(t)) continue;
+        if (filters.kind === 'failures' && !/(Failed|TimedOut|Aborted)$/.test(t)) continue;
+        if (filters.kind === 'tasks' && !/^(Task|LambdaFunction|Activity)/.test(t)) continue;
+        if (filters.kind === 'map' && !/^(Map|Parallel)/.test(t)) continue;
+        if (filters.state && owner !== filters.state) continue;
+        if (iteration && !inIteration(result, ev.id, iteration)) continue;
+        if (q && !`${t} ${owner} ${JSON.stringify(details(ev) || {})}`.toLowerCase().includes(q)) continue;
+        matched += 1;
+        if (rows.length >= MAX_ROWS) continue;
+        const fail = /(Failed|TimedOut|Aborted)$/.test(t);
+        const tr = h('tr', { class: fail ? 'row-failed' : '' },
+          h('td', { class: 'num' }, String(ev.id)),
+          h('td', {}, t),
+          h('td', {}, owner ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); select(owner); } }, owner) : ''),
+          h('td', { class: 'num', title: fmtDate(ev.timestamp) }, `+${fmtDuration((toMillis(ev.timestamp) ?? base) - base)}`),
+          h('td', { class: 'summary' }, summary(ev)));
+        tr.addEventListener('click', (e) => {
+          if (e.target.closest('a')) return;
+          const next = tr.nextElementSibling;
+          if (next?.classList.contains('expanded')) next.remove();
+          else tr.after(h('tr', { class: 'expanded' }, h('td', { colspan: 5 }, codeBlock(ev))));
+        });
+        rows.push(tr);
+      }
+      count.textContent = matched > MAX_ROWS ? `showing ${MAX_ROWS} of ${matched}` : `${matched} of ${events.length}`;
+      clear(body, rows.length ? rows : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No event matches.')));
+    };
+    text.addEventListener('input', fill);
+    kind.addEventListener('change', fill);
+    state.addEventListener('change', fill);
+    fill();
+    clear(tabBody,
+      h('div', { class: 'toolbar' }, text, kind, state, count),
+      h('table', { class: 'grid events' },
+        h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Type'), h('th', {}, 'State'), h('th', {}, 'Time'), h('th', {}, 'Details'))),
+        body));
+  }
+
+  function timelineTab() {
+    const entries = result.entries.filter((e) => e.start !== null && (!iteration || inIteration(result, e.firstEvent, iteration)));
+    if (!entries.length) {
+      clear(tabBody, h('p', { class: 'muted' }, 'No state has started yet.'));
+      return;
+    }
+    const base = Math.min(...entries.map((e) => e.start));
+    const endOf = (e) => e.start + (e.duration || 0);
+    const total = Math.max(1, Math.max(...entries.map(endOf)) - base);
+    const shown = entries.slice(0, 500);
+    clear(tabBody,
+      h('div', { class: 'gantt' },
+        h('div', { class: 'gantt-axis' }, h('span', {}, '0'), h('span', {}, fmtDuration(total / 2)), h('span', {}, fmtDuration(total))),
+        shown.map((e) => h('div', { class: 'gantt-row', onclick: () => select(e.name) },
+          h('div', { class: 'gantt-label', title: e.name }, e.name, e.iteration.length ? h('span', { class: 'muted' }, ` #${e.iteration.map((x) => x.index).join('.')}`) : null),
+          h('div', { class: 'gantt-track' },
+            h('div', {
+              class: `gantt-bar ${e.status}`,
+              title: `${e.name}: ${e.status}, ${fmtDuration(e.duration)}${e.retries ? `, ${e.retries} retries` : ''}`,
+              style: { left: `${((e.start - base) / total) * 100}%`, width: `${Math.max(0.4, ((e.duration || 0) / total) * 100)}%` },
+            }))))),
+      entries.length > shown.length ? h('p', { class: 'muted' }, `First ${shown.length} of ${entries.length} state visits.`) : null);
+  }
+
+  function iterationsTab() {
+    const blocks = [];
+    for (const [map, its] of result.iterations) {
+      const list = [...its.values()];
+      const counts = {};
+      for (const it of list) counts[it.status] = (counts[it.status] || 0) + 1;
+      blocks.push(h('section', { class: 'card' },
+        h('div', { class: 'card-head' }, h('h2', {}, map), h('span', { class: 'muted' }, `${list.length} iterations`),
+          Object.entries(counts).map(([s, n]) => h('span', { class: `badge ${s}` }, `${n} ${s}`))),
+        h('div', { class: 'iterations' }, list.slice(0, 5000).map((it) => h('button', {
+          class: `iteration ${it.status}${iteration && it.chain.length === iteration.length && it.chain.every((x, i) => x.index === iteration[i].index && x.map === iteration[i].map) ? ' selected' : ''}`,
+          title: `#${it.key}: ${it.status}${it.end && it.start ? `, ${fmtDuration(it.end - it.start)}` : ''}`,
+          onclick: () => { iteration = it.chain; update(); },
+        }, it.key)))));
+    }
+    clear(tabBody, h('p', { class: 'muted' }, 'Click an iteration to see its states on the graph, its events and its timeline.'), blocks);
+  }
+
+  function ioTab() {
+    clear(tabBody, h('div', { class: 'two' },
+      h('section', {}, h('h3', {}, 'Input'), codeBlock(exec.input)),
+      h('section', {}, h('h3', {}, 'Output'), codeBlock(exec.output, exec.status === 'RUNNING' ? '(running)' : '—'))));
+  }
+
+  function relatedTab() {
+    const others = [...result.related].filter((a) => a !== arn);
+    clear(tabBody, h('ul', { class: 'plain' },
+      result.parent ? h('li', {}, 'Parent: ', link(routes.execution(result.parent), result.parent)) : null,
+      others.map((a) => h('li', {}, 'Child: ', link(routes.execution(a), a)))));
+  }
+
+  function select(name) {
+    selected = name;
+    graph.select(name);
+    renderSide();
+  }
+
+  function update() {
+    result = analyse(events, exec.status);
+    graph.setStatuses(statusesFor(result, iteration));
+    renderHead();
+    renderSide();
+    renderTabs();
+  }
+
+  async function stop_() {
+    const done = await modal('Stop this execution?', (close) => {
+      const error = h('input', { type: 'text', placeholder: 'Error (optional)' });
+      const cause = h('textarea', { rows: 3, placeholder: 'Cause (optional)' });
+      return h('div', { class: 'modal-body' }, h('label', {}, 'Error', error), h('label', {}, 'Cause', cause),
+        h('div', { class: 'actions' }, h('button', { onclick: () => close() }, 'Cancel'),
+          h('button', { class: 'danger', onclick: () => close({ error: error.value, cause: cause.value }) }, 'Stop execution')));
+    });
+    if (!done) return;
+    try {
+      const body = { executionArn: arn };
+      if (done.error) body.error = done.error;
+      if (done.cause) body.cause = done.cause;
+      await call('StopExecution', body);
+      toast('Execution stopped', 'ok');
+      await refresh(true);
+    } catch (e) {
+      toast(`${e.type}: ${e.message}`, 'error');
+    }
+  }
+
+  async function redrive() {
+    try {
+      await call('RedriveExecution', { executionArn: arn });
+      toast('Execution redriven', 'ok');
+      exec.status = 'RUNNING';
+      await refresh(true);
+    } catch (e) {
+      toast(`${e.type}: ${e.message}`, 'error');
+    }
+  }
+
+  async function again() {
+    const next = await startDialog(exec.stateMachineArn, pretty(exec.input) || '{}');
+    if (next) location.hash = routes.execution(next);
+  }
+
+  async function refresh(force = false) {
+    if (!force && exec.status !== 'RUNNING') return;
+    const [fresh, described] = await Promise.all([loadNew(arn, events), call('DescribeExecution', { executionArn: arn })]);
+    const changed = fresh > 0 || described.status !== exec.status || described.redriveCount !== exec.redriveCount;
+    exec = described;
+    // The final events may land after the status changes: read once more.
+    if (exec.status !== 'RUNNING') await loadNew(arn, events);
+    // Unchanged history: only the running duration moves; leave the tabs
+    // (and whatever the user is typing in their filters) alone.
+    if (changed) update();
+    else renderHead();
+  }
+
+  clear(ctx.main, h('div', { class: 'page' }, head,
+    h('div', { class: 'split' },
+      h('section', { class: 'card grow' }, h('div', { class: 'card-head' }, h('h2', {}, 'Graph'), h('span', { class: 'spacer' }), legend()), graphBox),
+      side),
+    h('section', { class: 'card' }, tabBar, tabBody)));
+  renderHead();
+  renderSide();
+  renderTabs();
+  graph = definition ? await drawGraph(graphBox, definition, { onSelect: select }) : graph;
+  if (!definition) clear(graphBox, errorBox({ type: 'Unavailable', message: 'The definition of this execution cannot be read.' }));
+  graph.setStatuses(statusesFor(result, iteration));
+  ctx.every(1000, () => refresh().catch((e) => toast(`Live update failed: ${e.message}`, 'error')));
+}

@@ -1,0 +1,150 @@
+// State machines: the searchable list, and one machine's page (its graph,
+// versions, aliases and recent executions, with the actions on it).
+
+import { call, collect } from './api.js';
+import { h, clear, fmtDate, ago, fmtDuration, toDate, badge, link, routes, arnName, jsonEditor, modal, toast, errorBox } from './ui.js';
+import { drawGraph } from './graph.js';
+
+export async function machinesPage(ctx) {
+  const { items, more } = await collect('ListStateMachines', {}, 'stateMachines', 1000);
+  const search = h('input', { type: 'search', placeholder: 'Search by name or ARN…', class: 'search', autofocus: true });
+  const body = h('tbody');
+  const count = h('span', { class: 'muted' });
+  const show = () => {
+    const q = search.value.trim().toLowerCase();
+    const rows = items.filter((m) => !q || m.name.toLowerCase().includes(q) || m.stateMachineArn.toLowerCase().includes(q));
+    count.textContent = `${rows.length} of ${items.length}${more ? '+' : ''}`;
+    clear(body, rows.length ? rows.map((m) => h('tr', {},
+      h('td', {}, link(routes.machine(m.stateMachineArn), m.name)),
+      h('td', {}, h('span', { class: 'tag' }, m.type || 'STANDARD')),
+      h('td', { class: 'mono small' }, m.stateMachineArn),
+      h('td', { title: fmtDate(m.creationDate) }, ago(m.creationDate)),
+    )) : h('tr', {}, h('td', { colspan: 4, class: 'muted' }, items.length ? 'No state machine matches.' : 'No state machines yet.')));
+  };
+  search.addEventListener('input', show);
+  show();
+  clear(ctx.main, h('div', { class: 'page' },
+    h('div', { class: 'page-head' }, h('h1', {}, 'State machines'), count, h('span', { class: 'spacer' }),
+      search, h('a', { class: 'button primary', href: '#/create' }, 'Create')),
+    h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Type'), h('th', {}, 'ARN'), h('th', {}, 'Created'))), body)));
+}
+
+/** The start-execution dialog; resolves to the new execution's ARN. */
+export function startDialog(stateMachineArn, input = '{\n  \n}') {
+  return modal(`Start an execution of ${arnName(stateMachineArn)}`, (close) => {
+    const name = h('input', { type: 'text', placeholder: 'Generated when empty', pattern: '[A-Za-z0-9_-]{1,80}' });
+    const editor = jsonEditor(input, { rows: 14 });
+    const error = h('div');
+    const start = h('button', {
+      class: 'primary',
+      onclick: async () => {
+        if (!editor.valid()) return;
+        start.disabled = true;
+        try {
+          const body = { stateMachineArn, input: editor.text().trim() || '{}' };
+          if (name.value.trim()) body.name = name.value.trim();
+          const out = await call('StartExecution', body);
+          toast('Execution started', 'ok');
+          close(out.executionArn);
+        } catch (e) {
+          clear(error, errorBox(e));
+          start.disabled = false;
+        }
+      },
+    }, 'Start execution');
+    return h('div', { class: 'modal-body' },
+      h('label', {}, 'Name', name),
+      h('label', {}, 'Input (JSON)', editor.el),
+      error,
+      h('div', { class: 'actions' }, h('button', { onclick: () => close() }, 'Cancel'), start));
+  });
+}
+
+function executionsTable(ctx, arn) {
+  const status = h('select', {}, ['', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']
+    .map((s) => h('option', { value: s }, s || 'All statuses')));
+  const body = h('tbody');
+  const moreBtn = h('button', { class: 'small' }, 'Load more');
+  let token = null;
+  const row = (e) => {
+    const end = toDate(e.stopDate)?.getTime() ?? Date.now();
+    const start = toDate(e.startDate)?.getTime();
+    return h('tr', {},
+      h('td', {}, link(routes.execution(e.executionArn), e.name)),
+      h('td', {}, badge(e.status)),
+      h('td', { title: fmtDate(e.startDate) }, ago(e.startDate)),
+      h('td', {}, start ? fmtDuration(end - start) : '—'),
+      h('td', {}, e.redriveCount ? `${e.redriveCount}×` : ''));
+  };
+  const load = async (reset) => {
+    const body2 = { stateMachineArn: arn, maxResults: 50 };
+    if (status.value) body2.statusFilter = status.value;
+    if (!reset && token) body2.nextToken = token;
+    const page = await call('ListExecutions', body2);
+    if (reset) body.replaceChildren();
+    body.append(...(page.executions || []).map(row));
+    if (!body.children.length) body.append(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No executions.')));
+    token = page.nextToken || null;
+    moreBtn.hidden = !token;
+  };
+  status.addEventListener('change', () => load(true));
+  moreBtn.addEventListener('click', () => load(false));
+  // Refresh the first page while the user has not paged further.
+  ctx.every(5000, () => (token === null || body.children.length <= 50 ? load(true) : null));
+  return {
+    el: h('section', { class: 'card' },
+      h('div', { class: 'card-head' }, h('h2', {}, 'Executions'), h('span', { class: 'spacer' }), status),
+      h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Status'), h('th', {}, 'Started'), h('th', {}, 'Duration'), h('th', {}, 'Redriven'))), body),
+      moreBtn),
+    load,
+  };
+}
+
+async function listOr(op, body, key) {
+  try {
+    return (await call(op, body))[key] || [];
+  } catch (e) {
+    return e;
+  }
+}
+
+export async function machinePage(ctx, arn) {
+  const m = await call('DescribeStateMachine', { stateMachineArn: arn });
+  const [versions, aliases] = await Promise.all([
+    listOr('ListStateMachineVersions', { stateMachineArn: arn, maxResults: 50 }, 'stateMachineVersions'),
+    listOr('ListStateMachineAliases', { stateMachineArn: arn, maxResults: 50 }, 'stateMachineAliases'),
+  ]);
+  const graphBox = h('div');
+  const executions = executionsTable(ctx, arn);
+  const list = (items, key, empty) => (items instanceof Error
+    ? h('p', { class: 'muted' }, items.message)
+    : items.length
+      ? h('ul', { class: 'plain' }, items.map((v) => h('li', {}, h('span', { class: 'mono small' }, arnName(v[key])), ' ', h('span', { class: 'muted' }, ago(v.creationDate)))))
+      : h('p', { class: 'muted' }, empty));
+  const start = async () => {
+    const exec = await startDialog(arn);
+    if (exec) location.hash = routes.execution(exec);
+  };
+  clear(ctx.main, h('div', { class: 'page' },
+    h('div', { class: 'crumbs' }, link('#/machines', 'State machines'), ' / ', m.name),
+    h('div', { class: 'page-head' }, h('h1', {}, m.name), h('span', { class: 'tag' }, m.type), m.status && m.status !== 'ACTIVE' ? badge(m.status) : null,
+      h('span', { class: 'spacer' }),
+      h('a', { class: 'button', href: routes.edit(arn) }, 'Edit definition'),
+      h('button', { class: 'primary', onclick: start }, 'Start execution')),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'ARN'), h('dd', { class: 'mono' }, m.stateMachineArn),
+      h('dt', {}, 'Role'), h('dd', { class: 'mono' }, m.roleArn || '—'),
+      h('dt', {}, 'Created'), h('dd', {}, fmtDate(m.creationDate)),
+      m.revisionId ? [h('dt', {}, 'Revision'), h('dd', { class: 'mono' }, m.revisionId)] : null),
+    h('div', { class: 'split' },
+      h('section', { class: 'card grow' }, h('div', { class: 'card-head' }, h('h2', {}, 'Definition')), graphBox),
+      h('aside', { class: 'side' },
+        h('section', { class: 'card' }, h('h2', {}, 'Versions'), list(versions, 'stateMachineVersionArn', 'No published versions.')),
+        h('section', { class: 'card' }, h('h2', {}, 'Aliases'), list(aliases, 'stateMachineAliasArn', 'No aliases.')),
+        m.description ? h('section', { class: 'card' }, h('h2', {}, 'Description'), h('p', {}, m.description)) : null)),
+    executions.el));
+  await Promise.all([
+    drawGraph(graphBox, m.definition || '{}'),
+    executions.load(true).catch((e) => executions.el.append(errorBox(e))),
+  ]);
+}

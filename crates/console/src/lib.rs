@@ -1,0 +1,40 @@
+//! The Statecraft web console: a single-page app (plain JavaScript modules
+//! and CSS, no build step) compiled into the binary, and the one endpoint it
+//! needs beyond the Step Functions API: the layout of a definition as a graph.
+//!
+//! Everything else the console shows comes from the server's AWS JSON API
+//! (`POST /` with `X-Amz-Target`), called from the browser, so the console
+//! works against any server that speaks it.
+//!
+//! The server mounts it with one line:
+//!
+//! ```text
+//! let app = api_router.merge(statecraft_console::router());
+//! ```
+//!
+//! Routes:
+//! - `GET /`: the app shell (`index.html`);
+//! - `GET /console/{path}`: the app's scripts, styles and icon;
+//! - `GET /console/api/graph?definition=…[&format=svg]` and
+//!   `POST /console/api/layout[?format=svg]` (body: the definition text):
+//!   the layout as JSON ([`statecraft_graph::Layout`]) or as SVG.
+//!
+//! Architecture invariant: the console never loads anything from another
+//! origin; the `Content-Security-Policy` of the shell enforces it.
+
+mod api;
+mod assets;
+
+pub use api::{Error, Format, MAX_DEFINITION_BYTES};
+
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The console's routes, ready to be merged into the server's router.
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/", get(assets::index))
+        .route("/console/api/graph", get(api::graph))
+        .route("/console/api/layout", post(api::layout))
+        .route("/console/{*path}", get(assets::asset))
+}
