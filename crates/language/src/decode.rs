@@ -2117,6 +2117,206 @@ impl Decoder {
         }
     }
 
+    /// `ItemReader`, `ItemBatcher` or `ResultWriter`: kept raw for the
+    /// runtime, but their shape is checked here so that mistakes surface at
+    /// creation rather than when the Map runs.
+    fn distributed_part(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        ql: QueryLanguage,
+        at: At<'_>,
+    ) -> Option<Value> {
+        let part = self.object(obj, key, at)?;
+        let pointer = pointer_push(at.pointer, key);
+        let pat = At {
+            pointer: &pointer,
+            state: at.state,
+        };
+        let payload = match ql {
+            QueryLanguage::JsonPath => "Parameters",
+            QueryLanguage::Jsonata => "Arguments",
+        };
+        let what = format!("\"{key}\"");
+        match key {
+            "ItemReader" => {
+                self.check_part_keys(part, &["Resource", "ReaderConfig", payload], ql, &what, pat);
+                self.part_resource(part, pat);
+                if let Some(config) = self.object(part, "ReaderConfig", pat) {
+                    let cp = pointer_push(&pointer, "ReaderConfig");
+                    let cat = At {
+                        pointer: &cp,
+                        state: at.state,
+                    };
+                    let mut allowed = vec![
+                        "InputType",
+                        "CSVHeaderLocation",
+                        "CSVHeaders",
+                        "CSVDelimiter",
+                        "MaxItems",
+                        "ManifestType",
+                        "ItemsPointer",
+                    ];
+                    if ql == QueryLanguage::JsonPath {
+                        allowed.push("MaxItemsPath");
+                    }
+                    self.check_part_keys(config, &allowed, ql, "\"ReaderConfig\"", cat);
+                    self.enumeration(
+                        config,
+                        "InputType",
+                        &["CSV", "JSON", "JSONL", "PARQUET", "MANIFEST"],
+                        cat,
+                    );
+                    self.enumeration(config, "CSVHeaderLocation", &["FIRST_ROW", "GIVEN"], cat);
+                    self.enumeration(
+                        config,
+                        "CSVDelimiter",
+                        &["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"],
+                        cat,
+                    );
+                    // AWS accepts 0 (no limit).
+                    self.count_or_expression(config, "MaxItems", ql, cat, 0);
+                    if ql == QueryLanguage::JsonPath {
+                        self.reference_path(config, "MaxItemsPath", cat);
+                    }
+                }
+            }
+            "ItemBatcher" => {
+                let mut allowed = vec!["MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"];
+                if ql == QueryLanguage::JsonPath {
+                    allowed.extend(["MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath"]);
+                }
+                self.check_part_keys(part, &allowed, ql, &what, pat);
+                if !allowed
+                    .iter()
+                    .any(|k| k.starts_with("Max") && part.contains_key(*k))
+                {
+                    self.error(
+                        pat,
+                        pointer.clone(),
+                        "An \"ItemBatcher\" needs \"MaxItemsPerBatch\" or \"MaxInputBytesPerBatch\" (or their Path forms); add one.".to_string(),
+                    );
+                }
+                self.count_or_expression(part, "MaxItemsPerBatch", ql, pat, 1);
+                self.count_or_expression(part, "MaxInputBytesPerBatch", ql, pat, 1);
+                if ql == QueryLanguage::JsonPath {
+                    self.reference_path(part, "MaxItemsPerBatchPath", pat);
+                    self.reference_path(part, "MaxInputBytesPerBatchPath", pat);
+                    if part.contains_key("BatchInput") {
+                        self.template(part, "BatchInput", pat, true);
+                    }
+                }
+            }
+            _ => {
+                self.check_part_keys(part, &["Resource", "WriterConfig", payload], ql, &what, pat);
+                if part.contains_key(payload) && !part.contains_key("Resource") {
+                    self.required(pat, "Resource");
+                }
+                if part.contains_key("Resource") {
+                    self.part_resource(part, pat);
+                }
+                if let Some(config) = self.object(part, "WriterConfig", pat) {
+                    let cp = pointer_push(&pointer, "WriterConfig");
+                    let cat = At {
+                        pointer: &cp,
+                        state: at.state,
+                    };
+                    self.check_part_keys(
+                        config,
+                        &["OutputType", "Transformation"],
+                        ql,
+                        "\"WriterConfig\"",
+                        cat,
+                    );
+                    self.enumeration(config, "OutputType", &["JSON", "JSONL"], cat);
+                    self.enumeration(
+                        config,
+                        "Transformation",
+                        &["NONE", "COMPACT", "FLATTEN"],
+                        cat,
+                    );
+                }
+            }
+        }
+        match ql {
+            QueryLanguage::JsonPath => {
+                if part.contains_key("Parameters") {
+                    self.template(part, "Parameters", pat, true);
+                }
+            }
+            QueryLanguage::Jsonata => {
+                self.check_jsonata_strings(&Value::Object(part.clone()), &pointer, at)
+            }
+        }
+        Some(Value::Object(part.clone()))
+    }
+
+    /// Unknown keys of a distributed-Map part, with the query-language hint.
+    fn check_part_keys(
+        &mut self,
+        part: &Map<String, Value>,
+        allowed: &[&str],
+        ql: QueryLanguage,
+        what: &str,
+        at: At<'_>,
+    ) {
+        for key in part.keys() {
+            if allowed.contains(&key.as_str()) {
+                continue;
+            }
+            let message = match (ql, key.as_str()) {
+                (QueryLanguage::Jsonata, "Parameters") => format!("The field \"Parameters\" is not supported in JSONata states; use \"Arguments\" in {what}."),
+                (QueryLanguage::JsonPath, "Arguments") => format!("The field \"Arguments\" is only supported in JSONata states; use \"Parameters\" in {what}."),
+                (QueryLanguage::Jsonata, k) if k.ends_with("Path") => format!("The field \"{k}\" is not supported in JSONata states; give \"{}\" an expression instead.", k.trim_end_matches("Path")),
+                _ => format!("The field \"{key}\" is not supported in {what}{}; remove it.", case_hint(key, allowed)),
+            };
+            self.field_error(at, key, message);
+        }
+    }
+
+    fn part_resource(&mut self, part: &Map<String, Value>, at: At<'_>) {
+        match part.get("Resource") {
+            None => self.required(at, "Resource"),
+            Some(_) => {
+                self.string(part, "Resource", at);
+            }
+        }
+    }
+
+    fn enumeration(&mut self, obj: &Map<String, Value>, key: &str, values: &[&str], at: At<'_>) {
+        if let Some(v) = obj.get(key) {
+            if !v.as_str().is_some_and(|s| values.contains(&s)) {
+                self.field_error(
+                    at,
+                    key,
+                    format!(
+                        "The field \"{key}\" must be one of {}, but it is {}.",
+                        values.join(", "),
+                        describe(v)
+                    ),
+                );
+            }
+        }
+    }
+
+    /// An integer of at least `min`, or (in JSONata) an expression.
+    fn count_or_expression(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        ql: QueryLanguage,
+        at: At<'_>,
+        min: u64,
+    ) {
+        match obj.get(key) {
+            Some(Value::String(s)) if ql == QueryLanguage::Jsonata && is_jsonata(s) => {}
+            Some(_) => {
+                self.integer(obj, key, at, min, u64::from(u32::MAX));
+            }
+            None => {}
+        }
+    }
+
     fn map(
         &mut self,
         obj: &Map<String, Value>,
@@ -2289,22 +2489,9 @@ impl Decoder {
             u64::from(u32::MAX),
             true,
         );
-        let item_reader = self
-            .object(obj, "ItemReader", at)
-            .map(|o| Value::Object(o.clone()));
-        let item_batcher = self
-            .object(obj, "ItemBatcher", at)
-            .map(|o| Value::Object(o.clone()));
-        let result_writer = self
-            .object(obj, "ResultWriter", at)
-            .map(|o| Value::Object(o.clone()));
-        if ql == QueryLanguage::Jsonata {
-            for key in ["ItemReader", "ItemBatcher", "ResultWriter"] {
-                if let Some(v) = obj.get(key) {
-                    self.check_jsonata_strings(v, &pointer_push(at.pointer, key), at);
-                }
-            }
-        }
+        let item_reader = self.distributed_part(obj, "ItemReader", ql, at);
+        let item_batcher = self.distributed_part(obj, "ItemBatcher", ql, at);
+        let result_writer = self.distributed_part(obj, "ResultWriter", ql, at);
         let label = self.string(obj, "Label", at).map(str::to_string);
         if let Some(l) = &label {
             if l.chars().count() > 40
