@@ -1,6 +1,6 @@
 //! Intrinsic functions (`States.Format`, `States.Array`, …): parsing of the
 //! call syntax, with nesting, literals and paths as arguments, and evaluation
-//! with AWS's results and `States.IntrinsicFailure` on misuse.
+//! with AWS's results and AWS's failures on misuse.
 //!
 //! A call is parsed once, when the definition is loaded: the function is
 //! resolved and a literal `States.Format` template split into its pieces,
