@@ -69,7 +69,9 @@ fn select<'a>(path: &Path, scope: &Scope<'a>) -> Option<Cow<'a, Value>> {
     match path.resolve(scope) {
         Selection::Missing => None,
         Selection::Node(v) => Some(v),
-        Selection::Nodes(v) => Some(Cow::Owned(Value::Array(v.into_iter().cloned().collect()))),
+        Selection::Nodes(v) => Some(Cow::Owned(Value::Array(
+            v.into_iter().map(Cow::into_owned).collect(),
+        ))),
     }
 }
 

@@ -322,7 +322,7 @@ impl Call {
                     }
                     Selection::Node(v) => v,
                     Selection::Nodes(v) => {
-                        Cow::Owned(Value::Array(v.into_iter().cloned().collect()))
+                        Cow::Owned(Value::Array(v.into_iter().map(Cow::into_owned).collect()))
                     }
                 },
                 Arg::Call(c) => Cow::Owned(c.eval(scope)?),

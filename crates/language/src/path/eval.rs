@@ -71,12 +71,20 @@ pub(super) fn collect<'a>(
     segments: &[Segment],
     node: &'a Value,
     env: &Env<'a>,
-    out: &mut Vec<&'a Value>,
+    out: &mut Vec<Cow<'a, Value>>,
 ) {
     let Some((first, rest)) = segments.split_first() else {
-        out.push(node);
+        out.push(Cow::Borrowed(node));
         return;
     };
+    // Jayway merges a union of names in last position into one object per
+    // node; nodes that are not objects are skipped.
+    if let (Segment::Fields(names), true) = (first, rest.is_empty()) {
+        if let Some(o) = node.as_object() {
+            out.push(Cow::Owned(merge(o, names)));
+        }
+        return;
+    }
     if let Segment::Scan(inner) = first {
         descendants_or_self(node, &mut |d| {
             step(inner, d, env, true, &mut |c| collect(rest, c, env, out));
@@ -164,7 +172,7 @@ fn slice_bounds(len: usize, from: Option<i64>, to: Option<i64>) -> (usize, usize
 /// possible. `None` when a definite path selects nothing.
 pub(super) enum Found<'a> {
     One(Cow<'a, Value>),
-    Many(Vec<&'a Value>),
+    Many(Vec<Cow<'a, Value>>),
     None,
 }
 
@@ -189,11 +197,7 @@ pub(super) fn evaluate<'a>(
                 let Some(o) = walk_definite(init, root).ok().and_then(Value::as_object) else {
                     return Found::None;
                 };
-                let merged = names
-                    .iter()
-                    .filter_map(|n| o.get(n.as_str()).map(|v| (n.clone(), v.clone())))
-                    .collect();
-                Cow::Owned(Value::Object(merged))
+                Cow::Owned(merge(o, names))
             }
             _ => match walk_definite(&expr.segments, root) {
                 Ok(node) => Cow::Borrowed(node),
@@ -214,6 +218,16 @@ pub(super) fn evaluate<'a>(
         return Found::One(Cow::Owned(Value::from(out.len())));
     }
     Found::Many(out)
+}
+
+/// The object of the properties `names` that `o` has (Jayway's merge).
+fn merge(o: &serde_json::Map<String, Value>, names: &[String]) -> Value {
+    Value::Object(
+        names
+            .iter()
+            .filter_map(|n| o.get(n.as_str()).map(|v| (n.clone(), v.clone())))
+            .collect(),
+    )
 }
 
 fn length_of(v: &Value) -> Option<usize> {
@@ -257,7 +271,9 @@ fn operand<'a>(op: &'a Operand, env: &Env<'a>, node: &'a Value) -> Option<Cow<'a
         Operand::Literal(v) => Some(Cow::Borrowed(v)),
         Operand::Path(p) => match operand_path(p, env, node) {
             Found::One(v) => Some(v),
-            Found::Many(v) => Some(Cow::Owned(Value::Array(v.into_iter().cloned().collect()))),
+            Found::Many(v) => Some(Cow::Owned(Value::Array(
+                v.into_iter().map(Cow::into_owned).collect(),
+            ))),
             Found::None => None,
         },
     }

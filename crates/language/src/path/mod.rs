@@ -178,7 +178,7 @@ pub enum Selection<'a> {
     /// The node a definite path names (or a computed `length()`).
     Node(Cow<'a, Value>),
     /// The matches of an indefinite path, in document order.
-    Nodes(Vec<&'a Value>),
+    Nodes(Vec<Cow<'a, Value>>),
 }
 
 impl<'a> Selection<'a> {
@@ -187,7 +187,7 @@ impl<'a> Selection<'a> {
         match self {
             Selection::Missing => None,
             Selection::Node(v) => Some(v.into_owned()),
-            Selection::Nodes(v) => Some(Value::Array(v.into_iter().cloned().collect())),
+            Selection::Nodes(v) => Some(Value::Array(v.into_iter().map(Cow::into_owned).collect())),
         }
     }
 }

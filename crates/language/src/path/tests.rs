@@ -90,21 +90,16 @@ fn selects_like_jayway() {
             Some(json!({"s": "text", "expensive": 10})),
         ),
         ("$.s['a','b']", None),
-        // FIXME: Jayway merges per item here too ([{"title":…,"price":…}, …]);
-        // only a definite prefix gets the merged object so far.
         (
-            "$.store.book[*]['title','price']",
+            "$.store.book[*]['title','isbn']",
             Some(json!([
-                "Sayings",
-                8.95,
-                "Sword",
-                12.99,
-                "Moby Dick",
-                8.99,
-                "LOTR",
-                22.99
+                {"title": "Sayings"},
+                {"title": "Sword"},
+                {"title": "Moby Dick", "isbn": "0-553"},
+                {"title": "LOTR", "isbn": "0-395"}
             ])),
         ),
+        ("$.nums[*]['a','b']", Some(json!([]))),
         (
             "$.store.book[*].author",
             Some(json!([
