@@ -1210,6 +1210,13 @@ impl Decoder {
                 .unwrap_or_default()
                 .to_string(),
         };
+        if is_jsonata(&resource) {
+            self.field_error(
+                at,
+                "Resource",
+                "The field \"Resource\" must be a constant ARN; it cannot be a JSONata expression. Pass dynamic values in \"Arguments\".".to_string(),
+            );
+        }
         if resource.is_empty() && obj.get("Resource").is_some_and(Value::is_string) {
             self.field_error(
                 at,
@@ -2555,6 +2562,116 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decoded(v: Value) -> StateMachine {
+        let (machine, diagnostics) = decode(&v);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        machine.expect("an object")
+    }
+
+    #[test]
+    fn choice_rules_decode_into_the_ast() {
+        let m = decoded(
+            serde_json::json!({"StartAt": "C", "States": {"C": {"Type": "Choice",
+            "Choices": [
+                {"And": [{"Variable": "$.a", "NumericGreaterThanPath": "$.b"},
+                         {"Not": {"Variable": "$$.Execution.Name", "StringMatches": "x*"}}],
+                 "Next": "C", "Assign": {"seen": true}},
+                {"Variable": "$.t", "IsTimestamp": true, "Next": "C"}],
+            "Default": "C"}}}),
+        );
+        let StateKind::Choice(c) = &m.states[0].kind else {
+            panic!("not a Choice")
+        };
+        assert_eq!(c.default.as_deref(), Some("C"));
+        assert_eq!(c.choices.len(), 2);
+        assert_eq!(c.choices[0].pointer, "/States/C/Choices/0");
+        assert!(c.choices[0].assign.is_some());
+        let ChoiceRule::And(rules) = &c.choices[0].rule else {
+            panic!("not And")
+        };
+        assert!(matches!(
+            &rules[0],
+            ChoiceRule::Compare { op: Comparison::NumericGreaterThan, operand: Operand::Path(p), .. }
+                if p.as_str() == "$.b"
+        ));
+        assert!(matches!(&rules[1], ChoiceRule::Not(inner)
+            if matches!(**inner, ChoiceRule::Compare { op: Comparison::StringMatches, .. })));
+        assert!(matches!(
+            &c.choices[1].rule,
+            ChoiceRule::Compare {
+                op: Comparison::IsTimestamp,
+                operand: Operand::Literal(Value::Bool(true)),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn legacy_map_fields_land_in_the_new_ones() {
+        let m = decoded(
+            serde_json::json!({"StartAt": "M", "States": {"M": {"Type": "Map",
+            "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}},
+            "Parameters": {"v.$": "$$.Map.Item.Value"},
+            "MaxConcurrencyPath": "$.n",
+            "End": true}}}),
+        );
+        let StateKind::Map(map) = &m.states[0].kind else {
+            panic!("not a Map")
+        };
+        assert_eq!(map.processor.pointer, "/States/M/Iterator");
+        assert_eq!(map.processor.start_at, "I");
+        assert!(map.item_selector.is_some());
+        assert!(m.states[0].io.parameters.is_none());
+        assert!(matches!(map.max_concurrency, Some(NumberSource::Path(_))));
+        assert_eq!(map.mode, MapMode::Inline);
+    }
+
+    #[test]
+    fn jsonata_fields_stay_raw_and_languages_inherit() {
+        let m = decoded(
+            serde_json::json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Arguments": {"x": "{% $states.input.x %}"},
+                  "Branches": [{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": "{% 2 %}", "End": true}}}],
+                  "Output": "{% $states.result %}", "End": true}}}),
+        );
+        let p = &m.states[0];
+        assert_eq!(p.query_language, QueryLanguage::Jsonata);
+        assert!(p.io.arguments.is_some() && p.io.output.is_some());
+        let StateKind::Parallel(par) = &p.kind else {
+            panic!("not a Parallel")
+        };
+        let w = &par.branches[0].states[0];
+        assert_eq!(w.pointer, "/States/P/Branches/0/States/W");
+        assert_eq!(w.query_language, QueryLanguage::Jsonata);
+        assert!(matches!(
+            &w.kind,
+            StateKind::Wait(Wait {
+                duration: WaitDuration::SecondsExpression(_),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn retry_defaults() {
+        let m = decoded(
+            serde_json::json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke", "TimeoutSecondsPath": "$.t",
+            "Retry": [{"ErrorEquals": ["States.ALL"]}], "End": true}}}),
+        );
+        let r = &m.states[0].retriers()[0];
+        assert_eq!(
+            (r.interval_seconds, r.max_attempts, r.backoff_rate),
+            (1, 3, 2.0)
+        );
+        assert_eq!(r.jitter, Jitter::None);
+        assert_eq!(r.pointer, "/States/T/Retry/0");
+        let StateKind::Task(t) = &m.states[0].kind else {
+            panic!("not a Task")
+        };
+        assert!(matches!(t.timeout, Some(NumberSource::Path(_))));
+    }
 
     #[test]
     fn rfc3339() {
