@@ -250,6 +250,10 @@ fn test<'a>(filter: &Filter, node: &'a Value, env: &Env<'a>) -> bool {
             Found::Many(v) => !v.is_empty(),
             Found::None => false,
         },
+        Filter::Matches(l, re) => match operand(l, env, node).as_deref() {
+            Some(Value::String(s)) => re.regex.is_match(s).unwrap_or(false),
+            _ => false,
+        },
         Filter::Compare(l, op, r) => {
             let lv = operand(l, env, node);
             let rv = operand(r, env, node);

@@ -80,6 +80,21 @@ pub(crate) enum Filter {
     /// `[?(@.x)]`: the path selects something.
     Exists(Box<PathExpr>),
     Compare(Operand, CmpOp, Operand),
+    /// `@.x =~ /pattern/flags`: the whole string matches.
+    Matches(Operand, Box<FilterRegex>),
+}
+
+/// A compiled `/pattern/flags` of a filter, compared by its text.
+#[derive(Debug, Clone)]
+pub(crate) struct FilterRegex {
+    pub source: String,
+    pub regex: fancy_regex::Regex,
+}
+
+impl PartialEq for FilterRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +180,11 @@ fn filter_variables(f: &Filter, out: &mut Vec<String>) {
                 if let Operand::Path(p) = o {
                     p.collect_variables(out);
                 }
+            }
+        }
+        Filter::Matches(l, _) => {
+            if let Operand::Path(p) = l {
+                p.collect_variables(out);
             }
         }
     }

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use super::{CmpOp, Filter, Operand, PathError, PathExpr, Root, Segment};
+use super::{CmpOp, Filter, FilterRegex, Operand, PathError, PathExpr, Root, Segment};
 
 /// Filters nest (`[?(@.a[?(@.b)])]`, parenthesised groups); bounding the
 /// depth keeps a hostile definition from overflowing the stack.
@@ -365,7 +365,8 @@ impl<'s> Cursor<'s> {
         } else if self.eat(b'>') {
             CmpOp::Gt
         } else if self.eat_str("=~") {
-            return Err(self.error("regular expressions in filters are not supported".into()));
+            self.skip_ws();
+            return Ok(Filter::Matches(left, Box::new(self.regex()?)));
         } else if self.eat_word("nin") {
             CmpOp::Nin
         } else if self.eat_word("in") {
@@ -379,6 +380,45 @@ impl<'s> Cursor<'s> {
         self.skip_ws();
         let right = self.operand(depth)?;
         Ok(Filter::Compare(left, op, right))
+    }
+
+    /// `/pattern/flags`, compiled now so that evaluation never compiles.
+    /// Jayway (Java) matches the whole string; the flags are Java's
+    /// `i`, `m`, `s` and `x`.
+    fn regex(&mut self) -> Result<FilterRegex, PathError> {
+        let start = self.pos;
+        self.expect(b'/')?;
+        let body_start = self.pos;
+        loop {
+            match self.peek() {
+                None => return Err(self.error("unterminated regular expression".into())),
+                Some(b'\\') => self.pos += 2,
+                Some(b'/') => break,
+                Some(_) => self.pos += 1,
+            }
+        }
+        let body = self.src.get(body_start..self.pos).unwrap_or("");
+        self.pos += 1;
+        let mut flags = String::new();
+        while let Some(b) = self.peek() {
+            match b {
+                b'i' | b'm' | b's' | b'x' => flags.push(char::from(b)),
+                b'u' | b'd' => {}
+                _ => break,
+            }
+            self.pos += 1;
+        }
+        let prefix = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("(?{flags})")
+        };
+        let regex = fancy_regex::Regex::new(&format!("{prefix}\\A(?:{body})\\z"))
+            .map_err(|e| self.error(format!("invalid regular expression /{body}/: {e}")))?;
+        Ok(FilterRegex {
+            source: self.src.get(start..self.pos).unwrap_or("").to_string(),
+            regex,
+        })
     }
 
     fn eat_word(&mut self, w: &str) -> bool {

@@ -179,6 +179,20 @@ fn selects_like_jayway() {
         ),
         ("$.nums.length()", Some(json!(5))),
         (
+            "$.store.book[?(@.author =~ /.*Rees/)].title",
+            Some(json!(["Sayings"])),
+        ),
+        ("$.store.book[?(@.author =~ /rees/)].title", Some(json!([]))),
+        (
+            "$.store.book[?(@.author =~ /.*rees/i)].title",
+            Some(json!(["Sayings"])),
+        ),
+        (
+            "$.store.book[?(@.isbn =~ /0-\\d+/ && @.price > 10)].title",
+            Some(json!(["LOTR"])),
+        ),
+        ("$.store.book[?(@.price =~ /8.*/)].title", Some(json!([]))),
+        (
             "$.store.book[?(@.title.length() > 5)].title",
             Some(json!(["Sayings", "Moby Dick"])),
         ),
@@ -220,7 +234,8 @@ fn rejects_bad_syntax() {
         "$.a[1:2:3]",
         "$.a b",
         "$.f()",
-        "$[?(@.a =~ /x/)]",
+        "$[?(@.a =~ /x)]",
+        "$[?(@.a =~ /(/)]",
         "$[(@.length-1)]",
         "$[?(@.a <)]",
         "$.length().x",
