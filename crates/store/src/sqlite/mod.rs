@@ -363,11 +363,13 @@ impl ActivityStore for SqliteStore {
 
 impl ExecutionStore for SqliteStore {
     fn create_execution(&self, execution: NewExecution, first: Transition) -> Pending<Created> {
+        let first = queries::Prepared::new(first);
         self.write(move |c| queries::create_execution(c, execution, first))
     }
 
     fn commit(&self, transition: Transition) -> Pending<u64> {
-        self.write(move |c| queries::commit(c, transition))
+        let prepared = queries::Prepared::new(transition);
+        self.write(move |c| queries::commit(c, prepared))
     }
 
     fn get_execution(&self, arn: &str) -> Result<Option<Execution>> {
@@ -491,6 +493,43 @@ mod tests {
         assert!(matches!(dup.wait(), Err(Error::AlreadyExists { .. })));
         assert_eq!(other.wait(), Ok(()));
         assert_eq!(store.list_tags(&a.arn).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn stored_events_are_in_the_wire_shape() {
+        let (_dir, store) = open();
+        let arn = "arn:aws:states:us-east-1:1:execution:m:wire";
+        crate::suite::seed_execution(&store, arn);
+        let mut details = serde_json::Map::new();
+        details.insert("name".into(), "A \"quoted\" é".into());
+        let event = HistoryEvent {
+            id: 2,
+            previous_event_id: 1,
+            timestamp_ms: 1_700_000_000_123,
+            event_type: statecraft_types::EventType::PassStateEntered,
+            details: Some(details),
+        };
+        let t = Transition {
+            execution_arn: arn.into(),
+            expected_version: 1,
+            state: store.get_execution(arn).unwrap().unwrap().state,
+            events: vec![event.clone()],
+            timers: vec![],
+            tasks: vec![],
+        };
+        store.commit(t).wait().unwrap();
+        let stored: String = store
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT event FROM history WHERE event_id = 2", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!(parsed, event.to_wire());
+        assert_eq!(HistoryEvent::from_wire(&parsed), Some(event));
     }
 
     #[test]

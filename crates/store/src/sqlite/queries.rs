@@ -726,14 +726,58 @@ fn execution_id(conn: &Connection, arn: &str) -> Result<i64> {
         })
 }
 
+/// A transition with its history events already serialised, so that the
+/// single writer thread spends its time on SQLite, not on JSON: callers
+/// prepare on their own threads, in parallel.
+pub(crate) struct Prepared {
+    pub(crate) transition: Transition,
+    events: Vec<(i64, String)>,
+}
+
+impl Prepared {
+    pub(crate) fn new(mut transition: Transition) -> Prepared {
+        let events = std::mem::take(&mut transition.events)
+            .iter()
+            .map(|e| (to_i64(e.id), wire_json(e)))
+            .collect();
+        Prepared { transition, events }
+    }
+}
+
+/// The JSON text of [`HistoryEvent::to_wire`], written without building
+/// (and cloning the details into) an intermediate `Value`.
+fn wire_json(e: &HistoryEvent) -> String {
+    let mut out = String::with_capacity(256);
+    let timestamp = serde_json::Number::from_f64(e.timestamp_ms as f64 / 1000.0)
+        .map_or_else(|| "null".to_string(), |n| n.to_string());
+    out.push_str("{\"timestamp\":");
+    out.push_str(&timestamp);
+    out.push_str(",\"type\":\"");
+    out.push_str(e.event_type.as_str());
+    out.push_str("\",\"id\":");
+    out.push_str(&e.id.to_string());
+    out.push_str(",\"previousEventId\":");
+    out.push_str(&e.previous_event_id.to_string());
+    if let (Some(key), Some(details)) = (e.event_type.details_key(), &e.details) {
+        out.push_str(",\"");
+        out.push_str(key);
+        out.push_str("\":");
+        // Serialising a map of JSON values cannot fail.
+        out.push_str(&serde_json::to_string(details).unwrap_or_else(|_| "{}".into()));
+    }
+    out.push('}');
+    out
+}
+
 /// Writes a transition's events, timers and tasks for execution `id`.
-fn apply_changes(conn: &Connection, id: i64, t: &Transition) -> Result<()> {
-    if !t.events.is_empty() {
+fn apply_changes(conn: &Connection, id: i64, p: &Prepared) -> Result<()> {
+    let t = &p.transition;
+    if !p.events.is_empty() {
         let mut stmt = conn.prepare_cached(
             "INSERT INTO history (execution_id, event_id, event) VALUES (?1, ?2, ?3)",
         )?;
-        for e in &t.events {
-            stmt.execute(params![id, to_i64(e.id), e.to_wire().to_string()])?;
+        for (event_id, json) in &p.events {
+            stmt.execute(params![id, event_id, json])?;
         }
     }
     for change in &t.timers {
@@ -805,12 +849,14 @@ fn has_rows(conn: &Connection, sql: &str, id: i64) -> Result<bool> {
 pub(crate) fn create_execution(
     conn: &Connection,
     e: NewExecution,
-    first: Transition,
+    first: Prepared,
 ) -> Result<Created> {
-    if let Some(existing) = get_execution(conn, &e.arn)? {
-        return Ok(Created::Existing(Box::new(existing)));
+    if exists(conn, "SELECT 1 FROM executions WHERE arn = ?1", &e.arn)? {
+        if let Some(existing) = get_execution(conn, &e.arn)? {
+            return Ok(Created::Existing(Box::new(existing)));
+        }
     }
-    let s = &first.state;
+    let s = &first.transition.state;
     conn.prepare_cached(
         "INSERT INTO executions (arn, state_machine_arn, version_arn, alias_arn, revision_id, \
          name, input, trace_header, start_date_ms, map_run_arn, parent_arn, status, output, \
@@ -847,7 +893,8 @@ pub(crate) fn create_execution(
     Ok(Created::New)
 }
 
-pub(crate) fn commit(conn: &Connection, t: Transition) -> Result<u64> {
+pub(crate) fn commit(conn: &Connection, p: Prepared) -> Result<u64> {
+    let t = &p.transition;
     let s = &t.state;
     let updated: Option<(i64, i64)> = conn
         .prepare_cached(
@@ -878,11 +925,11 @@ pub(crate) fn commit(conn: &Connection, t: Transition) -> Result<u64> {
         // Tell "gone" from "moved on" so the caller knows whether to reload.
         execution_id(conn, &t.execution_arn)?;
         return Err(Error::Conflict {
-            arn: t.execution_arn,
+            arn: t.execution_arn.clone(),
             expected: t.expected_version,
         });
     };
-    apply_changes(conn, id, &t)?;
+    apply_changes(conn, id, &p)?;
     Ok(to_u64(version))
 }
 
