@@ -210,9 +210,11 @@ fn token(p: &[u8], i: usize) -> (Token, usize) {
     }
 }
 
-/// An instant parsed from an RFC 3339 timestamp, as the `Timestamp…`
-/// operators and `IsTimestamp` accept it: `2016-03-14T01:59:00Z`, with
-/// optional fractional seconds and a `Z` or `±hh:mm` offset (required).
+/// An instant parsed from an ISO-8601 extended offset date-time, as the
+/// `Timestamp…` operators, `IsTimestamp` and Wait's timestamps accept it
+/// (Java's `ISO_OFFSET_DATE_TIME`, which AWS names in its errors):
+/// `2016-03-14T01:59:00Z`, with optional seconds, up to nine fractional
+/// digits, and a required `Z` or `±hh[:mm[:ss]]` offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp {
     /// Seconds since the Unix epoch (UTC).
@@ -230,19 +232,37 @@ impl Timestamp {
                 d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
             })
         };
+        let at = |i: usize, c: u8| b.get(i) == Some(&c);
         let year = num(0, 4)?;
         let month = num(5, 2)?;
         let day = num(8, 2)?;
         let hour = num(11, 2)?;
         let minute = num(14, 2)?;
-        let second = num(17, 2)?;
-        if b.get(4) != Some(&b'-')
-            || b.get(7) != Some(&b'-')
-            || !matches!(b.get(10), Some(b'T' | b't'))
-            || b.get(13) != Some(&b':')
-            || b.get(16) != Some(&b':')
-        {
+        if !at(4, b'-') || !at(7, b'-') || !(at(10, b'T') || at(10, b't')) || !at(13, b':') {
             return None;
+        }
+        // Seconds and their fraction are optional, as in Java's
+        // ISO_OFFSET_DATE_TIME (AWS's "ISO-8601 extended offset date-time").
+        let mut i = 16;
+        let mut second = 0;
+        let mut nanos: u32 = 0;
+        if at(i, b':') {
+            second = num(17, 2)?;
+            i = 19;
+            if at(i, b'.') {
+                i += 1;
+                let mut digits = 0u32;
+                while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+                    if digits == 9 {
+                        return None;
+                    }
+                    nanos = nanos * 10 + u32::from(d - b'0');
+                    digits += 1;
+                    i += 1;
+                }
+                // Java accepts a bare `.` (no digits) here.
+                nanos *= 10u32.pow(9 - digits);
+            }
         }
         if !(1..=12).contains(&month)
             || day < 1
@@ -253,34 +273,24 @@ impl Timestamp {
         {
             return None;
         }
-        let mut i = 19;
-        let mut nanos: u32 = 0;
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            let start = i;
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                if i - start < 9 {
-                    nanos = nanos * 10 + u32::from(b[i] - b'0');
-                }
-                i += 1;
-            }
-            let digits = i - start;
-            if digits == 0 {
-                return None;
-            }
-            for _ in digits..9 {
-                nanos *= 10;
-            }
-        }
         let offset_seconds = match b.get(i) {
             Some(b'Z' | b'z') if i + 1 == b.len() => 0,
-            Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() => {
+            Some(&sign @ (b'+' | b'-')) if [3, 6, 9].contains(&b.len().saturating_sub(i)) => {
                 let oh = num(i + 1, 2)?;
-                let om = num(i + 4, 2)?;
-                if b.get(i + 3) != Some(&b':') || oh > 23 || om > 59 {
+                let om = if i + 3 == b.len() { 0 } else { num(i + 4, 2)? };
+                let os = if i + 9 == b.len() {
+                    if !at(i + 6, b':') {
+                        return None;
+                    }
+                    num(i + 7, 2)?
+                } else {
+                    0
+                };
+                let off = oh * 3600 + om * 60 + os;
+                // Java's ZoneOffset allows at most ±18:00.
+                if (i + 3 != b.len() && !at(i + 3, b':')) || om > 59 || os > 59 || off > 18 * 3600 {
                     return None;
                 }
-                let off = oh * 3600 + om * 60;
                 if sign == b'-' {
                     -off
                 } else {
@@ -528,7 +538,15 @@ mod tests {
             ("2016-03-14 01:59:00Z", false),
             ("2016-13-14T01:59:00Z", false),
             ("2016-12-05T25:29:29Z", false),
-            ("2016-03-14T01:59:00.Z", false),
+            ("2016-03-14T01:59:00.Z", true),
+            ("2016-03-14T01:59:00+01", true),
+            ("2016-03-14t01:59:00z", true),
+            ("2016-03-14T01:59Z", true),
+            ("2016-03-14T01:59:00.123456789+01:00:30", true),
+            ("2016-03-14T01:59:00.1234567891Z", false),
+            ("2016-03-14T01:59:00+0100", false),
+            ("2016-03-14T01:59:00+19:00", false),
+            ("2016-03-14T01:59:60Z", false),
             ("2016-03-14", false),
             ("", false),
         ] {
