@@ -65,7 +65,12 @@ class Context {
 }
 
 async function render() {
-  const path = decodeURIComponent(location.hash.replace(/^#/, '')).split('?')[0] || '/';
+  let path;
+  try {
+    path = decodeURIComponent(location.hash.replace(/^#/, '')).split('?')[0] || '/';
+  } catch {
+    path = '/not-found';
+  }
   current?.leave();
   const main = document.getElementById('main');
   const ctx = new Context(main);

@@ -66,6 +66,7 @@ function executionsTable(ctx, arn) {
   const body = h('tbody');
   const moreBtn = h('button', { class: 'small' }, 'Load more');
   let token = null;
+  let pages = 0;
   const row = (e) => {
     const end = toDate(e.stopDate)?.getTime() ?? Date.now();
     const start = toDate(e.startDate)?.getTime();
@@ -85,12 +86,14 @@ function executionsTable(ctx, arn) {
     body.append(...(page.executions || []).map(row));
     if (!body.children.length) body.append(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No executions.')));
     token = page.nextToken || null;
+    pages = reset ? 1 : pages + 1;
     moreBtn.hidden = !token;
   };
   status.addEventListener('change', () => load(true));
   moreBtn.addEventListener('click', () => load(false));
-  // Refresh the first page while the user has not paged further.
-  ctx.every(5000, () => (token === null || body.children.length <= 50 ? load(true) : null));
+  // Refresh the first page while the user has not paged further (a refresh
+  // would throw away the pages they asked for).
+  ctx.every(5000, () => (pages <= 1 ? load(true) : null));
   return {
     el: h('section', { class: 'card' },
       h('div', { class: 'card-head' }, h('h2', {}, 'Executions'), h('span', { class: 'spacer' }), status),
