@@ -5,7 +5,7 @@
 //! A call is parsed once, when the definition is loaded: the function is
 //! resolved and a literal `States.Format` template split into its pieces,
 //! so that evaluation does no string parsing. The functions themselves live
-//! in [`functions`].
+//! in the `functions` submodule.
 //!
 //! What AWS rejects when a definition is created, and what only at run time,
 //! follows AWS: an unknown function or broken syntax is a parse error; a
