@@ -15,12 +15,16 @@ pub(super) struct Env<'a> {
     pub input: &'a Value,
     pub context: &'a Value,
     pub variables: &'a Variables,
+    /// The document the outermost path started at: what `$` means inside
+    /// its filters (Jayway's root document), e.g. the Context object in
+    /// `$$.x[?(@.a == $.b)]`. `None` until a path has started.
+    pub doc: Option<&'a Value>,
 }
 
 impl<'a> Env<'a> {
     pub fn root(&self, root: &Root, current: Option<&'a Value>) -> Option<&'a Value> {
         match root {
-            Root::Input => Some(self.input),
+            Root::Input => Some(self.doc.unwrap_or(self.input)),
             Root::Context => Some(self.context),
             Root::Variable(name) => self.variables.get(name.as_ref()),
             Root::Current => current,
@@ -188,6 +192,16 @@ pub(super) fn evaluate<'a>(
         } else {
             Found::Many(Vec::new())
         };
+    };
+    let outer;
+    let env = if env.doc.is_none() {
+        outer = Env {
+            doc: Some(root),
+            ..*env
+        };
+        &outer
+    } else {
+        env
     };
     if definite {
         let node = match expr.segments.split_last() {

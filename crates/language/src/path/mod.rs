@@ -285,6 +285,7 @@ impl Path {
             input: scope.input,
             context: scope.context,
             variables: scope.variables,
+            doc: None,
         };
         match eval::evaluate(&self.expr, self.definite, &env, None) {
             Found::One(v) => Selection::Node(v),
@@ -443,6 +444,7 @@ impl ReferencePath {
             input: scope.input,
             context: scope.context,
             variables: scope.variables,
+            doc: None,
         };
         let root = env.root(&self.path.expr.root, None)?;
         eval::walk_definite(&self.path.expr.segments, root).ok()

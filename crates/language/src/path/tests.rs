@@ -144,6 +144,12 @@ fn selects_like_jayway() {
             "$.store.book[?(@.price < $limit)].title",
             Some(json!(["Sayings", "Moby Dick"])),
         ),
+        // `$` in a filter is the document the path started at.
+        (
+            "$$.Execution[?(@.Id == $.Execution.Id)].Input",
+            Some(json!([{"x": 1}])),
+        ),
+        ("$v.f[?(@ > $.f[0])]", Some(json!([20]))),
         (
             "$.store.book[?(@.category == 'reference')].author",
             Some(json!(["Nigel Rees"])),
