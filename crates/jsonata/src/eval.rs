@@ -71,7 +71,7 @@ pub fn boolean(v: &Value) -> Option<bool> {
 /// Field lookup mapping over arrays and flattening one level.
 pub fn lookup(input: &Value, key: &str) -> Value {
     match input {
-        Value::Array(a, _) => {
+        Value::Array(a, _) => stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || {
             let mut out = Vec::new();
             for item in a.iter() {
                 match lookup(item, key) {
@@ -81,7 +81,7 @@ pub fn lookup(input: &Value, key: &str) -> Value {
                 }
             }
             Value::seq(out)
-        }
+        }),
         Value::Object(m) => m.get(key).cloned().unwrap_or(Value::Undefined),
         _ => Value::Undefined,
     }
@@ -89,6 +89,10 @@ pub fn lookup(input: &Value, key: &str) -> Value {
 
 /// Fully flatten nested arrays into `out`.
 pub fn flatten_into(v: &Value, out: &mut Vec<Value>) {
+    stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || flatten_inner(v, out))
+}
+
+fn flatten_inner(v: &Value, out: &mut Vec<Value>) {
     match v {
         Value::Array(a, _) => {
             for x in a.iter() {
@@ -116,6 +120,10 @@ pub fn append(a: Value, b: Value) -> Value {
 }
 
 fn descend(v: &Value, out: &mut Vec<Value>, depth: usize) {
+    stacker::maybe_grow(RED_ZONE, STACK_CHUNK, || descend_inner(v, out, depth))
+}
+
+fn descend_inner(v: &Value, out: &mut Vec<Value>, depth: usize) {
     if depth > 1000 {
         return;
     }
@@ -134,6 +142,17 @@ fn descend(v: &Value, out: &mut Vec<Value>, depth: usize) {
             }
         }
         _ => {}
+    }
+}
+
+impl Drop for Evaluator<'_> {
+    fn drop(&mut self) {
+        for frame in self.frames.drain(..) {
+            for (_, v) in frame.vars {
+                crate::value::drop_deep(v);
+            }
+        }
+        crate::value::drop_deep(std::mem::replace(&mut self.root, Value::Undefined));
     }
 }
 
@@ -430,11 +449,12 @@ impl<'e> Evaluator<'e> {
         let Some(first) = steps.first() else {
             return Ok(Value::Undefined);
         };
-        let mut input_seq = if input.is_array() && !matches!(first.kind, Kind::Var(_)) {
-            input.clone()
+        let first_items: &[Value] = if input.is_array() && !matches!(first.kind, Kind::Var(_)) {
+            input.members()
         } else {
-            Value::seq(vec![input.clone()])
+            std::slice::from_ref(input)
         };
+        let mut input_seq: Option<Value> = None;
         let mut result = Value::Undefined;
         let mut tuples: Option<Vec<Tuple>> = None;
         let mut is_tuple = false;
@@ -443,18 +463,29 @@ impl<'e> Evaluator<'e> {
             if step.tuple {
                 is_tuple = true;
             }
-            if i == 0 && step.consarray {
-                result = self.eval(step, &input_seq, frame)?;
-            } else if is_tuple {
-                tuples = Some(self.eval_tuple_step(step, &input_seq, tuples.take(), frame)?);
+            let items: &[Value] = match &input_seq {
+                Some(v) => v.members(),
+                None => first_items,
+            };
+            if (i == 0 && step.consarray) || is_tuple {
+                let seq_value = match &input_seq {
+                    Some(v) => v.clone(),
+                    None => Value::seq(first_items.to_vec()),
+                };
+                if i == 0 && step.consarray {
+                    result = self.eval(step, &seq_value, frame)?;
+                } else {
+                    tuples = Some(self.eval_tuple_step(step, &seq_value, tuples.take(), frame)?);
+                }
             } else {
-                result = self.eval_step(step, &input_seq, frame, i == n - 1)?;
+                let last = i == n - 1;
+                result = self.eval_step(step, items, frame, last, last && node.keep_array)?;
             }
             if !is_tuple && is_empty_result(&result) {
                 break;
             }
             if step.focus.is_none() {
-                input_seq = result.clone();
+                input_seq = Some(result.clone());
             }
         }
         let tuples = tuples.unwrap_or_default();
@@ -495,12 +526,13 @@ impl<'e> Evaluator<'e> {
     fn eval_step(
         &mut self,
         step: &Node,
-        input: &Value,
+        items: &[Value],
         frame: usize,
         last: bool,
+        keep: bool,
     ) -> Result<Value, Error> {
         if let Kind::Sort(terms) = &step.kind {
-            let mut r = self.sort(terms, input.clone(), frame)?;
+            let mut r = self.sort(terms, Value::seq(items.to_vec()), frame)?;
             for stage in &step.stages {
                 if let Stage::Filter(p) = stage {
                     r = self.filter(p, r, frame)?;
@@ -508,8 +540,25 @@ impl<'e> Evaluator<'e> {
             }
             return Ok(r);
         }
+        if items.len() == 1 {
+            // fast path: one context item, no intermediate collection
+            let mut res = self.eval(step, &items[0], frame)?;
+            for stage in &step.stages {
+                if let Stage::Filter(p) = stage {
+                    res = self.filter(p, res, frame)?;
+                }
+            }
+            return Ok(match res {
+                Value::Undefined => Value::Undefined,
+                Value::Array(a, f) if last && f & flags::SEQ == 0 => Value::Array(a, f),
+                Value::Array(a, f) if f & flags::CONS == 0 => Value::Array(a, flags::SEQ),
+                // a lone item stands for a singleton sequence unless `[]` must keep it
+                other if !keep && !other.is_array() => other,
+                other => Value::seq(vec![other]),
+            });
+        }
         let mut out = Vec::new();
-        for item in input.members() {
+        for item in items {
             let mut res = self.eval(step, item, frame)?;
             for stage in &step.stages {
                 if let Stage::Filter(p) = stage {

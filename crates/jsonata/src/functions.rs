@@ -146,7 +146,11 @@ pub fn builtin(name: &str, sfn: bool) -> Option<&'static str> {
             return Some(if *n == "random" { "sfn:random" } else { n });
         }
     }
-    BUILTINS.iter().find(|(n, _)| *n == name).map(|(n, _)| *n)
+    static INDEX: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    INDEX
+        .get_or_init(|| BUILTINS.iter().map(|(n, _)| (*n, *n)).collect())
+        .get(name)
+        .copied()
 }
 
 /// The number of arguments a function value expects (for higher-order calls).
@@ -249,6 +253,12 @@ fn json_escape(s: &str, out: &mut String) {
 }
 
 fn stringify(v: &Value, pretty: bool, indent: usize, out: &mut String) -> Result<(), Error> {
+    stacker::maybe_grow(crate::eval::RED_ZONE, crate::eval::STACK_CHUNK, || {
+        stringify_inner(v, pretty, indent, out)
+    })
+}
+
+fn stringify_inner(v: &Value, pretty: bool, indent: usize, out: &mut String) -> Result<(), Error> {
     if indent > 2000 {
         return Err(Error::new("U1001", "Value nested too deeply"));
     }

@@ -181,7 +181,10 @@ impl Expression {
             None => Value::Undefined,
             Some(j) => Value::from_json(j),
         };
-        self.evaluate_value(input, env)?.to_json()
+        let result = self.evaluate_value(input, env)?;
+        let json = result.to_json();
+        value::drop_deep(result);
+        json
     }
 
     fn evaluate_value(&self, input: Value, env: &Environment) -> Result<Value, Error> {

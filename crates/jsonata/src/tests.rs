@@ -68,3 +68,240 @@ fn expression_is_send_sync() {
     check::<Expression>();
     check::<Environment>();
 }
+
+#[test]
+fn deeply_nested_runtime_values_do_not_overflow() {
+    let e = Expression::parse("$reduce([1..200000], function($a, $x){ {'n': $a} }, {})").unwrap();
+    let env = Environment::new().with_limits(1000, Some(std::time::Duration::from_secs(20)));
+    // either a result-too-deep error or a timeout, never a crash
+    assert!(e.evaluate(None, &env).is_err());
+}
+
+#[test]
+fn step_functions_dialect() {
+    let env = Environment::new().step_functions();
+    let run = |src: &str| Expression::parse(src).unwrap().evaluate(None, &env);
+    assert_eq!(
+        run("$partition([1,2,3,4,5], 2)").unwrap(),
+        Some(json!([[1, 2], [3, 4], [5]]))
+    );
+    assert_eq!(run("$range(0, 10, 5)").unwrap(), Some(json!([0, 5, 10])));
+    assert_eq!(run("$range(1, 3)").unwrap(), Some(json!([1, 2, 3])));
+    assert_eq!(
+        run("$hash('hello', 'SHA-256')").unwrap(),
+        Some(json!(
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        ))
+    );
+    assert_eq!(
+        run("$hash('hello', 'MD5')").unwrap(),
+        Some(json!("5d41402abc4b2a76b9719d911017c592"))
+    );
+    assert_eq!(
+        run("$hash('hello', 'SHA-1')").unwrap(),
+        Some(json!("aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"))
+    );
+    assert_eq!(run("$hash('a', 'SHA-9')").unwrap_err().code, "D3203");
+    assert_eq!(run("$random(7) = $random(7)").unwrap(), Some(json!(true)));
+    let r = run("$random()").unwrap().and_then(|v| v.as_f64()).unwrap();
+    assert!((0.0..1.0).contains(&r));
+    assert_eq!(
+        run("$parse('{\"a\": [1, 2]}').a[1]").unwrap(),
+        Some(json!(2))
+    );
+    let u = run("$uuid()").unwrap().unwrap();
+    let u = u.as_str().unwrap();
+    assert_eq!(u.len(), 36);
+    assert_eq!(&u[14..15], "4");
+    // $eval is removed in the Step Functions dialect
+    assert_eq!(run("$eval('1 + 1')").unwrap_err().code, "T1006");
+    // and still available in plain JSONata
+    let plain = Expression::parse("$eval('1 + 1')")
+        .unwrap()
+        .evaluate(None, &Environment::new());
+    assert_eq!(plain.unwrap(), Some(json!(2)));
+}
+
+struct FixedHost;
+
+impl Host for FixedHost {
+    fn now_millis(&self) -> i64 {
+        1_521_801_216_617
+    }
+    fn random(&self) -> f64 {
+        0.25
+    }
+    fn uuid(&self) -> String {
+        "00000000-0000-4000-8000-000000000000".into()
+    }
+}
+
+#[test]
+fn host_hooks_make_results_deterministic() {
+    let env = Environment::new()
+        .step_functions()
+        .with_host(std::sync::Arc::new(FixedHost));
+    let run = |src: &str| {
+        Expression::parse(src)
+            .unwrap()
+            .evaluate(None, &env)
+            .unwrap()
+    };
+    assert_eq!(run("$now()"), Some(json!("2018-03-23T10:33:36.617Z")));
+    assert_eq!(run("$millis()"), Some(json!(1_521_801_216_617i64)));
+    assert_eq!(run("$random()"), Some(json!(0.25)));
+    assert_eq!(
+        run("$uuid()"),
+        Some(json!("00000000-0000-4000-8000-000000000000"))
+    );
+}
+
+#[test]
+fn errors_carry_codes_and_positions() {
+    let err = Expression::parse("1 +").unwrap_err();
+    assert_eq!(err.code, "S0207");
+    let err = ev("'a' + 1", json!(null)).unwrap_err();
+    assert_eq!(err.code, "T2001");
+    assert!(err.position.is_some());
+}
+
+/// A tiny deterministic generator of random and garbage expressions.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+    fn expr(&mut self, depth: usize) -> String {
+        const ATOMS: &[&str] = &[
+            "a",
+            "b.c",
+            "$",
+            "$$",
+            "1",
+            "-2.5",
+            "'s'",
+            "\"t\"",
+            "true",
+            "null",
+            "[1,2,3]",
+            "{'k': 1}",
+            "$x",
+            "*",
+            "**",
+            "%",
+            "/re/i",
+            "`q n`",
+            "()",
+            "[]",
+            "{}",
+            "$string",
+            "function($v){$v}",
+            "|a|{'b':1}|",
+        ];
+        const OPS: &[&str] = &[
+            "+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">=", "&", "and", "or", "in", "..",
+            "~>", "?:", "??", ".", ":=", "@", "#",
+        ];
+        const FUNCS: &[&str] = &[
+            "$sum",
+            "$count",
+            "$string",
+            "$map",
+            "$filter",
+            "$reduce",
+            "$sort",
+            "$keys",
+            "$lookup",
+            "$substring",
+            "$split",
+            "$join",
+            "$replace",
+            "$match",
+            "$formatNumber",
+            "$formatInteger",
+            "$fromMillis",
+            "$toMillis",
+            "$number",
+            "$round",
+            "$spread",
+            "$merge",
+            "$each",
+            "$sift",
+            "$zip",
+            "$append",
+            "$distinct",
+            "$single",
+            "$eval",
+            "$type",
+            "$exists",
+            "$pad",
+            "$parseInteger",
+        ];
+        if depth == 0 {
+            return self.pick(ATOMS).to_string();
+        }
+        match self.next() % 9 {
+            0 => format!(
+                "{} {} {}",
+                self.expr(depth - 1),
+                self.pick(OPS),
+                self.expr(depth - 1)
+            ),
+            1 => format!(
+                "{}({}, {})",
+                self.pick(FUNCS),
+                self.expr(depth - 1),
+                self.expr(depth - 1)
+            ),
+            2 => format!("{}[{}]", self.expr(depth - 1), self.expr(depth - 1)),
+            3 => format!("({}; {})", self.expr(depth - 1), self.expr(depth - 1)),
+            4 => format!(
+                "{} ? {} : {}",
+                self.expr(depth - 1),
+                self.expr(depth - 1),
+                self.expr(depth - 1)
+            ),
+            5 => format!("{{{}: {}}}", self.expr(depth - 1), self.expr(depth - 1)),
+            6 => format!("{}^({})", self.expr(depth - 1), self.expr(depth - 1)),
+            7 => {
+                // garbage: a random slice of a random expression
+                let s = self.expr(depth - 1);
+                let cut = (self.next() as usize) % (s.len() + 1);
+                s.chars().take(cut).collect::<String>()
+                    + self.pick(&["(", "]", "}", "|", "'", "/", "`", "[", ""])
+            }
+            _ => format!("[{}, {}]", self.expr(depth - 1), self.expr(depth - 1)),
+        }
+    }
+}
+
+#[test]
+fn random_and_garbage_expressions_never_panic() {
+    let input = json!({"a": [1, {"b": 2}], "b": {"c": [3, 4]}, "x": "text"});
+    let env = Environment::new().with_limits(200, Some(std::time::Duration::from_millis(50)));
+    let mut g = Gen(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..3000 {
+        let src = g.expr(3);
+        if let Ok(e) = Expression::parse(&src) {
+            let _ = e.evaluate(Some(&input), &env);
+            let _ = e.evaluate(None, &env);
+        }
+    }
+    // raw byte garbage
+    for _ in 0..2000 {
+        let len = (g.next() % 24) as usize;
+        let s: String = (0..len)
+            .map(|_| char::from_u32((g.next() % 128) as u32).unwrap_or('?'))
+            .collect();
+        if let Ok(e) = Expression::parse(&s) {
+            let _ = e.evaluate(Some(&input), &env);
+        }
+    }
+}

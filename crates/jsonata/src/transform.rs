@@ -90,6 +90,12 @@ pub fn apply_transform(
 }
 
 fn rebuild(v: &Value, reps: &HashMap<usize, Option<Map>>, depth: usize) -> Value {
+    stacker::maybe_grow(crate::eval::RED_ZONE, crate::eval::STACK_CHUNK, || {
+        rebuild_inner(v, reps, depth)
+    })
+}
+
+fn rebuild_inner(v: &Value, reps: &HashMap<usize, Option<Map>>, depth: usize) -> Value {
     if depth > 1000 {
         return v.clone();
     }

@@ -153,6 +153,17 @@ impl Value {
     /// Convert a JSON value into the internal model (a deep copy).
     pub fn from_json(v: &serde_json::Value) -> Value {
         match v {
+            serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                stacker::maybe_grow(crate::eval::RED_ZONE, crate::eval::STACK_CHUNK, || {
+                    Value::from_json_inner(v)
+                })
+            }
+            _ => Value::from_json_inner(v),
+        }
+    }
+
+    fn from_json_inner(v: &serde_json::Value) -> Value {
+        match v {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
@@ -175,7 +186,13 @@ impl Value {
     }
 
     fn to_json_depth(&self, depth: usize) -> Result<Option<serde_json::Value>, Error> {
-        if depth > 10_000 {
+        stacker::maybe_grow(crate::eval::RED_ZONE, crate::eval::STACK_CHUNK, || {
+            self.to_json_inner(depth)
+        })
+    }
+
+    fn to_json_inner(&self, depth: usize) -> Result<Option<serde_json::Value>, Error> {
+        if depth > 1_000 {
             return Err(Error::new(
                 "U1001",
                 "Result is nested too deeply to serialize",
@@ -226,6 +243,12 @@ pub fn number_to_json(n: f64) -> serde_json::Value {
 
 /// Deep equality as JSONata's `=` operator defines it.
 pub fn deep_equal(a: &Value, b: &Value) -> bool {
+    stacker::maybe_grow(crate::eval::RED_ZONE, crate::eval::STACK_CHUNK, || {
+        deep_equal_inner(a, b)
+    })
+}
+
+fn deep_equal_inner(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Undefined, Value::Undefined) => true,
         (Value::Null, Value::Null) => true,
@@ -242,5 +265,42 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Func(x), Value::Func(y)) => Arc::ptr_eq(x, y),
         _ => false,
+    }
+}
+
+/// Drop a value without recursion, so very deeply nested values built at
+/// run time cannot overflow the stack when they are released.
+pub fn drop_deep(v: Value) {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(a, _) => {
+                if let Ok(items) = Arc::try_unwrap(a) {
+                    stack.extend(items);
+                }
+            }
+            Value::Object(m) => {
+                if let Ok(map) = Arc::try_unwrap(m) {
+                    stack.extend(map.into_values());
+                }
+            }
+            Value::Func(f) => {
+                if let Ok(func) = Arc::try_unwrap(f) {
+                    match func {
+                        Func::Lambda { input, .. } => stack.push(input),
+                        Func::Partial { func, args } => {
+                            stack.push(func);
+                            stack.extend(args.into_iter().flatten());
+                        }
+                        Func::Chain(a, b) => {
+                            stack.push(a);
+                            stack.push(b);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
