@@ -266,10 +266,9 @@ impl<'s> Cursor<'s> {
                 None => return Err(self.error("expected an index".into())),
             }
         }
-        if indexes.len() == 1 {
-            Ok(Segment::Index(indexes[0]))
-        } else {
-            Ok(Segment::Indexes(indexes))
+        match indexes.as_slice() {
+            [single] => Ok(Segment::Index(*single)),
+            _ => Ok(Segment::Indexes(indexes)),
         }
     }
 
