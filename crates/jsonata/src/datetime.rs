@@ -30,6 +30,10 @@ const DAYS: [&str; 7] = [
     "Sunday",
 ];
 
+/// The JavaScript Date range: ±100,000,000 days around the epoch.
+const MAX_MILLIS: f64 = 8.64e15;
+const MAX_YEAR: i64 = 275_760;
+
 const ISO_PICTURE: &str = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]";
 
 /// Days since 1970-01-01 to a civil date (year, month 1-12, day 1-31).
@@ -113,6 +117,9 @@ fn parse_tz(tz: &str) -> Result<i32, Error> {
             digits[split..].parse::<i32>().unwrap_or(0),
         )
     };
+    if !(0..=99).contains(&h) || !(0..=99).contains(&m) {
+        return Err(Error::new("D3110", format!("Invalid timezone: {tz}")));
+    }
     Ok(sign * (h * 60 + m))
 }
 
@@ -433,6 +440,12 @@ pub fn from_millis(ms: f64, picture: Option<&str>, tz: Option<&str>) -> Result<V
         Some(t) => parse_tz(t)?,
         None => 0,
     };
+    if !ms.is_finite() || ms.abs() > MAX_MILLIS || offset.abs() > 24 * 60 {
+        return Err(Error::new(
+            "D3110",
+            "The millisecond value is outside the range of representable dates",
+        ));
+    }
     let p = breakdown(ms.floor() as i64, offset);
     let picture = picture.unwrap_or(ISO_PICTURE);
     let pieces = parse_picture(picture)?;
@@ -704,6 +717,9 @@ pub fn to_millis(s: &str, picture: Option<&str>) -> Result<Option<f64>, Error> {
         now.div_euclid(86_400_000)
     };
     let (ny, nm, nd) = civil_from_days(now_days);
+    if year.is_some_and(|y| y.abs() > MAX_YEAR) || doy.is_some_and(|d| d.abs() > 1000) {
+        return Ok(None);
+    }
     let any_date = year.is_some() || month.is_some() || day.is_some() || doy.is_some();
     let days = if let Some(d) = doy {
         days_from_civil(year.unwrap_or(ny), 1, 1) + d - 1
@@ -719,7 +735,11 @@ pub fn to_millis(s: &str, picture: Option<&str>) -> Result<Option<f64>, Error> {
         days_from_civil(y, m as u32, d as u32)
     };
     Ok(Some(
-        (days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + milli
-            - offset * 60_000) as f64,
+        days as f64 * 86_400_000.0
+            + hour as f64 * 3_600_000.0
+            + minute as f64 * 60_000.0
+            + second as f64 * 1000.0
+            + milli as f64
+            - offset as f64 * 60_000.0,
     ))
 }

@@ -220,6 +220,10 @@ fn words_value(tokens: &[(f64, bool)], depth: usize) -> f64 {
 
 /// Roman numerals.
 pub fn to_roman(n: u64) -> String {
+    if n > 100_000 {
+        // roman numerals beyond this are not meaningful; avoid huge outputs
+        return n.to_string();
+    }
     const TABLE: [(u64, &str); 13] = [
         (1000, "m"),
         (900, "cm"),

@@ -11,6 +11,9 @@ use crate::regex::JsRegex;
 use crate::signature::Signature;
 use crate::value::{deep_equal, Func, Map, Value};
 
+/// Longest string `$pad` will build.
+const MAX_STRING_CHARS: i64 = 10_000_000;
+
 const BUILTINS: &[(&str, &str)] = &[
     ("sum", "<a<n>:n>"),
     ("count", "<a:n>"),
@@ -689,6 +692,9 @@ impl<'e> Evaluator<'e> {
                 if w <= len {
                     return Ok(first);
                 }
+                if w > MAX_STRING_CHARS {
+                    return Err(d_err("D3200", pos, "The width of $pad is too large"));
+                }
                 let need = (w - len) as usize;
                 let padding: String = pad_s.chars().cycle().take(need).collect();
                 if width > 0.0 {
@@ -1192,6 +1198,7 @@ impl<'e> Evaluator<'e> {
                 let mut sub = Evaluator::new(self.env, &parsed.labels);
                 sub.root = ctx.clone();
                 sub.depth = self.depth;
+                sub.deadline = self.deadline;
                 let r = sub.eval(&parsed.root, &ctx, 0);
                 r.map_err(|e| {
                     Error::at(
