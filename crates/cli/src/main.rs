@@ -3,6 +3,7 @@
 //! codes (0 success, 1 failed execution or invalid definition found by
 //! `validate`, 2 bad usage or unusable input).
 
+mod graph;
 mod run;
 mod validate;
 
@@ -27,6 +28,8 @@ enum Command {
     Validate(validate::Args),
     /// Run a workflow in-process and print its output.
     Run(run::Args),
+    /// Draw a state machine as a graph (SVG, or the layout as JSON).
+    Graph(graph::Args),
     /// Serve the AWS Step Functions API (and the console) on durable embedded storage.
     Server(statecraft_server::ServerArgs),
 }
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::main(args),
         Command::Run(args) => run::main(args),
+        Command::Graph(args) => graph::main(args),
         Command::Server(args) => match statecraft_server::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
