@@ -249,6 +249,7 @@ impl Actor {
         match end {
             End::Finished => {
                 inner.timers.cancel_all(&self.arn);
+                inner.wake_waiters(&self.arn);
                 let stopped = now_ms();
                 for msg in leftover {
                     if let Msg::Stop { reply, .. } = msg {

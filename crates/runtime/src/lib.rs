@@ -131,6 +131,8 @@ pub(crate) struct Inner {
     actors: Mutex<HashMap<String, Mailbox>>,
     next_actor_id: std::sync::atomic::AtomicU64,
     live_actors: AtomicUsize,
+    /// Who waits for which execution to end ([`Runtime::wait_for_completion`]).
+    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
     actors_done: Notify,
     shutting_down: AtomicBool,
 }
@@ -165,6 +167,7 @@ impl Runtime {
             actors: Mutex::new(HashMap::new()),
             next_actor_id: std::sync::atomic::AtomicU64::new(1),
             live_actors: AtomicUsize::new(0),
+            waiters: Mutex::new(HashMap::new()),
             actors_done: Notify::new(),
             shutting_down: AtomicBool::new(false),
         });
@@ -205,6 +208,21 @@ impl Runtime {
     /// input as a running execution returns it; otherwise a name in use is
     /// `ExecutionAlreadyExists`.
     pub async fn start_execution(&self, request: StartExecution) -> Result<Started> {
+        self.start(request, None).await
+    }
+
+    /// StartExecution on behalf of a parent execution (a nested-workflow
+    /// task): as [`Runtime::start_execution`], and the child records its
+    /// parent.
+    pub async fn start_child_execution(
+        &self,
+        request: StartExecution,
+        parent_arn: &str,
+    ) -> Result<Started> {
+        self.start(request, Some(parent_arn.to_string())).await
+    }
+
+    async fn start(&self, request: StartExecution, parent_arn: Option<String>) -> Result<Started> {
         let inner = &self.inner;
         inner.check_running()?;
         let resolved = inner.resolve(&request.target_arn)?;
@@ -242,7 +260,7 @@ impl Runtime {
             trace_header: request.trace_header.clone(),
             start_date_ms: now,
             map_run_arn: None,
-            parent_arn: None,
+            parent_arn,
         };
         match inner.store.create_execution(new, plan.transition).await? {
             Created::New => {
@@ -345,6 +363,30 @@ impl Runtime {
         Ok(now)
     }
 
+    /// Waits until the execution is no longer running and returns it (at
+    /// once if it has finished already). Woken by the execution's actor when
+    /// it commits its final transition; no polling.
+    pub async fn wait_for_completion(&self, execution_arn: &str) -> Result<ExecutionRecord> {
+        loop {
+            // Register before looking, so an end between the two is not missed.
+            let (tx, rx) = oneshot::channel();
+            self.inner
+                .lock_waiters()
+                .entry(execution_arn.to_string())
+                .or_default()
+                .push(tx);
+            let record = self.describe_execution(execution_arn)?;
+            if record.state.status != ExecutionStatus::Running {
+                return Ok(record);
+            }
+            self.inner.check_running()?;
+            // A dropped sender (shutdown, or the actor restarting after a
+            // failed commit) just means: look again.
+            let _ = rx.await;
+            self.inner.check_running()?;
+        }
+    }
+
     /// DescribeExecution.
     pub fn describe_execution(&self, execution_arn: &str) -> Result<ExecutionRecord> {
         self.inner
@@ -409,6 +451,7 @@ impl Runtime {
         inner.shutting_down.store(true, Ordering::Release);
         // Dropping the mailboxes ends each actor after its current message.
         inner.lock_actors().clear();
+        inner.lock_waiters().clear();
         let deadline = tokio::time::Instant::now() + grace;
         while inner.live_actors.load(Ordering::Acquire) > 0 {
             let notified = inner.actors_done.notified();
@@ -451,6 +494,21 @@ impl Inner {
         match self.actors.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn lock_waiters(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<oneshot::Sender<()>>>> {
+        match self.waiters.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Wakes whoever waits for `arn` to end (or to be looked at again).
+    pub(crate) fn wake_waiters(&self, arn: &str) {
+        let waiting = self.lock_waiters().remove(arn);
+        for tx in waiting.into_iter().flatten() {
+            let _ = tx.send(());
         }
     }
 

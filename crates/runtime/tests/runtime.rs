@@ -242,6 +242,53 @@ async fn many_executions_run_concurrently() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_completion_wakes_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let sm = create(&rt, "waited", wait_machine(1), MachineType::Standard).await;
+    let parent = start(&rt, &sm, "parent", json!({})).await;
+    let child = rt
+        .start_child_execution(
+            StartExecution {
+                target_arn: sm.clone(),
+                name: Some("child".into()),
+                input: None,
+                trace_header: None,
+            },
+            &parent,
+        )
+        .await
+        .unwrap()
+        .execution_arn;
+    let waiters: Vec<_> = [&parent, &child]
+        .into_iter()
+        .map(|arn| {
+            let rt = rt.clone();
+            let arn = arn.clone();
+            tokio::spawn(async move { rt.wait_for_completion(&arn).await })
+        })
+        .collect();
+    for w in waiters {
+        let e = tokio::time::timeout(Duration::from_secs(5), w)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.state.status, ExecutionStatus::Succeeded);
+    }
+    let c = rt.describe_execution(&child).unwrap();
+    assert_eq!(c.parent_arn.as_deref(), Some(parent.as_str()));
+    // Already finished: returns at once.
+    let again = rt.wait_for_completion(&child).await.unwrap();
+    assert_eq!(again.state.status, ExecutionStatus::Succeeded);
+    assert!(matches!(
+        rt.wait_for_completion(&format!("{child}-nobody")).await,
+        Err(Error::ExecutionDoesNotExist(_))
+    ));
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starting_is_idempotent_by_name_and_input() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path(), Integrations::new()).await;
