@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+/// Errors make a definition invalid; warnings point at likely mistakes in a
+/// definition AWS would still accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
@@ -59,6 +61,42 @@ impl Diagnostic {
     pub fn in_state(mut self, state: impl Into<String>) -> Self {
         self.state = Some(state.into());
         self
+    }
+
+    /// The pointer as AWS prints it: `/` for the whole document.
+    pub fn location(&self) -> &str {
+        if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        }
+    }
+
+    /// The diagnostic as AWS words it inside an `InvalidDefinition` error:
+    /// `CODE: message at /pointer`.
+    pub fn aws_text(&self) -> String {
+        format!("{}: {} at {}", self.code, self.message, self.location())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_text_uses_slash_for_the_root() {
+        let d = Diagnostic::error(
+            "SCHEMA_VALIDATION_FAILED",
+            "",
+            "These fields are required: [States]",
+        );
+        assert_eq!(
+            d.aws_text(),
+            "SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /"
+        );
+        let w = Diagnostic::warning("NO_DOLLAR", "/States/A", "x").in_state("A");
+        assert_eq!(w.severity, Severity::Warning);
+        assert_eq!(w.to_string(), "x (state \"A\", at /States/A)");
     }
 }
 
