@@ -95,6 +95,11 @@ pub(crate) struct Frame {
     /// as child executions with their own histories).
     pub silent: bool,
     pub at: At,
+    /// The JSON text of the output the last `*StateExited` recorded: the
+    /// next state's input, so `*StateEntered` (or `ExecutionSucceeded`)
+    /// reuses it instead of serialising the same value again.
+    #[serde(skip)]
+    pub text: Option<Value>,
 }
 
 /// A visit of an execution state (Task, Parallel, Map) across its retries.
@@ -359,10 +364,10 @@ impl<'a> Run<'a> {
         output: Value,
         assigned: Option<Map<String, Value>>,
     ) -> Flow {
-        if let Some(ty) = node.exited {
-            let details = history::state_exited(&node.state.name, &output, assigned.as_ref());
-            let size = match details.get("output") {
-                Some(Value::String(s)) => s.len(),
+        if let Some(ty) = node.exited.filter(|_| !f.silent) {
+            let text = history::text(&output);
+            let size = match &text {
+                Value::String(s) => s.len(),
                 _ => 0,
             };
             if size > MAX_PAYLOAD_BYTES {
@@ -378,7 +383,10 @@ impl<'a> Run<'a> {
                     input: None,
                 };
             }
+            let details =
+                history::state_exited_text(&node.state.name, text.clone(), assigned.as_ref());
             self.emit(f.silent, &mut f.cursor, ty, Some(details), true);
+            f.text = Some(text);
         }
         if let Some(vars) = assigned {
             for (k, v) in vars {
@@ -405,6 +413,8 @@ impl<'a> Run<'a> {
         if let Some(text) = input_text {
             details.insert("input".into(), Value::String(text));
         }
+        // The first state's input is the execution's input, text and all.
+        let text = details.get("input").cloned();
         self.emit(
             false,
             &mut cursor,
@@ -412,7 +422,9 @@ impl<'a> Run<'a> {
             Some(details),
             false,
         );
-        self.x.core.input = input.clone();
+        if self.m.uses_context {
+            self.x.core.input = input.clone();
+        }
         let start = self.m.graphs.first().map(|g| g.start).unwrap_or_default();
         let root = self.alloc(Frame {
             graph: 0,
@@ -424,6 +436,7 @@ impl<'a> Run<'a> {
                 state: start,
                 input,
             },
+            text,
         });
         if let Some(secs) = self.m.definition.timeout_seconds {
             let at = self.now.saturating_add((secs as i64).saturating_mul(1000));
@@ -673,7 +686,11 @@ impl<'a> Run<'a> {
                 input: Some(input),
             };
         };
-        let details = history::state_entered(&node.state.name, &input);
+        let details = match f.text.take() {
+            Some(text) => history::state_entered_text(&node.state.name, text),
+            None if f.silent => Map::new(),
+            None => history::state_entered(&node.state.name, &input),
+        };
         let entered_prev = f.cursor.source;
         let entered_id = self.emit(f.silent, &mut f.cursor, node.entered, Some(details), true);
         if node.state.query_language == QueryLanguage::Jsonata {
@@ -927,7 +944,10 @@ impl<'a> Run<'a> {
         self.disarm(t);
         match outcome {
             Ok(output) => {
-                let details = history::output(&output);
+                let details = match f.text.take() {
+                    Some(text) => history::output_text(text),
+                    None => history::output(&output),
+                };
                 self.emit(
                     false,
                     &mut f.cursor,
@@ -999,6 +1019,7 @@ impl<'a> Run<'a> {
                 state: point.state,
                 input: point.input,
             },
+            text: None,
         });
         self.schedule(root);
         self.drain();

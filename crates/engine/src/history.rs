@@ -80,17 +80,30 @@ pub fn text(v: &Value) -> Value {
     Value::String(serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned()))
 }
 
-fn not_truncated() -> Value {
-    let mut m = Map::with_capacity(1);
-    m.insert("truncated".into(), Value::Bool(false));
-    Value::Object(m)
+thread_local! {
+    /// `{"truncated": false}`, built once: cloning it skips the hashing of
+    /// building it (it is in every payload-carrying event).
+    static NOT_TRUNCATED: Value = {
+        let mut m = Map::with_capacity(1);
+        m.insert("truncated".into(), Value::Bool(false));
+        Value::Object(m)
+    };
+}
+
+pub(crate) fn not_truncated() -> Value {
+    NOT_TRUNCATED.with(Value::clone)
 }
 
 /// `{name, input, inputDetails}` of `*StateEntered`.
 pub fn state_entered(name: &str, input: &Value) -> Map<String, Value> {
+    state_entered_text(name, text(input))
+}
+
+/// [`state_entered`] with the input already as JSON text.
+pub fn state_entered_text(name: &str, input: Value) -> Map<String, Value> {
     let mut m = Map::with_capacity(3);
     m.insert("name".into(), Value::String(name.to_owned()));
-    m.insert("input".into(), text(input));
+    m.insert("input".into(), input);
     m.insert("inputDetails".into(), not_truncated());
     m
 }
@@ -101,9 +114,18 @@ pub fn state_exited(
     output: &Value,
     assigned: Option<&Map<String, Value>>,
 ) -> Map<String, Value> {
+    state_exited_text(name, text(output), assigned)
+}
+
+/// [`state_exited`] with the output already as JSON text.
+pub fn state_exited_text(
+    name: &str,
+    output: Value,
+    assigned: Option<&Map<String, Value>>,
+) -> Map<String, Value> {
     let mut m = Map::with_capacity(5);
     m.insert("name".into(), Value::String(name.to_owned()));
-    m.insert("output".into(), text(output));
+    m.insert("output".into(), output);
     m.insert("outputDetails".into(), not_truncated());
     if let Some(vars) = assigned {
         let mut a = Map::with_capacity(vars.len());
@@ -127,8 +149,13 @@ pub fn execution_started(input: &Value, role_arn: &str) -> Map<String, Value> {
 
 /// `{output, outputDetails}` (ExecutionSucceeded, LambdaFunctionSucceeded, ActivitySucceeded).
 pub fn output(output: &Value) -> Map<String, Value> {
+    output_text(text(output))
+}
+
+/// [`output`] with the output already as JSON text.
+pub fn output_text(output: Value) -> Map<String, Value> {
     let mut m = Map::with_capacity(2);
-    m.insert("output".into(), text(output));
+    m.insert("output".into(), output);
     m.insert("outputDetails".into(), not_truncated());
     m
 }

@@ -25,6 +25,9 @@ pub type GraphId = usize;
 pub struct Machine {
     pub definition: StateMachine,
     pub(crate) graphs: Vec<Graph>,
+    /// Whether any state reads the Context object (else `$$.Execution.Input`
+    /// need not be kept).
+    pub(crate) uses_context: bool,
 }
 
 #[derive(Debug)]
@@ -80,7 +83,14 @@ impl Machine {
     pub fn new(definition: StateMachine) -> Result<Machine, Error> {
         let mut graphs = Vec::new();
         build_graph(&definition, &mut graphs)?;
-        Ok(Machine { definition, graphs })
+        let uses_context = graphs
+            .iter()
+            .any(|g| g.nodes.iter().any(|n| n.uses_context));
+        Ok(Machine {
+            definition,
+            graphs,
+            uses_context,
+        })
     }
 
     pub(crate) fn node(&self, graph: GraphId, index: usize) -> Option<&Node> {

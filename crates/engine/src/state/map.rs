@@ -392,6 +392,7 @@ impl Run<'_> {
             cursor,
             silent,
             at,
+            text: None,
         });
         pend.running.insert(index, child);
         self.schedule(child);

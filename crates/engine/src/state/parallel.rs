@@ -91,6 +91,7 @@ impl Run<'_> {
                     state: start,
                     input: input.clone(),
                 },
+                text: None,
             });
             self.schedule(child);
             children.push(Some(child));
