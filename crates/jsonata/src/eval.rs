@@ -1183,6 +1183,16 @@ impl<'e> Evaluator<'e> {
     ) -> Result<Value, Error> {
         let f = self.eval(proc, input, frame)?;
         if f.is_undefined() {
+            if let Kind::Var(v) = &proc.kind {
+                if self.env.dialect_sfn && &**v == "eval" {
+                    return Err(Error::at(
+                        "T1006",
+                        pos,
+                        "The $eval function is not available in AWS Step Functions",
+                    )
+                    .with_token("$eval"));
+                }
+            }
             if let Kind::Path(steps) = &proc.kind {
                 if let Some(Kind::Name(n)) = steps.first().map(|s| &s.kind) {
                     if self.lookup_var(frame, n).is_some() {
