@@ -233,9 +233,12 @@ impl Driver {
                     }
                 }
                 () = sleep(wait), if next_timer.is_some() => {
-                    self.timers.pop();
-                    if let Some((_, timer)) = next_timer {
-                        return Some(Event::TimerFired { timer });
+                    // A long wait is slept in bounded steps; fire only when due.
+                    if let Some((at, timer)) = next_timer {
+                        if at <= now_ms() {
+                            self.timers.pop();
+                            return Some(Event::TimerFired { timer });
+                        }
                     }
                 }
             }

@@ -155,9 +155,7 @@ impl Heap {
 async fn run(mut rx: mpsc::UnboundedReceiver<Msg>, fired: mpsc::UnboundedSender<Fired>) {
     let mut heap = Heap::default();
     loop {
-        let wait = heap
-            .next_due()
-            .map(|at| Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)));
+        let wait = heap.next_due().map(|at| until(at, now_ms()));
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some(m) => heap.apply(m),
@@ -172,6 +170,17 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Msg>, fired: mpsc::UnboundedSender<
             }
         }
     }
+}
+
+/// The longest single sleep. Timers far in the future (a Wait of a year, a
+/// timestamp in 2999) are approached in steps, which keeps the deadline
+/// arithmetic far from overflow and lets the wall clock be re-read.
+pub(crate) const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// How long from `now_ms` until `at_ms`, at most [`MAX_SLEEP`], zero if past.
+pub(crate) fn until(at_ms: i64, now_ms: i64) -> Duration {
+    let ms = u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0);
+    Duration::from_millis(ms).min(MAX_SLEEP)
 }
 
 async fn sleep_or_forever(wait: Option<Duration>) {
@@ -225,6 +234,13 @@ mod tests {
         );
         assert!(h.pop_due(1000).is_empty());
         assert!(h.armed.is_empty() && h.by_execution.is_empty());
+    }
+
+    #[test]
+    fn sleeps_are_bounded_and_never_negative() {
+        assert_eq!(until(1_000, 2_000), Duration::ZERO);
+        assert_eq!(until(2_500, 2_000), Duration::from_millis(500));
+        assert_eq!(until(i64::MAX, i64::MIN), MAX_SLEEP);
     }
 
     #[tokio::test]
