@@ -79,27 +79,6 @@ impl Diagnostic {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aws_text_uses_slash_for_the_root() {
-        let d = Diagnostic::error(
-            "SCHEMA_VALIDATION_FAILED",
-            "",
-            "These fields are required: [States]",
-        );
-        assert_eq!(
-            d.aws_text(),
-            "SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /"
-        );
-        let w = Diagnostic::warning("NO_DOLLAR", "/States/A", "x").in_state("A");
-        assert_eq!(w.severity, Severity::Warning);
-        assert_eq!(w.to_string(), "x (state \"A\", at /States/A)");
-    }
-}
-
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if let (Some(l), Some(c)) = (self.line, self.column) {
@@ -123,5 +102,26 @@ impl std::fmt::Display for Diagnostic {
                 &self.pointer
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_text_uses_slash_for_the_root() {
+        let d = Diagnostic::error(
+            "SCHEMA_VALIDATION_FAILED",
+            "",
+            "These fields are required: [States]",
+        );
+        assert_eq!(
+            d.aws_text(),
+            "SCHEMA_VALIDATION_FAILED: These fields are required: [States] at /"
+        );
+        let w = Diagnostic::warning("NO_DOLLAR", "/States/A", "x").in_state("A");
+        assert_eq!(w.severity, Severity::Warning);
+        assert_eq!(w.to_string(), "x (state \"A\", at /States/A)");
     }
 }
