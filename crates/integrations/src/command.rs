@@ -1,0 +1,347 @@
+//! Command tasks: `arn:statecraft:command:<name>` runs the local program an
+//! operator configured as `[integrations.commands.programs.<name>]` — the
+//! shape media pipelines need (ffmpeg, ImageMagick). Off unless
+//! `[integrations.commands] enabled = true`.
+//!
+//! Parameters: `{"Args": ["-i", "in.mp4", …], "Stdin": …}`. The arguments
+//! go to the program as its argv, after the configured fixed `args`, and
+//! never through a shell, so no input can be interpolated into a command
+//! line. `Stdin`, if given, is written to the program's standard input (a
+//! string as it is, anything else as JSON).
+//!
+//! The result is `{ExitCode, Stdout, Stderr}` with `Stdout` parsed when it
+//! is JSON. A non-zero exit (or death by a signal) fails the task with
+//! `Command.Failed` (or the command's configured `error`) and the cause
+//! `{"ExitCode": …, "Stderr": …}` as JSON text. The program is killed when
+//! the task is cancelled (the future is dropped) or runs past its timeout.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use statecraft_engine::TaskRequest;
+use statecraft_runtime::{Integration, TaskContext, TaskFuture, TaskOutcome};
+use statecraft_types::Failure;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use crate::config::{CommandConfig, CommandsConfig};
+use crate::{clip, errors, invalid, Error, MAX_CAUSE};
+
+/// The prefix of command resources.
+pub const RESOURCE_PREFIX: &str = "arn:statecraft:command:";
+
+/// The command integration.
+#[derive(Clone)]
+pub struct Commands {
+    programs: Arc<BTreeMap<String, CommandConfig>>,
+}
+
+impl Commands {
+    /// Checks every configured program: an absolute path (no `PATH` lookup
+    /// that a changed environment could redirect) and a sane timeout.
+    pub fn new(config: &CommandsConfig) -> Result<Commands, Error> {
+        for (name, c) in &config.programs {
+            let bad = |why: &str| Error::Command {
+                name: name.clone(),
+                why: why.to_owned(),
+            };
+            if name.is_empty() || name.contains(['/', ':', ' ']) {
+                return Err(bad(
+                    "a command name must not be empty or contain '/', ':' or spaces",
+                ));
+            }
+            if !c.program.is_absolute() {
+                return Err(bad("program must be an absolute path"));
+            }
+            if c.timeout_seconds == 0 {
+                return Err(bad("timeout_seconds must be at least 1"));
+            }
+        }
+        Ok(Commands {
+            programs: Arc::new(config.programs.clone()),
+        })
+    }
+}
+
+impl Integration for Commands {
+    fn handles(&self, resource: &str) -> bool {
+        resource.starts_with(RESOURCE_PREFIX)
+    }
+
+    fn invoke(&self, _context: TaskContext, request: TaskRequest) -> TaskFuture {
+        let programs = Arc::clone(&self.programs);
+        Box::pin(async move {
+            let name = request
+                .resource
+                .strip_prefix(RESOURCE_PREFIX)
+                .unwrap_or_default();
+            let Some(config) = programs.get(name) else {
+                return TaskOutcome::Failed(Failure::new(
+                    errors::COMMAND_NOT_FOUND,
+                    format!("The command '{name}' is not configured on this server."),
+                ));
+            };
+            match run(name, config, &request.parameters).await {
+                Ok(v) => TaskOutcome::Succeeded(v),
+                Err(f) => TaskOutcome::Failed(f),
+            }
+        })
+    }
+}
+
+/// The task's arguments and standard input.
+struct Invocation {
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+}
+
+fn parse_invocation(p: &Value) -> Result<Invocation, Failure> {
+    let obj = match p {
+        Value::Object(o) => o,
+        _ => return Err(invalid("A command task's parameters must be an object.")),
+    };
+    if let Some(key) = obj.keys().find(|k| !matches!(k.as_str(), "Args" | "Stdin")) {
+        return Err(invalid(format!(
+            "A command task's parameters have an unknown field '{key}' (expected Args and Stdin)."
+        )));
+    }
+    let args = match obj.get("Args") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                Value::Bool(b) => Ok(b.to_string()),
+                _ => Err(invalid(format!(
+                    "Args[{i}] must be a string, number or boolean."
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err(invalid("Args must be an array.")),
+    };
+    if let Some(i) = args.iter().position(|a| a.contains('\0')) {
+        return Err(invalid(format!("Args[{i}] contains a NUL character.")));
+    }
+    let stdin = match obj.get("Stdin") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_bytes().to_vec()),
+        Some(v) => Some(v.to_string().into_bytes()),
+    };
+    Ok(Invocation { args, stdin })
+}
+
+/// Whether `arg` is allowed by `allowed` (exact entries, or `prefix*`).
+fn allowed(arg: &str, allowed: &[String]) -> bool {
+    allowed.iter().any(|a| match a.strip_suffix('*') {
+        Some(prefix) => arg.starts_with(prefix),
+        None => a == arg,
+    })
+}
+
+async fn run(name: &str, config: &CommandConfig, parameters: &Value) -> Result<Value, Failure> {
+    let inv = parse_invocation(parameters)?;
+    if let Some(list) = &config.allowed_args {
+        if let Some(bad) = inv.args.iter().find(|a| !allowed(a, list)) {
+            return Err(Failure::new(
+                errors::COMMAND_ARGUMENT_NOT_ALLOWED,
+                format!("The argument '{bad}' is not allowed for the command '{name}'."),
+            ));
+        }
+    }
+    let mut cmd = tokio::process::Command::new(&config.program);
+    cmd.args(&config.args)
+        .args(&inv.args)
+        .env_clear()
+        .stdin(if inv.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if config.inherit_path {
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+    }
+    cmd.envs(&config.env);
+    if let Some(dir) = &config.working_dir {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        Failure::new(
+            errors::COMMAND_SPAWN_FAILED,
+            format!(
+                "The command '{name}' ({}) could not be started: {e}",
+                config.program.display()
+            ),
+        )
+    })?;
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let max = config.max_output_bytes;
+    let input = inv.stdin;
+    let io = async {
+        // Input is written while output is read: a program that answers
+        // before it has read everything would otherwise deadlock on a full
+        // pipe.
+        let write = async move {
+            if let (Some(mut pipe), Some(bytes)) = (stdin, input) {
+                // A program that exits without reading its input closes
+                // the pipe: not an error of the task.
+                let _ = pipe.write_all(&bytes).await;
+                let _ = pipe.shutdown().await;
+            }
+        };
+        let ((), out, err) =
+            tokio::join!(write, read_capped(stdout, max), read_capped(stderr, max));
+        let status = child.wait().await;
+        (status, out, err)
+    };
+    let timeout = Duration::from_secs(config.timeout_seconds);
+    let outcome = tokio::time::timeout(timeout, io).await;
+    let (status, (stdout, out_cut), (stderr, err_cut)) = match outcome {
+        Ok(done) => done,
+        Err(_) => {
+            // Kill and reap now rather than leave it to kill_on_drop, so
+            // that no zombie outlives the task.
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return Err(Failure::new(
+                errors::COMMAND_TIMEOUT,
+                format!(
+                    "The command '{name}' ran longer than {} seconds and was killed.",
+                    config.timeout_seconds
+                ),
+            ));
+        }
+    };
+    let status = status.map_err(|e| {
+        Failure::new(
+            errors::COMMAND_FAILED,
+            format!("The command '{name}' could not be waited for: {e}"),
+        )
+    })?;
+    let stdout_text = String::from_utf8_lossy(&stdout).into_owned();
+    let stderr_text = String::from_utf8_lossy(&stderr).into_owned();
+    let code = status.code();
+    if !status.success() {
+        let mut cause = json!({"ExitCode": code, "Stderr": clip(&stderr_text, MAX_CAUSE / 2)});
+        if code.is_none() {
+            cause["Signal"] = json!(signal_of(&status));
+        }
+        return Err(Failure::new(
+            config
+                .error
+                .clone()
+                .unwrap_or_else(|| errors::COMMAND_FAILED.to_owned()),
+            cause.to_string(),
+        ));
+    }
+    let trimmed = stdout_text.trim();
+    let stdout_value = if trimmed.is_empty() {
+        Value::String(stdout_text.clone())
+    } else {
+        serde_json::from_str(trimmed).unwrap_or(Value::String(stdout_text))
+    };
+    let mut result = json!({
+        "ExitCode": code.unwrap_or(0),
+        "Stdout": stdout_value,
+        "Stderr": stderr_text,
+    });
+    if out_cut {
+        result["StdoutTruncated"] = Value::Bool(true);
+    }
+    if err_cut {
+        result["StderrTruncated"] = Value::Bool(true);
+    }
+    Ok(result)
+}
+
+#[cfg(unix)]
+fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal()
+}
+
+#[cfg(not(unix))]
+fn signal_of(_: &std::process::ExitStatus) -> Option<i32> {
+    None
+}
+
+/// Reads a stream to its end, keeping at most `max` bytes: the rest is
+/// read and dropped so that the program never blocks on a full pipe.
+async fn read_capped<R: AsyncRead + Unpin>(reader: Option<R>, max: usize) -> (Vec<u8>, bool) {
+    let Some(mut reader) = reader else {
+        return (Vec::new(), false);
+    };
+    let mut kept = Vec::new();
+    let mut cut = false;
+    let mut buf = [0u8; 8192];
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = max.saturating_sub(kept.len());
+                let chunk = buf.get(..n).unwrap_or_default();
+                if chunk.len() > room {
+                    cut = true;
+                }
+                kept.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
+            }
+        }
+    }
+    (kept, cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_arguments() {
+        let list = vec!["-i".to_owned(), "-resize".to_owned(), "/data/*".to_owned()];
+        assert!(allowed("-i", &list));
+        assert!(allowed("/data/in.png", &list));
+        assert!(!allowed("-delete", &list));
+        assert!(!allowed("/etc/passwd", &list));
+    }
+
+    #[test]
+    fn parses_parameters() {
+        let inv = parse_invocation(&json!({"Args": ["a", 1, true], "Stdin": {"x": 1}}));
+        let inv = inv.unwrap_or(Invocation {
+            args: vec![],
+            stdin: None,
+        });
+        assert_eq!(inv.args, ["a", "1", "true"]);
+        assert_eq!(inv.stdin.as_deref(), Some(&b"{\"x\":1}"[..]));
+        for bad in [
+            json!([]),
+            json!({"Args": "a b"}),
+            json!({"Args": [["a"]]}),
+            json!({"Args": ["a\u{0}b"]}),
+            json!({"Command": "rm -rf /"}),
+        ] {
+            assert!(parse_invocation(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_relative_programs() {
+        let mut config = CommandsConfig {
+            enabled: true,
+            ..Default::default()
+        };
+        let c: CommandConfig =
+            serde_json::from_value(json!({"program": "ffmpeg"})).unwrap_or_else(|e| panic!("{e}"));
+        config.programs.insert("ffmpeg".into(), c);
+        assert!(Commands::new(&config).is_err());
+    }
+}
