@@ -743,3 +743,38 @@ pub fn to_millis(s: &str, picture: Option<&str>) -> Result<Option<f64>, Error> {
             - offset as f64 * 60_000.0,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_calendar_round_trips() {
+        for days in [-719_468, -1, 0, 1, 10_957, 17_500, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+    }
+
+    #[test]
+    fn iso_default_formats_and_parses() {
+        let v = from_millis(1_509_380_732_935.0, None, None).unwrap();
+        assert_eq!(v.as_str(), Some("2017-10-30T16:25:32.935Z"));
+        assert_eq!(
+            to_millis("2017-10-30T16:25:32.935Z", None).unwrap(),
+            Some(1_509_380_732_935.0)
+        );
+        assert_eq!(to_millis("nonsense", None).unwrap_err().code, "D3110");
+    }
+
+    #[test]
+    fn pictures_format_and_parse() {
+        let v = from_millis(1_521_801_216_617.0, Some("[FNn], [D1o] [MNn] [Y]"), None).unwrap();
+        assert_eq!(v.as_str(), Some("Friday, 23rd March 2018"));
+        assert_eq!(
+            to_millis("23rd March 2018", Some("[D1o] [MNn] [Y]")).unwrap(),
+            Some(1_521_763_200_000.0)
+        );
+    }
+}

@@ -936,3 +936,49 @@ fn analyse(
         int_optional,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip() {
+        for n in [
+            0.0,
+            7.0,
+            13.0,
+            40.0,
+            99.0,
+            101.0,
+            999.0,
+            1000.0,
+            3731.0,
+            4_327_732.0,
+            1e12 + 1.0,
+        ] {
+            let w = to_words(n, false);
+            assert_eq!(from_words(&w), Some(n), "{w}");
+        }
+        assert_eq!(to_words(21.0, true), "twenty-first");
+    }
+
+    #[test]
+    fn integer_pictures() {
+        assert_eq!(format_integer(1234567.0, "#,##0").unwrap(), "1,234,567");
+        assert_eq!(format_integer(7.0, "000").unwrap(), "007");
+        assert_eq!(format_integer(1999.0, "I").unwrap(), "MCMXCIX");
+        assert_eq!(format_integer(28.0, "a").unwrap(), "ab");
+        assert_eq!(format_integer(2.0, "0;o").unwrap(), "2nd");
+        assert_eq!(format_integer(5.0, "α").unwrap_err().code, "D3130");
+    }
+
+    #[test]
+    fn decimal_pictures() {
+        let none = Value::Undefined;
+        let f = |n: f64, p: &str| format_number(n, p, &none).unwrap();
+        assert_eq!(f(1234.5678, "#,##0.00").as_str(), Some("1,234.57"));
+        assert_eq!(f(0.25, "0%").as_str(), Some("25%"));
+        assert_eq!(f(-3.0, "0;(0)").as_str(), Some("(3)"));
+        assert_eq!(f(1234.0, "0.0e0").as_str(), Some("1.2e3"));
+    }
+}

@@ -98,7 +98,13 @@ fn translate(p: &str) -> String {
         match c {
             '\\' => match chars.next() {
                 Some('/') => out.push('/'),
+                // JavaScript's classes are ASCII-only
                 Some('d') if !in_class => out.push_str("[0-9]"),
+                Some('d') => out.push_str("0-9"),
+                Some('D') if !in_class => out.push_str("[^0-9]"),
+                Some('w') if !in_class => out.push_str("[A-Za-z0-9_]"),
+                Some('w') => out.push_str("A-Za-z0-9_"),
+                Some('W') if !in_class => out.push_str("[^A-Za-z0-9_]"),
                 Some(n) => {
                     out.push('\\');
                     out.push(n);
@@ -126,4 +132,27 @@ fn translate(p: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JsRegex;
+
+    #[test]
+    fn javascript_syntax_is_accepted() {
+        let re = JsRegex::new("a\\/b", "").unwrap();
+        assert!(re.find_at("xa/b", 0).unwrap().is_some());
+        let re = JsRegex::new("\\w+", "").unwrap();
+        let m = re.find_at("é_ab1", 0).unwrap().unwrap();
+        assert_eq!(m.text, "_ab1");
+        assert_eq!(m.start, 1);
+        let re = JsRegex::new("(?<=a)b", "i").unwrap();
+        assert!(re.find_at("AB", 0).unwrap().is_some());
+    }
+
+    #[test]
+    fn empty_matches_are_rejected_by_find_all() {
+        let re = JsRegex::new("x*", "").unwrap();
+        assert_eq!(re.find_all("abc", None).unwrap_err().code, "D1004");
+    }
 }

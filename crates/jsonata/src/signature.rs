@@ -325,3 +325,41 @@ impl Signature {
         Ok(v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_and_optional_arguments() {
+        let sig = Signature::parse("<s-nn?:s>").unwrap();
+        let ctx = Value::str("ctx");
+        let out = sig
+            .validate(vec![Value::Number(1.0)], &ctx, "substring")
+            .unwrap();
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].as_str(), Some("ctx"));
+        assert_eq!(
+            sig.validate(vec![Value::Bool(true)], &ctx, "substring")
+                .unwrap_err()
+                .code,
+            "T0410"
+        );
+    }
+
+    #[test]
+    fn arrays_wrap_and_check_members() {
+        let sig = Signature::parse("<a<n>:n>").unwrap();
+        let out = sig
+            .validate(vec![Value::Number(2.0)], &Value::Undefined, "sum")
+            .unwrap();
+        assert!(out[0].is_array());
+        let bad = Value::array(vec![Value::str("x")]);
+        assert_eq!(
+            sig.validate(vec![bad], &Value::Undefined, "sum")
+                .unwrap_err()
+                .code,
+            "T0412"
+        );
+    }
+}
