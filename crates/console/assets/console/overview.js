@@ -104,7 +104,7 @@ export async function overviewPage(ctx) {
       failing.set(key, f);
     });
 
-    return h('div', {},
+    return h('div', { class: 'stack' },
       h('div', { class: 'stats' },
         stat('Running now', String(count.RUNNING || 0), 'running'),
         stat('Succeeded', String(count.SUCCEEDED || 0), 'succeeded'),
@@ -148,7 +148,9 @@ export async function overviewPage(ctx) {
               h('td', { class: 'summary' }, reasons[i] instanceof Error ? '' : reasons[i].error),
               h('td', {}, ago(e.startDate))))))
           : h('p', { class: 'muted' }, 'No recent failures.')),
-      h('p', { class: 'muted small' }, `Based on the latest ${PER_MACHINE} executions of ${sample.length === machines.length ? 'each' : `the first ${sample.length}`} state machine${sample.length === 1 ? '' : 's'}.`));
+      h('p', { class: 'muted small' }, sample.length === machines.length
+        ? `Based on the latest ${PER_MACHINE} executions of each state machine.`
+        : `Based on the latest ${PER_MACHINE} executions of the first ${sample.length} state machines.`));
   };
 
   const refresh = async () => {
