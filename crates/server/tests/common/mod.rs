@@ -47,6 +47,7 @@ pub struct TestServer {
     pub addr: std::net::SocketAddr,
     pub client: Client,
     pub dir: tempfile::TempDir,
+    pub service: std::sync::Arc<statecraft_server::Service>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -61,6 +62,7 @@ impl TestServer {
             account_id: "123456789012".into(),
         };
         let server = Server::start(&cfg).await.expect("server starts");
+        let service = server.service();
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .expect("bind");
@@ -76,6 +78,7 @@ impl TestServer {
             addr,
             client: client(&format!("http://{addr}")),
             dir,
+            service,
             stop: Some(stop),
             task: Some(task),
         }

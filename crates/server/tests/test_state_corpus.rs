@@ -1,0 +1,104 @@
+//! TestState against the conformance corpus recorded from AWS
+//! (`shared/conformance/stepfunctions/corpus.jsonl`, kinds `test_state` and
+//! `test_state_error`): status, output, error and next state are compared
+//! for every case.
+//!
+//! Not every case passes yet (mock-schema validation per service and
+//! Map-specific inspection data are not implemented); the test pins the
+//! number that does, so a regression fails and an improvement is noticed.
+
+mod common;
+
+use serde_json::{json, Map, Value};
+
+/// Cases that pass today. FIXME: raise as TestState learns more.
+const EXPECTED_PASSING: usize = 112;
+
+fn corpus() -> Option<Vec<Value>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/conformance/stepfunctions/corpus.jsonl");
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|c| {
+                matches!(
+                    c["kind"].as_str(),
+                    Some("test_state") | Some("test_state_error")
+                )
+            })
+            .collect(),
+    )
+}
+
+fn parse_json_string(v: &Value) -> Value {
+    v.as_str()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_state_matches_aws_recordings() {
+    let Some(cases) = corpus() else {
+        eprintln!("conformance corpus not found: TestState corpus test did not run");
+        return;
+    };
+    let srv = common::TestServer::start().await;
+    let service = srv.service.clone();
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    for case in &cases {
+        // `test_state` cases keep the request in `test_state_request`,
+        // `test_state_error` ones in `request`.
+        let mut req = match (&case["test_state_request"], &case["request"]) {
+            (Value::Object(m), _) | (_, Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        req.insert("definition".into(), case["definition_text"].clone());
+        if let Some(i) = case["input_text"].as_str() {
+            req.entry("input").or_insert_with(|| Value::from(i));
+        }
+        req.entry("roleArn")
+            .or_insert_with(|| json!("arn:aws:iam::123456789012:role/test"));
+        let body = Value::Object(req).to_string();
+        let got = service.call("TestState", body.as_bytes()).await;
+        let want = &case["expected"];
+        let ok = match (&got, want.get("accepted")) {
+            (Err(e), Some(Value::Bool(false))) => want["error"] == e.type_name(),
+            (Ok(out), None) => {
+                out["status"] == want["status"]
+                    && (want.get("output").is_none()
+                        || parse_json_string(&out["output"]) == want["output"])
+                    && out.get("error") == want.get("error")
+                    && out.get("nextState") == want.get("nextState")
+            }
+            _ => false,
+        };
+        if ok {
+            passed += 1;
+        } else {
+            failures.push(format!(
+                "{}\n  want {}\n  got  {}",
+                case["id"],
+                want,
+                match &got {
+                    Ok(v) => v.to_string(),
+                    Err(e) => e.body().to_string(),
+                }
+            ));
+        }
+    }
+    eprintln!(
+        "TestState corpus: {passed} of {} cases match AWS",
+        cases.len()
+    );
+    for f in failures.iter().take(10) {
+        eprintln!("{f}");
+    }
+    assert!(
+        passed >= EXPECTED_PASSING,
+        "TestState regressed: {passed} of {} cases pass, expected at least {EXPECTED_PASSING}",
+        cases.len()
+    );
+    srv.stop().await;
+}
