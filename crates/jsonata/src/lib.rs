@@ -135,6 +135,7 @@ impl Environment {
     /// Bind `$name` (given without the `$`). The value is converted once here,
     /// so evaluations share it without copying.
     pub fn bind(&mut self, name: &str, value: serde_json::Value) {
+        let name = name.strip_prefix('$').unwrap_or(name);
         self.bindings
             .insert(name.to_string(), Value::from_json(&value));
     }

@@ -329,3 +329,28 @@ fn extreme_arguments_are_errors_not_panics() {
         let _ = e.evaluate(None, &Environment::new());
     }
 }
+
+#[test]
+fn shared_across_threads() {
+    let expr =
+        std::sync::Arc::new(Expression::parse("$sum($states.input.items.(price * qty))").unwrap());
+    let mut env = Environment::new();
+    env.bind(
+        "$states",
+        json!({"input": {"items": [{"price": 2, "qty": 3}, {"price": 1.5, "qty": 2}]}}),
+    );
+    let env = std::sync::Arc::new(env);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (expr, env) = (expr.clone(), env.clone());
+            std::thread::spawn(move || {
+                for _ in 0..100 {
+                    assert_eq!(expr.evaluate(None, &env).unwrap(), Some(json!(9)));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
