@@ -1,0 +1,432 @@
+//! Behaviour of the engine through its public API: tasks and their
+//! timeouts, retries and catchers, concurrency of Parallel and Map, stop,
+//! execution timeout, redrive, persistence mid-run, and robustness against
+//! events that make no sense.
+
+use serde_json::{json, Value};
+use statecraft_engine::driver::{self, Response, VirtualClock};
+use statecraft_engine::host::DeterministicHost;
+use statecraft_engine::{
+    Command, Event, Execution, Machine, RedriveError, Status, Step, TaskRequest,
+};
+use statecraft_types::{EventType, Failure};
+
+const T0: i64 = 1_700_000_000_000;
+
+fn machine(def: Value) -> Machine {
+    let sm = statecraft_language::parse_value(&def).expect("definition parses");
+    Machine::new(sm).expect("definition prepares")
+}
+
+fn run(def: Value, input: Value, handler: &mut dyn driver::Handler) -> driver::Outcome {
+    let m = machine(def);
+    let mut clock = VirtualClock { now_ms: T0 };
+    let host = DeterministicHost::new(3);
+    let options = driver::Options {
+        context: driver::context_for("t", T0),
+        clock: &mut clock,
+        host: &host,
+        observer: None,
+        max_events: Some(10_000),
+        input_text: None,
+    };
+    driver::run(&m, input, options, handler)
+}
+
+fn types(o: &driver::Outcome) -> Vec<EventType> {
+    o.history.iter().map(|e| e.event_type).collect()
+}
+
+fn invocations(step: &Step) -> Vec<TaskRequest> {
+    step.commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::InvokeTask(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn service_and_lambda_tasks_record_their_events() {
+    use EventType::*;
+    let def = json!({"StartAt": "S", "States": {
+        "S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "Parameters": {"v.$": "$.v"}, "TimeoutSeconds": 30, "Next": "L"},
+        "L": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "End": true}
+    }});
+    let o = run(def, json!({"v": 1}), &mut driver::echo);
+    assert_eq!(o.status, Status::Succeeded);
+    assert_eq!(o.output, Some(json!({"v": 1})));
+    assert_eq!(
+        types(&o),
+        [
+            ExecutionStarted,
+            TaskStateEntered,
+            TaskScheduled,
+            TaskStarted,
+            TaskSucceeded,
+            TaskStateExited,
+            TaskStateEntered,
+            LambdaFunctionScheduled,
+            LambdaFunctionStarted,
+            LambdaFunctionSucceeded,
+            TaskStateExited,
+            ExecutionSucceeded
+        ]
+    );
+    let scheduled = o.history[2].details.clone().unwrap_or_default();
+    assert_eq!(scheduled["resourceType"], "sqs");
+    assert_eq!(scheduled["resource"], "sendMessage");
+    assert_eq!(scheduled["region"], "us-east-1");
+    assert_eq!(scheduled["parameters"], "{\"v\":1}");
+    assert_eq!(scheduled["timeoutInSeconds"], 30);
+    let prev: Vec<u64> = o.history.iter().map(|e| e.previous_event_id).collect();
+    assert_eq!(prev, [0, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+}
+
+#[test]
+fn task_timeout_and_heartbeat_timeout() {
+    let def = json!({"StartAt": "S", "States": {
+        "S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "TimeoutSeconds": 5, "End": true}
+    }});
+    let mut none = |_: &TaskRequest| Response::NoResponse;
+    let o = run(def, json!({}), &mut none);
+    assert_eq!(o.status, Status::Failed);
+    assert_eq!(o.error.as_deref(), Some("States.Timeout"));
+    assert!(types(&o).contains(&EventType::TaskTimedOut));
+    let timed_out = o
+        .history
+        .iter()
+        .find(|e| e.event_type == EventType::TaskTimedOut)
+        .map(|e| e.timestamp_ms);
+    assert_eq!(timed_out, Some(T0 + 5_000));
+
+    let def = json!({"StartAt": "S", "States": {
+        "S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "TimeoutSeconds": 50, "HeartbeatSeconds": 2, "End": true}
+    }});
+    let o = run(def, json!({}), &mut none);
+    assert_eq!(o.error.as_deref(), Some("States.HeartbeatTimeout"));
+}
+
+#[test]
+fn heartbeats_keep_a_task_alive() {
+    let m = machine(json!({"StartAt": "S", "States": {
+        "S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "HeartbeatSeconds": 2, "End": true}
+    }}));
+    let host = DeterministicHost::new(1);
+    let (mut x, step) = Execution::start(&m, driver::context_for("h", T0), json!({}), T0, &host);
+    let task = invocations(&step)[0].task;
+    let step = x.handle(&m, Event::TaskHeartbeat { task }, T0 + 1_500, &host);
+    assert!(step
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::StartTimer { fire_at_ms, .. } if *fire_at_ms == T0 + 3_500)));
+    let step = x.handle(
+        &m,
+        Event::TaskSucceeded {
+            task,
+            output: json!(7),
+        },
+        T0 + 2_000,
+        &host,
+    );
+    assert!(step
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::CancelTimer { .. })));
+    assert_eq!(x.status, Status::Succeeded);
+    assert_eq!(x.output, Some(json!(7)));
+}
+
+#[test]
+fn wait_for_task_token_exposes_the_token() {
+    let m = machine(json!({"StartAt": "S", "States": {
+        "S": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+              "Parameters": {"Message": {"TaskToken.$": "$$.Task.Token"}}, "End": true}
+    }}));
+    let host = DeterministicHost::new(1);
+    let (_, step) = Execution::start(&m, driver::context_for("w", T0), json!({}), T0, &host);
+    let req = &invocations(&step)[0];
+    let token = req.task_token.clone().expect("a token");
+    assert_eq!(req.parameters["Message"]["TaskToken"], json!(token));
+}
+
+#[test]
+fn retries_back_off_then_succeed() {
+    let def = json!({"StartAt": "S", "States": {
+        "S": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+              "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "BackoffRate": 2, "MaxAttempts": 3}],
+              "End": true}
+    }});
+    let mut calls = 0;
+    let mut flaky = |_: &TaskRequest| {
+        calls += 1;
+        if calls < 3 {
+            Response::Failed(Failure::new("Boom", "try again"))
+        } else {
+            Response::Succeeded(json!("ok"))
+        }
+    };
+    let o = run(def, json!({}), &mut flaky);
+    assert_eq!(o.status, Status::Succeeded);
+    let scheduled: Vec<i64> = o
+        .history
+        .iter()
+        .filter(|e| e.event_type == EventType::TaskScheduled)
+        .map(|e| e.timestamp_ms - T0)
+        .collect();
+    assert_eq!(scheduled, [0, 1_000, 3_000]);
+}
+
+#[test]
+fn exhausted_retries_fall_through_to_catch() {
+    let def = json!({"StartAt": "S", "States": {
+        "S": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+              "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 0}],
+              "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.err", "Next": "C"}],
+              "End": true},
+        "C": {"Type": "Pass", "End": true}
+    }});
+    let mut fail = |_: &TaskRequest| Response::Failed(Failure::new("Boom", "bad"));
+    let o = run(def, json!({"a": 1}), &mut fail);
+    assert_eq!(
+        o.output,
+        Some(json!({"a": 1, "err": {"Error": "Boom", "Cause": "bad"}}))
+    );
+    assert_eq!(
+        types(&o)
+            .iter()
+            .filter(|t| **t == EventType::TaskScheduled)
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn runtime_errors_are_neither_retried_nor_caught_by_all() {
+    let def = json!({"StartAt": "S", "States": {
+        "S": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+              "Parameters": {"x.$": "$.missing"},
+              "Retry": [{"ErrorEquals": ["States.ALL"]}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}],
+              "End": true},
+        "C": {"Type": "Pass", "End": true}
+    }});
+    let o = run(def, json!({}), &mut driver::echo);
+    assert_eq!(o.status, Status::Failed);
+    assert_eq!(o.error.as_deref(), Some("States.Runtime"));
+    assert!(!types(&o).contains(&EventType::TaskScheduled));
+}
+
+#[test]
+fn parallel_branches_run_concurrently_and_a_failure_cancels_the_rest() {
+    let m = machine(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}
+        ]}}}),
+    );
+    let host = DeterministicHost::new(1);
+    let (mut x, step) = Execution::start(&m, driver::context_for("p", T0), json!({}), T0, &host);
+    let reqs = invocations(&step);
+    assert_eq!(reqs.len(), 2, "both branches invoke at once");
+    let step = x.handle(
+        &m,
+        Event::TaskFailed {
+            task: reqs[1].task,
+            failure: Failure::new("E", "c"),
+        },
+        T0 + 1,
+        &host,
+    );
+    assert!(step
+        .commands
+        .contains(&Command::CancelTask { task: reqs[0].task }));
+    assert_eq!(x.status, Status::Failed);
+    // A late answer for the cancelled task is ignored.
+    let late = x.handle(
+        &m,
+        Event::TaskSucceeded {
+            task: reqs[0].task,
+            output: json!(1),
+        },
+        T0 + 2,
+        &host,
+    );
+    assert!(late.events.is_empty() && late.commands.is_empty());
+}
+
+#[test]
+fn map_respects_max_concurrency() {
+    let m = machine(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 2, "End": true,
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}}}}),
+    );
+    let host = DeterministicHost::new(1);
+    let (mut x, step) = Execution::start(
+        &m,
+        driver::context_for("m", T0),
+        json!([1, 2, 3, 4, 5]),
+        T0,
+        &host,
+    );
+    let mut outstanding = invocations(&step);
+    assert_eq!(outstanding.len(), 2);
+    let mut now = T0;
+    while let Some(req) = outstanding.pop() {
+        now += 1;
+        let output = req.parameters.clone();
+        let step = x.handle(
+            &m,
+            Event::TaskSucceeded {
+                task: req.task,
+                output,
+            },
+            now,
+            &host,
+        );
+        let more = invocations(&step);
+        assert!(outstanding.len() + more.len() <= 2);
+        outstanding.extend(more);
+    }
+    assert_eq!(x.output, Some(json!([1, 2, 3, 4, 5])));
+}
+
+#[test]
+fn stop_aborts_and_cancels_what_is_outstanding() {
+    let m = machine(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}}),
+    );
+    let host = DeterministicHost::new(1);
+    let (mut x, _) = Execution::start(&m, driver::context_for("s", T0), json!({}), T0, &host);
+    let step = x.handle(
+        &m,
+        Event::Stop {
+            error: None,
+            cause: Some("enough".into()),
+        },
+        T0 + 5,
+        &host,
+    );
+    assert_eq!(x.status, Status::Aborted);
+    assert!(step
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::CancelTimer { .. })));
+    assert_eq!(
+        step.events.last().map(|e| e.event_type),
+        Some(EventType::ExecutionAborted)
+    );
+    assert!(x
+        .handle(&m, Event::TimerFired { timer: 1 }, T0 + 9, &host)
+        .events
+        .is_empty());
+}
+
+#[test]
+fn machine_timeout_times_the_execution_out() {
+    let def = json!({"TimeoutSeconds": 3, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}});
+    let o = run(def, json!({}), &mut driver::echo);
+    assert_eq!(o.status, Status::TimedOut);
+    assert_eq!(
+        o.history.last().map(|e| (e.event_type, e.timestamp_ms)),
+        Some((EventType::ExecutionTimedOut, T0 + 3_000))
+    );
+}
+
+#[test]
+fn redrive_restarts_from_the_failed_state() {
+    let m = machine(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": {"n": 1}, "Next": "B"},
+        "B": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}
+    }}));
+    let host = DeterministicHost::new(1);
+    let (mut x, step) = Execution::start(&m, driver::context_for("r", T0), json!({}), T0, &host);
+    let task = invocations(&step)[0].task;
+    x.handle(
+        &m,
+        Event::TaskFailed {
+            task,
+            failure: Failure::new("E", "c"),
+        },
+        T0 + 1,
+        &host,
+    );
+    assert_eq!(x.status, Status::Failed);
+    let step = x.redrive(&m, T0 + 10, &host).expect("redrivable");
+    assert_eq!(x.context.redrive_count, 1);
+    assert_eq!(step.events[0].event_type, EventType::ExecutionRedriven);
+    assert_eq!(step.events[1].event_type, EventType::TaskStateEntered);
+    let req = invocations(&step).remove(0);
+    assert_eq!(req.parameters, json!({"n": 1}));
+    x.handle(
+        &m,
+        Event::TaskSucceeded {
+            task: req.task,
+            output: json!("done"),
+        },
+        T0 + 11,
+        &host,
+    );
+    assert_eq!(x.status, Status::Succeeded);
+    assert_eq!(
+        x.redrive(&m, T0 + 12, &host).err(),
+        Some(RedriveError::NotRedrivable(Status::Succeeded))
+    );
+}
+
+#[test]
+fn an_execution_survives_a_round_trip_through_json_mid_run() {
+    let m = machine(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "ResultPath": "$.r", "End": true}
+    }}));
+    let host = DeterministicHost::new(1);
+    let (x, step) = Execution::start(&m, driver::context_for("j", T0), json!({"a": 1}), T0, &host);
+    let task = invocations(&step)[0].task;
+    let saved = serde_json::to_string(&x).expect("serialises");
+    let mut back: Execution = serde_json::from_str(&saved).expect("deserialises");
+    back.handle(
+        &m,
+        Event::TaskSucceeded {
+            task,
+            output: json!(2),
+        },
+        T0 + 1,
+        &host,
+    );
+    assert_eq!(back.output, Some(json!({"a": 1, "r": 2})));
+    assert_eq!(back.last_event_id, 7);
+}
+
+#[test]
+fn nonsense_events_are_ignored() {
+    let m = machine(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}
+    }}));
+    let host = DeterministicHost::new(1);
+    let (mut x, _) = Execution::start(&m, driver::context_for("n", T0), json!({}), T0, &host);
+    for e in [
+        Event::TaskSucceeded {
+            task: 999,
+            output: json!(1),
+        },
+        Event::TaskFailed {
+            task: 0,
+            failure: Failure::new("x", "y"),
+        },
+        Event::TaskHeartbeat { task: 42 },
+        Event::TaskStarted {
+            task: 7,
+            worker_name: None,
+        },
+        Event::TaskSubmitted {
+            task: 7,
+            output: json!(null),
+        },
+        Event::TimerFired { timer: 12345 },
+    ] {
+        let step = x.handle(&m, e, T0 + 1, &host);
+        assert!(step.events.is_empty() && step.commands.is_empty());
+    }
+    assert_eq!(x.status, Status::Running);
+}
