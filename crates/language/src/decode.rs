@@ -1,4 +1,4 @@
-//! Decoding: a definition's JSON value → [`ast::StateMachine`].
+//! Decoding: a definition's JSON value → [`crate::ast::StateMachine`].
 //!
 //! This is the schema check. It walks the whole value and reports *every*
 //! problem it finds (wrong types, missing or unknown fields, fields that do
@@ -10,7 +10,7 @@
 //!
 //! The decoder never stops at the first problem: a field that cannot be read
 //! is reported and replaced by a harmless placeholder, so that the semantic
-//! checks in [`crate::validate`] can still run over the rest.
+//! checks in [`mod@crate::validate`] can still run over the rest.
 
 use serde_json::{Map, Value};
 

@@ -1,6 +1,24 @@
 //! Diagnostics: what the parser and the validator report about a definition.
 //! Each names where the problem is (the state, a JSON Pointer and, when the
 //! source text is known, line and column) and says what to do about it.
+//!
+//! The codes are stable; AWS's where AWS has one:
+//!
+//! | Code | Severity | Cause |
+//! |---|---|---|
+//! | `INVALID_JSON_DESCRIPTION` | error | JSON syntax error (the text starts with `{`) |
+//! | `INVALID_YAML_DESCRIPTION` | error | YAML syntax error, several documents, or an alias bomb |
+//! | `DUPLICATE_KEY` | error | a key appears twice in one object |
+//! | `SCHEMA_VALIDATION_FAILED` | error | a field is missing, unknown, misplaced, of the wrong type or out of range; a path or template does not compile |
+//! | `TOO_DEEPLY_NESTED` | error | branches/processors or Choice rules nested too deep |
+//! | `MISSING_TRANSITION_TARGET` | error | `StartAt`/`Next`/`Default` names no state of its scope, or a state is unreachable |
+//! | `DUPLICATE_STATE_NAME` | error | a state name is used twice anywhere in the machine |
+//! | `INVALID_STATE_NAME` | error | a state name is empty or longer than 80 characters |
+//! | `MISSING_END_STATE` | error | no terminal state can be reached in a scope |
+//! | `NO_DOLLAR` | warning | a template value looks like a path but its key lacks `.$` |
+//! | `PASS_RESULT_IS_STATIC` | warning | a Pass `Result` has `.$` keys, which are not evaluated |
+//! | `JSONATA_CONSTANT` | warning | a string in a JSONata field looks like an expression but is not exactly `{% … %}` |
+//! | `INLINE_MAP_FIELD` | warning | a distributed-Map field on an inline Map |
 
 use serde::Serialize;
 

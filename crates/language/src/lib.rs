@@ -4,7 +4,7 @@
 //! (paths, payload templates, intrinsic functions, Choice rules).
 //!
 //! Reading a definition goes text → [`source`] (value + positions) →
-//! [`decode`] (schema checks, typed AST) → [`validate`] (semantic checks).
+//! [`decode`] (schema checks, typed AST) → [`mod@validate`] (semantic checks).
 //! Every stage reports all the problems it finds, not only the first.
 //!
 //! Architecture invariant: this crate is pure. It does no I/O, spawns nothing

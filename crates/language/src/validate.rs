@@ -407,7 +407,7 @@ fn walk_members(value: &Value, pointer: &str, f: &mut dyn FnMut(&str, &str, &Val
 /// Checks for machines of type EXPRESS, which AWS applies at creation: no
 /// `.sync` or `.waitForTaskToken` integrations and no activities. These
 /// depend on the machine's type, which is not part of the definition, so
-/// they are not run by [`validate`]; the server calls this for EXPRESS.
+/// they are not run by [`validate()`]; the server calls this for EXPRESS.
 pub fn express_restrictions(machine: &StateMachine) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut scopes = vec![machine];
