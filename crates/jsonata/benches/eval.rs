@@ -44,13 +44,22 @@ fn main() {
         ("conditional", "$states.input.order.qty > 10 ? 'big' : 'small'"),
         ("lookup in large input", "$states.input.big.k1999.v"),
     ];
+    // BENCH_ONLY=<substring of a name> runs a single case (for profiling)
+    let only = std::env::var("BENCH_ONLY").ok();
+    let iters: u32 = std::env::var("BENCH_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
     println!("{:<26} {:>12} {:>12}", "expression", "parse ns", "eval ns");
     for (name, src) in cases {
-        let parse_ns = time(20_000, || {
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
+        let parse_ns = time(iters, || {
             black_box(Expression::parse(black_box(src)).expect("parse"));
         });
         let expr = Expression::parse(src).expect("parse");
-        let eval_ns = time(20_000, || {
+        let eval_ns = time(iters, || {
             black_box(expr.evaluate(None, &env).expect("eval"));
         });
         println!("{name:<26} {parse_ns:>12.0} {eval_ns:>12.0}");

@@ -247,22 +247,33 @@ impl<'e> Evaluator<'e> {
                 result = self.group(g, GroupInput::Values(result), frame)?;
             }
         }
-        if let Value::Array(a, f) = &result {
-            if f & flags::SEQ != 0 && f & TUPLE == 0 {
-                let mut f = *f;
-                if node.keep_array {
-                    f |= flags::KEEP;
-                }
+        // collapse result sequences: empty -> undefined, singleton -> its item
+        let action = match &result {
+            Value::Array(a, f) if f & flags::SEQ != 0 && f & TUPLE == 0 => {
+                let keep = node.keep_array || f & flags::KEEP != 0;
                 if a.is_empty() {
-                    return Ok(Value::Undefined);
-                }
-                if a.len() == 1 && f & flags::KEEP == 0 {
-                    return Ok(a[0].clone());
-                }
-                if f != *f_ref(&result) {
-                    result = result.with_flags(f);
+                    Collapse::Undefined
+                } else if a.len() == 1 && !keep {
+                    Collapse::First
+                } else if keep && f & flags::KEEP == 0 {
+                    Collapse::MarkKeep
+                } else {
+                    Collapse::Keep
                 }
             }
+            _ => Collapse::Keep,
+        };
+        match action {
+            Collapse::Undefined => return Ok(Value::Undefined),
+            Collapse::First => {
+                return Ok(result
+                    .members()
+                    .first()
+                    .cloned()
+                    .unwrap_or(Value::Undefined))
+            }
+            Collapse::MarkKeep => result = result.with_flags(flags::KEEP),
+            Collapse::Keep => {}
         }
         Ok(result)
     }
@@ -392,7 +403,7 @@ impl<'e> Evaluator<'e> {
                 {
                     if !*partial {
                         let res = self.call(node.pos, proc, args, input, frame, Some(lhs))?;
-                        return Ok(if r.keep_array && r2_seq(&res) {
+                        return Ok(if r.keep_array && res.is_seq() {
                             res.with_flags(flags::KEEP)
                         } else {
                             res
@@ -1391,15 +1402,12 @@ impl<'e> Evaluator<'e> {
     }
 }
 
-fn r2_seq(v: &Value) -> bool {
-    v.is_seq()
-}
-
-fn f_ref(v: &Value) -> &u8 {
-    match v {
-        Value::Array(_, f) => f,
-        _ => &0,
-    }
+/// What `eval` does with a result sequence.
+enum Collapse {
+    Undefined,
+    First,
+    MarkKeep,
+    Keep,
 }
 
 fn op_token(op: BinOp) -> &'static str {

@@ -1193,8 +1193,6 @@ impl<'e> Evaluator<'e> {
                 } else {
                     a(1)
                 };
-                let saved = std::mem::take(&mut self.labels);
-                let _ = saved;
                 let mut sub = Evaluator::new(self.env, &parsed.labels);
                 sub.root = ctx.clone();
                 sub.depth = self.depth;
