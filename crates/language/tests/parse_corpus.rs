@@ -207,3 +207,51 @@ fn every_rejected_definition_is_rejected() {
     assert!(checked >= 15, "only {checked} cases found");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The TestState cases send single states (or whole machines with a state
+/// name); AWS accepted every one whose answer is not `InvalidDefinition`, so
+/// each must decode without schema errors. Transitions are not judged: a
+/// lone state's `Next` names a state that is not there.
+#[test]
+fn every_test_state_definition_is_accepted() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for case in cases() {
+        let kind = case["kind"].as_str().unwrap_or_default();
+        if !kind.starts_with("test_state") || case["expected"]["error"] == "InvalidDefinition" {
+            continue;
+        }
+        let Some(definition) = case.get("definition").filter(|d| d.is_object()) else {
+            continue;
+        };
+        let machine = if definition.get("States").is_some() {
+            definition.clone()
+        } else {
+            serde_json::json!({"StartAt": "S", "States": {"S": definition}})
+        };
+        checked += 1;
+        let diagnostics = match statecraft_language::parse_value(&machine) {
+            Ok(_) => Vec::new(),
+            Err(d) => d,
+        };
+        let errs: Vec<String> = errors(&diagnostics)
+            .into_iter()
+            .filter(|d| {
+                !matches!(
+                    d.code.as_str(),
+                    "MISSING_TRANSITION_TARGET" | "MISSING_END_STATE"
+                )
+            })
+            .map(|d| d.to_string())
+            .collect();
+        if !errs.is_empty() {
+            failures.push(format!("{}: {errs:?}", case["id"].as_str().unwrap_or("?")));
+        }
+    }
+    println!(
+        "{checked} TestState definitions checked, {} rejected",
+        failures.len()
+    );
+    assert!(checked > 100, "only {checked} TestState definitions found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
