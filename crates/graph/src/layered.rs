@@ -75,6 +75,8 @@ const SELF_LOOP: f64 = 18.0;
 const ORDER_SWEEPS: usize = 12;
 /// Passes of the coordinate assignment.
 const POSITION_PASSES: usize = 8;
+/// The most dummy nodes a layout creates (see phase 3).
+const MAX_DUMMIES: usize = 20_000;
 
 /// A node of the layered graph: an input node or a dummy.
 struct LNode {
@@ -142,9 +144,28 @@ pub(crate) fn layout(nodes: &[FlatNode], edges: &[FlatEdge], sp: Spacing) -> Fla
         .collect();
     // For each input edge: the chain of layered nodes it passes, top to bottom.
     let mut chains: Vec<Vec<usize>> = vec![Vec::new(); edges.len()];
+    // Dummies cost time in every later phase, and a hostile definition
+    // (thousands of states all caught by one handler) would need millions:
+    // the shortest long edges get them first, the rest are drawn straight.
+    let mut spans: Vec<(usize, usize)> = oriented
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.map(|(a, b)| (g[b].layer.saturating_sub(g[a].layer), i)))
+        .collect();
+    spans.sort_unstable();
+    let mut budget = MAX_DUMMIES;
+    let mut routed = vec![false; edges.len()];
+    for &(span, i) in &spans {
+        let need = span.saturating_sub(1);
+        if need <= budget {
+            budget -= need;
+            routed[i] = true;
+        }
+    }
     for (i, o) in oriented.iter().enumerate() {
         let Some((a, b)) = *o else { continue };
         let (la, lb) = (g[a].layer, g[b].layer);
+        let lb = if routed[i] { lb } else { la + 1 };
         let mut chain = vec![a];
         let mut prev = a;
         for l in la + 1..lb {

@@ -281,3 +281,31 @@ proptest! {
         prop_assert_eq!(&l, &layout_value(&def));
     }
 }
+
+/// Thousands of states all caught by one handler at the bottom: the long
+/// edges would need millions of dummy nodes; the layout must stay fast.
+#[test]
+fn many_long_edges_stay_fast() {
+    let n = 1500;
+    let mut states = serde_json::Map::new();
+    for i in 0..n {
+        let next = if i + 1 < n {
+            format!("T{}", i + 1)
+        } else {
+            "Handler".to_string()
+        };
+        states.insert(
+            format!("T{i}"),
+            json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": next,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handler"}]}),
+        );
+    }
+    states.insert("Handler".to_string(), json!({"Type": "Fail"}));
+    let def = json!({"StartAt": "T0", "States": states});
+    let started = Instant::now();
+    let l = layout_value(&def);
+    let took = started.elapsed();
+    eprintln!("{n} states with catches: {took:?}");
+    assert_eq!(l.edges.len(), 2 * n + 2);
+    assert!(took.as_secs() < 10, "took {took:?}");
+}
