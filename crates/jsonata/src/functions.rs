@@ -1054,13 +1054,11 @@ impl<'e> Evaluator<'e> {
                 Value::array(out)
             }
             "keys" => {
-                let mut keys: Vec<Arc<str>> = Vec::new();
+                let mut keys: indexmap::IndexSet<Arc<str>> = indexmap::IndexSet::new();
                 for item in first.members() {
                     if let Value::Object(m) = item {
                         for k in m.keys() {
-                            if !keys.contains(k) {
-                                keys.push(k.clone());
-                            }
+                            keys.insert(k.clone());
                         }
                     }
                 }
@@ -1158,10 +1156,34 @@ impl<'e> Evaluator<'e> {
             }
             "distinct" => match &first {
                 Value::Array(items, _) if items.len() > 1 => {
+                    // scalars are de-duplicated by key; other values by deep equality
+                    let mut seen: std::collections::HashSet<String> =
+                        std::collections::HashSet::new();
                     let mut out: Vec<Value> = Vec::new();
-                    for x in items.iter() {
-                        if !out.iter().any(|y| deep_equal(x, y)) {
-                            out.push(x.clone());
+                    for (i, x) in items.iter().enumerate() {
+                        if i % 1024 == 1023 {
+                            self.check_time(pos)?;
+                        }
+                        let key = match x {
+                            Value::String(s) => Some(format!("s{s}")),
+                            Value::Number(n) => {
+                                Some(format!("n{}", if *n == 0.0 { 0 } else { n.to_bits() }))
+                            }
+                            Value::Bool(b) => Some(format!("b{b}")),
+                            Value::Null => Some("l".to_string()),
+                            _ => None,
+                        };
+                        match key {
+                            Some(k) => {
+                                if seen.insert(k) {
+                                    out.push(x.clone());
+                                }
+                            }
+                            None => {
+                                if !out.iter().any(|y| deep_equal(x, y)) {
+                                    out.push(x.clone());
+                                }
+                            }
                         }
                     }
                     Value::seq(out)
