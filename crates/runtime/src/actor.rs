@@ -66,13 +66,18 @@ pub(crate) fn execution_state(
     stop_date_ms: i64,
 ) -> Result<ExecutionState> {
     let status = store_status(execution.status);
+    // The status at the time of the transition; what it is later (the
+    // redrivable period runs out) is `Runtime::redrive_status`.
     let (redrive_status, redrive_status_reason) = match status {
-        ExecutionStatus::Running | ExecutionStatus::PendingRedrive => (None, None),
+        ExecutionStatus::Running | ExecutionStatus::PendingRedrive => (
+            Some(crate::redrive::NOT_REDRIVABLE.to_string()),
+            Some("Execution is RUNNING and cannot be redriven".to_string()),
+        ),
         ExecutionStatus::Succeeded => (
-            Some("NOT_REDRIVABLE".to_string()),
+            Some(crate::redrive::NOT_REDRIVABLE.to_string()),
             Some("Execution is SUCCEEDED and cannot be redriven".to_string()),
         ),
-        _ => (Some("REDRIVABLE".to_string()), None),
+        _ => (Some(crate::redrive::REDRIVABLE.to_string()), None),
     };
     Ok(ExecutionState {
         status,

@@ -33,6 +33,7 @@ mod express;
 pub mod host;
 pub mod integration;
 mod machines;
+pub mod redrive;
 mod timer;
 
 use std::collections::HashMap;
@@ -324,13 +325,18 @@ impl Runtime {
         let inner = &self.inner;
         inner.check_running()?;
         let record = self.describe_execution(execution_arn)?;
+        let now = now_ms();
+        if let Some(reason) = self.redrive_refusal(&record, now)? {
+            return Err(Error::ExecutionNotRedrivable(format!(
+                "Execution '{execution_arn}' cannot be redriven: {reason}"
+            )));
+        }
         let revision = inner
             .store
             .get_revision(&record.revision_id)?
             .ok_or_else(|| Error::StateMachineDoesNotExist(record.state_machine_arn.clone()))?;
         let machine = inner.machines.get(&revision)?;
         let mut execution = actor::load_engine_state(&record)?;
-        let now = now_ms();
         let step = execution
             .redrive(&machine, now, &inner.host)
             .map_err(|e| Error::ExecutionNotRedrivable(e.to_string()))?;
@@ -361,6 +367,32 @@ impl Runtime {
             plan.commands,
         ));
         Ok(now)
+    }
+
+    /// `redriveStatus` and `redriveStatusReason` as DescribeExecution shows
+    /// them now (they change with time: the redrivable period runs out).
+    pub fn redrive_status(
+        &self,
+        record: &ExecutionRecord,
+    ) -> Result<(&'static str, Option<String>)> {
+        Ok(match self.redrive_refusal(record, now_ms())? {
+            None => (redrive::REDRIVABLE, None),
+            Some(reason) => (redrive::NOT_REDRIVABLE, Some(reason)),
+        })
+    }
+
+    fn redrive_refusal(&self, record: &ExecutionRecord, now: i64) -> Result<Option<String>> {
+        let store = &self.inner.store;
+        let machine = store.get_state_machine(&record.state_machine_arn)?;
+        let last = store.history(
+            &record.arn,
+            &HistoryQuery {
+                page: PageRequest::first(1),
+                reverse: true,
+            },
+        )?;
+        let history_len = last.items.first().map_or(0, |e| e.id);
+        Ok(redrive::refusal(record, machine.as_ref(), history_len, now))
     }
 
     /// Waits until the execution is no longer running and returns it (at

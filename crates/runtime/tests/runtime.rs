@@ -438,6 +438,7 @@ async fn redrive_reruns_the_failed_task() {
     let failed = finished(&rt, &arn, Duration::from_secs(5)).await;
     assert_eq!(failed.state.status, ExecutionStatus::Failed);
     assert_eq!(failed.state.error.as_deref(), Some("Flaky.Error"));
+    assert_eq!(rt.redrive_status(&failed).unwrap(), ("REDRIVABLE", None));
 
     rt.redrive_execution(&arn).await.unwrap();
     let e = finished(&rt, &arn, Duration::from_secs(5)).await;
@@ -447,6 +448,13 @@ async fn redrive_reruns_the_failed_task() {
     let h = all_history(&rt, &arn);
     assert_dense(&h);
     assert!(types(&h).contains(&EventType::ExecutionRedriven));
+    assert_eq!(
+        rt.redrive_status(&e).unwrap(),
+        (
+            "NOT_REDRIVABLE",
+            Some("Execution is SUCCEEDED and cannot be redriven".to_string())
+        )
+    );
     assert!(matches!(
         rt.redrive_execution(&arn).await,
         Err(Error::ExecutionNotRedrivable(_))

@@ -1,0 +1,197 @@
+//! AWS's rules for RedriveExecution: which finished executions may be
+//! restarted, and the `redriveStatus` / `redriveStatusReason` that
+//! DescribeExecution shows (which change with time: the redrivable period
+//! runs out 14 days after the stop).
+
+use statecraft_store::{ExecutionStatus, MachineType, StateMachine, StateMachineStatus};
+
+use crate::ExecutionRecord;
+
+/// How long after its stop an execution can be redriven.
+pub const REDRIVABLE_PERIOD_MS: i64 = 14 * 24 * 3600 * 1000;
+/// A redrive needs room for `ExecutionRedriven` and at least one more event
+/// under the 25,000-event history limit.
+pub const MAX_HISTORY_EVENTS: u64 = 24_999;
+/// The longest an execution may stay open.
+pub const MAX_OPEN_MS: i64 = 365 * 24 * 3600 * 1000;
+
+/// `redriveStatus` values.
+pub const REDRIVABLE: &str = "REDRIVABLE";
+pub const NOT_REDRIVABLE: &str = "NOT_REDRIVABLE";
+
+/// Why `record` cannot be redriven now, in AWS's words; `None` if it can.
+/// `machine` is its state machine (`None` once deleted); `history_len` is the
+/// id of its last history event.
+pub fn refusal(
+    record: &ExecutionRecord,
+    machine: Option<&StateMachine>,
+    history_len: u64,
+    now_ms: i64,
+) -> Option<String> {
+    let status = record.state.status;
+    match machine {
+        None => return Some("State machine is in DELETING status".into()),
+        Some(m) if m.status == StateMachineStatus::Deleting => {
+            return Some("State machine is in DELETING status".into())
+        }
+        Some(m) if m.machine_type == MachineType::Express => {
+            return Some("Execution of an EXPRESS state machine cannot be redriven".into())
+        }
+        Some(_) => {}
+    }
+    match status {
+        ExecutionStatus::Running | ExecutionStatus::PendingRedrive => {
+            return Some("Execution is RUNNING and cannot be redriven".into())
+        }
+        ExecutionStatus::Succeeded => {
+            return Some("Execution is SUCCEEDED and cannot be redriven".into())
+        }
+        ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted => {}
+    }
+    if history_len >= MAX_HISTORY_EVENTS {
+        return Some("Execution history event limit exceeded".into());
+    }
+    if now_ms.saturating_sub(record.start_date_ms) > MAX_OPEN_MS {
+        return Some("Execution has exceeded the max execution time".into());
+    }
+    let stopped = record.state.stop_date_ms.unwrap_or(record.start_date_ms);
+    if now_ms.saturating_sub(stopped) > REDRIVABLE_PERIOD_MS {
+        return Some("Execution redrivable period exceeded".into());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use statecraft_store::{ExecutionState, Revision};
+
+    fn record(status: ExecutionStatus, stop: Option<i64>) -> ExecutionRecord {
+        ExecutionRecord {
+            arn: "e".into(),
+            state_machine_arn: "m".into(),
+            version_arn: None,
+            alias_arn: None,
+            revision_id: "r".into(),
+            name: "e".into(),
+            input: "{}".into(),
+            trace_header: None,
+            start_date_ms: 0,
+            map_run_arn: None,
+            parent_arn: None,
+            state: ExecutionState {
+                status,
+                output: None,
+                error: None,
+                cause: None,
+                stop_date_ms: stop,
+                redrive_count: 0,
+                redrive_date_ms: None,
+                redrive_status: None,
+                redrive_status_reason: None,
+                engine_state: "{}".into(),
+            },
+            version: 1,
+        }
+    }
+
+    fn machine(t: MachineType, s: StateMachineStatus) -> StateMachine {
+        StateMachine {
+            arn: "m".into(),
+            name: "m".into(),
+            machine_type: t,
+            status: s,
+            creation_date_ms: 0,
+            revision: Revision {
+                revision_id: "r".into(),
+                state_machine_arn: "m".into(),
+                definition: "{}".into(),
+                role_arn: "role".into(),
+                description: None,
+                logging_configuration: None,
+                tracing_configuration: None,
+                created_ms: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn the_rules_in_order() {
+        let std = machine(MachineType::Standard, StateMachineStatus::Active);
+        let day = 24 * 3600 * 1000;
+        let cases: Vec<(
+            ExecutionRecord,
+            Option<StateMachine>,
+            u64,
+            i64,
+            Option<&str>,
+        )> = vec![
+            (
+                record(ExecutionStatus::Failed, Some(10)),
+                Some(std.clone()),
+                5,
+                20,
+                None,
+            ),
+            (
+                record(ExecutionStatus::Aborted, Some(10)),
+                Some(std.clone()),
+                5,
+                20,
+                None,
+            ),
+            (
+                record(ExecutionStatus::TimedOut, Some(10)),
+                Some(std.clone()),
+                5,
+                20,
+                None,
+            ),
+            (
+                record(ExecutionStatus::Succeeded, Some(10)),
+                Some(std.clone()),
+                5,
+                20,
+                Some("Execution is SUCCEEDED and cannot be redriven"),
+            ),
+            (
+                record(ExecutionStatus::Running, None),
+                Some(std.clone()),
+                5,
+                20,
+                Some("Execution is RUNNING and cannot be redriven"),
+            ),
+            (
+                record(ExecutionStatus::Failed, Some(10)),
+                None,
+                5,
+                20,
+                Some("State machine is in DELETING status"),
+            ),
+            (
+                record(ExecutionStatus::Failed, Some(10)),
+                Some(std.clone()),
+                MAX_HISTORY_EVENTS,
+                20,
+                Some("Execution history event limit exceeded"),
+            ),
+            (
+                record(ExecutionStatus::Failed, Some(10)),
+                Some(std.clone()),
+                5,
+                10 + 15 * day,
+                Some("Execution redrivable period exceeded"),
+            ),
+            (
+                record(ExecutionStatus::Failed, Some(10)),
+                Some(machine(MachineType::Express, StateMachineStatus::Active)),
+                5,
+                20,
+                Some("Execution of an EXPRESS state machine cannot be redriven"),
+            ),
+        ];
+        for (r, m, len, now, expected) in cases {
+            assert_eq!(refusal(&r, m.as_ref(), len, now).as_deref(), expected);
+        }
+    }
+}
