@@ -36,8 +36,11 @@ class Context {
     this.alive = true;
   }
 
-  /** Calls `fn` every `ms` while the page is shown (not overlapping runs). */
-  every(ms, fn) {
+  /**
+   * Calls `fn` every `ms` while the page is shown (not overlapping runs).
+   * `live: false` leaves the live indicator to the page (see setLive).
+   */
+  every(ms, fn, { live: showLive = true } = {}) {
     let busy = false;
     const id = setInterval(async () => {
       if (busy || document.hidden) return;
@@ -48,9 +51,14 @@ class Context {
         busy = false;
       }
     }, ms);
-    live(true);
+    if (showLive) live(true);
     this.cleanups.push(() => clearInterval(id));
     return () => clearInterval(id);
+  }
+
+  /** Whether the page shows something that is still changing. */
+  setLive(on) {
+    if (this.alive) live(on);
   }
 
   onLeave(fn) {

@@ -100,6 +100,7 @@ export async function executionPage(ctx, arn) {
   const t0 = () => toMillis(events[0]?.timestamp) ?? toDate(exec.startDate)?.getTime() ?? Date.now();
 
   function renderHead() {
+    ctx.setLive(exec.status === 'RUNNING');
     const start = toDate(exec.startDate)?.getTime();
     const stop = toDate(exec.stopDate)?.getTime();
     const actions = [];
@@ -366,5 +367,7 @@ export async function executionPage(ctx, arn) {
   graph = definition ? await drawGraph(graphBox, definition, { onSelect: select }) : graph;
   if (!definition) clear(graphBox, errorBox({ type: 'Unavailable', message: 'The definition of this execution cannot be read.' }));
   graph.setStatuses(statusesFor(result, iteration));
-  ctx.every(1000, () => refresh().catch((e) => toast(`Live update failed: ${e.message}`, 'error')));
+  // Polls only while the execution runs (refresh returns at once otherwise),
+  // and picks up again after a redrive.
+  ctx.every(1000, () => refresh().catch((e) => toast(`Live update failed: ${e.message}`, 'error')), { live: false });
 }
