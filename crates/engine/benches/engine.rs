@@ -46,7 +46,12 @@ fn load(name: &str) -> Option<Workload> {
     })
 }
 
-fn run_once(w: &Workload, input: &Value, host: &DeterministicHost) -> driver::Outcome {
+fn run_once(
+    w: &Workload,
+    input: &Value,
+    host: &DeterministicHost,
+    history: bool,
+) -> driver::Outcome {
     let mut clock = VirtualClock {
         now_ms: 1_700_000_000_000,
     };
@@ -58,7 +63,13 @@ fn run_once(w: &Workload, input: &Value, host: &DeterministicHost) -> driver::Ou
         max_events: None,
         input_text: None,
     };
-    driver::run(&w.machine, input.clone(), options, &mut driver::echo)
+    driver::run_with_history(
+        &w.machine,
+        input.clone(),
+        options,
+        &mut driver::echo,
+        history,
+    )
 }
 
 fn main() {
@@ -75,7 +86,7 @@ fn main() {
         };
         let host = DeterministicHost::new(1);
         for (input, expected) in &w.cases {
-            let o = run_once(&w, input, &host);
+            let o = run_once(&w, input, &host, true);
             if let Some(e) = expected {
                 if o.output.as_ref() != Some(e) {
                     eprintln!(
@@ -85,21 +96,24 @@ fn main() {
                 }
             }
         }
-        let budget = Duration::from_secs_f64(seconds);
-        let start = Instant::now();
-        let mut runs = 0u64;
-        while start.elapsed() < budget {
-            for (input, _) in &w.cases {
-                std::hint::black_box(run_once(&w, input, &host));
-                runs += 1;
+        // STANDARD executions record their history; EXPRESS ones do not.
+        for (mode, history) in [("standard", true), ("express", false)] {
+            let budget = Duration::from_secs_f64(seconds);
+            let start = Instant::now();
+            let mut runs = 0u64;
+            while start.elapsed() < budget {
+                for (input, _) in &w.cases {
+                    std::hint::black_box(run_once(&w, input, &host, history));
+                    runs += 1;
+                }
             }
+            let elapsed = start.elapsed().as_secs_f64();
+            let transitions = runs * w.transitions;
+            println!(
+                "{name:<10} {mode:<9} {runs:>9} executions {:>10.0} executions/s {:>10.0} transitions/s per core",
+                runs as f64 / elapsed,
+                transitions as f64 / elapsed
+            );
         }
-        let elapsed = start.elapsed().as_secs_f64();
-        let transitions = runs * w.transitions;
-        println!(
-            "{name:<10} {runs:>9} executions  {:>12.0} executions/s  {:>12.0} transitions/s per core",
-            runs as f64 / elapsed,
-            transitions as f64 / elapsed
-        );
     }
 }

@@ -163,13 +163,26 @@ pub fn run(
     options: Options<'_>,
     handler: &mut dyn Handler,
 ) -> Outcome {
+    run_with_history(machine, input, options, handler, true)
+}
+
+/// [`run`], choosing whether history is recorded (`false`: as an EXPRESS
+/// execution, `Outcome::history` stays empty).
+pub fn run_with_history(
+    machine: &Machine,
+    input: Value,
+    options: Options<'_>,
+    handler: &mut dyn Handler,
+    history: bool,
+) -> Outcome {
     let host = options.host;
     let now = options.clock.now_ms();
     let context = options.context.clone();
-    let (mut execution, step) = match options.input_text.clone() {
-        Some(text) => Execution::start_with_text(machine, context, input, text, now, host),
-        None => Execution::start(machine, context, input, now, host),
+    let start = crate::StartOptions {
+        input_text: options.input_text.clone(),
+        history,
     };
+    let (mut execution, step) = Execution::start_with(machine, context, input, start, now, host);
     let mut lp = Loop {
         machine,
         options,

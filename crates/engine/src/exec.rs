@@ -51,6 +51,10 @@ pub(crate) struct Core {
     /// Where a redrive restarts: the top-level state that failed, its input
     /// and the variables then in scope.
     redrive: Option<RedrivePoint>,
+    /// No history is recorded (EXPRESS executions): event ids still count,
+    /// as cause texts name them, but no event is built.
+    #[serde(default)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -210,6 +214,15 @@ impl<'a> Run<'a> {
         if silent {
             return 0;
         }
+        if self.x.core.quiet {
+            let id = self.x.last_event_id + 1;
+            self.x.last_event_id = id;
+            cursor.last = id;
+            if advance {
+                cursor.source = id;
+            }
+            return id;
+        }
         Recorder {
             last_id: &mut self.x.last_event_id,
             events: &mut self.step.events,
@@ -365,10 +378,15 @@ impl<'a> Run<'a> {
         assigned: Option<Map<String, Value>>,
     ) -> Flow {
         if let Some(ty) = node.exited.filter(|_| !f.silent) {
-            let text = history::text(&output);
+            let quiet = self.x.core.quiet;
+            let text = if quiet {
+                Value::Null
+            } else {
+                history::text(&output)
+            };
             let size = match &text {
                 Value::String(s) => s.len(),
-                _ => 0,
+                _ => history::text_len(&output),
             };
             if size > MAX_PAYLOAD_BYTES {
                 return Flow::Fail {
@@ -383,10 +401,14 @@ impl<'a> Run<'a> {
                     input: None,
                 };
             }
-            let details =
-                history::state_exited_text(&node.state.name, text.clone(), assigned.as_ref());
-            self.emit(f.silent, &mut f.cursor, ty, Some(details), true);
-            f.text = Some(text);
+            if quiet {
+                self.emit(f.silent, &mut f.cursor, ty, None, true);
+            } else {
+                let details =
+                    history::state_exited_text(&node.state.name, text.clone(), assigned.as_ref());
+                self.emit(f.silent, &mut f.cursor, ty, Some(details), true);
+                f.text = Some(text);
+            }
         }
         if let Some(vars) = assigned {
             for (k, v) in vars {
@@ -407,14 +429,15 @@ impl<'a> Run<'a> {
 
     // ----- entry points ----------------------------------------------
 
-    pub fn start(mut self, input: Value, input_text: Option<String>) -> Step {
+    pub fn start(mut self, input: Value, input_text: Option<String>, history: bool) -> Step {
+        self.x.core.quiet = !history;
         let mut cursor = Cursor::default();
         let mut details = history::execution_started(&input, &self.x.context.role_arn);
         if let Some(text) = input_text {
             details.insert("input".into(), Value::String(text));
         }
         // The first state's input is the execution's input, text and all.
-        let text = details.get("input").cloned();
+        let text = details.get("input").cloned().filter(|_| history);
         self.emit(
             false,
             &mut cursor,
@@ -687,12 +710,12 @@ impl<'a> Run<'a> {
             };
         };
         let details = match f.text.take() {
-            Some(text) => history::state_entered_text(&node.state.name, text),
-            None if f.silent => Map::new(),
-            None => history::state_entered(&node.state.name, &input),
+            Some(text) => Some(history::state_entered_text(&node.state.name, text)),
+            None if f.silent || self.x.core.quiet => None,
+            None => Some(history::state_entered(&node.state.name, &input)),
         };
         let entered_prev = f.cursor.source;
-        let entered_id = self.emit(f.silent, &mut f.cursor, node.entered, Some(details), true);
+        let entered_id = self.emit(f.silent, &mut f.cursor, node.entered, details, true);
         if node.state.query_language == QueryLanguage::Jsonata {
             return self.jsonata_state(f, id, node, state, input, entered_id, entered_prev);
         }
@@ -945,14 +968,15 @@ impl<'a> Run<'a> {
         match outcome {
             Ok(output) => {
                 let details = match f.text.take() {
-                    Some(text) => history::output_text(text),
-                    None => history::output(&output),
+                    Some(text) => Some(history::output_text(text)),
+                    None if self.x.core.quiet => None,
+                    None => Some(history::output(&output)),
                 };
                 self.emit(
                     false,
                     &mut f.cursor,
                     EventType::ExecutionSucceeded,
-                    Some(details),
+                    details,
                     true,
                 );
                 self.x.status = Status::Succeeded;

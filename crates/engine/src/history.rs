@@ -75,6 +75,23 @@ impl Recorder<'_> {
     }
 }
 
+/// The length of a value's JSON text, without building it.
+pub fn text_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
 /// JSON text of a value, as AWS writes payloads into details.
 pub fn text(v: &Value) -> Value {
     Value::String(serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned()))

@@ -430,3 +430,38 @@ fn nonsense_events_are_ignored() {
     }
     assert_eq!(x.status, Status::Running);
 }
+
+#[test]
+fn express_runs_record_no_history_but_count_events() {
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Parameters": {"x.$": "$.v"}, "Next": "B"},
+        "B": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}
+    }});
+    let m = machine(def);
+    let host = DeterministicHost::new(1);
+    let mut outcomes = Vec::new();
+    for history in [true, false] {
+        let mut clock = VirtualClock { now_ms: T0 };
+        let options = driver::Options {
+            context: driver::context_for("x", T0),
+            clock: &mut clock,
+            host: &host,
+            observer: None,
+            max_events: None,
+            input_text: None,
+        };
+        outcomes.push(driver::run_with_history(
+            &m,
+            json!({"v": 3}),
+            options,
+            &mut driver::echo,
+            history,
+        ));
+    }
+    assert_eq!(outcomes[0].output, outcomes[1].output);
+    assert!(outcomes[1].history.is_empty());
+    assert_eq!(
+        outcomes[0].execution.last_event_id,
+        outcomes[1].execution.last_event_id
+    );
+}
