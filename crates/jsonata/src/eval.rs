@@ -36,6 +36,8 @@ pub struct Evaluator<'e> {
     pub deadline: Option<Instant>,
     pub ticks: u32,
     pub root: Value,
+    /// Number of closures (lambdas, transforms) created so far.
+    pub closures: u64,
 }
 
 fn at() -> Arc<str> {
@@ -170,6 +172,19 @@ impl<'e> Evaluator<'e> {
             deadline: env.time_limit.map(|d| Instant::now() + d),
             ticks: 0,
             root: Value::Undefined,
+            closures: 0,
+        }
+    }
+
+    /// Free the frames from `mark` on, unless a closure (which could refer to
+    /// them) was created since the closure count was `closures`.
+    pub fn release_frames(&mut self, mark: usize, closures: u64) {
+        if self.closures == closures && mark > 0 && self.frames.len() > mark {
+            for frame in self.frames.drain(mark..) {
+                for (_, v) in frame.vars {
+                    crate::value::drop_deep(v);
+                }
+            }
         }
     }
 
@@ -435,15 +450,21 @@ impl<'e> Evaluator<'e> {
                     self.call(node.pos, proc, args, input, frame, None)?
                 }
             }
-            Kind::Lambda(def) => Value::Func(Arc::new(Func::Lambda {
-                def: def.clone(),
-                frame,
-                input: input.clone(),
-            })),
-            Kind::Transform(def) => Value::Func(Arc::new(Func::Transform {
-                def: def.clone(),
-                frame,
-            })),
+            Kind::Lambda(def) => {
+                self.closures += 1;
+                Value::Func(Arc::new(Func::Lambda {
+                    def: def.clone(),
+                    frame,
+                    input: input.clone(),
+                }))
+            }
+            Kind::Transform(def) => {
+                self.closures += 1;
+                Value::Func(Arc::new(Func::Transform {
+                    def: def.clone(),
+                    frame,
+                }))
+            }
             Kind::Sort(terms) => self.sort(terms, input.clone(), frame)?,
             Kind::Placeholder => Value::Undefined,
             _ => return Err(Error::at("S0201", node.pos, "internal: unprocessed syntax")),
@@ -1297,6 +1318,8 @@ impl<'e> Evaluator<'e> {
         input: &Value,
         pos: usize,
     ) -> Result<Value, Error> {
+        let mut mark = self.frames.len();
+        let mut closures = self.closures;
         let mut result = self.apply_inner(f, args, input, pos)?;
         loop {
             let next = match &result {
@@ -1324,6 +1347,15 @@ impl<'e> Evaluator<'e> {
             for a in args {
                 vals.push(self.eval(a, &li, lf)?);
             }
+            // the thunk was the only closure made by the call that produced it:
+            // once its arguments are evaluated, that call's frames are garbage
+            if lf >= mark && self.closures == closures + 1 {
+                result = Value::Undefined;
+                self.closures = closures;
+                self.release_frames(mark, closures);
+            }
+            mark = self.frames.len();
+            closures = self.closures;
             result = self.apply_inner(&func, vals, &li, def.body.pos)?;
         }
         Ok(result)
@@ -1355,13 +1387,16 @@ impl<'e> Evaluator<'e> {
                         .map_err(|e| e.or_pos(pos))?,
                     None => args,
                 };
+                let closures = self.closures;
                 let nf = self.new_frame(*frame);
                 let mut args = args.into_iter();
                 for p in &def.params {
                     let v = args.next().unwrap_or(Value::Undefined);
                     self.frames[nf].vars.push((p.clone(), v));
                 }
-                self.eval(&def.body, captured, nf)
+                let result = self.eval(&def.body, captured, nf);
+                self.release_frames(nf, closures);
+                result
             }
             Func::Builtin(name) => self.call_builtin(name, args, input, pos),
             Func::Partial { func, args: pargs } => {

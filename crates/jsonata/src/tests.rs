@@ -354,3 +354,42 @@ fn shared_across_threads() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn frames_are_reclaimed_in_loops() {
+    // a long tail-recursive loop and a large $map must not keep every call's frame
+    let e = Expression::parse(
+        "($loop := function($i, $acc){ $i = 0 ? $acc : $loop($i - 1, $acc + 1) }; $loop(20000, 0))",
+    )
+    .unwrap();
+    let env = Environment::new().with_limits(1000, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(e.evaluate(None, &env).unwrap(), Some(json!(20000)));
+    let e =
+        Expression::parse("$count($map([1..20000], function($v){ ($w := $v; $w * 2) }))").unwrap();
+    assert_eq!(e.evaluate(None, &env).unwrap(), Some(json!(20000)));
+    // closures that escape keep their frames alive
+    let e = Expression::parse(
+        "($fs := $map([1,2,3], function($v){ function(){ $v * 10 } }); $fs[1]())",
+    )
+    .unwrap();
+    assert_eq!(e.evaluate(None, &env).unwrap(), Some(json!(20)));
+}
+
+#[test]
+fn frame_arena_stays_small() {
+    let env = Environment::new().with_limits(1000, Some(std::time::Duration::from_secs(30)));
+    for src in [
+        "($loop := function($i){ $i = 0 ? 0 : $loop($i - 1) }; $loop(5000))",
+        "$sum($map([1..5000], function($v){ ($w := $v; $w * 2) }))",
+        "$count([1..5000].{'a': $})",
+    ] {
+        let parsed = parser::parse(src).unwrap();
+        let mut ev = eval::Evaluator::new(&env, &parsed.labels);
+        ev.eval(&parsed.root, &value::Value::Undefined, 0).unwrap();
+        assert!(
+            ev.frames.len() < 50,
+            "{src}: {} frames retained",
+            ev.frames.len()
+        );
+    }
+}
