@@ -1350,7 +1350,7 @@ impl<'e> Evaluator<'e> {
             // the thunk was the only closure made by the call that produced it:
             // once its arguments are evaluated, that call's frames are garbage
             if lf >= mark && self.closures == closures + 1 {
-                result = Value::Undefined;
+                drop(std::mem::replace(&mut result, Value::Undefined));
                 self.closures = closures;
                 self.release_frames(mark, closures);
             }
