@@ -20,12 +20,23 @@ pub struct Problem {
     pub location: Option<String>,
 }
 
+/// The language crate's messages are AWS's wording followed by advice
+/// (`"<AWS message>; <what to do>."`). The API answers with AWS's wording
+/// alone, so that clients matching on it see what AWS would say; the CLI
+/// shows the advice.
+fn aws_wording(message: &str) -> String {
+    match message.split_once("; ") {
+        Some((aws, _advice)) => aws.to_string(),
+        None => message.to_string(),
+    }
+}
+
 impl From<Diagnostic> for Problem {
     fn from(d: Diagnostic) -> Problem {
         Problem {
             severity: d.severity,
             code: d.code,
-            message: d.message,
+            message: aws_wording(&d.message),
             location: Some(if d.pointer.is_empty() {
                 "/".into()
             } else {
@@ -38,7 +49,17 @@ impl From<Diagnostic> for Problem {
 /// Every problem of `text` for a machine of type `kind`, errors first.
 pub fn problems(text: &str, kind: MachineType) -> Vec<Problem> {
     // The API takes JSON only (the language crate also reads YAML, for
-    // files): text that is not JSON gets AWS's INVALID_JSON_DESCRIPTION.
+    // files): text that is not JSON gets AWS's INVALID_JSON_DESCRIPTION,
+    // except blank text, which AWS reports as "not a JSON object".
+    let not_object = || Problem {
+        severity: Severity::Error,
+        code: "SCHEMA_VALIDATION_FAILED".into(),
+        message: "Definition must be a valid JSON object".into(),
+        location: None,
+    };
+    if text.trim().is_empty() {
+        return vec![not_object()];
+    }
     let value = match serde_json::from_str::<Value>(text) {
         Ok(v) => v,
         Err(e) => {
@@ -51,12 +72,7 @@ pub fn problems(text: &str, kind: MachineType) -> Vec<Problem> {
         }
     };
     if !value.is_object() {
-        return vec![Problem {
-            severity: Severity::Error,
-            code: "SCHEMA_VALIDATION_FAILED".into(),
-            message: "Definition must be a valid JSON object".into(),
-            location: None,
-        }];
+        return vec![not_object()];
     }
     let mut out: Vec<Problem> = statecraft_language::validate(text)
         .into_iter()
@@ -75,22 +91,23 @@ fn express_rules(v: &Value, pointer: &str, out: &mut Vec<Problem>) {
     match v {
         Value::Object(m) => {
             if let Some(Value::String(r)) = m.get("Resource") {
-                for (suffix, what) in [
-                    (
-                        ".waitForTaskToken",
-                        "'.waitForTaskToken' service integration",
-                    ),
-                    (".sync", "'.sync' service integration"),
-                ] {
-                    if r.ends_with(suffix) || r.contains(&format!("{suffix}:")) {
-                        out.push(Problem {
-                            severity: Severity::Error,
-                            code: "SCHEMA_VALIDATION_FAILED".into(),
-                            // AWS's message has two spaces before "at".
-                            message: format!("Express state machine does not support {what} "),
-                            location: Some(format!("{pointer}/Resource")),
-                        });
-                    }
+                // AWS's wording differs per case, down to the spacing.
+                let what = if r.ends_with(".waitForTaskToken") {
+                    Some("'.waitForTaskToken' service integration ")
+                } else if r.ends_with(".sync") || r.contains(".sync:") {
+                    Some("'.sync' service integration")
+                } else if r.split(':').nth(5) == Some("activity") {
+                    Some("Activity ARN")
+                } else {
+                    None
+                };
+                if let Some(what) = what {
+                    out.push(Problem {
+                        severity: Severity::Error,
+                        code: "SCHEMA_VALIDATION_FAILED".into(),
+                        message: format!("Express state machine does not support {what}"),
+                        location: Some(format!("{pointer}/Resource")),
+                    });
                 }
             }
             for (k, child) in m {
