@@ -667,9 +667,11 @@ impl<'e> Evaluator<'e> {
         });
         let mut result = Vec::new();
         for tuple in tuples {
+            let closures = self.closures;
             let f = self.frame_from_tuple(frame, &tuple);
             let ctx = tuple.get("@").cloned().unwrap_or(Value::Undefined);
             let res = self.eval(step, &ctx, f)?;
+            self.release_frames(f, closures);
             if res.is_undefined() {
                 continue;
             }
@@ -746,9 +748,11 @@ impl<'e> Evaluator<'e> {
         let len = tuples.len();
         let mut out = Vec::new();
         for (index, t) in tuples.into_iter().enumerate() {
+            let closures = self.closures;
             let f = self.frame_from_tuple(frame, &t);
             let ctx = t.get("@").cloned().unwrap_or(Value::Undefined);
             let res = self.eval(pred, &ctx, f)?;
+            self.release_frames(f, closures);
             if predicate_selects(&res, index, len) {
                 out.push(t);
             }
@@ -819,10 +823,15 @@ impl<'e> Evaluator<'e> {
                     tuples
                 };
                 for t in tuples {
+                    let closures = self.closures;
                     let f = self.frame_from_tuple(frame, &t);
                     let ctx = t.get("@").cloned().unwrap_or(Value::Undefined);
-                    for (pi, (k, _)) in pairs.iter().enumerate() {
-                        let key = self.eval(k, &ctx, f)?;
+                    let mut keys = Vec::with_capacity(pairs.len());
+                    for (k, _) in pairs.iter() {
+                        keys.push(self.eval(k, &ctx, f)?);
+                    }
+                    self.release_frames(f, closures);
+                    for (pi, ((k, _), key)) in pairs.iter().zip(keys).enumerate() {
                         let key = match key {
                             Value::String(s) => s,
                             Value::Undefined => continue,
@@ -907,8 +916,11 @@ impl<'e> Evaluator<'e> {
                         }
                     }
                     let ctx = reduced.swap_remove("@").unwrap_or(Value::Undefined);
+                    let closures = self.closures;
                     let f = self.frame_from_tuple(frame, &reduced);
-                    self.eval(&pairs[idx].1, &ctx, f)?
+                    let v = self.eval(&pairs[idx].1, &ctx, f)?;
+                    self.release_frames(f, closures);
+                    v
                 }
             };
             if !value.is_undefined() {
@@ -1012,9 +1024,11 @@ impl<'e> Evaluator<'e> {
     ) -> Result<Vec<Tuple>, Error> {
         let mut keyed = Vec::with_capacity(tuples.len());
         for (i, t) in tuples.iter().enumerate() {
+            let closures = self.closures;
             let f = self.frame_from_tuple(frame, t);
             let ctx = t.get("@").cloned().unwrap_or(Value::Undefined);
             keyed.push((self.sort_keys(terms, &ctx, f)?, i));
+            self.release_frames(f, closures);
         }
         Self::order(terms, &mut keyed, 0)?;
         Ok(keyed.into_iter().map(|(_, i)| tuples[i].clone()).collect())
