@@ -162,5 +162,6 @@ export async function overviewPage(ctx) {
     }
   };
   await refresh();
-  ctx.every(5000, refresh);
+  // Every machine is listed again on each refresh: keep the pace gentle.
+  ctx.every(10000, refresh);
 }
