@@ -115,17 +115,20 @@ mod tests {
         }
     }
 
+    /// (execution, its machine, history length, now, expected refusal)
+    type Case = (
+        ExecutionRecord,
+        Option<StateMachine>,
+        u64,
+        i64,
+        Option<&'static str>,
+    );
+
     #[test]
     fn the_rules_in_order() {
         let std = machine(MachineType::Standard, StateMachineStatus::Active);
         let day = 24 * 3600 * 1000;
-        let cases: Vec<(
-            ExecutionRecord,
-            Option<StateMachine>,
-            u64,
-            i64,
-            Option<&str>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 record(ExecutionStatus::Failed, Some(10)),
                 Some(std.clone()),
