@@ -38,6 +38,34 @@ pub struct Expression {
     labels: Vec<Arc<str>>,
 }
 
+/// A JSON document converted once into the evaluator's shared
+/// (reference-counted) representation. Cloning is cheap; binding or
+/// evaluating against it never copies the document again.
+#[derive(Clone, Debug)]
+pub struct Input(Value);
+
+impl Input {
+    /// Convert a JSON value.
+    pub fn new(json: &serde_json::Value) -> Input {
+        Input(Value::from_json(json))
+    }
+
+    /// Back to JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.0
+            .to_json()
+            .ok()
+            .flatten()
+            .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl From<&serde_json::Value> for Input {
+    fn from(json: &serde_json::Value) -> Input {
+        Input::new(json)
+    }
+}
+
 /// Services the evaluator needs from its host: time, randomness, ids.
 pub trait Host: Send + Sync {
     /// Milliseconds since the Unix epoch.
@@ -140,6 +168,12 @@ impl Environment {
             .insert(name.to_string(), Value::from_json(&value));
     }
 
+    /// Bind `$name` to an already converted document (no copy).
+    pub fn bind_input(&mut self, name: &str, value: &Input) {
+        let name = name.strip_prefix('$').unwrap_or(name);
+        self.bindings.insert(name.to_string(), value.0.clone());
+    }
+
     /// Set the evaluation depth limit and the time limit (`None` = no limit).
     pub fn with_limits(mut self, max_depth: usize, time_limit: Option<Duration>) -> Self {
         self.max_depth = max_depth;
@@ -182,6 +216,19 @@ impl Expression {
             None => Value::Undefined,
             Some(j) => Value::from_json(j),
         };
+        let result = self.evaluate_value(input, env)?;
+        let json = result.to_json();
+        value::drop_deep(result);
+        json
+    }
+
+    /// Evaluate against an already converted input (no copy of the input).
+    pub fn evaluate_input(
+        &self,
+        input: Option<&Input>,
+        env: &Environment,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        let input = input.map(|i| i.0.clone()).unwrap_or(Value::Undefined);
         let result = self.evaluate_value(input, env)?;
         let json = result.to_json();
         value::drop_deep(result);

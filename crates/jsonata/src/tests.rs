@@ -393,3 +393,25 @@ fn frame_arena_stays_small() {
         );
     }
 }
+
+#[test]
+fn prepared_inputs_are_shared() {
+    let doc = Input::new(&json!({"order": {"qty": 4}, "items": [1, 2, 3]}));
+    let e = Expression::parse("order.qty * $count(items)").unwrap();
+    let env = Environment::new();
+    assert_eq!(e.evaluate_input(Some(&doc), &env).unwrap(), Some(json!(12)));
+    let mut env = Environment::new();
+    env.bind_input("states", &doc);
+    let e = Expression::parse("$states.order.qty + 1").unwrap();
+    assert_eq!(e.evaluate(None, &env).unwrap(), Some(json!(5)));
+    assert_eq!(
+        doc.to_json(),
+        json!({"order": {"qty": 4}, "items": [1, 2, 3]})
+    );
+    let arr = Input::new(&json!([{"a": 1}, {"a": 2}]));
+    let e = Expression::parse("a").unwrap();
+    assert_eq!(
+        e.evaluate_input(Some(&arr), &env).unwrap(),
+        Some(json!([1, 2]))
+    );
+}
