@@ -590,7 +590,8 @@ fn component_regex(
 }
 
 /// `$toMillis(string, picture?)`. `Ok(None)` when the string does not match.
-pub fn to_millis(s: &str, picture: Option<&str>) -> Result<Option<f64>, Error> {
+/// `now_ms` supplies the date when the picture has no date components.
+pub fn to_millis(s: &str, picture: Option<&str>, now_ms: i64) -> Result<Option<f64>, Error> {
     let Some(picture) = picture else {
         return match parse_iso(s) {
             Some(v) => Ok(Some(v)),
@@ -709,13 +710,7 @@ pub fn to_millis(s: &str, picture: Option<&str>) -> Result<Option<f64>, Error> {
             hour += 12;
         }
     }
-    let now_days = {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        now.div_euclid(86_400_000)
-    };
+    let now_days = now_ms.div_euclid(86_400_000);
     let (ny, nm, nd) = civil_from_days(now_days);
     if year.is_some_and(|y| y.abs() > MAX_YEAR) || doy.is_some_and(|d| d.abs() > 1000) {
         return Ok(None);
@@ -762,10 +757,10 @@ mod tests {
         let v = from_millis(1_509_380_732_935.0, None, None).unwrap();
         assert_eq!(v.as_str(), Some("2017-10-30T16:25:32.935Z"));
         assert_eq!(
-            to_millis("2017-10-30T16:25:32.935Z", None).unwrap(),
+            to_millis("2017-10-30T16:25:32.935Z", None, 0).unwrap(),
             Some(1_509_380_732_935.0)
         );
-        assert_eq!(to_millis("nonsense", None).unwrap_err().code, "D3110");
+        assert_eq!(to_millis("nonsense", None, 0).unwrap_err().code, "D3110");
     }
 
     #[test]
@@ -773,7 +768,7 @@ mod tests {
         let v = from_millis(1_521_801_216_617.0, Some("[FNn], [D1o] [MNn] [Y]"), None).unwrap();
         assert_eq!(v.as_str(), Some("Friday, 23rd March 2018"));
         assert_eq!(
-            to_millis("23rd March 2018", Some("[D1o] [MNn] [Y]")).unwrap(),
+            to_millis("23rd March 2018", Some("[D1o] [MNn] [Y]"), 0).unwrap(),
             Some(1_521_763_200_000.0)
         );
     }

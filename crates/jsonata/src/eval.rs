@@ -38,6 +38,8 @@ pub struct Evaluator<'e> {
     pub root: Value,
     /// Number of closures (lambdas, transforms) created so far.
     pub closures: u64,
+    /// The timestamp of this evaluation, once asked for.
+    pub now: Option<i64>,
 }
 
 fn at() -> Arc<str> {
@@ -173,6 +175,7 @@ impl<'e> Evaluator<'e> {
             ticks: 0,
             root: Value::Undefined,
             closures: 0,
+            now: None,
         }
     }
 

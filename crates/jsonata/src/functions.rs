@@ -1219,6 +1219,7 @@ impl<'e> Evaluator<'e> {
                 sub.root = ctx.clone();
                 sub.depth = self.depth;
                 sub.deadline = self.deadline;
+                sub.now = self.now;
                 let r = sub.eval(&parsed.root, &ctx, 0);
                 r.map_err(|e| {
                     Error::at(
@@ -1233,7 +1234,9 @@ impl<'e> Evaluator<'e> {
             }
             "toMillis" => {
                 let s = str0!();
-                match crate::datetime::to_millis(&s, a(1).as_str()).map_err(|e| e.or_pos(pos))? {
+                match crate::datetime::to_millis(&s, a(1).as_str(), self.now_millis())
+                    .map_err(|e| e.or_pos(pos))?
+                {
                     Some(n) => Value::Number(n),
                     None => undef,
                 }
@@ -1291,8 +1294,10 @@ impl<'e> Evaluator<'e> {
         Ok(out)
     }
 
-    fn now_millis(&self) -> i64 {
-        self.env.host.now_millis()
+    /// The evaluation's timestamp: read from the host once, so `$now()` and
+    /// `$millis()` agree throughout one evaluation.
+    fn now_millis(&mut self) -> i64 {
+        *self.now.get_or_insert_with(|| self.env.host.now_millis())
     }
 
     fn sort_fn(&mut self, arr: Value, f: Value, input: &Value, pos: usize) -> Result<Value, Error> {

@@ -97,12 +97,17 @@ impl Default for SystemHost {
 impl SystemHost {
     fn next_u64(&self) -> u64 {
         use std::sync::atomic::Ordering;
-        let mut x = self.state.load(Ordering::Relaxed);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.state.store(x, Ordering::Relaxed);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        let step = |mut x: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let prev = self
+            .state
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| Some(step(x)))
+            .unwrap_or_else(|x| x);
+        step(prev).wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 }
 
