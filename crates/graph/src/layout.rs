@@ -204,8 +204,10 @@ pub(crate) fn layout_region(region: &Region, opts: &Options) -> Layout {
 }
 
 fn text_width(s: &str, opts: &Options) -> f64 {
+    // Not `clamp`: it panics when a caller's options have min > max.
     (s.chars().count() as f64 * opts.char_width + 28.0)
-        .clamp(opts.min_node_width, opts.max_node_width)
+        .min(opts.max_node_width)
+        .max(opts.min_node_width)
 }
 
 fn place(region: &Region, top: bool, depth: usize, opts: &Options) -> Placed {

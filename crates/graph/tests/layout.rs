@@ -309,3 +309,17 @@ fn many_long_edges_stay_fast() {
     assert_eq!(l.edges.len(), 2 * n + 2);
     assert!(took.as_secs() < 10, "took {took:?}");
 }
+
+/// Options come from callers (and from JSON): odd values must not panic.
+#[test]
+fn odd_options_do_not_panic() {
+    let def: Value =
+        serde_json::from_str(&cases().into_iter().next().expect("a case").1).expect("JSON");
+    let odd = statecraft_graph::Options {
+        min_node_width: 300.0,
+        max_node_width: 10.0,
+        char_width: f64::NAN,
+        ..Default::default()
+    };
+    let _ = statecraft_graph::layout_value_with(&def, &odd);
+}
