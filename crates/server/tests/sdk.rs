@@ -893,3 +893,66 @@ async fn protocol_errors_on_the_wire() {
     assert_eq!(got, json!({"stateMachines": []}));
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_state_runs_one_state() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let pass = c
+        .test_state()
+        .definition(r#"{"Type":"Pass","Parameters":{"x.$":"$.a"},"Next":"After"}"#)
+        .role_arn(ROLE)
+        .input(r#"{"a":7}"#)
+        .inspection_level(aws_sdk_sfn::types::InspectionLevel::Debug)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pass.status,
+        Some(aws_sdk_sfn::types::TestExecutionStatus::Succeeded)
+    );
+    assert_eq!(parse(pass.output.as_deref()), json!({"x": 7}));
+    assert_eq!(pass.next_state.as_deref(), Some("After"));
+    assert!(pass.inspection_data.is_some());
+
+    // A mocked task failure that a Catch handles.
+    let caught = c
+        .test_state()
+        .definition(
+            r#"{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"f"},
+                "Catch":[{"ErrorEquals":["Oops"],"ResultPath":"$.err","Next":"Recover"}],"End":true}"#,
+        )
+        .input(r#"{"a":1}"#)
+        .mock(
+            aws_sdk_sfn::types::MockInput::builder()
+                .error_output(
+                    aws_sdk_sfn::types::MockErrorOutput::builder()
+                        .error("Oops")
+                        .cause("mocked")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        caught.status,
+        Some(aws_sdk_sfn::types::TestExecutionStatus::CaughtError)
+    );
+    assert_eq!(caught.next_state.as_deref(), Some("Recover"));
+    assert_eq!(
+        parse(caught.output.as_deref()),
+        json!({"a": 1, "err": {"Error": "Oops", "Cause": "mocked"}})
+    );
+
+    let err = c
+        .test_state()
+        .definition("{not json")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_definition(), "{err:?}");
+    srv.stop().await;
+}
