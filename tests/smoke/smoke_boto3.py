@@ -7,25 +7,31 @@ EXPRESS machine through StartSyncExecution (with the `sync-` host prefix
 turned off, see docs/sdk-setup.md) and checks that typed errors come back as
 boto3's modelled exceptions.
 
-Usage: smoke_boto3.py [ENDPOINT]   (default http://127.0.0.1:8083, or $STATECRAFT_ENDPOINT)
+Usage:
+  smoke_boto3.py --binary PATH     start `PATH server` on a free port with a
+                                   scratch data dir, test it, stop it
+  smoke_boto3.py [ENDPOINT]        test a running server (default
+                                   http://127.0.0.1:8083, or $STATECRAFT_ENDPOINT)
 Exits non-zero on any mismatch; the last line is `smoke: N passed, M failed`.
 """
 
+import argparse
 import json
 import os
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 import uuid
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-ENDPOINT = (
-    sys.argv[1]
-    if len(sys.argv) > 1
-    else os.environ.get("STATECRAFT_ENDPOINT", "http://127.0.0.1:8083")
-)
+ENDPOINT = os.environ.get("STATECRAFT_ENDPOINT", "http://127.0.0.1:8083")
 ROLE = "arn:aws:iam::123456789012:role/statecraft-smoke"
 
 passed = 0
@@ -204,10 +210,59 @@ def main():
     sfn.delete_state_machine(stateMachineArn=express)
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_binary(binary):
+    """Starts `binary server` on a free port; returns (process, endpoint, data dir)."""
+    data = tempfile.mkdtemp(prefix="statecraft-smoke-")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "server", "--listen", f"127.0.0.1:{port}", "--data-dir", data],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise RuntimeError(f"the server exited with {proc.returncode}: {err}")
+        try:
+            with urllib.request.urlopen(endpoint + "/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return proc, endpoint, data
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the server did not come up within 20 s")
+
+
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="boto3 smoke test of statecraft server")
+    parser.add_argument("endpoint", nargs="?", help="URL of a running server")
+    parser.add_argument("--binary", help="the statecraft binary to start and test")
+    args = parser.parse_args()
+    proc, data = None, None
     try:
+        if args.binary:
+            proc, ENDPOINT, data = start_binary(args.binary)
+        elif args.endpoint:
+            ENDPOINT = args.endpoint
         main()
     except Exception as e:  # any unexpected failure is a failed check, not a crash
         check("smoke run completed", False, repr(e))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if data is not None:
+            shutil.rmtree(data, ignore_errors=True)
     print(f"smoke: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
