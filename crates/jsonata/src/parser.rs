@@ -537,7 +537,17 @@ impl<'s> Parser<'s> {
         let r = stacker::maybe_grow(crate::eval::RED_ZONE, crate::eval::STACK_CHUNK, || {
             let t = self.advance()?;
             let mut left = self.nud(t)?;
+            // each infix operator nests the tree one level deeper on the left
+            let mut chain = 0;
             while rbp < lbp(&self.tok.tok) {
+                chain += 1;
+                if self.depth + chain > MAX_PARSE_DEPTH {
+                    return Err(Error::at(
+                        "U1001",
+                        self.tok.pos,
+                        "Expression is nested too deeply",
+                    ));
+                }
                 let t = self.advance()?;
                 left = self.led(t, left)?;
             }

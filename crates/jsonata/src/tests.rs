@@ -415,3 +415,14 @@ fn prepared_inputs_are_shared() {
         Some(json!([1, 2]))
     );
 }
+
+#[test]
+fn long_operator_chains_are_handled() {
+    for sep in ["+", ".", " and ", "~>", "[0]", "^(a)", "{'a':1}", "=", ";"] {
+        let src = format!("(a{})", format!("{sep}a").repeat(100_000));
+        let r = Expression::parse(&src);
+        if let Ok(e) = r {
+            let _ = e.evaluate(Some(&json!({"a": 1})), &Environment::new());
+        }
+    }
+}
