@@ -169,7 +169,7 @@ export async function executionPage(ctx, arn) {
     const names = [['events', 'Events'], ['timeline', 'Timeline']];
     if (result.iterations.size) names.push(['iterations', 'Map iterations']);
     names.push(['io', 'Input & output']);
-    if (result.related.size || result.parent) names.push(['related', 'Related executions']);
+    if (result.related.size || result.parent || result.mapRuns.size) names.push(['related', 'Related executions']);
     clear(tabBar, names.map(([k, label]) => h('button', { role: 'tab', class: k === tab ? 'tab active' : 'tab', onclick: () => setTab(k) }, label)));
     if (iteration) {
       tabBar.append(h('span', { class: 'filter-chip' }, `Iteration ${iteration.map((x) => `${x.map} #${x.index}`).join(' › ')}`,
@@ -287,9 +287,21 @@ export async function executionPage(ctx, arn) {
 
   function relatedTab() {
     const others = [...result.related].filter((a) => a !== arn);
+    const runs = [...result.mapRuns].map((run) => {
+      const box = h('div', {}, h('p', { class: 'muted' }, 'Loading the child executions…'));
+      // A distributed Map's items run as child executions of its map run.
+      call('ListExecutions', { mapRunArn: run, maxResults: 100 })
+        .then((page) => clear(box, (page.executions || []).length
+          ? h('table', { class: 'grid compact' }, h('tbody', {}, page.executions.map((e) => h('tr', {},
+            h('td', {}, link(routes.execution(e.executionArn), e.name)), h('td', {}, badge(e.status)), h('td', {}, fmtDate(e.startDate))))),
+          page.nextToken ? h('caption', {}, 'The first 100 child executions.') : null)
+          : h('p', { class: 'muted' }, 'No child executions.')))
+        .catch((e) => clear(box, errorBox(e)));
+      return h('section', {}, h('h3', {}, `Map run ${arnName(run)}`), box);
+    });
     clear(tabBody, h('ul', { class: 'plain' },
       result.parent ? h('li', {}, 'Parent: ', link(routes.execution(result.parent), result.parent)) : null,
-      others.map((a) => h('li', {}, 'Child: ', link(routes.execution(a), a)))));
+      others.map((a) => h('li', {}, 'Child: ', link(routes.execution(a), a)))), runs);
   }
 
   function select(name) {

@@ -42,6 +42,7 @@ export function analyse(events, executionStatus = 'RUNNING', now = Date.now()) {
   const entryOf = new Map(); // event id -> entry
   const iterations = new Map(); // map name -> Map(index -> {index, status, start, end})
   const related = new Set();
+  const mapRuns = new Set(); // distributed Map runs: their items run as child executions
   let parent = null;
 
   for (const ev of events) {
@@ -124,6 +125,7 @@ export function analyse(events, executionStatus = 'RUNNING', now = Date.now()) {
       } catch { /* input that is not JSON names no parent */ }
     }
     for (const m of JSON.stringify(d).matchAll(EXECUTION_ARN)) related.add(m[0]);
+    if (d.mapRunArn) mapRuns.add(d.mapRunArn);
   }
 
   // Open states once the execution is over.
@@ -149,7 +151,7 @@ export function analyse(events, executionStatus = 'RUNNING', now = Date.now()) {
     states.set(e.name, s);
   }
   if (parent) related.delete(parent);
-  return { states, entries, owner, chain, iterations, related, parent, byId };
+  return { states, entries, owner, chain, iterations, related, mapRuns, parent, byId };
 }
 
 /** Whether event `id` happened inside the given Map iteration chain. */

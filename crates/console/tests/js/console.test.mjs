@@ -92,9 +92,13 @@ const tests = {
       ev(1, 0, 'ExecutionStarted', 'executionStartedEventDetails', { input: JSON.stringify({ AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: parent }) }),
       entered(2, 1, 'Task', 'Start child'),
       ev(3, 2, 'TaskSucceeded', 'taskSucceededEventDetails', { output: JSON.stringify({ ExecutionArn: child }) }),
+      entered(4, 3, 'Map', 'Big'),
+      ev(5, 4, 'MapRunStarted', 'mapRunStartedEventDetails', { mapRunArn: 'arn:aws:states:us-east-1:123456789012:mapRun:parent/Big:run' }),
     ], 'RUNNING');
     assert.equal(r.parent, parent);
     assert.deepEqual([...r.related], [child]);
+    assert.deepEqual([...r.mapRuns], ['arn:aws:states:us-east-1:123456789012:mapRun:parent/Big:run']);
+    assert.equal(r.owner.get(5), 'Big');
   },
   'JSON Pointers are located at their line, even in broken text'() {
     const text = '{\n  "StartAt": "A",\n  "States": {\n    "A": {\n      "Type": "Pass",\n      "Next": "B/C"\n    },\n    "B/C": {"Type": "Succeed"}\n  },\n  "List": [1,\n 2]\n}';
