@@ -42,6 +42,10 @@ pub struct Diagnostic {
     pub pointer: String,
     /// The state the problem is in, if any.
     pub state: Option<String>,
+    /// Where in the text to point, when that differs from `pointer`: AWS
+    /// reports an unsupported field at the object that holds it, but the
+    /// line and column are the field's own.
+    pub located_at: Option<String>,
     /// 1-based line and column in the source text, when known.
     pub line: Option<u32>,
     pub column: Option<u32>,
@@ -59,6 +63,7 @@ impl Diagnostic {
             message: message.into(),
             pointer: pointer.into(),
             state: None,
+            located_at: None,
             line: None,
             column: None,
         }

@@ -90,7 +90,8 @@ impl SourceMap {
     pub fn locate(&self, diagnostics: &mut [Diagnostic]) {
         for d in diagnostics {
             if d.line.is_none() {
-                if let Some(pos) = self.position(&d.pointer) {
+                let at = d.located_at.as_deref().unwrap_or(&d.pointer);
+                if let Some(pos) = self.position(at) {
                     d.line = Some(pos.line);
                     d.column = Some(pos.column);
                 }
@@ -338,7 +339,8 @@ fn marker_position(m: &Marker) -> Position {
     }
 }
 
-fn yaml_error(at: &Marker, message: String) -> Diagnostic {
+/// Boxed: it travels in `Result`s, and a bare diagnostic is large.
+fn yaml_error(at: &Marker, message: String) -> Box<Diagnostic> {
     let pos = marker_position(at);
     let mut d = Diagnostic::error(
         INVALID_YAML,
@@ -350,7 +352,7 @@ fn yaml_error(at: &Marker, message: String) -> Diagnostic {
     );
     d.line = Some(pos.line);
     d.column = Some(pos.column);
-    d
+    Box::new(d)
 }
 
 /// A YAML collection being built.
@@ -435,7 +437,7 @@ impl YamlBuilder {
         }
     }
 
-    fn event(&mut self, event: Event, mark: &Marker) -> Result<(), Diagnostic> {
+    fn event(&mut self, event: Event, mark: &Marker) -> Result<(), Box<Diagnostic>> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(mark)?;
@@ -531,7 +533,7 @@ impl YamlBuilder {
         Ok(())
     }
 
-    fn count(&mut self, mark: &Marker) -> Result<(), Diagnostic> {
+    fn count(&mut self, mark: &Marker) -> Result<(), Box<Diagnostic>> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             return Err(yaml_error(mark, "the document has too many nodes".into()));
@@ -658,8 +660,8 @@ fn read_yaml(text: &str) -> Result<Source, Vec<Diagnostic>> {
     loop {
         match parser.next_token() {
             Ok((Event::StreamEnd, _)) => break,
-            Ok((event, mark)) => builder.event(event, &mark).map_err(|d| vec![d])?,
-            Err(e) => return Err(vec![yaml_error(e.marker(), e.info().to_string())]),
+            Ok((event, mark)) => builder.event(event, &mark).map_err(|d| vec![*d])?,
+            Err(e) => return Err(vec![*yaml_error(e.marker(), e.info().to_string())]),
         }
     }
     let value = builder.root.take().unwrap_or(Value::Null);

@@ -206,7 +206,7 @@ impl Validator {
                     MISSING_END_STATE,
                     &machine.pointer,
                     None,
-                    "The workflow does not have a terminal state that can be reached; add \"End\": true to a state, or a Succeed or Fail state.".to_string(),
+                    "Workflow has no terminal state: no state that can be reached ends it; add \"End\": true to a state, or a Succeed or Fail state.".to_string(),
                 );
             }
         }

@@ -166,7 +166,10 @@ impl Decoder {
                             Value::Bool(false)
                         }
                         Some(v @ Value::Bool(_)) => v.clone(),
-                        Some(v @ Value::String(s)) if is_jsonata(s) => v.clone(),
+                        Some(v @ Value::String(s)) if is_jsonata(s) => {
+                            self.check_expression(s, &pointer_push(&pointer, "Condition"), rat);
+                            v.clone()
+                        }
                         Some(v) => {
                             self.field_error(
                                 rat,
@@ -184,10 +187,10 @@ impl Decoder {
                 }
                 QueryLanguage::JsonPath => {
                     if r.contains_key("Output") {
-                        self.field_error(
+                        self.unsupported(
                             rat,
                             "Output",
-                            "The field \"Output\" is only supported in JSONata Choice rules; remove it.".to_string(),
+                            "Field 'Output' is not supported in JSONPath Choice rules (it is a JSONata field); remove it.".to_string(),
                         );
                     }
                     (self.rule(r, rat, true, 0), None)
@@ -229,16 +232,16 @@ impl Decoder {
             match key {
                 "Next" | "Assign" if top => {}
                 "Comment" | "Variable" | "Output" => {}
-                "Next" | "Assign" => self.field_error(
+                "Next" | "Assign" => self.unsupported(
                     at,
                     key,
-                    format!("The field \"{key}\" is only allowed in a top-level Choice rule, not inside \"And\", \"Or\" or \"Not\"; remove it."),
+                    format!("Field '{key}' is not supported in a nested Choice rule: it is only allowed in a top-level rule, not inside \"And\", \"Or\" or \"Not\"; remove it."),
                 ),
                 "And" | "Or" | "Not" => operators.push(key),
-                "Condition" => self.field_error(
+                "Condition" => self.unsupported(
                     at,
                     key,
-                    "The field \"Condition\" is only supported in JSONata states; use \"Variable\" with a comparison operator, or set \"QueryLanguage\": \"JSONata\".".to_string(),
+                    "Field 'Condition' is not supported in JSONPath states (it is a JSONata field); use \"Variable\" with a comparison operator, or set \"QueryLanguage\": \"JSONata\".".to_string(),
                 ),
                 _ if comparison(key).is_some() => operators.push(key),
                 _ => {
@@ -253,11 +256,11 @@ impl Decoder {
                         })
                         .collect();
                     let refs: Vec<&str> = known.iter().map(String::as_str).collect();
-                    self.field_error(
+                    self.unsupported(
                         at,
                         key,
                         format!(
-                            "The field \"{key}\" is not a Choice rule operator{}; remove it or fix its name.",
+                            "Field '{key}' is not supported: it is not a Choice rule operator{}; remove it or fix its name.",
                             case_hint(key, &refs)
                         ),
                     );

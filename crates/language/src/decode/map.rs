@@ -152,12 +152,12 @@ impl Decoder {
                 continue;
             }
             let message = match (ql, key.as_str()) {
-                (QueryLanguage::Jsonata, "Parameters") => format!("The field \"Parameters\" is not supported in JSONata states; use \"Arguments\" in {what}."),
-                (QueryLanguage::JsonPath, "Arguments") => format!("The field \"Arguments\" is only supported in JSONata states; use \"Parameters\" in {what}."),
-                (QueryLanguage::Jsonata, k) if k.ends_with("Path") => format!("The field \"{k}\" is not supported in JSONata states; give \"{}\" an expression instead.", k.trim_end_matches("Path")),
-                _ => format!("The field \"{key}\" is not supported in {what}{}; remove it.", case_hint(key, allowed)),
+                (QueryLanguage::Jsonata, "Parameters") => format!("Field 'Parameters' is not supported in JSONata states; use \"Arguments\" in {what}."),
+                (QueryLanguage::JsonPath, "Arguments") => format!("Field 'Arguments' is not supported in JSONPath states (it is a JSONata field); use \"Parameters\" in {what}."),
+                (QueryLanguage::Jsonata, k) if k.ends_with("Path") => format!("Field '{k}' is not supported in JSONata states; give \"{}\" an expression instead.", k.trim_end_matches("Path")),
+                _ => format!("Field '{key}' is not supported in {what}{}; remove it.", case_hint(key, allowed)),
             };
-            self.field_error(at, key, message);
+            self.unsupported(at, key, message);
         }
     }
 

@@ -145,6 +145,16 @@ impl Decoder {
         self.error(at, pointer_push(at.pointer, key), message);
     }
 
+    /// A field the object at `at` may not have. AWS reports these at the
+    /// object (`Field 'X' is not supported at /States/S`); the line and
+    /// column are the field's.
+    fn unsupported(&mut self, at: At<'_>, key: &str, message: String) {
+        let mut d = Diagnostic::error(SCHEMA_VALIDATION_FAILED, at.pointer, message);
+        d.state = at.state.map(str::to_string);
+        d.located_at = Some(pointer_push(at.pointer, key));
+        self.diagnostics.push(d);
+    }
+
     fn required(&mut self, at: At<'_>, key: &str) {
         self.error(
             at,
@@ -371,10 +381,11 @@ impl Decoder {
         let mut todo = vec![(v, pointer.to_string())];
         while let Some((v, p)) = todo.pop() {
             match v {
+                Value::String(s) if is_jsonata(s) => self.check_expression(s, &p, at),
                 Value::String(s) => {
                     let t = s.trim();
                     let looks_like = t.starts_with("{%") || t.ends_with("%}");
-                    if looks_like && !is_jsonata(s) {
+                    if looks_like {
                         let mut d = Diagnostic::warning(
                             JSONATA_CONSTANT,
                             p,
@@ -396,6 +407,31 @@ impl Decoder {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// Parses a whole `{% … %}` string, as AWS does at creation, so that a
+    /// syntax error is reported before the state runs. The parsed form is
+    /// dropped: the engine compiles it again where it evaluates it.
+    fn check_expression(&mut self, s: &str, pointer: &str, at: At<'_>) {
+        let inner = s
+            .strip_prefix("{%")
+            .and_then(|r| r.strip_suffix("%}"))
+            .unwrap_or(s);
+        if let Err(e) = statecraft_jsonata::Expression::parse(inner) {
+            let place = e
+                .position
+                .map(|p| format!(" (at character {p})"))
+                .unwrap_or_default();
+            self.error(
+                at,
+                pointer.to_string(),
+                format!(
+                    "The JSONata expression is not valid: {} [{}]{place}; fix the expression.",
+                    e.message.trim_end_matches('.'),
+                    e.code
+                ),
+            );
         }
     }
 
@@ -456,11 +492,11 @@ impl Decoder {
                     Level::Branch => "a Parallel branch",
                     Level::Processor => "a Map item processor",
                 };
-                self.field_error(
+                self.unsupported(
                     at,
                     key,
                     format!(
-                        "The field \"{key}\" is not supported in {what}{}; remove it.",
+                        "Field '{key}' is not supported in {what}{}; remove it.",
                         case_hint(key, &allowed)
                     ),
                 );
@@ -674,21 +710,21 @@ impl Decoder {
                 (ql, JSONPATH_ONLY.iter().find(|(k, _)| *k == key))
             {
                 format!(
-                    "The field \"{key}\" is not supported in JSONata states; use {instead} instead, or set \"QueryLanguage\": \"JSONPath\" on this state."
+                    "Field '{key}' is not supported in JSONata states; use {instead} instead, or set \"QueryLanguage\": \"JSONPath\" on this state."
                 )
             } else if ql == QueryLanguage::JsonPath && JSONATA_ONLY.contains(&key) {
                 format!(
-                    "The field \"{key}\" is only supported in JSONata states; set \"QueryLanguage\": \"JSONata\" on this state or use the JSONPath fields."
+                    "Field '{key}' is not supported in JSONPath states (it is a JSONata field); set \"QueryLanguage\": \"JSONata\" on this state or use the JSONPath fields."
                 )
             } else if ALL_STATE_FIELDS.contains(&key) {
-                format!("The field \"{key}\" is not supported in a {type_name} state; remove it.")
+                format!("Field '{key}' is not supported in a {type_name} state; remove it.")
             } else {
                 format!(
-                    "The field \"{key}\" is not supported by Step Functions{}; remove it or fix its name.",
+                    "Field '{key}' is not supported by Step Functions{}; remove it or fix its name.",
                     case_hint(key, ALL_STATE_FIELDS)
                 )
             };
-            self.field_error(at, key, message);
+            self.unsupported(at, key, message);
         }
     }
 
@@ -768,6 +804,11 @@ impl Decoder {
         max: u64,
         integer: bool,
     ) -> Option<NumberSource> {
+        if ql == QueryLanguage::Jsonata {
+            if let Some(v) = obj.get(key) {
+                self.check_jsonata_strings(v, &pointer_push(at.pointer, key), at);
+            }
+        }
         let literal = obj.get(key).and_then(|v| match v {
             Value::String(s) if ql == QueryLanguage::Jsonata && is_jsonata(s) => {
                 Some(NumberSource::Expression(v.clone()))
@@ -841,11 +882,11 @@ impl Decoder {
     fn check_keys(&mut self, obj: &Map<String, Value>, allowed: &[&str], what: &str, at: At<'_>) {
         for key in obj.keys() {
             if !allowed.contains(&key.as_str()) {
-                self.field_error(
+                self.unsupported(
                     at,
                     key,
                     format!(
-                        "The field \"{key}\" is not supported in {what}{}; remove it.",
+                        "Field '{key}' is not supported in {what}{}; remove it.",
                         case_hint(key, allowed)
                     ),
                 );

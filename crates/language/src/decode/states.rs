@@ -45,6 +45,9 @@ impl Decoder {
             }
         };
         let v = obj.get(key).unwrap_or(&Value::Null);
+        if ql == QueryLanguage::Jsonata {
+            self.check_jsonata_strings(v, &pointer_push(at.pointer, key), at);
+        }
         let duration = match key {
             "Seconds" => match v {
                 Value::String(s) if ql == QueryLanguage::Jsonata && is_jsonata(s) => {

@@ -106,10 +106,12 @@ impl Decoder {
         for key in creds.keys() {
             let ok = key == "RoleArn" || (key == "RoleArn.$" && ql == QueryLanguage::JsonPath);
             if !ok {
-                self.field_error(
+                self.unsupported(
                     cat,
                     key,
-                    format!("The field \"{key}\" is not supported in \"Credentials\"; only \"RoleArn\" is."),
+                    format!(
+                        "Field '{key}' is not supported in \"Credentials\"; only \"RoleArn\" is."
+                    ),
                 );
             }
         }
@@ -309,14 +311,14 @@ impl Decoder {
                     continue;
                 }
                 let message = match (ql, key.as_str()) {
-                    (QueryLanguage::Jsonata, "ResultPath") => "The field \"ResultPath\" is not supported in JSONata states; use \"Output\" with $states.errorOutput instead.".to_string(),
-                    (QueryLanguage::JsonPath, "Output") => "The field \"Output\" is only supported in JSONata states; use \"ResultPath\" here.".to_string(),
+                    (QueryLanguage::Jsonata, "ResultPath") => "Field 'ResultPath' is not supported in JSONata states; use \"Output\" with $states.errorOutput instead.".to_string(),
+                    (QueryLanguage::JsonPath, "Output") => "Field 'Output' is not supported in JSONPath states (it is a JSONata field); use \"ResultPath\" here.".to_string(),
                     _ => format!(
-                        "The field \"{key}\" is not supported in a Catch rule{}; remove it.",
+                        "Field '{key}' is not supported in a Catch rule{}; remove it.",
                         case_hint(key, allowed)
                     ),
                 };
-                self.field_error(cat, key, message);
+                self.unsupported(cat, key, message);
             }
             let error_equals = self.error_equals(c, cat);
             self.string(c, "Comment", cat);
