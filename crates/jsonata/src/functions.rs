@@ -411,6 +411,8 @@ fn d_err(code: &str, pos: usize, msg: &str) -> Error {
 
 /// JSONata `$round`: half to even at a decimal precision.
 pub fn round_half_even(n: f64, precision: i32) -> f64 {
+    // beyond ±400 decimal places every f64 is already exact or zero
+    let precision = precision.clamp(-400, 400);
     let shifted: f64 = shift(n, precision);
     let mut r = (shifted + 0.5).floor();
     if r - shifted == 0.5 && r % 2.0 != 0.0 {
@@ -426,7 +428,7 @@ fn shift(n: f64, by: i32) -> f64 {
     let s = format!("{:e}", n);
     let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
     let e: i32 = e.parse().unwrap_or(0);
-    format!("{m}e{}", e + by).parse().unwrap_or(n)
+    format!("{m}e{}", e.saturating_add(by)).parse().unwrap_or(n)
 }
 
 fn js_split(s: &str, sep: &str) -> Vec<String> {
@@ -613,7 +615,9 @@ impl<'e> Evaluator<'e> {
                 let Some(start) = num(&a(1)) else {
                     return Ok(undef);
                 };
-                let mut start = start as i64;
+                // clamp first so that huge arguments cannot overflow
+                let lenf = len as f64;
+                let mut start = start.clamp(-lenf - 1.0, lenf + 1.0) as i64;
                 if len + start < 0 {
                     start = 0;
                 }
@@ -627,10 +631,11 @@ impl<'e> Evaluator<'e> {
                         if l <= 0.0 {
                             return Ok(Value::str(""));
                         }
+                        let l = l.min(2.0 * lenf + 2.0) as i64;
                         let end = if start >= 0 {
-                            start + l as i64
+                            start + l
                         } else {
-                            len + start + l as i64
+                            len + start + l
                         };
                         end.clamp(0, len)
                     }

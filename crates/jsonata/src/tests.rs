@@ -426,3 +426,171 @@ fn long_operator_chains_are_handled() {
         }
     }
 }
+
+#[test]
+fn token_soup_never_panics() {
+    const TOKENS: &[&str] = &[
+        "a", "b", "$", "$$", "$x", "1", "0.5", "1e3", "'s'", "\"t\"", "`n`", "true", "null", "(",
+        ")", "[", "]", "{", "}", ",", ";", ":", ".", "..", "?", "?:", "??", ":=", "~>", "@", "#",
+        "^", "<", ">", "=", "!=", "+", "-", "*", "**", "/", "%", "&", "|", "and", "or", "in",
+        "function", "λ", "$sum", "$map", "/x/", "<s-:s>", "$f", " ",
+    ];
+    let input = json!({"a": [1, 2, {"b": [3]}], "b": {"a": "x"}});
+    let env = Environment::new().with_limits(200, Some(std::time::Duration::from_millis(50)));
+    // JSONATA_FUZZ_ITERS / JSONATA_FUZZ_SEED allow longer local runs
+    let iters: usize = std::env::var("JSONATA_FUZZ_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let seed: u64 = std::env::var("JSONATA_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0xD1B5_4A32_D192_ED03);
+    let mut g = Gen(seed | 1);
+    for _ in 0..iters {
+        let n = 1 + (g.next() % 12) as usize;
+        let src: String = (0..n).map(|_| g.pick(TOKENS)).collect::<Vec<_>>().join("");
+        if let Ok(e) = Expression::parse(&src) {
+            let _ = e.evaluate(Some(&input), &env);
+        }
+    }
+}
+
+#[test]
+fn builtins_with_odd_arguments_never_panic() {
+    const FUNCS: &[&str] = &[
+        "sum",
+        "count",
+        "max",
+        "min",
+        "average",
+        "string",
+        "substring",
+        "substringBefore",
+        "substringAfter",
+        "lowercase",
+        "uppercase",
+        "length",
+        "trim",
+        "pad",
+        "match",
+        "contains",
+        "replace",
+        "split",
+        "join",
+        "formatNumber",
+        "formatBase",
+        "formatInteger",
+        "parseInteger",
+        "number",
+        "floor",
+        "ceil",
+        "round",
+        "abs",
+        "sqrt",
+        "power",
+        "random",
+        "boolean",
+        "not",
+        "map",
+        "zip",
+        "filter",
+        "single",
+        "reduce",
+        "sift",
+        "keys",
+        "lookup",
+        "append",
+        "exists",
+        "spread",
+        "merge",
+        "reverse",
+        "each",
+        "error",
+        "assert",
+        "type",
+        "sort",
+        "shuffle",
+        "distinct",
+        "base64encode",
+        "base64decode",
+        "encodeUrlComponent",
+        "encodeUrl",
+        "decodeUrlComponent",
+        "decodeUrl",
+        "eval",
+        "toMillis",
+        "fromMillis",
+        "clone",
+        "now",
+        "millis",
+        "partition",
+        "range",
+        "hash",
+        "uuid",
+        "parse",
+    ];
+    const ARGS: &[&str] = &[
+        "0",
+        "-1",
+        "1.5",
+        "1e300",
+        "-1e300",
+        "7",
+        "''",
+        "'abc'",
+        "'[Y]-[M]'",
+        "'#,##0.0'",
+        "'0;o'",
+        "'w'",
+        "'I'",
+        "'%'",
+        "'e'",
+        "'[Z0101010]'",
+        "'12'",
+        "'MD5'",
+        "'{\"a\":1}'",
+        "[]",
+        "[1,2]",
+        "['a','b']",
+        "[[1],[2]]",
+        "{}",
+        "{'a':1}",
+        "null",
+        "true",
+        "/a/",
+        "/x*/",
+        "function($v){$v}",
+        "function($a,$b){$a}",
+        "$string",
+        "nothing",
+        "%",
+    ];
+    let envs = [
+        Environment::new().with_limits(100, Some(std::time::Duration::from_millis(50))),
+        Environment::new()
+            .step_functions()
+            .with_limits(100, Some(std::time::Duration::from_millis(50))),
+    ];
+    let input = json!({"a": [1, 2]});
+    let iters: usize = std::env::var("JSONATA_FUZZ_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6000);
+    let seed: u64 = std::env::var("JSONATA_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0xA076_1D64_78BD_642F);
+    let mut g = Gen(seed | 1);
+    for _ in 0..iters {
+        let f = g.pick(FUNCS);
+        let n = (g.next() % 4) as usize;
+        let args: Vec<&str> = (0..n).map(|_| g.pick(ARGS)).collect();
+        let src = format!("${f}({})", args.join(", "));
+        if let Ok(e) = Expression::parse(&src) {
+            for env in &envs {
+                let _ = e.evaluate(Some(&input), env);
+            }
+        }
+    }
+}
