@@ -33,6 +33,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(service)
+        // The console: static pages (GET /, GET /console/…) that talk to the API above.
+        .merge(statecraft_console::router())
 }
 
 async fn healthz() -> &'static str {
