@@ -265,14 +265,20 @@ impl Runtime {
         };
         match inner.store.create_execution(new, plan.transition).await? {
             Created::New => {
-                inner.spawn_actor(actor::Actor::new(
-                    execution_arn.clone(),
-                    machine,
-                    execution,
-                    1,
-                    None,
-                    plan.commands,
-                ));
+                if execution.is_finished() {
+                    // Done within its first step (a chain of Pass/Choice
+                    // states): no timers or tasks, no actor needed.
+                    inner.wake_waiters(&execution_arn);
+                } else {
+                    inner.spawn_actor(actor::Actor::new(
+                        execution_arn.clone(),
+                        machine,
+                        execution,
+                        1,
+                        None,
+                        plan.commands,
+                    ));
+                }
                 Ok(Started {
                     execution_arn,
                     start_date_ms: now,

@@ -81,7 +81,7 @@ impl SqliteOptions {
 /// The SQLite store. Share it as `Arc<SqliteStore>` (or `Arc<dyn Store>`).
 pub struct SqliteStore {
     path: PathBuf,
-    writer: RwLock<Option<Sender<writer::Job>>>,
+    writer: RwLock<Option<Sender<Box<dyn writer::Job>>>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     stats: Arc<writer::Stats>,
     readers: Vec<Mutex<Connection>>,
@@ -179,7 +179,7 @@ impl SqliteStore {
     /// Queues a write for the writer thread.
     fn write<T: Send + 'static>(
         &self,
-        op: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        op: impl Fn(&Connection) -> Result<T> + Send + 'static,
     ) -> Pending<T> {
         let (completer, pending) = Pending::new();
         let guard = match self.writer.read() {
@@ -190,8 +190,7 @@ impl SqliteStore {
             Some(tx) => {
                 if let Err(mpsc::SendError(job)) = tx.send(writer::job(completer, op)) {
                     // The writer is gone; report Closed through the job itself.
-                    let (_, finish) = job(None);
-                    finish(Err(Error::Closed));
+                    job.finish(Err(Error::Closed));
                 }
             }
             None => completer.complete(Err(Error::Closed)),
@@ -256,12 +255,18 @@ impl StateMachineStore for SqliteStore {
         creation_date_ms: i64,
     ) -> Pending<StateMachine> {
         self.write(move |c| {
-            queries::create_state_machine(c, name, machine_type, revision, creation_date_ms)
+            queries::create_state_machine(
+                c,
+                name.clone(),
+                machine_type,
+                revision.clone(),
+                creation_date_ms,
+            )
         })
     }
 
     fn update_state_machine(&self, revision: Revision) -> Pending<StateMachine> {
-        self.write(move |c| queries::update_state_machine(c, revision))
+        self.write(move |c| queries::update_state_machine(c, revision.clone()))
     }
 
     fn delete_state_machine(&self, arn: &str) -> Pending<()> {
@@ -288,7 +293,9 @@ impl StateMachineStore for SqliteStore {
         creation_date_ms: i64,
     ) -> Pending<Version> {
         let arn = state_machine_arn.to_string();
-        self.write(move |c| queries::publish_version(c, &arn, description, creation_date_ms))
+        self.write(move |c| {
+            queries::publish_version(c, &arn, description.clone(), creation_date_ms)
+        })
     }
 
     fn get_version(&self, arn: &str) -> Result<Option<Version>> {
@@ -305,11 +312,11 @@ impl StateMachineStore for SqliteStore {
     }
 
     fn create_alias(&self, alias: Alias) -> Pending<Alias> {
-        self.write(move |c| queries::create_alias(c, alias))
+        self.write(move |c| queries::create_alias(c, alias.clone()))
     }
 
     fn update_alias(&self, alias: Alias) -> Pending<Alias> {
-        self.write(move |c| queries::update_alias(c, alias))
+        self.write(move |c| queries::update_alias(c, alias.clone()))
     }
 
     fn delete_alias(&self, arn: &str) -> Pending<()> {
@@ -344,7 +351,7 @@ impl TagStore for SqliteStore {
 
 impl ActivityStore for SqliteStore {
     fn create_activity(&self, activity: Activity) -> Pending<Activity> {
-        self.write(move |c| queries::create_activity(c, activity))
+        self.write(move |c| queries::create_activity(c, activity.clone()))
     }
 
     fn delete_activity(&self, arn: &str) -> Pending<()> {
@@ -364,12 +371,12 @@ impl ActivityStore for SqliteStore {
 impl ExecutionStore for SqliteStore {
     fn create_execution(&self, execution: NewExecution, first: Transition) -> Pending<Created> {
         let first = queries::Prepared::new(first);
-        self.write(move |c| queries::create_execution(c, execution, first))
+        self.write(move |c| queries::create_execution(c, &execution, &first))
     }
 
     fn commit(&self, transition: Transition) -> Pending<u64> {
         let prepared = queries::Prepared::new(transition);
-        self.write(move |c| queries::commit(c, prepared))
+        self.write(move |c| queries::commit(c, &prepared))
     }
 
     fn get_execution(&self, arn: &str) -> Result<Option<Execution>> {

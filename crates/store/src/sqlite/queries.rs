@@ -848,8 +848,8 @@ fn has_rows(conn: &Connection, sql: &str, id: i64) -> Result<bool> {
 
 pub(crate) fn create_execution(
     conn: &Connection,
-    e: NewExecution,
-    first: Prepared,
+    e: &NewExecution,
+    first: &Prepared,
 ) -> Result<Created> {
     if exists(conn, "SELECT 1 FROM executions WHERE arn = ?1", &e.arn)? {
         if let Some(existing) = get_execution(conn, &e.arn)? {
@@ -889,11 +889,11 @@ pub(crate) fn create_execution(
         s.engine_state,
     ])?;
     let id = conn.last_insert_rowid();
-    apply_changes(conn, id, &first)?;
+    apply_changes(conn, id, first)?;
     Ok(Created::New)
 }
 
-pub(crate) fn commit(conn: &Connection, p: Prepared) -> Result<u64> {
+pub(crate) fn commit(conn: &Connection, p: &Prepared) -> Result<u64> {
     let t = &p.transition;
     let s = &t.state;
     let updated: Option<(i64, i64)> = conn
@@ -929,7 +929,7 @@ pub(crate) fn commit(conn: &Connection, p: Prepared) -> Result<u64> {
             expected: t.expected_version,
         });
     };
-    apply_changes(conn, id, &p)?;
+    apply_changes(conn, id, p)?;
     Ok(to_u64(version))
 }
 

@@ -6,10 +6,14 @@
 //! transitions, so throughput is bound by disk bandwidth, not fsync latency;
 //! with a single writer an idle system still commits each write at once.
 //!
-//! Each write runs inside its own SAVEPOINT, so a write that fails (a name
-//! that exists, a version conflict) is rolled back alone and the others in
-//! the batch still commit. Every write learns its outcome only after COMMIT:
-//! "Ok" is never reported for data that is not yet durable.
+//! A write that fails (a name that exists, a version conflict) must not fail
+//! the others in its batch. Savepoints around every write would isolate it,
+//! but they cost a statement journal copy of every page each write touches.
+//! So a batch first runs optimistically with no savepoints; only if some
+//! write fails is the transaction rolled back and the batch run again with
+//! one savepoint per write (writes are re-runnable: they own their inputs).
+//! Every write learns its outcome only after COMMIT: "Ok" is never reported
+//! for data that is not yet durable.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -20,34 +24,54 @@ use crate::error::{Error, Result};
 use crate::execution::CommitStats;
 use crate::pending::Completer;
 
-/// Reports a write's outcome once its batch's COMMIT has succeeded or failed.
-pub(crate) type Finish = Box<dyn FnOnce(Result<()>) + Send>;
+/// One queued write.
+pub(crate) trait Job: Send {
+    /// Runs the write inside the open transaction, keeping its result;
+    /// returns whether it succeeded. May be called again after a rollback.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Reports the outcome: the kept result if the batch committed, else
+    /// the commit's error.
+    fn finish(self: Box<Self>, commit: Result<()>);
+}
 
-/// One queued write. Called with the connection inside an open transaction
-/// (or `None` when the transaction could not even begin); returns whether
-/// the write succeeded, and how to report its outcome.
-pub(crate) type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>;
+struct Write<T, F> {
+    op: F,
+    result: Option<Result<T>>,
+    completer: Completer<T>,
+}
 
-/// Most writes one transaction takes; bounds the latency of a batch.
-const MAX_BATCH: usize = 4096;
+impl<T: Send, F: Fn(&Connection) -> Result<T> + Send> Job for Write<T, F> {
+    fn run(&mut self, conn: &Connection) -> bool {
+        let r = (self.op)(conn);
+        let ok = r.is_ok();
+        self.result = Some(r);
+        ok
+    }
+
+    fn finish(self: Box<Self>, commit: Result<()>) {
+        let outcome = match (commit, self.result) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Some(r)) => r,
+            (Ok(()), None) => Err(Error::Backend("the write did not run".into())),
+        };
+        self.completer.complete(outcome);
+    }
+}
 
 /// Wraps a typed write operation as a [`Job`].
 pub(crate) fn job<T: Send + 'static>(
     completer: Completer<T>,
-    op: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
-) -> Job {
-    Box::new(move |conn| {
-        let result = match conn {
-            Some(c) => op(c),
-            None => Err(Error::Backend("transaction could not begin".into())),
-        };
-        let ok = result.is_ok();
-        let finish: Finish = Box::new(move |commit| {
-            completer.complete(commit.and(result));
-        });
-        (ok, finish)
+    op: impl Fn(&Connection) -> Result<T> + Send + 'static,
+) -> Box<dyn Job> {
+    Box::new(Write {
+        op,
+        result: None,
+        completer,
     })
 }
+
+/// Most writes one transaction takes; bounds the latency of a batch.
+const MAX_BATCH: usize = 4096;
 
 #[derive(Default)]
 pub(crate) struct Stats {
@@ -68,8 +92,8 @@ impl Stats {
 
 /// The writer thread's loop; returns when every sender is gone and the
 /// queue is drained.
-pub(crate) fn run(conn: Connection, rx: Receiver<Job>, stats: &Stats) {
-    let mut batch: Vec<Job> = Vec::new();
+pub(crate) fn run(conn: Connection, rx: Receiver<Box<dyn Job>>, stats: &Stats) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::new();
     while let Ok(first) = rx.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -79,67 +103,145 @@ pub(crate) fn run(conn: Connection, rx: Receiver<Job>, stats: &Stats) {
             }
         }
         let n = batch.len() as u64;
-        commit_batch(&conn, &mut batch);
+        let outcome = commit_batch(&conn, &mut batch);
+        for job in batch.drain(..) {
+            job.finish(outcome.clone());
+        }
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.writes.fetch_add(n, Ordering::Relaxed);
         stats.max_batch.fetch_max(n, Ordering::Relaxed);
     }
 }
 
-fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
-    let mut finishers: Vec<Finish> = Vec::with_capacity(batch.len());
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let err = Error::from(e);
-        for job in batch.drain(..) {
-            let (_, finish) = job(None);
-            finish(Err(err.clone()));
-        }
-        return;
+/// Runs and commits a batch; each job keeps its own result.
+fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let all_ok = batch.iter_mut().all(|job| job.run(conn));
+    if all_ok {
+        return end(conn, true);
     }
-    // A single write needs no savepoint: a failure rolls back the whole
-    // (one-write) transaction below.
-    let single = batch.len() == 1;
+    if batch.len() == 1 {
+        // A lone failed write: nothing else to save, its result says why.
+        return end(conn, false);
+    }
+    // Some write failed: start over, isolating each write in a savepoint.
+    conn.execute_batch("ROLLBACK")?;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
     let mut any_ok = false;
-    for job in batch.drain(..) {
-        if single {
-            let (ok, finish) = job(Some(conn));
-            any_ok |= ok;
-            finishers.push(finish);
-            continue;
+    for job in batch.iter_mut() {
+        if let Err(e) = statement(conn, "SAVEPOINT w") {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
         }
-        if let Err(e) = savepoint(conn, "SAVEPOINT w") {
-            let (_, finish) = job(None);
-            finishers.push(Box::new(move |_| finish(Err(e))));
-            continue;
-        }
-        let (ok, finish) = job(Some(conn));
+        let ok = job.run(conn);
         let closed = if ok {
-            savepoint(conn, "RELEASE w")
+            statement(conn, "RELEASE w")
         } else {
-            savepoint(conn, "ROLLBACK TO w").and_then(|()| savepoint(conn, "RELEASE w"))
+            statement(conn, "ROLLBACK TO w").and_then(|()| statement(conn, "RELEASE w"))
         };
-        any_ok |= ok;
-        match closed {
-            Ok(()) => finishers.push(finish),
-            Err(e) => finishers.push(Box::new(move |_| finish(Err(e)))),
+        if let Err(e) = closed {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
         }
+        any_ok |= ok;
     }
-    let outcome = if any_ok {
-        conn.execute_batch("COMMIT").map_err(Error::from)
-    } else {
-        conn.execute_batch("ROLLBACK").map_err(Error::from)
-    };
-    if outcome.is_err() {
-        // COMMIT failed: the transaction may still be open; make sure it is
-        // gone so the next batch starts clean. Its error is the one reported.
-        let _ = conn.execute_batch("ROLLBACK");
+    end(conn, any_ok)
+}
+
+/// Commits (or, when nothing succeeded, rolls back) the open transaction.
+fn end(conn: &Connection, commit: bool) -> Result<()> {
+    if !commit {
+        conn.execute_batch("ROLLBACK")?;
+        return Ok(());
     }
-    for finish in finishers {
-        finish(outcome.clone());
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // The transaction may still be open; make sure the next batch
+            // starts clean. The COMMIT error is the one reported.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e.into())
+        }
     }
 }
 
-fn savepoint(conn: &Connection, sql: &str) -> Result<()> {
+fn statement(conn: &Connection, sql: &str) -> Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pending::Pending;
+
+    fn insert(conn: &Connection, k: i64) -> Result<()> {
+        conn.execute("INSERT INTO t (k) VALUES (?1)", [k])?;
+        Ok(())
+    }
+
+    fn batch_of(keys: &[i64]) -> (Vec<Box<dyn Job>>, Vec<Pending<()>>) {
+        keys.iter()
+            .map(|&k| {
+                let (c, p) = Pending::new();
+                (job(c, move |conn| insert(conn, k)), p)
+            })
+            .unzip()
+    }
+
+    fn table() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .unwrap();
+        c.execute("INSERT INTO t (k) VALUES (100)", []).unwrap();
+        c
+    }
+
+    fn finish(
+        conn: &Connection,
+        mut jobs: Vec<Box<dyn Job>>,
+        pending: Vec<Pending<()>>,
+    ) -> Vec<bool> {
+        let outcome = commit_batch(conn, &mut jobs);
+        for j in jobs {
+            j.finish(outcome.clone());
+        }
+        pending.into_iter().map(|p| p.wait().is_ok()).collect()
+    }
+
+    fn keys(conn: &Connection) -> Vec<i64> {
+        let mut s = conn.prepare("SELECT k FROM t ORDER BY k").unwrap();
+        let rows = s.query_map([], |r| r.get(0)).unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    }
+
+    #[test]
+    fn a_failing_write_is_isolated_from_its_batch() {
+        let conn = table();
+        // The third write clashes with an existing row, the fifth with the first.
+        let (jobs, pending) = batch_of(&[1, 2, 100, 3, 1]);
+        assert_eq!(
+            finish(&conn, jobs, pending),
+            vec![true, true, false, true, false]
+        );
+        assert_eq!(keys(&conn), vec![1, 2, 3, 100]);
+    }
+
+    #[test]
+    fn a_batch_where_everything_fails_writes_nothing() {
+        let conn = table();
+        let (jobs, pending) = batch_of(&[100, 100]);
+        assert_eq!(finish(&conn, jobs, pending), vec![false, false]);
+        let (jobs, pending) = batch_of(&[100]);
+        assert_eq!(finish(&conn, jobs, pending), vec![false]);
+        assert_eq!(keys(&conn), vec![100]);
+    }
+
+    #[test]
+    fn a_clean_batch_commits_once() {
+        let conn = table();
+        let (jobs, pending) = batch_of(&[5, 6, 7]);
+        assert_eq!(finish(&conn, jobs, pending), vec![true, true, true]);
+        assert_eq!(keys(&conn), vec![5, 6, 7, 100]);
+    }
 }
