@@ -97,7 +97,11 @@ fn main() {
             }
         }
         // STANDARD executions record their history; EXPRESS ones do not.
+        let modes = std::env::var("BENCH_MODES").unwrap_or_else(|_| "standard,express".into());
         for (mode, history) in [("standard", true), ("express", false)] {
+            if !modes.split(',').any(|m| m == mode) {
+                continue;
+            }
             let budget = Duration::from_secs_f64(seconds);
             let start = Instant::now();
             let mut runs = 0u64;

@@ -231,6 +231,12 @@ impl<'a> Run<'a> {
         .emit(cursor, event_type, details, advance)
     }
 
+    /// Whether events of a frame are being recorded (not silent, not an
+    /// EXPRESS run): lets callers skip building details nobody keeps.
+    pub fn recording(&self, silent: bool) -> bool {
+        !silent && !self.x.core.quiet
+    }
+
     pub fn alloc(&mut self, frame: Frame) -> usize {
         let core = &mut self.x.core;
         if let Some(id) = core.free.pop() {
@@ -386,6 +392,7 @@ impl<'a> Run<'a> {
             };
             let size = match &text {
                 Value::String(s) => s.len(),
+                _ if history::text_len_bound(&output) <= MAX_PAYLOAD_BYTES => 0,
                 _ => history::text_len(&output),
             };
             if size > MAX_PAYLOAD_BYTES {
@@ -432,17 +439,22 @@ impl<'a> Run<'a> {
     pub fn start(mut self, input: Value, input_text: Option<String>, history: bool) -> Step {
         self.x.core.quiet = !history;
         let mut cursor = Cursor::default();
-        let mut details = history::execution_started(&input, &self.x.context.role_arn);
-        if let Some(text) = input_text {
-            details.insert("input".into(), Value::String(text));
-        }
-        // The first state's input is the execution's input, text and all.
-        let text = details.get("input").cloned().filter(|_| history);
+        let (details, text) = if history {
+            let mut details = history::execution_started(&input, &self.x.context.role_arn);
+            if let Some(text) = input_text {
+                details.insert("input".into(), Value::String(text));
+            }
+            // The first state's input is the execution's input, text and all.
+            let text = details.get("input").cloned();
+            (Some(details), text)
+        } else {
+            (None, None)
+        };
         self.emit(
             false,
             &mut cursor,
             EventType::ExecutionStarted,
-            Some(details),
+            details,
             false,
         );
         if self.m.uses_context {
@@ -663,12 +675,14 @@ impl<'a> Run<'a> {
                     start,
                     input,
                 } => {
-                    let details = history::map_iteration(&name, index);
+                    let details = self
+                        .recording(f.silent)
+                        .then(|| history::map_iteration(&name, index));
                     self.emit(
                         f.silent,
                         &mut f.cursor,
                         EventType::MapIterationStarted,
-                        Some(details),
+                        details,
                         true,
                     );
                     f.at = At::Enter {

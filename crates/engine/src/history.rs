@@ -75,6 +75,25 @@ impl Recorder<'_> {
     }
 }
 
+/// An upper bound of the length of a value's JSON text (every string
+/// character escaped as `\uXXXX`, numbers at their longest), cheap to
+/// compute: callers that only need "is it under the limit" skip the exact
+/// count when this bound already is.
+pub fn text_len_bound(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 32,
+        Value::String(s) => s.len() * 6 + 2,
+        Value::Array(a) => 2 + a.iter().map(|v| text_len_bound(v) + 1).sum::<usize>(),
+        Value::Object(o) => {
+            2 + o
+                .iter()
+                .map(|(k, v)| k.len() * 6 + 4 + text_len_bound(v))
+                .sum::<usize>()
+        }
+    }
+}
+
 /// The length of a value's JSON text, without building it.
 pub fn text_len(v: &Value) -> usize {
     struct Count(usize);

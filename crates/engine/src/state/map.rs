@@ -42,6 +42,11 @@ pub(crate) struct Pending {
     pub distributed: bool,
     /// The `MapRunStarted` event (distributed maps).
     pub map_run_event: u64,
+    /// `$$` of this Map state without `Map.Item`, built on first use: each
+    /// item's ItemSelector borrows it with its own `Map.Item` put in and
+    /// taken out again, instead of building the whole object per item.
+    #[serde(skip)]
+    pub context: Option<Value>,
 }
 
 /// The settings a Map state resolves before it starts its iterations.
@@ -156,6 +161,7 @@ impl Run<'_> {
             tolerated_percentage: settings.tolerated_percentage,
             distributed,
             map_run_event,
+            context: None,
         });
         if len == 0 {
             return self.map_finish(f, pend, Ok(()));
@@ -315,19 +321,35 @@ impl Run<'_> {
         {
             self.jsonata_item_selector(f, node, m, &pend.active, &pend.effective, index, item)
         } else if let Some(t) = &m.item_selector {
-            let ctx = self.context_for(
-                node,
-                pend.active.entered_ms,
-                Some(pend.active.retry_count),
-                None,
-                Some((index, &item)),
-            );
+            let mut ctx = match pend.context.take() {
+                Some(c) => c,
+                None => self.context_for(
+                    node,
+                    pend.active.entered_ms,
+                    Some(pend.active.retry_count),
+                    None,
+                    None,
+                ),
+            };
+            if let Value::Object(o) = &mut ctx {
+                let mut it = JsonMap::with_capacity(2);
+                it.insert("Index".into(), Value::from(index));
+                it.insert("Value".into(), item);
+                let mut map = JsonMap::with_capacity(1);
+                map.insert("Item".into(), Value::Object(it));
+                o.insert("Map".into(), Value::Object(map));
+            }
             let env = Env {
                 context: &ctx,
                 vars: &f.vars,
                 host: self.host,
             };
-            dataflow::template(t, &pend.effective, &env)
+            let selected = dataflow::template(t, &pend.effective, &env);
+            if let Value::Object(o) = &mut ctx {
+                o.remove("Map");
+            }
+            pend.context = Some(ctx);
+            selected
         } else {
             Ok(item)
         };
@@ -419,7 +441,9 @@ impl Run<'_> {
         pend.running.remove(&from.slot);
         let silent = p.silent || pend.distributed;
         let mut cursor = cursor;
-        let details = history::map_iteration(&node.state.name, from.slot);
+        let details = self
+            .recording(silent)
+            .then(|| history::map_iteration(&node.state.name, from.slot));
         let ok = outcome.is_ok();
         match outcome {
             Ok(v) => {
@@ -427,7 +451,7 @@ impl Run<'_> {
                     silent,
                     &mut cursor,
                     EventType::MapIterationSucceeded,
-                    Some(details),
+                    details,
                     false,
                 );
                 if let Some(r) = pend.results.get_mut(from.slot) {
@@ -439,7 +463,7 @@ impl Run<'_> {
                     silent,
                     &mut cursor,
                     EventType::MapIterationFailed,
-                    Some(details),
+                    details,
                     false,
                 );
                 pend.failed += 1;
