@@ -149,15 +149,11 @@ impl Validator {
             self.push(MISSING_TRANSITION_TARGET, &pointer, None, message);
         }
 
-        // A scope with a dangling transition cannot be judged for a
-        // reachable end: that complaint would only repeat the first one.
-        let mut dangling = false;
         for state in &machine.states {
             for (pointer, field, target) in transitions(state) {
                 if target.is_empty() || names.contains(target) {
                     continue;
                 }
-                dangling = true;
                 let elsewhere = if self.all_names.contains_key(target) {
                     format!(
                         " (\"{target}\" is in another scope: a transition cannot enter or leave a Parallel branch or a Map processor)"
@@ -182,32 +178,35 @@ impl Validator {
             self.static_values(state);
         }
 
+        // AWS's order: dangling targets (above), then either "no terminal
+        // state" or the unreachable states, not both.
         if start_ok {
             let reachable = reachable(machine);
-            for state in &machine.states {
-                if !reachable.contains(state.name.as_str()) {
-                    self.push(
-                        MISSING_TRANSITION_TARGET,
-                        &state.pointer,
-                        Some(&state.name),
-                        format!(
-                            "State \"{}\" is not reachable. No \"StartAt\", \"Next\", \"Default\" or Catch \"Next\" leads to it; link it or remove it.",
-                            state.name
-                        ),
-                    );
-                }
-            }
-            let terminal = machine
-                .states
-                .iter()
-                .any(|s| reachable.contains(s.name.as_str()) && is_terminal(s));
-            if !terminal && !dangling {
+            // Like AWS, ask whether the scope has a terminal state at all: an
+            // unreachable one is reported as unreachable below, so a machine
+            // is accepted only when a terminal state can be reached.
+            let terminal = machine.states.iter().any(is_terminal);
+            if !terminal {
                 self.push(
                     MISSING_END_STATE,
                     &machine.pointer,
                     None,
-                    "Workflow has no terminal state: no state that can be reached ends it; add \"End\": true to a state, or a Succeed or Fail state.".to_string(),
+                    "Workflow has no terminal state; add \"End\": true to a state, or a Succeed or Fail state.".to_string(),
                 );
+            } else {
+                for state in &machine.states {
+                    if !reachable.contains(state.name.as_str()) {
+                        self.push(
+                            MISSING_TRANSITION_TARGET,
+                            &state.pointer,
+                            Some(&state.name),
+                            format!(
+                                "State \"{}\" is not reachable. No \"StartAt\", \"Next\", \"Default\" or Catch \"Next\" leads to it; link it or remove it.",
+                                state.name
+                            ),
+                        );
+                    }
+                }
             }
         }
 
