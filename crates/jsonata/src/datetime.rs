@@ -33,6 +33,8 @@ const DAYS: [&str; 7] = [
 /// The JavaScript Date range: ±100,000,000 days around the epoch.
 const MAX_MILLIS: f64 = 8.64e15;
 const MAX_YEAR: i64 = 275_760;
+/// Largest width a date/time component may ask for.
+const MAX_WIDTH: usize = 1000;
 
 const ISO_PICTURE: &str = "[Y0001]-[M01]-[D01]T[H01]:[m01]:[s01].[f001][Z01:01t]";
 
@@ -227,6 +229,14 @@ fn parse_marker(inner: &str) -> Result<Piece, Error> {
             spec = rest[..idx].to_string();
             min = a.parse().ok();
             max = b.and_then(|b| b.parse().ok());
+            if min.is_some_and(|m: usize| m > MAX_WIDTH)
+                || max.is_some_and(|m: usize| m > MAX_WIDTH)
+            {
+                return Err(Error::new(
+                    "D3134",
+                    "The width of a date/time component is too large",
+                ));
+            }
         }
     }
     let mut ordinal = false;

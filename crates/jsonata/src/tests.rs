@@ -286,8 +286,16 @@ impl Gen {
 fn random_and_garbage_expressions_never_panic() {
     let input = json!({"a": [1, {"b": 2}], "b": {"c": [3, 4]}, "x": "text"});
     let env = Environment::new().with_limits(200, Some(std::time::Duration::from_millis(50)));
-    let mut g = Gen(0x9E37_79B9_7F4A_7C15);
-    for _ in 0..3000 {
+    let iters: usize = std::env::var("JSONATA_FUZZ_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    let seed: u64 = std::env::var("JSONATA_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9E37_79B9_7F4A_7C15);
+    let mut g = Gen(seed | 1);
+    for _ in 0..iters {
         let src = g.expr(3);
         if let Ok(e) = Expression::parse(&src) {
             let _ = e.evaluate(Some(&input), &env);
@@ -565,6 +573,29 @@ fn builtins_with_odd_arguments_never_panic() {
         "$string",
         "nothing",
         "%",
+        "'[Y,99999999999]'",
+        "'[Y,*-4][M01]'",
+        "'[D#1,2]/[M1,2]'",
+        "'[f001][Z][z]'",
+        "'[FNn,*-3] [dwo] [xNn] [W] [w] [X]'",
+        "'[h]:[m] [P]'",
+        "'[E][C]'",
+        "'[Y0001,2-2]'",
+        "'[[ ]]'",
+        "'[Y'",
+        "'2018-01-01T00:00:00Z'",
+        "'1 March 2018'",
+        "'#,##0.00;(#)'",
+        "'0.00e00'",
+        "'#%'",
+        "'W'",
+        "'Ww;o'",
+        "'a'",
+        "'A'",
+        "'i'",
+        "'#0'",
+        "'٠'",
+        "'##0٠'",
     ];
     let envs = [
         Environment::new().with_limits(100, Some(std::time::Duration::from_millis(50))),
