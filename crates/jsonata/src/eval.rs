@@ -382,6 +382,7 @@ impl<'e> Evaluator<'e> {
                         }
                     }
                 }
+                check_array_size(out.len(), node.pos)?;
                 Value::Array(Arc::new(out), if node.consarray { flags::CONS } else { 0 })
             }
             Kind::Object(pairs) => {
@@ -1168,6 +1169,7 @@ impl<'e> Evaluator<'e> {
             BinOp::Concat => {
                 let a = crate::functions::to_string_opt(&lv)?.unwrap_or_default();
                 let b = crate::functions::to_string_opt(&rv)?.unwrap_or_default();
+                check_string_size(a.len() + b.len(), pos)?;
                 Ok(Value::string(a + &b))
             }
             BinOp::In => {
@@ -1452,6 +1454,35 @@ impl<'e> Evaluator<'e> {
             }
         }
     }
+}
+
+/// Longest string (bytes) an expression may build.
+pub const MAX_STRING_BYTES: usize = 16 * 1024 * 1024;
+/// Largest array an expression may build by concatenation.
+pub const MAX_ARRAY_ITEMS: usize = 10_000_000;
+
+/// Guard against runaway string growth (e.g. repeated doubling).
+pub fn check_string_size(len: usize, pos: usize) -> Result<(), Error> {
+    if len > MAX_STRING_BYTES {
+        return Err(Error::at(
+            "U1002",
+            pos,
+            "The string built by the expression is too large",
+        ));
+    }
+    Ok(())
+}
+
+/// Guard against runaway array growth.
+pub fn check_array_size(len: usize, pos: usize) -> Result<(), Error> {
+    if len > MAX_ARRAY_ITEMS {
+        return Err(Error::at(
+            "U1002",
+            pos,
+            "The array built by the expression is too large",
+        ));
+    }
+    Ok(())
 }
 
 /// What `eval` does with a result sequence.

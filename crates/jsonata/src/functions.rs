@@ -832,6 +832,8 @@ impl<'e> Evaluator<'e> {
                 }
                 let sep = a(1).as_str().map(|s| s.to_string()).unwrap_or_default();
                 let parts: Vec<&str> = first.members().iter().filter_map(|v| v.as_str()).collect();
+                let total: usize = parts.iter().map(|p| p.len() + sep.len()).sum();
+                crate::eval::check_string_size(total, pos)?;
                 Value::string(parts.join(&sep))
             }
             "formatNumber" => {
@@ -1075,7 +1077,10 @@ impl<'e> Evaluator<'e> {
                 };
                 lookup(&first, &k)
             }
-            "append" => append(first, a(1)),
+            "append" => {
+                crate::eval::check_array_size(first.members().len() + a(1).members().len(), pos)?;
+                append(first, a(1))
+            }
             "exists" => Value::Bool(!first.is_undefined()),
             "spread" => match &first {
                 Value::Undefined => undef,
@@ -1450,6 +1455,7 @@ impl<'e> Evaluator<'e> {
                     last = m.byte_end;
                 }
                 out.push_str(&s[last..]);
+                crate::eval::check_string_size(out.len(), pos)?;
                 Ok(Value::string(out))
             }
             _ => Ok(Value::Undefined),

@@ -625,3 +625,20 @@ fn builtins_with_odd_arguments_never_panic() {
         }
     }
 }
+
+#[test]
+fn runaway_growth_is_an_error() {
+    let env = Environment::new();
+    for src in [
+        "($f := function($s){ $f($s & $s) }; $f('x'))",
+        "($f := function($a){ $f($append($a, $a)) }; $f([1]))",
+        "($f := function($a){ $f([$a, $a]) }; $f([1]))",
+        "($f := function($s){ $f($join([$s, $s])) }; $f('x'))",
+    ] {
+        let err = Expression::parse(src)
+            .unwrap()
+            .evaluate(None, &env)
+            .unwrap_err();
+        assert!(err.code == "U1002" || err.code == "U1001", "{src}: {err}");
+    }
+}
