@@ -386,7 +386,11 @@ impl<'e> Evaluator<'e> {
                 Value::Array(Arc::new(out), if node.consarray { flags::CONS } else { 0 })
             }
             Kind::Object(pairs) => {
-                self.group_pairs(pairs, GroupInput::Values(input.clone()), frame)?
+                if input.is_array() {
+                    self.group_pairs(pairs, GroupInput::Values(input.clone()), frame)?
+                } else {
+                    self.object_single(pairs, input, frame)?
+                }
             }
             Kind::Block(items) => {
                 let f = self.new_frame(frame);
@@ -805,6 +809,50 @@ impl<'e> Evaluator<'e> {
     }
 
     // ------------------------------------------------------------------ grouping
+
+    /// An object constructor applied to a single (non-array) context: the
+    /// grouping degenerates to one entry per key, so no grouping table is needed.
+    fn object_single(
+        &mut self,
+        pairs: &[(Node, Node)],
+        input: &Value,
+        frame: usize,
+    ) -> Result<Value, Error> {
+        let mut keys: Vec<Option<Arc<str>>> = Vec::with_capacity(pairs.len());
+        let mut seen: std::collections::HashSet<Arc<str>> = std::collections::HashSet::new();
+        for (pi, (k, _)) in pairs.iter().enumerate() {
+            let key = match self.eval(k, input, frame)? {
+                Value::String(s) => Some(s),
+                Value::Undefined => None,
+                other => return Err(key_error(k.pos, &other)),
+            };
+            if let Some(key) = &key {
+                let duplicate = if pairs.len() <= 8 {
+                    keys[..pi].iter().flatten().any(|x| x == key)
+                } else {
+                    !seen.insert(key.clone())
+                };
+                if duplicate {
+                    return Err(Error::at(
+                        "D1009",
+                        k.pos,
+                        format!("Multiple key definitions evaluate to same key: {key}"),
+                    )
+                    .with_token(key.to_string()));
+                }
+            }
+            keys.push(key);
+        }
+        let mut result = Map::with_capacity(pairs.len());
+        for ((_, v), key) in pairs.iter().zip(keys) {
+            let Some(key) = key else { continue };
+            let value = self.eval(v, input, frame)?;
+            if !value.is_undefined() {
+                result.insert(key, value);
+            }
+        }
+        Ok(Value::object(result))
+    }
 
     fn group(&mut self, g: &Group, input: GroupInput, frame: usize) -> Result<Value, Error> {
         self.group_pairs(&g.pairs, input, frame)

@@ -642,3 +642,25 @@ fn runaway_growth_is_an_error() {
         assert!(err.code == "U1002" || err.code == "U1001", "{src}: {err}");
     }
 }
+
+#[test]
+fn object_constructor_single_context() {
+    assert_eq!(
+        ev("{'a': 1, 'b': x}", json!({"x": 2})).unwrap(),
+        Some(json!({"a": 1, "b": 2}))
+    );
+    assert_eq!(ev("{'a': 1, 'a': 2}", json!({})).unwrap_err().code, "D1009");
+    let many = (0..12)
+        .map(|i| format!("'k{}': {i}", i % 11))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(
+        ev(&format!("{{{many}}}"), json!({})).unwrap_err().code,
+        "D1009"
+    );
+    assert_eq!(ev("{x: 1}", json!({"x": 5})).unwrap_err().code, "T1003");
+    assert_eq!(
+        ev("{nothing: 1, 'b': nothing}", json!({})).unwrap(),
+        Some(json!({}))
+    );
+}
