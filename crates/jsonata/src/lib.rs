@@ -8,6 +8,20 @@
 //! env.bind("states", serde_json::json!({"input": {"order": {"qty": 21}}}));
 //! assert_eq!(expr.evaluate(None, &env).unwrap(), Some(serde_json::json!(42)));
 //! ```
+//!
+//! * The whole language of JSONata 2.x: paths with predicates, focus (`@`),
+//!   index (`#`) and parent (`%`) bindings, grouping, sorting, transforms,
+//!   lambdas with signatures, partial application, tail calls, regexes and
+//!   the full function library including `$formatNumber`, `$formatInteger`,
+//!   `$parseInteger`, `$fromMillis` and `$toMillis` pictures. It passes every
+//!   case of the official test suite (`tests/suite.rs`).
+//! * Values are reference counted: [`Environment::bind`] converts a document
+//!   once and evaluations share it; [`Input`] does the same for the context.
+//! * Limits ([`Environment::with_limits`]): evaluation depth and wall time give
+//!   error `U1001`; strings over 16 MiB or arrays over 10 million items give
+//!   `U1002`. Deeply nested input never overflows the native stack.
+//! * [`Environment::step_functions`] selects the AWS Step Functions dialect.
+//! * Errors carry JSONata's codes (`S0xxx` syntax, `T` type, `D` dynamic).
 
 mod ast;
 mod datetime;
