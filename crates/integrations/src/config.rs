@@ -16,7 +16,7 @@ use crate::secret::Secret;
 /// The whole `[integrations]` section. Every part is optional; an empty
 /// section enables HTTP tasks to any host, no connections, no functions and
 /// no commands.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationsConfig {
     #[serde(default)]
@@ -29,7 +29,7 @@ pub struct IntegrationsConfig {
 }
 
 /// `[integrations.http]`: HTTP tasks (`arn:aws:states:::http:invoke`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Hosts HTTP tasks may call: exact names (`api.example.com`) or a
@@ -66,7 +66,7 @@ fn default_http_timeout() -> u64 {
 /// One connection: how to authenticate, plus parameters added to every
 /// request made with it. All of it is treated as secret: none of it is
 /// written to results, causes or logs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
     /// The ARN tasks use, if it should match exactly rather than by name.
@@ -85,7 +85,7 @@ pub struct ConnectionConfig {
 }
 
 /// The authorization schemes of EventBridge connections.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AuthConfig {
     /// `Authorization: Basic …`.
@@ -110,7 +110,7 @@ pub enum AuthConfig {
 }
 
 /// `[integrations.functions.<name>]`: where a function runs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionConfig {
     /// The URL that receives the Lambda-style payload as a POST.
@@ -126,7 +126,7 @@ fn default_function_timeout() -> u64 {
 }
 
 /// `[integrations.commands]`: local programs. Off unless `enabled = true`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandsConfig {
     #[serde(default)]
@@ -138,7 +138,7 @@ pub struct CommandsConfig {
 }
 
 /// One program a command task may run.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandConfig {
     /// The program: an absolute path is safest (no `PATH` lookup).

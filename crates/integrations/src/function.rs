@@ -238,10 +238,12 @@ impl Inner {
             .get("x-amz-function-error")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = response
-            .bytes()
+        let bytes = crate::read_body(response, crate::MAX_BODY)
             .await
-            .map_err(|e| client_failure(&function.name, &e, endpoint.timeout))?;
+            .map_err(|e| match e {
+                crate::BodyError::Io(e) => client_failure(&function.name, &e, endpoint.timeout),
+                crate::BodyError::TooLarge => crate::too_large("function's answer"),
+            })?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let parsed: Option<Value> = serde_json::from_str(&text).ok();
         let error_type = parsed

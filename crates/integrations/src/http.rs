@@ -440,10 +440,12 @@ async fn describe_response(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
-    let bytes = response
-        .bytes()
+    let bytes = crate::read_body(response, crate::MAX_BODY)
         .await
-        .map_err(|e| socket_failure(endpoint, e, timeout))?;
+        .map_err(|e| match e {
+            crate::BodyError::Io(e) => socket_failure(endpoint, e, timeout),
+            crate::BodyError::TooLarge => crate::too_large("HTTP response body"),
+        })?;
     let text = String::from_utf8_lossy(&bytes);
     let body = if is_json {
         serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))

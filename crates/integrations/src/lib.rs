@@ -108,6 +108,19 @@ pub fn build(
     Ok(out)
 }
 
+/// [`build`], registered in a runtime registry in the same order: what
+/// the server passes as `statecraft_runtime::Options::integrations`.
+pub fn registry(
+    config: &IntegrationsConfig,
+    executions: Option<Arc<dyn Executions>>,
+) -> Result<statecraft_runtime::Integrations, Error> {
+    let mut registry = statecraft_runtime::Integrations::new();
+    for integration in build(config, executions)? {
+        registry.register(integration);
+    }
+    Ok(registry)
+}
+
 /// The part of a resource ARN after `arn:<partition>:states:::`, if it is an
 /// optimised integration: `http:invoke`, `lambda:invoke.waitForTaskToken`.
 pub(crate) fn service_resource(resource: &str) -> Option<&str> {
@@ -155,6 +168,46 @@ pub(crate) fn clip(text: &str, max: usize) -> &str {
 /// The longest cause written (AWS's limit for `cause`).
 pub(crate) const MAX_CAUSE: usize = 32768;
 
+/// The most of a response body an integration reads. The engine limits a
+/// state's output to AWS's 256 KiB anyway; this only keeps a runaway
+/// endpoint from filling memory first.
+pub(crate) const MAX_BODY: usize = 16 << 20;
+
+/// AWS's error for a result larger than the payload quota.
+pub(crate) const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+
+/// Why a response body could not be read.
+pub(crate) enum BodyError {
+    Io(reqwest::Error),
+    TooLarge,
+}
+
+/// Reads a response body, up to `max` bytes.
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Io)? {
+        if out.len() + chunk.len() > max {
+            return Err(BodyError::TooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The failure of a body over [`MAX_BODY`].
+pub(crate) fn too_large(what: &str) -> Failure {
+    Failure::new(
+        DATA_LIMIT_EXCEEDED,
+        format!("The {what} is larger than {MAX_BODY} bytes."),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +247,27 @@ mod tests {
     fn builds_from_an_empty_config() {
         let built = build(&IntegrationsConfig::default(), None).unwrap_or_default();
         assert_eq!(built.len(), 2);
+        let reg = registry(&IntegrationsConfig::default(), None);
+        assert!(reg.is_ok_and(|r| r.find("arn:aws:states:::http:invoke").is_some()));
+    }
+
+    #[test]
+    fn build_names_the_bad_setting() {
+        let mut config = IntegrationsConfig::default();
+        config.functions.insert(
+            "f".into(),
+            config::FunctionConfig {
+                url: "not a url".into(),
+                timeout_seconds: 1,
+            },
+        );
+        let e = build(&config, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.starts_with("integrations.functions.f: invalid url"),
+            "{e}"
+        );
     }
 }

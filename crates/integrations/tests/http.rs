@@ -154,6 +154,21 @@ async fn text_responses_stay_text() {
 }
 
 #[tokio::test]
+async fn oversized_responses_are_refused() {
+    let svc = serve().await;
+    let reg = common::registry(&config(""), None);
+    let f = failed(
+        run(
+            &reg,
+            HTTP,
+            json!({"ApiEndpoint": svc.url("/big"), "Method": "GET"}),
+        )
+        .await,
+    );
+    assert_eq!(f.error, "States.DataLimitExceeded");
+}
+
+#[tokio::test]
 async fn non_2xx_fails_with_the_status_code_error() {
     let svc = serve().await;
     let reg = common::registry(&config(""), None);

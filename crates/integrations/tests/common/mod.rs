@@ -98,6 +98,7 @@ async fn handle(State(seen): State<Arc<Seen>>, req: Request) -> Response {
         "/echo" => respond(200, "application/json; charset=utf-8", echo.to_string()),
         "/quiet" => respond(200, "application/json", "{\"ok\":true}".into()),
         "/text" => respond(200, "text/plain", "hello".into()),
+        "/big" => respond(200, "text/plain", "x".repeat((16 << 20) + 1)),
         "/slow" => {
             tokio::time::sleep(Duration::from_secs(3)).await;
             respond(200, "text/plain", "late".into())
