@@ -15,7 +15,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use serde_json::Value;
 use statecraft_types::errors;
 
-use crate::ast::{QueryLanguage, State, StateKind, StateMachine, Transition};
+use crate::ast::{
+    NumberSource, QueryLanguage, State, StateKind, StateMachine, StringSource, Transition,
+    WaitDuration,
+};
+use crate::decode::is_jsonata;
 use crate::diagnostic::Diagnostic;
 use crate::source::pointer_push;
 
@@ -176,6 +180,7 @@ impl Validator {
             self.retry_and_catch(state);
             self.assignments(state);
             self.static_values(state);
+            self.jsonata_variables(state);
         }
 
         // AWS's order: dangling targets (above), then either "no terminal
@@ -379,6 +384,194 @@ impl Validator {
             }
         }
     }
+}
+
+/// Where JSONata's reserved `$states` fields may be read.
+#[derive(Clone, Copy)]
+struct Availability {
+    /// `$states.result`: the Output and Assign of Task, Parallel and Map.
+    result: bool,
+    /// `$states.errorOutput`: the Output and Assign of a Catch rule.
+    error_output: bool,
+}
+
+impl Validator {
+    /// `$states.result` and `$states.errorOutput` exist only in some
+    /// fields; AWS refuses a definition that reads them elsewhere, because
+    /// the expression could never produce a value there.
+    fn jsonata_variables(&mut self, state: &State) {
+        if state.query_language != QueryLanguage::Jsonata {
+            return;
+        }
+        let none = Availability {
+            result: false,
+            error_output: false,
+        };
+        let has_result = matches!(
+            state.kind,
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+        );
+        let top = Availability {
+            result: has_result,
+            error_output: false,
+        };
+        // A catcher runs after the task: its result may be read there too.
+        let catcher = Availability {
+            result: true,
+            error_output: true,
+        };
+        let field = |name: &str| pointer_push(&state.pointer, name);
+        let mut values: Vec<(String, &Value, Availability)> = Vec::new();
+        if let Some(v) = &state.io.output {
+            values.push((field("Output"), v, top));
+        }
+        if let Some(v) = &state.assign {
+            values.push((field("Assign"), v, top));
+        }
+        if let Some(v) = &state.io.arguments {
+            values.push((field("Arguments"), v, none));
+        }
+        for c in state.catchers() {
+            if let Some(v) = &c.output {
+                values.push((pointer_push(&c.pointer, "Output"), v, catcher));
+            }
+            if let Some(v) = &c.assign {
+                values.push((pointer_push(&c.pointer, "Assign"), v, catcher));
+            }
+        }
+        match &state.kind {
+            StateKind::Task(t) => {
+                if let Some(v) = number(&t.timeout) {
+                    values.push((field("TimeoutSeconds"), v, none));
+                }
+                if let Some(v) = number(&t.heartbeat) {
+                    values.push((field("HeartbeatSeconds"), v, none));
+                }
+                if let Some(v) = &t.credentials {
+                    values.push((field("Credentials"), v, none));
+                }
+            }
+            StateKind::Choice(c) => {
+                for b in &c.choices {
+                    if let crate::ast::ChoiceRule::Condition(v) = &b.rule {
+                        values.push((pointer_push(&b.pointer, "Condition"), v, none));
+                    }
+                    if let Some(v) = &b.output {
+                        values.push((pointer_push(&b.pointer, "Output"), v, none));
+                    }
+                    if let Some(v) = &b.assign {
+                        values.push((pointer_push(&b.pointer, "Assign"), v, none));
+                    }
+                }
+            }
+            StateKind::Wait(w) => match &w.duration {
+                WaitDuration::SecondsExpression(v) => values.push((field("Seconds"), v, none)),
+                WaitDuration::TimestampExpression(v) => {
+                    values.push((field("Timestamp"), v, none));
+                }
+                _ => {}
+            },
+            StateKind::Fail(f) => {
+                for (name, src) in [("Error", &f.error), ("Cause", &f.cause)] {
+                    if let Some(StringSource::Expression(v)) = src {
+                        values.push((field(name), v, none));
+                    }
+                }
+            }
+            StateKind::Map(m) => {
+                for (name, v) in [
+                    ("Items", m.items.as_ref()),
+                    ("ItemSelector", m.item_selector_jsonata.as_ref()),
+                    ("ItemReader", m.item_reader.as_ref()),
+                    ("ItemBatcher", m.item_batcher.as_ref()),
+                    ("ResultWriter", m.result_writer.as_ref()),
+                    ("MaxConcurrency", number(&m.max_concurrency)),
+                    (
+                        "ToleratedFailurePercentage",
+                        number(&m.tolerated_failure_percentage),
+                    ),
+                    ("ToleratedFailureCount", number(&m.tolerated_failure_count)),
+                ] {
+                    if let Some(v) = v {
+                        values.push((field(name), v, none));
+                    }
+                }
+            }
+            _ => {}
+        }
+        for (pointer, value, available) in values {
+            let mut todo = vec![(value, pointer)];
+            while let Some((v, p)) = todo.pop() {
+                match v {
+                    Value::String(s) if is_jsonata(s) => {
+                        self.reserved_reads(state, &p, s, available);
+                    }
+                    Value::Array(a) => {
+                        for (i, e) in a.iter().enumerate() {
+                            todo.push((e, pointer_push(&p, &i.to_string())));
+                        }
+                    }
+                    Value::Object(o) => {
+                        for (k, e) in o {
+                            todo.push((e, pointer_push(&p, k)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn reserved_reads(
+        &mut self,
+        state: &State,
+        pointer: &str,
+        expr: &str,
+        available: Availability,
+    ) {
+        let checks = [
+            (
+                "$states.result",
+                available.result,
+                "only in the \"Output\" and \"Assign\" of Task, Parallel and Map states (and their Catch rules)",
+            ),
+            (
+                "$states.errorOutput",
+                available.error_output,
+                "only in the \"Output\" and \"Assign\" of a Catch rule",
+            ),
+        ];
+        for (name, ok, where_) in checks {
+            if !ok && reads(expr, name) {
+                self.push(
+                    SCHEMA_VALIDATION_FAILED,
+                    pointer,
+                    Some(&state.name),
+                    format!(
+                        "The JSONata expression reads {name}, which is not available here: it exists {where_}. Use $states.input or a variable instead."
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The JSONata expression of a number field, if it has one.
+fn number(n: &Option<NumberSource>) -> Option<&Value> {
+    match n {
+        Some(NumberSource::Expression(v)) => Some(v),
+        _ => None,
+    }
+}
+
+/// Whether `expr` mentions the reserved name (not as a prefix of a longer name).
+fn reads(expr: &str, name: &str) -> bool {
+    expr.match_indices(name).any(|(i, _)| {
+        !expr[i + name.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 /// Calls `f(pointer, key, value)` for every object member in `value`, at any depth.
