@@ -55,6 +55,9 @@ pub(crate) struct Core {
     /// as cause texts name them, but no event is built.
     #[serde(default)]
     pub quiet: bool,
+    /// Set by a redrive for the top-level Map/Parallel state it restarts.
+    #[serde(default)]
+    resume: Option<Resume>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +65,17 @@ struct RedrivePoint {
     state: usize,
     input: Value,
     vars: Variables,
+    /// For a Map or Parallel state: the iterations or branches that had
+    /// succeeded (a redrive runs only the others).
+    #[serde(default)]
+    partial: Option<Vec<Option<Value>>>,
+}
+
+/// What a redriven Map or Parallel state resumes with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Resume {
+    state: usize,
+    results: Vec<Option<Value>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +134,10 @@ pub(crate) struct Active {
     pub retry_count: u32,
     /// Retries used, per retrier.
     pub attempts: Vec<u32>,
+    /// Map/Parallel: the results of the iterations or branches that had
+    /// succeeded when the state failed (kept for redrive).
+    #[serde(default)]
+    pub partial: Option<Vec<Option<Value>>>,
 }
 
 /// What a frame is doing.
@@ -185,6 +203,9 @@ pub(crate) struct Run<'a> {
     ready: VecDeque<usize>,
     /// The frame being stepped (taken out of the table meanwhile).
     current: usize,
+    /// The partial results of the Map/Parallel state that just failed its
+    /// frame (for the redrive point, when the frame is the top level).
+    failed_partial: Option<Vec<Option<Value>>>,
 }
 
 impl<'a> Run<'a> {
@@ -197,6 +218,7 @@ impl<'a> Run<'a> {
             step: Step::default(),
             ready: VecDeque::new(),
             current: 0,
+            failed_partial: None,
         }
     }
 
@@ -604,6 +626,7 @@ impl<'a> Run<'a> {
                     state,
                     input,
                     vars: root.vars.clone(),
+                    partial: None,
                 });
             }
         }
@@ -748,6 +771,7 @@ impl<'a> Run<'a> {
                     entered_ms: self.now,
                     retry_count: 0,
                     attempts: vec![0; node.state.retriers().len()],
+                    partial: None,
                 });
                 Flow::Continue
             }
@@ -891,10 +915,25 @@ impl<'a> Run<'a> {
             let next = node.catch_next.get(i).copied();
             return self.exit(f, node, next, output, assigned);
         }
+        self.failed_partial = active.partial;
         Flow::Fail {
             failure,
             state: active.state,
             input: Some(active.input),
+        }
+    }
+
+    /// Takes what a redrive left for the top-level `state` (Map/Parallel).
+    pub fn take_resume(&mut self, f: &Frame, state: usize) -> Option<Vec<Option<Value>>> {
+        if f.parent.is_some() || f.graph != 0 {
+            return None;
+        }
+        match self.x.core.resume.take() {
+            Some(r) if r.state == state => Some(r.results),
+            other => {
+                self.x.core.resume = other;
+                None
+            }
         }
     }
 
@@ -951,8 +990,9 @@ impl<'a> Run<'a> {
         failed_at: Option<(usize, Option<Value>)>,
     ) {
         self.release(id);
+        let partial = self.failed_partial.take();
         let Some(parent) = f.parent else {
-            return self.finish(f, outcome, failed_at);
+            return self.finish(f, outcome, failed_at, partial);
         };
         let Some(mut p) = self.take(parent.frame) else {
             return;
@@ -976,6 +1016,7 @@ impl<'a> Run<'a> {
         mut f: Frame,
         outcome: Result<Value, Failure>,
         failed_at: Option<(usize, Option<Value>)>,
+        partial: Option<Vec<Option<Value>>>,
     ) {
         let t = self.x.core.execution_timer.take();
         self.disarm(t);
@@ -1010,6 +1051,7 @@ impl<'a> Run<'a> {
                         state,
                         input: input.unwrap_or(Value::Null),
                         vars: f.vars,
+                        partial,
                     });
                 }
                 self.x.status = Status::Failed;
@@ -1034,6 +1076,10 @@ impl<'a> Run<'a> {
         self.x.core.tasks.clear();
         self.x.core.timers.clear();
         self.x.context.redrive_count += 1;
+        self.x.core.resume = point.partial.map(|results| Resume {
+            state: point.state,
+            results,
+        });
         self.x.status = Status::Running;
         self.x.failure = None;
         self.x.output = None;

@@ -343,6 +343,7 @@ impl Run<'_> {
                 entered_ms: self.now,
                 retry_count: 0,
                 attempts: vec![0; node.state.retriers().len()],
+                partial: None,
             });
             return Flow::Continue;
         }

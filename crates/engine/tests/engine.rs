@@ -465,3 +465,58 @@ fn express_runs_record_no_history_but_count_events() {
         outcomes[1].execution.last_event_id
     );
 }
+
+#[test]
+fn redrive_of_a_map_reruns_only_the_iterations_that_failed() {
+    let m = machine(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}}}}),
+    );
+    let host = DeterministicHost::new(1);
+    let (mut x, step) = Execution::start(
+        &m,
+        driver::context_for("rm", T0),
+        json!([1, 2, 3]),
+        T0,
+        &host,
+    );
+    let mut pending = invocations(&step);
+    let mut now = T0;
+    // Item 0 succeeds, item 1 fails: the Map (and the execution) fails.
+    while let Some(req) = pending.pop() {
+        now += 1;
+        let event = if req.parameters == json!(2) {
+            Event::TaskFailed {
+                task: req.task,
+                failure: Failure::new("E", "c"),
+            }
+        } else {
+            Event::TaskSucceeded {
+                task: req.task,
+                output: json!(req.parameters.as_i64().map(|n| n * 10)),
+            }
+        };
+        pending.extend(invocations(&x.handle(&m, event, now, &host)));
+    }
+    assert_eq!(x.status, Status::Failed);
+    let step = x.redrive(&m, now + 1, &host).expect("redrivable");
+    let mut pending = invocations(&step);
+    let mut seen = Vec::new();
+    while let Some(req) = pending.pop() {
+        now += 1;
+        seen.push(req.parameters.clone());
+        let output = json!(req.parameters.as_i64().map(|n| n * 10));
+        pending.extend(invocations(&x.handle(
+            &m,
+            Event::TaskSucceeded {
+                task: req.task,
+                output,
+            },
+            now,
+            &host,
+        )));
+    }
+    assert_eq!(seen, [json!(2), json!(3)], "item 0 is not run again");
+    assert_eq!(x.status, Status::Succeeded);
+    assert_eq!(x.output, Some(json!([10, 20, 30])));
+}

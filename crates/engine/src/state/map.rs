@@ -29,7 +29,11 @@ pub(crate) struct Pending {
     /// The effective input (ItemSelector's `$`).
     pub effective: Value,
     pub items: Vec<Value>,
+    /// Outputs of the iterations that succeeded.
     pub results: Vec<Option<Value>>,
+    /// Error outputs of the iterations that failed (within tolerance they
+    /// take their place in the output).
+    pub errors: BTreeMap<usize, Value>,
     /// The next item to start.
     pub next: usize,
     /// The cursor of each worker still open.
@@ -57,6 +61,12 @@ pub(crate) struct Settings {
 }
 
 impl Pending {
+    /// The next item to run: items that already have a result (from before
+    /// a redrive) are skipped.
+    fn next_item(&self) -> Option<usize> {
+        (self.next..self.items.len()).find(|&i| self.results.get(i).is_some_and(Option::is_none))
+    }
+
     fn exceeded(&self) -> bool {
         if self.failed == 0 {
             return false;
@@ -144,14 +154,21 @@ impl Run<'_> {
             );
         }
         let len = items.len();
+        // A redrive runs only the iterations that did not succeed.
+        let results = match self.take_resume(f, active.state) {
+            Some(done) if done.len() == len => done,
+            _ => vec![None; len],
+        };
+        let remaining = results.iter().filter(|r| r.is_none()).count();
         let workers = match settings.max_concurrency {
-            0 => len,
-            n => n.min(len),
+            0 => remaining,
+            n => n.min(remaining),
         };
         let mut pend = Box::new(Pending {
             active,
             effective,
-            results: vec![None; len],
+            errors: BTreeMap::new(),
+            results,
             items,
             next: 0,
             workers: vec![Some(f.cursor.child()); workers],
@@ -163,7 +180,7 @@ impl Run<'_> {
             map_run_event,
             context: None,
         });
-        if len == 0 {
+        if remaining == 0 {
             return self.map_finish(f, pend, Ok(()));
         }
         for w in 0..workers {
@@ -310,8 +327,10 @@ impl Run<'_> {
         pend: &mut Pending,
         w: usize,
     ) -> Result<(), Failure> {
-        let index = pend.next;
-        pend.next += 1;
+        let Some(index) = pend.next_item() else {
+            return Ok(());
+        };
+        pend.next = index + 1;
         let item = pend
             .items
             .get_mut(index)
@@ -470,9 +489,7 @@ impl Run<'_> {
                 let mut out = JsonMap::with_capacity(2);
                 out.insert("Error".into(), Value::String(failure.error.clone()));
                 out.insert("Cause".into(), Value::String(failure.cause.clone()));
-                if let Some(r) = pend.results.get_mut(from.slot) {
-                    *r = Some(Value::Object(out));
-                }
+                pend.errors.insert(from.slot, Value::Object(out));
                 if pend.exceeded() {
                     if let Some(worker) = pend.workers.get_mut(from.worker).and_then(Option::take) {
                         let mut worker = worker;
@@ -500,7 +517,7 @@ impl Run<'_> {
         if let Some(Some(worker)) = pend.workers.get_mut(from.worker) {
             worker.integrate(&cursor);
         }
-        if pend.next < pend.items.len() {
+        if pend.next_item().is_some() {
             if let Err(failure) =
                 self.start_iteration(p, self.parent_id(from), node, m, &mut pend, from.worker)
             {
@@ -518,7 +535,7 @@ impl Run<'_> {
             }
             p.cursor.integrate(&worker);
         }
-        if pend.running.is_empty() && pend.next >= pend.items.len() {
+        if pend.running.is_empty() && pend.next_item().is_none() {
             let flow = self.map_finish(p, pend, Ok(()));
             return !matches!(flow, Flow::Block);
         }
@@ -557,10 +574,12 @@ impl Run<'_> {
                     None,
                     false,
                 );
+                let mut errors = pend.errors;
                 let results = pend
                     .results
                     .into_iter()
-                    .map(|r| r.unwrap_or(Value::Null))
+                    .enumerate()
+                    .map(|(i, r)| r.or_else(|| errors.remove(&i)).unwrap_or(Value::Null))
                     .collect();
                 f.at = At::Settle {
                     active: pend.active,
@@ -578,8 +597,10 @@ impl Run<'_> {
                         true,
                     );
                 }
+                let mut active = pend.active;
+                active.partial = Some(pend.results);
                 f.at = At::Settle {
-                    active: pend.active,
+                    active,
                     outcome: Err(failure),
                 };
             }

@@ -69,8 +69,17 @@ impl Run<'_> {
             true,
         );
         let n = node.children.len();
+        // A redrive runs only the branches that did not succeed.
+        let results = match self.take_resume(f, active.state) {
+            Some(done) if done.len() == n => done,
+            _ => vec![None; n],
+        };
         let mut children = Vec::with_capacity(n);
         for (slot, &graph) in node.children.iter().enumerate() {
+            if results.get(slot).is_some_and(Option::is_some) {
+                children.push(None);
+                continue;
+            }
             let start = self
                 .m
                 .graphs
@@ -96,7 +105,8 @@ impl Run<'_> {
             self.schedule(child);
             children.push(Some(child));
         }
-        if n == 0 {
+        let pending = results.iter().filter(|r| r.is_none()).count();
+        if pending == 0 {
             self.emit(
                 f.silent,
                 &mut f.cursor,
@@ -104,17 +114,21 @@ impl Run<'_> {
                 None,
                 false,
             );
+            let results = results
+                .into_iter()
+                .map(|r| r.unwrap_or(Value::Null))
+                .collect();
             f.at = At::Settle {
                 active,
-                outcome: Ok(Value::Array(Vec::new())),
+                outcome: Ok(Value::Array(results)),
             };
             return Flow::Continue;
         }
         f.at = At::Parallel(Box::new(Pending {
             active,
-            results: vec![None; n],
+            results,
             children,
-            pending: n,
+            pending,
         }));
         Flow::Block
     }
@@ -166,8 +180,10 @@ impl Run<'_> {
                 for c in pend.children.iter_mut().filter_map(Option::take) {
                     self.abort_frame(c);
                 }
+                let mut active = pend.active;
+                active.partial = Some(pend.results);
                 p.at = At::Settle {
-                    active: pend.active,
+                    active,
                     outcome: Err(failure),
                 };
                 true
