@@ -233,8 +233,8 @@ async fn run(name: &str, config: &CommandConfig, parameters: &Value) -> Result<V
     let code = status.code();
     if !status.success() {
         let mut cause = json!({"ExitCode": code, "Stderr": clip(&stderr_text, MAX_CAUSE / 2)});
-        if code.is_none() {
-            cause["Signal"] = json!(signal_of(&status));
+        if let (None, Some(o)) = (code, cause.as_object_mut()) {
+            o.insert("Signal".into(), json!(signal_of(&status)));
         }
         return Err(Failure::new(
             config
@@ -255,11 +255,13 @@ async fn run(name: &str, config: &CommandConfig, parameters: &Value) -> Result<V
         "Stdout": stdout_value,
         "Stderr": stderr_text,
     });
-    if out_cut {
-        result["StdoutTruncated"] = Value::Bool(true);
-    }
-    if err_cut {
-        result["StderrTruncated"] = Value::Bool(true);
+    if let Some(o) = result.as_object_mut() {
+        if out_cut {
+            o.insert("StdoutTruncated".into(), Value::Bool(true));
+        }
+        if err_cut {
+            o.insert("StderrTruncated".into(), Value::Bool(true));
+        }
     }
     Ok(result)
 }

@@ -40,6 +40,13 @@ fn commands(dir: &str) -> statecraft_integrations::IntegrationsConfig {
         [integrations.commands.programs.restricted]
         program = "/bin/echo"
         allowed_args = ["-n", "/data/*"]
+        [integrations.commands.programs.chatty]
+        program = "/bin/sh"
+        args = ["-c", "yes | head -c 100000"]
+        max_output_bytes = 1000
+        [integrations.commands.programs.killed]
+        program = "/bin/sh"
+        args = ["-c", "kill -9 $$"]
         [integrations.commands.programs.pidfile]
         program = "/bin/sh"
         args = ["-c", "echo $$ > \"$0\"; exec sleep 30"]
@@ -98,6 +105,18 @@ async fn non_zero_exit_fails_with_stderr_in_the_cause() {
     );
     let f = failed(run(&reg, &format!("{ARN}transcode"), json!({})).await);
     assert_eq!(f.error, "Transcode.Failed");
+}
+
+#[tokio::test]
+async fn output_is_capped_and_signals_are_failures() {
+    let reg = common::registry(&commands(&tmp_dir()), None);
+    let out = succeeded(run(&reg, &format!("{ARN}chatty"), json!({})).await);
+    assert_eq!(out["Stdout"].as_str().map(str::len), Some(1000));
+    assert_eq!(out["StdoutTruncated"], true);
+    let f = failed(run(&reg, &format!("{ARN}killed"), json!({})).await);
+    assert_eq!(f.error, "Command.Failed");
+    let cause: Value = serde_json::from_str(&f.cause).unwrap_or(Value::Null);
+    assert_eq!(cause, json!({"ExitCode": null, "Stderr": "", "Signal": 9}));
 }
 
 #[tokio::test]
