@@ -38,11 +38,71 @@ struct Token {
     pos: usize,
 }
 
-const OPERATORS: [&str; 38] = [
-    "..", ":=", "!=", "<=", ">=", "~>", "?:", "??", "**", ".", "[", "]", "{", "}", "(", ")", ",",
-    "@", "#", ";", ":", "?", "+", "-", "*", "/", "%", "|", "=", "<", ">", "^", "&", "!", "~",
-    "and", "or", "in",
-];
+/// A single-character operator token.
+fn single_op(c: char) -> Option<&'static str> {
+    Some(match c {
+        '.' => ".",
+        '[' => "[",
+        ']' => "]",
+        '{' => "{",
+        '}' => "}",
+        '(' => "(",
+        ')' => ")",
+        ',' => ",",
+        '@' => "@",
+        '#' => "#",
+        ';' => ";",
+        ':' => ":",
+        '?' => "?",
+        '+' => "+",
+        '-' => "-",
+        '*' => "*",
+        '/' => "/",
+        '%' => "%",
+        '|' => "|",
+        '=' => "=",
+        '<' => "<",
+        '>' => ">",
+        '^' => "^",
+        '&' => "&",
+        _ => return None,
+    })
+}
+
+/// Characters that end a name or variable.
+fn ends_name(c: char) -> bool {
+    matches!(
+        c,
+        '(' | ')'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '.'
+            | ','
+            | '@'
+            | '#'
+            | ';'
+            | ':'
+            | '?'
+            | '+'
+            | '-'
+            | '*'
+            | '/'
+            | '%'
+            | '|'
+            | '='
+            | '<'
+            | '>'
+            | '^'
+            | '&'
+            | '!'
+            | '~'
+            | '"'
+            | '\''
+            | '`'
+    )
+}
 
 struct Lexer<'s> {
     src: &'s str,
@@ -114,9 +174,19 @@ impl<'s> Lexer<'s> {
         }
         // two-char operators
         if let Some(d) = self.peek(1) {
-            let two: String = [c, d].iter().collect();
-            if let Some(op) = OPERATORS[..9].iter().find(|o| **o == two) {
-                // `..` followed by a digit after a number is still range
+            let op = match (c, d) {
+                ('.', '.') => Some(".."),
+                (':', '=') => Some(":="),
+                ('!', '=') => Some("!="),
+                ('<', '=') => Some("<="),
+                ('>', '=') => Some(">="),
+                ('~', '>') => Some("~>"),
+                ('?', ':') => Some("?:"),
+                ('?', '?') => Some("??"),
+                ('*', '*') => Some("**"),
+                _ => None,
+            };
+            if let Some(op) = op {
                 self.i += 2;
                 return Ok(Token {
                     tok: Tok::Op(op),
@@ -124,10 +194,7 @@ impl<'s> Lexer<'s> {
                 });
             }
         }
-        if let Some(op) = OPERATORS[9..33]
-            .iter()
-            .find(|o| o.len() == 1 && o.starts_with(c))
-        {
+        if let Some(op) = single_op(c) {
             self.i += 1;
             return Ok(Token {
                 tok: Tok::Op(op),
@@ -167,7 +234,7 @@ impl<'s> Lexer<'s> {
         }
         let start = self.pos();
         while let Some(ch) = self.peek(0) {
-            if ch.is_whitespace() || "()[]{}.,@#;:?+-*/%|=<>^&!~\"'`".contains(ch) {
+            if ch.is_whitespace() || ends_name(ch) {
                 break;
             }
             self.i += 1;
