@@ -238,14 +238,10 @@ impl Decoder {
             }
         };
         let processor_ptr = pointer_push(at.pointer, processor_key);
-        let processor_value = obj.get(processor_key).cloned().unwrap_or_else(|| {
-            // Keeps the AST whole; the missing field was reported above.
-            serde_json::json!({"StartAt": "", "States": {}})
-        });
-        let missing_processor = !obj.contains_key(processor_key);
+        let processor_value = obj.get(processor_key);
         let mut mode = MapMode::Inline;
         let mut execution_type = None;
-        if let Some(config) = processor_value.get("ProcessorConfig") {
+        if let Some(config) = processor_value.and_then(|p| p.get("ProcessorConfig")) {
             let cp = pointer_push(&processor_ptr, "ProcessorConfig");
             let cat = At {
                 pointer: &cp,
@@ -299,10 +295,11 @@ impl Decoder {
                 ),
             }
         }
-        // The legacy Iterator takes the same fields as ItemProcessor.
-        let level = Level::Processor;
-        let processor = if missing_processor {
-            StateMachine {
+        let processor = match processor_value {
+            // The legacy Iterator takes the same fields as ItemProcessor.
+            Some(v) => self.sub_machine(v, &processor_ptr, Level::Processor, at, depth),
+            // Missing (reported above): an empty processor keeps the AST whole.
+            None => StateMachine {
                 comment: None,
                 start_at: String::new(),
                 states: Vec::new(),
@@ -310,9 +307,7 @@ impl Decoder {
                 version: None,
                 query_language: self.machine_language,
                 pointer: processor_ptr.clone(),
-            }
-        } else {
-            self.sub_machine(&processor_value, &processor_ptr, level, at, depth)
+            },
         };
 
         let (items_path, items) = match ql {
