@@ -11,6 +11,11 @@
 //! The decoder never stops at the first problem: a field that cannot be read
 //! is reported and replaced by a harmless placeholder, so that the semantic
 //! checks in [`mod@crate::validate`] can still run over the rest.
+//!
+//! This module holds the machine- and state-level walk and the typed field
+//! readers; `fields` says which fields each state type has, and the state
+//! types with their own rules live in `task` (with Retry and Catch),
+//! `choice`, `map` and `states` (Wait, Fail, Parallel).
 
 use serde_json::{Map, Value};
 
