@@ -755,8 +755,7 @@ impl<'s> Parser<'s> {
                 self.advance()?;
             }
         }
-        let close = self.expect(")")?;
-        let _ = close;
+        self.expect(")")?;
         let mut signature = None;
         if self.is_op("<") {
             let sig_text = self.lex.scan_signature(self.tok.pos)?;
