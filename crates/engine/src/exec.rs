@@ -647,7 +647,30 @@ impl<'a> Run<'a> {
 
     /// Cancels a frame and everything below it (tasks, timers, children).
     pub fn abort_frame(&mut self, id: usize) {
-        let Some(f) = self.take(id) else { return };
+        self.abort(id, false);
+    }
+
+    /// Like [`Run::abort_frame`], recording `*StateAborted` for the state
+    /// each aborted frame was in, as AWS does for the other branches of a
+    /// failed Parallel or Map (a stopped execution records none).
+    pub fn abort_frame_recorded(&mut self, id: usize) {
+        self.abort(id, true);
+    }
+
+    fn abort(&mut self, id: usize, record: bool) {
+        let Some(mut f) = self.take(id) else { return };
+        if record {
+            let aborted = match &f.at {
+                At::Task(_) => Some(EventType::TaskStateAborted),
+                At::Wait(_) | At::WaitDone(_) => Some(EventType::WaitStateAborted),
+                At::Parallel(_) => Some(EventType::ParallelStateAborted),
+                At::Map(_) => Some(EventType::MapStateAborted),
+                _ => None,
+            };
+            if let Some(ty) = aborted {
+                self.emit(f.silent, &mut f.cursor, ty, None, true);
+            }
+        }
         match f.at {
             At::Task(p) => {
                 self.x.core.tasks.remove(&p.task);
@@ -661,12 +684,12 @@ impl<'a> Run<'a> {
             At::Backoff { timer, .. } => self.disarm(Some(timer)),
             At::Parallel(p) => {
                 for c in p.children.into_iter().flatten() {
-                    self.abort_frame(c);
+                    self.abort(c, record);
                 }
             }
             At::Map(p) => {
                 for c in p.running.into_values() {
-                    self.abort_frame(c);
+                    self.abort(c, record);
                 }
             }
             _ => {}
@@ -872,10 +895,7 @@ impl<'a> Run<'a> {
             if node.state.query_language == QueryLanguage::Jsonata {
                 return self.jsonata_catch(f, node, active, failure, i);
             }
-            let mut error_output = Map::with_capacity(2);
-            error_output.insert("Error".into(), Value::String(failure.error.clone()));
-            error_output.insert("Cause".into(), Value::String(failure.cause.clone()));
-            let error_output = Value::Object(error_output);
+            let error_output = crate::history::error_output(&failure);
             let ctx = self.context_for(
                 node,
                 active.entered_ms,
@@ -994,6 +1014,23 @@ impl<'a> Run<'a> {
         let Some(parent) = f.parent else {
             return self.finish(f, outcome, failed_at, partial);
         };
+        let mut f = f;
+        // A Task whose failure leaves a branch or iteration is recorded as
+        // aborted there (recorded in the corpus).
+        if let (Err(_), Some((state, _))) = (&outcome, &failed_at) {
+            let is_task = self
+                .node(f.graph, *state)
+                .is_some_and(|n| matches!(n.state.kind, StateKind::Task(_)));
+            if is_task {
+                self.emit(
+                    f.silent,
+                    &mut f.cursor,
+                    EventType::TaskStateAborted,
+                    None,
+                    false,
+                );
+            }
+        }
         let Some(mut p) = self.take(parent.frame) else {
             return;
         };

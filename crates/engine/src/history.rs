@@ -208,6 +208,22 @@ pub fn error_cause(error: &str, cause: &str) -> Map<String, Value> {
     m
 }
 
+/// The error output a catcher passes on: `{"Error", "Cause"}`, with
+/// `null` for a part the failure does not have (as AWS records it).
+pub fn error_output(failure: &statecraft_types::Failure) -> Value {
+    let part = |s: &str| {
+        if s.is_empty() {
+            Value::Null
+        } else {
+            Value::String(s.to_owned())
+        }
+    };
+    let mut m = Map::with_capacity(2);
+    m.insert("Error".into(), part(&failure.error));
+    m.insert("Cause".into(), part(&failure.cause));
+    Value::Object(m)
+}
+
 /// `{name, index}` of the `MapIteration*` events.
 pub fn map_iteration(name: &str, index: usize) -> Map<String, Value> {
     let mut m = Map::with_capacity(2);

@@ -654,10 +654,7 @@ impl Run<'_> {
         failure: Failure,
         catcher: usize,
     ) -> Flow {
-        let mut error_output = Map::with_capacity(2);
-        error_output.insert("Error".into(), Value::String(failure.error.clone()));
-        error_output.insert("Cause".into(), Value::String(failure.cause.clone()));
-        let error_output = Value::Object(error_output);
+        let error_output = crate::history::error_output(&failure);
         let ctx = self.context_for(
             node,
             active.entered_ms,

@@ -222,9 +222,15 @@ pub(crate) fn classify(resource: &str) -> Resource {
     }
     if service == "states" && parts.len() >= 6 {
         let integration = parts.get(5).copied().unwrap_or_default();
-        let action = parts[6..].join(":");
+        let rest = parts.get(6).copied().unwrap_or_default();
+        // AWS SDK integrations name the service in the type:
+        // `aws-sdk:s3:getObject` is type `aws-sdk:s3`, resource `getObject`.
+        let (service, action) = match (integration, rest.split_once(':')) {
+            ("aws-sdk", Some((sdk, action))) => (format!("aws-sdk:{sdk}"), action.to_owned()),
+            _ => (integration.to_owned(), rest.to_owned()),
+        };
         return Resource::Service {
-            service: integration.to_owned(),
+            service,
             wait_for_token: action.ends_with(".waitForTaskToken"),
             action,
         };
@@ -360,6 +366,14 @@ mod tests {
             Resource::Service {
                 service: "states".into(),
                 action: "startExecution.sync:2".into(),
+                wait_for_token: false
+            }
+        );
+        assert_eq!(
+            classify("arn:aws:states:::aws-sdk:s3:getObject"),
+            Resource::Service {
+                service: "aws-sdk:s3".into(),
+                action: "getObject".into(),
                 wait_for_token: false
             }
         );

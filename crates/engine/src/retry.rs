@@ -8,12 +8,11 @@ use statecraft_language::Host;
 use statecraft_types::errors::{ALL, RUNTIME};
 use statecraft_types::Failure;
 
-/// Whether a rule's `ErrorEquals` matches `failure`. `States.ALL` does not
-/// match `States.Runtime`, which only an explicit name can catch.
+/// Whether a rule's `ErrorEquals` matches `failure`. Nothing matches
+/// `States.Runtime`, not `States.ALL` and not even the explicit name: AWS
+/// neither retries nor catches it (recorded in the corpus).
 pub fn matches(error_equals: &[String], failure: &Failure) -> bool {
-    error_equals
-        .iter()
-        .any(|n| *n == failure.error || (n == ALL && failure.error != RUNTIME))
+    failure.error != RUNTIME && error_equals.iter().any(|n| *n == failure.error || n == ALL)
 }
 
 /// The retrier that applies to `failure`: the first whose `ErrorEquals`

@@ -486,10 +486,8 @@ impl Run<'_> {
                     false,
                 );
                 pend.failed += 1;
-                let mut out = JsonMap::with_capacity(2);
-                out.insert("Error".into(), Value::String(failure.error.clone()));
-                out.insert("Cause".into(), Value::String(failure.cause.clone()));
-                pend.errors.insert(from.slot, Value::Object(out));
+                pend.errors
+                    .insert(from.slot, history::error_output(&failure));
                 if pend.exceeded() {
                     if let Some(worker) = pend.workers.get_mut(from.worker).and_then(Option::take) {
                         let mut worker = worker;
@@ -497,7 +495,7 @@ impl Run<'_> {
                         p.cursor.integrate(&worker);
                     }
                     for (_, c) in std::mem::take(&mut pend.running) {
-                        self.abort_frame(c);
+                        self.abort_frame_recorded(c);
                     }
                     let failure =
                         if pend.tolerated_count.is_some() || pend.tolerated_percentage.is_some() {

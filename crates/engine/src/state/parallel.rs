@@ -58,6 +58,7 @@ impl Run<'_> {
             Ok(v) => v,
             Err(e) => {
                 let failure = Self::in_state(node, active.entered_id, e);
+                self.evaluation_failed(f, node, &failure, active.entered_prev);
                 return self.handle_failure(f, node, active, failure);
             }
         };
@@ -178,7 +179,7 @@ impl Run<'_> {
             }
             Err(failure) => {
                 for c in pend.children.iter_mut().filter_map(Option::take) {
-                    self.abort_frame(c);
+                    self.abort_frame_recorded(c);
                 }
                 let mut active = pend.active;
                 active.partial = Some(pend.results);

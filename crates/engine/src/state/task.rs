@@ -70,7 +70,9 @@ impl Run<'_> {
                     ..
                 }
         );
-        let token = needs_token.then(|| self.host.uuid());
+        // `$$.Task.Token` exists for every task whose state reads `$$`
+        // (a `.sync` start of a nested execution may pass it on).
+        let token = (needs_token || node.uses_context).then(|| self.host.uuid());
         let ctx = self.context_for(
             node,
             active.entered_ms,
@@ -103,6 +105,7 @@ impl Run<'_> {
             Ok(p) => p,
             Err(e) => {
                 let failure = Self::in_state(node, active.entered_id, e);
+                self.evaluation_failed(f, node, &failure, active.entered_prev);
                 return self.handle_failure(f, node, active, failure);
             }
         };
