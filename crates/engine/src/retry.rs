@@ -77,7 +77,7 @@ mod tests {
         assert_eq!(find(&rs, &Failure::new("X", "")), Some(0));
         assert_eq!(find(&rs, &Failure::runtime("boom")), None);
         assert!(!matches(&rs[0].error_equals, &Failure::runtime("boom")));
-        assert!(matches(
+        assert!(!matches(
             &["States.Runtime".to_string()],
             &Failure::runtime("")
         ));
