@@ -30,7 +30,10 @@ pub struct Frame {
 pub struct Evaluator<'e> {
     pub frames: Vec<Frame>,
     pub env: &'e Environment,
-    pub labels: &'e [Arc<str>],
+    pub labels: Arc<[Arc<str>]>,
+    /// The frame of the innermost function call site (the environment that
+    /// built-ins such as `$eval` see).
+    pub caller_frame: usize,
     pub depth: usize,
     pub max_depth: usize,
     pub deadline: Option<Instant>,
@@ -161,7 +164,7 @@ impl Drop for Evaluator<'_> {
 }
 
 impl<'e> Evaluator<'e> {
-    pub fn new(env: &'e Environment, labels: &'e [Arc<str>]) -> Self {
+    pub fn new(env: &'e Environment, labels: Arc<[Arc<str>]>) -> Self {
         Evaluator {
             frames: vec![Frame {
                 parent: None,
@@ -169,6 +172,7 @@ impl<'e> Evaluator<'e> {
             }],
             env,
             labels,
+            caller_frame: 0,
             depth: 0,
             max_depth: env.max_depth,
             deadline: env.time_limit.map(|d| Instant::now() + d),
@@ -200,7 +204,10 @@ impl<'e> Evaluator<'e> {
     }
 
     pub fn bind(&mut self, frame: usize, name: Arc<str>, value: Value) {
-        let vars = &mut self.frames[frame].vars;
+        let Some(f) = self.frames.get_mut(frame) else {
+            return;
+        };
+        let vars = &mut f.vars;
         if let Some(slot) = vars.iter_mut().find(|(k, _)| *k == name) {
             slot.1 = value;
         } else {
@@ -211,7 +218,7 @@ impl<'e> Evaluator<'e> {
     pub fn lookup_var(&self, frame: usize, name: &str) -> Option<Value> {
         let mut f = Some(frame);
         while let Some(i) = f {
-            let fr = &self.frames[i];
+            let Some(fr) = self.frames.get(i) else { break };
             if let Some((_, v)) = fr.vars.iter().rev().find(|(k, _)| &**k == name) {
                 return Some(v.clone());
             }
@@ -1318,7 +1325,10 @@ impl<'e> Evaluator<'e> {
                     .with_token(node_token(proc)),
             );
         }
-        self.apply(&f, vals, input, pos)
+        let saved = std::mem::replace(&mut self.caller_frame, frame);
+        let r = self.apply(&f, vals, input, pos);
+        self.caller_frame = saved;
+        r
     }
 
     fn partial(

@@ -1225,12 +1225,14 @@ impl<'e> Evaluator<'e> {
                 } else {
                     a(1)
                 };
-                let mut sub = Evaluator::new(self.env, &parsed.labels);
-                sub.root = ctx.clone();
-                sub.depth = self.depth;
-                sub.deadline = self.deadline;
-                sub.now = self.now;
-                let r = sub.eval(&parsed.root, &ctx, 0);
+                // evaluate in the caller's environment, in this evaluator, so
+                // that closures it returns share this evaluation's frames
+                let labels = std::mem::replace(&mut self.labels, Arc::from(parsed.labels));
+                let root = std::mem::replace(&mut self.root, ctx.clone());
+                let frame = self.new_frame(self.caller_frame);
+                let r = self.eval(&parsed.root, &ctx, frame);
+                self.labels = labels;
+                self.root = root;
                 r.map_err(|e| {
                     Error::at(
                         "D3121",

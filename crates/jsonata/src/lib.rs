@@ -49,7 +49,7 @@ use value::{flags, Value};
 #[derive(Debug)]
 pub struct Expression {
     root: Node,
-    labels: Vec<Arc<str>>,
+    labels: Arc<[Arc<str>]>,
 }
 
 /// A JSON document converted once into the evaluator's shared
@@ -220,7 +220,7 @@ impl Expression {
         let parsed = parser::parse(src)?;
         Ok(Expression {
             root: parsed.root,
-            labels: parsed.labels,
+            labels: Arc::from(parsed.labels),
         })
     }
 
@@ -262,7 +262,7 @@ impl Expression {
             ),
             other => other,
         };
-        let mut ev = eval::Evaluator::new(env, &self.labels);
+        let mut ev = eval::Evaluator::new(env, self.labels.clone());
         ev.root = input.clone();
         let result = ev.eval(&self.root, &input, 0)?;
         Ok(match result {

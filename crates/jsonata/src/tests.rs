@@ -392,7 +392,7 @@ fn frame_arena_stays_small() {
         "$count([1..5000].{'a': $})",
     ] {
         let parsed = parser::parse(src).unwrap();
-        let mut ev = eval::Evaluator::new(&env, &parsed.labels);
+        let mut ev = eval::Evaluator::new(&env, std::sync::Arc::from(parsed.labels));
         ev.eval(&parsed.root, &value::Value::Undefined, 0).unwrap();
         assert!(
             ev.frames.len() < 50,
@@ -662,5 +662,30 @@ fn object_constructor_single_context() {
     assert_eq!(
         ev("{nothing: 1, 'b': nothing}", json!({})).unwrap(),
         Some(json!({}))
+    );
+}
+
+#[test]
+fn eval_sees_the_caller_and_its_closures_work() {
+    assert_eq!(
+        ev("($x := 5; $eval('$x + 1'))", json!(null)).unwrap(),
+        Some(json!(6))
+    );
+    assert_eq!(
+        ev("$eval('function($v){ $v * 2 }')(21)", json!(null)).unwrap(),
+        Some(json!(42))
+    );
+    assert_eq!(
+        ev("$eval('a', {'a': 3})", json!(null)).unwrap(),
+        Some(json!(3))
+    );
+    assert_eq!(ev("$eval('1 +')", json!(null)).unwrap_err().code, "D3120");
+    assert_eq!(
+        ev(
+            "$map(['($f := function($v){ $v + 1 }; $f(1))', '$string(2)'], $eval)",
+            json!(null)
+        )
+        .unwrap(),
+        Some(json!([2, "2"]))
     );
 }
