@@ -71,9 +71,39 @@ fn check_text(text: &str) -> (Option<ast::StateMachine>, Vec<Diagnostic>) {
         Ok(src) => {
             let (machine, more) = check_value(&src.value);
             let mut diagnostics = src.diagnostics;
+            for d in &mut diagnostics {
+                rename_duplicate_state(d);
+            }
             diagnostics.extend(more);
             src.map.locate(&mut diagnostics);
             (machine, diagnostics)
         }
+    }
+}
+
+/// A key repeated in a `States` object is a state defined twice: report it
+/// with AWS's code for that rather than as a plain duplicate key.
+fn rename_duplicate_state(d: &mut Diagnostic) {
+    if d.code != source::DUPLICATE_KEY {
+        return;
+    }
+    let Some((parent, name)) = d.pointer.rsplit_once('/') else {
+        return;
+    };
+    let Some(holder) = parent.strip_suffix("/States") else {
+        return;
+    };
+    let is_scope = holder.is_empty()
+        || holder.ends_with("/ItemProcessor")
+        || holder.ends_with("/Iterator")
+        || holder
+            .rsplit_once('/')
+            .is_some_and(|(p, i)| p.ends_with("/Branches") && i.parse::<usize>().is_ok());
+    if is_scope {
+        let name = name.replace("~1", "/").replace("~0", "~");
+        d.code = validate::DUPLICATE_STATE_NAME.to_string();
+        d.message = format!(
+            "Duplicate State name: {name}. The state is defined twice in this \"States\" object; rename or remove one (the last one is used)."
+        );
     }
 }
