@@ -43,6 +43,8 @@ pub struct Evaluator<'e> {
     pub closures: u64,
     /// The timestamp of this evaluation, once asked for.
     pub now: Option<i64>,
+    /// Whether frames are reclaimed (switched off only to test reclamation).
+    pub reclaim: bool,
 }
 
 fn at() -> Arc<str> {
@@ -180,13 +182,14 @@ impl<'e> Evaluator<'e> {
             root: Value::Undefined,
             closures: 0,
             now: None,
+            reclaim: true,
         }
     }
 
     /// Free the frames from `mark` on, unless a closure (which could refer to
     /// them) was created since the closure count was `closures`.
     pub fn release_frames(&mut self, mark: usize, closures: u64) {
-        if self.closures == closures && mark > 0 && self.frames.len() > mark {
+        if self.reclaim && self.closures == closures && mark > 0 && self.frames.len() > mark {
             for frame in self.frames.drain(mark..) {
                 for (_, v) in frame.vars {
                     crate::value::drop_deep(v);
@@ -1426,7 +1429,7 @@ impl<'e> Evaluator<'e> {
             }
             // the thunk was the only closure made by the call that produced it:
             // once its arguments are evaluated, that call's frames are garbage
-            if lf >= mark && self.closures == closures + 1 {
+            if self.reclaim && lf >= mark && self.closures == closures + 1 {
                 drop(std::mem::replace(&mut result, Value::Undefined));
                 self.closures = closures;
                 self.release_frames(mark, closures);

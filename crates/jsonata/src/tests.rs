@@ -204,6 +204,11 @@ impl Gen {
             "$string",
             "function($v){$v}",
             "|a|{'b':1}|",
+            "function($v){ function(){ $v } }",
+            "$eval('function($q){ $q }')",
+            "($g := function($n){ $n > 0 ? $g($n - 1) : function(){ $n } }; $g(3))",
+            "$map([1,2], function($v){ function($w){ $v + $w } })",
+            "$f",
         ];
         const OPS: &[&str] = &[
             "+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">=", "&", "and", "or", "in", "..",
@@ -247,7 +252,7 @@ impl Gen {
         if depth == 0 {
             return self.pick(ATOMS).to_string();
         }
-        match self.next() % 9 {
+        match self.next() % 11 {
             0 => format!(
                 "{} {} {}",
                 self.expr(depth - 1),
@@ -277,6 +282,8 @@ impl Gen {
                 s.chars().take(cut).collect::<String>()
                     + self.pick(&["(", "]", "}", "|", "'", "/", "`", "[", ""])
             }
+            8 => format!("({})({})", self.expr(depth - 1), self.expr(depth - 1)),
+            9 => format!("($f := {}; {})", self.expr(depth - 1), self.expr(depth - 1)),
             _ => format!("[{}, {}]", self.expr(depth - 1), self.expr(depth - 1)),
         }
     }
@@ -688,4 +695,41 @@ fn eval_sees_the_caller_and_its_closures_work() {
         .unwrap(),
         Some(json!([2, "2"]))
     );
+}
+
+#[test]
+fn frame_reclamation_does_not_change_results() {
+    let input =
+        value::Value::from_json(&json!({"a": [1, {"b": 2}], "b": {"c": [3, 4]}, "x": "text"}));
+    let env = Environment::new().with_limits(200, Some(std::time::Duration::from_millis(50)));
+    let iters: usize = std::env::var("JSONATA_FUZZ_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    let seed: u64 = std::env::var("JSONATA_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5851_F42D_4C95_7F2D);
+    let mut g = Gen(seed | 1);
+    let run = |src: &str, reclaim: bool| -> Option<Result<Option<serde_json::Value>, String>> {
+        let parsed = parser::parse(src).ok()?;
+        let mut ev = eval::Evaluator::new(&env, std::sync::Arc::from(parsed.labels));
+        ev.reclaim = reclaim;
+        ev.root = input.clone();
+        let r = ev.eval(&parsed.root, &input, 0);
+        Some(match r {
+            Ok(v) => v.to_json().map_err(|e| e.code),
+            Err(e) => Err(e.code),
+        })
+    };
+    for _ in 0..iters {
+        let src = g.expr(3);
+        let with = run(&src, true);
+        let without = run(&src, false);
+        // timeouts may differ between runs; every other outcome must agree
+        let timed_out = |r: &Option<Result<Option<serde_json::Value>, String>>| matches!(r, Some(Err(code)) if code == "U1001");
+        if !timed_out(&with) && !timed_out(&without) {
+            assert_eq!(with, without, "{src}");
+        }
+    }
 }
