@@ -872,7 +872,8 @@ impl<'a> Run<'a> {
                     // The frame id is needed for the timer; it is the id the
                     // frame will be put back under (see step_frame).
                     let frame_id = self.current_frame_id(f);
-                    let timer = self.arm(frame_id, TimerKind::Backoff, self.now + delay);
+                    let timer =
+                        self.arm(frame_id, TimerKind::Backoff, self.now.saturating_add(delay));
                     f.at = At::Backoff { active, timer };
                     return Flow::Block;
                 }
