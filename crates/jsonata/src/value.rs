@@ -271,6 +271,16 @@ fn deep_equal_inner(a: &Value, b: &Value) -> bool {
 /// Drop a value without recursion, so very deeply nested values built at
 /// run time cannot overflow the stack when they are released.
 pub fn drop_deep(v: Value) {
+    // shared or flat values are released by an ordinary (shallow) drop
+    let unique = match &v {
+        Value::Array(a, _) => Arc::strong_count(a) == 1 && !a.is_empty(),
+        Value::Object(m) => Arc::strong_count(m) == 1 && !m.is_empty(),
+        Value::Func(f) => Arc::strong_count(f) == 1,
+        _ => false,
+    };
+    if !unique {
+        return;
+    }
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
