@@ -733,3 +733,58 @@ fn frame_reclamation_does_not_change_results() {
         }
     }
 }
+
+#[test]
+fn typical_step_functions_expressions() {
+    let mut env = Environment::new()
+        .step_functions()
+        .with_host(std::sync::Arc::new(FixedHost));
+    env.bind(
+        "states",
+        json!({
+            "input": {"customer": {"name": "Ada", "age": 36}, "items": [{"sku": "a", "qty": 2, "price": 1.25}, {"sku": "b", "qty": 1, "price": 10}]},
+            "context": {"Execution": {"StartTime": "2024-11-22T10:00:00.000Z", "Id": "arn:aws:states:us-east-1:1:execution:sm:run-1"}}
+        }),
+    );
+    let run = |src: &str| {
+        Expression::parse(src)
+            .unwrap()
+            .evaluate(None, &env)
+            .unwrap()
+    };
+    assert_eq!(
+        run("'Hello ' & $states.input.customer.name"),
+        Some(json!("Hello Ada"))
+    );
+    assert_eq!(run("$states.input.customer.age >= 18"), Some(json!(true)));
+    assert_eq!(
+        run("$sum($states.input.items.(qty * price))"),
+        Some(json!(12.5))
+    );
+    assert_eq!(run("$states.input.items[qty > 1].sku"), Some(json!("a")));
+    assert_eq!(
+        run("$states.input.items[qty > 1].sku[]"),
+        Some(json!(["a"]))
+    );
+    assert_eq!(
+        run("$fromMillis($toMillis($states.context.Execution.StartTime) + 3600000)"),
+        Some(json!("2024-11-22T11:00:00.000Z"))
+    );
+    assert_eq!(
+        run("$split($states.context.Execution.Id, ':')[-1]"),
+        Some(json!("run-1"))
+    );
+    assert_eq!(
+        run("$states.input.items{sku: qty}"),
+        Some(json!({"a": 2, "b": 1}))
+    );
+    assert_eq!(
+        run("( $total := $sum($states.input.items.qty); $total > 2 ? 'bulk' : 'single' )"),
+        Some(json!("bulk"))
+    );
+    assert_eq!(
+        run("$partition($states.input.items.sku, 1)"),
+        Some(json!([["a"], ["b"]]))
+    );
+    assert_eq!(run("$states.input.missing"), None);
+}
