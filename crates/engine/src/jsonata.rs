@@ -29,11 +29,65 @@ use crate::state::map::Settings;
 use crate::time::parse_iso8601;
 use crate::Error;
 
-/// The compiled expressions of one state, by their source text.
+/// The compiled expressions of one state, by their source text, and what
+/// they read (so evaluation binds only that).
 #[derive(Debug, Default)]
 pub(crate) struct Compiled {
     enabled: bool,
     exprs: HashMap<String, Result<Arc<Expression>, String>>,
+    /// The variables the expressions name; `None`: possibly any (`$eval`).
+    vars: Option<Vec<String>>,
+    /// Whether any expression reads `$states`, and `$states.context`.
+    needs_states: bool,
+    needs_context: bool,
+}
+
+/// What the expressions of a state read: `$name`s, `$states`, `$states.context`.
+fn scan(bodies: &[&str]) -> (Option<Vec<String>>, bool, bool) {
+    let mut names: Vec<String> = Vec::new();
+    let (mut states, mut context, mut dynamic) = (false, false, false);
+    for body in bodies {
+        let b = body.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b.get(i) == Some(&b'$') {
+                let start = i + 1;
+                let mut end = start;
+                while b
+                    .get(end)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    end += 1;
+                }
+                let name = body.get(start..end).unwrap_or_default();
+                match name {
+                    "states" => {
+                        states = true;
+                        let rest = body.get(end..).unwrap_or_default();
+                        // `$states.context…`, or `$states` used whole.
+                        if rest.starts_with(".context")
+                            || !(rest.starts_with(".input")
+                                || rest.starts_with(".result")
+                                || rest.starts_with(".errorOutput"))
+                        {
+                            context = true;
+                        }
+                    }
+                    "eval" => dynamic = true,
+                    "" => {}
+                    n => {
+                        if !names.iter().any(|x| x == n) {
+                            names.push(n.to_owned());
+                        }
+                    }
+                }
+                i = end.max(i + 1);
+            } else {
+                i += 1;
+            }
+        }
+    }
+    ((!dynamic).then_some(names), states, context)
 }
 
 /// The expression inside a `{% … %}` template, if `s` is one.
@@ -125,14 +179,19 @@ impl Compiled {
             }
             StateKind::Pass(_) | StateKind::Succeed | StateKind::Parallel(_) => {}
         }
+        let bodies: Vec<&str> = exprs.keys().map(String::as_str).collect();
+        let (vars, needs_states, needs_context) = scan(&bodies);
         Ok(Compiled {
             enabled: true,
             exprs,
+            vars,
+            needs_states,
+            needs_context,
         })
     }
 
     pub fn uses_context(&self) -> bool {
-        self.enabled
+        self.enabled && self.needs_context
     }
 }
 
@@ -292,26 +351,51 @@ impl Run<'_> {
         vars: &Variables,
         states: Map<String, Value>,
     ) -> Eval<'c> {
+        let seed = if node.jsonata.exprs.is_empty() {
+            0
+        } else {
+            (self.host.random() * 9.007e15) as u64
+        };
         let bridge = Bridge {
             now_ms: self.now,
-            state: std::sync::atomic::AtomicU64::new((self.host.random() * 9.007e15) as u64),
+            state: std::sync::atomic::AtomicU64::new(seed),
         };
         let mut env = Environment::new()
             .step_functions()
             .with_limits(500, None)
             .with_host(Arc::new(bridge));
-        for (k, v) in vars {
-            env.bind(k, v.clone());
+        let compiled = &node.jsonata;
+        // Bind only what the expressions read: converting values for the
+        // evaluator is the main cost of a JSONata state.
+        match &compiled.vars {
+            Some(names) => {
+                for n in names {
+                    if let Some(v) = vars.get(n) {
+                        env.bind(n, v.clone());
+                    }
+                }
+            }
+            None => {
+                for (k, v) in vars {
+                    env.bind(k, v.clone());
+                }
+            }
         }
-        env.bind("states", Value::Object(states));
+        if compiled.needs_states {
+            env.bind("states", Value::Object(states));
+        }
         Eval {
             env,
             compiled: &node.jsonata,
         }
     }
 
-    /// `$states` with `input` and `context`.
-    fn states(&self, input: &Value, context: Value) -> Map<String, Value> {
+    /// `$states` with `input` and `context` (empty when the state's
+    /// expressions never read `$states`).
+    fn states(&self, node: &Node, input: &Value, context: Value) -> Map<String, Value> {
+        if !node.jsonata.needs_states {
+            return Map::new();
+        }
         let mut m = Map::with_capacity(4);
         m.insert("input".into(), input.clone());
         m.insert("context".into(), context);
@@ -348,7 +432,7 @@ impl Run<'_> {
             return Flow::Continue;
         }
         let ctx = self.context_for(node, self.now, None, None, None);
-        let ev = self.jsonata_env(node, &f.vars, self.states(&input, ctx));
+        let ev = self.jsonata_env(node, &f.vars, self.states(node, &input, ctx));
         let outcome = (|| -> Result<Simple, Failure> {
             let io = &node.state.io;
             match &node.state.kind {
@@ -583,7 +667,7 @@ impl Run<'_> {
             token,
             None,
         );
-        let ev = self.jsonata_env(node, &f.vars, self.states(&active.input, ctx));
+        let ev = self.jsonata_env(node, &f.vars, self.states(node, &active.input, ctx));
         let params = match &node.state.io.arguments {
             Some(a) => ev.template(a, "Arguments")?,
             None => active.input.clone(),
@@ -625,7 +709,7 @@ impl Run<'_> {
             None,
             None,
         );
-        let mut states = self.states(&active.input, ctx);
+        let mut states = self.states(node, &active.input, ctx);
         states.insert("result".into(), result.clone());
         let ev = self.jsonata_env(node, &f.vars, states);
         let done = ev.assign(node.state.assign.as_ref()).and_then(|assigned| {
@@ -662,7 +746,7 @@ impl Run<'_> {
             None,
             None,
         );
-        let mut states = self.states(&active.input, ctx);
+        let mut states = self.states(node, &active.input, ctx);
         states.insert("errorOutput".into(), error_output.clone());
         let ev = self.jsonata_env(node, &f.vars, states);
         let c = node.state.catchers().get(catcher);
@@ -706,7 +790,7 @@ impl Run<'_> {
             None,
             None,
         );
-        let ev = self.jsonata_env(node, &f.vars, self.states(&active.input, ctx));
+        let ev = self.jsonata_env(node, &f.vars, self.states(node, &active.input, ctx));
         match &node.state.io.arguments {
             Some(a) => ev.template(a, "Arguments"),
             None => Ok(active.input.clone()),
@@ -733,7 +817,7 @@ impl Run<'_> {
                     None,
                     None,
                 );
-                let ev = self.jsonata_env(node, &f.vars, self.states(&active.input, ctx));
+                let ev = self.jsonata_env(node, &f.vars, self.states(node, &active.input, ctx));
                 let value = ev.template(v, "Items")?;
                 if !value.is_array() {
                     let body = v.as_str().and_then(template_body).unwrap_or_default();
@@ -771,7 +855,7 @@ impl Run<'_> {
             None,
             None,
         );
-        let ev = self.jsonata_env(node, &f.vars, self.states(&active.input, ctx));
+        let ev = self.jsonata_env(node, &f.vars, self.states(node, &active.input, ctx));
         let max_concurrency = match &m.max_concurrency {
             None => 0,
             Some(s) => ev.number(s, "MaxConcurrency")?.max(0.0) as usize,
@@ -828,7 +912,7 @@ impl Run<'_> {
             None,
             Some((index, &item)),
         );
-        let ev = self.jsonata_env(node, &f.vars, self.states(effective, ctx));
+        let ev = self.jsonata_env(node, &f.vars, self.states(node, effective, ctx));
         ev.template(selector, "ItemSelector")
     }
 }
