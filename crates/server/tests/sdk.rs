@@ -823,6 +823,38 @@ async fn typed_errors() {
     assert!(err.is_invalid_arn(), "{err:?}");
 
     let err = c
+        .update_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_missing_required_parameter(), "{err:?}");
+
+    let err = c
+        .create_state_machine()
+        .name("logs")
+        .definition(PASS)
+        .role_arn(ROLE)
+        .logging_configuration(
+            aws_sdk_sfn::types::LoggingConfiguration::builder()
+                .level(aws_sdk_sfn::types::LogLevel::All)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_logging_configuration(), "{err:?}");
+
+    let mut tag = c.tag_resource().resource_arn(&arn);
+    for i in 0..51 {
+        tag = tag.tags(Tag::builder().key(format!("k{i}")).value("v").build());
+    }
+    let err = tag.send().await.unwrap_err().into_service_error();
+    assert!(err.is_too_many_tags(), "{err:?}");
+
+    let err = c
         .list_state_machines()
         .next_token("garbage")
         .send()

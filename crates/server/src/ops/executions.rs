@@ -142,6 +142,33 @@ fn start_request(req: &Request) -> Result<StartExecution, ApiError> {
     })
 }
 
+/// AWS's rules for RedriveExecution: only executions that failed, timed out
+/// or were aborted, not EXPRESS ones, within 14 days of stopping.
+fn redrivable(e: &Execution, now_ms: i64) -> Result<(), ApiError> {
+    let arn = &e.arn;
+    if arn.contains(":express:") {
+        return Err(ApiError::ExecutionNotRedrivable(format!(
+            "Execution is not redrivable: EXPRESS executions cannot be redriven: '{arn}'"
+        )));
+    }
+    if !matches!(
+        e.state.status,
+        ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted
+    ) {
+        return Err(ApiError::ExecutionNotRedrivable(format!(
+            "Execution with status {} cannot be redriven: '{arn}'",
+            e.state.status.as_str()
+        )));
+    }
+    let stopped = e.state.stop_date_ms.unwrap_or(e.start_date_ms);
+    if now_ms - stopped > REDRIVABLE_PERIOD_MS {
+        return Err(ApiError::ExecutionNotRedrivable(format!(
+            "Execution is past its redrivable period of 14 days: '{arn}'"
+        )));
+    }
+    Ok(())
+}
+
 impl Service {
     pub async fn start_execution(&self, req: Request) -> Result<Value, ApiError> {
         let start = start_request(&req)?;
@@ -225,26 +252,7 @@ impl Service {
             }
         }
         let e = self.execution(arn)?;
-        if e.state_machine_arn.contains(":express:") || arn.contains(":express:") {
-            return Err(ApiError::ExecutionNotRedrivable(format!(
-                "Execution is not redrivable: EXPRESS executions cannot be redriven: '{arn}'"
-            )));
-        }
-        if !matches!(
-            e.state.status,
-            ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted
-        ) {
-            return Err(ApiError::ExecutionNotRedrivable(format!(
-                "Execution with status {} cannot be redriven: '{arn}'",
-                e.state.status.as_str()
-            )));
-        }
-        let stopped = e.state.stop_date_ms.unwrap_or(e.start_date_ms);
-        if self.now_ms() - stopped > REDRIVABLE_PERIOD_MS {
-            return Err(ApiError::ExecutionNotRedrivable(format!(
-                "Execution is past its redrivable period of 14 days: '{arn}'"
-            )));
-        }
+        redrivable(&e, self.now_ms())?;
         let date = self
             .runtime
             .redrive_execution(arn)
@@ -438,6 +446,56 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn execution(status: ExecutionStatus, stop_date_ms: Option<i64>) -> Execution {
+        Execution {
+            arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            version_arn: None,
+            alias_arn: None,
+            revision_id: "r".into(),
+            name: "e".into(),
+            input: "{}".into(),
+            trace_header: None,
+            start_date_ms: 0,
+            map_run_arn: None,
+            parent_arn: None,
+            state: statecraft_store::ExecutionState {
+                status,
+                output: None,
+                error: None,
+                cause: None,
+                stop_date_ms,
+                redrive_count: 0,
+                redrive_date_ms: None,
+                redrive_status: None,
+                redrive_status_reason: None,
+                engine_state: String::new(),
+            },
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn redrive_rules() {
+        let day = 24 * 3600 * 1000;
+        let cases = [
+            (ExecutionStatus::Failed, 1, true),
+            (ExecutionStatus::TimedOut, 1, true),
+            (ExecutionStatus::Aborted, 14, true),
+            (ExecutionStatus::Failed, 15, false),
+            (ExecutionStatus::Succeeded, 1, false),
+            (ExecutionStatus::Running, 1, false),
+        ];
+        for (status, days_ago, ok) in cases {
+            let e = execution(status, Some(0));
+            let got = redrivable(&e, days_ago * day);
+            assert_eq!(got.is_ok(), ok, "{status:?} {days_ago}d: {got:?}");
+            if let Err(err) = got {
+                assert_eq!(err.type_name(), "ExecutionNotRedrivable");
+            }
+        }
+    }
 
     #[test]
     fn stripping_removes_data_but_keeps_names() {
