@@ -16,6 +16,7 @@ use statecraft_engine::{Command, Event, Machine, Status, Step};
 use statecraft_store::{
     ExecutionState, ExecutionStatus, PendingTask, Store, TaskChange, Timer, TimerChange, Transition,
 };
+use statecraft_types::Failure;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
@@ -329,8 +330,21 @@ impl Actor {
                         request,
                     );
                     let weak = Arc::downgrade(inner);
-                    let handle = tokio::spawn(async move {
-                        let outcome = future.await;
+                    // The integration runs in its own task so that a panic in
+                    // it becomes a task failure instead of a hung execution;
+                    // cancelling aborts that task.
+                    let invocation = tokio::spawn(future);
+                    self.running.insert(task, invocation.abort_handle());
+                    tokio::spawn(async move {
+                        let outcome = match invocation.await {
+                            Ok(outcome) => outcome,
+                            Err(e) if e.is_panic() => TaskOutcome::Failed(Failure::new(
+                                statecraft_types::errors::TASK_FAILED,
+                                "The integration for this resource failed unexpectedly.",
+                            )),
+                            // Cancelled: the engine no longer waits for it.
+                            Err(_) => return,
+                        };
                         let Some(inner) = weak.upgrade() else { return };
                         match outcome {
                             TaskOutcome::Succeeded(output) => {
@@ -342,7 +356,6 @@ impl Actor {
                             TaskOutcome::Deferred => {}
                         }
                     });
-                    self.running.insert(task, handle.abort_handle());
                 }
             }
         }

@@ -505,6 +505,24 @@ impl Runtime {
     }
 }
 
+/// Accounts for a running actor; dropped when the actor ends, normally or
+/// by a panic (a bug in the engine must not leave a dead mailbox registered,
+/// or the execution could never be activated again).
+struct ActorGuard {
+    inner: Arc<Inner>,
+    arn: String,
+    id: u64,
+}
+
+impl Drop for ActorGuard {
+    fn drop(&mut self) {
+        self.inner.unregister(&self.arn, self.id);
+        if self.inner.live_actors.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.inner.actors_done.notify_waiters();
+        }
+    }
+}
+
 /// An actor's mailbox; `id` tells a restarted actor from its predecessor.
 struct Mailbox {
     id: u64,
@@ -606,10 +624,13 @@ impl Inner {
         self.live_actors.fetch_add(1, Ordering::AcqRel);
         let inner = Arc::clone(self);
         tokio::spawn(async move {
+            let guard = ActorGuard {
+                inner: Arc::clone(&inner),
+                arn: actor.arn().to_string(),
+                id,
+            };
             actor.run(&inner, id, rx).await;
-            if inner.live_actors.fetch_sub(1, Ordering::AcqRel) == 1 {
-                inner.actors_done.notify_waiters();
-            }
+            drop(guard);
         });
     }
 

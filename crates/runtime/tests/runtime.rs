@@ -419,6 +419,39 @@ impl Integration for Flaky {
     }
 }
 
+/// Panics: a bug in an integration.
+struct Broken;
+
+impl Integration for Broken {
+    fn handles(&self, resource: &str) -> bool {
+        resource == "arn:test:broken"
+    }
+
+    fn invoke(&self, _: TaskContext, _: TaskRequest) -> TaskFuture {
+        Box::pin(async move { panic!("integration bug") })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_integration_fails_its_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut integrations = Integrations::new();
+    integrations.register(Arc::new(Broken));
+    let rt = open(dir.path(), integrations).await;
+    let sm = create(
+        &rt,
+        "broken",
+        task_machine("arn:test:broken"),
+        MachineType::Standard,
+    )
+    .await;
+    let arn = start(&rt, &sm, "b", json!({})).await;
+    let e = finished(&rt, &arn, Duration::from_secs(5)).await;
+    assert_eq!(e.state.status, ExecutionStatus::Failed);
+    assert_eq!(e.state.error.as_deref(), Some("States.TaskFailed"));
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redrive_reruns_the_failed_task() {
     let dir = tempfile::tempdir().unwrap();
