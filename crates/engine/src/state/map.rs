@@ -429,7 +429,13 @@ impl Run<'_> {
                 slot: index,
                 worker: w,
             }),
-            vars: f.vars.clone(),
+            // A distributed Map's iterations are child executions: they do
+            // not see the parent's variables.
+            vars: if pend.distributed {
+                Default::default()
+            } else {
+                f.vars.clone()
+            },
             cursor,
             silent,
             at,
