@@ -600,3 +600,52 @@ fn corpus_with_recorded_answers() {
 
 /// Service cases known to pass with recorded answers; raise it when more do.
 const REPLAY_BASELINE: usize = 169;
+
+/// Every definition of the corpus that parses (any kind of case) runs to an
+/// end without panicking, whatever its tasks answer.
+#[test]
+fn no_corpus_definition_panics() {
+    if !Path::new(CORPUS).exists() {
+        return;
+    }
+    let text = std::fs::read_to_string(CORPUS).unwrap_or_default();
+    let mut ran = 0;
+    for line in text.lines() {
+        let Ok(c) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let Ok(sm) = statecraft_language::parse_value(&c["definition"]) else {
+            continue;
+        };
+        let Ok(machine) = Machine::new(sm) else {
+            continue;
+        };
+        let input = match c["input_text"].as_str() {
+            Some(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+            None => Value::Object(Map::new()),
+        };
+        for answer in 0..3 {
+            let mut clock = VirtualClock {
+                now_ms: 1_700_000_000_000,
+            };
+            let host = DeterministicHost::new(answer);
+            let options = driver::Options {
+                context: context(),
+                clock: &mut clock,
+                host: &host,
+                observer: None,
+                max_events: Some(5_000),
+                input_text: None,
+            };
+            let mut handler = |r: &statecraft_engine::TaskRequest| match answer {
+                0 => Response::Succeeded(r.parameters.clone()),
+                1 => Response::Failed(statecraft_types::Failure::new("Boom", "boom")),
+                _ => Response::NoResponse,
+            };
+            let o = driver::run(&machine, input.clone(), options, &mut handler);
+            assert_ne!(o.status, Status::Running, "{}", c["id"]);
+            ran += 1;
+        }
+    }
+    println!("{ran} runs of corpus definitions ended without a panic");
+}
