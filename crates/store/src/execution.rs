@@ -296,6 +296,22 @@ pub trait ExecutionStore: Send + Sync {
         limit: u32,
     ) -> Pending<Vec<String>>;
 
+    /// Leases the oldest pending task of `resource` that nobody holds (or
+    /// whose lease expired) to `owner` until `now_ms + lease_ms`: how an
+    /// activity worker's GetActivityTask takes work. `None` if there is none.
+    fn claim_task(
+        &self,
+        resource: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Pending<Option<(String, PendingTask)>> {
+        let _ = (resource, owner, now_ms, lease_ms);
+        Pending::ready(Err(crate::Error::Backend(
+            "this store cannot lease tasks".into(),
+        )))
+    }
+
     /// Group-commit counters (zero for stores without a batching writer).
     fn commit_stats(&self) -> CommitStats {
         CommitStats::default()

@@ -29,6 +29,7 @@ pub fn run_all(store: &dyn Store) {
     listing_executions_filters_and_pages(store);
     finishing_drops_timers_and_tasks(store);
     claims_take_only_free_leases(store);
+    tasks_are_leased_one_worker_at_a_time(store);
     group_commit_many_concurrent_writes(store);
 }
 
@@ -680,4 +681,51 @@ fn group_commit_many_concurrent_writes(store: &dyn Store) {
     }
     let after = store.commit_stats();
     assert!(after.writes >= before.writes + 200 || after == Default::default());
+}
+
+fn tasks_are_leased_one_worker_at_a_time(store: &dyn Store) {
+    let arn = exec_arn("activity-tasks");
+    seed_execution(store, &arn);
+    let task = |id: u64| PendingTask {
+        task_id: id,
+        resource: "arn:aws:states:us-east-1:123456789012:activity:work".into(),
+        request: format!("{{\"task\":{id}}}"),
+        token: Some(format!("activity-token-{id}")),
+        lease_owner: None,
+        lease_expires_ms: None,
+    };
+    let mut t = finish(&arn, 1, ExecutionStatus::Running, 0);
+    t.tasks = vec![TaskChange::Queue(task(1)), TaskChange::Queue(task(2))];
+    store.commit(t).wait().unwrap();
+    let resource = "arn:aws:states:us-east-1:123456789012:activity:work";
+    let a = store
+        .claim_task(resource, "worker-a", 1_000, 60_000)
+        .wait()
+        .unwrap();
+    let b = store
+        .claim_task(resource, "worker-b", 1_000, 60_000)
+        .wait()
+        .unwrap();
+    let none = store
+        .claim_task(resource, "worker-c", 1_000, 60_000)
+        .wait()
+        .unwrap();
+    let (a_arn, a_task) = a.expect("a task for worker a");
+    let (_, b_task) = b.expect("a task for worker b");
+    assert_eq!(a_arn, arn);
+    assert_eq!((a_task.task_id, b_task.task_id), (1, 2));
+    assert_eq!(a_task.lease_owner.as_deref(), Some("worker-a"));
+    assert_eq!(a_task.lease_expires_ms, Some(61_000));
+    assert_eq!(none, None);
+    // An expired lease is taken again.
+    let again = store
+        .claim_task(resource, "worker-c", 61_001, 60_000)
+        .wait()
+        .unwrap();
+    assert_eq!(again.map(|(_, t)| t.task_id), Some(1));
+    let other = store
+        .claim_task("arn:other", "worker-c", 0, 1)
+        .wait()
+        .unwrap();
+    assert_eq!(other, None);
 }

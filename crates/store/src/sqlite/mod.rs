@@ -426,6 +426,18 @@ impl ExecutionStore for SqliteStore {
         self.write(move |c| queries::claim_executions(c, &owner, now_ms, lease_ms, limit))
     }
 
+    fn claim_task(
+        &self,
+        resource: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Pending<Option<(String, PendingTask)>> {
+        let resource = resource.to_string();
+        let owner = owner.to_string();
+        self.write(move |c| queries::claim_task(c, &resource, &owner, now_ms, lease_ms))
+    }
+
     fn commit_stats(&self) -> CommitStats {
         self.stats.snapshot()
     }
