@@ -4,7 +4,7 @@
 //! TestState) and whatever their SigV4 headers (this is a local server:
 //! signatures are accepted unchecked).
 //!
-//! Other `GET` paths are left free for the console.
+//! Other `GET` paths belong to the console (merged in from `statecraft-console`).
 
 use std::sync::Arc;
 

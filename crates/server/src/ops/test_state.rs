@@ -264,6 +264,9 @@ fn read_test(req: &Request) -> Result<Test, ApiError> {
         map_failures,
         req.opt_bool("revealSecrets")?,
     )?;
+    // The state as written must be valid, before a mocked container is
+    // replaced by its stand-in.
+    check_alone(&name, &state, query_language.as_ref())?;
     let mut state = if mock.is_some() && (kind == "Map" || kind == "Parallel") {
         let mut t = mocked_container(&state);
         for key in ["Retry", "Catch"] {
@@ -320,6 +323,30 @@ fn wrapper(t: &Test) -> Value {
     m
 }
 
+/// Validates `state` as the only state of a machine (Retry and Catch aside:
+/// their targets are not part of the test).
+fn check_alone(
+    name: &str,
+    state: &Map<String, Value>,
+    query_language: Option<&Value>,
+) -> Result<(), ApiError> {
+    let mut alone = state.clone();
+    alone.remove("Retry");
+    alone.remove("Catch");
+    let mut states = Map::new();
+    for n in targets(&alone) {
+        if n != name {
+            states.insert(n, json!({"Type": "Succeed"}));
+        }
+    }
+    states.insert(name.to_string(), Value::Object(alone));
+    let mut m = json!({"StartAt": name, "States": states});
+    if let Some(q) = query_language {
+        m["QueryLanguage"] = q.clone();
+    }
+    definition::check(&m.to_string(), MachineType::Express)
+}
+
 /// AWS's rules for what may be mocked, and what a mocked result must be.
 fn check_mock_rules(
     state: &Map<String, Value>,
@@ -330,14 +357,14 @@ fn check_mock_rules(
 ) -> Result<(), ApiError> {
     let container = kind == "Map" || kind == "Parallel";
     let Some(mock) = mock else {
-        if container {
-            return Err(ApiError::InvalidDefinition(
-                "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]".into(),
-            ));
-        }
         if map_failures.is_some() {
             return Err(ApiError::validation(
                 "TestState does not support MapIterationFailureCount when a mock is not specified.",
+            ));
+        }
+        if container {
+            return Err(ApiError::InvalidDefinition(
+                "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]".into(),
             ));
         }
         return Ok(());
