@@ -520,3 +520,64 @@ fn redrive_of_a_map_reruns_only_the_iterations_that_failed() {
     assert_eq!(x.status, Status::Succeeded);
     assert_eq!(x.output, Some(json!([10, 20, 30])));
 }
+
+#[test]
+fn random_event_storms_never_panic() {
+    use statecraft_engine::Host;
+    let defs = [
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "TimeoutSeconds": 3, "HeartbeatSeconds": 1, "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}], "End": true}}},
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "Next": "T"}, "T": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:1:activity:a", "HeartbeatSeconds": 1, "End": true}}}
+        ]}}}),
+        json!({"TimeoutSeconds": 50, "StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 2, "ToleratedFailureCount": 1, "End": true,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "F"}],
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": true}}}},
+            "F": {"Type": "Fail", "Error": "X"}}}),
+    ];
+    let rng = DeterministicHost::new(99);
+    for def in defs {
+        let m = machine(def);
+        for round in 0..20u64 {
+            let host = DeterministicHost::new(round);
+            let input = json!([1, 2, 3, 4]);
+            let (mut x, _) = Execution::start(&m, driver::context_for("f", T0), input, T0, &host);
+            let mut now = T0;
+            for _ in 0..200 {
+                now += (rng.random() * 3000.0) as i64;
+                let id = (rng.random() * 12.0) as u64;
+                let event = match (rng.random() * 7.0) as u32 {
+                    0 => Event::TaskSucceeded {
+                        task: id,
+                        output: json!(id),
+                    },
+                    1 => Event::TaskFailed {
+                        task: id,
+                        failure: Failure::new("E", ""),
+                    },
+                    2 => Event::TaskHeartbeat { task: id },
+                    3 => Event::TaskStarted {
+                        task: id,
+                        worker_name: Some("w".into()),
+                    },
+                    4 => Event::TaskSubmitted {
+                        task: id,
+                        output: json!({}),
+                    },
+                    5 => Event::TimerFired { timer: id },
+                    _ if rng.random() < 0.1 => Event::Stop {
+                        error: None,
+                        cause: None,
+                    },
+                    _ => Event::TimerFired { timer: id },
+                };
+                let step = x.handle(&m, event, now, &host);
+                for e in &step.events {
+                    assert_eq!(e.id, e.id.min(x.last_event_id));
+                }
+                if x.is_finished() {
+                    let _ = x.redrive(&m, now, &host);
+                }
+            }
+        }
+    }
+}
