@@ -134,6 +134,7 @@ pub(crate) struct Inner {
     live_actors: AtomicUsize,
     /// Who waits for which execution to end ([`Runtime::wait_for_completion`]).
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    recovery_failures: Mutex<Vec<(String, Error)>>,
     actors_done: Notify,
     shutting_down: AtomicBool,
 }
@@ -169,6 +170,7 @@ impl Runtime {
             next_actor_id: std::sync::atomic::AtomicU64::new(1),
             live_actors: AtomicUsize::new(0),
             waiters: Mutex::new(HashMap::new()),
+            recovery_failures: Mutex::new(Vec::new()),
             actors_done: Notify::new(),
             shutting_down: AtomicBool::new(false),
         });
@@ -191,17 +193,37 @@ impl Runtime {
         &self.inner.store
     }
 
-    /// Claims and resumes every active execution of the store.
+    /// Claims every active execution of the store, then resumes them in the
+    /// background so that opening stays fast however many there are. Until
+    /// its turn comes, an execution is activated on demand by the first
+    /// event or call that needs it (activation is idempotent).
     async fn recover(&self) -> Result<()> {
-        let inner = &self.inner;
+        let inner = Arc::clone(&self.inner);
         let arns = inner
             .store
             .claim_executions(&inner.node_id, now_ms(), LEASE_MS, u32::MAX)
             .await?;
-        for arn in arns {
-            inner.activate(&arn)?;
-        }
+        tokio::spawn(async move {
+            for arn in arns {
+                if inner.shutting_down.load(Ordering::Acquire) {
+                    return;
+                }
+                if let Err(e) = inner.activate(&arn) {
+                    // Left RUNNING in the store: a later start retries it.
+                    inner.lock_recovery_failures().push((arn, e));
+                }
+                // Let new work in between activations.
+                tokio::task::yield_now().await;
+            }
+        });
         Ok(())
+    }
+
+    /// Active executions that could not be resumed at startup (a definition
+    /// this build cannot prepare, unreadable state), with the reason. They
+    /// stay RUNNING in the store and are retried at the next start.
+    pub fn recovery_failures(&self) -> Vec<(String, Error)> {
+        self.inner.lock_recovery_failures().clone()
     }
 
     /// StartExecution: creates the execution, runs it to its first wait and
@@ -548,6 +570,13 @@ impl Inner {
 
     fn lock_actors(&self) -> std::sync::MutexGuard<'_, HashMap<String, Mailbox>> {
         match self.actors.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn lock_recovery_failures(&self) -> std::sync::MutexGuard<'_, Vec<(String, Error)>> {
+        match self.recovery_failures.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         }

@@ -162,5 +162,6 @@ async fn kill_9_mid_flight_loses_nothing_and_repeats_nothing() {
         assert_eq!(count(EventType::WaitStateExited), 1, "{arn}");
         assert_eq!(count(EventType::ExecutionSucceeded), 1, "{arn}");
     }
+    assert!(rt.recovery_failures().is_empty());
     rt.shutdown(Duration::from_secs(5)).await;
 }
