@@ -22,6 +22,9 @@ use crate::exec::{Active, At, Flow, Frame, Parent, Run};
 use crate::history::{self, Cursor};
 use crate::machine::Node;
 
+/// The most iterations an inline Map runs at once.
+const INLINE_CONCURRENCY: usize = 40;
+
 /// A Map state waiting for its iterations.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Pending {
@@ -160,9 +163,16 @@ impl Run<'_> {
             _ => vec![None; len],
         };
         let remaining = results.iter().filter(|r| r.is_none()).count();
+        // An inline Map runs at most 40 iterations at once whatever its
+        // MaxConcurrency says (AWS's limit); a distributed one up to 10,000.
+        let cap = if distributed {
+            10_000
+        } else {
+            INLINE_CONCURRENCY
+        };
         let workers = match settings.max_concurrency {
-            0 => remaining,
-            n => n.min(remaining),
+            0 => remaining.min(cap),
+            n => n.min(remaining).min(cap),
         };
         let mut pend = Box::new(Pending {
             active,
