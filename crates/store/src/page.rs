@@ -74,8 +74,11 @@ pub fn decode_token(listing: &str, token: &str) -> Result<String> {
     }
     let mut raw = Vec::with_capacity(bytes.len() / 2);
     for pair in bytes.chunks_exact(2) {
-        let hi = hex_value(pair[0]).ok_or(Error::InvalidToken)?;
-        let lo = hex_value(pair[1]).ok_or(Error::InvalidToken)?;
+        let [hi, lo] = pair else {
+            return Err(Error::InvalidToken);
+        };
+        let hi = hex_value(*hi).ok_or(Error::InvalidToken)?;
+        let lo = hex_value(*lo).ok_or(Error::InvalidToken)?;
         raw.push((hi << 4) | lo);
     }
     let raw = String::from_utf8(raw).map_err(|_| Error::InvalidToken)?;
