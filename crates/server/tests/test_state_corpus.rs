@@ -13,6 +13,28 @@ use serde_json::{json, Map, Value};
 
 /// Cases that pass today. FIXME: raise as TestState learns more.
 const EXPECTED_PASSING: usize = 114;
+/// Of the passing cases with DEBUG/TRACE inspection data, how many match it
+/// member for member.
+const EXPECTED_INSPECTION_MATCHING: usize = 39;
+
+/// Inspection data with its JSON-text members parsed, as the corpus keeps
+/// them.
+fn inspection(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let parsed = v
+                        .as_str()
+                        .and_then(|s| serde_json::from_str(s).ok())
+                        .unwrap_or_else(|| v.clone());
+                    (k.clone(), parsed)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
 
 fn corpus() -> Option<Vec<Value>> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -46,6 +68,7 @@ async fn test_state_matches_aws_recordings() {
     let srv = common::TestServer::start().await;
     let service = srv.service.clone();
     let mut passed = 0;
+    let mut inspected = (0, 0);
     let mut failures = Vec::new();
     for case in &cases {
         // `test_state` cases keep the request in `test_state_request`,
@@ -76,6 +99,19 @@ async fn test_state_matches_aws_recordings() {
         };
         if ok {
             passed += 1;
+            if let (Ok(out), Some(want_data)) = (&got, want.get("inspectionData")) {
+                inspected.1 += 1;
+                if inspection(&out["inspectionData"]) == inspection(want_data) {
+                    inspected.0 += 1;
+                } else {
+                    failures.push(format!(
+                        "{} (inspection data)\n  want {}\n  got  {}",
+                        case["id"],
+                        inspection(want_data),
+                        inspection(&out["inspectionData"])
+                    ));
+                }
+            }
         } else {
             failures.push(format!(
                 "{}\n  want {}\n  got  {}",
@@ -92,6 +128,10 @@ async fn test_state_matches_aws_recordings() {
         "TestState corpus: {passed} of {} cases match AWS",
         cases.len()
     );
+    eprintln!(
+        "TestState corpus: inspection data matches in {} of {} passing cases that have it",
+        inspected.0, inspected.1
+    );
     for f in failures.iter().take(10) {
         eprintln!("{f}");
     }
@@ -99,6 +139,11 @@ async fn test_state_matches_aws_recordings() {
         passed >= EXPECTED_PASSING,
         "TestState regressed: {passed} of {} cases pass, expected at least {EXPECTED_PASSING}",
         cases.len()
+    );
+    assert!(
+        inspected.0 >= EXPECTED_INSPECTION_MATCHING,
+        "TestState inspection data regressed: {} match, expected at least {EXPECTED_INSPECTION_MATCHING}",
+        inspected.0
     );
     srv.stop().await;
 }

@@ -323,6 +323,112 @@ fn wrapper(t: &Test) -> Value {
     m
 }
 
+/// Runs a lone Pass state built from `fields` on `input`; its output, or
+/// `None` if it does not succeed.
+fn run_pass(fields: Map<String, Value>, input: &Value, now_ms: i64) -> Option<Value> {
+    let mut state = fields;
+    state.insert("Type".into(), Value::from("Pass"));
+    state.insert("End".into(), Value::Bool(true));
+    let text = json!({"StartAt": "S", "States": {"S": state}}).to_string();
+    let machine = Machine::new(statecraft_language::parse(&text).ok()?).ok()?;
+    let mut clock = VirtualClock { now_ms };
+    let host = statecraft_runtime::host::SystemHost;
+    let mut refuse = |_: &TaskRequest| Response::NoResponse;
+    let outcome = driver::run(
+        &machine,
+        input.clone(),
+        driver::Options {
+            context: driver::context_for("TestState", now_ms),
+            clock: &mut clock,
+            host: &host,
+            observer: None,
+            max_events: Some(16),
+            input_text: None,
+        },
+        &mut refuse,
+    );
+    (outcome.status == Status::Succeeded)
+        .then_some(outcome.output)
+        .flatten()
+}
+
+/// The data at each step of a JSONPath Task or Pass state, for DEBUG and
+/// TRACE inspection: each stage re-runs the state's own fields up to that
+/// step as a lone Pass state, so the engine's semantics apply throughout.
+/// A stage that cannot be computed is left out.
+fn stages(t: &Test, now_ms: i64) -> Vec<(String, Value)> {
+    let jsonata =
+        t.state.get("QueryLanguage").or(t.query_language.as_ref()) == Some(&Value::from("JSONata"));
+    if jsonata || !(t.kind == "Task" || t.kind == "Pass") {
+        return Vec::new();
+    }
+    let field = |k: &str| t.state.get(k).cloned();
+    let mut out = Vec::new();
+    let only = |pairs: &[(&str, Option<Value>)]| {
+        let mut m = Map::new();
+        for (k, v) in pairs {
+            if let Some(v) = v {
+                m.insert((*k).to_string(), v.clone());
+            }
+        }
+        m
+    };
+    let Some(after_input) = run_pass(only(&[("InputPath", field("InputPath"))]), &t.input, now_ms)
+    else {
+        return out;
+    };
+    out.push(("afterInputPath".to_string(), after_input.clone()));
+    let after_params = match field("Parameters") {
+        Some(p) => match run_pass(only(&[("Parameters", Some(p))]), &after_input, now_ms) {
+            Some(v) => v,
+            None => return stringify(out),
+        },
+        None => after_input,
+    };
+    out.push(("afterParameters".to_string(), after_params.clone()));
+    // A Pass state shows a result only when it has a `Result` field.
+    let result = match (&t.mock, t.kind.as_str(), field("Result")) {
+        (Some(Response::Succeeded(r)), "Task", _) => {
+            out.push(("result".to_string(), r.clone()));
+            r.clone()
+        }
+        (_, "Pass", Some(r)) => {
+            out.push(("result".to_string(), r.clone()));
+            r
+        }
+        (_, "Pass", None) => after_params,
+        _ => return stringify(out),
+    };
+    let selected = match field("ResultSelector") {
+        Some(sel) => match run_pass(only(&[("Parameters", Some(sel))]), &result, now_ms) {
+            Some(v) => v,
+            None => return stringify(out),
+        },
+        None => result,
+    };
+    out.push(("afterResultSelector".to_string(), selected.clone()));
+    let placed = run_pass(
+        only(&[
+            ("Result", Some(selected)),
+            ("ResultPath", field("ResultPath")),
+        ]),
+        &t.input,
+        now_ms,
+    );
+    if let Some(p) = placed {
+        out.push(("afterResultPath".to_string(), p));
+    }
+    stringify(out)
+}
+
+/// Inspection data members are JSON texts (`SensitiveData`).
+fn stringify(stages: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    stages
+        .into_iter()
+        .map(|(k, v)| (k, Value::from(v.to_string())))
+        .collect()
+}
+
 /// Validates `state` as the only state of a machine (Retry and Catch aside:
 /// their targets are not part of the test).
 fn check_alone(
@@ -551,11 +657,6 @@ impl Service {
         let mut out = Map::new();
         let mut inspection = Map::new();
         inspection.insert("input".into(), Value::from(t.input.to_string()));
-        if let Some(Response::Succeeded(r)) = &t.mock {
-            if t.kind == "Task" {
-                inspection.insert("result".into(), Value::from(r.to_string()));
-            }
-        }
         for (k, v) in &t.map_settings {
             inspection.insert(k.clone(), v.clone());
         }
@@ -563,8 +664,12 @@ impl Service {
             Status::Succeeded => {
                 let output = exited.or_else(|| outcome.output.as_ref().map(Value::to_string));
                 out.insert("status".into(), Value::from("SUCCEEDED"));
+                if t.level != "INFO" {
+                    for (k, v) in stages(&t, now) {
+                        inspection.insert(k, v);
+                    }
+                }
                 if let Some(o) = output {
-                    inspection.insert("afterResultPath".into(), Value::from(o.clone()));
                     out.insert("output".into(), Value::from(o));
                 }
                 if let Some(n) = next {
