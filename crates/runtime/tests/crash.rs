@@ -96,22 +96,32 @@ async fn kill_9_mid_flight_loses_nothing_and_repeats_nothing() {
         .spawn()
         .unwrap();
     let stdout = proc.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
-        let mut acknowledged = Vec::new();
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
             if let Some(arn) = line.strip_prefix("STARTED ") {
-                acknowledged.push(arn.to_string());
+                if lines_tx.send(arn.to_string()).is_err() {
+                    break;
+                }
             }
         }
-        acknowledged
     });
-    // Let it run: some executions finish, some wait, some are mid-commit.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Wait until the child is well under way (however slow the machine is
+    // to start it), then kill it while it is still starting executions:
+    // some have finished, some wait, some are mid-commit.
+    let mut acknowledged = Vec::new();
+    while acknowledged.len() < 200 {
+        match lines_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(arn) => acknowledged.push(arn),
+            Err(e) => panic!("the child stopped starting executions: {e}"),
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     proc.kill().unwrap();
     proc.wait().unwrap();
-    let acknowledged = reader.join().unwrap();
-    assert!(!acknowledged.is_empty(), "the child started nothing");
+    reader.join().unwrap();
+    acknowledged.extend(lines_rx.try_iter());
 
     let rt = Runtime::open(Options::new(dir.path())).await.unwrap();
     let mut all = Vec::new();

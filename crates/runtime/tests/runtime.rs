@@ -163,7 +163,8 @@ async fn a_pass_chain_completes_with_its_history() {
 async fn a_wait_fires_and_completes() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path(), Integrations::new()).await;
-    let sm = create(&rt, "wait", wait_machine(1), MachineType::Standard).await;
+    // Two seconds, so the timer is surely still armed when looked at below.
+    let sm = create(&rt, "wait", wait_machine(2), MachineType::Standard).await;
     let arn = start(&rt, &sm, "w", json!({})).await;
     let running = rt.describe_execution(&arn).unwrap();
     assert_eq!(running.state.status, ExecutionStatus::Running);
@@ -174,7 +175,7 @@ async fn a_wait_fires_and_completes() {
     );
     let e = finished(&rt, &arn, Duration::from_secs(5)).await;
     assert_eq!(e.state.status, ExecutionStatus::Succeeded);
-    assert!(e.state.stop_date_ms.unwrap() - e.start_date_ms >= 1000);
+    assert!(e.state.stop_date_ms.unwrap() - e.start_date_ms >= 2000);
     let h = all_history(&rt, &arn);
     assert_dense(&h);
     assert!(types(&h).contains(&EventType::WaitStateExited));
