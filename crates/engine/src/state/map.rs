@@ -54,6 +54,9 @@ pub(crate) struct Pending {
     /// taken out again, instead of building the whole object per item.
     #[serde(skip)]
     pub context: Option<Value>,
+    /// The items are ItemBatcher batches (ItemSelector already applied).
+    #[serde(default)]
+    pub batched: bool,
 }
 
 /// The settings a Map state resolves before it starts its iterations.
@@ -156,6 +159,20 @@ impl Run<'_> {
                 true,
             );
         }
+        // With an ItemBatcher, the iterations run on batches of items
+        // (each item through ItemSelector first).
+        let (items, batched) = match (&m.item_batcher, jsonata) {
+            (Some(raw), false) => {
+                match self.batch_items(f, node, m, &active, &effective, raw, items) {
+                    Ok(batches) => (batches, true),
+                    Err(e) => {
+                        let failure = Self::in_state(node, active.entered_id, e);
+                        return self.handle_failure(f, node, active, failure);
+                    }
+                }
+            }
+            _ => (items, false),
+        };
         let len = items.len();
         // A redrive runs only the iterations that did not succeed.
         let results = match self.take_resume(f, active.state) {
@@ -189,6 +206,7 @@ impl Run<'_> {
             distributed,
             map_run_event,
             context: None,
+            batched,
         });
         if remaining == 0 {
             return self.map_finish(f, pend, Ok(()));
@@ -326,6 +344,60 @@ impl Run<'_> {
         format!("{machine}/{label}:{}", self.host.uuid())
     }
 
+    /// Applies ItemSelector to every item and groups them as the Map's
+    /// ItemBatcher says.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_items(
+        &self,
+        f: &Frame,
+        node: &Node,
+        m: &Map,
+        active: &Active,
+        effective: &Value,
+        raw: &Value,
+        items: Vec<Value>,
+    ) -> Result<Vec<Value>, Failure> {
+        let mut ctx = self.context_for(
+            node,
+            active.entered_ms,
+            Some(active.retry_count),
+            None,
+            None,
+        );
+        let batcher = {
+            let env = Env {
+                context: &ctx,
+                vars: &f.vars,
+                host: self.host,
+            };
+            crate::state::batch::Batcher::resolve(raw, effective, &env)?
+        };
+        let selected = match &m.item_selector {
+            None => items,
+            Some(t) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (index, item) in items.into_iter().enumerate() {
+                    if let Value::Object(o) = &mut ctx {
+                        let mut it = JsonMap::with_capacity(2);
+                        it.insert("Index".into(), Value::from(index));
+                        it.insert("Value".into(), item);
+                        let mut map = JsonMap::with_capacity(1);
+                        map.insert("Item".into(), Value::Object(it));
+                        o.insert("Map".into(), Value::Object(map));
+                    }
+                    let env = Env {
+                        context: &ctx,
+                        vars: &f.vars,
+                        host: self.host,
+                    };
+                    out.push(dataflow::template(t, effective, &env)?);
+                }
+                out
+            }
+        };
+        Ok(batcher.batch(selected))
+    }
+
     /// Starts the next item on worker `w`. An ItemSelector that fails fails
     /// the iteration, and with it the state.
     fn start_iteration(
@@ -349,7 +421,7 @@ impl Run<'_> {
         let input = if node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata
         {
             self.jsonata_item_selector(f, node, m, &pend.active, &pend.effective, index, item)
-        } else if let Some(t) = &m.item_selector {
+        } else if let Some(t) = m.item_selector.as_ref().filter(|_| !pend.batched) {
             let mut ctx = match pend.context.take() {
                 Some(c) => c,
                 None => self.context_for(

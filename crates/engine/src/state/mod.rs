@@ -1,5 +1,6 @@
 //! One module per state type: how each enters, works, and leaves.
 
+pub mod batch;
 pub mod choice;
 pub mod fail;
 pub mod map;
