@@ -540,6 +540,44 @@ async fn sync_express_runs_in_memory() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_express_waits_and_fails_like_a_durable_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let waits = create(&rt, "express-wait", wait_machine(1), MachineType::Express).await;
+    let r = rt
+        .start_sync_execution(StartExecution {
+            target_arn: waits,
+            ..StartExecution::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.status, SyncStatus::Succeeded);
+    assert!(r.stop_date_ms - r.start_date_ms >= 1000);
+    assert!(r.billed_duration_ms >= 1000);
+    assert!(types(&r.events).contains(&EventType::WaitStateExited));
+    assert_eq!(r.output.as_deref(), Some("{\"r\":\"waited\"}"));
+
+    let failing = create(
+        &rt,
+        "express-task",
+        task_machine("arn:aws:lambda:us-east-1:123456789012:function:f"),
+        MachineType::Express,
+    )
+    .await;
+    let r = rt
+        .start_sync_execution(StartExecution {
+            target_arn: failing,
+            ..StartExecution::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.status, SyncStatus::Failed);
+    assert_eq!(r.error.as_deref(), Some("States.TaskFailed"));
+    assert_eq!(r.output, None);
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn versions_and_aliases_are_recorded_on_executions() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path(), Integrations::new()).await;
