@@ -900,6 +900,30 @@ async fn protocol_errors_on_the_wire() {
             400,
             "SerializationException",
         ),
+        (
+            Some("AWSStepFunctions.RedriveExecution"),
+            r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:m:e","clientToken":"a b"}"#,
+            400,
+            "ValidationException",
+        ),
+        (
+            Some("AWSStepFunctions.GetExecutionHistory"),
+            r#"{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:m:e","maxResults":-1}"#,
+            400,
+            "ValidationException",
+        ),
+        (
+            Some("AWSStepFunctions.ListExecutions"),
+            r#"{}"#,
+            400,
+            "ValidationException",
+        ),
+        (
+            Some("AWSStepFunctions.ListExecutions"),
+            r#"{"stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:m","statusFilter":"DONE"}"#,
+            400,
+            "ValidationException",
+        ),
     ];
     for (target, body, status, kind) in cases {
         let (got_status, got) = srv.raw(*target, body).await;

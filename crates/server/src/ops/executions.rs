@@ -242,6 +242,14 @@ impl Service {
     pub async fn redrive_execution(&self, req: Request) -> Result<Value, ApiError> {
         let arn = req.str("executionArn", ARN)?;
         let token = req.opt_str("clientToken", CLIENT_TOKEN)?;
+        if let Some(t) = token {
+            // The model's pattern `[!-~]+`: printable ASCII, no space.
+            if !t.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+                return Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '{t}' at 'clientToken' failed to satisfy constraint: Member must satisfy regular expression pattern: [!-~]+"
+                )));
+            }
+        }
         execution_arn(arn)?;
         let key = token.map(|t| (arn.to_string(), t.to_string()));
         if let Some(k) = &key {
