@@ -353,6 +353,9 @@ impl Actor {
                             TaskOutcome::Failed(failure) => {
                                 inner.deliver(&arn, Event::TaskFailed { task, failure })
                             }
+                            TaskOutcome::Submitted(output) => {
+                                inner.deliver(&arn, Event::TaskSubmitted { task, output })
+                            }
                             TaskOutcome::Deferred => {}
                         }
                     });

@@ -193,6 +193,9 @@ impl Driver {
                             TaskOutcome::Failed(failure) => {
                                 Some(Event::TaskFailed { task, failure })
                             }
+                            TaskOutcome::Submitted(output) => {
+                                Some(Event::TaskSubmitted { task, output })
+                            }
                             TaskOutcome::Deferred => None,
                         }
                     });

@@ -26,6 +26,10 @@ pub enum TaskOutcome {
     /// The task's result arrives later through the runtime's task-token
     /// calls (`.waitForTaskToken`, activities): nothing to report now.
     Deferred,
+    /// A `.waitForTaskToken` request was accepted by the service, which
+    /// answered this: recorded as `TaskSubmitted`; the result arrives later
+    /// by token, as for `Deferred`.
+    Submitted(Value),
 }
 
 /// Context an integration may need about the task's execution.
