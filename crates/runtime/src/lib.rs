@@ -15,9 +15,16 @@
 //! - The timer service (`timer`) keeps armed timers in a heap and turns due
 //!   ones into `TimerFired` events; [`integration::Integrations`] carries out
 //!   tasks.
-//! - Recovery: [`Runtime::open`] claims every active execution in the store,
-//!   re-arms its timers (due ones fire at once) and re-dispatches its pending
-//!   tasks; each continues from its last committed transition.
+//! - Recovery: [`Runtime::open`] claims every active execution in the store
+//!   and resumes them in the background: timers re-armed (due ones fire at
+//!   once), pending tasks re-dispatched; each continues from its last
+//!   committed transition. An execution needed before its turn is activated
+//!   on demand.
+//! - Several nodes (not yet): executions carry leases in the store
+//!   (`claim_executions`), and every commit is checked against the version
+//!   it was computed from, so a second node can never double-apply a
+//!   transition. What is missing is a lease-renewal/takeover loop and
+//!   leases on executions created after startup.
 //! - Express executions started with StartSyncExecution (`express`) run
 //!   entirely in memory: nothing is written, as AWS keeps nothing for them.
 //!
