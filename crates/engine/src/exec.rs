@@ -171,6 +171,13 @@ pub(crate) enum At {
     Parallel(Box<crate::state::parallel::Pending>),
     /// Blocked on iterations.
     Map(Box<crate::state::map::Pending>),
+    /// Blocked on a Map's ItemReader.
+    MapReader(Box<crate::state::reader::Pending>),
+    /// Runnable: a Map's ItemReader was answered.
+    ReaderDone {
+        pending: Box<crate::state::reader::Pending>,
+        outcome: Result<Value, Failure>,
+    },
     /// Placeholder while the frame is being stepped.
     Idle,
 }
@@ -512,12 +519,16 @@ impl<'a> Run<'a> {
             Event::TaskSubmitted { task, output } => {
                 self.on_task(task, |run, f, _| run.task_submitted(f, &output))
             }
-            Event::TaskSucceeded { task, output } => {
-                self.on_task_frame(task, |run, f, id| run.task_succeeded(f, id, output))
-            }
-            Event::TaskFailed { task, failure } => {
-                self.on_task_frame(task, |run, f, id| run.task_failed(f, id, failure))
-            }
+            Event::TaskSucceeded { task, output } => self.on_task_frame(task, |run, f, id| {
+                if !Self::reader_answered(f, Ok(output.clone())) {
+                    run.task_succeeded(f, id, output)
+                }
+            }),
+            Event::TaskFailed { task, failure } => self.on_task_frame(task, |run, f, id| {
+                if !Self::reader_answered(f, Err(failure.clone())) {
+                    run.task_failed(f, id, failure)
+                }
+            }),
             Event::TaskHeartbeat { task } => {
                 self.on_task(task, |run, f, id| run.task_heartbeat(f, id))
             }
@@ -526,6 +537,18 @@ impl<'a> Run<'a> {
         }
         self.drain();
         self.step
+    }
+
+    /// Hands the answer of a Map's ItemReader to the frame waiting for it;
+    /// `false` when the frame is not waiting for a read.
+    fn reader_answered(f: &mut Frame, outcome: Result<Value, Failure>) -> bool {
+        if !matches!(f.at, At::MapReader(_)) {
+            return false;
+        }
+        if let At::MapReader(pending) = std::mem::replace(&mut f.at, At::Idle) {
+            f.at = At::ReaderDone { pending, outcome };
+        }
+        true
     }
 
     fn on_task(&mut self, task: TaskId, act: impl FnOnce(&mut Self, &mut Frame, usize)) {
@@ -619,6 +642,9 @@ impl<'a> Run<'a> {
                 At::Wait(p) | At::WaitDone(p) => Some((p.state, p.input.clone())),
                 At::Parallel(p) => Some((p.active.state, p.active.input.clone())),
                 At::Map(p) => Some((p.active.state, p.active.input.clone())),
+                At::MapReader(p) | At::ReaderDone { pending: p, .. } => {
+                    Some((p.active.state, p.active.input.clone()))
+                }
                 At::Iteration { .. } | At::Idle => None,
             };
             if let Some((state, input)) = point {
@@ -681,6 +707,12 @@ impl<'a> Run<'a> {
                 self.disarm(p.heartbeat);
             }
             At::Wait(p) | At::WaitDone(p) => self.disarm(Some(p.timer)),
+            At::MapReader(p) => {
+                self.x.core.tasks.remove(&p.task);
+                self.step
+                    .commands
+                    .push(Command::CancelTask { task: p.task });
+            }
             At::Backoff { timer, .. } => self.disarm(Some(timer)),
             At::Parallel(p) => {
                 for c in p.children.into_iter().flatten() {
@@ -739,6 +771,9 @@ impl<'a> Run<'a> {
                 }
                 At::Attempt(active) => self.attempt(&mut f, id, active),
                 At::WaitDone(p) => self.wait_done(&mut f, *p),
+                At::ReaderDone { pending, outcome } => {
+                    self.reader_finish(&mut f, id, *pending, outcome)
+                }
                 At::Settle { active, outcome } => self.settle(&mut f, active, outcome),
                 other => {
                     f.at = other;

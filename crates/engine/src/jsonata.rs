@@ -170,7 +170,15 @@ impl Compiled {
                 }
             }
             StateKind::Map(m) => {
-                for v in [&m.items, &m.item_selector_jsonata].into_iter().flatten() {
+                for v in [
+                    &m.items,
+                    &m.item_selector_jsonata,
+                    &m.item_reader,
+                    &m.item_batcher,
+                ]
+                .into_iter()
+                .flatten()
+                {
                     collect(v, &mut exprs);
                 }
                 collect_number(&m.max_concurrency, &mut exprs);
@@ -774,6 +782,27 @@ impl Run<'_> {
                 }
             }
         }
+    }
+
+    /// Evaluates one JSONata-capable value of a state (e.g. ItemReader
+    /// `Arguments`) against `$states.input`.
+    pub(crate) fn jsonata_value(
+        &self,
+        f: &Frame,
+        node: &Node,
+        active: &Active,
+        value: &Value,
+        field: &str,
+    ) -> Result<Value, Failure> {
+        let ctx = self.context_for(
+            node,
+            active.entered_ms,
+            Some(active.retry_count),
+            None,
+            None,
+        );
+        let ev = self.jsonata_env(node, &f.vars, self.states(node, &active.input, ctx));
+        ev.template(value, field)
     }
 
     /// Parallel `Arguments` in JSONata mode.

@@ -581,3 +581,35 @@ fn random_event_storms_never_panic() {
         }
     }
 }
+
+#[test]
+fn item_reader_reads_items_through_a_task() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                       "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "MaxItems": 2},
+                       "Parameters": {"Bucket.$": "$.b", "Key": "k.csv"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let mut reads = Vec::new();
+    let mut s3 = |r: &TaskRequest| {
+        reads.push((r.resource.clone(), r.parameters.clone()));
+        Response::Succeeded(json!({"Body": "a,b\n1,2\n3,4\n5,6\n"}))
+    };
+    let o = run(def.clone(), json!({"b": "bucket"}), &mut s3);
+    assert_eq!(
+        o.output,
+        Some(json!([{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]))
+    );
+    assert_eq!(
+        reads,
+        [(
+            "arn:aws:states:::s3:getObject".to_owned(),
+            json!({"Bucket": "bucket", "Key": "k.csv"})
+        )]
+    );
+    // No task events for the read: it belongs to the map run.
+    assert!(!types(&o).contains(&EventType::TaskScheduled));
+    let mut broken = |_: &TaskRequest| Response::Failed(Failure::new("S3.NoSuchKey", "gone"));
+    let o = run(def, json!({"b": "bucket"}), &mut broken);
+    assert_eq!(o.error.as_deref(), Some("States.ItemReaderFailed"));
+}

@@ -99,7 +99,10 @@ impl Run<'_> {
         active: Active,
     ) -> Flow {
         let jsonata = node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata;
-        let prepared = if jsonata {
+        let reader = m.item_reader.is_some();
+        let prepared = if reader {
+            self.reader_input(f, node, &active)
+        } else if jsonata {
             self.jsonata_map_items(f, node, &active)
         } else {
             self.map_items(f, node, m, &active)
@@ -159,6 +162,38 @@ impl Run<'_> {
                 true,
             );
         }
+        if let Some(raw) = &m.item_reader {
+            return self.start_reader(f, id, node, raw, active, effective, settings, map_run_event);
+        }
+        self.map_begin(
+            f,
+            id,
+            node,
+            m,
+            active,
+            effective,
+            items,
+            settings,
+            map_run_event,
+        )
+    }
+
+    /// Runs the iterations of a Map state whose items are known.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn map_begin(
+        &mut self,
+        f: &mut Frame,
+        id: usize,
+        node: &Node,
+        m: &Map,
+        active: Active,
+        effective: Value,
+        items: Vec<Value>,
+        settings: Settings,
+        map_run_event: u64,
+    ) -> Flow {
+        let jsonata = node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata;
+        let distributed = m.mode == MapMode::Distributed;
         // With an ItemBatcher, the iterations run on batches of items
         // (each item through ItemSelector first).
         let (items, batched) = match (&m.item_batcher, jsonata) {

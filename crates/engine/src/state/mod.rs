@@ -6,6 +6,7 @@ pub mod fail;
 pub mod map;
 pub mod parallel;
 pub mod pass;
+pub mod reader;
 pub mod succeed;
 pub mod task;
 pub mod wait;
