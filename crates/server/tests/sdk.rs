@@ -1012,3 +1012,42 @@ async fn test_state_runs_one_state() {
     assert!(err.is_invalid_definition(), "{err:?}");
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_executions_complete() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let arn = create(
+        c,
+        "busy",
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"i.$":"$.i"},"Next":"W"},"W":{"Type":"Wait","Seconds":1,"Next":"B"},"B":{"Type":"Pass","End":true}}}"#,
+    )
+    .await;
+    let mut starts = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let c = c.clone();
+        let arn = arn.clone();
+        starts.spawn(async move {
+            let e = c
+                .start_execution()
+                .state_machine_arn(arn)
+                .name(format!("c{i}"))
+                .input(format!(r#"{{"i":{i}}}"#))
+                .send()
+                .await
+                .expect("start")
+                .execution_arn;
+            (i, e)
+        });
+    }
+    let mut arns = Vec::new();
+    while let Some(r) = starts.join_next().await {
+        arns.push(r.expect("join"));
+    }
+    for (i, e) in arns {
+        let d = wait_done(c, &e).await;
+        assert_eq!(d.status, ExecutionStatus::Succeeded, "{e}");
+        assert_eq!(parse(d.output.as_deref()), json!({ "i": i }));
+    }
+    srv.stop().await;
+}
