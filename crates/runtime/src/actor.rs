@@ -297,9 +297,11 @@ impl Actor {
             now,
         )?;
         if let Some(task) = completed {
+            // First, so that a retry the step queues under the same id is
+            // not removed with it.
             plan.transition
                 .tasks
-                .push(TaskChange::Remove { task_id: task });
+                .insert(0, TaskChange::Remove { task_id: task });
             self.running.remove(&task);
         }
         self.version = inner.store.commit(plan.transition).await?;

@@ -351,7 +351,14 @@ impl Runtime {
         }
         // Not active (finished, or finished while the message was queued).
         let record = self.describe_execution(execution_arn)?;
-        Ok(record.state.stop_date_ms.unwrap_or_else(now_ms))
+        match record.state.stop_date_ms {
+            Some(stopped) if !record.state.status.is_active() => Ok(stopped),
+            // Still running: the actor could not commit the stop (a store
+            // failure) and is reloading; the caller may retry.
+            _ => Err(Error::Store(statecraft_store::Error::Backend(format!(
+                "execution '{execution_arn}' could not be stopped now; retry"
+            )))),
+        }
     }
 
     /// RedriveExecution: restarts a FAILED, TIMED_OUT or ABORTED execution
