@@ -145,6 +145,9 @@ impl Compiled {
             StateKind::Task(t) => {
                 collect_number(&t.timeout, &mut exprs);
                 collect_number(&t.heartbeat, &mut exprs);
+                if let Some(c) = &t.credentials {
+                    collect(c, &mut exprs);
+                }
             }
             StateKind::Choice(c) => {
                 for b in &c.choices {

@@ -311,6 +311,7 @@ fn uses_context(state: &State) -> bool {
         StateKind::Task(t) => {
             number_ctx(&t.timeout)
                 || number_ctx(&t.heartbeat)
+                || t.credentials.as_ref().is_some_and(value_ctx)
                 || t.resource.ends_with(".waitForTaskToken")
                 || matches!(classify(&t.resource), Resource::Activity)
         }

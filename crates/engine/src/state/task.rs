@@ -101,7 +101,14 @@ impl Run<'_> {
             };
             Ok::<_, Failure>((params, timeout, heartbeat))
         })();
-        let (parameters, timeout, heartbeat) = match prepared {
+        let prepared = prepared.and_then(|(params, timeout, heartbeat)| {
+            let role = match &t.credentials {
+                None => None,
+                Some(raw) => self.task_role(f, node, &active, raw, &ctx)?,
+            };
+            Ok((params, timeout, heartbeat, role))
+        });
+        let (parameters, timeout, heartbeat, role) = match prepared {
             Ok(p) => p,
             Err(e) => {
                 let failure = Self::in_state(node, active.entered_id, e);
@@ -109,6 +116,7 @@ impl Run<'_> {
                 return self.handle_failure(f, node, active, failure);
             }
         };
+        let credentials = role.map(|r| history::one("roleArn", Value::String(r)));
         match &resource {
             Resource::Service {
                 service, action, ..
@@ -121,6 +129,9 @@ impl Run<'_> {
                 }
                 if let Some(s) = heartbeat {
                     d.insert("heartbeatInSeconds".into(), Value::from(s));
+                }
+                if let Some(c) = &credentials {
+                    d.insert("taskCredentials".into(), Value::Object(c.clone()));
                 }
                 self.emit(
                     f.silent,
@@ -148,6 +159,9 @@ impl Run<'_> {
                 );
                 if let Some(s) = timeout {
                     d.insert("timeoutInSeconds".into(), Value::from(s));
+                }
+                if let Some(c) = &credentials {
+                    d.insert("taskCredentials".into(), Value::Object(c.clone()));
                 }
                 self.emit(
                     f.silent,
@@ -221,6 +235,39 @@ impl Run<'_> {
             heartbeat_seconds: heartbeat,
         }));
         Flow::Block
+    }
+
+    /// The role a task runs under (`Credentials.RoleArn`), as recorded in
+    /// `taskCredentials`.
+    fn task_role(
+        &self,
+        f: &Frame,
+        node: &Node,
+        active: &Active,
+        raw: &Value,
+        ctx: &Value,
+    ) -> Result<Option<String>, Failure> {
+        let value = if node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata
+        {
+            self.jsonata_value(f, node, active, raw, "Credentials")?
+        } else {
+            let env = Env {
+                context: ctx,
+                vars: &f.vars,
+                host: self.host,
+            };
+            let effective =
+                dataflow::input(node.state.io.input_path.as_ref(), &active.input, &env)?;
+            let template =
+                statecraft_language::template::Template::compile(raw).map_err(|errs| {
+                    Failure::runtime(format!(
+                        "Credentials is not a valid payload template ({} problem(s))",
+                        errs.len()
+                    ))
+                })?;
+            dataflow::template(&template, effective.as_ref().unwrap_or(&active.input), &env)?
+        };
+        Ok(value["RoleArn"].as_str().map(str::to_owned))
     }
 
     fn pending_resource(&self, f: &Frame, p: &Pending) -> (Resource, String) {
