@@ -352,18 +352,13 @@ fn run_pass(fields: Map<String, Value>, input: &Value, now_ms: i64) -> Option<Va
         .flatten()
 }
 
-/// The data at each step of a JSONPath Task or Pass state, for DEBUG and
-/// TRACE inspection: each stage re-runs the state's own fields up to that
-/// step as a lone Pass state, so the engine's semantics apply throughout.
-/// A stage that cannot be computed is left out.
-fn stages(t: &Test, now_ms: i64) -> Vec<(String, Value)> {
-    let jsonata =
-        t.state.get("QueryLanguage").or(t.query_language.as_ref()) == Some(&Value::from("JSONata"));
-    if jsonata || !(t.kind == "Task" || t.kind == "Pass") {
-        return Vec::new();
-    }
+/// The data at each step of the state, for DEBUG and TRACE inspection. Each
+/// stage re-runs the state's own fields up to that step as a lone Pass
+/// state, so the engine's semantics apply throughout. Which stages AWS
+/// shows depends on the state type; `succeeded` says whether the result
+/// stages exist at all. A stage that cannot be computed is left out.
+fn stages(t: &Test, succeeded: bool, now_ms: i64) -> Vec<(String, Value)> {
     let field = |k: &str| t.state.get(k).cloned();
-    let mut out = Vec::new();
     let only = |pairs: &[(&str, Option<Value>)]| {
         let mut m = Map::new();
         for (k, v) in pairs {
@@ -373,30 +368,66 @@ fn stages(t: &Test, now_ms: i64) -> Vec<(String, Value)> {
         }
         m
     };
-    let Some(after_input) = run_pass(only(&[("InputPath", field("InputPath"))]), &t.input, now_ms)
-    else {
-        return out;
+    let mut out = Vec::new();
+    let jsonata =
+        t.state.get("QueryLanguage").or(t.query_language.as_ref()) == Some(&Value::from("JSONata"));
+    if jsonata {
+        // JSONata: `Arguments` evaluated on the input, via a Pass `Output`.
+        if t.kind == "Task" {
+            if let Some(args) = field("Arguments") {
+                let pass = only(&[
+                    ("QueryLanguage", Some(Value::from("JSONata"))),
+                    ("Output", Some(args)),
+                ]);
+                if let Some(v) = run_pass(pass, &t.input, now_ms) {
+                    out.push(("afterArguments".to_string(), v));
+                }
+            }
+        }
+        return stringify(out);
+    }
+    let container = t.kind == "Map" || t.kind == "Parallel";
+    let pass_result = if t.kind == "Pass" {
+        field("Result")
+    } else {
+        None
     };
-    out.push(("afterInputPath".to_string(), after_input.clone()));
-    let after_params = match field("Parameters") {
-        Some(p) => match run_pass(only(&[("Parameters", Some(p))]), &after_input, now_ms) {
-            Some(v) => v,
-            None => return stringify(out),
-        },
-        None => after_input,
-    };
-    out.push(("afterParameters".to_string(), after_params.clone()));
-    // A Pass state shows a result only when it has a `Result` field.
-    let result = match (&t.mock, t.kind.as_str(), field("Result")) {
-        (Some(Response::Succeeded(r)), "Task", _) => {
+    let mut after_params = None;
+    // A mocked container and a Pass with `Result` show no input stages.
+    if !container && pass_result.is_none() {
+        let Some(after_input) =
+            run_pass(only(&[("InputPath", field("InputPath"))]), &t.input, now_ms)
+        else {
+            return stringify(out);
+        };
+        out.push(("afterInputPath".to_string(), after_input.clone()));
+        if t.kind != "Task" && t.kind != "Pass" {
+            return stringify(out);
+        }
+        let params = match field("Parameters") {
+            Some(p) => match run_pass(only(&[("Parameters", Some(p))]), &after_input, now_ms) {
+                Some(v) => v,
+                None => return stringify(out),
+            },
+            None => after_input,
+        };
+        out.push(("afterParameters".to_string(), params.clone()));
+        after_params = Some(params);
+    }
+    if !succeeded {
+        return stringify(out);
+    }
+    let result = match (&t.mock, pass_result, after_params) {
+        (Some(Response::Succeeded(r)), _, _) if container => r.clone(),
+        (Some(Response::Succeeded(r)), _, _) if t.kind == "Task" => {
             out.push(("result".to_string(), r.clone()));
             r.clone()
         }
-        (_, "Pass", Some(r)) => {
+        (_, Some(r), _) => {
             out.push(("result".to_string(), r.clone()));
             r
         }
-        (_, "Pass", None) => after_params,
+        (_, None, Some(p)) if t.kind == "Pass" => p,
         _ => return stringify(out),
     };
     let selected = match field("ResultSelector") {
@@ -660,15 +691,15 @@ impl Service {
         for (k, v) in &t.map_settings {
             inspection.insert(k.clone(), v.clone());
         }
+        if t.level != "INFO" {
+            for (k, v) in stages(&t, outcome.status == Status::Succeeded, now) {
+                inspection.insert(k, v);
+            }
+        }
         match outcome.status {
             Status::Succeeded => {
                 let output = exited.or_else(|| outcome.output.as_ref().map(Value::to_string));
                 out.insert("status".into(), Value::from("SUCCEEDED"));
-                if t.level != "INFO" {
-                    for (k, v) in stages(&t, now) {
-                        inspection.insert(k, v);
-                    }
-                }
                 if let Some(o) = output {
                     out.insert("output".into(), Value::from(o));
                 }
