@@ -116,18 +116,11 @@ pub fn text(v: &Value) -> Value {
     Value::String(serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned()))
 }
 
-thread_local! {
-    /// `{"truncated": false}`, built once: cloning it skips the hashing of
-    /// building it (it is in every payload-carrying event).
-    static NOT_TRUNCATED: Value = {
-        let mut m = Map::with_capacity(1);
-        m.insert("truncated".into(), Value::Bool(false));
-        Value::Object(m)
-    };
-}
-
+/// `{"truncated": false}` (in every payload-carrying event).
 pub(crate) fn not_truncated() -> Value {
-    NOT_TRUNCATED.with(Value::clone)
+    let mut m = Map::with_capacity(1);
+    m.insert("truncated".into(), Value::Bool(false));
+    Value::Object(m)
 }
 
 /// `{name, input, inputDetails}` of `*StateEntered`.
