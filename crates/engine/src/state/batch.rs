@@ -125,6 +125,19 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn batches_in_jsonata_mode() {
+        let def = json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemBatcher": {"MaxItemsPerBatch": "{% 1 + 1 %}"},
+            "Items": "{% $states.input.xs %}",
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+        assert_eq!(
+            run_ok(&def, json!({"xs": [1, 2, 3]})),
+            json!([{"Items": [1, 2]}, {"Items": [3]}])
+        );
+    }
+
+    #[test]
     fn batches_by_count_with_batch_input() {
         let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
             "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"k.$": "$.k"}},

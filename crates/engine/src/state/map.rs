@@ -196,17 +196,23 @@ impl Run<'_> {
         let distributed = m.mode == MapMode::Distributed;
         // With an ItemBatcher, the iterations run on batches of items
         // (each item through ItemSelector first).
-        let (items, batched) = match (&m.item_batcher, jsonata) {
-            (Some(raw), false) => {
-                match self.batch_items(f, node, m, &active, &effective, raw, items) {
+        let (items, batched) = match &m.item_batcher {
+            Some(raw) => {
+                let batches = if jsonata {
+                    self.jsonata_batch_items(f, node, m, &active, &effective, raw, items)
+                } else {
+                    self.batch_items(f, node, m, &active, &effective, raw, items)
+                };
+                match batches {
                     Ok(batches) => (batches, true),
                     Err(e) => {
                         let failure = Self::in_state(node, active.entered_id, e);
+                        self.evaluation_failed(f, node, &failure, active.entered_prev);
                         return self.handle_failure(f, node, active, failure);
                     }
                 }
             }
-            _ => (items, false),
+            None => (items, false),
         };
         let len = items.len();
         // A redrive runs only the iterations that did not succeed.
@@ -430,6 +436,34 @@ impl Run<'_> {
                 out
             }
         };
+        Ok(batcher.batch(selected))
+    }
+
+    /// [`Run::batch_items`] in JSONata mode: the batcher's fields may be
+    /// expressions, and each item goes through the JSONata ItemSelector.
+    #[allow(clippy::too_many_arguments)]
+    fn jsonata_batch_items(
+        &self,
+        f: &Frame,
+        node: &Node,
+        m: &Map,
+        active: &Active,
+        effective: &Value,
+        raw: &Value,
+        items: Vec<Value>,
+    ) -> Result<Vec<Value>, Failure> {
+        let resolved = self.jsonata_value(f, node, active, raw, "ItemBatcher")?;
+        let ctx = Value::Null;
+        let env = Env {
+            context: &ctx,
+            vars: &f.vars,
+            host: self.host,
+        };
+        let batcher = crate::state::batch::Batcher::resolve(&resolved, effective, &env)?;
+        let mut selected = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            selected.push(self.jsonata_item_selector(f, node, m, active, effective, index, item)?);
+        }
         Ok(batcher.batch(selected))
     }
 
