@@ -78,6 +78,10 @@ pub struct Options {
     /// This node's name in execution leases.
     pub node_id: String,
     pub integrations: Integrations,
+    /// How long this node's lease on an execution lasts; renewed every
+    /// third of it. Another node may take over an execution whose lease ran
+    /// out (this node stopped renewing).
+    pub lease: Duration,
 }
 
 impl Options {
@@ -87,6 +91,7 @@ impl Options {
             durability: Durability::default(),
             node_id: "local".into(),
             integrations: Integrations::new(),
+            lease: DEFAULT_LEASE,
         }
     }
 }
@@ -110,9 +115,8 @@ pub struct Started {
     pub start_date_ms: i64,
 }
 
-/// How long the lease of a claimed execution lasts. A single node renews by
-/// claiming again at every start; several nodes will need a renewal loop.
-const LEASE_MS: i64 = 24 * 3600 * 1000;
+/// The default [`Options::lease`].
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 /// The runtime. Clone it freely: clones share everything.
 #[derive(Clone)]
@@ -135,13 +139,14 @@ pub(crate) struct Inner {
     pub(crate) machines: Machines,
     pub(crate) host: SystemHost,
     node_id: String,
+    lease_ms: i64,
     /// The mailbox of every execution that has an actor now.
     actors: Mutex<HashMap<String, Mailbox>>,
     next_actor_id: std::sync::atomic::AtomicU64,
     live_actors: AtomicUsize,
     /// Who waits for which execution to end ([`Runtime::wait_for_completion`]).
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
-    recovery_failures: Mutex<Vec<(String, Error)>>,
+    recovery_failures: Mutex<HashMap<String, Error>>,
     actors_done: Notify,
     shutting_down: AtomicBool,
 }
@@ -156,7 +161,13 @@ impl Runtime {
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(&sqlite))
             .await
             .map_err(|e| statecraft_store::Error::Backend(e.to_string()))??;
-        Runtime::with_store(Arc::new(store), options.node_id, options.integrations).await
+        Runtime::with_store_leased(
+            Arc::new(store),
+            options.node_id,
+            options.integrations,
+            options.lease,
+        )
+        .await
     }
 
     /// Starts the runtime over any store, and recovers its active executions.
@@ -164,6 +175,16 @@ impl Runtime {
         store: Arc<dyn Store>,
         node_id: String,
         integrations: Integrations,
+    ) -> Result<Runtime> {
+        Runtime::with_store_leased(store, node_id, integrations, DEFAULT_LEASE).await
+    }
+
+    /// [`Runtime::with_store`] with a lease duration.
+    pub async fn with_store_leased(
+        store: Arc<dyn Store>,
+        node_id: String,
+        integrations: Integrations,
+        lease: Duration,
     ) -> Result<Runtime> {
         let (fired_tx, mut fired_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
@@ -173,11 +194,12 @@ impl Runtime {
             machines: Machines::default(),
             host: SystemHost,
             node_id,
+            lease_ms: i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1),
             actors: Mutex::new(HashMap::new()),
             next_actor_id: std::sync::atomic::AtomicU64::new(1),
             live_actors: AtomicUsize::new(0),
             waiters: Mutex::new(HashMap::new()),
-            recovery_failures: Mutex::new(Vec::new()),
+            recovery_failures: Mutex::new(HashMap::new()),
             actors_done: Notify::new(),
             shutting_down: AtomicBool::new(false),
         });
@@ -192,6 +214,7 @@ impl Runtime {
         });
         let rt = Runtime { inner };
         rt.recover().await?;
+        rt.spawn_lease_renewal();
         Ok(rt)
     }
 
@@ -208,7 +231,7 @@ impl Runtime {
         let inner = Arc::clone(&self.inner);
         let arns = inner
             .store
-            .claim_executions(&inner.node_id, now_ms(), LEASE_MS, u32::MAX)
+            .claim_executions(&inner.node_id, now_ms(), inner.lease_ms, u32::MAX)
             .await?;
         tokio::spawn(async move {
             for arn in arns {
@@ -217,7 +240,7 @@ impl Runtime {
                 }
                 if let Err(e) = inner.activate(&arn) {
                     // Left RUNNING in the store: a later start retries it.
-                    inner.lock_recovery_failures().push((arn, e));
+                    inner.lock_recovery_failures().insert(arn, e);
                 }
                 // Let new work in between activations.
                 tokio::task::yield_now().await;
@@ -226,11 +249,54 @@ impl Runtime {
         Ok(())
     }
 
+    /// Every third of the lease, renews this node's leases and takes over
+    /// active executions whose lease ran out (a node that died), resuming
+    /// those that have no actor here. Ends when the runtime is dropped or
+    /// shut down.
+    fn spawn_lease_renewal(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let period =
+            Duration::from_millis(u64::try_from(self.inner.lease_ms / 3).unwrap_or(1).max(1));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The first tick is immediate and startup has just claimed.
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                if inner.shutting_down.load(Ordering::Acquire) {
+                    return;
+                }
+                let claimed = inner
+                    .store
+                    .claim_executions(&inner.node_id, now_ms(), inner.lease_ms, u32::MAX)
+                    .await;
+                // A failed renewal is retried at the next tick; the lease
+                // outlasts two missed renewals.
+                for arn in claimed.unwrap_or_default() {
+                    if !inner.lock_actors().contains_key(&arn) {
+                        if let Err(e) = inner.activate(&arn) {
+                            inner.lock_recovery_failures().insert(arn, e);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
     /// Active executions that could not be resumed at startup (a definition
     /// this build cannot prepare, unreadable state), with the reason. They
     /// stay RUNNING in the store and are retried at the next start.
     pub fn recovery_failures(&self) -> Vec<(String, Error)> {
-        self.inner.lock_recovery_failures().clone()
+        let mut failures: Vec<(String, Error)> = self
+            .inner
+            .lock_recovery_failures()
+            .iter()
+            .map(|(arn, e)| (arn.clone(), e.clone()))
+            .collect();
+        failures.sort_by(|a, b| a.0.cmp(&b.0));
+        failures
     }
 
     /// StartExecution: creates the execution, runs it to its first wait and
@@ -292,7 +358,12 @@ impl Runtime {
             map_run_arn: None,
             parent_arn,
         };
-        match inner.store.create_execution(new, plan.transition).await? {
+        let lease_until = now.saturating_add(inner.lease_ms);
+        let created = inner
+            .store
+            .create_leased_execution(new, plan.transition, &inner.node_id, lease_until)
+            .await?;
+        match created {
             Created::New => {
                 if execution.is_finished() {
                     // Done within its first step (a chain of Pass/Choice
@@ -589,7 +660,7 @@ impl Inner {
         }
     }
 
-    fn lock_recovery_failures(&self) -> std::sync::MutexGuard<'_, Vec<(String, Error)>> {
+    fn lock_recovery_failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, Error>> {
         match self.recovery_failures.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),

@@ -217,6 +217,39 @@ async fn a_restart_mid_wait_resumes_and_completes_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_node_takes_over_when_a_lease_runs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let lease = Duration::from_millis(1500);
+    let node = |id: &str| {
+        let mut o = Options::new(dir.path());
+        o.node_id = id.into();
+        o.lease = lease;
+        o
+    };
+    let a = Runtime::open(node("a")).await.unwrap();
+    let sm = create(&a, "takeover", wait_machine(1), MachineType::Standard).await;
+    let arn = start(&a, &sm, "t", json!({})).await;
+    // Node a stops renewing (as if it died); node b starts while a's lease
+    // still holds, so b must not take the execution at startup...
+    a.shutdown(Duration::from_secs(5)).await;
+    let b = Runtime::open(node("b")).await.unwrap();
+    assert_eq!(b.active_executions(), 0);
+    // ...but takes it over once the lease has run out, and finishes it.
+    let e = finished(&b, &arn, Duration::from_secs(10)).await;
+    assert_eq!(e.state.status, ExecutionStatus::Succeeded);
+    let h = all_history(&b, &arn);
+    assert_dense(&h);
+    assert_eq!(
+        types(&h)
+            .iter()
+            .filter(|t| **t == EventType::WaitStateExited)
+            .count(),
+        1
+    );
+    b.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_executions_run_concurrently() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path(), Integrations::new()).await;

@@ -251,6 +251,21 @@ pub trait ExecutionStore: Send + Sync {
     /// exists, nothing is written and it is returned.
     fn create_execution(&self, execution: NewExecution, first: Transition) -> Pending<Created>;
 
+    /// As [`ExecutionStore::create_execution`], with the new execution's
+    /// lease taken by `owner` until `lease_until_ms`, so that no other node
+    /// claims it before the creator's next lease renewal. Stores without
+    /// leases just create it.
+    fn create_leased_execution(
+        &self,
+        execution: NewExecution,
+        first: Transition,
+        owner: &str,
+        lease_until_ms: i64,
+    ) -> Pending<Created> {
+        let _ = (owner, lease_until_ms);
+        self.create_execution(execution, first)
+    }
+
     /// Commits one transition. `Conflict` if the execution's version is not
     /// `expected_version`, `NotFound` if it does not exist. When the new
     /// status is not active, its remaining timers and tasks are dropped.

@@ -666,6 +666,28 @@ fn claims_take_only_free_leases(store: &dyn Store) {
         2.min(a.len()),
         "expired leases are taken, up to the limit"
     );
+
+    // An execution created with a lease is not claimable by others.
+    let leased = exec_arn("leased");
+    let created = store
+        .create_leased_execution(
+            new_execution(&leased, SM, 1),
+            first_transition(&leased),
+            "node-c",
+            1_000_000,
+        )
+        .wait();
+    assert_eq!(created, Ok(Created::New));
+    let others = store
+        .claim_executions("node-d", 6_000, 1_000, u32::MAX)
+        .wait()
+        .unwrap();
+    assert!(!others.contains(&leased));
+    let own = store
+        .claim_executions("node-c", 6_000, 1_000, u32::MAX)
+        .wait()
+        .unwrap();
+    assert!(own.contains(&leased));
 }
 
 fn group_commit_many_concurrent_writes(store: &dyn Store) {

@@ -374,6 +374,18 @@ impl ExecutionStore for SqliteStore {
         self.write(move |c| queries::create_execution(c, &execution, &first))
     }
 
+    fn create_leased_execution(
+        &self,
+        execution: NewExecution,
+        first: Transition,
+        owner: &str,
+        lease_until_ms: i64,
+    ) -> Pending<Created> {
+        let first = queries::Prepared::new(first);
+        let lease = Some((owner.to_string(), lease_until_ms));
+        self.write(move |c| queries::create_execution_leased(c, &execution, &first, lease.as_ref()))
+    }
+
     fn commit(&self, transition: Transition) -> Pending<u64> {
         let prepared = queries::Prepared::new(transition);
         self.write(move |c| queries::commit(c, &prepared))

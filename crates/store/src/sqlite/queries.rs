@@ -851,6 +851,16 @@ pub(crate) fn create_execution(
     e: &NewExecution,
     first: &Prepared,
 ) -> Result<Created> {
+    create_execution_leased(conn, e, first, None)
+}
+
+/// Creates an execution, optionally leased to `(owner, until_ms)`.
+pub(crate) fn create_execution_leased(
+    conn: &Connection,
+    e: &NewExecution,
+    first: &Prepared,
+    lease: Option<&(String, i64)>,
+) -> Result<Created> {
     if exists(conn, "SELECT 1 FROM executions WHERE arn = ?1", &e.arn)? {
         if let Some(existing) = get_execution(conn, &e.arn)? {
             return Ok(Created::Existing(Box::new(existing)));
@@ -861,9 +871,9 @@ pub(crate) fn create_execution(
         "INSERT INTO executions (arn, state_machine_arn, version_arn, alias_arn, revision_id, \
          name, input, trace_header, start_date_ms, map_run_arn, parent_arn, status, output, \
          error, cause, stop_date_ms, redrive_count, redrive_date_ms, redrive_status, \
-         redrive_status_reason, engine_state, version) \
+         redrive_status_reason, engine_state, version, lease_owner, lease_expires_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20, ?21, 1)",
+         ?18, ?19, ?20, ?21, 1, ?22, ?23)",
     )?
     .execute(params![
         e.arn,
@@ -887,6 +897,8 @@ pub(crate) fn create_execution(
         s.redrive_status,
         s.redrive_status_reason,
         s.engine_state,
+        lease.map(|(owner, _)| owner),
+        lease.map(|(_, until)| until),
     ])?;
     let id = conn.last_insert_rowid();
     apply_changes(conn, id, first)?;
