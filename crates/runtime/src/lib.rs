@@ -20,11 +20,11 @@
 //!   once), pending tasks re-dispatched; each continues from its last
 //!   committed transition. An execution needed before its turn is activated
 //!   on demand.
-//! - Several nodes (not yet): executions carry leases in the store
-//!   (`claim_executions`), and every commit is checked against the version
-//!   it was computed from, so a second node can never double-apply a
-//!   transition. What is missing is a lease-renewal/takeover loop and
-//!   leases on executions created after startup.
+//! - Leases: every execution is leased to the node that runs it (taken at
+//!   creation, renewed every third of [`Options::lease`]); a node takes over
+//!   active executions whose lease ran out. Every commit is also checked
+//!   against the version it was computed from, so even a node that lost its
+//!   lease without noticing can never double-apply a transition.
 //! - Express executions started with StartSyncExecution (`express`) run
 //!   entirely in memory: nothing is written, as AWS keeps nothing for them.
 //!

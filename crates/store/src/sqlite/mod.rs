@@ -1,7 +1,7 @@
-//! The SQLite implementation of [`Store`](crate::Store): one database file,
+//! The SQLite implementation of [`crate::Store`], in one database file,
 //! `<data-dir>/statecraft.db`, in WAL mode.
 //!
-//! Writes go to the single group-commit writer thread ([`writer`]); reads go
+//! Writes go to the single group-commit writer thread (`writer`); reads go
 //! to a small pool of read connections, which WAL lets run concurrently
 //! with the writer and see only committed data.
 //!
