@@ -1,0 +1,493 @@
+//! The process-wide metric registry and the `/metrics` body.
+//!
+//! One registry per process (a [`std::sync::LazyLock`]): the hooks in the
+//! store, runtime, integrations and server are one-line calls to the
+//! functions here, so none of those crates carries a registry handle around.
+//! Counters are atomics; a hook costs a hash lookup of its label set.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use statecraft_types::{EventType, HistoryEvent};
+
+use crate::metric_definitions as def;
+
+/// The `Content-Type` of [`render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MachineLabels {
+    state_machine: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TaskLabels {
+    integration: String,
+    resource: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActivityLabels {
+    activity: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabels {
+    operation: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: String,
+}
+
+/// 1 ms to ~65 s: API calls, task latencies, commits and timer lag.
+fn seconds() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+}
+
+/// 1 to 512 writes per batch (the writer caps batches well below that).
+fn batch_sizes() -> Histogram {
+    Histogram::new(exponential_buckets(1.0, 2.0, 10))
+}
+
+struct Metrics {
+    registry: Registry,
+    started: Family<MachineLabels, Counter>,
+    succeeded: Family<MachineLabels, Counter>,
+    failed: Family<MachineLabels, Counter>,
+    timed_out: Family<MachineLabels, Counter>,
+    aborted: Family<MachineLabels, Counter>,
+    transitions: Family<MachineLabels, Counter>,
+    retries: Family<MachineLabels, Counter>,
+    task_duration: Family<TaskLabels, Histogram, fn() -> Histogram>,
+    task_failures: Family<TaskLabels, Counter>,
+    activity_depth: Family<ActivityLabels, Gauge>,
+    activity_wait: Family<ActivityLabels, Histogram, fn() -> Histogram>,
+    timer_lag: Histogram,
+    commit_duration: Histogram,
+    commit_batch: Histogram,
+    api_requests: Family<ApiLabels, Counter>,
+    api_duration: Family<OperationLabels, Histogram, fn() -> Histogram>,
+    retention_deleted: Counter,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            started: Family::default(),
+            succeeded: Family::default(),
+            failed: Family::default(),
+            timed_out: Family::default(),
+            aborted: Family::default(),
+            transitions: Family::default(),
+            retries: Family::default(),
+            task_duration: Family::new_with_constructor(seconds as fn() -> Histogram),
+            task_failures: Family::default(),
+            activity_depth: Family::default(),
+            activity_wait: Family::new_with_constructor(seconds as fn() -> Histogram),
+            timer_lag: seconds(),
+            commit_duration: seconds(),
+            commit_batch: batch_sizes(),
+            api_requests: Family::default(),
+            api_duration: Family::new_with_constructor(seconds as fn() -> Histogram),
+            retention_deleted: Counter::default(),
+            registry: Registry::default(),
+        };
+        let r = &mut registry;
+        r.register(
+            def::EXECUTIONS_STARTED,
+            def::EXECUTIONS_STARTED_HELP,
+            m.started.clone(),
+        );
+        r.register(
+            def::EXECUTIONS_SUCCEEDED,
+            def::EXECUTIONS_SUCCEEDED_HELP,
+            m.succeeded.clone(),
+        );
+        r.register(
+            def::EXECUTIONS_FAILED,
+            def::EXECUTIONS_FAILED_HELP,
+            m.failed.clone(),
+        );
+        r.register(
+            def::EXECUTIONS_TIMED_OUT,
+            def::EXECUTIONS_TIMED_OUT_HELP,
+            m.timed_out.clone(),
+        );
+        r.register(
+            def::EXECUTIONS_ABORTED,
+            def::EXECUTIONS_ABORTED_HELP,
+            m.aborted.clone(),
+        );
+        r.register(
+            def::STATE_TRANSITIONS,
+            def::STATE_TRANSITIONS_HELP,
+            m.transitions.clone(),
+        );
+        r.register(def::RETRIES, def::RETRIES_HELP, m.retries.clone());
+        r.register(
+            def::TASK_DURATION,
+            def::TASK_DURATION_HELP,
+            m.task_duration.clone(),
+        );
+        r.register(
+            def::TASK_FAILURES,
+            def::TASK_FAILURES_HELP,
+            m.task_failures.clone(),
+        );
+        r.register(
+            def::ACTIVITY_QUEUE_DEPTH,
+            def::ACTIVITY_QUEUE_DEPTH_HELP,
+            m.activity_depth.clone(),
+        );
+        r.register(
+            def::ACTIVITY_POLL_WAIT,
+            def::ACTIVITY_POLL_WAIT_HELP,
+            m.activity_wait.clone(),
+        );
+        r.register(def::TIMER_LAG, def::TIMER_LAG_HELP, m.timer_lag.clone());
+        r.register(
+            def::STORE_COMMIT_DURATION,
+            def::STORE_COMMIT_DURATION_HELP,
+            m.commit_duration.clone(),
+        );
+        r.register(
+            def::STORE_COMMIT_BATCH_SIZE,
+            def::STORE_COMMIT_BATCH_SIZE_HELP,
+            m.commit_batch.clone(),
+        );
+        r.register(
+            def::API_REQUESTS,
+            def::API_REQUESTS_HELP,
+            m.api_requests.clone(),
+        );
+        r.register(
+            def::API_REQUEST_DURATION,
+            def::API_REQUEST_DURATION_HELP,
+            m.api_duration.clone(),
+        );
+        r.register(
+            def::RETENTION_DELETED,
+            def::RETENTION_DELETED_HELP,
+            m.retention_deleted.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// The `/metrics` body: every metric in the OpenMetrics text format (which
+/// Prometheus scrapes natively). Serve it with [`CONTENT_TYPE`].
+pub fn render() -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail; an error here would be a bug in
+    // the encoder, and an empty body is the least harmful answer.
+    if prometheus_client::encoding::text::encode(&mut out, &METRICS.registry).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// The state machine an execution belongs to, as a bounded metric label:
+/// `arn:…:execution:Machine:name` (or `express:`) becomes
+/// `arn:…:stateMachine:Machine`; Map Run children (`Machine/label`) count
+/// under their machine. Anything unparseable becomes `"unknown"` rather than
+/// a label per execution.
+pub fn machine_arn_of(execution_arn: &str) -> String {
+    let mut parts = execution_arn.splitn(8, ':');
+    let head: Vec<&str> = parts.by_ref().take(5).collect();
+    let kind = parts.next();
+    let machine = parts.next();
+    match (head.as_slice(), kind, machine) {
+        ([arn, partition, service, region, account], Some("execution" | "express"), Some(m))
+            if !m.is_empty() =>
+        {
+            let m = m.split('/').next().unwrap_or(m);
+            format!("{arn}:{partition}:{service}:{region}:{account}:stateMachine:{m}")
+        }
+        _ => "unknown".to_string(),
+    }
+}
+
+/// What kind of integration a Task `Resource` is, as a bounded label:
+/// `http`, `lambda`, `activity`, `states` (nested executions), the service
+/// name of other `arn:aws:states:::<service>:…` integrations, or `other`.
+pub fn integration_of(resource: &str) -> String {
+    let parts: Vec<&str> = resource.split(':').collect();
+    match parts.as_slice() {
+        [_, _, "lambda", ..] => "lambda".into(),
+        [_, _, "states", _, _, "activity", ..] => "activity".into(),
+        [_, _, "states", "", "", service, ..] if !service.is_empty() => (*service).into(),
+        _ => "other".into(),
+    }
+}
+
+/// Counts what one committed transition's history events say: executions
+/// started and finished, states entered, retries. Called by the runtime
+/// after each commit.
+pub fn observe_events(execution_arn: &str, events: &[HistoryEvent]) {
+    if events.is_empty() {
+        return;
+    }
+    let labels = MachineLabels {
+        state_machine: machine_arn_of(execution_arn),
+    };
+    let m = &*METRICS;
+    let mut previous: Option<EventType> = None;
+    for e in events {
+        let name = e.event_type.as_str();
+        match e.event_type {
+            EventType::ExecutionStarted => {
+                m.started.get_or_create(&labels).inc();
+            }
+            EventType::ExecutionSucceeded => {
+                m.succeeded.get_or_create(&labels).inc();
+            }
+            EventType::ExecutionFailed => {
+                m.failed.get_or_create(&labels).inc();
+            }
+            EventType::ExecutionTimedOut => {
+                m.timed_out.get_or_create(&labels).inc();
+            }
+            EventType::ExecutionAborted => {
+                m.aborted.get_or_create(&labels).inc();
+            }
+            _ if name.ends_with("StateEntered") => {
+                m.transitions.get_or_create(&labels).inc();
+            }
+            // A task scheduled without its state being entered just before
+            // is a Retrier's next attempt: the engine records no event of
+            // its own for a retry.
+            _ if name.ends_with("Scheduled")
+                && !previous.is_some_and(|p| p.as_str().ends_with("StateEntered")) =>
+            {
+                m.retries.get_or_create(&labels).inc();
+            }
+            _ => {}
+        }
+        previous = Some(e.event_type);
+    }
+}
+
+/// Records one task's answer: how long the integration took and whether it
+/// failed.
+pub fn observe_task(resource: &str, elapsed: Duration, failed: bool) {
+    let labels = TaskLabels {
+        integration: integration_of(resource),
+        resource: resource.to_string(),
+    };
+    let m = &*METRICS;
+    m.task_duration
+        .get_or_create(&labels)
+        .observe(elapsed.as_secs_f64());
+    if failed {
+        m.task_failures.get_or_create(&labels).inc();
+    }
+}
+
+/// Sets the number of activity tasks waiting for a worker.
+pub fn set_activity_queue_depth(activity_arn: &str, depth: i64) {
+    METRICS
+        .activity_depth
+        .get_or_create(&ActivityLabels {
+            activity: activity_arn.to_string(),
+        })
+        .set(depth);
+}
+
+/// Records how long one GetActivityTask poll waited.
+pub fn observe_activity_poll(activity_arn: &str, waited: Duration) {
+    METRICS
+        .activity_wait
+        .get_or_create(&ActivityLabels {
+            activity: activity_arn.to_string(),
+        })
+        .observe(waited.as_secs_f64());
+}
+
+/// Records how late a timer fired (`lag_ms` after its due time; early or
+/// on-time firings count as zero).
+pub fn observe_timer_lag(lag_ms: i64) {
+    METRICS.timer_lag.observe(lag_ms.max(0) as f64 / 1000.0);
+}
+
+/// Records one store batch: its size and how long it took to commit.
+pub fn observe_commit(batch_size: usize, elapsed: Duration) {
+    let m = &*METRICS;
+    m.commit_batch.observe(batch_size as f64);
+    m.commit_duration.observe(elapsed.as_secs_f64());
+}
+
+/// Records one API request. `operation` must come from the server's fixed
+/// list of operations (unknown ones as `"unknown"`), never from raw input.
+pub fn observe_api(operation: &str, status: u16, elapsed: Duration) {
+    let outcome = match status {
+        200..=399 => "ok",
+        400..=499 => "client_error",
+        _ => "server_error",
+    };
+    let m = &*METRICS;
+    m.api_requests
+        .get_or_create(&ApiLabels {
+            operation: operation.to_string(),
+            outcome: outcome.to_string(),
+        })
+        .inc();
+    m.api_duration
+        .get_or_create(&OperationLabels {
+            operation: operation.to_string(),
+        })
+        .observe(elapsed.as_secs_f64());
+}
+
+/// Counts executions removed by retention.
+pub fn observe_retention(deleted: u64) {
+    METRICS.retention_deleted.inc_by(deleted);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_labels_drop_the_execution() {
+        for (execution, machine) in [
+            (
+                "arn:aws:states:us-east-1:123456789012:execution:M:run-1",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:M",
+            ),
+            (
+                "arn:aws:states:us-east-1:123456789012:express:M:run:uuid",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:M",
+            ),
+            (
+                "arn:aws:states:us-east-1:123456789012:execution:M/map:child",
+                "arn:aws:states:us-east-1:123456789012:stateMachine:M",
+            ),
+            ("not an arn", "unknown"),
+            ("arn:aws:states:us-east-1:1:stateMachine:M", "unknown"),
+            ("", "unknown"),
+        ] {
+            assert_eq!(machine_arn_of(execution), machine, "{execution}");
+        }
+    }
+
+    #[test]
+    fn integrations_are_named_by_resource() {
+        for (resource, kind) in [
+            ("arn:aws:states:::http:invoke", "http"),
+            ("arn:aws:states:::lambda:invoke", "lambda"),
+            ("arn:aws:lambda:us-east-1:1:function:f", "lambda"),
+            ("arn:aws:states:us-east-1:1:activity:a", "activity"),
+            ("arn:aws:states:::states:startExecution.sync:2", "states"),
+            ("arn:aws:states:::dynamodb:putItem", "dynamodb"),
+            ("whatever", "other"),
+        ] {
+            assert_eq!(integration_of(resource), kind, "{resource}");
+        }
+    }
+
+    fn event(id: u64, t: EventType) -> HistoryEvent {
+        HistoryEvent {
+            id,
+            previous_event_id: id.saturating_sub(1),
+            timestamp_ms: 0,
+            event_type: t,
+            details: None,
+        }
+    }
+
+    fn sample(name: &str, labels: &str) -> Option<f64> {
+        let line_start = format!("{name}{{{labels}}} ");
+        render()
+            .lines()
+            .find_map(|l| l.strip_prefix(&line_start).map(str::to_string))
+            .and_then(|v| v.parse().ok())
+    }
+
+    #[test]
+    fn events_count_starts_transitions_retries_and_ends() {
+        let arn = "arn:aws:states:us-east-1:1:execution:EventsTest:x";
+        let labels = "state_machine=\"arn:aws:states:us-east-1:1:stateMachine:EventsTest\"";
+        observe_events(
+            arn,
+            &[
+                event(1, EventType::ExecutionStarted),
+                event(2, EventType::TaskStateEntered),
+                event(3, EventType::TaskScheduled),
+            ],
+        );
+        // The retry: failed, then scheduled again with no StateEntered.
+        observe_events(
+            arn,
+            &[
+                event(4, EventType::TaskFailed),
+                event(5, EventType::TaskScheduled),
+            ],
+        );
+        observe_events(arn, &[event(6, EventType::ExecutionFailed)]);
+        assert_eq!(
+            sample("statecraft_executions_started_total", labels),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample("statecraft_state_transitions_total", labels),
+            Some(1.0)
+        );
+        assert_eq!(sample("statecraft_retries_total", labels), Some(1.0));
+        assert_eq!(
+            sample("statecraft_executions_failed_total", labels),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample("statecraft_executions_succeeded_total", labels),
+            None
+        );
+    }
+
+    #[test]
+    fn every_defined_metric_is_rendered() {
+        // A family is only written once it has a series: give each one.
+        let arn = "arn:aws:states:us-east-1:1:execution:RenderTest:x";
+        observe_events(
+            arn,
+            &[
+                event(1, EventType::ExecutionStarted),
+                event(2, EventType::TaskScheduled),
+                event(3, EventType::ExecutionSucceeded),
+                event(4, EventType::ExecutionFailed),
+                event(5, EventType::ExecutionTimedOut),
+                event(6, EventType::ExecutionAborted),
+                event(7, EventType::PassStateEntered),
+            ],
+        );
+        observe_task(
+            "arn:aws:states:::http:invoke",
+            Duration::from_millis(5),
+            true,
+        );
+        set_activity_queue_depth("arn:aws:states:us-east-1:1:activity:a", 2);
+        observe_activity_poll("arn:aws:states:us-east-1:1:activity:a", Duration::ZERO);
+        observe_api("ListStateMachines", 200, Duration::from_millis(3));
+        let text = render();
+        for name in def::ALL {
+            assert!(text.contains(&format!("# HELP {name} ")), "{name} missing");
+        }
+        assert!(text.ends_with("# EOF\n"));
+        assert!(sample(
+            "statecraft_api_requests_total",
+            "operation=\"ListStateMachines\",outcome=\"ok\""
+        )
+        .is_some_and(|v| v >= 1.0));
+    }
+}
