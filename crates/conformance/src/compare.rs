@@ -238,44 +238,6 @@ fn date_len(b: &[u8]) -> Option<usize> {
     Some(i)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn placeholders_match_any_text() {
-        assert!(string_matches(
-            "arn:<partition>:states:<region>:111111111111:execution:<ArnPart_0idx>:<ExecArnPart_0idx>",
-            "arn:aws:states:us-east-1:111111111111:execution:m:e-1"
-        ));
-        assert!(!string_matches("arn:<partition>:states", "arn:aws:lambda"));
-    }
-
-    #[test]
-    fn dates_read_as_date() {
-        assert!(string_matches("at date", "at 2024-03-17T11:09:25.123Z"));
-        assert!(string_matches("date", "2024-03-17T11:09:25+00:00"));
-    }
-
-    #[test]
-    fn object_text_compares_parsed() {
-        assert!(matches(&json!({"a": {"b": 1}}), &json!({"a": "{\"b\": 1}"})).is_ok());
-        assert!(matches(&json!({"a": "[1]"}), &json!({"a": "[1]"})).is_ok());
-        assert!(matches(&json!({"a": 1}), &json!({"a": 2})).is_err());
-        assert!(matches(&json!({"a": 1}), &json!({"a": 1, "b": 2})).is_err());
-    }
-
-    #[test]
-    fn timestamps_and_uuid_ids_are_wildcards() {
-        assert!(matches(
-            &json!({"timestamp": "timestamp", "ExecutionId": "x"}),
-            &json!({"timestamp": 12, "ExecutionId": "0b8f8a4e-5a3e-4d0c-9f1e-2b3c4d5e6f70"})
-        )
-        .is_ok());
-    }
-}
-
 /// Applies the recording's test transformers that replaced values with fixed
 /// text (`replace_reference: false`), so ours read the same. Handles the
 /// `jsonpath` kind (`$..a.b` suffix paths) and the `key_value` kind.
@@ -345,5 +307,43 @@ fn replace_suffix(v: &mut Value, suffix: &[&str], replacement: &str, trail: &mut
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn placeholders_match_any_text() {
+        assert!(string_matches(
+            "arn:<partition>:states:<region>:111111111111:execution:<ArnPart_0idx>:<ExecArnPart_0idx>",
+            "arn:aws:states:us-east-1:111111111111:execution:m:e-1"
+        ));
+        assert!(!string_matches("arn:<partition>:states", "arn:aws:lambda"));
+    }
+
+    #[test]
+    fn dates_read_as_date() {
+        assert!(string_matches("at date", "at 2024-03-17T11:09:25.123Z"));
+        assert!(string_matches("date", "2024-03-17T11:09:25+00:00"));
+    }
+
+    #[test]
+    fn object_text_compares_parsed() {
+        assert!(matches(&json!({"a": {"b": 1}}), &json!({"a": "{\"b\": 1}"})).is_ok());
+        assert!(matches(&json!({"a": "[1]"}), &json!({"a": "[1]"})).is_ok());
+        assert!(matches(&json!({"a": 1}), &json!({"a": 2})).is_err());
+        assert!(matches(&json!({"a": 1}), &json!({"a": 1, "b": 2})).is_err());
+    }
+
+    #[test]
+    fn timestamps_and_uuid_ids_are_wildcards() {
+        assert!(matches(
+            &json!({"timestamp": "timestamp", "ExecutionId": "x"}),
+            &json!({"timestamp": 12, "ExecutionId": "0b8f8a4e-5a3e-4d0c-9f1e-2b3c4d5e6f70"})
+        )
+        .is_ok());
     }
 }

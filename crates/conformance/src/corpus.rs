@@ -53,12 +53,17 @@ impl Case {
         }
     }
 
-    /// Whether this case is an execution the engine can run without outside services.
-    pub fn is_runnable_execution(&self) -> bool {
+    /// Whether this case records an execution (as opposed to an API answer).
+    pub fn is_execution(&self) -> bool {
         matches!(
             self.kind.as_str(),
             "execution" | "execution_output_only" | "sync_execution"
-        ) && self.self_contained
+        )
+    }
+
+    /// Whether this case is an execution the engine can run without outside services.
+    pub fn is_runnable_execution(&self) -> bool {
+        self.is_execution() && self.self_contained
     }
 }
 

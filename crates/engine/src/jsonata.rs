@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use statecraft_jsonata::{Environment, Expression};
+use statecraft_jsonata::{Environment, Evaluation, Expression};
 use statecraft_language::ast::{
     ChoiceRule, Map as MapState, NumberSource, QueryLanguage, State, StateKind, StringSource,
     WaitDuration,
@@ -286,11 +286,16 @@ impl Eval<'_> {
                 ))
             })?),
         };
-        compiled.evaluate(None, &self.env).map_err(|e| {
-            query_error(format!(
+        match compiled.evaluate_to_result(None, &self.env) {
+            Ok(Evaluation::Json(v)) => Ok(Some(v)),
+            Ok(Evaluation::Undefined) => Ok(None),
+            Ok(Evaluation::Function) => Err(query_error(format!(
+                "The JSONata expression '{body}' specified for the field '{field}' returned an unsupported result type."
+            ))),
+            Err(e) => Err(query_error(format!(
                 "The JSONata expression '{body}' specified for the field '{field}' threw an error during evaluation: {e}"
-            ))
-        })
+            ))),
+        }
     }
 
     /// Evaluates a template: `{% … %}` strings anywhere in `v` are replaced

@@ -241,6 +241,31 @@ impl Expression {
         json
     }
 
+    /// Like [`Expression::evaluate`], but tells a function result apart from
+    /// a JSON one (`evaluate` renders a function as `""`, as JSONata's JSON
+    /// output does): hosts that must refuse non-JSON results use this.
+    pub fn evaluate_to_result(
+        &self,
+        input: Option<&serde_json::Value>,
+        env: &Environment,
+    ) -> Result<Evaluation, Error> {
+        let input = match input {
+            None => Value::Undefined,
+            Some(j) => Value::from_json(j),
+        };
+        let result = self.evaluate_value(input, env)?;
+        if result.is_func() {
+            value::drop_deep(result);
+            return Ok(Evaluation::Function);
+        }
+        let json = result.to_json();
+        value::drop_deep(result);
+        Ok(match json? {
+            Some(v) => Evaluation::Json(v),
+            None => Evaluation::Undefined,
+        })
+    }
+
     /// Evaluate against an already converted input (no copy of the input).
     pub fn evaluate_input(
         &self,
@@ -276,3 +301,13 @@ impl Expression {
 
 #[cfg(test)]
 mod tests;
+
+/// What an expression produced, for [`Expression::evaluate_to_result`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evaluation {
+    /// No value (JSONata's `undefined`).
+    Undefined,
+    Json(serde_json::Value),
+    /// A function (a lambda, a built-in or a partial application).
+    Function,
+}

@@ -4,8 +4,6 @@
 
 use serde_json::Value;
 use statecraft_language::ast::{Fail, StringSource};
-use statecraft_language::path::failure::field_path_failure;
-use statecraft_language::template::Expr;
 use statecraft_types::Failure;
 
 use crate::dataflow::Env;
@@ -33,12 +31,7 @@ impl Run<'_> {
                 None => Ok(String::new()),
                 Some(StringSource::Literal(s)) => Ok(s.clone()),
                 Some(StringSource::Dynamic(e)) => {
-                    let v = match e {
-                        Expr::Path(p) => p
-                            .select(&env.scope(&input))?
-                            .ok_or_else(|| field_path_failure(p.as_str(), field, &input))?,
-                        Expr::Intrinsic(c) => c.evaluate(&env.scope(&input))?,
-                    };
+                    let v = e.evaluate_field(&env.scope(&input), field)?;
                     match v {
                         Value::String(s) => Ok(s),
                         other => Ok(other.to_string()),
