@@ -327,6 +327,15 @@ pub trait ExecutionStore: Send + Sync {
         )))
     }
 
+    /// Retention: deletes up to `limit` executions that finished (are not
+    /// active) before `before_ms`, with their history, timers and tasks.
+    /// Returns how many were deleted; fewer than `limit` means none are
+    /// left. Stores without retention delete nothing.
+    fn delete_finished_before(&self, before_ms: i64, limit: u32) -> Pending<u64> {
+        let _ = (before_ms, limit);
+        Pending::ready(Ok(0))
+    }
+
     /// Group-commit counters (zero for stores without a batching writer).
     fn commit_stats(&self) -> CommitStats {
         CommitStats::default()

@@ -18,6 +18,7 @@
 
 mod migrate;
 mod queries;
+mod retention;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -448,6 +449,10 @@ impl ExecutionStore for SqliteStore {
         let resource = resource.to_string();
         let owner = owner.to_string();
         self.write(move |c| queries::claim_task(c, &resource, &owner, now_ms, lease_ms))
+    }
+
+    fn delete_finished_before(&self, before_ms: i64, limit: u32) -> Pending<u64> {
+        self.write(move |c| retention::delete_finished_before(c, before_ms, limit))
     }
 
     fn commit_stats(&self) -> CommitStats {

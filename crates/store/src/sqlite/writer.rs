@@ -103,7 +103,9 @@ pub(crate) fn run(conn: Connection, rx: Receiver<Box<dyn Job>>, stats: &Stats) {
             }
         }
         let n = batch.len() as u64;
+        let started = std::time::Instant::now();
         let outcome = commit_batch(&conn, &mut batch);
+        statecraft_telemetry::metrics::observe_commit(batch.len(), started.elapsed());
         for job in batch.drain(..) {
             job.finish(outcome.clone());
         }
