@@ -454,15 +454,17 @@ impl Executions for RuntimeExecutions {
         let runtime = self.runtime();
         Box::pin(async move {
             let rt = runtime.await?;
-            // FIXME: the runtime's StartExecution has no parent yet, so
-            // `parent_execution_arn` is not recorded (see docs/integrations.md).
+            // The child records its parent so the console can link them.
             let started = rt
-                .start_execution(StartExecution {
-                    target_arn: request.state_machine_arn,
-                    name: Some(request.name),
-                    input: Some(request.input),
-                    trace_header: request.trace_header,
-                })
+                .start_child_execution(
+                    StartExecution {
+                        target_arn: request.state_machine_arn,
+                        name: Some(request.name),
+                        input: Some(request.input),
+                        trace_header: request.trace_header,
+                    },
+                    &request.parent_execution_arn,
+                )
                 .await
                 .map_err(|e| ApiError::from_runtime(&e))?;
             Ok(Started {

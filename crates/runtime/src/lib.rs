@@ -33,6 +33,7 @@
 //! tasks) only after its commit succeeded. A crash at any point therefore
 //! resumes from the last committed transition, and no state runs twice.
 
+pub mod activity;
 mod actor;
 pub mod arn;
 pub mod error;

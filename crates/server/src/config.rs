@@ -45,6 +45,9 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     region: Option<String>,
     account_id: Option<String>,
+    /// HTTP tasks, functions, commands (see docs/integrations.md).
+    #[serde(default)]
+    integrations: statecraft_integrations::IntegrationsConfig,
 }
 
 /// The settings the server runs with.
@@ -54,6 +57,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub region: String,
     pub account_id: String,
+    /// The `[integrations]` section: what Task resources can reach.
+    pub integrations: statecraft_integrations::IntegrationsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +106,7 @@ impl Config {
                 .clone()
                 .or(file.account_id)
                 .unwrap_or_else(|| DEFAULT_ACCOUNT.into()),
+            integrations: file.integrations,
         };
         cfg.check()?;
         Ok(cfg)
@@ -196,6 +202,30 @@ mod tests {
         let err = parse_file("region = \"us-east-1\"\n\nlistn = \"127.0.0.1:1\"\n").unwrap_err();
         assert!(err.contains("listn"), "{err}");
         assert!(err.starts_with("line 3"), "{err}");
+    }
+
+    /// Every example's `statecraft.toml` is a valid server config.
+    #[test]
+    fn the_examples_configs_are_accepted() {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        // The mlops example names its registry key by environment variable
+        // (secrets are resolved when the config is read).
+        if std::env::var_os("MODEL_REGISTRY_KEY").is_none() {
+            std::env::set_var("MODEL_REGISTRY_KEY", "test-key");
+        }
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&examples).unwrap() {
+            let path = entry.unwrap().path().join("statecraft.toml");
+            if !path.exists() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let file = parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            statecraft_integrations::build(&file.integrations, None)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+        assert!(seen >= 4, "only {seen} example configs found");
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub enum Error {
     },
     #[error("cannot start the execution runtime: {0}")]
     Runtime(String),
+    #[error("invalid [integrations] config: {0}")]
+    Integrations(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -58,6 +60,9 @@ pub enum Error {
 /// A started server: the service, the runtime and the store behind it.
 pub struct Server {
     service: Arc<Service>,
+    /// The runtime as nested executions see it; unbound at shutdown to
+    /// break the runtime → integration → runtime cycle.
+    executions: statecraft_integrations::RuntimeExecutions,
 }
 
 impl Server {
@@ -65,23 +70,37 @@ impl Server {
     /// recovers the executions that were running when the process stopped).
     /// Must be called inside a tokio runtime.
     pub async fn start(cfg: &Config) -> Result<Server, Error> {
-        let runtime = statecraft_runtime::Runtime::open(statecraft_runtime::Options::new(
-            cfg.data_dir.clone(),
-        ))
-        .await
-        .map_err(|e| match e {
-            statecraft_runtime::Error::Store(source) => Error::Store {
-                dir: cfg.data_dir.clone(),
-                source,
-            },
-            e => Error::Runtime(e.to_string()),
-        })?;
+        // The integrations are built before the runtime they run in; nested
+        // executions reach the runtime through `executions`, bound below.
+        let executions = statecraft_integrations::RuntimeExecutions::new();
+        let mut integrations = statecraft_integrations::registry(
+            &cfg.integrations,
+            Some(Arc::new(executions.clone())),
+        )
+        .map_err(|e| Error::Integrations(e.to_string()))?;
+        let activities = Arc::new(statecraft_runtime::activity::ActivityTasks::new());
+        integrations.register(activities.clone());
+        // Last: it claims every `.waitForTaskToken` resource left.
+        integrations.register(Arc::new(statecraft_runtime::activity::WaitForToken));
+        let mut options = statecraft_runtime::Options::new(cfg.data_dir.clone());
+        options.integrations = integrations;
+        let runtime = statecraft_runtime::Runtime::open(options)
+            .await
+            .map_err(|e| match e {
+                statecraft_runtime::Error::Store(source) => Error::Store {
+                    dir: cfg.data_dir.clone(),
+                    source,
+                },
+                e => Error::Runtime(e.to_string()),
+            })?;
+        executions.bind(runtime.clone());
         let scope = arn::Scope {
             region: cfg.region.clone(),
             account: cfg.account_id.clone(),
         };
         Ok(Server {
-            service: Arc::new(Service::new(scope, runtime)),
+            service: Arc::new(Service::with_activities(scope, runtime, activities)),
+            executions,
         })
     }
 
@@ -102,6 +121,7 @@ impl Server {
             .await?;
         // Lets running actors finish the step they are committing, then
         // closes the store; whatever is cut short resumes at next start.
+        self.executions.unbind();
         self.service.runtime.shutdown(SHUTDOWN_GRACE).await;
         Ok(())
     }

@@ -13,6 +13,16 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
+    ActivityDoesNotExist(String),
+    #[error("{0}")]
+    ActivityAlreadyExists(String),
+    #[error("{0}")]
+    TaskDoesNotExist(String),
+    #[error("{0}")]
+    TaskTimedOut(String),
+    #[error("{0}")]
+    InvalidOutput(String),
+    #[error("{0}")]
     ConflictException(String),
     #[error("{0}")]
     ExecutionAlreadyExists(String),
@@ -78,6 +88,11 @@ impl ApiError {
     /// The `__type` the SDKs match on.
     pub fn type_name(&self) -> &'static str {
         match self {
+            ApiError::ActivityDoesNotExist(_) => "ActivityDoesNotExist",
+            ApiError::ActivityAlreadyExists(_) => "ActivityAlreadyExists",
+            ApiError::TaskDoesNotExist(_) => "TaskDoesNotExist",
+            ApiError::TaskTimedOut(_) => "TaskTimedOut",
+            ApiError::InvalidOutput(_) => "InvalidOutput",
             ApiError::ConflictException(_) => "ConflictException",
             ApiError::ExecutionAlreadyExists(_) => "ExecutionAlreadyExists",
             ApiError::ExecutionDoesNotExist(_) => "ExecutionDoesNotExist",

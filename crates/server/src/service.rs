@@ -8,6 +8,7 @@ use std::time::Instant;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+use statecraft_runtime::activity::ActivityTasks;
 use statecraft_runtime::Runtime;
 use statecraft_store::Store;
 
@@ -23,6 +24,9 @@ pub struct Service {
     /// RedriveExecution's client tokens: (execution, token) → redrive date,
     /// so a retried request answers as the first one did.
     pub(crate) redrive_tokens: Mutex<HashMap<(String, String), (i64, Instant)>>,
+    /// Wakes GetActivityTask long polls; the same instance is registered
+    /// with the runtime as the activity integration.
+    pub(crate) activities: Arc<ActivityTasks>,
 }
 
 /// Maps a store failure that the caller did not branch on. Token errors are
@@ -88,16 +92,35 @@ pub const OPERATIONS: &[&str] = &[
     "TagResource",
     "UntagResource",
     "ListTagsForResource",
+    "CreateActivity",
+    "DescribeActivity",
+    "ListActivities",
+    "DeleteActivity",
+    "GetActivityTask",
+    "SendTaskSuccess",
+    "SendTaskFailure",
+    "SendTaskHeartbeat",
 ];
 
 impl Service {
     /// A service over `runtime` (and the store it runs on).
     pub fn new(scope: Scope, runtime: Runtime) -> Service {
+        Service::with_activities(scope, runtime, Arc::new(ActivityTasks::new()))
+    }
+
+    /// A service whose GetActivityTask polls are woken by `activities`,
+    /// which must be the activity integration registered with `runtime`.
+    pub fn with_activities(
+        scope: Scope,
+        runtime: Runtime,
+        activities: Arc<ActivityTasks>,
+    ) -> Service {
         Service {
             scope,
             store: runtime.store().clone(),
             runtime,
             redrive_tokens: Mutex::new(HashMap::new()),
+            activities,
         }
     }
 
@@ -145,6 +168,14 @@ impl Service {
             "TagResource" => self.tag_resource(req).await,
             "UntagResource" => self.untag_resource(req).await,
             "ListTagsForResource" => self.list_tags_for_resource(req).await,
+            "CreateActivity" => self.create_activity(req).await,
+            "DescribeActivity" => self.describe_activity(req).await,
+            "ListActivities" => self.list_activities(req).await,
+            "DeleteActivity" => self.delete_activity(req).await,
+            "GetActivityTask" => self.get_activity_task(req).await,
+            "SendTaskSuccess" => self.send_task_success(req).await,
+            "SendTaskFailure" => self.send_task_failure(req).await,
+            "SendTaskHeartbeat" => self.send_task_heartbeat(req).await,
             other => Err(ApiError::UnknownOperationException(format!(
                 "Unknown operation: {other}"
             ))),

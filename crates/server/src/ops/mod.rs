@@ -2,10 +2,12 @@
 //! method of [`crate::service::Service`] taking the decoded [`Request`] and
 //! returning the response members (or an [`ApiError`]).
 
+pub mod activities;
 pub mod aliases;
 pub mod executions;
 pub mod machines;
 pub mod tags;
+pub mod tasks;
 pub mod test_state;
 pub mod validate;
 

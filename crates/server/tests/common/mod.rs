@@ -60,6 +60,7 @@ impl TestServer {
             data_dir: dir.path().to_path_buf(),
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
+            integrations: Default::default(),
         };
         let server = Server::start(&cfg).await.expect("server starts");
         let service = server.service();

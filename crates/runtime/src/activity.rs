@@ -1,0 +1,184 @@
+//! Tasks that wait for someone outside to finish them: activity tasks
+//! (workers take them with GetActivityTask) and `.waitForTaskToken` tasks
+//! of resources nothing else integrates with (the token is the handle).
+//!
+//! Both integrations answer [`TaskOutcome::Deferred`]: the task stays
+//! pending in the store (queued with its token by the step that scheduled
+//! it) until SendTaskSuccess/Failure with the token, or the engine's own
+//! `TimeoutSeconds`/`HeartbeatSeconds` timers, end it. Nothing about these
+//! tasks lives only in memory, so they survive restarts.
+//!
+//! [`ActivityTasks`] also wakes long polls: a GetActivityTask waiting on an
+//! activity is woken the moment a task for it is dispatched (a [`Notify`]
+//! per activity ARN), so a worker gets its task without polling delay.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use statecraft_engine::TaskRequest;
+use tokio::sync::Notify;
+
+use crate::integration::{Integration, TaskContext, TaskFuture, TaskOutcome};
+
+/// The suffix of a resource whose task waits for its token.
+pub const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
+
+/// Whether `resource` is an activity ARN
+/// (`arn:<partition>:states:<region>:<account>:activity:<name>`).
+pub fn is_activity(resource: &str) -> bool {
+    let mut parts = resource.split(':');
+    let head = parts.next();
+    let _partition = parts.next();
+    let service = parts.next();
+    let region = parts.next();
+    let account = parts.next();
+    let kind = parts.next();
+    let name = parts.next();
+    head == Some("arn")
+        && service == Some("states")
+        && region.is_some_and(|r| !r.is_empty())
+        && account.is_some_and(|a| !a.is_empty())
+        && kind == Some("activity")
+        && name.is_some_and(|n| !n.is_empty())
+        && parts.next().is_none()
+}
+
+/// Activity tasks: dispatched tasks wait in the store for a worker; this
+/// only wakes the workers waiting on that activity. Share one instance
+/// between the runtime's registry and the API's GetActivityTask.
+#[derive(Default)]
+pub struct ActivityTasks {
+    waiting: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+impl std::fmt::Debug for ActivityTasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActivityTasks").finish_non_exhaustive()
+    }
+}
+
+impl ActivityTasks {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The notifier of one activity. A poller takes it, registers interest
+    /// (`Notify::notified` + `enable`) and only then looks in the store, so
+    /// a task dispatched in between is not missed.
+    pub fn notifier(&self, activity_arn: &str) -> Arc<Notify> {
+        let mut waiting = match self.waiting.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        waiting
+            .entry(activity_arn.to_string())
+            .or_insert_with(|| Arc::new(Notify::new()))
+            .clone()
+    }
+
+    /// Wakes every poller of `activity_arn`; they race to claim the task in
+    /// the store, which hands it to exactly one.
+    pub fn wake(&self, activity_arn: &str) {
+        self.notifier(activity_arn).notify_waiters();
+    }
+
+    /// Forgets an activity's notifier (DeleteActivity). Pollers holding it
+    /// time out as usual.
+    pub fn forget(&self, activity_arn: &str) {
+        let mut waiting = match self.waiting.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        waiting.remove(activity_arn);
+    }
+}
+
+impl Integration for ActivityTasks {
+    fn handles(&self, resource: &str) -> bool {
+        is_activity(resource)
+    }
+
+    fn invoke(&self, _: TaskContext, request: TaskRequest) -> TaskFuture {
+        // The task is in the store already (committed with its step).
+        self.wake(&request.resource);
+        Box::pin(async { TaskOutcome::Deferred })
+    }
+}
+
+/// `.waitForTaskToken` on a resource Statecraft does not otherwise
+/// integrate with (e.g. `arn:aws:states:::sqs:sendMessage.waitForTaskToken`
+/// for a human approval): nothing is called; the task waits for its token,
+/// which the definition puts into the parameters (and so into the
+/// `TaskScheduled` event) for an operator or the console to find. Register
+/// it after every real integration: it claims any resource with the suffix.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WaitForToken;
+
+impl Integration for WaitForToken {
+    fn handles(&self, resource: &str) -> bool {
+        resource.ends_with(WAIT_FOR_TASK_TOKEN)
+    }
+
+    fn invoke(&self, _: TaskContext, _: TaskRequest) -> TaskFuture {
+        Box::pin(async { TaskOutcome::Deferred })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_arns_are_recognised() {
+        for (arn, yes) in [
+            ("arn:aws:states:us-east-1:123456789012:activity:work", true),
+            ("arn:aws-cn:states:cn-north-1:1:activity:a-b", true),
+            ("arn:aws:states:us-east-1:123456789012:activity:", false),
+            ("arn:aws:states:us-east-1:123456789012:activity:a:b", false),
+            ("arn:aws:states:::lambda:invoke", false),
+            (
+                "arn:aws:states:us-east-1:123456789012:stateMachine:x",
+                false,
+            ),
+            ("activity", false),
+        ] {
+            assert_eq!(is_activity(arn), yes, "{arn}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dispatch_wakes_the_registered_pollers() {
+        let tasks = Arc::new(ActivityTasks::new());
+        let arn = "arn:aws:states:us-east-1:1:activity:a";
+        let notify = tasks.notifier(arn);
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let outcome = tasks
+            .invoke(
+                TaskContext {
+                    execution_arn: "e".into(),
+                },
+                TaskRequest {
+                    task: 1,
+                    state_name: "T".into(),
+                    resource: arn.into(),
+                    parameters: serde_json::json!({}),
+                    task_token: Some("t".into()),
+                    timeout_seconds: None,
+                    heartbeat_seconds: None,
+                },
+            )
+            .await;
+        assert_eq!(outcome, TaskOutcome::Deferred);
+        tokio::time::timeout(std::time::Duration::from_secs(1), notified)
+            .await
+            .expect("woken");
+    }
+
+    #[test]
+    fn wait_for_token_claims_only_the_suffix() {
+        assert!(WaitForToken.handles("arn:aws:states:::sqs:sendMessage.waitForTaskToken"));
+        assert!(!WaitForToken.handles("arn:aws:states:::sqs:sendMessage"));
+    }
+}

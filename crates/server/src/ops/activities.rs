@@ -1,0 +1,229 @@
+//! Activities: CreateActivity, DescribeActivity, ListActivities,
+//! DeleteActivity and GetActivityTask, the long poll through which workers
+//! in any language take the tasks of an activity.
+//!
+//! An activity task is queued in the store by the step that scheduled it
+//! (with its token); GetActivityTask claims one in the store, atomically, so
+//! that concurrent workers each get a different task, and tells the
+//! execution (`ActivityStarted`, with the worker's name). A poll with
+//! nothing to take waits on the activity's notifier, which the runtime's
+//! activity integration wakes the moment a task is dispatched.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use statecraft_engine::{Event, TaskRequest};
+use statecraft_store::{Activity, PendingTask};
+
+use crate::arn::{wrong_kind, Arn, Resource};
+use crate::names;
+use crate::ops::page_request;
+use crate::ops::tags::parse_tags;
+use crate::protocol::{timestamp, ApiError, Request, ARN, NAME, PAGE_TOKEN};
+use crate::service::{runtime_err, store_err, Service};
+
+/// How long GetActivityTask waits for a task before answering with none
+/// (AWS's documented 60 seconds).
+pub const POLL: Duration = Duration::from_secs(60);
+
+/// How long a worker holds a task it took. The task's own
+/// `HeartbeatSeconds`/`TimeoutSeconds` timers (the engine's) decide when a
+/// silent worker has failed; the lease only has to outlive them, so that no
+/// second worker takes a task that is still someone's.
+const TASK_LEASE_MS: i64 = 10 * 365 * 24 * 3600 * 1000;
+
+/// The worker name recorded when GetActivityTask gives none.
+const ANONYMOUS_WORKER: &str = "anonymous";
+
+fn missing_activity(arn: &str) -> ApiError {
+    ApiError::ActivityDoesNotExist(format!("Activity Does Not Exist: '{arn}'"))
+}
+
+impl Service {
+    fn activity_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:activity:{name}",
+            self.scope.region, self.scope.account
+        )
+    }
+
+    /// Checks that `arn` is an activity ARN and returns the activity.
+    fn activity(&self, arn: &str) -> Result<Activity, ApiError> {
+        let parsed = Arn::parse(arn)?;
+        if !matches!(parsed.resource, Resource::Activity { .. }) {
+            return Err(wrong_kind(arn, "an activity ARN"));
+        }
+        if !self.scope.owns(&parsed) {
+            return Err(missing_activity(arn));
+        }
+        self.store
+            .get_activity(arn)
+            .map_err(store_err)?
+            .ok_or_else(|| missing_activity(arn))
+    }
+
+    /// CreateActivity: idempotent by name, as on AWS — creating an activity
+    /// that exists answers with the existing one (and adds the tags given).
+    pub async fn create_activity(&self, req: Request) -> Result<Value, ApiError> {
+        let name = req.str("name", NAME)?;
+        names::check(name)?;
+        let tags = parse_tags(req.opt_list("tags")?)?;
+        let encryption = req.opt_object("encryptionConfiguration")?.cloned();
+        let arn = self.activity_arn(name);
+        let activity = match self.store.get_activity(&arn).map_err(store_err)? {
+            Some(existing) => existing,
+            None => {
+                let created = self
+                    .store
+                    .create_activity(Activity {
+                        arn: arn.clone(),
+                        name: name.to_string(),
+                        creation_date_ms: self.now_ms(),
+                        encryption_configuration: encryption.map(Value::Object),
+                    })
+                    .await;
+                match created {
+                    Ok(a) => a,
+                    // A concurrent create of the same name won the race.
+                    Err(statecraft_store::Error::AlreadyExists { .. }) => self
+                        .store
+                        .get_activity(&arn)
+                        .map_err(store_err)?
+                        .ok_or_else(|| missing_activity(&arn))?,
+                    Err(e) => return Err(store_err(e)),
+                }
+            }
+        };
+        if !tags.is_empty() {
+            self.store
+                .tag_resource(&arn, tags)
+                .await
+                .map_err(store_err)?;
+        }
+        Ok(json!({
+            "activityArn": activity.arn,
+            "creationDate": timestamp(activity.creation_date_ms),
+        }))
+    }
+
+    pub async fn describe_activity(&self, req: Request) -> Result<Value, ApiError> {
+        let arn = req.str("activityArn", ARN)?;
+        let activity = self.activity(arn)?;
+        let mut out = json!({
+            "activityArn": activity.arn,
+            "name": activity.name,
+            "creationDate": timestamp(activity.creation_date_ms),
+        });
+        if let Some(enc) = activity.encryption_configuration {
+            out["encryptionConfiguration"] = enc;
+        }
+        Ok(out)
+    }
+
+    pub async fn list_activities(&self, req: Request) -> Result<Value, ApiError> {
+        let page = page_request(&req, PAGE_TOKEN)?;
+        let listed = self.store.list_activities(&page).map_err(store_err)?;
+        let items: Vec<Value> = listed
+            .items
+            .iter()
+            .map(|a| {
+                json!({
+                    "activityArn": a.arn,
+                    "name": a.name,
+                    "creationDate": timestamp(a.creation_date_ms),
+                })
+            })
+            .collect();
+        let mut out = json!({ "activities": items });
+        if let Some(t) = listed.next_token {
+            out["nextToken"] = Value::from(t);
+        }
+        Ok(out)
+    }
+
+    /// DeleteActivity: deleting one that does not exist succeeds, as on AWS.
+    pub async fn delete_activity(&self, req: Request) -> Result<Value, ApiError> {
+        let arn = req.str("activityArn", ARN)?;
+        let parsed = Arn::parse(arn)?;
+        if !matches!(parsed.resource, Resource::Activity { .. }) {
+            return Err(wrong_kind(arn, "an activity ARN"));
+        }
+        match self.store.delete_activity(arn).await {
+            Ok(()) | Err(statecraft_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(store_err(e)),
+        }
+        self.activities.forget(arn);
+        Ok(json!({}))
+    }
+
+    /// GetActivityTask: a task of the activity, or (after [`POLL`] without
+    /// one) an answer without `taskToken`.
+    pub async fn get_activity_task(&self, req: Request) -> Result<Value, ApiError> {
+        let arn = req.str("activityArn", ARN)?;
+        let worker = req.opt_str("workerName", NAME)?.map(str::to_string);
+        self.activity(arn)?;
+        let deadline = tokio::time::Instant::now() + POLL;
+        let notify = self.activities.notifier(arn);
+        loop {
+            // Interest first, then the store: a task dispatched between the
+            // two still wakes this poll.
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(task) = self.take_task(arn, worker.as_deref()).await? {
+                return Ok(task);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(json!({}));
+            }
+        }
+    }
+
+    /// Claims the oldest free task of the activity and starts it. `None` if
+    /// there is none left.
+    async fn take_task(&self, arn: &str, worker: Option<&str>) -> Result<Option<Value>, ApiError> {
+        loop {
+            let owner = worker.unwrap_or(ANONYMOUS_WORKER);
+            let claimed = self
+                .store
+                .claim_task(arn, owner, self.now_ms(), TASK_LEASE_MS)
+                .await
+                .map_err(store_err)?;
+            let Some((execution_arn, task)) = claimed else {
+                return Ok(None);
+            };
+            if let Some(answer) = self.start_task(&execution_arn, &task, worker)? {
+                return Ok(Some(answer));
+            }
+            // The execution ended meanwhile (its tasks go with it): next.
+        }
+    }
+
+    fn start_task(
+        &self,
+        execution_arn: &str,
+        task: &PendingTask,
+        worker: Option<&str>,
+    ) -> Result<Option<Value>, ApiError> {
+        let request: TaskRequest = serde_json::from_str(&task.request)
+            .map_err(|e| ApiError::internal(format!("stored task is unreadable: {e}")))?;
+        let Some(token) = task.token.clone() else {
+            return Err(ApiError::internal("an activity task without a token"));
+        };
+        let input = serde_json::to_string(&request.parameters).map_err(ApiError::internal)?;
+        let started = self
+            .runtime
+            .send_event(
+                execution_arn,
+                Event::TaskStarted {
+                    task: task.task_id,
+                    worker_name: worker.map(str::to_string),
+                },
+            )
+            .or_else(|e| match e {
+                statecraft_runtime::Error::ExecutionDoesNotExist(_) => Ok(false),
+                e => Err(runtime_err(e)),
+            })?;
+        Ok(started.then(|| json!({ "taskToken": token, "input": input })))
+    }
+}

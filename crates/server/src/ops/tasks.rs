@@ -1,0 +1,115 @@
+//! SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat: how activity
+//! workers and `.waitForTaskToken` callbacks answer a task by its token.
+//!
+//! A token names a pending task in the store (it was committed with the
+//! step that scheduled the task), so tokens keep working across restarts.
+//! The answer becomes an engine event of the task's execution; the engine
+//! ignores answers to tasks it no longer waits for.
+
+use serde_json::{json, Value};
+use statecraft_engine::Event;
+use statecraft_store::PendingTask;
+use statecraft_types::Failure;
+
+use crate::protocol::{ApiError, Len, Request, CAUSE, DATA, ERROR};
+use crate::service::{runtime_err, store_err, Service};
+
+/// The model's `TaskToken` shape.
+pub const TASK_TOKEN: Len = Len::new(1, 2048);
+
+/// Whether `token` could be a token this server handed out (a UUID). Any
+/// other string is `InvalidToken`; a well-formed token that names no
+/// pending task belonged to a task that has ended (`TaskTimedOut`, AWS's
+/// answer for a token that is no longer valid).
+fn well_formed(token: &str) -> bool {
+    uuid::Uuid::try_parse(token).is_ok()
+}
+
+impl Service {
+    /// The execution and task a token names.
+    fn task_of(&self, token: &str) -> Result<(String, PendingTask), ApiError> {
+        if !well_formed(token) {
+            return Err(ApiError::InvalidToken("Invalid token".into()));
+        }
+        self.store
+            .task_by_token(token)
+            .map_err(store_err)?
+            .ok_or_else(|| {
+                ApiError::TaskTimedOut(
+                    "Task Timed Out: 'Provided task does not exist anymore'".into(),
+                )
+            })
+    }
+
+    /// Delivers `event` to the task's execution; `TaskDoesNotExist` if the
+    /// execution is no longer running.
+    fn answer(&self, execution_arn: &str, event: Event) -> Result<Value, ApiError> {
+        let delivered = self
+            .runtime
+            .send_event(execution_arn, event)
+            .or_else(|e| match e {
+                statecraft_runtime::Error::ExecutionDoesNotExist(_) => Ok(false),
+                e => Err(runtime_err(e)),
+            })?;
+        if !delivered {
+            return Err(ApiError::TaskDoesNotExist(
+                "Task Does Not Exist: the task's execution is no longer running".into(),
+            ));
+        }
+        Ok(json!({}))
+    }
+
+    pub async fn send_task_success(&self, req: Request) -> Result<Value, ApiError> {
+        let token = req.str("taskToken", TASK_TOKEN)?;
+        let output_text = req.str("output", DATA)?;
+        let output: Value = serde_json::from_str(output_text).map_err(|e| {
+            ApiError::InvalidOutput(format!("Invalid Output: the output is not valid JSON: {e}"))
+        })?;
+        let (execution_arn, task) = self.task_of(token)?;
+        self.answer(
+            &execution_arn,
+            Event::TaskSucceeded {
+                task: task.task_id,
+                output,
+            },
+        )
+    }
+
+    pub async fn send_task_failure(&self, req: Request) -> Result<Value, ApiError> {
+        let token = req.str("taskToken", TASK_TOKEN)?;
+        let error = req.opt_str("error", ERROR)?.unwrap_or("");
+        let cause = req.opt_str("cause", CAUSE)?.unwrap_or("");
+        let (execution_arn, task) = self.task_of(token)?;
+        self.answer(
+            &execution_arn,
+            Event::TaskFailed {
+                task: task.task_id,
+                failure: Failure::new(error, cause),
+            },
+        )
+    }
+
+    pub async fn send_task_heartbeat(&self, req: Request) -> Result<Value, ApiError> {
+        let token = req.str("taskToken", TASK_TOKEN)?;
+        let (execution_arn, task) = self.task_of(token)?;
+        self.answer(&execution_arn, Event::TaskHeartbeat { task: task.task_id })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_uuids() {
+        assert!(well_formed("0f8fad5b-d9cb-469f-a165-70867728950e"));
+        for bad in [
+            "",
+            "x",
+            "0f8fad5b-d9cb-469f-a165",
+            "AAAAKgAAAAIAAAAAAAAAA==",
+        ] {
+            assert!(!well_formed(bad), "{bad}");
+        }
+    }
+}
