@@ -304,7 +304,9 @@ impl Actor {
                 .insert(0, TaskChange::Remove { task_id: task });
             self.running.remove(&task);
         }
+        let observed = crate::observe::before_commit(inner.store.as_ref(), &plan.transition);
         self.version = inner.store.commit(plan.transition).await?;
+        observed.committed(&self.arn);
         self.carry_out(inner, plan.commands);
         Ok(())
     }
@@ -324,6 +326,7 @@ impl Actor {
                 }
                 Command::InvokeTask(request) => {
                     let task = request.task;
+                    let resource = request.resource.clone();
                     let arn = self.arn.clone();
                     let future = inner.integrations.invoke(
                         TaskContext {
@@ -331,6 +334,7 @@ impl Actor {
                         },
                         request,
                     );
+                    let future = crate::observe::timed_task(resource, future);
                     let weak = Arc::downgrade(inner);
                     // The integration runs in its own task so that a panic in
                     // it becomes a task failure instead of a hung execution;

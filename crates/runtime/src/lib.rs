@@ -41,7 +41,9 @@ mod express;
 pub mod host;
 pub mod integration;
 mod machines;
+mod observe;
 pub mod redrive;
+pub mod retention;
 mod timer;
 
 use std::collections::HashMap;
@@ -360,12 +362,14 @@ impl Runtime {
             parent_arn,
         };
         let lease_until = now.saturating_add(inner.lease_ms);
+        let observed = observe::before_commit(inner.store.as_ref(), &plan.transition);
         let created = inner
             .store
             .create_leased_execution(new, plan.transition, &inner.node_id, lease_until)
             .await?;
         match created {
             Created::New => {
+                observed.committed(&execution_arn);
                 if execution.is_finished() {
                     // Done within its first step (a chain of Pass/Choice
                     // states): no timers or tasks, no actor needed.

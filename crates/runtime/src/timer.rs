@@ -142,6 +142,7 @@ impl Heap {
                     self.by_execution.remove(&execution);
                 }
             }
+            statecraft_telemetry::metrics::observe_timer_lag(now.saturating_sub(at));
             out.push(Fired { execution, timer });
         }
         out

@@ -232,51 +232,86 @@ pub fn integration_of(resource: &str) -> String {
     }
 }
 
-/// Counts what one committed transition's history events say: executions
-/// started and finished, states entered, retries. Called by the runtime
-/// after each commit.
-pub fn observe_events(execution_arn: &str, events: &[HistoryEvent]) {
-    if events.is_empty() {
-        return;
-    }
-    let labels = MachineLabels {
-        state_machine: machine_arn_of(execution_arn),
-    };
-    let m = &*METRICS;
-    let mut previous: Option<EventType> = None;
-    for e in events {
-        let name = e.event_type.as_str();
-        match e.event_type {
-            EventType::ExecutionStarted => {
-                m.started.get_or_create(&labels).inc();
+/// What one transition's history events add to the execution metrics,
+/// computed before the commit (so the events need not be cloned) and
+/// recorded after it succeeded (so a failed commit counts nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub started: bool,
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED` if the execution ended.
+    pub finished: Option<&'static str>,
+    pub transitions: u64,
+    pub retries: u64,
+}
+
+impl Tally {
+    /// Reads the events of one transition.
+    pub fn of(events: &[HistoryEvent]) -> Tally {
+        let mut t = Tally::default();
+        let mut previous: Option<EventType> = None;
+        for e in events {
+            let name = e.event_type.as_str();
+            match e.event_type {
+                EventType::ExecutionStarted => t.started = true,
+                EventType::ExecutionSucceeded => t.finished = Some("SUCCEEDED"),
+                EventType::ExecutionFailed => t.finished = Some("FAILED"),
+                EventType::ExecutionTimedOut => t.finished = Some("TIMED_OUT"),
+                EventType::ExecutionAborted => t.finished = Some("ABORTED"),
+                _ if name.ends_with("StateEntered") => t.transitions += 1,
+                // A task scheduled without its state being entered just
+                // before is a Retrier's next attempt: the engine records no
+                // event of its own for a retry.
+                _ if name.ends_with("Scheduled")
+                    && !previous.is_some_and(|p| p.as_str().ends_with("StateEntered")) =>
+                {
+                    t.retries += 1
+                }
+                _ => {}
             }
-            EventType::ExecutionSucceeded => {
-                m.succeeded.get_or_create(&labels).inc();
-            }
-            EventType::ExecutionFailed => {
-                m.failed.get_or_create(&labels).inc();
-            }
-            EventType::ExecutionTimedOut => {
-                m.timed_out.get_or_create(&labels).inc();
-            }
-            EventType::ExecutionAborted => {
-                m.aborted.get_or_create(&labels).inc();
-            }
-            _ if name.ends_with("StateEntered") => {
-                m.transitions.get_or_create(&labels).inc();
-            }
-            // A task scheduled without its state being entered just before
-            // is a Retrier's next attempt: the engine records no event of
-            // its own for a retry.
-            _ if name.ends_with("Scheduled")
-                && !previous.is_some_and(|p| p.as_str().ends_with("StateEntered")) =>
-            {
-                m.retries.get_or_create(&labels).inc();
-            }
-            _ => {}
+            previous = Some(e.event_type);
         }
-        previous = Some(e.event_type);
+        t
     }
+
+    /// Adds this tally to the metrics of the execution's state machine and
+    /// logs the execution's start and end.
+    pub fn record(&self, execution_arn: &str) {
+        if *self == Tally::default() {
+            return;
+        }
+        let labels = MachineLabels {
+            state_machine: machine_arn_of(execution_arn),
+        };
+        let m = &*METRICS;
+        if self.started {
+            m.started.get_or_create(&labels).inc();
+            tracing::info!(execution_arn, "execution started");
+        }
+        if self.transitions > 0 {
+            m.transitions
+                .get_or_create(&labels)
+                .inc_by(self.transitions);
+        }
+        if self.retries > 0 {
+            m.retries.get_or_create(&labels).inc_by(self.retries);
+        }
+        if let Some(status) = self.finished {
+            let family = match status {
+                "SUCCEEDED" => &m.succeeded,
+                "FAILED" => &m.failed,
+                "TIMED_OUT" => &m.timed_out,
+                _ => &m.aborted,
+            };
+            family.get_or_create(&labels).inc();
+            tracing::info!(execution_arn, status, "execution finished");
+        }
+    }
+}
+
+/// Counts what one committed transition's history events say: executions
+/// started and finished, states entered, retries.
+pub fn observe_events(execution_arn: &str, events: &[HistoryEvent]) {
+    Tally::of(events).record(execution_arn);
 }
 
 /// Records one task's answer: how long the integration took and whether it
@@ -464,13 +499,17 @@ mod tests {
             &[
                 event(1, EventType::ExecutionStarted),
                 event(2, EventType::TaskScheduled),
-                event(3, EventType::ExecutionSucceeded),
-                event(4, EventType::ExecutionFailed),
-                event(5, EventType::ExecutionTimedOut),
-                event(6, EventType::ExecutionAborted),
-                event(7, EventType::PassStateEntered),
+                event(3, EventType::PassStateEntered),
             ],
         );
+        for end in [
+            EventType::ExecutionSucceeded,
+            EventType::ExecutionFailed,
+            EventType::ExecutionTimedOut,
+            EventType::ExecutionAborted,
+        ] {
+            observe_events(arn, &[event(4, end)]);
+        }
         observe_task(
             "arn:aws:states:::http:invoke",
             Duration::from_millis(5),
