@@ -1,0 +1,598 @@
+//! Activities and task tokens end to end, with the official Rust SDK as both
+//! the API client and the activity worker: the activity lifecycle, a worker
+//! loop (GetActivityTask / SendTaskSuccess), distinct tasks for concurrent
+//! workers, heartbeat timeouts retried by Retry, SendTaskFailure caught by
+//! Catch, `.waitForTaskToken` callbacks and every token error.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use aws_sdk_sfn::Client;
+use common::{create, wait_done, TestServer};
+use serde_json::{json, Value};
+
+const ACTIVITY_PREFIX: &str = "arn:aws:states:us-east-1:123456789012:activity:";
+
+fn parse(s: Option<&str>) -> Value {
+    s.and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null)
+}
+
+async fn create_activity(c: &Client, name: &str) -> String {
+    c.create_activity()
+        .name(name)
+        .send()
+        .await
+        .expect("create activity")
+        .activity_arn
+}
+
+/// A machine with one activity task and the given extra Task fields.
+fn activity_machine(activity: &str, extra: Value) -> String {
+    let mut task = json!({"Type": "Task", "Resource": activity, "End": true});
+    if let (Some(t), Some(e)) = (task.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            t.insert(k.clone(), v.clone());
+        }
+    }
+    json!({"StartAt": "Work", "States": {"Work": task}}).to_string()
+}
+
+async fn start(c: &Client, machine: &str, input: Value) -> String {
+    c.start_execution()
+        .state_machine_arn(machine)
+        .input(input.to_string())
+        .send()
+        .await
+        .expect("start")
+        .execution_arn
+}
+
+async fn history_types(c: &Client, execution: &str) -> Vec<HistoryEventType> {
+    c.get_execution_history()
+        .execution_arn(execution)
+        .max_results(1000)
+        .send()
+        .await
+        .expect("history")
+        .events
+        .into_iter()
+        .map(|e| e.r#type)
+        .collect()
+}
+
+/// Takes one task, failing the test if none comes within the poll.
+async fn take(c: &Client, activity: &str, worker: &str) -> (String, Value) {
+    let t = c
+        .get_activity_task()
+        .activity_arn(activity)
+        .worker_name(worker)
+        .send()
+        .await
+        .expect("get activity task");
+    let token = t.task_token.expect("a task");
+    (token, parse(t.input.as_deref()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_lifecycle() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let arn = create_activity(c, "resize").await;
+    assert_eq!(arn, format!("{ACTIVITY_PREFIX}resize"));
+    // Idempotent by name.
+    assert_eq!(create_activity(c, "resize").await, arn);
+    let d = c
+        .describe_activity()
+        .activity_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.name, "resize");
+    assert_eq!(d.activity_arn, arn);
+
+    let tagged = c
+        .create_activity()
+        .name("tagged")
+        .tags(
+            aws_sdk_sfn::types::Tag::builder()
+                .key("team")
+                .value("media")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .activity_arn;
+    let tags = c
+        .list_tags_for_resource()
+        .resource_arn(&tagged)
+        .send()
+        .await
+        .unwrap()
+        .tags
+        .unwrap_or_default();
+    assert_eq!(tags.len(), 1);
+
+    for i in 0..3 {
+        create_activity(c, &format!("a{i}")).await;
+    }
+    // Five activities, two per page.
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .list_activities()
+            .max_results(2)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(page.activities.len() <= 2);
+        names.extend(page.activities.into_iter().map(|a| a.name));
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    names.sort();
+    assert_eq!(names, ["a0", "a1", "a2", "resize", "tagged"]);
+
+    c.delete_activity().activity_arn(&arn).send().await.unwrap();
+    let err = c
+        .describe_activity()
+        .activity_arn(&arn)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_activity_does_not_exist(), "{err:?}");
+    let err = c
+        .get_activity_task()
+        .activity_arn(&arn)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_activity_does_not_exist(), "{err:?}");
+    let err = c
+        .describe_activity()
+        .activity_arn("not-an-arn")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_arn(), "{err:?}");
+    let err = c
+        .create_activity()
+        .name("bad name")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_name(), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_loop_completes_executions() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let activity = create_activity(c, "double").await;
+    let machine = create(c, "doubler", &activity_machine(&activity, json!({}))).await;
+
+    // The worker polls first: its long poll is answered when the task comes.
+    let worker = {
+        let c = c.clone();
+        let activity = activity.clone();
+        tokio::spawn(async move {
+            for _ in 0..3 {
+                let (token, input) = take(&c, &activity, "worker-1").await;
+                let n = input["n"].as_i64().unwrap_or(0);
+                c.send_task_heartbeat()
+                    .task_token(&token)
+                    .send()
+                    .await
+                    .expect("heartbeat");
+                c.send_task_success()
+                    .task_token(&token)
+                    .output(json!({"doubled": n * 2}).to_string())
+                    .send()
+                    .await
+                    .expect("success");
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut executions = Vec::new();
+    for n in 0..3 {
+        executions.push(start(c, &machine, json!({"n": n})).await);
+    }
+    tokio::time::timeout(Duration::from_secs(30), worker)
+        .await
+        .expect("worker finishes")
+        .expect("worker ok");
+    let mut outputs = Vec::new();
+    for e in &executions {
+        let d = wait_done(c, e).await;
+        assert_eq!(d.status, ExecutionStatus::Succeeded);
+        outputs.push(parse(d.output.as_deref())["doubled"].as_i64().unwrap());
+    }
+    outputs.sort();
+    assert_eq!(outputs, [0, 2, 4]);
+
+    let types = history_types(c, &executions[0]).await;
+    for t in [
+        HistoryEventType::ActivityScheduled,
+        HistoryEventType::ActivityStarted,
+        HistoryEventType::ActivitySucceeded,
+    ] {
+        assert!(types.contains(&t), "{t:?} missing from {types:?}");
+    }
+    let events = c
+        .get_execution_history()
+        .execution_arn(&executions[0])
+        .send()
+        .await
+        .unwrap()
+        .events;
+    let started = events
+        .iter()
+        .find_map(|e| e.activity_started_event_details.as_ref())
+        .expect("ActivityStarted details");
+    assert_eq!(started.worker_name.as_deref(), Some("worker-1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_workers_get_distinct_tasks() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let activity = create_activity(c, "shared").await;
+    let machine = create(c, "shared-m", &activity_machine(&activity, json!({}))).await;
+    let mut executions = Vec::new();
+    for n in 0..4 {
+        executions.push(start(c, &machine, json!({"n": n})).await);
+    }
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let c = c.clone();
+        let activity = activity.clone();
+        workers.push(tokio::spawn(async move {
+            take(&c, &activity, &format!("w{w}")).await
+        }));
+    }
+    let mut tokens = HashSet::new();
+    let mut inputs = HashSet::new();
+    for w in workers {
+        let (token, input) = w.await.unwrap();
+        tokens.insert(token);
+        inputs.insert(input["n"].as_i64().unwrap());
+    }
+    assert_eq!(tokens.len(), 4, "every worker got its own task");
+    assert_eq!(inputs.len(), 4);
+    for t in &tokens {
+        c.send_task_success()
+            .task_token(t)
+            .output("{}")
+            .send()
+            .await
+            .unwrap();
+    }
+    for e in &executions {
+        assert_eq!(wait_done(c, e).await.status, ExecutionStatus::Succeeded);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_worker_times_out_and_the_task_is_retried() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let activity = create_activity(c, "flaky").await;
+    let def = activity_machine(
+        &activity,
+        json!({
+            "HeartbeatSeconds": 1,
+            "Retry": [{"ErrorEquals": ["States.HeartbeatTimeout"], "IntervalSeconds": 1, "MaxAttempts": 1}]
+        }),
+    );
+    let machine = create(c, "flaky-m", &def).await;
+    let execution = start(c, &machine, json!({"job": 7})).await;
+    // The first worker takes the task and dies (never answers).
+    let (dead_token, input) = take(c, &activity, "dies").await;
+    assert_eq!(input, json!({"job": 7}));
+    // After the heartbeat timeout and the retry interval, a second worker
+    // gets the retried task with a new token.
+    let (token, input) = take(c, &activity, "lives").await;
+    assert_ne!(token, dead_token);
+    assert_eq!(input, json!({"job": 7}));
+    // The dead worker's token no longer names a task.
+    let err = c
+        .send_task_success()
+        .task_token(&dead_token)
+        .output("{}")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_task_timed_out(), "{err:?}");
+    c.send_task_success()
+        .task_token(&token)
+        .output(r#"{"done":true}"#)
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(c, &execution).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(parse(d.output.as_deref()), json!({"done": true}));
+    let types = history_types(c, &execution).await;
+    assert!(
+        types.contains(&HistoryEventType::ActivityTimedOut),
+        "{types:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_task_failure_is_caught() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let activity = create_activity(c, "failing").await;
+    let def = json!({
+        "StartAt": "Work",
+        "States": {
+            "Work": {
+                "Type": "Task", "Resource": activity,
+                "Catch": [{"ErrorEquals": ["Worker.Broken"], "ResultPath": "$.error", "Next": "Handled"}],
+                "End": true
+            },
+            "Handled": {"Type": "Pass", "End": true}
+        }
+    })
+    .to_string();
+    let machine = create(c, "failing-m", &def).await;
+    let execution = start(c, &machine, json!({})).await;
+    let (token, _) = take(c, &activity, "w").await;
+    c.send_task_failure()
+        .task_token(&token)
+        .error("Worker.Broken")
+        .cause("disk full")
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(c, &execution).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        parse(d.output.as_deref()),
+        json!({"error": {"Error": "Worker.Broken", "Cause": "disk full"}})
+    );
+    let types = history_types(c, &execution).await;
+    assert!(
+        types.contains(&HistoryEventType::ActivityFailed),
+        "{types:?}"
+    );
+}
+
+/// `.waitForTaskToken` on a resource Statecraft does not integrate with:
+/// the token is in the parameters (and TaskScheduled), the execution waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_waits_for_its_token() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let def = json!({
+        "StartAt": "Approve",
+        "States": {
+            "Approve": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {
+                    "QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/approvals",
+                    "MessageBody": {"token.$": "$$.Task.Token", "model.$": "$.model"}
+                },
+                "TimeoutSeconds": 60,
+                "End": true
+            }
+        }
+    })
+    .to_string();
+    let machine = create(c, "approval", &def).await;
+    let execution = start(c, &machine, json!({"model": "m-1"})).await;
+    // An operator finds the token in the TaskScheduled event.
+    let token = {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let events = c
+                .get_execution_history()
+                .execution_arn(&execution)
+                .send()
+                .await
+                .unwrap()
+                .events;
+            let found = events.iter().find_map(|e| {
+                let p = parse(Some(e.task_scheduled_event_details.as_ref()?.parameters()));
+                p["MessageBody"]["token"].as_str().map(str::to_string)
+            });
+            if let Some(t) = found {
+                break t;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no TaskScheduled");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let d = c
+        .describe_execution()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status, ExecutionStatus::Running, "waits for the token");
+    c.send_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap();
+    c.send_task_success()
+        .task_token(&token)
+        .output(r#"{"approved":true}"#)
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(c, &execution).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(parse(d.output.as_deref()), json!({"approved": true}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_errors() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    // Not a token this server hands out.
+    let err = c
+        .send_task_success()
+        .task_token("garbage")
+        .output("{}")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_token(), "{err:?}");
+    let err = c
+        .send_task_failure()
+        .task_token("garbage")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_token(), "{err:?}");
+    let err = c
+        .send_task_heartbeat()
+        .task_token("garbage")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_token(), "{err:?}");
+    // Well formed, but no task has it (any more).
+    let unknown = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    let err = c
+        .send_task_heartbeat()
+        .task_token(unknown)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_task_timed_out(), "{err:?}");
+    let err = c
+        .send_task_failure()
+        .task_token(unknown)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_task_timed_out(), "{err:?}");
+
+    // Output that is not JSON.
+    let activity = create_activity(c, "strict").await;
+    let machine = create(c, "strict-m", &activity_machine(&activity, json!({}))).await;
+    let execution = start(c, &machine, json!({})).await;
+    let (token, _) = take(c, &activity, "w").await;
+    let err = c
+        .send_task_success()
+        .task_token(&token)
+        .output("{not json")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_output(), "{err:?}");
+    // Once the execution is stopped, its token is gone.
+    c.stop_execution()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .unwrap();
+    let err = c
+        .send_task_success()
+        .task_token(&token)
+        .output("{}")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        err.is_task_timed_out() || err.is_task_does_not_exist(),
+        "{err:?}"
+    );
+}
+
+/// A server over `dir` (kept across restarts): its client, and a sender
+/// that stops it and a handle to await the stop.
+async fn server_in(
+    dir: &std::path::Path,
+) -> (
+    Client,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let cfg = statecraft_server::Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.to_path_buf(),
+        region: "us-east-1".into(),
+        account_id: "123456789012".into(),
+        integrations: Default::default(),
+    };
+    let server = statecraft_server::Server::start(&cfg).await.expect("start");
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        server.serve(listener, shutdown).await.expect("serve");
+    });
+    (common::client(&format!("http://{addr}")), stop, task)
+}
+
+/// Tokens live in the store: a task taken before a restart is answered after
+/// it, and a task queued before it is handed out after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, stop, task) = server_in(dir.path()).await;
+    let activity = create_activity(&c, "durable").await;
+    let machine = create(&c, "durable-m", &activity_machine(&activity, json!({}))).await;
+    let first = start(&c, &machine, json!({"n": 1})).await;
+    let (token, _) = take(&c, &activity, "w").await;
+    let second = start(&c, &machine, json!({"n": 2})).await;
+    let _ = stop.send(());
+    task.await.unwrap();
+
+    let (c, stop, task) = server_in(dir.path()).await;
+    c.send_task_success()
+        .task_token(&token)
+        .output(r#"{"after":"restart"}"#)
+        .send()
+        .await
+        .unwrap();
+    let (token2, input) = take(&c, &activity, "w2").await;
+    assert_eq!(input, json!({"n": 2}));
+    c.send_task_success()
+        .task_token(&token2)
+        .output("{}")
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(&c, &first).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(parse(d.output.as_deref()), json!({"after": "restart"}));
+    assert_eq!(
+        wait_done(&c, &second).await.status,
+        ExecutionStatus::Succeeded
+    );
+    let _ = stop.send(());
+    task.await.unwrap();
+}
