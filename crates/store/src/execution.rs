@@ -327,6 +327,37 @@ pub trait ExecutionStore: Send + Sync {
         )))
     }
 
+    /// Up to `limit` history events of an execution after event `after_id`,
+    /// oldest first: how the console's live stream catches up. `NotFound`
+    /// if the execution does not exist.
+    fn history_after(
+        &self,
+        execution_arn: &str,
+        after_id: u64,
+        limit: u32,
+    ) -> Result<Vec<HistoryEvent>> {
+        let query = HistoryQuery {
+            page: PageRequest {
+                max_results: limit,
+                // The forward history listing's cursor is the last event id
+                // served, so "after N" is the page that follows event N.
+                next_token: (after_id > 0)
+                    .then(|| crate::page::encode_token("history", &after_id.to_string())),
+            },
+            reverse: false,
+        };
+        Ok(self.history(execution_arn, &query)?.items)
+    }
+
+    /// The console's overview: aggregates over the executions of a time
+    /// window (see [`crate::stats`]). Stores without them say so.
+    fn overview(&self, query: &crate::stats::OverviewQuery) -> Result<crate::stats::Overview> {
+        let _ = query;
+        Err(crate::Error::Backend(
+            "this store cannot compute overviews".into(),
+        ))
+    }
+
     /// Retention: deletes up to `limit` executions that finished (are not
     /// active) before `before_ms`, with their history, timers and tasks.
     /// Returns how many were deleted; fewer than `limit` means none are

@@ -28,6 +28,7 @@ pub mod page;
 pub mod pending;
 pub mod sqlite;
 pub mod state_machine;
+pub mod stats;
 pub mod suite;
 pub mod tag;
 
@@ -45,6 +46,7 @@ pub use state_machine::{
     Alias, MachineType, Revision, Route, StateMachine, StateMachineStatus, StateMachineStore,
     Version,
 };
+pub use stats::{Bucket, FailingState, Overview, OverviewQuery, SlowMachine, StatusCounts};
 pub use tag::{Tag, TagStore};
 
 /// Everything the server keeps. Implemented by every storage engine.

@@ -7,10 +7,13 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// (version, SQL) in order. Adding a migration is adding a file and a line.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (2, include_str!("../../migrations/0002_overview_index.sql")),
+];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(conn: &mut Connection, now_ms: i64) -> Result<i64> {

@@ -19,6 +19,7 @@
 mod migrate;
 mod queries;
 mod retention;
+mod stats;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -449,6 +450,10 @@ impl ExecutionStore for SqliteStore {
         let resource = resource.to_string();
         let owner = owner.to_string();
         self.write(move |c| queries::claim_task(c, &resource, &owner, now_ms, lease_ms))
+    }
+
+    fn overview(&self, query: &crate::stats::OverviewQuery) -> Result<crate::stats::Overview> {
+        self.read(|c| stats::overview(c, query))
     }
 
     fn delete_finished_before(&self, before_ms: i64, limit: u32) -> Pending<u64> {
