@@ -24,11 +24,20 @@
 
 mod api;
 mod assets;
+pub mod live;
 
 pub use api::{Error, Format, MAX_DEFINITION_BYTES};
 
 use axum::routing::{get, post};
 use axum::Router;
+
+/// The console's data routes (overview, live streams), read from `store`:
+/// merged into the server's router next to [`router`]. See [`live`].
+pub fn data_router<S: Clone + Send + Sync + 'static>(
+    store: std::sync::Arc<dyn statecraft_store::Store>,
+) -> Router<S> {
+    live::router(store)
+}
 
 /// The console's routes, ready to be merged into the server's router.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {

@@ -28,13 +28,17 @@ const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// The router of the API.
 pub fn router(service: Arc<Service>) -> Router {
+    // The console's overview and live streams read the store directly.
+    let console_data = statecraft_console::data_router(service.store.clone());
     Router::new()
         .route("/", post(api))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::observability::metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(service)
         // The console: static pages (GET /, GET /console/…) that talk to the API above.
         .merge(statecraft_console::router())
+        .merge(console_data)
 }
 
 async fn healthz() -> &'static str {
@@ -68,7 +72,10 @@ async fn api(State(service): State<Arc<Service>>, headers: HeaderMap, body: Byte
             "Unknown operation: missing or foreign X-Amz-Target '{target}'"
         )));
     };
-    match service.call(op, &body).await {
+    let started = std::time::Instant::now();
+    let result = service.call(op, &body).await;
+    crate::observability::observe_api(op, &result, started.elapsed());
+    match result {
         Ok(out) => respond(200, &out, None),
         Err(e) => error_response(&e),
     }

@@ -91,3 +91,62 @@ export async function pool(items, limit, fn) {
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
+
+/**
+ * Follows a server-sent event stream of the console's data endpoints.
+ * `handlers` maps event names to functions of the parsed data; `onFail` is
+ * called once if the stream cannot be opened or breaks for good (the
+ * caller then falls back to polling). Returns a function that closes it.
+ */
+export function follow(url, handlers, onFail) {
+  if (typeof EventSource === 'undefined') {
+    onFail?.();
+    return () => {};
+  }
+  const source = new EventSource(url);
+  let closed = false;
+  const close = () => {
+    closed = true;
+    source.close();
+  };
+  for (const [name, fn] of Object.entries(handlers)) {
+    source.addEventListener(name, (ev) => {
+      let data = ev.data;
+      try {
+        data = JSON.parse(ev.data);
+      } catch {
+        // Plain-text data (the `end` event's last id) is passed as is.
+      }
+      fn(data, ev);
+    });
+  }
+  source.onerror = () => {
+    // EventSource reconnects by itself (resuming with Last-Event-ID) while
+    // its readyState is CONNECTING; CLOSED means it gave up (an HTTP error).
+    if (!closed && source.readyState === EventSource.CLOSED) {
+      closed = true;
+      onFail?.();
+    }
+  };
+  return close;
+}
+
+/** The URL of an execution's live history stream, after event `after`. */
+export function historyStreamUrl(arn, after) {
+  return `/console/api/executions/${encodeURIComponent(arn)}/events?after=${after}`;
+}
+
+/** The server's overview numbers (see crates/console/src/live.rs). */
+export async function overview(params = {}) {
+  const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null));
+  const res = await fetch(`/console/api/overview?${q}`);
+  const data = await parseBody(res);
+  if (!res.ok) throw new ApiError(data.__type || `HTTP ${res.status}`, data.message, res.status);
+  return data;
+}
+
+/** The URL of the overview's live stream. */
+export function overviewStreamUrl(params = {}) {
+  const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null));
+  return `/console/api/overview/stream?${q}`;
+}

@@ -4,7 +4,7 @@
 // page reads only the new events every second (newest first, stopping at the
 // last event it has) and updates in place.
 
-import { call } from './api.js';
+import { call, follow, historyStreamUrl } from './api.js';
 import { h, clear, fmtDate, fmtDuration, toDate, badge, link, routes, arnName, codeBlock, pretty, modal, toast, errorBox } from './ui.js';
 import { drawGraph, legend } from './graph.js';
 import { analyse, inIteration, details, toMillis } from './history.js';
@@ -355,8 +355,61 @@ export async function executionPage(ctx, arn) {
     if (next) location.hash = routes.execution(next);
   }
 
+  // Live updates: the server pushes each history event as it commits (SSE);
+  // polling DescribeExecution and the history is the fallback when the
+  // stream cannot be had (an old server, a proxy that buffers).
+  let stream = null;
+  let streamFailed = false;
+  let pendingRender = null;
+
+  function scheduleUpdate() {
+    // Events arrive in bursts (a Map commits many at once): render once per burst.
+    if (pendingRender) return;
+    pendingRender = setTimeout(() => {
+      pendingRender = null;
+      if (ctx.alive) update();
+    }, 100);
+  }
+
+  function startStream() {
+    if (stream || streamFailed || exec.status !== 'RUNNING') return;
+    const after = events.length ? events[events.length - 1].id : 0;
+    stream = follow(historyStreamUrl(arn, after), {
+      history: (e) => {
+        const lastId = events.length ? events[events.length - 1].id : 0;
+        if (e && typeof e.id === 'number' && e.id > lastId) {
+          events.push(e);
+          scheduleUpdate();
+        }
+      },
+      end: async () => {
+        stopStream();
+        // The stream ends when the execution stops: read its final status.
+        await refresh(true).catch((e) => toast(`Live update failed: ${e.message}`, 'error'));
+      },
+    }, () => {
+      stream = null;
+      streamFailed = true;
+      document.body.dataset.live = 'poll';
+    });
+    document.body.dataset.live = 'sse';
+    ctx.setLive(true);
+  }
+
+  function stopStream() {
+    stream?.();
+    stream = null;
+    ctx.setLive(false);
+  }
+  ctx.onLeave(() => {
+    stopStream();
+    clearTimeout(pendingRender);
+  });
+
   async function refresh(force = false) {
     if (!force && exec.status !== 'RUNNING') return;
+    // While the stream is open it carries every change.
+    if (!force && stream) return;
     const [fresh, described] = await Promise.all([loadNew(arn, events), call('DescribeExecution', { executionArn: arn })]);
     const changed = fresh > 0 || described.status !== exec.status || described.redriveCount !== exec.redriveCount;
     exec = described;
@@ -366,6 +419,8 @@ export async function executionPage(ctx, arn) {
     // (and whatever the user is typing in their filters) alone.
     if (changed) update();
     else renderHead();
+    // After a redrive the execution runs again: follow it again.
+    if (exec.status === 'RUNNING') startStream();
   }
 
   clear(ctx.main, h('div', { class: 'page' }, head,
@@ -379,7 +434,8 @@ export async function executionPage(ctx, arn) {
   graph = definition ? await drawGraph(graphBox, definition, { onSelect: select }) : graph;
   if (!definition) clear(graphBox, errorBox({ type: 'Unavailable', message: 'The definition of this execution cannot be read.' }));
   graph.setStatuses(statusesFor(result, iteration));
-  // Polls only while the execution runs (refresh returns at once otherwise),
-  // and picks up again after a redrive.
+  startStream();
+  // Polls only while the execution runs and no stream is open (refresh
+  // returns at once otherwise), and picks up again after a redrive.
   ctx.every(1000, () => refresh().catch((e) => toast(`Live update failed: ${e.message}`, 'error')), { live: false });
 }

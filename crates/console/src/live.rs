@@ -1,0 +1,394 @@
+//! The console's data endpoints, read straight from the store: the overview
+//! (aggregates the store computes on its indexes) and two server-sent event
+//! streams, one of an execution's new history events and one of the
+//! overview, so the pages update without polling the whole API.
+//!
+//! Routes (merged into the server's router by [`crate::data_router`]):
+//! - `GET /console/api/overview[?stateMachineArn=…&window=SECONDS&buckets=N]`:
+//!   [`OverviewBody`] as JSON;
+//! - `GET /console/api/overview/stream[?…same…]`: SSE, an `overview` event
+//!   whenever the numbers change;
+//! - `GET /console/api/executions/{arn}/events[?after=ID]`: SSE, one
+//!   `history` event per history event (its SSE id is the event id, so a
+//!   reconnecting `EventSource` resumes after the last one it saw through
+//!   `Last-Event-ID`), then an `end` event once the execution has stopped.
+//!
+//! The streams read committed events from the store on a short tick rather
+//! than subscribing to one node's runtime: every node sees every commit
+//! through the shared database, so a console attached to any node of a
+//! cluster follows executions that other nodes run. A tick costs one
+//! primary-key range read that returns nothing when nothing changed.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::stream::{self, Stream};
+use serde::{Deserialize, Serialize};
+use statecraft_store::{Overview, OverviewQuery, Store};
+
+/// How often a stream looks for new history events.
+pub const HISTORY_TICK: Duration = Duration::from_millis(250);
+/// How often the overview stream recomputes the numbers.
+pub const OVERVIEW_TICK: Duration = Duration::from_secs(2);
+/// How many history events one read of a stream takes at most.
+const HISTORY_BATCH: u32 = 500;
+/// The default overview window: the last 24 hours.
+const DEFAULT_WINDOW_SECONDS: i64 = 24 * 3600;
+/// The longest window the overview accepts: 90 days.
+const MAX_WINDOW_SECONDS: i64 = 90 * 24 * 3600;
+
+/// Why a data endpoint failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("execution does not exist: {0}")]
+    NotFound(String),
+    #[error("the store failed: {0}")]
+    Store(statecraft_store::Error),
+    #[error("the query was interrupted")]
+    Interrupted,
+}
+
+impl From<statecraft_store::Error> for Error {
+    fn from(e: statecraft_store::Error) -> Self {
+        match e {
+            statecraft_store::Error::NotFound { id, .. } => Error::NotFound(id),
+            e => Error::Store(e),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, kind) = match &self {
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, "ExecutionDoesNotExist"),
+            Error::Store(_) | Error::Interrupted => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "InternalError")
+            }
+        };
+        let body = serde_json::json!({ "__type": kind, "message": self.to_string() });
+        (status, Json(body)).into_response()
+    }
+}
+
+type Shared = Arc<dyn Store>;
+
+/// The data routes over `store`.
+pub fn router<S: Clone + Send + Sync + 'static>(store: Arc<dyn Store>) -> Router<S> {
+    Router::new()
+        .route("/console/api/overview", get(overview))
+        .route("/console/api/overview/stream", get(overview_stream))
+        .route("/console/api/executions/{arn}/events", get(history_stream))
+        .with_state(store)
+}
+
+/// Runs a blocking store read off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, statecraft_store::Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| Error::Interrupted)?
+        .map_err(Error::from)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The overview's query string.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverviewParams {
+    state_machine_arn: Option<String>,
+    /// The window in seconds, ending now.
+    window: Option<i64>,
+    buckets: Option<u32>,
+}
+
+impl OverviewParams {
+    fn query(&self, now_ms: i64) -> OverviewQuery {
+        let window = self
+            .window
+            .unwrap_or(DEFAULT_WINDOW_SECONDS)
+            .clamp(60, MAX_WINDOW_SECONDS);
+        OverviewQuery {
+            state_machine_arn: self.state_machine_arn.clone().filter(|s| !s.is_empty()),
+            since_ms: now_ms.saturating_sub(window * 1000),
+            until_ms: now_ms.saturating_add(1),
+            buckets: self.buckets.unwrap_or(24),
+            top: 5,
+        }
+    }
+}
+
+/// The overview as the console reads it (camelCase JSON, dates in ms).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverviewBody {
+    pub since_ms: i64,
+    pub until_ms: i64,
+    pub bucket_ms: i64,
+    pub counts: Counts,
+    pub total: u64,
+    pub active_now: u64,
+    /// Failed, timed out or aborted among the executions that ended, 0..=1.
+    pub failure_rate: f64,
+    pub timeline: Vec<TimelineBucket>,
+    pub failing_states: Vec<FailingStateBody>,
+    pub slowest_machines: Vec<SlowMachineBody>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub struct Counts {
+    pub running: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub timed_out: u64,
+    pub aborted: u64,
+    pub pending_redrive: u64,
+}
+
+impl From<statecraft_store::StatusCounts> for Counts {
+    fn from(c: statecraft_store::StatusCounts) -> Self {
+        Counts {
+            running: c.running,
+            succeeded: c.succeeded,
+            failed: c.failed,
+            timed_out: c.timed_out,
+            aborted: c.aborted,
+            pending_redrive: c.pending_redrive,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineBucket {
+    pub start_ms: i64,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailingStateBody {
+    pub state_machine_arn: String,
+    pub state_name: String,
+    pub error: Option<String>,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlowMachineBody {
+    pub state_machine_arn: String,
+    pub executions: u64,
+    pub average_ms: f64,
+    pub max_ms: i64,
+}
+
+impl OverviewBody {
+    fn new(q: &OverviewQuery, o: Overview) -> Self {
+        let bucket_ms = match (o.timeline.first(), o.timeline.get(1)) {
+            (Some(a), Some(b)) => b.start_ms - a.start_ms,
+            _ => q.until_ms - q.since_ms,
+        };
+        OverviewBody {
+            since_ms: q.since_ms,
+            until_ms: q.until_ms,
+            bucket_ms,
+            total: o.window.total(),
+            failure_rate: o.window.failure_rate(),
+            counts: o.window.into(),
+            active_now: o.active_now,
+            timeline: o
+                .timeline
+                .into_iter()
+                .map(|b| TimelineBucket {
+                    start_ms: b.start_ms,
+                    counts: b.counts.into(),
+                })
+                .collect(),
+            failing_states: o
+                .failing_states
+                .into_iter()
+                .map(|f| FailingStateBody {
+                    state_machine_arn: f.state_machine_arn,
+                    state_name: f.state_name,
+                    error: f.error,
+                    count: f.count,
+                })
+                .collect(),
+            slowest_machines: o
+                .slowest_machines
+                .into_iter()
+                .map(|s| SlowMachineBody {
+                    state_machine_arn: s.state_machine_arn,
+                    executions: s.executions,
+                    average_ms: s.average_ms,
+                    max_ms: s.max_ms,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Computes the overview for `params` as of now.
+pub async fn compute_overview(
+    store: Arc<dyn Store>,
+    params: &OverviewParams,
+) -> Result<OverviewBody, Error> {
+    let q = params.query(now_ms());
+    let asked = q.clone();
+    let o = blocking(move || store.overview(&asked)).await?;
+    Ok(OverviewBody::new(&q, o))
+}
+
+async fn overview(
+    State(store): State<Shared>,
+    Query(params): Query<OverviewParams>,
+) -> Result<Json<OverviewBody>, Error> {
+    compute_overview(store, &params).await.map(Json)
+}
+
+/// The numbers without their window, to tell whether anything changed.
+fn fingerprint(o: &OverviewBody) -> String {
+    serde_json::json!([
+        o.counts,
+        o.active_now,
+        o.timeline.iter().map(|b| b.counts).collect::<Vec<_>>(),
+        o.failing_states,
+        o.slowest_machines
+    ])
+    .to_string()
+}
+
+async fn overview_stream(
+    State(store): State<Shared>,
+    Query(params): Query<OverviewParams>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // (store, params, last fingerprint, first tick?)
+    let seed = (store, params, String::new(), true);
+    let events = stream::unfold(seed, |(store, params, last, first)| async move {
+        if !first {
+            tokio::time::sleep(OVERVIEW_TICK).await;
+        }
+        let mut last = last;
+        loop {
+            match compute_overview(store.clone(), &params).await {
+                Ok(body) => {
+                    let print = fingerprint(&body);
+                    if print != last {
+                        let event = Event::default()
+                            .event("overview")
+                            .json_data(&body)
+                            .unwrap_or_else(|_| Event::default().comment("unserialisable"));
+                        return Some((Ok(event), (store, params, print, false)));
+                    }
+                    last = print;
+                }
+                // A failing store ends the stream; the client falls back to
+                // polling and retries.
+                Err(_) => return None,
+            }
+            tokio::time::sleep(OVERVIEW_TICK).await;
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct HistoryParams {
+    after: Option<u64>,
+}
+
+/// Where a history stream is: the last event id sent, and whether the
+/// execution has been seen stopped with nothing more to send.
+struct Cursor {
+    store: Shared,
+    arn: String,
+    after: u64,
+    buffered: std::collections::VecDeque<Event>,
+    done: bool,
+}
+
+async fn history_stream(
+    State(store): State<Shared>,
+    Path(arn): Path<String>,
+    Query(params): Query<HistoryParams>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
+    // A reconnecting EventSource names the last event it saw; it wins over
+    // the `after` of the original URL.
+    let resumed = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let after = resumed.or(params.after).unwrap_or(0);
+    {
+        // Refuse an unknown execution up front, with a status code, rather
+        // than as an empty stream.
+        let (s, a) = (store.clone(), arn.clone());
+        if blocking(move || s.get_execution(&a)).await?.is_none() {
+            return Err(Error::NotFound(arn));
+        }
+    }
+    let cursor = Cursor {
+        store,
+        arn,
+        after,
+        buffered: Default::default(),
+        done: false,
+    };
+    let events = stream::unfold(cursor, |mut c| async move {
+        loop {
+            if let Some(e) = c.buffered.pop_front() {
+                return Some((Ok(e), c));
+            }
+            if c.done {
+                return None;
+            }
+            // Read the status before the events: if it has stopped, the
+            // events read after it are complete.
+            let (s, a) = (c.store.clone(), c.arn.clone());
+            let active = match blocking(move || s.get_execution(&a)).await {
+                Ok(Some(e)) => e.state.status.is_active(),
+                _ => return None,
+            };
+            let (s, a, after) = (c.store.clone(), c.arn.clone(), c.after);
+            let batch = match blocking(move || s.history_after(&a, after, HISTORY_BATCH)).await {
+                Ok(b) => b,
+                Err(_) => return None,
+            };
+            let full = u32::try_from(batch.len()).unwrap_or(u32::MAX) >= HISTORY_BATCH;
+            for event in batch {
+                c.after = c.after.max(event.id);
+                let sse = Event::default()
+                    .event("history")
+                    .id(event.id.to_string())
+                    .json_data(event.to_wire());
+                if let Ok(sse) = sse {
+                    c.buffered.push_back(sse);
+                }
+            }
+            if !active && !full {
+                c.buffered
+                    .push_back(Event::default().event("end").data(c.after.to_string()));
+                c.done = true;
+            } else if c.buffered.is_empty() {
+                tokio::time::sleep(HISTORY_TICK).await;
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
