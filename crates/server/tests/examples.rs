@@ -1,0 +1,269 @@
+//! The examples of `examples/` run for real against the server: each
+//! folder's Python services are started, the server gets the folder's
+//! `statecraft.toml` as its `[integrations]` config, and the workflow is
+//! created and started with the SDK. The MLOps approval is answered with
+//! SendTaskSuccess and the token the workflow handed out.
+//!
+//! The services listen on the fixed ports their READMEs give (8810, 8820),
+//! so each example has one test.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_sfn::types::ExecutionStatus;
+use aws_sdk_sfn::Client;
+use common::create;
+use serde_json::{json, Value};
+use statecraft_integrations::IntegrationsConfig;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn parse(s: Option<&str>) -> Value {
+    s.and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// A Python service of an example, killed when dropped.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `script` and waits until it accepts connections on `port`.
+async fn service(script: &Path, port: u16, env: &[(&str, &str)]) -> Service {
+    let mut cmd = Command::new("python3");
+    cmd.arg(script).stdout(Stdio::null()).stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("python3 runs the example's service");
+    let svc = Service(child);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} did not start",
+            script.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    svc
+}
+
+/// The `[integrations]` of an example's `statecraft.toml`, with paths
+/// relative to the repository root made absolute (tests run elsewhere).
+fn integrations(folder: &str) -> IntegrationsConfig {
+    #[derive(serde::Deserialize)]
+    struct File {
+        integrations: IntegrationsConfig,
+    }
+    let root = examples().join("..");
+    let text = std::fs::read_to_string(examples().join(folder).join("statecraft.toml"))
+        .expect("statecraft.toml");
+    let text = text.replace("\"examples/", &format!("\"{}/examples/", root.display()));
+    toml::from_str::<File>(&text)
+        .expect("a valid [integrations] section")
+        .integrations
+}
+
+/// A server with `integrations`; stops when the sender is dropped.
+async fn server(
+    integrations: IntegrationsConfig,
+) -> (Client, tempfile::TempDir, tokio::sync::oneshot::Sender<()>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = statecraft_server::Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+        region: "us-east-1".into(),
+        account_id: "123456789012".into(),
+        integrations,
+    };
+    let server = statecraft_server::Server::start(&cfg).await.expect("start");
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let _ = server.serve(listener, shutdown).await;
+    });
+    (common::client(&format!("http://{addr}")), dir, stop)
+}
+
+async fn create_from(c: &Client, name: &str, file: &Path) -> String {
+    let def = std::fs::read_to_string(file).expect("definition");
+    create(c, name, &def).await
+}
+
+/// Waits (up to `secs`) until the execution has ended.
+async fn wait_done(
+    c: &Client,
+    arn: &str,
+    secs: u64,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let d = c
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .expect("describe");
+        if d.status != ExecutionStatus::Running || tokio::time::Instant::now() > deadline {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_pipeline_runs_against_its_services() {
+    let folder = examples().join("data-pipeline");
+    let _svc = service(&folder.join("services.py"), 8810, &[]).await;
+    let (c, _dir, _stop) = server(integrations("data-pipeline")).await;
+    let machine = create_from(&c, "data-pipeline", &folder.join("data-pipeline.asl.json")).await;
+    let input = std::fs::read_to_string(folder.join("input.json")).expect("input");
+    let execution = c
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(input)
+        .send()
+        .await
+        .expect("start")
+        .execution_arn;
+    let d = wait_done(&c, &execution, 60).await;
+    assert_eq!(
+        d.status,
+        ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        d.error,
+        d.cause
+    );
+    let out = parse(d.output.as_deref());
+    // Three records: the one with a bad amount is quarantined (others may
+    // be too, when the flaky dependency fails them), none is lost.
+    let loaded = out["loaded"].as_i64().expect("loaded");
+    let quarantined = out["quarantined"].as_i64().expect("quarantined");
+    assert_eq!(loaded + quarantined, 3, "{out}");
+    assert!(quarantined >= 1, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mlops_runs_with_an_approval_by_task_token() {
+    let folder = examples().join("mlops");
+    let _svc = service(
+        &folder.join("services.py"),
+        8820,
+        &[("MODEL_REGISTRY_KEY", "test-key")],
+    )
+    .await;
+    if std::env::var_os("MODEL_REGISTRY_KEY").is_none() {
+        // The connection's key is read from the environment at config time.
+        std::env::set_var("MODEL_REGISTRY_KEY", "test-key");
+    }
+    let (c, _dir, _stop) = server(integrations("mlops")).await;
+    create_from(&c, "train-model", &folder.join("train-model.asl.json")).await;
+    let machine = create_from(&c, "mlops", &folder.join("mlops.asl.json")).await;
+    let execution = c
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(std::fs::read_to_string(folder.join("input.json")).expect("input"))
+        .send()
+        .await
+        .expect("start")
+        .execution_arn;
+
+    // The approval step hands its token to the approval service; the
+    // operator (here, the test) finds it in the TaskScheduled event.
+    let token = {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let events = c
+                .get_execution_history()
+                .execution_arn(&execution)
+                .max_results(1000)
+                .send()
+                .await
+                .expect("history")
+                .events;
+            let found = events.iter().find_map(|e| {
+                let p = parse(Some(e.task_scheduled_event_details.as_ref()?.parameters()));
+                p["Payload"]["token"].as_str().map(str::to_string)
+            });
+            if let Some(t) = found {
+                break t;
+            }
+            let d = c
+                .describe_execution()
+                .execution_arn(&execution)
+                .send()
+                .await
+                .expect("describe");
+            assert_eq!(
+                d.status,
+                ExecutionStatus::Running,
+                "ended before the approval: {:?} {:?}",
+                d.error,
+                d.cause
+            );
+            assert!(tokio::time::Instant::now() < deadline, "no approval step");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    c.send_task_success()
+        .task_token(&token)
+        .output(json!({"approved": true, "approver": "tester"}).to_string())
+        .send()
+        .await
+        .expect("approve");
+    let d = wait_done(&c, &execution, 60).await;
+    assert_eq!(
+        d.status,
+        ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        d.error,
+        d.cause
+    );
+    let out = parse(d.output.as_deref());
+    assert!(
+        out["deployment"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("dep-")),
+        "{out}"
+    );
+
+    // The child knows its parent through its input, as on AWS.
+    let children = c
+        .list_executions()
+        .state_machine_arn("arn:aws:states:us-east-1:123456789012:stateMachine:train-model")
+        .send()
+        .await
+        .expect("list")
+        .executions;
+    assert_eq!(children.len(), 1);
+    let child = c
+        .describe_execution()
+        .execution_arn(&children[0].execution_arn)
+        .send()
+        .await
+        .expect("child");
+    assert_eq!(
+        parse(child.input.as_deref())["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"],
+        json!(execution)
+    );
+}
