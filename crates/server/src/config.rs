@@ -34,6 +34,12 @@ pub struct ServerArgs {
     /// Account id used in ARNs [default: 123456789012]
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
+    /// Log line format: text or json [default: text]
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<statecraft_telemetry::logging::Format>,
+    /// Log filter, e.g. `info` or `info,statecraft=debug` [default: $RUST_LOG, else info]
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
 }
 
 /// The config file. Unknown keys are an error: a misspelt setting that is
@@ -48,6 +54,11 @@ struct FileConfig {
     /// HTTP tasks, functions, commands (see docs/integrations.md).
     #[serde(default)]
     integrations: statecraft_integrations::IntegrationsConfig,
+    /// Logging and retention: read by [`crate::observability`].
+    log_format: Option<statecraft_telemetry::logging::Format>,
+    log_level: Option<String>,
+    #[serde(default)]
+    retention: crate::observability::RetentionFile,
 }
 
 /// The settings the server runs with.
@@ -136,6 +147,21 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The file's logging and retention settings, for [`crate::observability`].
+pub(crate) fn read_observability(
+    path: &Path,
+) -> Result<
+    (
+        Option<statecraft_telemetry::logging::Format>,
+        Option<String>,
+        crate::observability::RetentionFile,
+    ),
+    Error,
+> {
+    let file = read_file(path)?;
+    Ok((file.log_format, file.log_level, file.retention))
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, Error> {

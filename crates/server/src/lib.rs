@@ -21,6 +21,7 @@ pub mod config;
 pub mod definition;
 pub mod http;
 pub mod names;
+pub mod observability;
 pub mod ops;
 pub mod protocol;
 pub mod service;
@@ -53,6 +54,8 @@ pub enum Error {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot set up logging: {0}")]
+    Logging(String),
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -166,11 +169,21 @@ async fn shutdown_signal() {
 /// until SIGINT or SIGTERM.
 pub fn run(args: ServerArgs) -> Result<(), Error> {
     let cfg = Config::resolve(&args)?;
+    let observability = observability::Observability::resolve(&args)?;
+    statecraft_telemetry::logging::init(
+        observability.log_format,
+        observability.log_level.as_deref(),
+    )
+    .map_err(|e| Error::Logging(e.to_string()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let server = Server::start(&cfg).await?;
+        // Retention runs beside the server until the process ends.
+        let retention = observability.retention().map(|o| {
+            statecraft_runtime::retention::spawn(server.service.runtime.store().clone(), o)
+        });
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|source| Error::Listen {
@@ -178,12 +191,18 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
                 source,
             })?;
         let addr = listener.local_addr()?;
-        eprintln!(
-            "statecraft server listening on http://{addr} (data in {}, region {}, account {})",
-            cfg.data_dir.display(),
-            cfg.region,
-            cfg.account_id
+        tracing::info!(
+            %addr,
+            data_dir = %cfg.data_dir.display(),
+            region = %cfg.region,
+            account = %cfg.account_id,
+            retention_days = observability.retention_days,
+            "statecraft server listening on http://{addr}"
         );
-        server.serve(listener, shutdown_signal()).await
+        let served = server.serve(listener, shutdown_signal()).await;
+        if let Some(r) = retention {
+            r.abort();
+        }
+        served
     })
 }

@@ -1,0 +1,142 @@
+//! The server's side of observability: the logging and retention settings
+//! (flags and TOML), the `GET /metrics` handler, and API request metrics.
+//!
+//! The settings are resolved apart from [`crate::Config`] so that the
+//! config struct the tests and embedders build stays as it is; they come
+//! from the same flags and file (flags win over the file, the file over the
+//! defaults).
+
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use statecraft_telemetry::logging;
+
+use crate::config::{Error, ServerArgs};
+use crate::protocol::ApiError;
+
+/// Finished executions are kept this many days by default.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+
+/// The `[retention]` section of the config file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RetentionFile {
+    /// Days finished executions are kept; 0 keeps them forever.
+    pub(crate) executions_days: Option<u32>,
+}
+
+/// Logging and retention settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observability {
+    pub log_format: logging::Format,
+    /// `--log-level` or `log_level`; `None` defers to `RUST_LOG`, then `info`.
+    pub log_level: Option<String>,
+    /// Days finished executions are kept; 0 keeps them forever.
+    pub retention_days: u32,
+}
+
+impl Observability {
+    /// Resolves the settings: flags, then the config file, then defaults.
+    pub fn resolve(args: &ServerArgs) -> Result<Observability, Error> {
+        let file = match &args.config {
+            Some(path) => crate::config::read_observability(path)?,
+            None => Default::default(),
+        };
+        Ok(Observability {
+            log_format: args.log_format.or(file.0).unwrap_or_default(),
+            log_level: args.log_level.clone().or(file.1),
+            retention_days: file.2.executions_days.unwrap_or(DEFAULT_RETENTION_DAYS),
+        })
+    }
+
+    /// The retention options, or `None` when executions are kept forever.
+    pub fn retention(&self) -> Option<statecraft_runtime::retention::Options> {
+        (self.retention_days > 0)
+            .then(|| statecraft_runtime::retention::Options::days(self.retention_days))
+    }
+}
+
+/// `GET /metrics`: every metric in the OpenMetrics text format.
+pub(crate) async fn metrics() -> Response {
+    let mut response = statecraft_telemetry::metrics::render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(statecraft_telemetry::metrics::CONTENT_TYPE),
+    );
+    response
+}
+
+/// Counts one API request under its operation; names not in
+/// [`crate::service::OPERATIONS`] count as `unknown`, so a client cannot
+/// grow the label set.
+pub(crate) fn observe_api(op: &str, result: &Result<serde_json::Value, ApiError>, took: Duration) {
+    let operation = crate::service::OPERATIONS
+        .iter()
+        .find(|o| **o == op)
+        .copied()
+        .unwrap_or("unknown");
+    let status = match result {
+        Ok(_) => 200,
+        Err(e) => e.status(),
+    };
+    statecraft_telemetry::metrics::observe_api(operation, status, took);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_flags() {
+        let o = Observability::resolve(&ServerArgs::default()).unwrap();
+        assert_eq!(o.log_format, logging::Format::Text);
+        assert_eq!(o.log_level, None);
+        assert_eq!(o.retention_days, 90);
+        assert!(o.retention().is_some());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "log_format = \"json\"\nlog_level = \"debug\"\n[retention]\nexecutions_days = 0\n",
+        )
+        .unwrap();
+        let args = ServerArgs {
+            config: Some(path.clone()),
+            ..ServerArgs::default()
+        };
+        let o = Observability::resolve(&args).unwrap();
+        assert_eq!(o.log_format, logging::Format::Json);
+        assert_eq!(o.log_level.as_deref(), Some("debug"));
+        assert_eq!(o.retention(), None);
+        // The main config accepts the same file.
+        assert!(crate::Config::resolve(&args).is_ok());
+
+        let args = ServerArgs {
+            config: Some(path),
+            log_format: Some(logging::Format::Text),
+            log_level: Some("warn".into()),
+            ..ServerArgs::default()
+        };
+        let o = Observability::resolve(&args).unwrap();
+        assert_eq!(o.log_format, logging::Format::Text);
+        assert_eq!(o.log_level.as_deref(), Some("warn"));
+    }
+
+    #[test]
+    fn misspelt_retention_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "[retention]\nexecution_days = 3\n").unwrap();
+        let args = ServerArgs {
+            config: Some(path),
+            ..ServerArgs::default()
+        };
+        assert!(matches!(
+            Observability::resolve(&args),
+            Err(Error::Parse { .. })
+        ));
+    }
+}
