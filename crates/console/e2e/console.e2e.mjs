@@ -46,21 +46,39 @@ const DEFINITION = {
   },
 };
 
+// A Map over the input's items: each doubled, in iterations of its own.
+const MAP_DEFINITION = {
+  StartAt: 'Each',
+  States: {
+    Each: {
+      Type: 'Map',
+      ItemsPath: '$.items',
+      ItemProcessor: {
+        StartAt: 'Double',
+        States: { Double: { Type: 'Pass', Parameters: { 'n.$': '$' }, End: true } },
+      },
+      End: true,
+    },
+  },
+};
+
 const execUrl = (arn) => `${BASE}/#/execution/${encodeURIComponent(arn)}`;
 const machineUrl = (arn) => `${BASE}/#/machine/${encodeURIComponent(arn)}`;
 const statusOf = (page, state) => page.locator(`.statecraft-graph [data-state="${state}"]`).getAttribute('class');
+
+/** Waits until `check` holds (page.waitForFunction would need eval, which the console's CSP forbids). */
+async function until(check, what, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 const tests = [];
 const test = (name, fn) => tests.push([name, fn]);
 
 let machineArn;
-
-test('the overview shows the counters', async (page) => {
-  await page.goto(`${BASE}/`);
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  await page.locator('.stat-label', { hasText: 'Running now' }).waitFor();
-  await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true });
-});
 
 test('the machine list finds the machine by search', async (page) => {
   await page.goto(`${BASE}/#/machines`);
@@ -122,6 +140,72 @@ test('a waiting execution updates live, without reloading the page', async (page
   assert.equal(await page.evaluate(() => window.__noReload), true);
   await page.getByRole('tab', { name: 'Timeline' }).click();
   assert.ok(await page.locator('.gantt-bar').count() >= 4);
+});
+
+test('a waiting execution is followed by server-sent events, not polling', async (page) => {
+  const { executionArn } = await api('StartExecution', { stateMachineArn: machineArn, input: '{"mode": "wait"}' });
+  const polls = [];
+  page.on('request', (r) => {
+    const target = r.headers()['x-amz-target'] || '';
+    if (target.endsWith('GetExecutionHistory') || target.endsWith('DescribeExecution')) polls.push(target);
+  });
+  await page.goto(execUrl(executionArn));
+  await page.locator('.statecraft-graph [data-state="Pause"].status-running').waitFor({ timeout: 10000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.live), 'sse');
+  // The Wait lasts 3 s: long enough to see that nothing polls meanwhile.
+  const before = polls.length;
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual(polls.slice(before), [], 'no polling while the stream is open');
+  await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 20000 });
+  assert.match(await statusOf(page, 'Work'), /status-succeeded/);
+  // The events after the Wait came by the stream.
+  const streamed = Number(await page.evaluate(() => document.body.dataset.streamed || 0));
+  assert.ok(streamed >= 4, `${streamed} events streamed`);
+});
+
+test('a Map execution lists its iterations by status, each with its own drill-down', async (page) => {
+  const { stateMachineArn } = await api('CreateStateMachine', {
+    name: `e2e-map-${RUN}`,
+    definition: JSON.stringify(MAP_DEFINITION, null, 2),
+    roleArn: 'arn:aws:iam::123456789012:role/statecraft-e2e',
+  });
+  const { executionArn } = await api('StartExecution', { stateMachineArn, input: JSON.stringify({ items: [1, 2, 3, 4] }) });
+  await page.goto(execUrl(executionArn));
+  await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 15000 });
+  await page.getByRole('tab', { name: 'Map iterations' }).click();
+  const its = page.locator('.iterations .iteration');
+  await its.first().waitFor();
+  assert.equal(await its.count(), 4);
+  assert.equal(await page.locator('.iterations .iteration.succeeded').count(), 4);
+  // Drill into iteration #2: a chip names it and the history is filtered to it.
+  await its.nth(2).click();
+  await page.locator('.filter-chip', { hasText: '#2' }).waitFor();
+  assert.match(await statusOf(page, 'Double'), /status-succeeded/);
+  await page.getByRole('tab', { name: 'Events' }).click();
+  const rows = await page.locator('.grid.events tbody tr').count();
+  assert.ok(rows > 0 && rows < 12, `${rows} rows for one iteration`);
+  await page.screenshot({ path: `${SHOTS}/execution-map.png`, fullPage: true });
+});
+
+test('the overview shows the server\'s numbers and updates them live', async (page) => {
+  await page.goto(`${BASE}/`);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  const total = page.locator('[data-stat="total"] .stat-value');
+  await total.waitFor();
+  const numbers = await fetch(`${BASE}/console/api/overview?window=86400`).then((r) => r.json());
+  await until(async () => (await total.textContent()) === String(numbers.total), 'the total matches the server');
+  assert.ok(numbers.total >= 5, JSON.stringify(numbers.counts));
+  assert.equal(await page.locator('[data-stat="failed"] .stat-value').textContent(), String((numbers.counts.FAILED || 0) + (numbers.counts.TIMED_OUT || 0)));
+  // The failing state of the test machine is ranked.
+  await page.locator('table.failing td', { hasText: 'Stop' }).first().waitFor();
+  assert.ok(await page.locator('.chart .bar .seg').count() > 0);
+  await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true });
+  // A new execution shows up without a reload (the overview stream).
+  await page.evaluate(() => { window.__noReload = true; });
+  await api('StartExecution', { stateMachineArn: machineArn, input: '{"mode": "succeed"}' });
+  await until(async () => Number(await total.textContent()) > numbers.total, 'the total grows live', 15000);
+  assert.equal(await page.evaluate(() => window.__noReload), true);
+  assert.equal(await page.evaluate(() => document.body.dataset.live), 'sse');
 });
 
 test('the editor marks a broken transition at its line', async (page) => {

@@ -379,6 +379,8 @@ export async function executionPage(ctx, arn) {
         const lastId = events.length ? events[events.length - 1].id : 0;
         if (e && typeof e.id === 'number' && e.id > lastId) {
           events.push(e);
+          // For the end-to-end tests: how many events came by the stream.
+          document.body.dataset.streamed = String(Number(document.body.dataset.streamed || 0) + 1);
           scheduleUpdate();
         }
       },

@@ -1,167 +1,155 @@
-// The overview: what is running now, how executions ended over the last 24
-// hours, the failure rate, the states that fail most and the slowest
-// machines. Computed from List* calls on a bounded sample (the latest
-// executions of each machine) until the server offers aggregates; the page
-// says what the numbers cover.
+// The overview: executions by status over a time window, what is running
+// now, the failure rate, the states that fail most and the slowest state
+// machines. The numbers are computed by the server on the store's indexes
+// (GET /console/api/overview) and pushed again whenever they change (SSE on
+// /console/api/overview/stream); polling is the fallback.
 
-import { call, collect, pool } from './api.js';
-import { h, clear, fmtDuration, toDate, badge, link, routes, ago, errorBox } from './ui.js';
-import { analyse } from './history.js';
+import { call, collect, pool, follow, overview, overviewStreamUrl } from './api.js';
+import { h, clear, fmtDuration, toDate, link, routes, arnName, errorBox } from './ui.js';
 
-const MACHINES = 50;
-const PER_MACHINE = 100;
-const FAILURES_ANALYSED = 15;
 const ORDER = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
+const WINDOWS = [['3600', 'Last hour'], ['86400', 'Last 24 hours'], ['604800', 'Last 7 days']];
+// "Running now" lists the running executions of at most this many machines
+// (one ListExecutions call each, RUNNING only); the count above is exact.
+const RUNNING_MACHINES = 20;
 
-// Why an execution failed never changes: read its history once per page view.
-const failureCache = new Map();
-
-async function failingState(arn) {
-  if (failureCache.has(arn)) return failureCache.get(arn);
-  const page = await call('GetExecutionHistory', { executionArn: arn, reverseOrder: true, maxResults: 40 });
-  const events = (page.events || []).slice().reverse();
-  const r = analyse(events, 'FAILED');
-  const failed = [...r.entries].reverse().find((e) => e.status === 'failed');
-  const last = events[events.length - 1];
-  const d = last?.executionFailedEventDetails || last?.executionTimedOutEventDetails || last?.executionAbortedEventDetails || {};
-  const out = { state: failed?.name || r.entries[r.entries.length - 1]?.name || '(unknown)', error: d.error || '', cause: d.cause || '' };
-  failureCache.set(arn, out);
-  return out;
+function stat(label, value, cls = '', key = '') {
+  return h('div', { class: `stat ${cls}`, 'data-stat': key },
+    h('div', { class: 'stat-value' }, value), h('div', { class: 'stat-label' }, label));
 }
 
-function stat(label, value, cls = '') {
-  return h('div', { class: `stat ${cls}` }, h('div', { class: 'stat-value' }, value), h('div', { class: 'stat-label' }, label));
+function sum(counts) {
+  return ORDER.reduce((a, s) => a + (counts[s] || 0), 0);
 }
 
-function hourlyChart(executions) {
-  const now = Date.now();
-  const hour = 3600 * 1000;
-  const start = Math.floor(now / hour) * hour - 23 * hour;
-  const buckets = Array.from({ length: 24 }, () => ({}));
-  for (const e of executions) {
-    const t = toDate(e.startDate)?.getTime();
-    if (t === undefined || t < start) continue;
-    const i = Math.min(23, Math.floor((t - start) / hour));
-    buckets[i][e.status] = (buckets[i][e.status] || 0) + 1;
-  }
-  const max = Math.max(1, ...buckets.map((b) => Object.values(b).reduce((a, c) => a + c, 0)));
+function fmtBucket(ms, width) {
+  const d = new Date(ms);
+  const hm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  return width >= 86400000 ? d.toLocaleDateString() : width >= 3600000 ? `${d.toLocaleDateString()} ${hm}` : hm;
+}
+
+function timelineChart(o) {
+  const max = Math.max(1, ...o.timeline.map((b) => sum(b.counts)));
   return h('div', { class: 'chart' },
-    h('div', { class: 'bars' }, buckets.map((b, i) => {
-      const label = new Date(start + i * hour).getHours();
-      const total = Object.values(b).reduce((a, c) => a + c, 0);
-      return h('div', { class: 'bar', title: `${String(label).padStart(2, '0')}:00 · ${total} executions${Object.entries(b).map(([s, n]) => `\n${s}: ${n}`).join('')}` },
-        ORDER.filter((s) => b[s]).map((s) => h('div', { class: `seg ${s.toLowerCase()}`, style: { height: `${(b[s] / max) * 100}%` } })));
+    h('div', { class: 'bars' }, o.timeline.map((b) => {
+      const total = sum(b.counts);
+      const lines = ORDER.filter((s) => b.counts[s]).map((s) => `\n${s}: ${b.counts[s]}`).join('');
+      return h('div', { class: 'bar', title: `${fmtBucket(b.startMs, o.bucketMs)} · ${total} executions${lines}` },
+        ORDER.filter((s) => b.counts[s]).map((s) => h('div', { class: `seg ${s.toLowerCase()}`, style: { height: `${(b.counts[s] / max) * 100}%` } })));
     })),
-    h('div', { class: 'bars-axis' }, h('span', {}, '24 h ago'), h('span', {}, '12 h'), h('span', {}, 'now')));
+    h('div', { class: 'bars-axis' },
+      h('span', {}, fmtBucket(o.sinceMs, o.bucketMs)), h('span', {}, 'now')));
+}
+
+async function runningNow() {
+  const { items: machines } = await collect('ListStateMachines', {}, 'stateMachines', RUNNING_MACHINES);
+  const lists = await pool(machines, 4, (m) => call('ListExecutions', { stateMachineArn: m.stateMachineArn, statusFilter: 'RUNNING', maxResults: 20 }));
+  const out = [];
+  lists.forEach((l, i) => {
+    if (l instanceof Error) return;
+    for (const e of l.executions || []) out.push({ ...e, machineName: machines[i].name });
+  });
+  return out.sort((a, b) => (toDate(a.startDate)?.getTime() || 0) - (toDate(b.startDate)?.getTime() || 0));
+}
+
+function view(o, running, windowSel) {
+  const c = o.counts;
+  const failed = (c.FAILED || 0) + (c.TIMED_OUT || 0);
+  const rate = o.failureRate * 100;
+  return h('div', { class: 'stack' },
+    h('div', { class: 'stats' },
+      stat('Running now', String(o.activeNow), 'running', 'running'),
+      stat('Started', String(o.total), '', 'total'),
+      stat('Succeeded', String(c.SUCCEEDED || 0), 'succeeded', 'succeeded'),
+      stat('Failed or timed out', String(failed), 'failed', 'failed'),
+      stat('Aborted', String(c.ABORTED || 0), 'aborted', 'aborted'),
+      stat('Failure rate', `${rate.toFixed(1)} %`, rate > 5 ? 'failed' : '', 'rate')),
+    h('div', { class: 'split' },
+      h('section', { class: 'card grow' },
+        h('div', { class: 'card-head' }, h('h2', {}, 'Executions started'), h('span', { class: 'spacer' }), windowSel),
+        timelineChart(o),
+        h('div', { class: 'legend' }, ORDER.slice(0, 5).map((s) => h('span', { class: `legend-item status-${s.toLowerCase()}` }, h('i'), s)))),
+      h('section', { class: 'card side' }, h('h2', {}, 'States that fail most'),
+        o.failingStates.length
+          ? h('table', { class: 'grid compact failing' }, h('tbody', {}, o.failingStates.map((f) => h('tr', {},
+            h('td', {}, link(routes.machine(f.stateMachineArn), arnName(f.stateMachineArn)), ' › ', h('strong', {}, f.stateName),
+              f.error ? h('div', { class: 'muted small' }, f.error) : null),
+            h('td', { class: 'num' }, `${f.count}×`)))))
+          : h('p', { class: 'muted' }, 'No failures in this window.'))),
+    h('div', { class: 'split' },
+      h('section', { class: 'card grow' }, h('h2', {}, 'Running now'),
+        running.length
+          ? h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Execution'), h('th', {}, 'State machine'), h('th', {}, 'Running for'))),
+            h('tbody', {}, running.slice(0, 50).map((e) => h('tr', {},
+              h('td', {}, link(routes.execution(e.executionArn), e.name)),
+              h('td', {}, link(routes.machine(e.stateMachineArn), e.machineName)),
+              h('td', {}, fmtDuration(Date.now() - toDate(e.startDate).getTime()))))))
+          : h('p', { class: 'muted' }, o.activeNow ? `${o.activeNow} running (of other state machines).` : 'Nothing is running.')),
+      h('section', { class: 'card side' }, h('h2', {}, 'Slowest state machines'),
+        o.slowestMachines.length
+          ? h('table', { class: 'grid compact slowest' }, h('thead', {}, h('tr', {}, h('th', {}, 'Machine'), h('th', {}, 'Average'), h('th', {}, 'Longest'))),
+            h('tbody', {}, o.slowestMachines.map((s) => h('tr', { title: `${s.executions} executions ended` },
+              h('td', {}, link(routes.machine(s.stateMachineArn), arnName(s.stateMachineArn))),
+              h('td', { class: 'num' }, fmtDuration(s.averageMs)), h('td', { class: 'num' }, fmtDuration(s.maxMs))))))
+          : h('p', { class: 'muted' }, 'No finished executions in this window.'))),
+    h('p', { class: 'muted small' }, 'Counts cover every execution started in the window; the failing states are read from the newest 500 failures.'));
 }
 
 export async function overviewPage(ctx) {
-  const body = h('div', {}, h('p', { class: 'muted' }, 'Reading executions…'));
+  const body = h('div', {}, h('p', { class: 'muted' }, 'Reading the numbers…'));
   clear(ctx.main, h('div', { class: 'page' }, h('div', { class: 'page-head' }, h('h1', {}, 'Overview')), body));
 
-  const load = async () => {
-    const { items: machines, more } = await collect('ListStateMachines', {}, 'stateMachines', 200);
-    const sample = machines.slice(0, MACHINES);
-    const lists = await pool(sample, 6, (m) => call('ListExecutions', { stateMachineArn: m.stateMachineArn, maxResults: PER_MACHINE }));
-    const executions = [];
-    const perMachine = new Map();
-    lists.forEach((l, i) => {
-      const list = l instanceof Error ? [] : l.executions || [];
-      perMachine.set(sample[i].stateMachineArn, { machine: sample[i], list });
-      executions.push(...list.map((e) => ({ ...e, machineName: sample[i].name })));
-    });
+  let windowSeconds = sessionStorage.getItem('overview.window') || '86400';
+  let numbers = null;
+  let running = [];
+  let closeStream = null;
+  let polling = null;
 
-    const count = {};
-    for (const e of executions) count[e.status] = (count[e.status] || 0) + 1;
-    const finished = executions.filter((e) => e.status !== 'RUNNING' && e.status !== 'PENDING_REDRIVE').length;
-    const failedN = (count.FAILED || 0) + (count.TIMED_OUT || 0);
-    const rate = finished ? (failedN / finished) * 100 : 0;
-    const running = executions.filter((e) => e.status === 'RUNNING')
-      .sort((a, b) => (toDate(a.startDate)?.getTime() || 0) - (toDate(b.startDate)?.getTime() || 0));
-
-    const slow = [];
-    for (const { machine, list } of perMachine.values()) {
-      const durations = list.filter((e) => e.status === 'SUCCEEDED' && e.stopDate)
-        .map((e) => toDate(e.stopDate).getTime() - toDate(e.startDate).getTime()).sort((a, b) => a - b);
-      if (!durations.length) continue;
-      const avg = durations.reduce((a, c) => a + c, 0) / durations.length;
-      const p95 = durations[Math.min(durations.length - 1, Math.floor(durations.length * 0.95))];
-      slow.push({ machine, avg, p95, n: durations.length });
-    }
-    slow.sort((a, b) => b.avg - a.avg);
-
-    const failedRecent = executions.filter((e) => e.status === 'FAILED' || e.status === 'TIMED_OUT')
-      .sort((a, b) => (toDate(b.startDate)?.getTime() || 0) - (toDate(a.startDate)?.getTime() || 0))
-      .slice(0, FAILURES_ANALYSED);
-    const reasons = await pool(failedRecent, 4, (e) => failingState(e.executionArn));
-    const failing = new Map();
-    failedRecent.forEach((e, i) => {
-      const r = reasons[i];
-      if (r instanceof Error) return;
-      const key = `${e.machineName}\u0000${r.state}`;
-      const f = failing.get(key) || { machine: e.machineName, machineArn: e.stateMachineArn, state: r.state, n: 0, error: r.error };
-      f.n += 1;
-      failing.set(key, f);
-    });
-
-    return h('div', { class: 'stack' },
-      h('div', { class: 'stats' },
-        stat('Running now', String(count.RUNNING || 0), 'running'),
-        stat('Succeeded', String(count.SUCCEEDED || 0), 'succeeded'),
-        stat('Failed or timed out', String(failedN), 'failed'),
-        stat('Aborted', String(count.ABORTED || 0), 'aborted'),
-        stat('Failure rate', `${rate.toFixed(1)} %`, rate > 5 ? 'failed' : ''),
-        stat('State machines', `${machines.length}${more ? '+' : ''}`)),
-      h('div', { class: 'split' },
-        h('section', { class: 'card grow' }, h('h2', {}, 'Executions started, last 24 hours'), hourlyChart(executions),
-          h('div', { class: 'legend' }, ORDER.slice(0, 5).map((s) => h('span', { class: `legend-item status-${s.toLowerCase()}` }, h('i'), s)))),
-        h('section', { class: 'card side' }, h('h2', {}, 'States that fail most'),
-          failing.size
-            ? h('table', { class: 'grid compact' }, h('tbody', {}, [...failing.values()].sort((a, b) => b.n - a.n).slice(0, 8).map((f) => h('tr', {},
-              h('td', {}, link(routes.machine(f.machineArn), f.machine), ' › ', h('strong', {}, f.state), f.error ? h('div', { class: 'muted small' }, f.error) : null),
-              h('td', { class: 'num' }, `${f.n}×`)))))
-            : h('p', { class: 'muted' }, 'No recent failures.'))),
-      h('div', { class: 'split' },
-        h('section', { class: 'card grow' }, h('h2', {}, 'Running now'),
-          running.length
-            ? h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Execution'), h('th', {}, 'State machine'), h('th', {}, 'Running for'))),
-              h('tbody', {}, running.slice(0, 50).map((e) => h('tr', {},
-                h('td', {}, link(routes.execution(e.executionArn), e.name)),
-                h('td', {}, link(routes.machine(e.stateMachineArn), e.machineName)),
-                h('td', {}, fmtDuration(Date.now() - toDate(e.startDate).getTime()))))))
-            : h('p', { class: 'muted' }, 'Nothing is running.')),
-        h('section', { class: 'card side' }, h('h2', {}, 'Slowest state machines'),
-          slow.length
-            ? h('table', { class: 'grid compact' }, h('thead', {}, h('tr', {}, h('th', {}, 'Machine'), h('th', {}, 'Average'), h('th', {}, 'p95'))),
-              h('tbody', {}, slow.slice(0, 8).map((s) => h('tr', {},
-                h('td', {}, link(routes.machine(s.machine.stateMachineArn), s.machine.name)),
-                h('td', { class: 'num' }, fmtDuration(s.avg)), h('td', { class: 'num' }, fmtDuration(s.p95))))))
-            : h('p', { class: 'muted' }, 'No finished executions yet.'))),
-      h('section', { class: 'card' }, h('h2', {}, 'Recent failures'),
-        failedRecent.length
-          ? h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Execution'), h('th', {}, 'Status'), h('th', {}, 'State machine'), h('th', {}, 'Failed in'), h('th', {}, 'Error'), h('th', {}, 'Started'))),
-            h('tbody', {}, failedRecent.map((e, i) => h('tr', {},
-              h('td', {}, link(routes.execution(e.executionArn), e.name)),
-              h('td', {}, badge(e.status)),
-              h('td', {}, link(routes.machine(e.stateMachineArn), e.machineName)),
-              h('td', {}, reasons[i] instanceof Error ? '—' : reasons[i].state),
-              h('td', { class: 'summary' }, reasons[i] instanceof Error ? '' : reasons[i].error),
-              h('td', {}, ago(e.startDate))))))
-          : h('p', { class: 'muted' }, 'No recent failures.')),
-      h('p', { class: 'muted small' }, sample.length === machines.length
-        ? `Based on the latest ${PER_MACHINE} executions of each state machine.`
-        : `Based on the latest ${PER_MACHINE} executions of the first ${sample.length} state machines.`));
+  const windowSel = () => {
+    const sel = h('select', { 'aria-label': 'Time window', onchange: () => {
+      windowSeconds = sel.value;
+      sessionStorage.setItem('overview.window', windowSeconds);
+      connect();
+    } }, WINDOWS.map(([v, label]) => h('option', { value: v, selected: v === windowSeconds }, label)));
+    return sel;
   };
 
-  const refresh = async () => {
+  const render = () => {
+    if (ctx.alive && numbers) clear(body, view(numbers, running, windowSel()));
+  };
+
+  const show = async (o) => {
+    numbers = o;
+    // The list of running executions changes with the count: read it again
+    // only then.
+    running = o.activeNow ? await runningNow().catch(() => running) : [];
+    render();
+  };
+
+  const poll = async () => {
     try {
-      const view = await load();
-      if (ctx.alive) clear(body, view);
+      await show(await overview({ window: windowSeconds }));
     } catch (e) {
-      if (ctx.alive) clear(body, errorBox(e, refresh));
+      if (ctx.alive) clear(body, errorBox(e, poll));
     }
   };
-  await refresh();
-  // Every machine is listed again on each refresh: keep the pace gentle.
-  ctx.every(10000, refresh);
+
+  function connect() {
+    closeStream?.();
+    // The first numbers come by a plain request so the page never waits on
+    // the stream; the stream then pushes each change.
+    poll();
+    closeStream = follow(overviewStreamUrl({ window: windowSeconds }), {
+      overview: (o) => { show(o); },
+    }, () => {
+      closeStream = null;
+      document.body.dataset.live = 'poll';
+      if (!polling) polling = ctx.every(10000, poll);
+    });
+    document.body.dataset.live = 'sse';
+    ctx.setLive(true);
+  }
+
+  ctx.onLeave(() => closeStream?.());
+  connect();
 }
