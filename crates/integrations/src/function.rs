@@ -170,11 +170,10 @@ impl Integration for Functions {
                     &request.resource,
                 ));
             };
-            match inner.run(form, &context, &request).await {
-                Ok(Some(v)) => TaskOutcome::Succeeded(v),
-                Ok(None) => TaskOutcome::Deferred,
-                Err(f) => TaskOutcome::Failed(f),
-            }
+            inner
+                .run(form, &context, &request)
+                .await
+                .unwrap_or_else(TaskOutcome::Failed)
         })
     }
 }
@@ -185,7 +184,7 @@ impl Inner {
         form: Form,
         context: &TaskContext,
         request: &TaskRequest,
-    ) -> Result<Option<Value>, Failure> {
+    ) -> Result<TaskOutcome, Failure> {
         let (function, payload) = match form {
             Form::Bare => {
                 let f = parse_function(&request.resource).ok_or_else(|| {
@@ -292,9 +291,15 @@ impl Inner {
             parsed.unwrap_or(Value::String(text))
         };
         Ok(match form {
-            Form::Bare => Some(payload),
-            Form::InvokeWaitForToken => None,
-            Form::Invoke => Some(wrap(&function, payload, &headers, &request_id, bytes.len())),
+            Form::Bare => TaskOutcome::Succeeded(payload),
+            // The function accepted the request: recorded as TaskSubmitted
+            // (AWS's shape of the invocation); the result comes by token.
+            Form::InvokeWaitForToken => {
+                TaskOutcome::Submitted(wrap(&function, payload, &headers, &request_id, bytes.len()))
+            }
+            Form::Invoke => {
+                TaskOutcome::Succeeded(wrap(&function, payload, &headers, &request_id, bytes.len()))
+            }
         })
     }
 }

@@ -198,11 +198,9 @@ impl Integration for NestedExecutions {
                     &request.resource,
                 ));
             };
-            match run(executions.as_ref(), pattern, &context, &request).await {
-                Ok(Some(v)) => TaskOutcome::Succeeded(v),
-                Ok(None) => TaskOutcome::Deferred,
-                Err(f) => TaskOutcome::Failed(f),
-            }
+            run(executions.as_ref(), pattern, &context, &request)
+                .await
+                .unwrap_or_else(TaskOutcome::Failed)
         })
     }
 }
@@ -283,7 +281,7 @@ async fn run(
     pattern: Pattern,
     context: &TaskContext,
     request: &TaskRequest,
-) -> Result<Option<Value>, Failure> {
+) -> Result<TaskOutcome, Failure> {
     let (start, derived) = parse_start(context, request)?;
     let target = start.state_machine_arn.clone();
     let name = start.name.clone();
@@ -301,8 +299,9 @@ async fn run(
         Err(e) => return Err(e.failure()),
     };
     match pattern {
-        Pattern::Start => Ok(Some(start_result(&started))),
-        Pattern::WaitForToken => Ok(None),
+        Pattern::Start => Ok(TaskOutcome::Succeeded(start_result(&started))),
+        // Started: recorded as TaskSubmitted; the result comes by token.
+        Pattern::WaitForToken => Ok(TaskOutcome::Submitted(start_result(&started))),
         Pattern::Sync | Pattern::Sync2 => {
             let ended = executions
                 .wait_for_end(started.execution_arn.clone())
@@ -311,7 +310,7 @@ async fn run(
             let parsed = pattern == Pattern::Sync2;
             let shape = describe(&ended, parsed);
             if ended.status == "SUCCEEDED" {
-                Ok(Some(shape))
+                Ok(TaskOutcome::Succeeded(shape))
             } else {
                 Err(Failure::new(
                     statecraft_types::errors::TASK_FAILED,
@@ -479,12 +478,12 @@ impl Executions for RuntimeExecutions {
         let max_poll = self.poll;
         Box::pin(async move {
             let rt = runtime.await?;
-            // The runtime has no end notification yet: poll, quickly at
-            // first (short children are common), then every `max_poll`.
-            let mut wait = Duration::from_millis(20);
+            // Woken by the child's actor when it commits its end; only a
+            // child waiting for a redrive is looked at again periodically.
             loop {
                 let record = rt
-                    .describe_execution(&execution_arn)
+                    .wait_for_completion(&execution_arn)
+                    .await
                     .map_err(|e| ApiError::from_runtime(&e))?;
                 if !matches!(
                     record.state.status,
@@ -506,8 +505,7 @@ impl Executions for RuntimeExecutions {
                         redrive_status_reason: record.state.redrive_status_reason,
                     });
                 }
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(max_poll);
+                tokio::time::sleep(max_poll).await;
             }
         })
     }
