@@ -8,14 +8,19 @@
 //! - [`execution_log`]: a state machine's `loggingConfiguration` deciding
 //!   which execution events are also logged.
 //! - [`trace`]: W3C trace context (`traceparent`) derived from executions.
+//! - [`spans`]: executions as span trees, built from history events.
+//! - [`otlp`]: OTLP/HTTP (JSON) export of those spans, off by default.
 //!
-//! Architecture invariant: this crate does no I/O of its own besides
-//! writing log lines; serving `/metrics` is the server's job.
+//! Architecture invariant: the only I/O here is writing log lines and the
+//! OTLP exporter's POSTs (its own thread, off the hot path); serving
+//! `/metrics` is the server's job.
 
 pub mod execution_log;
 pub mod logging;
 pub mod metric_definitions;
 pub mod metrics;
+pub mod otlp;
+pub mod spans;
 pub mod trace;
 
 pub use trace::TraceContext;

@@ -42,6 +42,14 @@ impl TraceContext {
         }
     }
 
+    /// A span of the execution named by `key` (unique within it).
+    pub fn child(execution_arn: &str, key: &str) -> TraceContext {
+        TraceContext {
+            trace_id: digest(execution_arn),
+            span_id: span_of(&format!("{execution_arn}#{key}")),
+        }
+    }
+
     /// The span of one task of the execution (`TaskRequest::task`).
     pub fn task(execution_arn: &str, task_id: u64) -> TraceContext {
         TraceContext {
