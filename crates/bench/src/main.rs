@@ -141,6 +141,9 @@ impl Client {
     }
 }
 
+/// Execution names are unique per process run.
+static NAMES: AtomicUsize = AtomicUsize::new(0);
+
 #[derive(Default)]
 struct Tally {
     failures: AtomicUsize,
@@ -157,7 +160,13 @@ async fn one_execution(
     tally: &Tally,
 ) -> Duration {
     let started = Instant::now();
-    let request = json!({"stateMachineArn": machine_arn, "input": input.to_string()});
+    // Always named: some peers cannot generate names themselves.
+    let name = format!(
+        "x{}-{}",
+        NAMES.fetch_add(1, Ordering::Relaxed),
+        std::process::id()
+    );
+    let request = json!({"stateMachineArn": machine_arn, "input": input.to_string(), "name": name});
     let end = if sync {
         client.call("StartSyncExecution", &request).await
     } else {
