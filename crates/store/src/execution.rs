@@ -349,6 +349,14 @@ pub trait ExecutionStore: Send + Sync {
         Ok(self.history(execution_arn, &query)?.items)
     }
 
+    /// Notices of transitions as they commit on this node (see
+    /// [`crate::commits`]); `None` for stores that do not publish them.
+    fn subscribe_commits(
+        &self,
+    ) -> Option<tokio::sync::broadcast::Receiver<crate::commits::Committed>> {
+        None
+    }
+
     /// The console's overview: aggregates over the executions of a time
     /// window (see [`crate::stats`]). Stores without them say so.
     fn overview(&self, query: &crate::stats::OverviewQuery) -> Result<crate::stats::Overview> {

@@ -22,6 +22,7 @@
 //! runtime needs to recover lives only in memory.
 
 pub mod activity;
+pub mod commits;
 pub mod error;
 pub mod execution;
 pub mod page;
@@ -33,6 +34,7 @@ pub mod suite;
 pub mod tag;
 
 pub use activity::{Activity, ActivityStore};
+pub use commits::Committed;
 pub use error::{Error, Result};
 pub use execution::{
     CommitStats, Created, DueTimer, Execution, ExecutionFilter, ExecutionState, ExecutionStatus,

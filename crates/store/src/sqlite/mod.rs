@@ -17,6 +17,7 @@
 //! with slow fsync when only process crashes matter.
 
 mod migrate;
+mod notify;
 mod queries;
 mod retention;
 mod stats;
@@ -32,6 +33,7 @@ use rusqlite::{Connection, OpenFlags};
 use statecraft_types::HistoryEvent;
 
 use crate::activity::{Activity, ActivityStore};
+use crate::commits::Committed;
 use crate::error::{Error, Result};
 use crate::execution::{
     CommitStats, Created, DueTimer, Execution, ExecutionFilter, ExecutionStore, ExecutionSummary,
@@ -88,6 +90,8 @@ pub struct SqliteStore {
     stats: Arc<writer::Stats>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Notices of committed transitions (see [`crate::commits`]).
+    commits: tokio::sync::broadcast::Sender<Committed>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -170,6 +174,7 @@ impl SqliteStore {
             stats,
             readers,
             next_reader: AtomicUsize::new(0),
+            commits: tokio::sync::broadcast::channel(crate::commits::CAPACITY).0,
         })
     }
 
@@ -184,20 +189,39 @@ impl SqliteStore {
         op: impl Fn(&Connection) -> Result<T> + Send + 'static,
     ) -> Pending<T> {
         let (completer, pending) = Pending::new();
+        self.queue(writer::job(completer, op));
+        pending
+    }
+
+    /// As [`SqliteStore::write`], publishing `notice` once the write commits
+    /// (if `announce` holds for its result).
+    fn write_announced<T: Send + 'static>(
+        &self,
+        op: impl Fn(&Connection) -> Result<T> + Send + 'static,
+        notice: Committed,
+        announce: fn(&T) -> bool,
+    ) -> Pending<T> {
+        let (completer, pending) = Pending::new();
+        let job = notify::job(completer, op, notice, announce, self.commits.clone());
+        self.queue(job);
+        pending
+    }
+
+    /// Hands a job to the writer thread, or fails it if the writer is gone.
+    fn queue(&self, job: Box<dyn writer::Job>) {
         let guard = match self.writer.read() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
         match guard.as_ref() {
             Some(tx) => {
-                if let Err(mpsc::SendError(job)) = tx.send(writer::job(completer, op)) {
+                if let Err(mpsc::SendError(job)) = tx.send(job) {
                     // The writer is gone; report Closed through the job itself.
                     job.finish(Err(Error::Closed));
                 }
             }
-            None => completer.complete(Err(Error::Closed)),
+            None => job.finish(Err(Error::Closed)),
         }
-        pending
     }
 
     /// Runs a read on a pooled connection: the first free one, else waits
@@ -370,10 +394,20 @@ impl ActivityStore for SqliteStore {
     }
 }
 
+/// Whether a create wrote a new execution (an existing one is not news).
+fn is_new(created: &Created) -> bool {
+    matches!(created, Created::New)
+}
+
 impl ExecutionStore for SqliteStore {
     fn create_execution(&self, execution: NewExecution, first: Transition) -> Pending<Created> {
+        let notice = Committed::of(&first);
         let first = queries::Prepared::new(first);
-        self.write(move |c| queries::create_execution(c, &execution, &first))
+        self.write_announced(
+            move |c| queries::create_execution(c, &execution, &first),
+            notice,
+            is_new,
+        )
     }
 
     fn create_leased_execution(
@@ -383,14 +417,24 @@ impl ExecutionStore for SqliteStore {
         owner: &str,
         lease_until_ms: i64,
     ) -> Pending<Created> {
+        let notice = Committed::of(&first);
         let first = queries::Prepared::new(first);
         let lease = Some((owner.to_string(), lease_until_ms));
-        self.write(move |c| queries::create_execution_leased(c, &execution, &first, lease.as_ref()))
+        self.write_announced(
+            move |c| queries::create_execution_leased(c, &execution, &first, lease.as_ref()),
+            notice,
+            is_new,
+        )
     }
 
     fn commit(&self, transition: Transition) -> Pending<u64> {
+        let notice = Committed::of(&transition);
         let prepared = queries::Prepared::new(transition);
-        self.write(move |c| queries::commit(c, &prepared))
+        self.write_announced(move |c| queries::commit(c, &prepared), notice, |_| true)
+    }
+
+    fn subscribe_commits(&self) -> Option<tokio::sync::broadcast::Receiver<Committed>> {
+        Some(self.commits.subscribe())
     }
 
     fn get_execution(&self, arn: &str) -> Result<Option<Execution>> {
