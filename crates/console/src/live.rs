@@ -13,11 +13,12 @@
 //!   reconnecting `EventSource` resumes after the last one it saw through
 //!   `Last-Event-ID`), then an `end` event once the execution has stopped.
 //!
-//! The streams read committed events from the store on a short tick rather
-//! than subscribing to one node's runtime: every node sees every commit
-//! through the shared database, so a console attached to any node of a
-//! cluster follows executions that other nodes run. A tick costs one
-//! primary-key range read that returns nothing when nothing changed.
+//! The streams wake on the store's commit notices
+//! ([`statecraft_store::commits`]): a transition committed on this node is
+//! read and sent at once. The notices are hints, the store is the truth: a
+//! stream always reads what it sends from the store, and also reads on a
+//! slow tick, so commits made by other nodes of a cluster (which publish
+//! nothing here) or notices lost to a lagging subscriber still arrive.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -31,12 +32,16 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream};
 use serde::{Deserialize, Serialize};
-use statecraft_store::{Overview, OverviewQuery, Store};
+use statecraft_store::{Committed, Overview, OverviewQuery, Store};
+use tokio::sync::broadcast::{self, error::RecvError};
 
-/// How often a stream looks for new history events.
-pub const HISTORY_TICK: Duration = Duration::from_millis(250);
-/// How often the overview stream recomputes the numbers.
-pub const OVERVIEW_TICK: Duration = Duration::from_secs(2);
+/// How often a history stream reads without a notice (commits of other
+/// nodes; stores without notices).
+pub const HISTORY_TICK: Duration = Duration::from_secs(1);
+/// How often the overview stream recomputes the numbers without a notice.
+pub const OVERVIEW_TICK: Duration = Duration::from_secs(5);
+/// The overview is recomputed at most this often, however many commits.
+pub const OVERVIEW_MIN_INTERVAL: Duration = Duration::from_millis(750);
 /// How many history events one read of a stream takes at most.
 const HISTORY_BATCH: u32 = 500;
 /// The default overview window: the last 24 hours.
@@ -261,6 +266,38 @@ async fn overview(
     compute_overview(store, &params).await.map(Json)
 }
 
+/// Waits for a commit notice that `wanted` accepts, or `tick`, whichever
+/// comes first. Without notices it just waits `tick`.
+async fn wake(
+    rx: &mut Option<broadcast::Receiver<Committed>>,
+    tick: Duration,
+    wanted: impl Fn(&Committed) -> bool,
+) {
+    let Some(receiver) = rx.as_mut() else {
+        tokio::time::sleep(tick).await;
+        return;
+    };
+    let notice = async {
+        loop {
+            match receiver.recv().await {
+                Ok(c) if wanted(&c) => return true,
+                Ok(_) => {}
+                // Lost notices: read the store now, it has everything.
+                Err(RecvError::Lagged(_)) => return true,
+                Err(RecvError::Closed) => return false,
+            }
+        }
+    };
+    match tokio::time::timeout(tick, notice).await {
+        Ok(true) | Err(_) => {}
+        Ok(false) => {
+            // The store stopped publishing: fall back to the tick alone.
+            *rx = None;
+            tokio::time::sleep(tick).await;
+        }
+    }
+}
+
 /// The numbers without their window, to tell whether anything changed.
 fn fingerprint(o: &OverviewBody) -> String {
     serde_json::json!([
@@ -277,13 +314,15 @@ async fn overview_stream(
     State(store): State<Shared>,
     Query(params): Query<OverviewParams>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // (store, params, last fingerprint, first tick?)
-    let seed = (store, params, String::new(), true);
-    let events = stream::unfold(seed, |(store, params, last, first)| async move {
-        if !first {
-            tokio::time::sleep(OVERVIEW_TICK).await;
-        }
+    let rx = store.subscribe_commits();
+    // (store, params, notices, last fingerprint, first round?)
+    let seed = (store, params, rx, String::new(), true);
+    let events = stream::unfold(seed, |(store, params, rx, last, first)| async move {
+        let mut rx = rx;
         let mut last = last;
+        if !first {
+            next_overview(&mut rx).await;
+        }
         loop {
             match compute_overview(store.clone(), &params).await {
                 Ok(body) => {
@@ -293,7 +332,7 @@ async fn overview_stream(
                             .event("overview")
                             .json_data(&body)
                             .unwrap_or_else(|_| Event::default().comment("unserialisable"));
-                        return Some((Ok(event), (store, params, print, false)));
+                        return Some((Ok(event), (store, params, rx, print, false)));
                     }
                     last = print;
                 }
@@ -301,10 +340,22 @@ async fn overview_stream(
                 // polling and retries.
                 Err(_) => return None,
             }
-            tokio::time::sleep(OVERVIEW_TICK).await;
+            next_overview(&mut rx).await;
         }
     });
     Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// Waits until the overview is worth recomputing: any commit (new
+/// executions and status changes are what it counts), at most every
+/// [`OVERVIEW_MIN_INTERVAL`], or [`OVERVIEW_TICK`] without one.
+async fn next_overview(rx: &mut Option<broadcast::Receiver<Committed>>) {
+    tokio::time::sleep(OVERVIEW_MIN_INTERVAL).await;
+    // The commits during the pause are covered by the next computation.
+    if let Some(r) = rx.as_mut() {
+        *r = r.resubscribe();
+    }
+    wake(rx, OVERVIEW_TICK, |_| true).await;
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -320,6 +371,7 @@ struct Cursor {
     after: u64,
     buffered: std::collections::VecDeque<Event>,
     done: bool,
+    notices: Option<broadcast::Receiver<Committed>>,
 }
 
 async fn history_stream(
@@ -343,7 +395,10 @@ async fn history_stream(
             return Err(Error::NotFound(arn));
         }
     }
+    // Subscribed before the first read, so no commit falls in between.
+    let notices = store.subscribe_commits();
     let cursor = Cursor {
+        notices,
         store,
         arn,
         after,
@@ -386,7 +441,8 @@ async fn history_stream(
                     .push_back(Event::default().event("end").data(c.after.to_string()));
                 c.done = true;
             } else if c.buffered.is_empty() {
-                tokio::time::sleep(HISTORY_TICK).await;
+                let arn = c.arn.clone();
+                wake(&mut c.notices, HISTORY_TICK, |n| n.execution_arn == arn).await;
             }
         }
     });

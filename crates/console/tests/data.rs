@@ -374,3 +374,92 @@ async fn the_history_stream_sends_events_as_they_commit_then_ends() {
         .expect("closes in time");
     assert!(rest.is_none(), "{rest:?}");
 }
+
+fn transition(
+    arn: &str,
+    version: u64,
+    status: statecraft_store::ExecutionStatus,
+    id: u64,
+    t: statecraft_types::EventType,
+) -> statecraft_store::Transition {
+    statecraft_store::Transition {
+        execution_arn: arn.into(),
+        expected_version: version,
+        state: statecraft_store::ExecutionState {
+            status,
+            output: None,
+            error: None,
+            cause: None,
+            stop_date_ms: None,
+            redrive_count: 0,
+            redrive_date_ms: None,
+            redrive_status: None,
+            redrive_status_reason: None,
+            engine_state: "{}".into(),
+        },
+        events: vec![statecraft_types::HistoryEvent {
+            id,
+            previous_event_id: id.saturating_sub(1),
+            timestamp_ms: now_ms(),
+            event_type: t,
+            details: None,
+        }],
+        timers: vec![],
+        tasks: vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_through_the_store_reaches_the_stream_at_once() {
+    use statecraft_store::ExecutionStatus::{Running, Succeeded};
+    use statecraft_types::EventType;
+
+    let (_dir, store) = open();
+    let arn = "arn:aws:states:us-east-1:123456789012:execution:m0:notified";
+    let execution = statecraft_store::NewExecution {
+        arn: arn.into(),
+        state_machine_arn: machine(0),
+        version_arn: None,
+        alias_arn: None,
+        revision_id: "r".into(),
+        name: "notified".into(),
+        input: "{}".into(),
+        trace_header: None,
+        start_date_ms: now_ms(),
+        map_run_arn: None,
+        parent_arn: None,
+    };
+    let first = transition(arn, 0, Running, 1, EventType::ExecutionStarted);
+    store
+        .create_execution(execution, first)
+        .await
+        .expect("created");
+
+    let app = statecraft_console::data_router::<()>(store.clone());
+    let res = app
+        .oneshot(
+            Request::get(format!("/console/api/executions/{}/events", encode(arn)))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("answers");
+    let mut body = res.into_body();
+    let mut text = String::new();
+    read_until(&mut body, &mut text, |t| t.contains("id: 1")).await;
+
+    // Let the stream settle into waiting, then commit: the notice wakes it
+    // well before its one-second tick would.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = Instant::now();
+    let step = transition(arn, 1, Running, 2, EventType::PassStateEntered);
+    store.commit(step).await.expect("committed");
+    read_until(&mut body, &mut text, |t| t.contains("id: 2")).await;
+    let took = t.elapsed();
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+
+    let last = transition(arn, 2, Succeeded, 3, EventType::ExecutionSucceeded);
+    store.commit(last).await.expect("committed");
+    read_until(&mut body, &mut text, |t| t.contains("event: end")).await;
+    assert!(text.contains("ExecutionSucceeded"), "{text}");
+}
