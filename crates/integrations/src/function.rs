@@ -227,6 +227,13 @@ impl Inner {
             .header(CONTENT_TYPE, "application/json")
             .header("X-Amz-Invocation-Type", "RequestResponse")
             .header("Lambda-Runtime-Aws-Request-Id", &request_id)
+            .header(
+                "traceparent",
+                statecraft_telemetry::spans::task_traceparent(
+                    &context.execution_arn,
+                    &request.state_name,
+                ),
+            )
             .body(payload)
             .send()
             .await

@@ -70,10 +70,15 @@ impl Integration for HttpTask {
         crate::service_resource(resource) == Some("http:invoke")
     }
 
-    fn invoke(&self, _context: TaskContext, request: TaskRequest) -> TaskFuture {
+    fn invoke(&self, context: TaskContext, request: TaskRequest) -> TaskFuture {
         let inner = Arc::clone(&self.inner);
+        // The callee joins the execution's trace (W3C trace context).
+        let traceparent = statecraft_telemetry::spans::task_traceparent(
+            &context.execution_arn,
+            &request.state_name,
+        );
         Box::pin(async move {
-            match inner.call(&request.parameters).await {
+            match inner.call(&request.parameters, &traceparent).await {
                 Ok(v) => TaskOutcome::Succeeded(v),
                 Err(f) => TaskOutcome::Failed(f),
             }
@@ -244,8 +249,17 @@ fn parse_call(p: &Value) -> Result<Call, Failure> {
 }
 
 impl Inner {
-    async fn call(&self, parameters: &Value) -> Result<Value, Failure> {
-        let call = parse_call(parameters)?;
+    async fn call(&self, parameters: &Value, traceparent: &str) -> Result<Value, Failure> {
+        let mut call = parse_call(parameters)?;
+        // A traceparent the task sets itself wins: it knows its trace.
+        if !call
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("traceparent"))
+        {
+            call.headers
+                .push(("traceparent".to_string(), traceparent.to_string()));
+        }
         let host = call.url.host_str().unwrap_or_default();
         if !self.hosts.allows(host) {
             return Err(Failure::new(

@@ -1,10 +1,10 @@
 //! The runtime's telemetry hooks: what a committed transition adds to the
-//! metrics and to the log (per its state machine's `loggingConfiguration`),
-//! and how long integrations take to answer tasks.
+//! metrics, to the log (per its state machine's `loggingConfiguration`) and
+//! to the execution's trace, and how long integrations take to answer tasks.
 //!
 //! Everything is computed before the commit from borrowed events and
 //! recorded after it succeeded, so the hot path clones history events only
-//! for state machines whose logging is on.
+//! for state machines whose logging is on, or when traces are exported.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use statecraft_store::{Store, Transition};
 use statecraft_telemetry::execution_log;
 use statecraft_telemetry::metrics::{self, Tally};
+use statecraft_telemetry::spans;
 use statecraft_types::HistoryEvent;
 
 use crate::integration::{TaskFuture, TaskOutcome};
@@ -57,20 +58,20 @@ fn logging_config(store: &dyn Store, execution_arn: &str) -> execution_log::Conf
 /// What a transition will add to the metrics and log once committed.
 pub(crate) struct Observed {
     tally: Tally,
-    log: Option<(execution_log::Config, Vec<HistoryEvent>)>,
+    config: execution_log::Config,
+    /// The events, when the log or the span model needs them.
+    events: Option<Vec<HistoryEvent>>,
 }
 
 /// Reads a transition about to be committed.
 pub(crate) fn before_commit(store: &dyn Store, transition: &Transition) -> Observed {
     let config = logging_config(store, &transition.execution_arn);
-    let log = transition
-        .events
-        .iter()
-        .any(|e| config.logs(e.event_type))
-        .then(|| (config, transition.events.clone()));
+    let logged = transition.events.iter().any(|e| config.logs(e.event_type));
+    let events = (logged || spans::enabled()).then(|| transition.events.clone());
     Observed {
         tally: Tally::of(&transition.events),
-        log,
+        config,
+        events,
     }
 }
 
@@ -78,8 +79,9 @@ impl Observed {
     /// Records the transition: it is committed.
     pub(crate) fn committed(self, execution_arn: &str) {
         self.tally.record(execution_arn);
-        if let Some((config, events)) = self.log {
-            execution_log::log_events(config, execution_arn, &events);
+        if let Some(events) = self.events {
+            execution_log::log_events(self.config, execution_arn, &events);
+            spans::record(execution_arn, &events);
         }
     }
 }
