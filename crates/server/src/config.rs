@@ -24,8 +24,8 @@ pub struct ServerArgs {
     /// Directory for the database [default: ./statecraft-data]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// TOML file with `listen`, `data_dir`, `region` and `account_id`;
-    /// flags override it.
+    /// TOML file with `listen`, `data_dir`, `region`, `account_id` and an
+    /// `[integrations]` section; flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Region used in ARNs [default: us-east-1]
@@ -59,6 +59,8 @@ struct FileConfig {
     log_level: Option<String>,
     #[serde(default)]
     retention: crate::observability::RetentionFile,
+    #[serde(default)]
+    telemetry: crate::observability::TelemetryFile,
 }
 
 /// The settings the server runs with.
@@ -150,18 +152,14 @@ impl Config {
 }
 
 /// The file's logging and retention settings, for [`crate::observability`].
-pub(crate) fn read_observability(
-    path: &Path,
-) -> Result<
-    (
-        Option<statecraft_telemetry::logging::Format>,
-        Option<String>,
-        crate::observability::RetentionFile,
-    ),
-    Error,
-> {
+pub(crate) fn read_observability(path: &Path) -> Result<crate::observability::FileSettings, Error> {
     let file = read_file(path)?;
-    Ok((file.log_format, file.log_level, file.retention))
+    Ok(crate::observability::FileSettings {
+        log_format: file.log_format,
+        log_level: file.log_level,
+        retention: file.retention,
+        telemetry: file.telemetry,
+    })
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, Error> {

@@ -81,7 +81,12 @@ fn integrations(folder: &str) -> IntegrationsConfig {
 /// A server with `integrations`; stops when the sender is dropped.
 async fn server(
     integrations: IntegrationsConfig,
-) -> (Client, tempfile::TempDir, tokio::sync::oneshot::Sender<()>) {
+) -> (
+    Client,
+    std::net::SocketAddr,
+    tempfile::TempDir,
+    tokio::sync::oneshot::Sender<()>,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = statecraft_server::Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
@@ -102,7 +107,16 @@ async fn server(
         };
         let _ = server.serve(listener, shutdown).await;
     });
-    (common::client(&format!("http://{addr}")), dir, stop)
+    (common::client(&format!("http://{addr}")), addr, dir, stop)
+}
+
+fn has_boto3() -> bool {
+    Command::new("python3")
+        .args(["-c", "import boto3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 async fn create_from(c: &Client, name: &str, file: &Path) -> String {
@@ -135,7 +149,7 @@ async fn wait_done(
 async fn data_pipeline_runs_against_its_services() {
     let folder = examples().join("data-pipeline");
     let _svc = service(&folder.join("services.py"), 8810, &[]).await;
-    let (c, _dir, _stop) = server(integrations("data-pipeline")).await;
+    let (c, _addr, _dir, _stop) = server(integrations("data-pipeline")).await;
     let machine = create_from(&c, "data-pipeline", &folder.join("data-pipeline.asl.json")).await;
     let input = std::fs::read_to_string(folder.join("input.json")).expect("input");
     let execution = c
@@ -176,7 +190,7 @@ async fn mlops_runs_with_an_approval_by_task_token() {
         // The connection's key is read from the environment at config time.
         std::env::set_var("MODEL_REGISTRY_KEY", "test-key");
     }
-    let (c, _dir, _stop) = server(integrations("mlops")).await;
+    let (c, addr, _dir, _stop) = server(integrations("mlops")).await;
     create_from(&c, "train-model", &folder.join("train-model.asl.json")).await;
     let machine = create_from(&c, "mlops", &folder.join("mlops.asl.json")).await;
     let execution = c
@@ -225,12 +239,30 @@ async fn mlops_runs_with_an_approval_by_task_token() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    c.send_task_success()
-        .task_token(&token)
-        .output(json!({"approved": true, "approver": "tester"}).to_string())
-        .send()
+    if has_boto3() {
+        // The example's own approver: SendTaskSuccess with boto3.
+        let script = folder.join("approve.py");
+        let status = tokio::task::spawn_blocking(move || {
+            Command::new("python3")
+                .arg(script)
+                .arg(token)
+                .env("STATECRAFT_ENDPOINT", format!("http://{addr}"))
+                .stdout(Stdio::null())
+                .status()
+        })
         .await
-        .expect("approve");
+        .expect("join")
+        .expect("python3 runs approve.py");
+        assert!(status.success(), "approve.py failed: {status}");
+    } else {
+        eprintln!("python3 with boto3 not found: approving with the Rust SDK");
+        c.send_task_success()
+            .task_token(&token)
+            .output(json!({"approved": true, "approver": "tester"}).to_string())
+            .send()
+            .await
+            .expect("approve");
+    }
     let d = wait_done(&c, &execution, 60).await;
     assert_eq!(
         d.status,
