@@ -357,6 +357,16 @@ pub trait ExecutionStore: Send + Sync {
         None
     }
 
+    /// Up to `limit` pending tasks of `resource` (an activity ARN) across
+    /// executions, oldest first, each with its execution's ARN: what the
+    /// console's Activities page shows (waiting, or leased to a worker).
+    fn resource_tasks(&self, resource: &str, limit: u32) -> Result<Vec<(String, PendingTask)>> {
+        let _ = (resource, limit);
+        Err(crate::Error::Backend(
+            "this store cannot list tasks by resource".into(),
+        ))
+    }
+
     /// The console's overview: aggregates over the executions of a time
     /// window (see [`crate::stats`]). Stores without them say so.
     fn overview(&self, query: &crate::stats::OverviewQuery) -> Result<crate::stats::Overview> {

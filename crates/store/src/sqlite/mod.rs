@@ -500,6 +500,10 @@ impl ExecutionStore for SqliteStore {
         self.read(|c| stats::overview(c, query))
     }
 
+    fn resource_tasks(&self, resource: &str, limit: u32) -> Result<Vec<(String, PendingTask)>> {
+        self.read(|c| stats::resource_tasks(c, resource, limit))
+    }
+
     fn delete_finished_before(&self, before_ms: i64, limit: u32) -> Pending<u64> {
         self.write(move |c| retention::delete_finished_before(c, before_ms, limit))
     }

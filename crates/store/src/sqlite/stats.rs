@@ -1,7 +1,8 @@
-//! The overview's aggregate queries on SQLite (see [`crate::stats`]). Each
-//! is a range scan on a covering index (`executions_by_start`, or
-//! `executions_by_machine_start` for one machine, migration 2) or on the
-//! small partial index of active executions.
+//! The console's read queries on SQLite: the overview's aggregates (see
+//! [`crate::stats`]), each a range scan on a covering index
+//! (`executions_by_start`, or `executions_by_machine_start` for one machine,
+//! migration 2) or on the small partial index of active executions; and the
+//! pending tasks of an activity (on `tasks_by_resource`).
 
 use std::collections::HashMap;
 
@@ -9,6 +10,7 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use crate::error::Result;
+use crate::execution::PendingTask;
 use crate::stats::{
     Bucket, FailingState, Overview, OverviewQuery, SlowMachine, StatusCounts, FAILED_SAMPLE,
     MAX_BUCKETS,
@@ -179,4 +181,34 @@ fn failing_states(conn: &Connection, q: &OverviewQuery, top: i64) -> Result<Vec<
     });
     ranked.truncate(usize::try_from(top).unwrap_or(10));
     Ok(ranked)
+}
+
+/// The pending tasks of `resource` (an activity ARN), oldest first, with
+/// their executions' ARNs.
+pub(crate) fn resource_tasks(
+    conn: &Connection,
+    resource: &str,
+    limit: u32,
+) -> Result<Vec<(String, PendingTask)>> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT e.arn, t.task_id, t.resource, t.request, t.token, t.lease_owner, \
+             t.lease_expires_ms FROM tasks t JOIN executions e ON e.id = t.execution_id \
+             WHERE t.resource = ?1 ORDER BY t.execution_id, t.task_id LIMIT ?2",
+        )?
+        .query_map(rusqlite::params![resource, i64::from(limit)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                PendingTask {
+                    task_id: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                    resource: r.get(2)?,
+                    request: r.get(3)?,
+                    token: r.get(4)?,
+                    lease_owner: r.get(5)?,
+                    lease_expires_ms: r.get(6)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
