@@ -208,6 +208,33 @@ test('the overview shows the server\'s numbers and updates them live', async (pa
   assert.equal(await page.evaluate(() => document.body.dataset.live), 'sse');
 });
 
+test('the activities page shows pending tasks and the worker that took one', async (page) => {
+  const { activityArn } = await api('CreateActivity', { name: `e2e-activity-${RUN}` });
+  const { stateMachineArn } = await api('CreateStateMachine', {
+    name: `e2e-activity-${RUN}`,
+    definition: JSON.stringify({ StartAt: 'Work', States: { Work: { Type: 'Task', Resource: activityArn, End: true } } }),
+    roleArn: 'arn:aws:iam::123456789012:role/statecraft-e2e',
+  });
+  await api('StartExecution', { stateMachineArn, input: '{"n": 1}' });
+  const second = await api('StartExecution', { stateMachineArn, input: '{"n": 2}' });
+  await page.goto(`${BASE}/#/activities`);
+  const row = page.locator(`tr.activity[data-activity="e2e-activity-${RUN}"]`);
+  await row.locator('[data-col="waiting"]', { hasText: '2' }).waitFor({ timeout: 10000 });
+  // A worker takes one: the page shows it started, held by that worker.
+  const task = await api('GetActivityTask', { activityArn, workerName: 'e2e-worker' });
+  assert.ok(task.taskToken);
+  await row.locator('[data-col="started"]', { hasText: '1' }).waitFor({ timeout: 10000 });
+  await row.locator('[data-col="waiting"]', { hasText: '1' }).waitFor();
+  await row.locator('.worker', { hasText: 'e2e-worker' }).waitFor();
+  await row.click();
+  await page.locator('table.tasks tbody tr').nth(1).waitFor();
+  assert.equal(await page.locator('table.tasks tbody tr').count(), 2);
+  await page.locator('table.tasks td', { hasText: 'e2e-worker' }).waitFor();
+  await page.screenshot({ path: `${SHOTS}/activities.png`, fullPage: true });
+  await api('SendTaskSuccess', { taskToken: task.taskToken, output: '{}' });
+  await api('StopExecution', { executionArn: second.executionArn });
+});
+
 test('the editor marks a broken transition at its line', async (page) => {
   await page.goto(`${BASE}/#/create`);
   const area = page.locator('.editor-area');

@@ -11,7 +11,9 @@
 //! - `GET /console/api/executions/{arn}/events[?after=ID]`: SSE, one
 //!   `history` event per history event (its SSE id is the event id, so a
 //!   reconnecting `EventSource` resumes after the last one it saw through
-//!   `Last-Event-ID`), then an `end` event once the execution has stopped.
+//!   `Last-Event-ID`), then an `end` event once the execution has stopped;
+//! - `GET /console/api/activity-tasks?activityArn=…`: an activity's pending
+//!   tasks ([`ActivityTasksBody`]): waiting for a worker, or started by one.
 //!
 //! The streams wake on the store's commit notices
 //! ([`statecraft_store::commits`]): a transition committed on this node is
@@ -90,6 +92,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(store: Arc<dyn Store>) -> Router
         .route("/console/api/overview", get(overview))
         .route("/console/api/overview/stream", get(overview_stream))
         .route("/console/api/executions/{arn}/events", get(history_stream))
+        .route("/console/api/activity-tasks", get(activity_tasks))
         .with_state(store)
 }
 
@@ -447,4 +450,150 @@ async fn history_stream(
         }
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// How many tasks of one activity the console lists at most.
+const MAX_ACTIVITY_TASKS: u32 = 200;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActivityParams {
+    activity_arn: String,
+}
+
+/// An activity's pending tasks, as the Activities page shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityTasksBody {
+    /// Tasks no worker holds (never taken, or whose lease ran out).
+    pub waiting: usize,
+    /// Tasks a worker took with GetActivityTask and has not answered yet.
+    pub started: usize,
+    /// The workers holding tasks now, by name.
+    pub workers: Vec<WorkerBody>,
+    pub tasks: Vec<ActivityTaskBody>,
+    /// Whether more tasks exist than listed.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerBody {
+    pub name: String,
+    pub tasks: usize,
+    /// When the latest of its leases runs out (ms since the epoch).
+    pub lease_until_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityTaskBody {
+    pub execution_arn: String,
+    pub task_id: u64,
+    /// The worker holding it, while its lease runs.
+    pub worker: Option<String>,
+    pub lease_expires_ms: Option<i64>,
+}
+
+/// Sorts `tasks` into waiting and started ones as of `now_ms`.
+pub fn activity_tasks_body(
+    tasks: Vec<(String, statecraft_store::PendingTask)>,
+    now_ms: i64,
+    limit: usize,
+) -> ActivityTasksBody {
+    let truncated = tasks.len() > limit;
+    let mut workers: std::collections::BTreeMap<String, WorkerBody> = Default::default();
+    let mut listed = Vec::new();
+    let (mut waiting, mut started) = (0, 0);
+    for (execution_arn, t) in tasks.into_iter().take(limit) {
+        // An expired lease is free for the next GetActivityTask: waiting.
+        let held = match (&t.lease_owner, t.lease_expires_ms) {
+            (Some(owner), Some(until)) if until > now_ms => Some((owner.clone(), until)),
+            _ => None,
+        };
+        match &held {
+            Some((owner, until)) => {
+                started += 1;
+                let w = workers.entry(owner.clone()).or_insert_with(|| WorkerBody {
+                    name: owner.clone(),
+                    tasks: 0,
+                    lease_until_ms: *until,
+                });
+                w.tasks += 1;
+                w.lease_until_ms = w.lease_until_ms.max(*until);
+            }
+            None => waiting += 1,
+        }
+        listed.push(ActivityTaskBody {
+            execution_arn,
+            task_id: t.task_id,
+            worker: held.as_ref().map(|(o, _)| o.clone()),
+            lease_expires_ms: held.map(|(_, u)| u),
+        });
+    }
+    ActivityTasksBody {
+        waiting,
+        started,
+        workers: workers.into_values().collect(),
+        tasks: listed,
+        truncated,
+    }
+}
+
+async fn activity_tasks(
+    State(store): State<Shared>,
+    Query(params): Query<ActivityParams>,
+) -> Result<Json<ActivityTasksBody>, Error> {
+    let arn = params.activity_arn;
+    let tasks = blocking(move || store.resource_tasks(&arn, MAX_ACTIVITY_TASKS + 1)).await?;
+    let limit = usize::try_from(MAX_ACTIVITY_TASKS).unwrap_or(usize::MAX);
+    Ok(Json(activity_tasks_body(tasks, now_ms(), limit)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use statecraft_store::PendingTask;
+
+    fn task(id: u64, owner: Option<&str>, until: Option<i64>) -> (String, PendingTask) {
+        (
+            format!("arn:exec:{id}"),
+            PendingTask {
+                task_id: id,
+                resource: "arn:activity".into(),
+                request: "{}".into(),
+                token: Some(format!("t{id}")),
+                lease_owner: owner.map(str::to_string),
+                lease_expires_ms: until,
+            },
+        )
+    }
+
+    #[test]
+    fn tasks_are_waiting_or_started_by_their_lease() {
+        let body = activity_tasks_body(
+            vec![
+                task(1, None, None),
+                task(2, Some("w1"), Some(2_000)),
+                task(3, Some("w1"), Some(3_000)),
+                // Its lease ran out: free again.
+                task(4, Some("w2"), Some(500)),
+                task(5, Some("w3"), Some(1_500)),
+            ],
+            1_000,
+            4,
+        );
+        assert_eq!((body.waiting, body.started), (2, 2));
+        assert!(body.truncated);
+        assert_eq!(body.tasks.len(), 4);
+        assert_eq!(
+            body.workers,
+            vec![WorkerBody {
+                name: "w1".into(),
+                tasks: 2,
+                lease_until_ms: 3_000
+            }]
+        );
+        assert_eq!(body.tasks[3].worker, None);
+    }
 }

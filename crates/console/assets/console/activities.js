@@ -1,27 +1,82 @@
-// Activities: every activity with its ARN and age. The Step Functions API
-// has no call for pending tasks or polling workers; the columns say so
-// until the server offers one.
+// Activities: every activity with its pending tasks (waiting for a worker,
+// or started by one) and the workers holding them, read from the console's
+// /console/api/activity-tasks endpoint. Click an activity to list its tasks
+// with links to their executions.
 
-import { collect } from './api.js';
-import { h, clear, fmtDate, ago } from './ui.js';
+import { collect, pool } from './api.js';
+import { h, clear, fmtDate, ago, link, routes, arnName, errorBox } from './ui.js';
+
+// Tasks are read for at most this many activities per refresh.
+const DETAILED = 100;
+
+async function activityTasks(arn) {
+  const res = await fetch(`/console/api/activity-tasks?activityArn=${encodeURIComponent(arn)}`);
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return res.json();
+}
+
+function workersCell(t) {
+  if (!t || t instanceof Error) return '—';
+  if (!t.workers.length) return h('span', { class: 'muted' }, 'none');
+  return t.workers.map((w) => h('span', { class: 'filter-chip worker', title: `holds ${w.tasks} task(s) until ${new Date(w.leaseUntilMs).toLocaleTimeString()}` }, `${w.name} · ${w.tasks}`));
+}
+
+function tasksTable(t) {
+  if (!t.tasks.length) return h('p', { class: 'muted' }, 'No pending tasks.');
+  return h('table', { class: 'grid compact tasks' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Execution'), h('th', {}, 'Task'), h('th', {}, 'State'), h('th', {}, 'Worker'), h('th', {}, 'Lease until'))),
+    h('tbody', {}, t.tasks.map((x) => h('tr', {},
+      h('td', {}, link(routes.execution(x.executionArn), arnName(x.executionArn))),
+      h('td', { class: 'num' }, String(x.taskId)),
+      h('td', {}, x.worker ? h('span', { class: 'badge running' }, 'STARTED') : h('span', { class: 'badge' }, 'WAITING')),
+      h('td', {}, x.worker || '—'),
+      h('td', {}, x.leaseExpiresMs ? new Date(x.leaseExpiresMs).toLocaleTimeString() : '—')))),
+    t.truncated ? h('caption', {}, `Showing the oldest ${t.tasks.length} tasks.`) : null);
+}
 
 export async function activitiesPage(ctx) {
+  const open = new Set();
   const load = async () => {
     const { items, more } = await collect('ListActivities', {}, 'activities', 1000);
-    return h('table', { class: 'grid' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'ARN'), h('th', {}, 'Created'))),
-      h('tbody', {}, items.length
-        ? items.map((a) => h('tr', {},
-          h('td', {}, a.name),
-          h('td', { class: 'mono small' }, a.activityArn),
-          h('td', { title: fmtDate(a.creationDate) }, ago(a.creationDate))))
-        : h('tr', {}, h('td', { colspan: 3, class: 'muted' }, 'No activities.'))),
+    const detailed = items.slice(0, DETAILED);
+    const tasks = await pool(detailed, 4, (a) => activityTasks(a.activityArn));
+    const rows = [];
+    items.forEach((a, i) => {
+      const t = tasks[i];
+      const ok = t && !(t instanceof Error);
+      rows.push(h('tr', {
+        class: `activity${open.has(a.activityArn) ? ' open' : ''}`,
+        'data-activity': a.name,
+        onclick: () => {
+          if (open.has(a.activityArn)) open.delete(a.activityArn); else open.add(a.activityArn);
+          refresh();
+        },
+      },
+      h('td', {}, h('strong', {}, a.name), h('div', { class: 'mono small muted' }, a.activityArn)),
+      h('td', { class: 'num', 'data-col': 'waiting' }, ok ? String(t.waiting) : '—'),
+      h('td', { class: 'num', 'data-col': 'started' }, ok ? String(t.started) : '—'),
+      h('td', {}, workersCell(t)),
+      h('td', { title: fmtDate(a.creationDate) }, ago(a.creationDate))));
+      if (ok && open.has(a.activityArn)) rows.push(h('tr', { class: 'activity-tasks' }, h('td', { colspan: 5 }, tasksTable(t))));
+    });
+    return h('table', { class: 'grid activities' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Activity'), h('th', {}, 'Waiting'), h('th', {}, 'Started'), h('th', {}, 'Workers holding tasks'), h('th', {}, 'Created'))),
+      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No activities.'))),
       more ? h('caption', {}, 'Showing the first 1000 activities.') : null);
   };
-  const box = h('div', {}, await load());
+  const box = h('div', {}, h('p', { class: 'muted' }, 'Reading activities…'));
+  async function refresh() {
+    try {
+      const view = await load();
+      if (ctx.alive) clear(box, view);
+    } catch (e) {
+      if (ctx.alive) clear(box, errorBox(e, refresh));
+    }
+  }
   clear(ctx.main, h('div', { class: 'page' },
     h('div', { class: 'page-head' }, h('h1', {}, 'Activities')),
-    h('p', { class: 'muted' }, 'Workers poll an activity with GetActivityTask and answer with SendTaskSuccess or SendTaskFailure.'),
+    h('p', { class: 'muted' }, 'Workers take tasks with GetActivityTask and answer with SendTaskSuccess or SendTaskFailure; a task is started while its worker holds it. Click an activity for its tasks.'),
     h('section', { class: 'card' }, box)));
-  ctx.every(10000, async () => clear(box, await load()));
+  await refresh();
+  ctx.every(3000, refresh);
 }
