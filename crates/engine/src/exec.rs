@@ -37,6 +37,56 @@ pub(crate) const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 /// types crate, but raised by AWS).
 pub(crate) const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 
+/// AWS's limits on variables: one variable, one `Assign`, and everything an
+/// execution (or a branch/iteration scope) holds.
+pub(crate) const MAX_VARIABLE_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_ASSIGN_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_VARIABLES_TOTAL_BYTES: usize = 10 * 1024 * 1024;
+
+/// Checks an `Assign` against the variable size limits before it is applied.
+pub(crate) fn check_variable_sizes(
+    state: &str,
+    assigned: &Map<String, Value>,
+    current: &Variables,
+) -> Result<(), Failure> {
+    let mut assign_total = 0usize;
+    for (name, value) in assigned {
+        let size = history::text_len(value);
+        if size > MAX_VARIABLE_BYTES {
+            return Err(Failure::new(
+                DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state '{state}' assigned the variable '{name}' a value of {size} bytes, more than the limit of {MAX_VARIABLE_BYTES} bytes for one variable."
+                ),
+            ));
+        }
+        assign_total += size;
+    }
+    if assign_total > MAX_ASSIGN_BYTES {
+        return Err(Failure::new(
+            DATA_LIMIT_EXCEEDED,
+            format!(
+                "The state '{state}' assigned {assign_total} bytes of variables in one Assign, more than the limit of {MAX_ASSIGN_BYTES} bytes."
+            ),
+        ));
+    }
+    let kept: usize = current
+        .iter()
+        .filter(|(k, _)| !assigned.contains_key(*k))
+        .map(|(_, v)| history::text_len(v))
+        .sum();
+    if kept + assign_total > MAX_VARIABLES_TOTAL_BYTES {
+        return Err(Failure::new(
+            DATA_LIMIT_EXCEEDED,
+            format!(
+                "The state '{state}' would raise the variables held by this execution to {} bytes, more than the limit of {MAX_VARIABLES_TOTAL_BYTES} bytes.",
+                kept + assign_total
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The engine-private part of [`Execution`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Core {
@@ -412,6 +462,15 @@ impl<'a> Run<'a> {
         output: Value,
         assigned: Option<Map<String, Value>>,
     ) -> Flow {
+        if let Some(assigned) = &assigned {
+            if let Err(failure) = check_variable_sizes(&node.state.name, assigned, &f.vars) {
+                return Flow::Fail {
+                    failure,
+                    state: node.index,
+                    input: None,
+                };
+            }
+        }
         if let Some(ty) = node.exited.filter(|_| !f.silent) {
             let quiet = self.x.core.quiet;
             let text = if quiet {

@@ -613,3 +613,27 @@ fn item_reader_reads_items_through_a_task() {
     let o = run(def, json!({"b": "bucket"}), &mut broken);
     assert_eq!(o.error.as_deref(), Some("States.ItemReaderFailed"));
 }
+
+#[test]
+fn variables_over_the_size_limits_fail_the_state() {
+    let big = "x".repeat(300 * 1024);
+    let def = json!({
+        "StartAt": "Keep",
+        "States": {
+            "Keep": {"Type": "Pass", "Assign": {"blob.$": "$.blob"}, "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }
+    });
+    let o = run(def.clone(), json!({"blob": big}), &mut driver::echo);
+    assert_eq!(o.status, Status::Failed);
+    assert_eq!(o.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert!(
+        o.cause.as_deref().unwrap_or("").contains("'blob'"),
+        "{:?}",
+        o.cause
+    );
+
+    // Within the limit, the same state succeeds.
+    let o = run(def, json!({"blob": "small"}), &mut driver::echo);
+    assert_eq!(o.status, Status::Succeeded);
+}

@@ -23,6 +23,8 @@ use crate::decode::is_jsonata;
 use crate::diagnostic::Diagnostic;
 use crate::source::pointer_push;
 
+pub mod variables;
+
 pub const MISSING_TRANSITION_TARGET: &str = "MISSING_TRANSITION_TARGET";
 pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
 pub const MISSING_END_STATE: &str = "MISSING_END_STATE";
@@ -48,6 +50,7 @@ pub fn validate(machine: &StateMachine) -> Vec<Diagnostic> {
     let mut v = Validator::default();
     v.collect_names(machine);
     v.scope(machine);
+    variables::check(machine, &mut v.diagnostics);
     v.diagnostics
 }
 
