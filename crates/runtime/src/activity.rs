@@ -13,9 +13,11 @@
 //! per activity ARN), so a worker gets its task without polling delay.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use statecraft_engine::TaskRequest;
+use statecraft_store::Store;
+use statecraft_types::Failure;
 use tokio::sync::Notify;
 
 use crate::integration::{Integration, TaskContext, TaskFuture, TaskOutcome};
@@ -49,6 +51,8 @@ pub fn is_activity(resource: &str) -> bool {
 #[derive(Default)]
 pub struct ActivityTasks {
     waiting: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Where activities are looked up, once the runtime has opened it.
+    store: OnceLock<Arc<dyn Store>>,
 }
 
 impl std::fmt::Debug for ActivityTasks {
@@ -82,6 +86,13 @@ impl ActivityTasks {
         self.notifier(activity_arn).notify_waiters();
     }
 
+    /// Lets the integration check that a task's activity exists (the store
+    /// is opened by the runtime, after the integrations are built). Without
+    /// a store every activity is taken to exist.
+    pub fn bind_store(&self, store: Arc<dyn Store>) {
+        let _ = self.store.set(store);
+    }
+
     /// Forgets an activity's notifier (DeleteActivity). Pollers holding it
     /// time out as usual.
     pub fn forget(&self, activity_arn: &str) {
@@ -99,6 +110,22 @@ impl Integration for ActivityTasks {
     }
 
     fn invoke(&self, _: TaskContext, request: TaskRequest) -> TaskFuture {
+        // As on AWS, a task of an activity that does not exist fails the
+        // execution (States.Runtime cannot be retried or caught) rather
+        // than waiting for a worker that can never come. A store error is
+        // not proof of absence: the task then waits as usual.
+        if let Some(store) = self.store.get() {
+            if let Ok(None) = store.get_activity(&request.resource) {
+                let failure = Failure::new(
+                    statecraft_types::errors::RUNTIME,
+                    format!(
+                        "An error occurred while executing the state '{}'. The activity {} does not exist.",
+                        request.state_name, request.resource
+                    ),
+                );
+                return Box::pin(async move { TaskOutcome::Failed(failure) });
+            }
+        }
         // The task is in the store already (committed with its step).
         self.wake(&request.resource);
         Box::pin(async { TaskOutcome::Deferred })

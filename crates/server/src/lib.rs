@@ -97,6 +97,7 @@ impl Server {
                 e => Error::Runtime(e.to_string()),
             })?;
         executions.bind(runtime.clone());
+        activities.bind_store(runtime.store().clone());
         let scope = arn::Scope {
             region: cfg.region.clone(),
             account: cfg.account_id.clone(),

@@ -596,3 +596,36 @@ async fn tokens_survive_a_restart() {
     let _ = stop.send(());
     task.await.unwrap();
 }
+
+/// As on AWS: a task of an activity that does not exist fails the execution
+/// with `States.Runtime` (which Retry and Catch do not handle).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_of_a_deleted_activity_fails_the_execution() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let activity = create_activity(c, "gone").await;
+    let def = activity_machine(
+        &activity,
+        json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]}),
+    );
+    let def = {
+        let mut v: Value = serde_json::from_str(&def).unwrap();
+        v["States"]["Caught"] = json!({"Type": "Pass", "End": true});
+        v.to_string()
+    };
+    let machine = create(c, "gone-m", &def).await;
+    c.delete_activity()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .unwrap();
+    let execution = start(c, &machine, json!({})).await;
+    let d = wait_done(c, &execution).await;
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(d.error.as_deref(), Some("States.Runtime"));
+    assert!(
+        d.cause.as_deref().unwrap_or("").contains("does not exist"),
+        "{:?}",
+        d.cause
+    );
+}
