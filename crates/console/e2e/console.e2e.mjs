@@ -46,7 +46,9 @@ const DEFINITION = {
   },
 };
 
-// A Map over the input's items: each doubled, in iterations of its own.
+// A Map over the input's items, each in an iteration of its own; the item 3
+// (last, so every other iteration has run) fails its iteration, and the
+// Map's Catch recovers.
 const MAP_DEFINITION = {
   StartAt: 'Each',
   States: {
@@ -54,11 +56,17 @@ const MAP_DEFINITION = {
       Type: 'Map',
       ItemsPath: '$.items',
       ItemProcessor: {
-        StartAt: 'Double',
-        States: { Double: { Type: 'Pass', Parameters: { 'n.$': '$' }, End: true } },
+        StartAt: 'Check',
+        States: {
+          Check: { Type: 'Choice', Choices: [{ Variable: '$', NumericEquals: 3, Next: 'Boom' }], Default: 'Double' },
+          Double: { Type: 'Pass', Parameters: { 'n.$': '$' }, End: true },
+          Boom: { Type: 'Fail', Error: 'E2E.BadItem', Cause: 'item 3' },
+        },
       },
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Recovered' }],
       End: true,
     },
+    Recovered: { Type: 'Pass', End: true },
   },
 };
 
@@ -169,22 +177,29 @@ test('a Map execution lists its iterations by status, each with its own drill-do
     definition: JSON.stringify(MAP_DEFINITION, null, 2),
     roleArn: 'arn:aws:iam::123456789012:role/statecraft-e2e',
   });
-  const { executionArn } = await api('StartExecution', { stateMachineArn, input: JSON.stringify({ items: [1, 2, 3, 4] }) });
+  const { executionArn } = await api('StartExecution', { stateMachineArn, input: JSON.stringify({ items: [1, 2, 4, 3] }) });
   await page.goto(execUrl(executionArn));
   await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 15000 });
   await page.getByRole('tab', { name: 'Map iterations' }).click();
   const its = page.locator('.iterations .iteration');
   await its.first().waitFor();
   assert.equal(await its.count(), 4);
-  assert.equal(await page.locator('.iterations .iteration.succeeded').count(), 4);
-  // Drill into iteration #2: a chip names it and the history is filtered to it.
-  await its.nth(2).click();
-  await page.locator('.filter-chip', { hasText: '#2' }).waitFor();
+  assert.equal(await page.locator('.iterations .iteration.failed').count(), 1);
+  // By status: the failed badge filters the list to the failed iteration.
+  await page.locator('button.status-filter', { hasText: 'failed' }).click();
+  assert.equal(await its.count(), 1);
+  await page.screenshot({ path: `${SHOTS}/execution-map.png`, fullPage: true });
+  await page.locator('button.status-filter', { hasText: 'failed' }).click();
+  assert.equal(await its.count(), 4);
+  // Drill into an iteration that succeeded: a chip names it, the graph and
+  // the history show that iteration only.
+  await page.locator('.iterations .iteration.succeeded').first().click();
+  await page.locator('.filter-chip', { hasText: '#' }).waitFor();
   assert.match(await statusOf(page, 'Double'), /status-succeeded/);
+  assert.match(await statusOf(page, 'Boom'), /status-none/);
   await page.getByRole('tab', { name: 'Events' }).click();
   const rows = await page.locator('.grid.events tbody tr').count();
   assert.ok(rows > 0 && rows < 12, `${rows} rows for one iteration`);
-  await page.screenshot({ path: `${SHOTS}/execution-map.png`, fullPage: true });
 });
 
 test('the overview shows the server\'s numbers and updates them live', async (page) => {

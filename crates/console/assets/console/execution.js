@@ -87,6 +87,8 @@ export async function executionPage(ctx, arn) {
   let result = analyse(events, exec.status);
   let selected = null;
   let iteration = null;
+  // The Map iterations tab shows only iterations of this status when set.
+  let iterationStatus = null;
   let tab = 'events';
 
   const head = h('div');
@@ -269,8 +271,13 @@ export async function executionPage(ctx, arn) {
       for (const it of list) counts[it.status] = (counts[it.status] || 0) + 1;
       blocks.push(h('section', { class: 'card' },
         h('div', { class: 'card-head' }, h('h2', {}, map), h('span', { class: 'muted' }, `${list.length} iterations`),
-          Object.entries(counts).map(([s, n]) => h('span', { class: `badge ${s}` }, `${n} ${s}`))),
-        h('div', { class: 'iterations' }, list.slice(0, 5000).map((it) => h('button', {
+          Object.entries(counts).map(([s, n]) => h('button', {
+            class: `badge ${s} status-filter${iterationStatus === s ? ' selected' : ''}`,
+            title: iterationStatus === s ? 'Show every iteration' : `Show only the ${s} iterations`,
+            'aria-pressed': iterationStatus === s ? 'true' : 'false',
+            onclick: () => { iterationStatus = iterationStatus === s ? null : s; renderTabs(); },
+          }, `${n} ${s}`))),
+        h('div', { class: 'iterations' }, list.filter((it) => !iterationStatus || it.status === iterationStatus).slice(0, 5000).map((it) => h('button', {
           class: `iteration ${it.status}${iteration && it.chain.length === iteration.length && it.chain.every((x, i) => x.index === iteration[i].index && x.map === iteration[i].map) ? ' selected' : ''}`,
           title: `#${it.key}: ${it.status}${it.end && it.start ? `, ${fmtDuration(it.end - it.start)}` : ''}`,
           onclick: () => { iteration = it.chain; update(); },
