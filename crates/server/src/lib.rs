@@ -54,7 +54,7 @@ pub enum Error {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot set up logging: {0}")]
+    #[error("cannot set up logging or tracing: {0}")]
     Logging(String),
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -176,6 +176,10 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
         observability.log_level.as_deref(),
     )
     .map_err(|e| Error::Logging(e.to_string()))?;
+    if let Some(endpoint) = &observability.otlp_endpoint {
+        statecraft_telemetry::otlp::start(endpoint, "statecraft")
+            .map_err(|e| Error::Logging(e.to_string()))?;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -204,6 +208,8 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
         if let Some(r) = retention {
             r.abort();
         }
+        // The spans of executions that ended during shutdown.
+        statecraft_telemetry::otlp::flush();
         served
     })
 }

@@ -1,5 +1,6 @@
-//! The server's side of observability: the logging and retention settings
-//! (flags and TOML), the `GET /metrics` handler, and API request metrics.
+//! The server's side of observability: the logging, retention and tracing
+//! settings (flags, TOML, `OTEL_EXPORTER_OTLP_ENDPOINT`), the `GET /metrics`
+//! handler, and API request metrics.
 //!
 //! The settings are resolved apart from [`crate::Config`] so that the
 //! config struct the tests and embedders build stays as it is; they come
@@ -27,7 +28,28 @@ pub(crate) struct RetentionFile {
     pub(crate) executions_days: Option<u32>,
 }
 
-/// Logging and retention settings.
+/// The `[telemetry]` section of the config file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TelemetryFile {
+    /// OTLP/HTTP base URL traces are exported to, e.g. `http://127.0.0.1:4318`.
+    pub(crate) otlp_endpoint: Option<String>,
+}
+
+/// What the config file says about logging, retention and tracing.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct FileSettings {
+    pub(crate) log_format: Option<logging::Format>,
+    pub(crate) log_level: Option<String>,
+    pub(crate) retention: RetentionFile,
+    pub(crate) telemetry: TelemetryFile,
+}
+
+/// The standard variable naming the OTLP endpoint, read when the config
+/// file names none.
+pub const OTLP_ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// Logging, retention and tracing settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observability {
     pub log_format: logging::Format,
@@ -35,6 +57,8 @@ pub struct Observability {
     pub log_level: Option<String>,
     /// Days finished executions are kept; 0 keeps them forever.
     pub retention_days: u32,
+    /// Where execution traces are exported (OTLP/HTTP); `None`: not at all.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Observability {
@@ -42,12 +66,21 @@ impl Observability {
     pub fn resolve(args: &ServerArgs) -> Result<Observability, Error> {
         let file = match &args.config {
             Some(path) => crate::config::read_observability(path)?,
-            None => Default::default(),
+            None => FileSettings::default(),
         };
+        let otlp_endpoint = file.telemetry.otlp_endpoint.or_else(|| {
+            std::env::var(OTLP_ENDPOINT_ENV)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        });
         Ok(Observability {
-            log_format: args.log_format.or(file.0).unwrap_or_default(),
-            log_level: args.log_level.clone().or(file.1),
-            retention_days: file.2.executions_days.unwrap_or(DEFAULT_RETENTION_DAYS),
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            log_level: args.log_level.clone().or(file.log_level),
+            retention_days: file
+                .retention
+                .executions_days
+                .unwrap_or(DEFAULT_RETENTION_DAYS),
+            otlp_endpoint,
         })
     }
 
@@ -100,7 +133,7 @@ mod tests {
         let path = dir.path().join("s.toml");
         std::fs::write(
             &path,
-            "log_format = \"json\"\nlog_level = \"debug\"\n[retention]\nexecutions_days = 0\n",
+            "log_format = \"json\"\nlog_level = \"debug\"\n[retention]\nexecutions_days = 0\n\n[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\n",
         )
         .unwrap();
         let args = ServerArgs {
@@ -111,6 +144,7 @@ mod tests {
         assert_eq!(o.log_format, logging::Format::Json);
         assert_eq!(o.log_level.as_deref(), Some("debug"));
         assert_eq!(o.retention(), None);
+        assert_eq!(o.otlp_endpoint.as_deref(), Some("http://127.0.0.1:4318"));
         // The main config accepts the same file.
         assert!(crate::Config::resolve(&args).is_ok());
 

@@ -289,3 +289,167 @@ async fn json_log_lines_carry_the_execution_arn() {
     // includeExecutionData is false: the input stays out of the log.
     assert!(!stderr.contains("do-not-log"), "{stderr}");
 }
+
+/// A tiny OTLP collector: records the body of every POST to `/v1/traces`.
+fn collector() -> (
+    u16,
+    std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind collector");
+    let port = listener.local_addr().expect("addr").port();
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    if k.eq_ignore_ascii_case("content-length") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            if request_line.starts_with("POST /v1/traces ") {
+                if let Ok(v) = serde_json::from_slice(&body) {
+                    sink.lock().expect("lock").push(v);
+                }
+            }
+            let mut stream = reader.into_inner();
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+        }
+    });
+    (port, received)
+}
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, an execution arrives at the
+/// collector as one trace: a root span named after the state machine and
+/// one child span per state, the Retrier's second attempt as a span event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_are_exported_as_otlp_traces() {
+    let Some(bin) = binary() else {
+        eprintln!("target/<profile>/statecraft not built: the OTLP test did not run");
+        return;
+    };
+    let (collector_port, received) = collector();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let mut child = Command::new(&bin)
+        .args(["server", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{collector_port}"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn statecraft server");
+    let client = common::client(&format!("http://127.0.0.1:{port}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.list_state_machines().send().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The task fails (nothing listens on port 9), is retried once, then
+    // caught into Done.
+    let machine = common::create(
+        &client,
+        "traced",
+        r#"{"StartAt":"First","States":{
+            "First":{"Type":"Pass","Next":"Call"},
+            "Call":{"Type":"Task","Resource":"arn:aws:states:::http:invoke",
+                    "Parameters":{"ApiEndpoint":"http://127.0.0.1:9/x","Method":"GET"},
+                    "Retry":[{"ErrorEquals":["States.ALL"],"IntervalSeconds":1,"MaxAttempts":1}],
+                    "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Done"}],
+                    "End":true},
+            "Done":{"Type":"Pass","End":true}}}"#,
+    )
+    .await;
+    let exec = client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .expect("start")
+        .execution_arn;
+    assert_eq!(
+        common::wait_done(&client, &exec).await.status,
+        ExecutionStatus::Succeeded
+    );
+    let trace_id: String = statecraft_telemetry::TraceContext::execution(&exec)
+        .trace_id
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
+    // The exporter sends every half second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let spans: Vec<serde_json::Value> = loop {
+        let spans: Vec<serde_json::Value> = received
+            .lock()
+            .expect("lock")
+            .iter()
+            .flat_map(|r| {
+                r["resourceSpans"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|rs| rs["scopeSpans"].as_array().into_iter().flatten())
+                    .flat_map(|ss| ss["spans"].as_array().into_iter().flatten())
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .filter(|s| s["traceId"] == trace_id.as_str())
+            .collect();
+        if spans.iter().any(|s| s.get("parentSpanId").is_none()) || Instant::now() > deadline {
+            break spans;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+
+    let root = spans
+        .iter()
+        .find(|s| s.get("parentSpanId").is_none())
+        .unwrap_or_else(|| panic!("no root span in {spans:?}"));
+    assert_eq!(root["name"], "traced");
+    assert_eq!(root["status"]["code"], 1);
+    let mut states: Vec<&str> = spans
+        .iter()
+        .filter(|s| s["parentSpanId"] == root["spanId"])
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    states.sort_unstable();
+    assert_eq!(states, ["Call", "Done", "First"], "{spans:?}");
+    let call = spans
+        .iter()
+        .find(|s| s["name"] == "Call")
+        .expect("Call span");
+    let events: Vec<&str> = call["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(events.contains(&"retry"), "{call}");
+    // The start and end are nanosecond strings, start before end.
+    let ns = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u128>().ok());
+    assert!(ns(&root["startTimeUnixNano"]) <= ns(&root["endTimeUnixNano"]));
+}
