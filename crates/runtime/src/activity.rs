@@ -53,6 +53,9 @@ pub struct ActivityTasks {
     waiting: Mutex<HashMap<String, Arc<Notify>>>,
     /// Where activities are looked up, once the runtime has opened it.
     store: OnceLock<Arc<dyn Store>>,
+    /// Set at shutdown: long polls answer at once instead of holding the
+    /// server's graceful shutdown for up to a minute.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for ActivityTasks {
@@ -91,6 +94,24 @@ impl ActivityTasks {
     /// a store every activity is taken to exist.
     pub fn bind_store(&self, store: Arc<dyn Store>) {
         let _ = self.store.set(store);
+    }
+
+    /// Ends every long poll now and every later one at once (shutdown).
+    pub fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        let waiting = match self.waiting.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for notify in waiting.values() {
+            notify.notify_waiters();
+        }
+    }
+
+    /// Whether [`ActivityTasks::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Forgets an activity's notifier (DeleteActivity). Pollers holding it

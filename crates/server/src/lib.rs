@@ -120,6 +120,13 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let app = http::router(self.service.clone());
+        // GetActivityTask long polls end with the shutdown signal, so the
+        // graceful shutdown does not wait for them.
+        let activities = self.service.activities.clone();
+        let shutdown = async move {
+            shutdown.await;
+            activities.close();
+        };
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;

@@ -629,3 +629,68 @@ async fn a_task_of_a_deleted_activity_fails_the_execution() {
         d.cause
     );
 }
+
+/// Heartbeats keep a slow worker's task alive past `HeartbeatSeconds`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_keep_a_task_alive() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let activity = create_activity(c, "slow").await;
+    let machine = create(
+        c,
+        "slow-m",
+        &activity_machine(&activity, json!({"HeartbeatSeconds": 1})),
+    )
+    .await;
+    let execution = start(c, &machine, json!({})).await;
+    let (token, _) = take(c, &activity, "slow-worker").await;
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        c.send_task_heartbeat()
+            .task_token(&token)
+            .send()
+            .await
+            .expect("heartbeat while the task is alive");
+    }
+    c.send_task_success()
+        .task_token(&token)
+        .output(r#"{"slow":true}"#)
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(c, &execution).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(parse(d.output.as_deref()), json!({"slow": true}));
+}
+
+/// A waiting GetActivityTask does not hold up the server's shutdown: it is
+/// answered with no task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_long_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, stop, task) = server_in(dir.path()).await;
+    let activity = create_activity(&c, "idle").await;
+    let poll = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            c.get_activity_task()
+                .activity_arn(activity)
+                .send()
+                .await
+                .expect("answered")
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let began = tokio::time::Instant::now();
+    let _ = stop.send(());
+    let answer = tokio::time::timeout(Duration::from_secs(10), poll)
+        .await
+        .expect("the poll ends with the shutdown")
+        .unwrap();
+    assert!(answer.task_token.is_none());
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the server stops")
+        .unwrap();
+    assert!(began.elapsed() < Duration::from_secs(10));
+}

@@ -163,6 +163,7 @@ impl Service {
         let worker = req.opt_str("workerName", NAME)?.map(str::to_string);
         self.activity(arn)?;
         let deadline = tokio::time::Instant::now() + POLL;
+        let polled = std::time::Instant::now();
         let notify = self.activities.notifier(arn);
         loop {
             // Interest first, then the store: a task dispatched between the
@@ -170,10 +171,17 @@ impl Service {
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            // Shutting down: answer "no task" rather than hold the
+            // server's graceful shutdown (workers simply poll again).
+            if self.activities.is_closed() {
+                return Ok(json!({}));
+            }
             if let Some(task) = self.take_task(arn, worker.as_deref()).await? {
+                statecraft_telemetry::metrics::observe_activity_poll(arn, polled.elapsed());
                 return Ok(task);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                statecraft_telemetry::metrics::observe_activity_poll(arn, polled.elapsed());
                 return Ok(json!({}));
             }
         }
