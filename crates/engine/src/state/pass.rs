@@ -46,14 +46,19 @@ impl Run<'_> {
         };
         let effective = dataflow::input(io.input_path.as_ref(), &input, &env)?;
         // `None`: the result is the effective input itself.
-        let result = match (&io.parameters, &p.result) {
-            (Some(t), _) => Some(dataflow::template(
+        // Parameters shape the effective input; `Result`, when present, is
+        // the "work" of a Pass state and so replaces it (AWS's order).
+        let effective = match &io.parameters {
+            Some(t) => Some(dataflow::template(
                 t,
                 effective.as_ref().unwrap_or(&input),
                 &env,
             )?),
-            (None, Some(r)) => Some(r.clone()),
-            (None, None) => effective,
+            None => effective,
+        };
+        let result = match &p.result {
+            Some(r) => Some(r.clone()),
+            None => effective,
         };
         let assigned = self.eval_assign(
             node.assign.as_ref(),
@@ -107,6 +112,12 @@ mod tests {
                 json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": null, "End": true}}}),
                 json!({"a": 2}),
                 json!({}),
+            ),
+            // With both, Parameters shape the input and Result is the result.
+            (
+                json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"v.$": "$.a"}, "Result": {"r": 1}, "End": true}}}),
+                json!({"a": 2}),
+                json!({"r": 1}),
             ),
         ];
         for (def, input, want) in cases {
