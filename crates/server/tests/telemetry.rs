@@ -453,3 +453,47 @@ async fn executions_are_exported_as_otlp_traces() {
     let ns = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u128>().ok());
     assert!(ns(&root["startTimeUnixNano"]) <= ns(&root["endTimeUnixNano"]));
 }
+
+/// A GetActivityTask that found a task is timed under its activity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_polls_are_timed() {
+    let server = common::TestServer::start().await;
+    let client = &server.client;
+    let activity = client
+        .create_activity()
+        .name("metrics-activity")
+        .send()
+        .await
+        .expect("create activity")
+        .activity_arn;
+    let machine = common::create(
+        client,
+        "metrics-activity-machine",
+        &format!(r#"{{"StartAt":"A","States":{{"A":{{"Type":"Task","Resource":"{activity}","End":true}}}}}}"#),
+    )
+    .await;
+    client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .expect("start");
+    let task = client
+        .get_activity_task()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .expect("poll");
+    assert!(task.task_token.is_some());
+    let (_, _, scrape) = get(server.addr, "/metrics").await;
+    assert_eq!(
+        sample(
+            &scrape,
+            "statecraft_activity_poll_wait_seconds_count",
+            &format!("activity=\"{activity}\"")
+        ),
+        Some(1.0),
+        "{scrape}"
+    );
+    server.stop().await;
+}
