@@ -1,15 +1,20 @@
 //! The Statecraft web console: a single-page app (plain JavaScript modules
-//! and CSS, no build step) compiled into the binary, and the one endpoint it
-//! needs beyond the Step Functions API: the layout of a definition as a graph.
+//! and CSS, no build step) compiled into the binary, and the endpoints it
+//! needs beyond the Step Functions API: the layout of a definition as a
+//! graph, the overview's numbers, live streams and activity tasks.
 //!
-//! Everything else the console shows comes from the server's AWS JSON API
-//! (`POST /` with `X-Amz-Target`), called from the browser, so the console
-//! works against any server that speaks it.
+//! Most of what the console shows comes from the server's AWS JSON API
+//! (`POST /` with `X-Amz-Target`), called from the browser. What the API
+//! has no call for (the overview's aggregates, live streams of history
+//! events, an activity's pending tasks) comes from [`data_router`], read
+//! from the store (see [`live`]).
 //!
-//! The server mounts it with one line:
+//! The server mounts it with two merges:
 //!
 //! ```text
-//! let app = api_router.merge(statecraft_console::router());
+//! let app = api_router
+//!     .merge(statecraft_console::router())
+//!     .merge(statecraft_console::data_router(store));
 //! ```
 //!
 //! Routes:
