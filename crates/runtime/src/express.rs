@@ -162,6 +162,8 @@ impl Driver {
         step: Step,
         events: &mut Vec<HistoryEvent>,
     ) {
+        // Nothing is committed for these: count them as they happen.
+        statecraft_telemetry::metrics::observe_events(arn, &step.events);
         events.extend(step.events);
         for command in step.commands {
             match command {

@@ -497,3 +497,38 @@ async fn activity_polls_are_timed() {
     );
     server.stop().await;
 }
+
+/// Synchronous express executions (never stored) are counted too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_express_executions_are_counted() {
+    let server = common::TestServer::start().await;
+    let client = &server.client;
+    let machine = client
+        .create_state_machine()
+        .name("metrics-express")
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .definition(common::PASS)
+        .role_arn(common::ROLE)
+        .send()
+        .await
+        .expect("create express")
+        .state_machine_arn;
+    client
+        .start_sync_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .expect("sync");
+    let (_, _, scrape) = get(server.addr, "/metrics").await;
+    let labels = format!("state_machine=\"{machine}\"");
+    assert_eq!(
+        sample(&scrape, "statecraft_executions_started_total", &labels),
+        Some(1.0),
+        "{scrape}"
+    );
+    assert_eq!(
+        sample(&scrape, "statecraft_executions_succeeded_total", &labels),
+        Some(1.0)
+    );
+    server.stop().await;
+}
