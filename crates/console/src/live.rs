@@ -354,9 +354,19 @@ async fn overview_stream(
 /// [`OVERVIEW_MIN_INTERVAL`], or [`OVERVIEW_TICK`] without one.
 async fn next_overview(rx: &mut Option<broadcast::Receiver<Committed>>) {
     tokio::time::sleep(OVERVIEW_MIN_INTERVAL).await;
-    // The commits during the pause are covered by the next computation.
+    // Commits during the pause: recompute now (draining them, since the
+    // next computation covers them all).
     if let Some(r) = rx.as_mut() {
-        *r = r.resubscribe();
+        let mut any = false;
+        loop {
+            match r.try_recv() {
+                Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => any = true,
+                Err(_) => break,
+            }
+        }
+        if any {
+            return;
+        }
     }
     wake(rx, OVERVIEW_TICK, |_| true).await;
 }

@@ -463,3 +463,66 @@ async fn a_commit_through_the_store_reaches_the_stream_at_once() {
     read_until(&mut body, &mut text, |t| t.contains("event: end")).await;
     assert!(text.contains("ExecutionSucceeded"), "{text}");
 }
+
+fn new_execution(arn: &str) -> statecraft_store::NewExecution {
+    statecraft_store::NewExecution {
+        arn: arn.into(),
+        state_machine_arn: machine(1),
+        version_arn: None,
+        alias_arn: None,
+        revision_id: "r".into(),
+        name: arn.rsplit(':').next().unwrap_or("x").into(),
+        input: "{}".into(),
+        trace_header: None,
+        start_date_ms: now_ms(),
+        map_run_arn: None,
+        parent_arn: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_stream_pushes_new_numbers_when_executions_start() {
+    use statecraft_store::ExecutionStatus::Running;
+    use statecraft_types::EventType;
+
+    let (_dir, store) = open();
+    let first = "arn:aws:states:us-east-1:123456789012:execution:m1:one";
+    store
+        .create_execution(
+            new_execution(first),
+            transition(first, 0, Running, 1, EventType::ExecutionStarted),
+        )
+        .await
+        .expect("created");
+
+    let app = statecraft_console::data_router::<()>(store.clone());
+    let res = app
+        .oneshot(
+            Request::get("/console/api/overview/stream?window=3600")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("answers");
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.into_body();
+    let mut text = String::new();
+    read_until(&mut body, &mut text, |t| t.contains("\"total\":1")).await;
+    assert!(text.contains("event: overview"), "{text}");
+    assert!(text.contains("\"activeNow\":1"), "{text}");
+
+    // A new execution: the commit notice brings new numbers well before the
+    // stream's 5-second tick.
+    let t = Instant::now();
+    let second = "arn:aws:states:us-east-1:123456789012:execution:m1:two";
+    store
+        .create_execution(
+            new_execution(second),
+            transition(second, 0, Running, 1, EventType::ExecutionStarted),
+        )
+        .await
+        .expect("created");
+    read_until(&mut body, &mut text, |t| t.contains("\"total\":2")).await;
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}

@@ -123,3 +123,28 @@ pub const FAILED_SAMPLE: u32 = 500;
 
 /// The longest timeline the store computes.
 pub const MAX_BUCKETS: u32 = 500;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_rate_counts_only_executions_that_ended() {
+        let mut c = StatusCounts::default();
+        assert_eq!(c.failure_rate(), 0.0);
+        for (status, n) in [
+            ("RUNNING", 5),
+            ("SUCCEEDED", 6),
+            ("FAILED", 1),
+            ("TIMED_OUT", 1),
+            ("ABORTED", 1),
+            ("PENDING_REDRIVE", 2),
+            ("NOT_A_STATUS", 9),
+        ] {
+            c.add(status, n);
+        }
+        assert_eq!(c.total(), 16);
+        assert_eq!(c.unsuccessful(), 3);
+        assert!((c.failure_rate() - 1.0 / 3.0).abs() < 1e-12);
+    }
+}
