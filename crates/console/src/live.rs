@@ -358,11 +358,8 @@ async fn next_overview(rx: &mut Option<broadcast::Receiver<Committed>>) {
     // next computation covers them all).
     if let Some(r) = rx.as_mut() {
         let mut any = false;
-        loop {
-            match r.try_recv() {
-                Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => any = true,
-                Err(_) => break,
-            }
+        while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = r.try_recv() {
+            any = true;
         }
         if any {
             return;
