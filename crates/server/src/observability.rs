@@ -7,8 +7,10 @@
 //! from the same flags and file (flags win over the file, the file over the
 //! defaults).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -16,6 +18,8 @@ use statecraft_telemetry::logging;
 
 use crate::config::{Error, ServerArgs};
 use crate::protocol::ApiError;
+use crate::service::Service;
+use statecraft_store::PageRequest;
 
 /// Finished executions are kept this many days by default.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
@@ -91,14 +95,46 @@ impl Observability {
     }
 }
 
-/// `GET /metrics`: every metric in the OpenMetrics text format.
-pub(crate) async fn metrics() -> Response {
+/// Activities whose queue depth is refreshed per scrape, at most.
+const MAX_ACTIVITIES: usize = 1000;
+
+/// `GET /metrics`: every metric in the OpenMetrics text format. Activity
+/// queue depths are read from the store at scrape time (an index count per
+/// activity), so they are exact whatever ends a task.
+pub(crate) async fn metrics(State(service): State<Arc<Service>>) -> Response {
+    refresh_activity_queues(&service);
     let mut response = statecraft_telemetry::metrics::render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(statecraft_telemetry::metrics::CONTENT_TYPE),
     );
     response
+}
+
+fn refresh_activity_queues(service: &Service) {
+    let now = service.now_ms();
+    let mut page = PageRequest {
+        max_results: 0,
+        next_token: None,
+    };
+    let mut seen = 0;
+    while seen < MAX_ACTIVITIES {
+        // A failed read leaves the last values: metrics must not fail a scrape.
+        let Ok(activities) = service.store.list_activities(&page) else {
+            return;
+        };
+        for a in &activities.items {
+            if let Ok(depth) = service.store.queued_tasks(&a.arn, now) {
+                let depth = i64::try_from(depth).unwrap_or(i64::MAX);
+                statecraft_telemetry::metrics::set_activity_queue_depth(&a.arn, depth);
+            }
+        }
+        seen += activities.items.len();
+        match activities.next_token {
+            Some(token) if !activities.items.is_empty() => page.next_token = Some(token),
+            _ => return,
+        }
+    }
 }
 
 /// Counts one API request under its operation; names not in

@@ -454,9 +454,10 @@ async fn executions_are_exported_as_otlp_traces() {
     assert!(ns(&root["startTimeUnixNano"]) <= ns(&root["endTimeUnixNano"]));
 }
 
-/// A GetActivityTask that found a task is timed under its activity.
+/// Activity queues are measured (waiting tasks), and a GetActivityTask
+/// that found a task is timed under its activity.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn activity_polls_are_timed() {
+async fn activity_queue_depth_and_poll_waits() {
     let server = common::TestServer::start().await;
     let client = &server.client;
     let activity = client
@@ -478,6 +479,18 @@ async fn activity_polls_are_timed() {
         .send()
         .await
         .expect("start");
+    // The task is queued once the execution reaches the state.
+    let depth_label = format!("activity=\"{activity}\"");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, _, scrape) = get(server.addr, "/metrics").await;
+        let depth = sample(&scrape, "statecraft_activity_queue_depth", &depth_label);
+        if depth == Some(1.0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "queue depth {depth:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let task = client
         .get_activity_task()
         .activity_arn(&activity)
@@ -494,6 +507,11 @@ async fn activity_polls_are_timed() {
         ),
         Some(1.0),
         "{scrape}"
+    );
+    // Taken by the worker: no longer waiting.
+    assert_eq!(
+        sample(&scrape, "statecraft_activity_queue_depth", &depth_label),
+        Some(0.0)
     );
     server.stop().await;
 }

@@ -16,6 +16,7 @@
 //! power loss or OS crash may be lost. Choose it for throughput on a disk
 //! with slow fsync when only process crashes matter.
 
+mod counts;
 mod migrate;
 mod notify;
 mod queries;
@@ -387,6 +388,10 @@ impl ActivityStore for SqliteStore {
 
     fn get_activity(&self, arn: &str) -> Result<Option<Activity>> {
         self.read(|c| queries::get_activity(c, arn))
+    }
+
+    fn queued_tasks(&self, arn: &str, now_ms: i64) -> Result<u64> {
+        self.read(|c| counts::queued_tasks(c, arn, now_ms))
     }
 
     fn list_activities(&self, page: &PageRequest) -> Result<Page<Activity>> {
