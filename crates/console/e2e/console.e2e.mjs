@@ -101,7 +101,9 @@ test('the machine page draws every state', async (page) => {
   for (const s of Object.keys(DEFINITION.States)) {
     assert.equal(await page.locator(`.statecraft-graph [data-state="${s}"]`).count(), 1, s);
   }
-  await page.screenshot({ path: `${SHOTS}/machine.png`, fullPage: true });
+  // The machine's numbers come from the server's aggregates.
+  const numbers = await fetch(`${BASE}/console/api/overview?window=86400&stateMachineArn=${encodeURIComponent(machineArn)}`).then((r) => r.json());
+  await page.locator('.machine-stats [data-stat="total"] .stat-value', { hasText: String(numbers.total) }).waitFor();
 });
 
 test('an execution started from the console succeeds and is coloured', async (page) => {
@@ -221,6 +223,11 @@ test('the overview shows the server\'s numbers and updates them live', async (pa
   await until(async () => Number(await total.textContent()) > numbers.total, 'the total grows live', 15000);
   assert.equal(await page.evaluate(() => window.__noReload), true);
   assert.equal(await page.evaluate(() => document.body.dataset.live), 'sse');
+  // The machine page, now that it has executions, for the docs.
+  await page.goto(machineUrl(machineArn));
+  await page.locator('.machine-stats [data-stat="total"] .stat-value', { hasText: /^[1-9]/ }).waitFor();
+  await page.locator('.statecraft-graph [data-state="Route"]').waitFor();
+  await page.screenshot({ path: `${SHOTS}/machine.png`, fullPage: true });
 });
 
 test('the activities page shows pending tasks and the worker that took one', async (page) => {

@@ -1,7 +1,7 @@
 // State machines: the searchable list, and one machine's page (its graph,
 // versions, aliases and recent executions, with the actions on it).
 
-import { call, collect } from './api.js';
+import { call, collect, overview } from './api.js';
 import { h, clear, fmtDate, ago, fmtDuration, toDate, badge, link, routes, arnName, jsonEditor, modal, toast, errorBox } from './ui.js';
 import { drawGraph } from './graph.js';
 
@@ -103,6 +103,32 @@ function executionsTable(ctx, arn) {
   };
 }
 
+// The machine's last 24 hours, aggregated by the server (the store's
+// indexes), so a machine with 100,000 executions costs the same to open.
+function machineStats(ctx, arn) {
+  const el = h('section', { class: 'card machine-stats' }, h('p', { class: 'muted' }, 'Reading the numbers…'));
+  const stat = (label, value, cls = '', key = '') => h('div', { class: `stat ${cls}`, 'data-stat': key },
+    h('div', { class: 'stat-value' }, value), h('div', { class: 'stat-label' }, label));
+  const load = async () => {
+    const o = await overview({ stateMachineArn: arn, window: 86400, buckets: 1 });
+    const c = o.counts;
+    const slow = o.slowestMachines[0];
+    const failing = o.failingStates.slice(0, 3);
+    clear(el, h('div', { class: 'card-head' }, h('h2', {}, 'Last 24 hours')),
+      h('div', { class: 'stats' },
+        stat('Started', String(o.total), '', 'total'),
+        stat('Running now', String(o.activeNow), 'running', 'running'),
+        stat('Succeeded', String(c.SUCCEEDED || 0), 'succeeded', 'succeeded'),
+        stat('Failed or timed out', String((c.FAILED || 0) + (c.TIMED_OUT || 0)), 'failed', 'failed'),
+        stat('Failure rate', `${(o.failureRate * 100).toFixed(1)} %`, o.failureRate > 0.05 ? 'failed' : '', 'rate'),
+        stat('Average duration', slow ? fmtDuration(slow.averageMs) : '—', '', 'average')),
+      failing.length
+        ? h('p', { class: 'small' }, 'Fails most in: ', failing.map((f, i) => [i ? ', ' : '', h('strong', {}, f.stateName), ` (${f.count}×${f.error ? ` ${f.error}` : ''})`]))
+        : null);
+  };
+  return { el, load: () => load().catch((e) => clear(el, errorBox(e))) };
+}
+
 async function listOr(op, body, key) {
   try {
     return (await call(op, body))[key] || [];
@@ -119,6 +145,7 @@ export async function machinePage(ctx, arn) {
   ]);
   const graphBox = h('div');
   const executions = executionsTable(ctx, arn);
+  const stats = machineStats(ctx, arn);
   const list = (items, key, empty) => (items instanceof Error
     ? h('p', { class: 'muted' }, items.message)
     : items.length
@@ -145,8 +172,11 @@ export async function machinePage(ctx, arn) {
         h('section', { class: 'card' }, h('h2', {}, 'Versions'), list(versions, 'stateMachineVersionArn', 'No published versions.')),
         h('section', { class: 'card' }, h('h2', {}, 'Aliases'), list(aliases, 'stateMachineAliasArn', 'No aliases.')),
         m.description ? h('section', { class: 'card' }, h('h2', {}, 'Description'), h('p', {}, m.description)) : null)),
+    stats.el,
     executions.el));
+  ctx.every(5000, stats.load);
   await Promise.all([
+    stats.load(),
     drawGraph(graphBox, m.definition || '{}'),
     executions.load(true).catch((e) => executions.el.append(errorBox(e))),
   ]);
