@@ -117,6 +117,23 @@ async fn activity_lifecycle() {
         .unwrap_or_default();
     assert_eq!(tags.len(), 1);
 
+    // The encryption is fixed at creation.
+    let err = c
+        .create_activity()
+        .name("resize")
+        .encryption_configuration(
+            aws_sdk_sfn::types::EncryptionConfiguration::builder()
+                .r#type(aws_sdk_sfn::types::EncryptionType::CustomerManagedKmsKey)
+                .kms_key_id("alias/other")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_activity_already_exists(), "{err:?}");
+
     for i in 0..3 {
         create_activity(c, &format!("a{i}")).await;
     }

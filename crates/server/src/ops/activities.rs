@@ -71,6 +71,17 @@ impl Service {
         let encryption = req.opt_object("encryptionConfiguration")?.cloned();
         let arn = self.activity_arn(name);
         let activity = match self.store.get_activity(&arn).map_err(store_err)? {
+            // The encryption of an activity is fixed at creation (AWS's
+            // rule); naming the same one again is still idempotent.
+            Some(existing)
+                if encryption.is_some()
+                    && existing.encryption_configuration
+                        != encryption.clone().map(Value::Object) =>
+            {
+                return Err(ApiError::ActivityAlreadyExists(format!(
+                    "Activity already exists. EncryptionConfiguration may not be updated: '{arn}'"
+                )));
+            }
             Some(existing) => existing,
             None => {
                 let created = self
