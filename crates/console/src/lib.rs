@@ -14,7 +14,7 @@
 //! ```text
 //! let app = api_router
 //!     .merge(statecraft_console::router())
-//!     .merge(statecraft_console::data_router(store));
+//!     .merge(statecraft_console::data_router(store, streams));
 //! ```
 //!
 //! Routes:
@@ -37,11 +37,13 @@ use axum::routing::{get, post};
 use axum::Router;
 
 /// The console's data routes (overview, live streams), read from `store`:
-/// merged into the server's router next to [`router`]. See [`live`].
+/// merged into the server's router next to [`router`]. The server closes
+/// `streams` when it shuts down. See [`live`].
 pub fn data_router<S: Clone + Send + Sync + 'static>(
     store: std::sync::Arc<dyn statecraft_store::Store>,
+    streams: live::Streams,
 ) -> Router<S> {
-    live::router(store)
+    live::router(store, streams)
 }
 
 /// The console's routes, ready to be merged into the server's router.

@@ -32,7 +32,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use futures_util::stream::{self, Stream};
+use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use statecraft_store::{Committed, Overview, OverviewQuery, Store};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -86,14 +86,63 @@ impl IntoResponse for Error {
 
 type Shared = Arc<dyn Store>;
 
-/// The data routes over `store`.
-pub fn router<S: Clone + Send + Sync + 'static>(store: Arc<dyn Store>) -> Router<S> {
+/// Ends the open streams when the server shuts down: the overview stream
+/// never ends by itself, and a graceful shutdown waits for every open
+/// response, so without this a console left open would hold the server up.
+/// Cheap to clone; every clone closes the same streams.
+#[derive(Debug, Clone)]
+pub struct Streams {
+    closed: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Streams {
+            closed: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+}
+
+impl Streams {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Ends every open stream and refuses new ones (they end at once).
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    /// Resolves once [`Streams::close`] is called.
+    fn closing(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closed.subscribe();
+        async move {
+            // An error means every sender is gone: nothing can close it
+            // any more, so wait forever.
+            if rx.wait_for(|closed| *closed).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Ctx {
+    store: Shared,
+    streams: Streams,
+}
+
+/// The data routes over `store`, their streams ended by `streams`.
+pub fn router<S: Clone + Send + Sync + 'static>(
+    store: Arc<dyn Store>,
+    streams: Streams,
+) -> Router<S> {
     Router::new()
         .route("/console/api/overview", get(overview))
         .route("/console/api/overview/stream", get(overview_stream))
         .route("/console/api/executions/{arn}/events", get(history_stream))
         .route("/console/api/activity-tasks", get(activity_tasks))
-        .with_state(store)
+        .with_state(Ctx { store, streams })
 }
 
 /// Runs a blocking store read off the async threads.
@@ -263,7 +312,7 @@ pub async fn compute_overview(
 }
 
 async fn overview(
-    State(store): State<Shared>,
+    State(Ctx { store, .. }): State<Ctx>,
     Query(params): Query<OverviewParams>,
 ) -> Result<Json<OverviewBody>, Error> {
     compute_overview(store, &params).await.map(Json)
@@ -314,7 +363,7 @@ fn fingerprint(o: &OverviewBody) -> String {
 }
 
 async fn overview_stream(
-    State(store): State<Shared>,
+    State(Ctx { store, streams }): State<Ctx>,
     Query(params): Query<OverviewParams>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = store.subscribe_commits();
@@ -346,7 +395,7 @@ async fn overview_stream(
             next_overview(&mut rx).await;
         }
     });
-    Sse::new(events).keep_alive(KeepAlive::default())
+    Sse::new(events.take_until(streams.closing())).keep_alive(KeepAlive::default())
 }
 
 /// Waits until the overview is worth recomputing: any commit (new
@@ -385,7 +434,7 @@ struct Cursor {
 }
 
 async fn history_stream(
-    State(store): State<Shared>,
+    State(Ctx { store, streams }): State<Ctx>,
     Path(arn): Path<String>,
     Query(params): Query<HistoryParams>,
     headers: HeaderMap,
@@ -456,7 +505,7 @@ async fn history_stream(
             }
         }
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(events.take_until(streams.closing())).keep_alive(KeepAlive::default()))
 }
 
 /// How many tasks of one activity the console lists at most.
@@ -548,7 +597,7 @@ pub fn activity_tasks_body(
 }
 
 async fn activity_tasks(
-    State(store): State<Shared>,
+    State(Ctx { store, .. }): State<Ctx>,
     Query(params): Query<ActivityParams>,
 ) -> Result<Json<ActivityTasksBody>, Error> {
     let arn = params.activity_arn;

@@ -168,7 +168,7 @@ async fn a_machine_with_100000_executions_opens_in_well_under_a_second() {
     let (_dir, store) = open();
     let loaded = load(&store, 100_000);
     let dyn_store: Arc<dyn Store> = store.clone();
-    let app = statecraft_console::data_router::<()>(dyn_store);
+    let app = statecraft_console::data_router::<()>(dyn_store, Default::default());
 
     // The machine page's calls: its first page of executions…
     let filter = ExecutionFilter {
@@ -275,7 +275,7 @@ async fn a_machine_with_100000_executions_opens_in_well_under_a_second() {
 #[tokio::test]
 async fn an_unknown_execution_has_no_stream() {
     let (_dir, store) = open();
-    let app = statecraft_console::data_router::<()>(store);
+    let app = statecraft_console::data_router::<()>(store, Default::default());
     let (status, body) = get_json(
         app,
         "/console/api/executions/arn%3Aaws%3Astates%3Aus-east-1%3A1%3Aexecution%3Am%3Anope/events",
@@ -332,7 +332,7 @@ async fn the_history_stream_sends_events_as_they_commit_then_ends() {
         .expect("insert event");
     }
 
-    let app = statecraft_console::data_router::<()>(store.clone());
+    let app = statecraft_console::data_router::<()>(store.clone(), Default::default());
     let res = app
         .oneshot(
             Request::get(format!(
@@ -435,7 +435,7 @@ async fn a_commit_through_the_store_reaches_the_stream_at_once() {
         .await
         .expect("created");
 
-    let app = statecraft_console::data_router::<()>(store.clone());
+    let app = statecraft_console::data_router::<()>(store.clone(), Default::default());
     let res = app
         .oneshot(
             Request::get(format!("/console/api/executions/{}/events", encode(arn)))
@@ -495,7 +495,7 @@ async fn the_overview_stream_pushes_new_numbers_when_executions_start() {
         .await
         .expect("created");
 
-    let app = statecraft_console::data_router::<()>(store.clone());
+    let app = statecraft_console::data_router::<()>(store.clone(), Default::default());
     let res = app
         .oneshot(
             Request::get("/console/api/overview/stream?window=3600")
@@ -525,4 +525,34 @@ async fn the_overview_stream_pushes_new_numbers_when_executions_start() {
     read_until(&mut body, &mut text, |t| t.contains("\"total\":2")).await;
     let took = t.elapsed();
     assert!(took < Duration::from_secs(3), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_streams_ends_them_for_a_graceful_shutdown() {
+    let (_dir, store) = open();
+    let streams = statecraft_console::live::Streams::new();
+    let app = statecraft_console::data_router::<()>(store.clone(), streams.clone());
+    let res = app
+        .oneshot(
+            Request::get("/console/api/overview/stream")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("answers");
+    let mut body = res.into_body();
+    let mut text = String::new();
+    read_until(&mut body, &mut text, |t| t.contains("event: overview")).await;
+    streams.close();
+    // Keep-alive comments may still be in flight; the body must end soon.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the stream ends in time");
+        if frame.is_none() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the stream did not end");
+    }
 }

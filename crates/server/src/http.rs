@@ -28,8 +28,17 @@ const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// The router of the API.
 pub fn router(service: Arc<Service>) -> Router {
+    router_with_streams(service, statecraft_console::live::Streams::new())
+}
+
+/// The router of the API, the console's live streams ended by `streams`
+/// (closed at shutdown, so an open console does not hold the server up).
+pub fn router_with_streams(
+    service: Arc<Service>,
+    streams: statecraft_console::live::Streams,
+) -> Router {
     // The console's overview and live streams read the store directly.
-    let console_data = statecraft_console::data_router(service.store.clone());
+    let console_data = statecraft_console::data_router(service.store.clone(), streams);
     Router::new()
         .route("/", post(api))
         .route("/healthz", get(healthz))

@@ -119,13 +119,16 @@ impl Server {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        let app = http::router(self.service.clone());
+        // The console's streams end with the shutdown signal too.
+        let streams = statecraft_console::live::Streams::new();
+        let app = http::router_with_streams(self.service.clone(), streams.clone());
         // GetActivityTask long polls end with the shutdown signal, so the
         // graceful shutdown does not wait for them.
         let activities = self.service.activities.clone();
         let shutdown = async move {
             shutdown.await;
             activities.close();
+            streams.close();
         };
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
