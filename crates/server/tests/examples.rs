@@ -67,6 +67,7 @@ async fn service(script: &Path, port: u16, env: &[(&str, &str)]) -> Service {
 fn integrations(folder: &str) -> IntegrationsConfig {
     #[derive(serde::Deserialize)]
     struct File {
+        #[serde(default)]
         integrations: IntegrationsConfig,
     }
     let root = examples().join("..");
@@ -298,4 +299,76 @@ async fn mlops_runs_with_an_approval_by_task_token() {
         parse(child.input.as_deref())["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"],
         json!(execution)
     );
+}
+
+/// Two boto3 workers of the order-fulfilment example each take one order
+/// of the pack-order activity: one is packed (heartbeats, SendTaskSuccess),
+/// one cannot be filled (SendTaskFailure, caught by the workflow).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_fulfilment_runs_with_boto3_workers() {
+    if !has_boto3() {
+        eprintln!("python3 with boto3 not found: the boto3 activity workers did not run");
+        return;
+    }
+    let folder = examples().join("order-fulfilment");
+    let (c, addr, _dir, _stop) = server(integrations("order-fulfilment")).await;
+    // The workers create it too (idempotent); the executions need it first.
+    c.create_activity()
+        .name("pack-order")
+        .send()
+        .await
+        .expect("create activity");
+    let machine = create_from(
+        &c,
+        "order-fulfilment",
+        &folder.join("order-fulfilment.asl.json"),
+    )
+    .await;
+    let mut workers = Vec::new();
+    for name in ["worker-1", "worker-2"] {
+        let mut cmd = Command::new("python3");
+        cmd.arg(folder.join("worker.py"))
+            .args(["--name", name, "--once"])
+            .env("STATECRAFT_ENDPOINT", format!("http://{addr}"))
+            .stdout(Stdio::null());
+        workers.push(Service(cmd.spawn().expect("python3 runs worker.py")));
+    }
+    let mut executions = Vec::new();
+    for input in [
+        std::fs::read_to_string(folder.join("input.json")).expect("input"),
+        json!({"orderId": "o-1002", "items": [{"sku": "unicorn", "qty": 1}]}).to_string(),
+    ] {
+        executions.push(
+            c.start_execution()
+                .state_machine_arn(&machine)
+                .input(input)
+                .send()
+                .await
+                .expect("start")
+                .execution_arn,
+        );
+    }
+    let shipped = wait_done(&c, &executions[0], 60).await;
+    assert_eq!(
+        shipped.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        shipped.cause
+    );
+    let out = parse(shipped.output.as_deref());
+    assert_eq!(out["status"], json!("SHIPPED"), "{out}");
+    assert_eq!(out["parcel"]["parcelId"], json!("p-1001"), "{out}");
+    let backordered = wait_done(&c, &executions[1], 60).await;
+    assert_eq!(backordered.status, ExecutionStatus::Succeeded);
+    let out = parse(backordered.output.as_deref());
+    assert_eq!(out["status"], json!("BACKORDERED"), "{out}");
+    assert_eq!(out["problem"]["Error"], json!("Order.OutOfStock"), "{out}");
+    // Each worker handled one order and exited.
+    for mut w in workers {
+        let status = tokio::task::spawn_blocking(move || w.0.wait())
+            .await
+            .expect("join")
+            .expect("worker exit");
+        assert!(status.success(), "a worker failed: {status}");
+    }
 }
