@@ -22,6 +22,10 @@ use tokio::sync::Notify;
 
 use crate::integration::{Integration, TaskContext, TaskFuture, TaskOutcome};
 
+/// The most GetActivityTask polls one activity may have open at once
+/// (AWS's quota); more are refused with `ActivityWorkerLimitExceeded`.
+pub const MAX_POLLS_PER_ACTIVITY: usize = 1000;
+
 /// The suffix of a resource whose task waits for its token.
 pub const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
 
@@ -56,6 +60,30 @@ pub struct ActivityTasks {
     /// Set at shutdown: long polls answer at once instead of holding the
     /// server's graceful shutdown for up to a minute.
     closed: std::sync::atomic::AtomicBool,
+    /// Open polls per activity, bounded by [`MAX_POLLS_PER_ACTIVITY`].
+    polls: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One open poll of an activity; dropping it (the poll ended, or its
+/// request was cancelled) frees its place.
+pub struct Poll {
+    polls: Arc<Mutex<HashMap<String, usize>>>,
+    activity_arn: String,
+}
+
+impl Drop for Poll {
+    fn drop(&mut self) {
+        let mut polls = match self.polls.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(n) = polls.get_mut(&self.activity_arn) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                polls.remove(&self.activity_arn);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for ActivityTasks {
@@ -94,6 +122,24 @@ impl ActivityTasks {
     /// a store every activity is taken to exist.
     pub fn bind_store(&self, store: Arc<dyn Store>) {
         let _ = self.store.set(store);
+    }
+
+    /// Registers a poll of `activity_arn`; `None` if the activity has
+    /// [`MAX_POLLS_PER_ACTIVITY`] open already.
+    pub fn begin_poll(&self, activity_arn: &str) -> Option<Poll> {
+        let mut polls = match self.polls.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let n = polls.entry(activity_arn.to_string()).or_insert(0);
+        if *n >= MAX_POLLS_PER_ACTIVITY {
+            return None;
+        }
+        *n += 1;
+        Some(Poll {
+            polls: Arc::clone(&self.polls),
+            activity_arn: activity_arn.to_string(),
+        })
     }
 
     /// Ends every long poll now and every later one at once (shutdown).
@@ -222,6 +268,18 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), notified)
             .await
             .expect("woken");
+    }
+
+    #[test]
+    fn polls_per_activity_are_bounded_and_freed() {
+        let tasks = ActivityTasks::new();
+        let polls: Vec<Poll> = (0..MAX_POLLS_PER_ACTIVITY)
+            .map(|_| tasks.begin_poll("a").expect("under the limit"))
+            .collect();
+        assert!(tasks.begin_poll("a").is_none());
+        assert!(tasks.begin_poll("b").is_some(), "per activity");
+        drop(polls);
+        assert!(tasks.begin_poll("a").is_some());
     }
 
     #[test]

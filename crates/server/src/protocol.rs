@@ -17,6 +17,8 @@ pub enum ApiError {
     #[error("{0}")]
     ActivityAlreadyExists(String),
     #[error("{0}")]
+    ActivityWorkerLimitExceeded(String),
+    #[error("{0}")]
     TaskDoesNotExist(String),
     #[error("{0}")]
     TaskTimedOut(String),
@@ -90,6 +92,7 @@ impl ApiError {
         match self {
             ApiError::ActivityDoesNotExist(_) => "ActivityDoesNotExist",
             ApiError::ActivityAlreadyExists(_) => "ActivityAlreadyExists",
+            ApiError::ActivityWorkerLimitExceeded(_) => "ActivityWorkerLimitExceeded",
             ApiError::TaskDoesNotExist(_) => "TaskDoesNotExist",
             ApiError::TaskTimedOut(_) => "TaskTimedOut",
             ApiError::InvalidOutput(_) => "InvalidOutput",
