@@ -230,7 +230,7 @@ test('the overview shows the server\'s numbers and updates them live', async (pa
   await page.screenshot({ path: `${SHOTS}/machine.png`, fullPage: true });
 });
 
-test('the activities page shows pending tasks and the worker that took one', async (page) => {
+test('the activities page shows pending tasks, the worker that took one and the workers polling', async (page) => {
   const { activityArn } = await api('CreateActivity', { name: `e2e-activity-${RUN}` });
   const { stateMachineArn } = await api('CreateStateMachine', {
     name: `e2e-activity-${RUN}`,
@@ -255,6 +255,15 @@ test('the activities page shows pending tasks and the worker that took one', asy
   await page.screenshot({ path: `${SHOTS}/activities.png`, fullPage: true });
   await api('SendTaskSuccess', { taskToken: task.taskToken, output: '{}' });
   await api('StopExecution', { executionArn: second.executionArn });
+  // A worker waiting in GetActivityTask shows as polling until a task comes.
+  const poll = api('GetActivityTask', { activityArn, workerName: 'e2e-poller' });
+  await row.locator('[data-col="polling"] .polling', { hasText: 'e2e-poller' }).waitFor({ timeout: 10000 });
+  const third = await api('StartExecution', { stateMachineArn, input: '{"n": 3}' });
+  const polled = await poll;
+  assert.ok(polled.taskToken);
+  await row.locator('[data-col="polling"]', { hasText: 'none' }).waitFor({ timeout: 10000 });
+  await api('SendTaskSuccess', { taskToken: polled.taskToken, output: '{}' });
+  assert.ok(third.executionArn);
 });
 
 test('the editor marks a broken transition at its line', async (page) => {

@@ -46,6 +46,16 @@ pub fn data_router<S: Clone + Send + Sync + 'static>(
     live::router(store, streams)
 }
 
+/// [`data_router`], with the server's open activity polls shown on the
+/// Activities page.
+pub fn data_router_with_pollers<S: Clone + Send + Sync + 'static>(
+    store: std::sync::Arc<dyn statecraft_store::Store>,
+    streams: live::Streams,
+    pollers: std::sync::Arc<dyn live::Pollers>,
+) -> Router<S> {
+    live::router_with_pollers(store, streams, pollers)
+}
+
 /// The console's routes, ready to be merged into the server's router.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()

@@ -126,10 +126,36 @@ impl Streams {
     }
 }
 
+/// Who is waiting for an activity's tasks right now (the long polls the
+/// server holds open), for the Activities page.
+pub trait Pollers: Send + Sync {
+    fn pollers(&self, activity_arn: &str) -> Vec<PollerBody>;
+}
+
+/// No poll is known (a console without an API server behind it).
+struct NoPollers;
+
+impl Pollers for NoPollers {
+    fn pollers(&self, _activity_arn: &str) -> Vec<PollerBody> {
+        Vec::new()
+    }
+}
+
+/// A worker waiting in GetActivityTask.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollerBody {
+    /// The `workerName` it sent, if any.
+    pub name: Option<String>,
+    /// When it started waiting (ms since the epoch).
+    pub since_ms: i64,
+}
+
 #[derive(Clone)]
 struct Ctx {
     store: Shared,
     streams: Streams,
+    pollers: Arc<dyn Pollers>,
 }
 
 /// The data routes over `store`, their streams ended by `streams`.
@@ -137,12 +163,25 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     store: Arc<dyn Store>,
     streams: Streams,
 ) -> Router<S> {
+    router_with_pollers(store, streams, Arc::new(NoPollers))
+}
+
+/// [`router`], with the open activity polls shown on the Activities page.
+pub fn router_with_pollers<S: Clone + Send + Sync + 'static>(
+    store: Arc<dyn Store>,
+    streams: Streams,
+    pollers: Arc<dyn Pollers>,
+) -> Router<S> {
     Router::new()
         .route("/console/api/overview", get(overview))
         .route("/console/api/overview/stream", get(overview_stream))
         .route("/console/api/executions/{arn}/events", get(history_stream))
         .route("/console/api/activity-tasks", get(activity_tasks))
-        .with_state(Ctx { store, streams })
+        .with_state(Ctx {
+            store,
+            streams,
+            pollers,
+        })
 }
 
 /// Runs a blocking store read off the async threads.
@@ -363,7 +402,7 @@ fn fingerprint(o: &OverviewBody) -> String {
 }
 
 async fn overview_stream(
-    State(Ctx { store, streams }): State<Ctx>,
+    State(Ctx { store, streams, .. }): State<Ctx>,
     Query(params): Query<OverviewParams>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = store.subscribe_commits();
@@ -434,7 +473,7 @@ struct Cursor {
 }
 
 async fn history_stream(
-    State(Ctx { store, streams }): State<Ctx>,
+    State(Ctx { store, streams, .. }): State<Ctx>,
     Path(arn): Path<String>,
     Query(params): Query<HistoryParams>,
     headers: HeaderMap,
@@ -530,6 +569,8 @@ pub struct ActivityTasksBody {
     pub tasks: Vec<ActivityTaskBody>,
     /// Whether more tasks exist than listed.
     pub truncated: bool,
+    /// The workers waiting in GetActivityTask now.
+    pub polling: Vec<PollerBody>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -593,17 +634,21 @@ pub fn activity_tasks_body(
         workers: workers.into_values().collect(),
         tasks: listed,
         truncated,
+        polling: Vec::new(),
     }
 }
 
 async fn activity_tasks(
-    State(Ctx { store, .. }): State<Ctx>,
+    State(Ctx { store, pollers, .. }): State<Ctx>,
     Query(params): Query<ActivityParams>,
 ) -> Result<Json<ActivityTasksBody>, Error> {
     let arn = params.activity_arn;
+    let polling = pollers.pollers(&arn);
     let tasks = blocking(move || store.resource_tasks(&arn, MAX_ACTIVITY_TASKS + 1)).await?;
     let limit = usize::try_from(MAX_ACTIVITY_TASKS).unwrap_or(usize::MAX);
-    Ok(Json(activity_tasks_body(tasks, now_ms(), limit)))
+    let mut body = activity_tasks_body(tasks, now_ms(), limit);
+    body.polling = polling;
+    Ok(Json(body))
 }
 
 #[cfg(test)]

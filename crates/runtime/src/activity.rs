@@ -61,14 +61,27 @@ pub struct ActivityTasks {
     /// server's graceful shutdown for up to a minute.
     closed: std::sync::atomic::AtomicBool,
     /// Open polls per activity, bounded by [`MAX_POLLS_PER_ACTIVITY`].
-    polls: Arc<Mutex<HashMap<String, usize>>>,
+    polls: Arc<Mutex<HashMap<String, Vec<Poller>>>>,
+    /// Numbers the polls, so each removes exactly its own entry.
+    next_poll: std::sync::atomic::AtomicU64,
+}
+
+/// A worker waiting in GetActivityTask now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Poller {
+    id: u64,
+    /// The `workerName` it gave, if any.
+    pub worker_name: Option<String>,
+    /// When it started waiting (ms since the epoch).
+    pub since_ms: i64,
 }
 
 /// One open poll of an activity; dropping it (the poll ended, or its
 /// request was cancelled) frees its place.
 pub struct Poll {
-    polls: Arc<Mutex<HashMap<String, usize>>>,
+    polls: Arc<Mutex<HashMap<String, Vec<Poller>>>>,
     activity_arn: String,
+    id: u64,
 }
 
 impl Drop for Poll {
@@ -77,9 +90,9 @@ impl Drop for Poll {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if let Some(n) = polls.get_mut(&self.activity_arn) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
+        if let Some(list) = polls.get_mut(&self.activity_arn) {
+            list.retain(|p| p.id != self.id);
+            if list.is_empty() {
                 polls.remove(&self.activity_arn);
             }
         }
@@ -127,19 +140,46 @@ impl ActivityTasks {
     /// Registers a poll of `activity_arn`; `None` if the activity has
     /// [`MAX_POLLS_PER_ACTIVITY`] open already.
     pub fn begin_poll(&self, activity_arn: &str) -> Option<Poll> {
+        self.begin_poll_by(activity_arn, None, crate::host::now_ms())
+    }
+
+    /// Registers a poll by a named worker, so operators can see who waits.
+    pub fn begin_poll_by(
+        &self,
+        activity_arn: &str,
+        worker_name: Option<&str>,
+        now_ms: i64,
+    ) -> Option<Poll> {
         let mut polls = match self.polls.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let n = polls.entry(activity_arn.to_string()).or_insert(0);
-        if *n >= MAX_POLLS_PER_ACTIVITY {
+        let list = polls.entry(activity_arn.to_string()).or_default();
+        if list.len() >= MAX_POLLS_PER_ACTIVITY {
             return None;
         }
-        *n += 1;
+        let id = self
+            .next_poll
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        list.push(Poller {
+            id,
+            worker_name: worker_name.map(str::to_string),
+            since_ms: now_ms,
+        });
         Some(Poll {
             polls: Arc::clone(&self.polls),
             activity_arn: activity_arn.to_string(),
+            id,
         })
+    }
+
+    /// The workers waiting in GetActivityTask on `activity_arn` now, oldest first.
+    pub fn pollers(&self, activity_arn: &str) -> Vec<Poller> {
+        let polls = match self.polls.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        polls.get(activity_arn).cloned().unwrap_or_default()
     }
 
     /// Ends every long poll now and every later one at once (shutdown).
@@ -286,5 +326,27 @@ mod tests {
     fn wait_for_token_claims_only_the_suffix() {
         assert!(WaitForToken.handles("arn:aws:states:::sqs:sendMessage.waitForTaskToken"));
         assert!(!WaitForToken.handles("arn:aws:states:::sqs:sendMessage"));
+    }
+}
+
+#[cfg(test)]
+mod poller_tests {
+    use super::*;
+
+    #[test]
+    fn open_polls_are_listed_until_they_end() {
+        let tasks = ActivityTasks::new();
+        let a = tasks.begin_poll_by("arn:a", Some("w1"), 10).expect("room");
+        let b = tasks.begin_poll_by("arn:a", None, 20).expect("room");
+        let listed = tasks.pollers("arn:a");
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].worker_name.as_deref(), Some("w1"));
+        assert_eq!(listed[1].since_ms, 20);
+        drop(a);
+        let listed = tasks.pollers("arn:a");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].worker_name, None);
+        drop(b);
+        assert!(tasks.pollers("arn:a").is_empty());
     }
 }

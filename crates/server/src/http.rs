@@ -38,7 +38,11 @@ pub fn router_with_streams(
     streams: statecraft_console::live::Streams,
 ) -> Router {
     // The console's overview and live streams read the store directly.
-    let console_data = statecraft_console::data_router(service.store.clone(), streams);
+    let console_data = statecraft_console::data_router_with_pollers(
+        service.store.clone(),
+        streams,
+        Arc::new(ActivityPollers(service.activities.clone())),
+    );
     Router::new()
         .route("/", post(api))
         .route("/healthz", get(healthz))
@@ -87,5 +91,21 @@ async fn api(State(service): State<Arc<Service>>, headers: HeaderMap, body: Byte
     match result {
         Ok(out) => respond(200, &out, None),
         Err(e) => error_response(&e),
+    }
+}
+
+/// The open GetActivityTask polls, as the console's Activities page shows them.
+struct ActivityPollers(Arc<statecraft_runtime::activity::ActivityTasks>);
+
+impl statecraft_console::live::Pollers for ActivityPollers {
+    fn pollers(&self, activity_arn: &str) -> Vec<statecraft_console::live::PollerBody> {
+        self.0
+            .pollers(activity_arn)
+            .into_iter()
+            .map(|p| statecraft_console::live::PollerBody {
+                name: p.worker_name,
+                since_ms: p.since_ms,
+            })
+            .collect()
     }
 }

@@ -1,5 +1,6 @@
 // Activities: every activity with its pending tasks (waiting for a worker,
-// or started by one) and the workers holding them, read from the console's
+// or started by one), the workers holding them and the workers polling for
+// more, read from the console's
 // /console/api/activity-tasks endpoint. Click an activity to list its tasks
 // with links to their executions.
 
@@ -19,6 +20,13 @@ function workersCell(t) {
   if (!t || t instanceof Error) return '—';
   if (!t.workers.length) return h('span', { class: 'muted' }, 'none');
   return t.workers.map((w) => h('span', { class: 'filter-chip worker', title: `holds ${w.tasks} task(s) until ${new Date(w.leaseUntilMs).toLocaleTimeString()}` }, `${w.name} · ${w.tasks}`));
+}
+
+function pollingCell(t) {
+  if (!t || t instanceof Error) return '—';
+  const polling = t.polling || [];
+  if (!polling.length) return h('span', { class: 'muted' }, 'none');
+  return polling.map((p) => h('span', { class: 'filter-chip worker polling', title: `waiting in GetActivityTask since ${new Date(p.sinceMs).toLocaleTimeString()}` }, p.name || '(unnamed)'));
 }
 
 function tasksTable(t) {
@@ -56,12 +64,13 @@ export async function activitiesPage(ctx) {
       h('td', { class: 'num', 'data-col': 'waiting' }, ok ? String(t.waiting) : '—'),
       h('td', { class: 'num', 'data-col': 'started' }, ok ? String(t.started) : '—'),
       h('td', {}, workersCell(t)),
+      h('td', { 'data-col': 'polling' }, pollingCell(t)),
       h('td', { title: fmtDate(a.creationDate) }, ago(a.creationDate))));
-      if (ok && open.has(a.activityArn)) rows.push(h('tr', { class: 'activity-tasks' }, h('td', { colspan: 5 }, tasksTable(t))));
+      if (ok && open.has(a.activityArn)) rows.push(h('tr', { class: 'activity-tasks' }, h('td', { colspan: 6 }, tasksTable(t))));
     });
     return h('table', { class: 'grid activities' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Activity'), h('th', {}, 'Waiting'), h('th', {}, 'Started'), h('th', {}, 'Workers holding tasks'), h('th', {}, 'Created'))),
-      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No activities.'))),
+      h('thead', {}, h('tr', {}, h('th', {}, 'Activity'), h('th', {}, 'Waiting'), h('th', {}, 'Started'), h('th', {}, 'Workers holding tasks'), h('th', {}, 'Workers polling'), h('th', {}, 'Created'))),
+      h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No activities.'))),
       more ? h('caption', {}, 'Showing the first 1000 activities.') : null);
   };
   const box = h('div', {}, h('p', { class: 'muted' }, 'Reading activities…'));

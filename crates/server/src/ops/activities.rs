@@ -174,12 +174,15 @@ impl Service {
         let worker = req.opt_str("workerName", NAME)?.map(str::to_string);
         self.activity(arn)?;
         // Held until the poll ends (or the request is dropped).
-        let _poll = self.activities.begin_poll(arn).ok_or_else(|| {
-            ApiError::ActivityWorkerLimitExceeded(format!(
-                "Activity Worker Limit Exceeded: '{arn}' has {} open GetActivityTask requests",
-                statecraft_runtime::activity::MAX_POLLS_PER_ACTIVITY
-            ))
-        })?;
+        let _poll = self
+            .activities
+            .begin_poll_by(arn, worker.as_deref(), self.now_ms())
+            .ok_or_else(|| {
+                ApiError::ActivityWorkerLimitExceeded(format!(
+                    "Activity Worker Limit Exceeded: '{arn}' has {} open GetActivityTask requests",
+                    statecraft_runtime::activity::MAX_POLLS_PER_ACTIVITY
+                ))
+            })?;
         let deadline = tokio::time::Instant::now() + POLL;
         let polled = std::time::Instant::now();
         let notify = self.activities.notifier(arn);
