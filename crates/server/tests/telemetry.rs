@@ -181,7 +181,8 @@ async fn json_log_lines_carry_the_execution_arn() {
         .map(|a| a.port())
         .expect("free port");
     let mut child = Command::new(&bin)
-        .args(["server", "--log-format", "json", "--log-level", "info"])
+        .args(["server", "--log-format", "json"])
+        .args(["--log-level", "info,statecraft_telemetry::metrics=debug"])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(dir.path())

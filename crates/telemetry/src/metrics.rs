@@ -274,7 +274,9 @@ impl Tally {
     }
 
     /// Adds this tally to the metrics of the execution's state machine and
-    /// logs the execution's start and end.
+    /// logs the execution's start and end (at debug: two info lines per
+    /// execution would dominate a busy server's log; the per-machine
+    /// `loggingConfiguration` is the way to log executions).
     pub fn record(&self, execution_arn: &str) {
         if *self == Tally::default() {
             return;
@@ -285,7 +287,7 @@ impl Tally {
         let m = &*METRICS;
         if self.started {
             m.started.get_or_create(&labels).inc();
-            tracing::info!(execution_arn, "execution started");
+            tracing::debug!(execution_arn, "execution started");
         }
         if self.transitions > 0 {
             m.transitions
@@ -303,7 +305,7 @@ impl Tally {
                 _ => &m.aborted,
             };
             family.get_or_create(&labels).inc();
-            tracing::info!(execution_arn, status, "execution finished");
+            tracing::debug!(execution_arn, status, "execution finished");
         }
     }
 }
