@@ -2,10 +2,12 @@
 //! folder's Python services are started, the server gets the folder's
 //! `statecraft.toml` as its `[integrations]` config, and the workflow is
 //! created and started with the SDK. The MLOps approval is answered with
-//! SendTaskSuccess and the token the workflow handed out.
+//! SendTaskSuccess and the token the workflow handed out. The image and
+//! media examples run Debian's ImageMagick and ffmpeg (scripts/test installs
+//! them) on media the tests make in a temp dir.
 //!
-//! The services listen on the fixed ports their READMEs give (8810, 8820),
-//! so each example has one test.
+//! The services listen on the fixed ports their READMEs give (8808, 8809,
+//! 8810, 8820), so each example has one test.
 
 mod common;
 
@@ -371,4 +373,267 @@ async fn order_fulfilment_runs_with_boto3_workers() {
             .expect("worker exit");
         assert!(status.success(), "a worker failed: {status}");
     }
+}
+
+/// Runs one of the example's programs (Debian's, under /usr/bin: a
+/// `convert` elsewhere on PATH may be a stand-in) and returns its stdout.
+/// scripts/test installs them, so a missing program fails the test.
+fn program(path: &str, args: &[&str]) -> String {
+    let out = Command::new(path)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{path} (scripts/test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{path} {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a catalog service of an example has stored (its GET answer).
+async fn catalog(port: u16, path: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.expect("read");
+    let (_, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    serde_json::from_str(body).expect("JSON")
+}
+
+/// Starts `input` on `machine` and waits (up to `secs`) for its end.
+async fn run_execution(
+    c: &Client,
+    machine: &str,
+    input: Value,
+    secs: u64,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let execution = c
+        .start_execution()
+        .state_machine_arn(machine)
+        .input(input.to_string())
+        .send()
+        .await
+        .expect("start")
+        .execution_arn;
+    wait_done(c, &execution, secs).await
+}
+
+/// ImageMagick for real: identify, a thumbnail and a web-size copy made in
+/// parallel by `convert`, the catalog told about them; an image under
+/// 64x64 is refused by the Choice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_processing_runs_imagemagick() {
+    let folder = examples().join("image-processing");
+    let media = tempfile::tempdir().expect("tempdir");
+    let dir = media.path().to_str().expect("a UTF-8 temp dir").to_string();
+    let big = format!("{dir}/photo.jpg");
+    let small = format!("{dir}/icon.png");
+    program(
+        "/usr/bin/convert",
+        &["-size", "1600x900", "gradient:red-blue", &big],
+    );
+    program("/usr/bin/convert", &["-size", "64x48", "xc:red", &small]);
+
+    // The example lets `convert` touch only files under /data/; here the
+    // images are in the test's own directory. Every other argument the
+    // definition passes must still be in the example's list.
+    let mut config = integrations("image-processing");
+    let convert = config
+        .commands
+        .programs
+        .get_mut("convert")
+        .expect("convert");
+    for a in convert.allowed_args.as_mut().expect("allowed_args") {
+        if a == "/data/*" {
+            *a = format!("{dir}/*");
+        }
+    }
+    let _svc = service(&folder.join("service.py"), 8808, &[]).await;
+    let (c, _addr, _dir, _stop) = server(config).await;
+    let machine = create_from(
+        &c,
+        "image-processing",
+        &folder.join("image-processing.asl.json"),
+    )
+    .await;
+
+    let d = run_execution(&c, &machine, json!({ "source": big }), 120).await;
+    assert_eq!(
+        d.status,
+        ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        d.error,
+        d.cause
+    );
+    let out = parse(d.output.as_deref());
+    let id = out["id"].as_str().expect("the catalog's id");
+    assert!(id.starts_with("img-"), "{out}");
+    assert_eq!(out["stored"], json!(true), "{out}");
+
+    // The renditions exist, with the sizes the definition asks for: a
+    // 128x128 thumbnail and a copy within 1280x1280 (aspect kept).
+    let thumb = format!("{big}.thumb.jpg");
+    let web = format!("{big}.web.jpg");
+    let size = |f: &str| program("/usr/bin/identify", &["-format", "%wx%h %m", f]);
+    assert_eq!(size(&thumb), "128x128 JPEG");
+    assert_eq!(size(&web), "1280x720 JPEG");
+
+    // The catalog was told what identify read and where the files are.
+    let stored = catalog(8808, "/images").await;
+    assert_eq!(
+        stored[id],
+        json!({
+            "source": big,
+            "width": 1600,
+            "height": 900,
+            "format": "JPEG",
+            "renditions": { "thumbnail": thumb, "web": web },
+        }),
+        "{stored}"
+    );
+
+    let d = run_execution(&c, &machine, json!({ "source": small }), 60).await;
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(d.error.as_deref(), Some("Image.TooSmall"), "{:?}", d.cause);
+    assert_eq!(
+        d.cause.as_deref(),
+        Some("The image is 64x48; at least 64x64 is needed.")
+    );
+}
+
+/// ffprobe and ffmpeg for real: the video is probed, every rendition no
+/// taller than the source is encoded (a Map), a poster frame is grabbed
+/// from the middle, and the catalog is told about them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_transcoding_runs_ffmpeg() {
+    let folder = examples().join("media-transcoding");
+    let media = tempfile::tempdir().expect("tempdir");
+    let dir = media.path().to_str().expect("a UTF-8 temp dir").to_string();
+    let source = format!("{dir}/talk.mp4");
+    let out_dir = format!("{dir}/out");
+    std::fs::create_dir(&out_dir).expect("output dir");
+    program(
+        "/usr/bin/ffmpeg",
+        &[
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=2:size=128x96:rate=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=2",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-shortest",
+            &source,
+        ],
+    );
+
+    let _svc = service(&folder.join("catalog.py"), 8809, &[]).await;
+    let (c, _addr, _dir, _stop) = server(integrations("media-transcoding")).await;
+    let machine = create_from(
+        &c,
+        "media-transcoding",
+        &folder.join("media-transcoding.asl.json"),
+    )
+    .await;
+    let input = json!({
+        "source": source,
+        "outputDir": out_dir,
+        "renditions": [
+            { "name": "720p", "height": 720, "bitrate": "2800k" },
+            { "name": "96p", "height": 96, "bitrate": "200k" },
+            { "name": "48p", "height": 48, "bitrate": "100k" },
+        ],
+    });
+    let d = run_execution(&c, &machine, input, 180).await;
+    assert_eq!(
+        d.status,
+        ExecutionStatus::Succeeded,
+        "{:?} {:?}",
+        d.error,
+        d.cause
+    );
+    let out = parse(d.output.as_deref());
+    let id = out["id"].as_str().expect("the catalog's id");
+    assert!(id.starts_with("vid-"), "{out}");
+    assert_eq!(out["published"], json!(true), "{out}");
+
+    // 720p is taller than the source: skipped. The others read back with
+    // their height, the source's aspect, its duration and both streams.
+    let probe = |f: &str| {
+        let text = program(
+            "/usr/bin/ffprobe",
+            &[
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+                f,
+            ],
+        );
+        serde_json::from_str::<Value>(&text).expect("ffprobe's JSON")
+    };
+    assert!(!Path::new(&format!("{out_dir}/720p.mp4")).exists());
+    for (name, width, height) in [("96p", 128, 96), ("48p", 64, 48)] {
+        let p = probe(&format!("{out_dir}/{name}.mp4"));
+        let streams = p["streams"].as_array().expect("streams");
+        let video = streams
+            .iter()
+            .find(|s| s["codec_type"] == "video")
+            .expect("a video stream");
+        assert_eq!(video["codec_name"], json!("h264"), "{name}");
+        assert_eq!(
+            (&video["width"], &video["height"]),
+            (&json!(width), &json!(height)),
+            "{name}"
+        );
+        assert!(
+            streams
+                .iter()
+                .any(|s| s["codec_type"] == "audio" && s["codec_name"] == "aac"),
+            "{name}: {p}"
+        );
+        let secs: f64 = p["format"]["duration"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("a duration");
+        assert!((1.8..=2.2).contains(&secs), "{name}: {secs} s");
+    }
+    let poster = format!("{out_dir}/poster.jpg");
+    let p = probe(&poster);
+    assert_eq!(p["streams"][0]["width"], json!(128), "{p}");
+    assert_eq!(p["streams"][0]["height"], json!(96), "{p}");
+
+    // The catalog got the probed duration, the poster and the renditions.
+    let stored = catalog(8809, "/videos").await;
+    let video = &stored[id];
+    assert_eq!(video["source"], json!(source), "{stored}");
+    assert_eq!(video["poster"], json!(poster), "{stored}");
+    let duration = video["durationSeconds"].as_f64().expect("durationSeconds");
+    assert!((1.8..=2.2).contains(&duration), "{stored}");
+    assert_eq!(
+        video["renditions"],
+        json!([
+            { "name": "96p", "file": format!("{out_dir}/96p.mp4") },
+            { "name": "48p", "file": format!("{out_dir}/48p.mp4") },
+        ]),
+        "{stored}"
+    );
 }
