@@ -332,7 +332,15 @@ impl Runtime {
             .name
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let execution_arn = arn::execution_arn(&resolved.machine.arn, "execution", &name)
+        // An EXPRESS machine started asynchronously gets AWS's express ARN
+        // (`…:express:<machine>:<name>:<id>`); its name is not unique.
+        let execution_arn =
+            if resolved.machine.machine_type == statecraft_store::MachineType::Express {
+                arn::execution_arn(&resolved.machine.arn, "express", &name)
+                    .map(|base| format!("{base}:{}", uuid::Uuid::new_v4()))
+            } else {
+                arn::execution_arn(&resolved.machine.arn, "execution", &name)
+            }
             .ok_or_else(|| Error::InvalidArn(resolved.machine.arn.clone()))?;
         let machine = inner.machines.get(&resolved.revision)?;
         let now = now_ms();

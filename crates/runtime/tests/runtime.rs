@@ -573,6 +573,38 @@ async fn sync_express_runs_in_memory() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_express_executions_get_express_arns() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Integrations::new()).await;
+    let express = create(&rt, "quick", pass_chain(), MachineType::Express).await;
+    let start = |name: &str| StartExecution {
+        target_arn: express.clone(),
+        name: Some(name.into()),
+        input: Some("{\"x\":1}".into()),
+        trace_header: None,
+    };
+    let first = rt.start_execution(start("same")).await.unwrap();
+    // Express names are not unique: the same name starts another execution.
+    let second = rt.start_execution(start("same")).await.unwrap();
+    for started in [&first, &second] {
+        assert!(
+            started
+                .execution_arn
+                .starts_with("arn:aws:states:us-east-1:123456789012:express:quick:same:"),
+            "{}",
+            started.execution_arn
+        );
+    }
+    assert_ne!(first.execution_arn, second.execution_arn);
+    let done = rt.wait_for_completion(&first.execution_arn).await.unwrap();
+    assert_eq!(
+        done.state.status,
+        statecraft_store::ExecutionStatus::Succeeded
+    );
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_express_waits_and_fails_like_a_durable_one() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path(), Integrations::new()).await;
