@@ -152,6 +152,20 @@ async fn a_function_gets_the_token_and_answers_later() {
         .expect("payload");
     assert_eq!(payload["order"], json!(1));
     let token = payload["token"].as_str().expect("token").to_string();
+    // Answer "later": once the invocation has returned and the task is
+    // recorded as submitted. (An answer that beats the invocation's own
+    // return is accepted too, but then there is no TaskSubmitted to check.)
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !history_types(&c, &execution)
+        .await
+        .contains(&HistoryEventType::TaskSubmitted)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the task was never recorded as submitted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     c.send_task_success()
         .task_token(&token)
         .output(r#"{"shipped":true}"#)
