@@ -299,6 +299,17 @@ async fn a_nested_execution_is_handed_the_token() {
         json!(execution)
     );
     let token = input["token"].as_str().expect("token");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !history_types(&c, &execution)
+        .await
+        .contains(&HistoryEventType::TaskSubmitted)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the task was never recorded as submitted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     c.send_task_success()
         .task_token(token)
         .output(r#"{"child":"done"}"#)
