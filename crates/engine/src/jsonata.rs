@@ -820,16 +820,8 @@ impl Run<'_> {
         node: &Node,
         active: &Active,
     ) -> Result<Value, Failure> {
-        let ctx = self.context_for(
-            node,
-            active.entered_ms,
-            Some(active.retry_count),
-            None,
-            None,
-        );
-        let ev = self.jsonata_env(node, &f.vars, self.states(node, &active.input, ctx));
         match &node.state.io.arguments {
-            Some(a) => ev.template(a, "Arguments"),
+            Some(a) => self.jsonata_value(f, node, active, a, "Arguments"),
             None => Ok(active.input.clone()),
         }
     }
