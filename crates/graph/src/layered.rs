@@ -89,6 +89,17 @@ struct LNode {
 }
 
 pub(crate) fn layout(nodes: &[FlatNode], edges: &[FlatEdge], sp: Spacing) -> FlatLayout {
+    layout_within(nodes, edges, sp, MAX_DUMMIES)
+}
+
+/// [`layout`] with the dummy-node budget as an argument (the tests shrink it
+/// to reach the degraded path on small graphs).
+fn layout_within(
+    nodes: &[FlatNode],
+    edges: &[FlatEdge],
+    sp: Spacing,
+    max_dummies: usize,
+) -> FlatLayout {
     let n = nodes.len();
     if n == 0 {
         return FlatLayout {
@@ -147,13 +158,17 @@ pub(crate) fn layout(nodes: &[FlatNode], edges: &[FlatEdge], sp: Spacing) -> Fla
     // Dummies cost time in every later phase, and a hostile definition
     // (thousands of states all caught by one handler) would need millions:
     // the shortest long edges get them first, the rest are drawn straight.
+    // A straight edge skips layers, so it stays out of `preds`/`succs`: the
+    // ordering phase relies on every neighbour being one layer away (it
+    // counts crossings between adjacent layers by position, and a
+    // neighbour further down indexed past the end of its layer: issue 14).
     let mut spans: Vec<(usize, usize)> = oriented
         .iter()
         .enumerate()
         .filter_map(|(i, o)| o.map(|(a, b)| (g[b].layer.saturating_sub(g[a].layer), i)))
         .collect();
     spans.sort_unstable();
-    let mut budget = MAX_DUMMIES;
+    let mut budget = max_dummies;
     let mut routed = vec![false; edges.len()];
     for &(span, i) in &spans {
         let need = span.saturating_sub(1);
@@ -165,7 +180,10 @@ pub(crate) fn layout(nodes: &[FlatNode], edges: &[FlatEdge], sp: Spacing) -> Fla
     for (i, o) in oriented.iter().enumerate() {
         let Some((a, b)) = *o else { continue };
         let (la, lb) = (g[a].layer, g[b].layer);
-        let lb = if routed[i] { lb } else { la + 1 };
+        if !routed[i] || lb <= la {
+            chains[i] = vec![a, b];
+            continue;
+        }
         let mut chain = vec![a];
         let mut prev = a;
         for l in la + 1..lb {
@@ -464,7 +482,9 @@ fn crossings_between(g: &[LNode], order: &[Vec<usize>], pos: &[usize], l: usize)
     };
     let mut ends: Vec<(usize, usize)> = Vec::new();
     for &u in upper {
-        for &w in &g[u].succs {
+        // Phase 3 keeps every successor one layer down; the filter keeps a
+        // broken invariant from becoming an index out of bounds.
+        for &w in g[u].succs.iter().filter(|&&w| g[w].layer == l + 1) {
             ends.push((pos[u], pos[w]));
         }
     }
@@ -786,6 +806,88 @@ mod tests {
         let l = layout(&nodes, &edges, sp());
         // 1 and 2 share a layer, 4 must sit under 1 and 3 under 2.
         assert_eq!(l.pos[1].x < l.pos[2].x, l.pos[4].x < l.pos[3].x);
+    }
+
+    /// Checks what every layout must hold: finite coordinates inside the
+    /// drawing, no two nodes overlapping, and a route for every valid edge.
+    fn check(nodes: &[FlatNode], edges: &[FlatEdge], l: &FlatLayout) -> Result<(), String> {
+        for (v, p) in l.pos.iter().enumerate() {
+            let (w, h) = (nodes[v].w, nodes[v].h);
+            if !(p.x.is_finite() && p.y.is_finite()) {
+                return Err(format!("node {v} at {p:?}"));
+            }
+            if p.x < -1e-6 || p.y < -1e-6 || p.x + w > l.width + 1e-6 || p.y + h > l.height + 1e-6 {
+                return Err(format!("node {v} outside the drawing"));
+            }
+            for (u, q) in l.pos.iter().enumerate().skip(v + 1) {
+                let ox = p.x.max(q.x) < (p.x + w).min(q.x + nodes[u].w) - 1e-6;
+                let oy = p.y.max(q.y) < (p.y + h).min(q.y + nodes[u].h) - 1e-6;
+                if ox && oy {
+                    return Err(format!("nodes {v} and {u} overlap"));
+                }
+            }
+        }
+        for (i, e) in edges.iter().enumerate() {
+            let n = nodes.len();
+            if e.from < n && e.to < n && l.routes[i].len() < 2 {
+                return Err(format!("edge {i} has no route"));
+            }
+            if l.routes[i]
+                .iter()
+                .any(|p| !(p.x.is_finite() && p.y.is_finite()))
+            {
+                return Err(format!("edge {i} has a non-finite point"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every node pointing at every other one: far more dummies than a
+    /// small budget allows, so most long edges are drawn straight.
+    #[test]
+    fn dense_graph_over_budget_lays_out() {
+        let n = 12;
+        let mut nodes = vec![node(Pin::First)];
+        nodes.extend((1..n).map(|_| node(Pin::Free)));
+        let edges: Vec<FlatEdge> = (0..n)
+            .flat_map(|a| (0..n).filter(move |&b| b != a).map(move |b| (a, b)))
+            .map(|(from, to)| FlatEdge { from, to })
+            .collect();
+        for budget in [0, 1, 7, 40, MAX_DUMMIES] {
+            let l = layout_within(&nodes, &edges, sp(), budget);
+            check(&nodes, &edges, &l).unwrap_or_else(|e| panic!("budget {budget}: {e}"));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// Random graphs (loops, self-loops, edges to missing nodes, several
+        /// pins) under random dummy budgets, the exhausted one included.
+        #[test]
+        fn random_graphs_lay_out(
+            sizes in proptest::collection::vec((1.0f64..200.0, 1.0f64..80.0, 0u8..6), 1..30),
+            raw_edges in proptest::collection::vec((0usize..32, 0usize..32), 0..200),
+            budget in 0usize..64,
+        ) {
+            let nodes: Vec<FlatNode> = sizes
+                .iter()
+                .map(|&(w, h, p)| FlatNode {
+                    w,
+                    h,
+                    pin: match p {
+                        0 => Pin::First,
+                        1 => Pin::Last,
+                        _ => Pin::Free,
+                    },
+                    gap_below: 0.0,
+                })
+                .collect();
+            let edges: Vec<FlatEdge> =
+                raw_edges.iter().map(|&(from, to)| FlatEdge { from, to }).collect();
+            let l = layout_within(&nodes, &edges, sp(), budget);
+            proptest::prop_assert!(check(&nodes, &edges, &l).is_ok(), "{:?}", check(&nodes, &edges, &l));
+        }
     }
 
     #[test]

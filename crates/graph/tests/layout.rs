@@ -323,3 +323,74 @@ fn odd_options_do_not_panic() {
     };
     let _ = statecraft_graph::layout_value_with(&def, &odd);
 }
+
+/// A Choice graph of `n` states, each with one rule to every other state
+/// (CreateStateMachine accepts it). See issue 14: with 40 states the long
+/// edges outrun the dummy-node budget, and the layout indexed out of bounds.
+fn dense_choices(n: usize) -> Value {
+    let name = |i: usize| format!("C{i}");
+    let mut states = serde_json::Map::new();
+    for i in 0..n {
+        let choices: Vec<Value> = (0..n)
+            .filter(|&j| j != i)
+            .map(|j| json!({"Variable": "$.v", "NumericEquals": j, "Next": name(j)}))
+            .collect();
+        states.insert(
+            name(i),
+            json!({"Type": "Choice", "Choices": choices, "Default": "Done"}),
+        );
+    }
+    states.insert("Done".to_string(), json!({"Type": "Succeed"}));
+    json!({"StartAt": name(0), "States": states})
+}
+
+#[test]
+fn dense_choice_graph_lays_out() {
+    let def = dense_choices(40);
+    let machine = statecraft_language::parse_value(&def).expect("the dense machine parses");
+    let l = layout(&machine);
+    check_geometry(&l).expect("geometry holds");
+    // Every rule is drawn: 40 · 39 rules, 40 defaults, start and end edges.
+    assert_eq!(l.edges.len(), 40 * 39 + 40 + 2);
+    assert_eq!(l, layout_value(&def));
+    let svg = to_svg(&l, &Style::default());
+    assert!(svg.contains("data-state=\"C39\""));
+}
+
+/// Random directed graphs, dense ones included: whatever the shape, the
+/// layout returns (no panic) with sane geometry.
+fn random_graph(seed: u64, n: usize, density: usize) -> Value {
+    let mut rng = seed.max(1);
+    let mut next = move |m: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % m.max(1) as u64) as usize
+    };
+    let name = |i: usize| format!("G{i}");
+    let mut states = serde_json::Map::new();
+    for i in 0..n {
+        let k = 1 + next(density);
+        let choices: Vec<Value> = (0..k)
+            .map(|j| json!({"Variable": "$.v", "NumericEquals": j, "Next": name(next(n))}))
+            .collect();
+        let s = if next(5) == 0 {
+            json!({"Type": "Succeed"})
+        } else {
+            json!({"Type": "Choice", "Choices": choices, "Default": name(next(n))})
+        };
+        states.insert(name(i), s);
+    }
+    json!({"StartAt": name(0), "States": states})
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn random_graphs_lay_out(seed in any::<u64>(), n in 1usize..60, density in 1usize..60) {
+        let def = random_graph(seed, n, density);
+        let l = layout_value(&def);
+        prop_assert!(check_geometry(&l).is_ok(), "{:?}\n{}", check_geometry(&l), def);
+    }
+}
