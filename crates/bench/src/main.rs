@@ -9,7 +9,7 @@
 //! `DescribeExecution` polls (1 ms apart, rising to 20 ms); `--sync` creates
 //! an EXPRESS machine and uses `StartSyncExecution`, one call per execution.
 //!
-//! Workloads are the files of `../shared/bench/workloads` (or any file with
+//! Workloads are the files of `tests/data/bench-workloads` (or any file with
 //! the same shape: `definition`, `cases` with `input`/`expected_output`,
 //! `state_transitions`).
 //!
@@ -35,7 +35,7 @@ struct Args {
     /// The endpoint, e.g. http://127.0.0.1:8083
     #[arg(long, default_value = "http://127.0.0.1:8083")]
     endpoint: String,
-    /// A workload name from ../shared/bench/workloads, or a path to a workload file.
+    /// A workload name from tests/data/bench-workloads, or a path to a workload file.
     #[arg(long, default_value = "chain10")]
     workload: String,
     /// Executions to run (after the warm-up).
@@ -80,8 +80,7 @@ fn load_workload(arg: &str) -> Result<Workload, Error> {
     let path = if arg.ends_with(".json") {
         PathBuf::from(arg)
     } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("../../../shared/bench/workloads/{arg}.json"))
+        statecraft_testdata::root().join(format!("bench-workloads/{arg}.json"))
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::Setup(format!("cannot read {}: {e}", path.display())))?;

@@ -67,10 +67,9 @@ impl Case {
     }
 }
 
-/// Where the shared corpus lives, relative to this crate.
+/// Where the corpus lives: `tests/data/stepfunctions` in the repository.
 pub fn corpus_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/stepfunctions/corpus.jsonl")
+    statecraft_testdata::corpus_path()
 }
 
 /// Loads every case; errors name the line.

@@ -1,6 +1,6 @@
 //! Conformance against what AWS Step Functions itself recorded.
 //!
-//! `../shared/conformance/stepfunctions/corpus.jsonl` holds state machines,
+//! `tests/data/stepfunctions/corpus.jsonl` holds state machines,
 //! their inputs and the results (and histories) that AWS produced. This crate
 //! loads the cases, runs the executable ones through the engine, normalises
 //! our results the way the corpus README prescribes, and compares. The tests

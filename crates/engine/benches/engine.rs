@@ -1,5 +1,5 @@
 //! The engine alone, in-process: runs the chain10, map100 and parallel4
-//! workloads of `/work/shared/bench/workloads` through the driver many
+//! workloads of `tests/data/bench-workloads` through the driver many
 //! times, checks each output against the workload's expectation, and prints
 //! state transitions per second (per core: the loop is single-threaded).
 //!
@@ -13,8 +13,6 @@ use statecraft_engine::driver::{self, VirtualClock};
 use statecraft_engine::host::DeterministicHost;
 use statecraft_engine::Machine;
 
-const DIR: &str = "/work/shared/bench/workloads";
-
 struct Workload {
     name: String,
     machine: Machine,
@@ -23,7 +21,7 @@ struct Workload {
 }
 
 fn load(name: &str) -> Option<Workload> {
-    let text = std::fs::read_to_string(format!("{DIR}/{name}.json")).ok()?;
+    let text = std::fs::read_to_string(statecraft_testdata::bench_workload(name)).ok()?;
     let w: Value = serde_json::from_str(&text).ok()?;
     let sm = match statecraft_language::parse_value(&w["definition"]) {
         Ok(sm) => sm,
@@ -81,7 +79,7 @@ fn main() {
         std::env::var("BENCH_WORKLOADS").unwrap_or_else(|_| "chain10,map100,parallel4".to_owned());
     for name in names.split(',') {
         let Some(w) = load(name) else {
-            eprintln!("{name}: workload not found in {DIR}");
+            eprintln!("{name}: the workload is not a valid definition with cases");
             continue;
         };
         let host = DeterministicHost::new(1);

@@ -1,5 +1,5 @@
 //! Runs every self-contained execution case of the AWS-recorded conformance
-//! corpus (`/work/shared/conformance/stepfunctions/corpus.jsonl`) through the
+//! corpus (`tests/data/stepfunctions/corpus.jsonl`) through the
 //! driver and compares status, output, error and cause, and, where the case
 //! recorded one, the history: the sequence of event types and their details,
 //! normalised as the corpus README describes.
@@ -9,14 +9,10 @@
 //! fails if fewer cases pass than the recorded baseline, so progress only
 //! ratchets up.
 
-use std::path::Path;
-
 use serde_json::{Map, Value};
 use statecraft_engine::driver::{self, Response, VirtualClock};
 use statecraft_engine::host::DeterministicHost;
 use statecraft_engine::{ExecutionContext, Machine, Status};
-
-const CORPUS: &str = "/work/shared/conformance/stepfunctions/corpus.jsonl";
 
 /// Cases known to pass; raise it when more do.
 const BASELINE: usize = 437;
@@ -167,7 +163,8 @@ struct Case {
 }
 
 fn load() -> Vec<Case> {
-    let text = std::fs::read_to_string(CORPUS).unwrap_or_default();
+    let text = std::fs::read_to_string(statecraft_testdata::corpus_path())
+        .expect("the corpus is readable");
     let filter = std::env::var("CORPUS_FILTER").ok();
     let mut out = Vec::new();
     for line in text.lines() {
@@ -324,10 +321,6 @@ fn compare_history(
 
 #[test]
 fn corpus() {
-    if !Path::new(CORPUS).exists() {
-        eprintln!("corpus not found at {CORPUS}; skipping");
-        return;
-    }
     let verbose = std::env::var("CORPUS_VERBOSE").is_ok();
     let cases = load();
     let (mut passed, mut failed) = (0, 0);
@@ -549,12 +542,10 @@ fn replay(case: &Case) -> Result<(), String> {
 
 #[test]
 fn corpus_with_recorded_answers() {
-    if !Path::new(CORPUS).exists() {
-        return;
-    }
     let verbose = std::env::var("CORPUS_VERBOSE").is_ok();
     let filter = std::env::var("CORPUS_FILTER").ok();
-    let text = std::fs::read_to_string(CORPUS).unwrap_or_default();
+    let text = std::fs::read_to_string(statecraft_testdata::corpus_path())
+        .expect("the corpus is readable");
     let (mut passed, mut failed) = (0, 0);
     for line in text.lines() {
         let Ok(c) = serde_json::from_str::<Value>(line) else {
@@ -605,10 +596,8 @@ const REPLAY_BASELINE: usize = 170;
 /// end without panicking, whatever its tasks answer.
 #[test]
 fn no_corpus_definition_panics() {
-    if !Path::new(CORPUS).exists() {
-        return;
-    }
-    let text = std::fs::read_to_string(CORPUS).unwrap_or_default();
+    let text = std::fs::read_to_string(statecraft_testdata::corpus_path())
+        .expect("the corpus is readable");
     let mut ran = 0;
     for line in text.lines() {
         let Ok(c) = serde_json::from_str::<Value>(line) else {

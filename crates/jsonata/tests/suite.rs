@@ -17,7 +17,7 @@ fn suite_dir() -> PathBuf {
     if let Ok(d) = std::env::var("JSONATA_SUITE_DIR") {
         return PathBuf::from(d);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/jsonata-suite")
+    statecraft_testdata::jsonata_suite()
 }
 
 fn numbers_close(a: f64, b: f64) -> bool {
@@ -238,7 +238,7 @@ fn main() {
     let dir = suite_dir();
     if !dir.join("groups").is_dir() {
         eprintln!(
-            "jsonata-suite: the JSONata test suite was not found at {} (expected shared/conformance/jsonata-suite beside the repository)",
+            "jsonata-suite: the JSONata test suite was not found at {} (expected tests/data/jsonata-suite in the repository)",
             dir.display()
         );
         std::process::exit(1);

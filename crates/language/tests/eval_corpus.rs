@@ -9,18 +9,12 @@
 //! engine): InputPath → Parameters → Result → ResultPath → OutputPath, Assign,
 //! Choice rules, and Fail with ErrorPath/CausePath.
 
-use std::path::PathBuf;
 
 use serde_json::{json, Map, Value};
 use statecraft_language::ast::{ChoiceRule, Comparison, Operand};
 use statecraft_language::path::{self, Path, ReferencePath};
 use statecraft_language::template::{Expr, Template};
 use statecraft_language::{choice, Failure, Host, Scope};
-
-fn corpus_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/stepfunctions/corpus.jsonl")
-}
 
 struct FixedHost;
 impl Host for FixedHost {
@@ -383,7 +377,7 @@ fn comparable(case: &Value) -> bool {
 
 #[test]
 fn corpus_cases_evaluate_like_aws() {
-    let path = corpus_path();
+    let path = statecraft_testdata::corpus_path();
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read the corpus at {}: {e}", path.display()));
     let (mut passed, mut failed, mut choice_cases, mut unsupported, mut skipped) = (0, 0, 0, 0, 0);

@@ -12,8 +12,7 @@ fn corpus_path() -> PathBuf {
     if let Ok(p) = std::env::var("STATECRAFT_CORPUS") {
         return PathBuf::from(p);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/stepfunctions/corpus.jsonl")
+    statecraft_testdata::corpus_path()
 }
 
 fn cases() -> Vec<Value> {

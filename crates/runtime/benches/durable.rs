@@ -1,6 +1,6 @@
 //! Durable-execution throughput of the runtime over the SQLite store.
 //!
-//! Runs N executions of the 10-state chain (`shared/bench/workloads/
+//! Runs N executions of the 10-state chain (`tests/data/bench-workloads/
 //! chain10.json`) through `Runtime::start_execution` with C in flight, on a
 //! fresh store in a temporary directory, and prints executions/s, durable
 //! state transitions/s, start latency and the group-commit batch sizes;
@@ -39,8 +39,7 @@ fn load_workload() -> Result<Workload, String> {
     let path = std::env::var("BENCH_WORKLOAD")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/bench/workloads/chain10.json")
+            statecraft_testdata::bench_workload("chain10")
         });
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

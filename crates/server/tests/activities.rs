@@ -719,15 +719,9 @@ async fn shutdown_ends_long_polls() {
 /// match AWS's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corpus_activity_cases_match_aws() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/stepfunctions/corpus.jsonl");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!(
-            "no corpus at {}: the activity cases did not run",
-            path.display()
-        );
-        return;
-    };
+    let path = statecraft_testdata::corpus_path();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read the corpus at {}: {e}", path.display()));
     let cases: Vec<Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

@@ -1,5 +1,5 @@
 //! The API answers against the conformance corpus recorded from AWS
-//! (`shared/conformance/stepfunctions/corpus.jsonl`): CreateStateMachine
+//! (`tests/data/stepfunctions/corpus.jsonl`): CreateStateMachine
 //! rejections (`create_error`), ValidateStateMachineDefinition answers
 //! (`validate_definition`) and StartSyncExecution results
 //! (`sync_execution`). Each kind pins how many cases match exactly, so a
@@ -16,16 +16,8 @@ const VALIDATIONS_MATCHING: usize = 12;
 /// does not reach.
 const SYNC_MATCHING: usize = 2;
 
-fn corpus(kind: &str) -> Option<Vec<Value>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/stepfunctions/corpus.jsonl");
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|c| c["kind"] == kind)
-            .collect(),
-    )
+fn corpus(kind: &str) -> Vec<Value> {
+    statecraft_testdata::corpus_of_kind(&[kind])
 }
 
 fn report(kind: &str, passed: usize, total: usize, failures: &[String], floor: usize) {
@@ -41,10 +33,7 @@ fn report(kind: &str, passed: usize, total: usize, failures: &[String], floor: u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_state_machine_rejections_match_aws() {
-    let Some(cases) = corpus("create_error") else {
-        eprintln!("conformance corpus not found: test did not run");
-        return;
-    };
+    let cases = corpus("create_error");
     let srv = common::TestServer::start().await;
     let (mut passed, mut failures) = (0, Vec::new());
     // Cases that need an existing machine (StateMachineAlreadyExists) are
@@ -84,10 +73,7 @@ async fn create_state_machine_rejections_match_aws() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_definition_matches_aws() {
-    let Some(cases) = corpus("validate_definition") else {
-        eprintln!("conformance corpus not found: test did not run");
-        return;
-    };
+    let cases = corpus("validate_definition");
     let srv = common::TestServer::start().await;
     let (mut passed, mut failures) = (0, Vec::new());
     for case in &cases {
@@ -145,10 +131,7 @@ async fn validate_definition_matches_aws() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_executions_match_aws() {
-    let Some(cases) = corpus("sync_execution") else {
-        eprintln!("conformance corpus not found: test did not run");
-        return;
-    };
+    let cases = corpus("sync_execution");
     let cases: Vec<Value> = cases
         .into_iter()
         .filter(|c| c["self_contained"] == true)

@@ -9,25 +9,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType, SyncExecutionStatus};
 
-fn binary() -> Option<PathBuf> {
-    // target/<profile>/deps/binary-<hash> → target/<profile>/statecraft
-    let exe = std::env::current_exe().ok()?;
-    let bin = exe.parent()?.parent()?.join("statecraft");
-    bin.is_file().then_some(bin)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_binary_serves_the_sdk() {
-    let Some(bin) = binary() else {
-        eprintln!("target/<profile>/statecraft not built: the binary test did not run");
-        return;
-    };
+    let bin = common::statecraft_binary();
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -10,20 +10,9 @@ use std::process::Command;
 
 use common::TestServer;
 
-fn has_boto3() -> bool {
-    Command::new("python3")
-        .args(["-c", "import boto3"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_smoke_script_passes() {
-    if !has_boto3() {
-        eprintln!("python3 with boto3 not found: the boto3 smoke test did not run");
-        return;
-    }
+    common::require_boto3();
     let srv = TestServer::start().await;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/smoke/smoke_boto3.py");
     let endpoint = format!("http://{}", srv.addr);

@@ -5,7 +5,6 @@
 mod common;
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -158,23 +157,13 @@ async fn unknown_operations_do_not_grow_the_label_set() {
     server.stop().await;
 }
 
-fn binary() -> Option<PathBuf> {
-    // target/<profile>/deps/telemetry-<hash> → target/<profile>/statecraft
-    let exe = std::env::current_exe().ok()?;
-    let bin = exe.parent()?.parent()?.join("statecraft");
-    bin.is_file().then_some(bin)
-}
-
 /// `statecraft server --log-format json`: every line is a JSON object; the
 /// startup line and the execution lines carry their fields, and the
 /// `loggingConfiguration` (ALL, without execution data) decides which
 /// history events are logged and that inputs stay out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_log_lines_carry_the_execution_arn() {
-    let Some(bin) = binary() else {
-        eprintln!("target/<profile>/statecraft not built: the JSON log test did not run");
-        return;
-    };
+    let bin = common::statecraft_binary();
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -337,10 +326,7 @@ fn collector() -> (
 /// one child span per state, the Retrier's second attempt as a span event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn executions_are_exported_as_otlp_traces() {
-    let Some(bin) = binary() else {
-        eprintln!("target/<profile>/statecraft not built: the OTLP test did not run");
-        return;
-    };
+    let bin = common::statecraft_binary();
     let (collector_port, received) = collector();
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")

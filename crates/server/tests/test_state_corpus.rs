@@ -1,5 +1,5 @@
 //! TestState against the conformance corpus recorded from AWS
-//! (`shared/conformance/stepfunctions/corpus.jsonl`, kinds `test_state` and
+//! (`tests/data/stepfunctions/corpus.jsonl`, kinds `test_state` and
 //! `test_state_error`): status, output, error and next state are compared
 //! for every case.
 //!
@@ -36,21 +36,8 @@ fn inspection(v: &Value) -> Value {
     }
 }
 
-fn corpus() -> Option<Vec<Value>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/stepfunctions/corpus.jsonl");
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|c| {
-                matches!(
-                    c["kind"].as_str(),
-                    Some("test_state") | Some("test_state_error")
-                )
-            })
-            .collect(),
-    )
+fn corpus() -> Vec<Value> {
+    statecraft_testdata::corpus_of_kind(&["test_state", "test_state_error"])
 }
 
 fn parse_json_string(v: &Value) -> Value {
@@ -61,10 +48,7 @@ fn parse_json_string(v: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_state_matches_aws_recordings() {
-    let Some(cases) = corpus() else {
-        eprintln!("conformance corpus not found: TestState corpus test did not run");
-        return;
-    };
+    let cases = corpus();
     let srv = common::TestServer::start().await;
     let service = srv.service.clone();
     let mut passed = 0;

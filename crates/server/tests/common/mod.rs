@@ -188,3 +188,35 @@ pub async fn create(client: &Client, name: &str, definition: &str) -> String {
 
 pub const PASS: &str =
     r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"ok":true},"End":true}}}"#;
+
+/// The built `statecraft` binary (`target/<profile>/statecraft`, beside this
+/// test's own executable in `deps/`). The README's test command builds it
+/// before the tests; a test that needs it and cannot find it fails.
+pub fn statecraft_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("statecraft"))
+        .expect("the test runs from target/<profile>/deps");
+    assert!(
+        bin.is_file(),
+        "{} is not built: run `cargo build --bin statecraft` first (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Fails the test unless `python3` can import boto3 (scripts/test installs it).
+pub fn require_boto3() {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import boto3"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "python3 with boto3 is needed: `python3 -m pip install boto3` (scripts/test installs it)"
+    );
+}
