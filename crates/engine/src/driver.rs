@@ -211,7 +211,10 @@ pub fn run_with_history(
                 break;
             }
         }
-        let event = if let Some(e) = lp.answers.pop_front() {
+        let event = if execution.has_pending_turn() {
+            // A step budget ran out with work still runnable.
+            Event::Continue
+        } else if let Some(e) = lp.answers.pop_front() {
             e
         } else if let Some((&(at, timer), _)) = lp.timers.iter().next() {
             lp.timers.remove(&(at, timer));

@@ -108,6 +108,17 @@ pub(crate) struct Core {
     /// Set by a redrive for the top-level Map/Parallel state it restarts.
     #[serde(default)]
     resume: Option<Resume>,
+    /// Frames left runnable when a call's step budget ran out, in the
+    /// order they run next (kept with the state, so the work survives a
+    /// restart).
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    ready: VecDeque<usize>,
+}
+
+impl Core {
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -263,20 +274,48 @@ pub(crate) struct Run<'a> {
     /// The partial results of the Map/Parallel state that just failed its
     /// frame (for the redrive point, when the frame is the top level).
     failed_partial: Option<Vec<Option<Value>>>,
+    /// State transitions run by this call (against the step budget).
+    steps: u32,
+    /// An event was refused because the history limit is reached: the
+    /// execution fails at the next opportunity.
+    exhausted: bool,
 }
 
 impl<'a> Run<'a> {
     pub fn new(m: &'a Machine, x: &'a mut Execution, now: i64, host: &'a dyn Host) -> Run<'a> {
+        // Work an earlier call left runnable runs first, in its order.
+        let ready = std::mem::take(&mut x.core.ready);
         Run {
             m,
             host,
             now,
             x,
             step: Step::default(),
-            ready: VecDeque::new(),
+            ready,
             current: 0,
             failed_partial: None,
+            steps: 0,
+            exhausted: false,
         }
+    }
+
+    /// Ends the call: runnable work left by a spent budget is kept with
+    /// the execution and the step says so.
+    fn end_turn(mut self) -> Step {
+        if self.x.is_finished() {
+            self.ready.clear();
+        }
+        self.step.yielded = !self.ready.is_empty();
+        self.x.core.ready = std::mem::take(&mut self.ready);
+        self.step
+    }
+
+    /// Whether this call has run all the transitions it may.
+    fn budget_spent(&self) -> bool {
+        self.m
+            .limits
+            .steps_per_turn
+            .is_some_and(|budget| self.steps >= budget)
     }
 
     // ----- bookkeeping -------------------------------------------------
@@ -292,6 +331,17 @@ impl<'a> Run<'a> {
     ) -> u64 {
         if silent {
             return 0;
+        }
+        if !self.x.core.quiet
+            && self.x.last_event_id.saturating_add(1) >= self.m.limits.history_events
+            && !closes_execution(event_type)
+        {
+            // The quota's last event is reserved for ExecutionFailed: this
+            // one is dropped, and the execution fails once the handler
+            // that emitted it returns.
+            self.exhausted = true;
+            cursor.last = self.x.last_event_id;
+            return self.x.last_event_id;
         }
         if self.x.core.quiet {
             let id = self.x.last_event_id + 1;
@@ -567,7 +617,7 @@ impl<'a> Run<'a> {
         }
         self.schedule(root);
         self.drain();
-        self.step
+        self.end_turn()
     }
 
     pub fn handle(mut self, event: Event) -> Step {
@@ -593,9 +643,10 @@ impl<'a> Run<'a> {
             }
             Event::TimerFired { timer } => self.timer_fired(timer),
             Event::Stop { error, cause } => self.stop(error, cause),
+            Event::Continue => {}
         }
         self.drain();
-        self.step
+        self.end_turn()
     }
 
     /// Hands the answer of a Map's ItemReader to the frame waiting for it;
@@ -790,19 +841,69 @@ impl<'a> Run<'a> {
 
     // ----- the loop ----------------------------------------------------
 
+    /// Runs runnable frames until none is left, the execution ends, or the
+    /// step budget is spent (the rest stays in `ready` for a later call).
     fn drain(&mut self) {
-        while let Some(id) = self.ready.pop_front() {
+        loop {
+            if self.exhausted && !self.x.is_finished() {
+                self.fail_history_limit();
+            }
             if self.x.is_finished() {
                 self.ready.clear();
                 break;
             }
+            if self.budget_spent() {
+                break;
+            }
+            let Some(id) = self.ready.pop_front() else {
+                break;
+            };
             self.step_frame(id);
         }
+    }
+
+    /// The history limit is reached: everything outstanding is cancelled
+    /// and the execution fails with AWS's error and cause, recorded as the
+    /// quota's last event.
+    fn fail_history_limit(&mut self) {
+        self.exhausted = false;
+        for id in 0..self.x.core.frames.len() {
+            self.abort_frame(id);
+        }
+        self.x.core.frames.clear();
+        self.x.core.free.clear();
+        for timer in std::mem::take(&mut self.x.core.timers).into_keys() {
+            self.step.commands.push(Command::CancelTimer { timer });
+        }
+        for task in std::mem::take(&mut self.x.core.tasks).into_keys() {
+            self.step.commands.push(Command::CancelTask { task });
+        }
+        self.x.core.execution_timer = None;
+        let failure = Failure::new(
+            RUNTIME,
+            crate::history_limit_cause(self.m.limits.history_events),
+        );
+        let mut cursor = Cursor {
+            source: self.x.last_event_id,
+            last: self.x.last_event_id,
+        };
+        let details = history::error_cause(&failure.error, &failure.cause);
+        self.emit(
+            false,
+            &mut cursor,
+            EventType::ExecutionFailed,
+            Some(details),
+            true,
+        );
+        self.x.status = Status::Failed;
+        self.x.failure = Some(failure);
+        self.ready.clear();
     }
 
     fn step_frame(&mut self, id: usize) {
         let Some(mut f) = self.take(id) else { return };
         self.current = id;
+        self.steps = self.steps.saturating_add(1);
         loop {
             let flow = match std::mem::replace(&mut f.at, At::Idle) {
                 At::Enter { state, input } => self.enter(&mut f, id, state, input),
@@ -840,7 +941,16 @@ impl<'a> Run<'a> {
                 }
             };
             match flow {
-                Flow::Continue => continue,
+                Flow::Continue => {
+                    self.steps = self.steps.saturating_add(1);
+                    if self.exhausted || self.budget_spent() {
+                        // Runnable still: it goes first in the next turn.
+                        self.put(id, f);
+                        self.ready.push_front(id);
+                        return;
+                    }
+                    continue;
+                }
                 Flow::Block => {
                     self.put(id, f);
                     return;
@@ -1239,6 +1349,157 @@ impl<'a> Run<'a> {
         });
         self.schedule(root);
         self.drain();
-        Ok(self.step)
+        Ok(self.end_turn())
+    }
+}
+
+/// Whether an event ends the execution (these may take the history
+/// quota's last place).
+fn closes_execution(event_type: EventType) -> bool {
+    matches!(
+        event_type,
+        EventType::ExecutionSucceeded
+            | EventType::ExecutionFailed
+            | EventType::ExecutionAborted
+            | EventType::ExecutionTimedOut
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use statecraft_types::EventType;
+
+    use crate::host::DeterministicHost;
+    use crate::state::fixtures;
+    use crate::{Event, Execution, Limits, Status};
+
+    const T0: i64 = 1_700_000_000_000;
+
+    /// Pass → Choice → Pass … with nothing that waits.
+    fn spin() -> serde_json::Value {
+        json!({
+            "StartAt": "Spin",
+            "States": {
+                "Spin": {"Type": "Pass", "Next": "Again"},
+                "Again": {"Type": "Choice",
+                          "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "Done"}],
+                          "Default": "Spin"},
+                "Done": {"Type": "Succeed"}
+            }
+        })
+    }
+
+    fn start(limits: Limits) -> (crate::Machine, Execution, crate::Step) {
+        let mut m = fixtures::machine(&spin());
+        m.limits = limits;
+        let host = DeterministicHost::new(1);
+        let (x, step) = Execution::start(
+            &m,
+            crate::driver::context_for("spin", T0),
+            json!({}),
+            T0,
+            &host,
+        );
+        (m, x, step)
+    }
+
+    #[test]
+    fn a_loop_fails_at_the_history_limit_with_aws_error_and_cause() {
+        for limit in [25_000u64, 101, 7] {
+            let o = {
+                let mut m = fixtures::machine(&spin());
+                m.limits.history_events = limit;
+                let mut clock = crate::driver::VirtualClock { now_ms: T0 };
+                let host = DeterministicHost::new(1);
+                let options = crate::driver::Options {
+                    context: crate::driver::context_for("spin", T0),
+                    clock: &mut clock,
+                    host: &host,
+                    observer: None,
+                    max_events: None,
+                    input_text: None,
+                };
+                crate::driver::run(&m, json!({}), options, &mut crate::driver::echo)
+            };
+            assert_eq!(o.status, Status::Failed, "limit {limit}");
+            assert_eq!(o.error.as_deref(), Some("States.Runtime"));
+            assert_eq!(
+                o.cause,
+                Some(format!(
+                    "The execution reached the maximum number of history events ({limit})."
+                ))
+            );
+            assert_eq!(o.history.len() as u64, limit, "limit {limit}");
+            let last = o.history.last().unwrap();
+            assert_eq!(last.id, limit);
+            assert_eq!(last.previous_event_id, limit - 1);
+            assert_eq!(last.event_type, EventType::ExecutionFailed);
+            // Ids are contiguous: nothing was dropped in between.
+            for (i, e) in o.history.iter().enumerate() {
+                assert_eq!(e.id, i as u64 + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_spent_budget_yields_and_continue_goes_on_where_it_stopped() {
+        let limits = Limits {
+            history_events: 1_000,
+            steps_per_turn: Some(50),
+        };
+        let (m, mut x, step) = start(limits);
+        assert!(step.yielded);
+        assert!(x.has_pending_turn());
+        assert!(!x.is_finished());
+        // A turn is bounded: 50 transitions, two events each at most.
+        assert!(step.events.len() <= 101, "{}", step.events.len());
+        let mut events = step.events;
+        // The execution's state survives a round trip (a restart) between turns.
+        let text = serde_json::to_string(&x).unwrap();
+        x = serde_json::from_str(&text).unwrap();
+        assert!(x.has_pending_turn());
+        let host = DeterministicHost::new(1);
+        let mut turns = 1;
+        while !x.is_finished() {
+            let step = x.handle(&m, Event::Continue, T0, &host);
+            assert!(step.events.len() <= 101);
+            events.extend(step.events);
+            turns += 1;
+            assert!(turns < 100, "never ends");
+        }
+        assert!(!x.has_pending_turn());
+        assert_eq!(events.len(), 1_000);
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(e.id, i as u64 + 1);
+        }
+        assert_eq!(x.failure.as_ref().unwrap().error, "States.Runtime");
+    }
+
+    #[test]
+    fn stop_between_turns_aborts_and_leaves_nothing_runnable() {
+        let limits = Limits {
+            history_events: 1_000_000,
+            steps_per_turn: Some(100),
+        };
+        let (m, mut x, step) = start(limits);
+        assert!(step.yielded);
+        let host = DeterministicHost::new(1);
+        let step = x.handle(
+            &m,
+            Event::Stop {
+                error: Some("E".into()),
+                cause: None,
+            },
+            T0,
+            &host,
+        );
+        assert_eq!(x.status, Status::Aborted);
+        assert!(!step.yielded);
+        assert!(!x.has_pending_turn());
+        assert_eq!(
+            step.events.last().map(|e| e.event_type),
+            Some(EventType::ExecutionAborted)
+        );
     }
 }

@@ -119,6 +119,44 @@ pub enum Event {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// Go on with the work an earlier call left runnable when its step
+    /// budget ([`Limits::steps_per_turn`]) ran out ([`Step::yielded`]).
+    Continue,
+}
+
+/// What one execution may do: AWS's history quota and how much work one
+/// call into the engine does before it hands control back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most history events one execution may record, its final event
+    /// included. The event that would reach it is replaced by
+    /// `ExecutionFailed` with `States.Runtime` and AWS's cause ("The
+    /// execution reached the maximum number of history events (25000).").
+    /// Executions that record no history (EXPRESS) are not limited.
+    pub history_events: u64,
+    /// The most state transitions one call ([`Execution::start`],
+    /// [`Execution::handle`] …) runs before it returns with
+    /// [`Step::yielded`] set; the caller then delivers [`Event::Continue`]
+    /// when it sees fit. `None`: run until blocked or finished.
+    pub steps_per_turn: Option<u32>,
+}
+
+/// AWS's quota of history events per standard execution.
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+/// The cause of the `States.Runtime` failure of an execution that reached
+/// its history limit, in AWS's words.
+pub fn history_limit_cause(limit: u64) -> String {
+    format!("The execution reached the maximum number of history events ({limit}).")
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            history_events: MAX_HISTORY_EVENTS,
+            steps_per_turn: None,
+        }
+    }
 }
 
 /// A task to invoke: everything an integration needs.
@@ -178,6 +216,9 @@ impl Default for StartOptions {
 pub struct Step {
     pub events: Vec<HistoryEvent>,
     pub commands: Vec<Command>,
+    /// The step budget ran out while work was still runnable: the execution
+    /// goes on only when [`Event::Continue`] (or any other event) comes.
+    pub yielded: bool,
 }
 
 /// The durable state of one execution. Serialisable so the store can persist
@@ -305,5 +346,12 @@ impl Execution {
 
     pub fn is_finished(&self) -> bool {
         self.status != Status::Running
+    }
+
+    /// Whether a call left runnable work behind ([`Step::yielded`]): true
+    /// until [`Event::Continue`] (or another event) has run it. Persisted
+    /// with the execution, so a restarted runtime knows to go on.
+    pub fn has_pending_turn(&self) -> bool {
+        !self.is_finished() && self.core.has_ready()
     }
 }

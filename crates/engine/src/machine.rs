@@ -28,6 +28,9 @@ pub struct Machine {
     /// Whether any state reads the Context object (else `$$.Execution.Input`
     /// need not be kept).
     pub(crate) uses_context: bool,
+    /// The history quota and step budget of its executions (set by the
+    /// runtime from its configuration; AWS's quota by default).
+    pub limits: crate::Limits,
 }
 
 #[derive(Debug)]
@@ -90,6 +93,7 @@ impl Machine {
             definition,
             graphs,
             uses_context,
+            limits: crate::Limits::default(),
         })
     }
 
