@@ -113,15 +113,6 @@ async fn server(
     (common::client(&format!("http://{addr}")), addr, dir, stop)
 }
 
-fn has_boto3() -> bool {
-    Command::new("python3")
-        .args(["-c", "import boto3"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 async fn create_from(c: &Client, name: &str, file: &Path) -> String {
     let def = std::fs::read_to_string(file).expect("definition");
     create(c, name, &def).await
@@ -148,36 +139,66 @@ async fn wait_done(
     }
 }
 
+/// The transform service fails about one call in ten with `RuntimeError`
+/// (a flaky dependency): the workflow's Retry must absorb it, so every run
+/// loads the two good records and quarantines only the bad one. Twenty runs
+/// make about 40 transform calls: before the Retry named `RuntimeError`,
+/// nearly every batch of runs quarantined a good record (see issue 10).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_pipeline_runs_against_its_services() {
+    const RUNS: usize = 20;
     let folder = examples().join("data-pipeline");
     let _svc = service(&folder.join("services.py"), 8810, &[]).await;
     let (c, _addr, _dir, _stop) = server(integrations("data-pipeline")).await;
     let machine = create_from(&c, "data-pipeline", &folder.join("data-pipeline.asl.json")).await;
     let input = std::fs::read_to_string(folder.join("input.json")).expect("input");
-    let execution = c
-        .start_execution()
-        .state_machine_arn(&machine)
-        .input(input)
-        .send()
-        .await
-        .expect("start")
-        .execution_arn;
-    let d = wait_done(&c, &execution, 60).await;
-    assert_eq!(
-        d.status,
-        ExecutionStatus::Succeeded,
-        "{:?} {:?}",
-        d.error,
-        d.cause
+    let mut executions = Vec::new();
+    for _ in 0..RUNS {
+        executions.push(
+            c.start_execution()
+                .state_machine_arn(&machine)
+                .input(&input)
+                .send()
+                .await
+                .expect("start")
+                .execution_arn,
+        );
+    }
+    let mut wrong = Vec::new();
+    for execution in &executions {
+        let d = wait_done(&c, execution, 120).await;
+        assert_eq!(
+            d.status,
+            ExecutionStatus::Succeeded,
+            "{execution}: {:?} {:?}",
+            d.error,
+            d.cause
+        );
+        let out = parse(d.output.as_deref());
+        if out["loaded"] != json!(2) || out["quarantined"] != json!(1) {
+            // Which records were quarantined, and why.
+            let history = c
+                .get_execution_history()
+                .execution_arn(execution)
+                .max_results(1000)
+                .send()
+                .await
+                .expect("history")
+                .events;
+            let errors: Vec<String> = history
+                .iter()
+                .filter_map(|e| e.lambda_function_failed_event_details.as_ref())
+                .filter_map(|d| d.error.clone())
+                .collect();
+            wrong.push(format!("{execution}: {out} (task errors: {errors:?})"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {RUNS} runs did not load 2 and quarantine 1:\n{}",
+        wrong.len(),
+        wrong.join("\n")
     );
-    let out = parse(d.output.as_deref());
-    // Three records: the one with a bad amount is quarantined (others may
-    // be too, when the flaky dependency fails them), none is lost.
-    let loaded = out["loaded"].as_i64().expect("loaded");
-    let quarantined = out["quarantined"].as_i64().expect("quarantined");
-    assert_eq!(loaded + quarantined, 3, "{out}");
-    assert!(quarantined >= 1, "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,7 +263,8 @@ async fn mlops_runs_with_an_approval_by_task_token() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    if has_boto3() {
+    common::require_boto3();
+    {
         // The example's own approver: SendTaskSuccess with boto3.
         let script = folder.join("approve.py");
         let status = tokio::task::spawn_blocking(move || {
@@ -257,14 +279,6 @@ async fn mlops_runs_with_an_approval_by_task_token() {
         .expect("join")
         .expect("python3 runs approve.py");
         assert!(status.success(), "approve.py failed: {status}");
-    } else {
-        eprintln!("python3 with boto3 not found: approving with the Rust SDK");
-        c.send_task_success()
-            .task_token(&token)
-            .output(json!({"approved": true, "approver": "tester"}).to_string())
-            .send()
-            .await
-            .expect("approve");
     }
     let d = wait_done(&c, &execution, 60).await;
     assert_eq!(
@@ -308,10 +322,7 @@ async fn mlops_runs_with_an_approval_by_task_token() {
 /// one cannot be filled (SendTaskFailure, caught by the workflow).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_fulfilment_runs_with_boto3_workers() {
-    if !has_boto3() {
-        eprintln!("python3 with boto3 not found: the boto3 activity workers did not run");
-        return;
-    }
+    common::require_boto3();
     let folder = examples().join("order-fulfilment");
     let (c, addr, _dir, _stop) = server(integrations("order-fulfilment")).await;
     // The workers create it too (idempotent); the executions need it first.
@@ -509,17 +520,19 @@ async fn image_processing_runs_imagemagick() {
     );
 }
 
-/// ffprobe and ffmpeg for real: the video is probed, every rendition no
-/// taller than the source is encoded (a Map), a poster frame is grabbed
-/// from the middle, and the catalog is told about them.
+/// ffprobe and ffmpeg for real: the video is probed, the output folder is
+/// made, every rendition no taller than the source is encoded (a Map), a
+/// poster frame is grabbed from the middle, and the catalog is told about
+/// them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_transcoding_runs_ffmpeg() {
     let folder = examples().join("media-transcoding");
     let media = tempfile::tempdir().expect("tempdir");
     let dir = media.path().to_str().expect("a UTF-8 temp dir").to_string();
     let source = format!("{dir}/talk.mp4");
-    let out_dir = format!("{dir}/out");
-    std::fs::create_dir(&out_dir).expect("output dir");
+    // Not created here: the workflow creates its output folder, as a user
+    // following the README needs it to (see issue 10).
+    let out_dir = format!("{dir}/out/talk");
     program(
         "/usr/bin/ffmpeg",
         &[
