@@ -63,10 +63,15 @@ pub fn problems(text: &str, kind: MachineType) -> Vec<Problem> {
     let value = match serde_json::from_str::<Value>(text) {
         Ok(v) => v,
         Err(e) => {
+            // serde_json's text ends with the position, which `location`
+            // carries: keep it once, or the message repeats it.
+            let text = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let message = text.strip_suffix(&suffix).unwrap_or(&text).to_string();
             return vec![Problem {
                 severity: Severity::Error,
                 code: "INVALID_JSON_DESCRIPTION".into(),
-                message: format!("{e}"),
+                message,
                 location: Some(format!("line: {}, column: {}", e.line(), e.column())),
             }]
         }
@@ -161,6 +166,23 @@ mod tests {
             e.to_string(),
             "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support '.waitForTaskToken' service integration  at /States/Publish/Resource'"
         );
+    }
+
+    /// YAML (or any text that is not JSON) names its position once.
+    #[test]
+    fn invalid_json_names_its_location_once() {
+        for (text, location) in [
+            ("StartAt: P\nStates: {}\n", "line: 1, column: 1"),
+            ("{\"StartAt\": \"P\",\n  \"States\": {,}}", "line: 2, column: 14"),
+        ] {
+            let e = check(text, MachineType::Standard).unwrap_err().to_string();
+            assert_eq!(e.matches("line").count(), 1, "{e}");
+            assert!(
+                e.starts_with("Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: ")
+                    && e.ends_with(&format!(" at {location}'")),
+                "{e}"
+            );
+        }
     }
 
     #[test]
