@@ -15,6 +15,10 @@
 //! holds the response, never the request, and causes name the endpoint as
 //! the task wrote it, never the final URL (which may carry a secret query
 //! parameter).
+//!
+//! Redirects are followed here, hop by hop, not by the client: each hop's
+//! host must pass `allowed_hosts`, and what a connection adds goes to the
+//! endpoint's own origin only (see `docs/integrations.md`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -318,6 +322,10 @@ impl Inner {
             })
     }
 
+    /// Sends the call, following redirects by hand (the task client
+    /// follows none itself): every hop's host must pass `allowed_hosts`,
+    /// and what the connection adds (its credentials, headers, query and
+    /// body parameters) goes only to the endpoint's own origin.
     async fn send(
         &self,
         call: &Call,
@@ -325,8 +333,11 @@ impl Inner {
     ) -> Result<reqwest::Response, Failure> {
         let mut url = call.url.clone();
         let mut query = call.query.clone();
-        let mut headers = call.headers.clone();
+        // What the connection adds, kept apart from the task's own.
+        let mut added_headers: Vec<(String, String)> = Vec::new();
+        let mut task_headers = call.headers.clone();
         let mut body = call.body.clone();
+        let mut added_body: Option<Value> = None;
         if let Some(c) = connection {
             // The connection's parameters win over the task's.
             query.retain(|(k, _)| !c.query_parameters.contains_key(k));
@@ -339,14 +350,14 @@ impl Inner {
                 c.headers.keys().any(|h| h.eq_ignore_ascii_case(k))
                     || (c.sets_authorization() && k.eq_ignore_ascii_case("authorization"))
             };
-            headers.retain(|(k, _)| !overridden(k));
-            headers.extend(
+            task_headers.retain(|(k, _)| !overridden(k));
+            added_headers.extend(
                 c.headers
                     .iter()
                     .map(|(k, v)| (k.clone(), v.expose().to_owned())),
             );
             if !c.body_parameters.is_empty() {
-                let mut obj = match body.take() {
+                let mut obj = match body.clone() {
                     None | Some(Value::Null) => Map::new(),
                     Some(Value::Object(o)) => o,
                     Some(_) => return Err(invalid(
@@ -356,11 +367,12 @@ impl Inner {
                 for (k, v) in &c.body_parameters {
                     obj.insert(k.clone(), Value::String(v.expose().to_owned()));
                 }
-                body = Some(Value::Object(obj));
+                added_body = Some(Value::Object(obj));
             }
             if let Some((name, value)) = c.auth_header(&self.client, self.timeout).await? {
-                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
-                headers.push((name, value));
+                task_headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+                added_headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+                added_headers.push((name, value));
             }
         }
         if !query.is_empty() {
@@ -369,14 +381,110 @@ impl Inner {
                 pairs.append_pair(k, v);
             }
         }
+        let origin = url.origin();
+        let mut method = call.method.clone();
+        let mut hops = 0;
+        loop {
+            // Another origin (scheme, host or port) gets the task's request
+            // only: no connection material, and no credential headers the
+            // task set itself, as browsers and curl do on such redirects.
+            let own_origin = url.origin() == origin;
+            let mut headers: Vec<&(String, String)> = task_headers
+                .iter()
+                .filter(|(k, _)| own_origin || !is_credential_header(k))
+                .collect();
+            if own_origin {
+                headers.extend(added_headers.iter());
+            }
+            let send_body = match (&added_body, own_origin) {
+                (Some(b), true) => Some(b),
+                _ => body.as_ref(),
+            };
+            let response = self
+                .build(call, &method, url.clone(), &headers, send_body)?
+                .send()
+                .await
+                .map_err(|e| socket_failure(&call.endpoint_text, e, self.timeout))?;
+            let status = response.status().as_u16();
+            if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+                return Ok(response);
+            }
+            let Some(location) = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+            else {
+                // A redirect that says not where to: the answer as it is.
+                return Ok(response);
+            };
+            let next = url.join(location).map_err(|_| {
+                Failure::new(
+                    errors::HTTP_SOCKET,
+                    format!(
+                        "The HTTP request to '{}' was redirected to an invalid location.",
+                        call.endpoint_text
+                    ),
+                )
+            })?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(Failure::new(
+                    errors::HTTP_SOCKET,
+                    format!(
+                        "The HTTP request to '{}' was redirected to a '{}' URL; only http and https are followed.",
+                        call.endpoint_text,
+                        next.scheme()
+                    ),
+                ));
+            }
+            let host = next.host_str().unwrap_or_default();
+            if !self.hosts.allows(host) {
+                return Err(Failure::new(
+                    statecraft_types::errors::PERMISSIONS,
+                    format!(
+                        "The HTTP request to '{}' was redirected to the host '{host}', which is not in this server's allowed hosts for HTTP tasks.",
+                        call.endpoint_text
+                    ),
+                ));
+            }
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(Failure::new(
+                    errors::HTTP_SOCKET,
+                    format!(
+                        "The HTTP request to '{}' was redirected more than {MAX_REDIRECTS} times.",
+                        call.endpoint_text
+                    ),
+                ));
+            }
+            // 301/302/303 turn into a GET without a body (what every client
+            // does); 307/308 repeat the request as it was.
+            if matches!(status, 301..=303) && method != Method::HEAD {
+                method = Method::GET;
+                body = None;
+                added_body = None;
+                task_headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+            }
+            url = next;
+        }
+    }
+
+    /// One request of [`Inner::send`], with its body encoded as the task asked.
+    fn build(
+        &self,
+        call: &Call,
+        method: &Method,
+        url: Url,
+        headers: &[&(String, String)],
+        body: Option<&Value>,
+    ) -> Result<reqwest::RequestBuilder, Failure> {
         let mut builder = self
             .client
-            .request(call.method.clone(), url)
+            .request(method.clone(), url)
             .timeout(self.timeout);
         let has_content_type = headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
-        for (k, v) in &headers {
+        for (k, v) in headers {
             let name = HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| invalid(format!("'{k}' is not a valid header name.")))?;
             let value = HeaderValue::from_str(v)
@@ -389,13 +497,13 @@ impl Inner {
                 if !has_content_type {
                     builder = builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
                 }
-                builder = builder.body(encoding::encode(&encoding::pairs(&o, call.array_format)));
+                builder = builder.body(encoding::encode(&encoding::pairs(o, call.array_format)));
             }
             Some(Value::String(s)) => {
                 if !has_content_type {
                     builder = builder.header(CONTENT_TYPE, "text/plain; charset=utf-8");
                 }
-                builder = builder.body(s);
+                builder = builder.body(s.clone());
             }
             Some(v) => {
                 if !has_content_type {
@@ -404,11 +512,20 @@ impl Inner {
                 builder = builder.body(v.to_string());
             }
         }
-        builder
-            .send()
-            .await
-            .map_err(|e| socket_failure(&call.endpoint_text, e, self.timeout))
+        Ok(builder)
     }
+}
+
+/// Redirects an HTTP task follows before it fails (reqwest's and curl's
+/// usual limit).
+const MAX_REDIRECTS: usize = 10;
+
+/// Headers that carry credentials: a task's own are not repeated to
+/// another origin after a redirect.
+fn is_credential_header(name: &str) -> bool {
+    ["authorization", "cookie", "proxy-authorization"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// `States.Http.Socket`, without the URL reqwest would print (it may carry

@@ -89,14 +89,22 @@ pub fn build(
     config: &IntegrationsConfig,
     executions: Option<Arc<dyn Executions>>,
 ) -> Result<Vec<Arc<dyn Integration>>, Error> {
-    // One client for every HTTP call: it pools connections per host. No
+    // One client for the functions' calls: it pools connections per host. No
     // client-wide timeout: each integration sets its own per request.
     let client = reqwest::Client::builder()
         .user_agent(concat!("statecraft/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::Client(e.to_string()))?;
+    // HTTP tasks follow redirects themselves, hop by hop, so that every hop
+    // passes `allowed_hosts` and credentials stay with their origin: their
+    // client follows none.
+    let task_client = reqwest::Client::builder()
+        .user_agent(concat!("statecraft/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::Client(e.to_string()))?;
     let mut out: Vec<Arc<dyn Integration>> = vec![
-        Arc::new(http::HttpTask::new(&config.http, client.clone())?),
+        Arc::new(http::HttpTask::new(&config.http, task_client)?),
         Arc::new(function::Functions::new(&config.functions, client)?),
     ];
     if config.commands.enabled {

@@ -448,3 +448,191 @@ async fn oauth_failures_name_the_connection_not_the_secret() {
     assert!(f.cause.contains("'idp'"));
     assert!(!f.cause.contains("wrong-s3cret"));
 }
+
+/// A redirect through `svc` (reached as `localhost`) to `to`.
+fn redirect_via(svc: &common::Service, to: &str, code: u16) -> String {
+    let mut url = format!("http://localhost:{}/redirect?", svc.addr.port());
+    url.push_str(
+        &form_urlencoded::Serializer::new(String::new())
+            .append_pair("to", to)
+            .append_pair("code", &code.to_string())
+            .finish(),
+    );
+    url
+}
+
+const REDIRECT_CONNECTIONS: &str = r#"
+[integrations.http.connections.keyed]
+auth = { type = "api_key", header = "x-api-key", value = "KEY-very-secret" }
+query_parameters = { sig = "QUERY-very-secret" }
+headers = { x-tenant = "TENANT-very-secret" }
+
+[integrations.http.connections.basic]
+auth = { type = "basic", username = "ann", password = "PASS-very-secret" }
+
+[integrations.http.connections.idp]
+auth = { type = "oauth_client_credentials", token_url = "TOKEN_URL", client_id = "client", client_secret = "s3cret" }
+
+[integrations.http.connections.bodied]
+auth = { type = "none" }
+body_parameters = { api_secret = "BODY-very-secret" }
+"#;
+
+/// See issue 14: the host was checked on the first URL only, and the
+/// client followed redirects anywhere.
+#[tokio::test]
+async fn redirects_to_a_host_not_allowed_are_refused() {
+    let (a, b) = (serve().await, serve().await);
+    let cfg = REDIRECT_CONNECTIONS.replace("TOKEN_URL", &a.url("/token"))
+        + "[integrations.http]\nallowed_hosts = [\"localhost\"]\n";
+    let reg = common::registry(&config(&cfg), None);
+    for code in [301, 302, 303, 307, 308] {
+        let to = b.url("/echo");
+        let f = failed(
+            run(
+                &reg,
+                HTTP,
+                json!({"ApiEndpoint": redirect_via(&a, &to, code), "Method": "GET",
+                       "Authentication": {"ConnectionArn": arn("keyed")}}),
+            )
+            .await,
+        );
+        assert_eq!(f.error, "States.Permissions", "{code}: {}", f.cause);
+        assert!(
+            f.cause.contains("redirected to the host '127.0.0.1'"),
+            "{}",
+            f.cause
+        );
+        assert_no_secret(&f.cause);
+        assert!(
+            b.seen
+                .last
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_none(),
+            "{code}: the host that is not allowed was called"
+        );
+    }
+}
+
+/// See issue 14: an API key went to the host a redirect named. Another
+/// origin gets the task's request without anything the connection adds.
+#[tokio::test]
+async fn credentials_never_follow_a_redirect_to_another_host() {
+    let (a, b) = (serve().await, serve().await);
+    let cfg = REDIRECT_CONNECTIONS.replace("TOKEN_URL", &a.url("/token"))
+        + "[integrations.http]\nallowed_hosts = [\"localhost\", \"127.0.0.1\"]\n";
+    let reg = common::registry(&config(&cfg), None);
+    let secrets = [
+        "KEY-very-secret",
+        "QUERY-very-secret",
+        "TENANT-very-secret",
+        "PASS-very-secret",
+        "BODY-very-secret",
+        "tok-1",
+        "TASK-very-secret",
+    ];
+    // (connection, status, method): 301-303 turn into a GET, 307/308 repeat.
+    let cases = [
+        (Some("keyed"), 302, "POST", "GET"),
+        (Some("keyed"), 307, "POST", "POST"),
+        (Some("basic"), 301, "GET", "GET"),
+        (Some("basic"), 308, "PUT", "PUT"),
+        (Some("idp"), 303, "POST", "GET"),
+        (Some("idp"), 307, "DELETE", "DELETE"),
+        (Some("bodied"), 307, "POST", "POST"),
+        (Some("bodied"), 308, "PATCH", "PATCH"),
+        (None, 302, "GET", "GET"),
+        (None, 307, "POST", "POST"),
+    ];
+    for (connection, code, method, arrives_as) in cases {
+        *b.seen.last.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let mut p = json!({
+            "ApiEndpoint": redirect_via(&a, &b.url("/echo"), code),
+            "Method": method,
+            "Headers": {"x-trace": "kept", "Authorization": "Bearer TASK-very-secret"},
+            "RequestBody": {"order": 7},
+        });
+        if let Some(c) = connection {
+            p["Authentication"] = json!({"ConnectionArn": arn(c)});
+        }
+        let what = format!("{connection:?} {code} {method}");
+        let out = succeeded(run(&reg, HTTP, p).await);
+        let echo = echo_of(&out);
+        assert_eq!(echo["path"], "/echo", "{what}: {echo}");
+        assert_eq!(echo["method"], arrives_as, "{what}");
+        assert_eq!(echo["headers"]["x-trace"], "kept", "{what}");
+        let seen = b
+            .seen
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| panic!("{what}: the other host saw nothing"))
+            .to_string();
+        for s in secrets {
+            assert!(
+                !seen.contains(s),
+                "{what}: {s} reached the other host: {seen}"
+            );
+        }
+        assert!(echo["headers"].get("authorization").is_none(), "{what}");
+        assert!(echo["headers"].get("x-api-key").is_none(), "{what}");
+        if arrives_as == "GET" {
+            assert_eq!(echo["body"], "", "{what}");
+        } else {
+            assert_eq!(echo["body"], "{\"order\":7}", "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn redirects_within_the_origin_keep_the_credentials() {
+    let a = serve().await;
+    let cfg = REDIRECT_CONNECTIONS.replace("TOKEN_URL", &a.url("/token"))
+        + "[integrations.http]\nallowed_hosts = [\"localhost\"]\n";
+    let reg = common::registry(&config(&cfg), None);
+    let out = succeeded(
+        run(
+            &reg,
+            HTTP,
+            json!({"ApiEndpoint": redirect_via(&a, "/echo", 307), "Method": "POST",
+                   "RequestBody": {"order": 7},
+                   "Authentication": {"ConnectionArn": arn("keyed")}}),
+        )
+        .await,
+    );
+    let echo = echo_of(&out);
+    assert_eq!(echo["path"], "/echo");
+    assert_eq!(echo["headers"]["x-api-key"], "KEY-very-secret");
+    assert_eq!(echo["headers"]["x-tenant"], "TENANT-very-secret");
+    assert_eq!(echo["body"], "{\"order\":7}");
+    assert_no_secret(&out["Headers"].to_string());
+}
+
+#[tokio::test]
+async fn redirect_loops_and_odd_locations_fail_cleanly() {
+    let a = serve().await;
+    let reg = common::registry(&config(""), None);
+    // `/redirect` with no `to` points at itself.
+    let f = failed(
+        run(
+            &reg,
+            HTTP,
+            json!({"ApiEndpoint": a.url("/redirect"), "Method": "GET"}),
+        )
+        .await,
+    );
+    assert_eq!(f.error, "States.Http.Socket");
+    assert!(f.cause.contains("more than 10 times"), "{}", f.cause);
+    let f = failed(
+        run(
+            &reg,
+            HTTP,
+            json!({"ApiEndpoint": redirect_via(&a, "file:///etc/passwd", 302), "Method": "GET"}),
+        )
+        .await,
+    );
+    assert_eq!(f.error, "States.Http.Socket");
+    assert!(f.cause.contains("'file' URL"), "{}", f.cause);
+}

@@ -94,6 +94,21 @@ async fn handle(State(seen): State<Arc<Seen>>, req: Request) -> Response {
             json!({"message": "as asked", "code": code}).to_string(),
         );
     }
+    if path == "/redirect" {
+        // `?to=<location>&code=<3xx>`: a redirect wherever the test says.
+        let query = parts.uri.query().unwrap_or("");
+        let arg = |name: &str| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let code = arg("code").and_then(|c| c.parse().ok()).unwrap_or(302);
+        return Response::builder()
+            .status(StatusCode::from_u16(code).unwrap_or(StatusCode::FOUND))
+            .header("location", arg("to").unwrap_or_default())
+            .body(Body::empty())
+            .unwrap_or_default();
+    }
     match path {
         "/echo" => respond(200, "application/json; charset=utf-8", echo.to_string()),
         "/quiet" => respond(200, "application/json", "{\"ok\":true}".into()),
