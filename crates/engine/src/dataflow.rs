@@ -94,6 +94,16 @@ pub fn shown(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// A value that a `…Path` field referred to, as AWS quotes it when the value
+/// has the wrong type: always between double quotes, a string as its text
+/// and anything else as its JSON (`"NoNumber"`, `"{}"`, `"[1]"`, `"true"`).
+pub fn quoted(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        other => format!("\"{}\"", shown(other)),
+    }
+}
+
 /// Resolves a numeric field given literally or through a `…Path`.
 /// `field` is the literal field's name (`MaxConcurrency`); the path form's
 /// errors name `<field>Path`. Returns the number as found (callers check
@@ -120,11 +130,14 @@ pub fn number(
                 .as_f64()
                 .or_else(|| v.as_str().and_then(|s| s.trim().parse::<f64>().ok()))
                 .filter(|n| n.is_finite() && (!integer || n.fract() == 0.0));
+            // AWS names the Java type it parses into: an integer field
+            // (MaxConcurrency, ToleratedFailureCount, TimeoutSeconds…) wants
+            // an integer, ToleratedFailurePercentage a float.
             n.ok_or_else(|| {
                 Failure::runtime(format!(
                     "The {field}Path field refers to value {} which is not a valid {}: {}",
-                    shown(v),
-                    if integer { "integer" } else { "number" },
+                    quoted(v),
+                    if integer { "integer" } else { "float" },
                     p.as_str()
                 ))
             })

@@ -90,7 +90,10 @@ pub fn call(ev: &mut Evaluator, name: &str, args: Vec<Value>, pos: usize) -> Res
                 out.push(Value::Number(start + i * step));
                 i += 1.0;
             }
-            Ok(Value::array(out))
+            // A sequence, not an array: AWS's $range follows JSONata's
+            // singleton rule (`$range(1, 9, 9)` is `1`, recorded from AWS),
+            // unlike $partition, whose one chunk stays `[[0]]`.
+            Ok(Value::seq(out))
         }
         "hash" => {
             let (Some(s), Some(alg)) = (

@@ -87,6 +87,13 @@ fn step_functions_dialect() {
     );
     assert_eq!(run("$range(0, 10, 5)").unwrap(), Some(json!([0, 5, 10])));
     assert_eq!(run("$range(1, 3)").unwrap(), Some(json!([1, 2, 3])));
+    // The singleton rule, as AWS shows it: one number is that number, an
+    // empty range nothing; $partition's single chunk stays an array.
+    assert_eq!(run("$range(1, 9, 9)").unwrap(), Some(json!(1)));
+    assert_eq!(run("[$range(1, 9, 9)]").unwrap(), Some(json!([1])));
+    assert_eq!(run("$range(5, 1)").unwrap(), None);
+    assert_eq!(run("$partition([0], 1)").unwrap(), Some(json!([[0]])));
+    assert_eq!(run("$partition([0, 1], 2)").unwrap(), Some(json!([[0, 1]])));
     assert_eq!(
         run("$hash('hello', 'SHA-256')").unwrap(),
         Some(json!(

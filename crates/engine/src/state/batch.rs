@@ -52,7 +52,7 @@ fn limit(
             "The {path_field} field refers to value {} which is not a valid integer: {}",
             found
                 .as_ref()
-                .map(shown)
+                .map(dataflow::quoted)
                 .unwrap_or_else(|| "nothing".into()),
             path.as_str()
         ))),

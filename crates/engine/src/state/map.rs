@@ -329,9 +329,9 @@ impl Run<'_> {
             Some(src) => {
                 let n = dataflow::number(src, "MaxConcurrency", effective, &env, true)?;
                 if n < 0.0 {
-                    return Err(Failure::runtime(
-                        "MaxConcurrency must be a non-negative integer.",
-                    ));
+                    return Err(Failure::runtime(format!(
+                        "Expected non-negative integer for MaxConcurrency, got '{n}' instead."
+                    )));
                 }
                 n as usize
             }

@@ -332,7 +332,8 @@ impl Path {
                         }
                     }
                     (Some(Segment::Field(name)), Some(other)) => format!(
-                        "Expected to find an object with property ['{name}'] in path {} but found '{}'. This is not a json object according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JacksonJsonProvider'.",
+                        "Expected to find an object with property ['{}'] in path {} but found '{}'. This is not a json object according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JacksonJsonProvider'.",
+                        escaped(name),
                         normalized(before),
                         java_class(other)
                     ),
@@ -372,14 +373,21 @@ pub(crate) fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// Jayway's normalized form of a definite path: `$['a'][0]`.
+/// A property name as Jayway writes it inside `['…']` so that the path can
+/// be compiled again: a backslash doubled, a single quote escaped.
+fn escaped(name: &str) -> String {
+    name.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+/// Jayway's normalized form of a definite path: `$['a'][0]`, names escaped
+/// (`$['it\'s']`), several names joined by a bare comma (`$['a','b']`).
 fn normalized(segs: &[Segment]) -> String {
     let mut s = String::from("$");
     for seg in segs {
         match seg {
             Segment::Field(n) => {
                 s.push_str("['");
-                s.push_str(n);
+                s.push_str(&escaped(n));
                 s.push_str("']");
             }
             Segment::Index(i) => {
@@ -391,10 +399,10 @@ fn normalized(segs: &[Segment]) -> String {
                 s.push('[');
                 for (k, n) in names.iter().enumerate() {
                     if k > 0 {
-                        s.push_str(", ");
+                        s.push(',');
                     }
                     s.push('\'');
-                    s.push_str(n);
+                    s.push_str(&escaped(n));
                     s.push('\'');
                 }
                 s.push(']');

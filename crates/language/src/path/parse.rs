@@ -282,7 +282,10 @@ impl<'s> Cursor<'s> {
             .map_err(|_| self.error(format!("'{t}' is not an integer index")))
     }
 
-    /// A single- or double-quoted string with backslash escapes.
+    /// A single- or double-quoted string with backslash escapes, read as
+    /// Jayway reads a bracketed name (`Utils.unescape`): `\\`, `\'`, `\"`,
+    /// `\b`, `\f`, `\n`, `\r`, `\t` and `\uXXXX` stand for their
+    /// character, a backslash before any other character for that character.
     fn quoted(&mut self) -> Result<String, PathError> {
         let quote = match self.peek() {
             Some(q @ (b'\'' | b'"')) => q,
@@ -294,6 +297,31 @@ impl<'s> Cursor<'s> {
         while let Some((i, ch)) = chars.next() {
             match ch {
                 '\\' => match chars.next() {
+                    Some((_, 'b')) => out.push('\u{8}'),
+                    Some((_, 'f')) => out.push('\u{c}'),
+                    Some((_, 'n')) => out.push('\n'),
+                    Some((_, 'r')) => out.push('\r'),
+                    Some((_, 't')) => out.push('\t'),
+                    Some((_, 'u')) => {
+                        let hex: String = chars.clone().take(4).map(|(_, c)| c).collect();
+                        let code = (hex.len() == 4)
+                            .then(|| u32::from_str_radix(&hex, 16).ok())
+                            .flatten()
+                            .and_then(char::from_u32);
+                        match code {
+                            Some(c) => {
+                                out.push(c);
+                                for _ in 0..4 {
+                                    chars.next();
+                                }
+                            }
+                            None => {
+                                return Err(self.error(format!(
+                                    "'\\u{hex}' is not a unicode escape (four hex digits)"
+                                )))
+                            }
+                        }
+                    }
                     Some((_, e)) => out.push(e),
                     None => break,
                 },

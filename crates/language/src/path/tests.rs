@@ -428,3 +428,41 @@ fn keeps_key_order_when_placing() {
         Some(r#"{"z":1,"a":2,"b":3}"#)
     );
 }
+
+/// Bracketed names with quotes and backslashes, read as Jayway reads them
+/// (`Utils.unescape`) and written back escaped in the normalized path of a
+/// miss, so that the cause text names the key the way AWS prints it.
+#[test]
+fn bracket_names_with_escapes_follow_jayway() {
+    let input = json!({
+        "it's": 1, "say \"hi\"": 2, "back\\slash": 3, "tab\there": 4, "é": 5, "a,b": 6
+    });
+    let cases: &[(&str, Value)] = &[
+        (r"$['it\'s']", json!(1)),
+        (r#"$["it's"]"#, json!(1)),
+        (r#"$['say "hi"']"#, json!(2)),
+        (r#"$["say \"hi\""]"#, json!(2)),
+        (r"$['back\\slash']", json!(3)),
+        (r"$['tab\there']", json!(4)),
+        (r"$['\u00e9']", json!(5)),
+        (r"$['a,b']", json!(6)),
+    ];
+    for (path, want) in cases {
+        assert_eq!(sel(path, &input).as_ref(), Some(want), "{path}");
+    }
+    let misses = [
+        (r"$['no\'pe']", r"Invalid path '$['no\'pe']' : No results for path: $['no\'pe']"),
+        (r"$['no\\pe']", r"Invalid path '$['no\\pe']' : No results for path: $['no\\pe']"),
+        (r"$['x']['it\'s']", r"Invalid path '$['x']['it\'s']' : Missing property in path $['x']"),
+    ];
+    for (path, cause) in misses {
+        assert_eq!(miss(path, json!({"a": 1})).cause, cause, "{path}");
+    }
+    let f = miss(r"$.a['it\'s']", json!({"a": 1}));
+    assert!(
+        f.cause.contains(r"property ['it\'s'] in path $['a']"),
+        "{}",
+        f.cause
+    );
+    assert!(Path::parse(r"$['\u00zz']").is_err());
+}
