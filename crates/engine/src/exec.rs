@@ -498,7 +498,7 @@ impl<'a> Run<'a> {
     pub fn in_state(node: &Node, entered_id: u64, f: Failure) -> Failure {
         Failure {
             cause: state_cause(&node.state.name, entered_id, &f.cause),
-            error: f.error,
+            ..f
         }
     }
 
@@ -776,7 +776,7 @@ impl<'a> Run<'a> {
         self.emit(false, &mut cursor, ty, Some(details), true);
         self.x.status = status;
         if status == Status::TimedOut || !error.is_empty() || !cause.is_empty() {
-            self.x.failure = Some(Failure { error, cause });
+            self.x.failure = Some(Failure::new(error, cause));
         }
         self.ready.clear();
     }
@@ -1063,7 +1063,8 @@ impl<'a> Run<'a> {
         failure: Failure,
     ) -> Flow {
         let retriers = node.state.retriers();
-        if let Some(i) = retry::find(retriers, &failure) {
+        let raised_by = retry::StateType::of(&node.state.kind);
+        if let Some(i) = retry::find(retriers, &failure, raised_by) {
             if let (Some(r), Some(used)) = (retriers.get(i), active.attempts.get_mut(i)) {
                 if u64::from(*used) < r.max_attempts {
                     let delay = retry::delay_ms(r, *used, self.host);
@@ -1094,7 +1095,7 @@ impl<'a> Run<'a> {
             }
         }
         for (i, c) in node.state.catchers().iter().enumerate() {
-            if !retry::matches(&c.error_equals, &failure) {
+            if !retry::matches(&c.error_equals, &failure, raised_by) {
                 continue;
             }
             if node.state.query_language == QueryLanguage::Jsonata {

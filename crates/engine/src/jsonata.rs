@@ -483,10 +483,10 @@ impl Run<'_> {
                             ))),
                         }
                     };
-                    Ok(Simple::Fail(Failure {
-                        error: text(&fl.error, "Error")?,
-                        cause: text(&fl.cause, "Cause")?,
-                    }))
+                    Ok(Simple::Fail(Failure::new(
+                        text(&fl.error, "Error")?,
+                        text(&fl.cause, "Cause")?,
+                    )))
                 }
                 StateKind::Choice(c) => {
                     for (i, b) in c.choices.iter().enumerate() {

@@ -25,7 +25,7 @@ pub mod history;
 pub mod host;
 mod jsonata;
 pub mod machine;
-mod retry;
+pub mod retry;
 mod state;
 pub mod time;
 

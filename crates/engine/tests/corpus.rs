@@ -590,7 +590,7 @@ fn corpus_with_recorded_answers() {
 }
 
 /// Service cases known to pass with recorded answers; raise it when more do.
-const REPLAY_BASELINE: usize = 170;
+const REPLAY_BASELINE: usize = 172;
 
 /// Every definition of the corpus that parses (any kind of case) runs to an
 /// end without panicking, whatever its tasks answer.

@@ -105,7 +105,16 @@ fn task_timeout_and_heartbeat_timeout() {
         "S": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "TimeoutSeconds": 50, "HeartbeatSeconds": 2, "End": true}
     }});
     let o = run(def, json!({}), &mut none);
-    assert_eq!(o.error.as_deref(), Some("States.HeartbeatTimeout"));
+    // AWS names a lapsed heartbeat States.Timeout too (recorded in the corpus).
+    assert_eq!(o.error.as_deref(), Some("States.Timeout"));
+    assert!(o.execution.failure.is_some_and(|f| f.heartbeat));
+    let timed_out = o
+        .history
+        .iter()
+        .find(|e| e.event_type == EventType::TaskTimedOut)
+        .and_then(|e| e.details.clone())
+        .unwrap_or_default();
+    assert_eq!(timed_out["error"], "States.Timeout");
 }
 
 #[test]

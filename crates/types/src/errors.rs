@@ -3,13 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Matches any error name in `ErrorEquals` (except `States.Runtime` for Retry, see ASL).
+/// In `ErrorEquals`: a wildcard for every error except `States.Runtime`.
 pub const ALL: &str = "States.ALL";
-/// A Task state failed to send a heartbeat within `HeartbeatSeconds`.
+/// In `ErrorEquals`: a Task state failed to send a heartbeat within
+/// `HeartbeatSeconds`. AWS names that failure `States.Timeout` (see
+/// [`Failure::heartbeat`]); this name selects it among the timeouts.
 pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
-/// A Task ran longer than `TimeoutSeconds`, or the execution ran longer than its `TimeoutSeconds`.
+/// A Task ran longer than `TimeoutSeconds` or its heartbeat lapsed, or the
+/// execution ran longer than its `TimeoutSeconds`.
 pub const TIMEOUT: &str = "States.Timeout";
-/// A Task failed during execution.
+/// A Task failed during execution. In `ErrorEquals`, a wildcard for every
+/// error a Task state raises except `States.Timeout`.
 pub const TASK_FAILED: &str = "States.TaskFailed";
 /// Insufficient privileges to run the task.
 pub const PERMISSIONS: &str = "States.Permissions";
@@ -31,8 +35,12 @@ pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
 pub const RESULT_WRITER_FAILED: &str = "States.ResultWriterFailed";
 /// A runtime error that cannot be retried (for example an InputPath into nothing).
 pub const RUNTIME: &str = "States.Runtime";
-/// A JSONata expression failed or produced no value where one was needed.
+/// A JSONata expression failed, produced no value where one was needed, or
+/// exceeded its evaluation limits.
 pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
+/// A payload exceeded AWS's size quota. Raised by AWS though not among the
+/// ASL-reserved names, so it is not in [`PREDEFINED`].
+pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 
 /// Every predefined `States.*` error name, for validation of `ErrorEquals`.
 pub const PREDEFINED: &[&str] = &[
@@ -54,11 +62,17 @@ pub const PREDEFINED: &[&str] = &[
 ];
 
 /// An error raised by a state: the name that Retry and Catch match on, and a
-/// human-readable cause.
+/// human-readable cause. The matching rules live in the engine
+/// (`statecraft_engine::retry::matches`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub error: String,
     pub cause: String,
+    /// The `States.Timeout` of a Task whose heartbeat lapsed: AWS reports it
+    /// as `States.Timeout`, and `States.HeartbeatTimeout` in `ErrorEquals`
+    /// matches it (and only it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub heartbeat: bool,
 }
 
 impl Failure {
@@ -66,19 +80,22 @@ impl Failure {
         Failure {
             error: error.into(),
             cause: cause.into(),
+            heartbeat: false,
+        }
+    }
+
+    /// The failure of a Task whose heartbeat lapsed: `States.Timeout`, as
+    /// AWS names it, marked so that `States.HeartbeatTimeout` matches it.
+    pub fn heartbeat_timeout(cause: impl Into<String>) -> Self {
+        Failure {
+            heartbeat: true,
+            ..Self::new(TIMEOUT, cause)
         }
     }
 
     /// `States.Runtime` with the given cause.
     pub fn runtime(cause: impl Into<String>) -> Self {
         Self::new(RUNTIME, cause)
-    }
-
-    /// Whether this error can be caught or retried by a rule listing `names`.
-    /// `States.ALL` matches everything except that `States.Runtime` is never retried
-    /// (the caller decides; see ASL) — this helper only does name matching.
-    pub fn matches(&self, names: &[String]) -> bool {
-        names.iter().any(|n| n == ALL || *n == self.error)
     }
 }
 

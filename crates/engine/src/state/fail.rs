@@ -43,7 +43,7 @@ impl Run<'_> {
             }
         };
         let failure = text(&fl.error, "ErrorPath")
-            .and_then(|error| text(&fl.cause, "CausePath").map(|cause| Failure { error, cause }));
+            .and_then(|error| text(&fl.cause, "CausePath").map(|cause| Failure::new(error, cause)));
         match failure {
             Ok(failure) => Flow::Fail {
                 failure,

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use statecraft_language::ast::{NumberSource, Task};
-use statecraft_types::errors::{HEARTBEAT_TIMEOUT, TIMEOUT};
+use statecraft_types::errors::TIMEOUT;
 use statecraft_types::{EventType, Failure};
 
 use crate::dataflow::{self, Env};
@@ -440,13 +440,15 @@ impl Run<'_> {
         self.step
             .commands
             .push(Command::CancelTask { task: p.task });
-        let error = if kind == TimerKind::TaskTimeout {
-            TIMEOUT
+        // AWS names a lapsed heartbeat `States.Timeout` too (recorded in the
+        // corpus); the failure is marked so `States.HeartbeatTimeout` matches it.
+        let failure = if kind == TimerKind::TaskTimeout {
+            Failure::new(TIMEOUT, "")
         } else {
-            HEARTBEAT_TIMEOUT
+            Failure::heartbeat_timeout("")
         };
         let (resource, _) = self.pending_resource(f, &p);
-        let ec = history::error_cause(error, "");
+        let ec = history::error_cause(&failure.error, "");
         let (ty, d) = match &resource {
             Resource::Service {
                 service, action, ..
@@ -461,7 +463,7 @@ impl Run<'_> {
         self.emit(f.silent, &mut f.cursor, ty, Some(d), true);
         f.at = At::Settle {
             active: p.active,
-            outcome: Err(Failure::new(error, "")),
+            outcome: Err(failure),
         };
         true
     }
