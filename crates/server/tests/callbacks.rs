@@ -234,7 +234,8 @@ async fn unanswered_callbacks_time_out() {
     .await;
     let e1 = start(&c, &timeout, json!({"order": 3})).await;
     let e2 = start(&c, &heartbeat, json!({"order": 4})).await;
-    for (e, error) in [(e1, "States.Timeout"), (e2, "States.HeartbeatTimeout")] {
+    // AWS names a lapsed heartbeat States.Timeout, like a lapsed TimeoutSeconds.
+    for (e, error) in [(e1, "States.Timeout"), (e2, "States.Timeout")] {
         let d = wait_done(&c, &e).await;
         assert_eq!(d.status, ExecutionStatus::Succeeded);
         assert_eq!(parse(d.output.as_deref())["error"]["Error"], json!(error));

@@ -11,6 +11,7 @@
 
 use serde_json::{json, Map, Value};
 use statecraft_engine::driver::{self, Response, VirtualClock};
+use statecraft_engine::retry::{self, StateType};
 use statecraft_engine::{ExecutionContext, Machine, Status, TaskRequest};
 use statecraft_store::MachineType;
 use statecraft_types::Failure;
@@ -571,7 +572,9 @@ fn exceeds_tolerance(settings: &Map<String, Value>, failures: u64, result: &Valu
     false
 }
 
-fn matches(rule: &Value, f: &Failure) -> bool {
+/// Whether a Retry or Catch rule (as JSON) matches `f`, raised by a state
+/// of type `kind`: the engine's own matcher, so the rules live once.
+fn matches(rule: &Value, f: &Failure, kind: &str) -> bool {
     let names: Vec<String> = rule
         .get("ErrorEquals")
         .and_then(Value::as_array)
@@ -581,7 +584,7 @@ fn matches(rule: &Value, f: &Failure) -> bool {
                 .collect()
         })
         .unwrap_or_default();
-    f.matches(&names)
+    retry::matches(&names, f, StateType::from_type_name(kind))
 }
 
 /// Sets `value` at a simple JSONPath (`$`, `$.a.b`) in `doc`; `None` if the
@@ -708,23 +711,26 @@ impl Service {
                 }
             }
             _ => {
-                let failure = Failure::new(
-                    outcome.error.clone().unwrap_or_default(),
-                    outcome.cause.clone().unwrap_or_default(),
-                );
+                // The engine's own failure keeps what the names do not say
+                // (a lapsed heartbeat is a `States.Timeout` too).
+                let failure = outcome.execution.failure.clone().unwrap_or_else(|| {
+                    Failure::new(
+                        outcome.error.clone().unwrap_or_default(),
+                        outcome.cause.clone().unwrap_or_default(),
+                    )
+                });
                 out.insert("error".into(), Value::from(failure.error.clone()));
                 out.insert("cause".into(), Value::from(failure.cause.clone()));
-                let retriable = failure.error != statecraft_types::errors::RUNTIME;
                 let retrier = t
                     .retry
                     .iter()
                     .enumerate()
-                    .find(|(_, r)| retriable && matches(r, &failure));
+                    .find(|(_, r)| matches(r, &failure, &t.kind));
                 let catcher = t
                     .catch
                     .iter()
                     .enumerate()
-                    .find(|(_, c)| matches(c, &failure));
+                    .find(|(_, c)| matches(c, &failure, &t.kind));
                 let max_attempts =
                     |r: &Value| r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3);
                 match (retrier, catcher) {
