@@ -53,6 +53,12 @@ pub const API_REQUEST_DURATION_HELP: &str = "Time to answer an API request, per 
 pub const RETENTION_DELETED: &str = "statecraft_retention_deleted_executions";
 pub const RETENTION_DELETED_HELP: &str =
     "Finished executions (with their history) removed by retention";
+pub const REQUESTS_REFUSED: &str = "statecraft_requests_refused";
+pub const REQUESTS_REFUSED_HELP: &str =
+    "HTTP requests refused before any route, per reason (host: a Host the server does not answer to; cross_origin: a state-changing request from another origin)";
+pub const STORE_ERRORS: &str = "statecraft_store_errors";
+pub const STORE_ERRORS_HELP: &str =
+    "Store operations that failed, per kind (corrupt, full, busy, io, readonly, other)";
 
 /// Every metric name, for tests that check the endpoint lists them all.
 pub const ALL: &[&str] = &[
@@ -73,4 +79,6 @@ pub const ALL: &[&str] = &[
     API_REQUESTS,
     API_REQUEST_DURATION,
     RETENTION_DELETED,
+    REQUESTS_REFUSED,
+    STORE_ERRORS,
 ];

@@ -48,6 +48,16 @@ struct OperationLabels {
     operation: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
 /// 1 ms to ~65 s: API calls, task latencies, commits and timer lag.
 fn seconds() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 17))
@@ -77,6 +87,8 @@ struct Metrics {
     api_requests: Family<ApiLabels, Counter>,
     api_duration: Family<OperationLabels, Histogram, fn() -> Histogram>,
     retention_deleted: Counter,
+    requests_refused: Family<ReasonLabels, Counter>,
+    store_errors: Family<KindLabels, Counter>,
 }
 
 impl Metrics {
@@ -100,6 +112,8 @@ impl Metrics {
             api_requests: Family::default(),
             api_duration: Family::new_with_constructor(seconds as fn() -> Histogram),
             retention_deleted: Counter::default(),
+            requests_refused: Family::default(),
+            store_errors: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -179,6 +193,16 @@ impl Metrics {
             def::RETENTION_DELETED,
             def::RETENTION_DELETED_HELP,
             m.retention_deleted.clone(),
+        );
+        r.register(
+            def::REQUESTS_REFUSED,
+            def::REQUESTS_REFUSED_HELP,
+            m.requests_refused.clone(),
+        );
+        r.register(
+            def::STORE_ERRORS,
+            def::STORE_ERRORS_HELP,
+            m.store_errors.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -387,6 +411,28 @@ pub fn observe_api(operation: &str, status: u16, elapsed: Duration) {
         .observe(elapsed.as_secs_f64());
 }
 
+/// Counts one request refused before routing. `reason` must be one of a
+/// fixed set chosen by the caller (`host`, `cross_origin`), never raw input.
+pub fn observe_refused(reason: &'static str) {
+    METRICS
+        .requests_refused
+        .get_or_create(&ReasonLabels {
+            reason: reason.to_string(),
+        })
+        .inc();
+}
+
+/// Counts one failed store operation. `kind` must be one of a fixed set
+/// (`corrupt`, `full`, `busy`, `io`, `readonly`, `other`), never raw input.
+pub fn observe_store_error(kind: &'static str) {
+    METRICS
+        .store_errors
+        .get_or_create(&KindLabels {
+            kind: kind.to_string(),
+        })
+        .inc();
+}
+
 /// Counts executions removed by retention.
 pub fn observe_retention(deleted: u64) {
     METRICS.retention_deleted.inc_by(deleted);
@@ -520,6 +566,8 @@ mod tests {
         set_activity_queue_depth("arn:aws:states:us-east-1:1:activity:a", 2);
         observe_activity_poll("arn:aws:states:us-east-1:1:activity:a", Duration::ZERO);
         observe_api("ListStateMachines", 200, Duration::from_millis(3));
+        observe_refused("host");
+        observe_store_error("corrupt");
         let text = render();
         for name in def::ALL {
             assert!(text.contains(&format!("# HELP {name} ")), "{name} missing");
@@ -530,5 +578,12 @@ mod tests {
             "operation=\"ListStateMachines\",outcome=\"ok\""
         )
         .is_some_and(|v| v >= 1.0));
+        assert!(
+            sample("statecraft_requests_refused_total", "reason=\"host\"")
+                .is_some_and(|v| v >= 1.0)
+        );
+        assert!(
+            sample("statecraft_store_errors_total", "kind=\"corrupt\"").is_some_and(|v| v >= 1.0)
+        );
     }
 }
