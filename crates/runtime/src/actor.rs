@@ -7,6 +7,14 @@
 //! commands carried out (timers armed, tasks dispatched). If the commit
 //! fails, the in-memory state is thrown away and the actor restarts from
 //! the store: the execution continues from its last committed transition.
+//!
+//! Engine calls run outside the async workers' schedule ([`engine_call`]):
+//! they never hold up the threads that serve the API, and each does a
+//! bounded amount of work (the
+//! machine's step budget). A call that spent its budget leaves the rest
+//! runnable: the actor commits what it did, lets other tasks run, takes any
+//! message waiting for it first (a StopExecution takes effect there), and
+//! then continues with [`Event::Continue`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +25,7 @@ use statecraft_store::{
     ExecutionState, ExecutionStatus, PendingTask, Store, TaskChange, Timer, TimerChange, Transition,
 };
 use statecraft_types::Failure;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
@@ -162,6 +171,30 @@ pub(crate) fn recovered_commands(store: &dyn Store, arn: &str) -> Result<Vec<Com
     Ok(commands)
 }
 
+/// Runs `call` (an engine step and what is derived from it) where it cannot
+/// hold up the threads that serve requests: on a multi-threaded runtime the
+/// worker hands its other tasks to another thread for the duration
+/// (`block_in_place`: no thread hop for the call itself); elsewhere on the
+/// blocking pool. A panic in it propagates as if it had run in place.
+pub(crate) async fn engine_call<R, F>(call: F) -> R
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread) {
+        return tokio::task::block_in_place(call);
+    }
+    match tokio::task::spawn_blocking(call).await {
+        Ok(r) => r,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // The blocking pool is shut down only with the tokio runtime.
+            Err(_) => std::panic::resume_unwind(Box::new("the engine call was cancelled")),
+        },
+    }
+}
+
 /// How an actor's loop ends.
 enum End {
     /// The execution finished.
@@ -175,7 +208,11 @@ enum End {
 pub(crate) struct Actor {
     arn: String,
     machine: Arc<Machine>,
-    execution: statecraft_engine::Execution,
+    /// Always present between engine calls (it travels to the blocking pool
+    /// and back during one).
+    execution: Option<statecraft_engine::Execution>,
+    /// The last step left runnable work ([`Step::yielded`]).
+    more: bool,
     /// The store version of the last committed transition.
     version: u64,
     redrive_date_ms: Option<i64>,
@@ -193,10 +230,12 @@ impl Actor {
         redrive_date_ms: Option<i64>,
         initial: Vec<Command>,
     ) -> Actor {
+        let more = execution.has_pending_turn();
         Actor {
             arn,
             machine,
-            execution,
+            execution: Some(execution),
+            more,
             version,
             redrive_date_ms,
             initial,
@@ -217,11 +256,23 @@ impl Actor {
         let initial = std::mem::take(&mut self.initial);
         self.carry_out(inner, initial);
         let end = loop {
-            if self.execution.is_finished() {
+            if self.finished() {
                 break End::Finished;
             }
-            let Some(msg) = rx.recv().await else {
-                break End::Closed;
+            let msg = if self.more {
+                // Other executions and requests go first; then whatever is
+                // queued for this one (a stop), else the rest of the work.
+                tokio::task::yield_now().await;
+                match rx.try_recv() {
+                    Ok(msg) => msg,
+                    Err(TryRecvError::Empty) => Msg::Event(Event::Continue),
+                    Err(TryRecvError::Disconnected) => break End::Closed,
+                }
+            } else {
+                let Some(msg) = rx.recv().await else {
+                    break End::Closed;
+                };
+                msg
             };
             let outcome = match msg {
                 Msg::Event(event) => self.apply(inner, event).await,
@@ -278,6 +329,12 @@ impl Actor {
         }
     }
 
+    fn finished(&self) -> bool {
+        self.execution
+            .as_ref()
+            .is_none_or(statecraft_engine::Execution::is_finished)
+    }
+
     /// Applies one event: engine step, commit, then commands.
     async fn apply(&mut self, inner: &Arc<Inner>, event: Event) -> Result<()> {
         let completed = match &event {
@@ -285,17 +342,23 @@ impl Actor {
             _ => None,
         };
         let now = now_ms();
-        let step = self
-            .execution
-            .handle(&self.machine, event, now, &inner.host);
-        let mut plan = plan(
-            &self.arn,
-            &self.execution,
-            step,
-            self.version,
-            self.redrive_date_ms,
-            now,
-        )?;
+        let Some(mut execution) = self.execution.take() else {
+            return Ok(());
+        };
+        let machine = Arc::clone(&self.machine);
+        let host = inner.host;
+        let arn = self.arn.clone();
+        let (version, redrive_date_ms) = (self.version, self.redrive_date_ms);
+        let (execution, planned) = engine_call(move || {
+            let step = execution.handle(&machine, event, now, &host);
+            let yielded = step.yielded;
+            let planned =
+                plan(&arn, &execution, step, version, redrive_date_ms, now).map(|p| (p, yielded));
+            (execution, planned)
+        })
+        .await;
+        self.execution = Some(execution);
+        let (mut plan, yielded) = planned?;
         if let Some(task) = completed {
             // First, so that a retry the step queues under the same id is
             // not removed with it.
@@ -307,6 +370,7 @@ impl Actor {
         let observed = crate::observe::before_commit(inner.store.as_ref(), &plan.transition);
         self.version = inner.store.commit(plan.transition).await?;
         observed.committed(&self.arn);
+        self.more = yielded;
         self.carry_out(inner, plan.commands);
         Ok(())
     }

@@ -26,6 +26,12 @@ pub enum Error {
     /// RedriveExecution on an execution that cannot be redriven.
     #[error("{0}")]
     ExecutionNotRedrivable(String),
+    /// StartExecution with as many open executions as the configured limit.
+    #[error("{0}")]
+    ExecutionLimitExceeded(String),
+    /// StartExecution faster than the configured start rate.
+    #[error("{0}")]
+    Throttled(String),
     /// The store failed; the operation may be retried.
     #[error(transparent)]
     Store(#[from] statecraft_store::Error),

@@ -4,6 +4,9 @@
 //! pool, and the prepared machine is cached by revision), because AWS keeps
 //! no history or record of a synchronous express execution. Waits really
 //! wait; tasks go through the same integrations as durable executions.
+//! Engine calls run on the blocking pool with the same step budget and
+//! history limit as durable executions (the history is kept in memory here,
+//! so it is bounded the same way).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -90,19 +93,43 @@ pub(crate) async fn run(inner: &Arc<Inner>, request: StartExecution) -> Result<S
         start_time_ms: start,
         redrive_count: 0,
     };
-    let (mut execution, step) =
-        statecraft_engine::Execution::start(&machine, context, input, start, &inner.host);
+    let (mut execution, step) = {
+        let machine = Arc::clone(&machine);
+        let host = inner.host;
+        crate::actor::engine_call(move || {
+            statecraft_engine::Execution::start(&machine, context, input, start, &host)
+        })
+        .await
+    };
 
     let mut driver = Driver::default();
     let mut events = Vec::new();
+    let mut more = step.yielded;
     driver.absorb(inner, &execution_arn, step, &mut events);
     while !execution.is_finished() {
-        let Some(event) = driver.next_event().await else {
-            // Waiting for something that will never come (a task token in
-            // a synchronous run): AWS does not support this for express.
-            break;
+        let event = if more {
+            // The step budget ran out: other work goes first.
+            tokio::task::yield_now().await;
+            Event::Continue
+        } else {
+            let Some(event) = driver.next_event().await else {
+                // Waiting for something that will never come (a task token
+                // in a synchronous run): AWS does not support this for express.
+                break;
+            };
+            event
         };
-        let step = execution.handle(&machine, event, now_ms(), &inner.host);
+        let machine = Arc::clone(&machine);
+        let host = inner.host;
+        let now = now_ms();
+        let (next, step) = crate::actor::engine_call(move || {
+            let mut execution = execution;
+            let step = execution.handle(&machine, event, now, &host);
+            (execution, step)
+        })
+        .await;
+        execution = next;
+        more = step.yielded;
         driver.absorb(inner, &execution_arn, step, &mut events);
     }
     driver.tasks.abort_all();

@@ -27,6 +27,11 @@
 //!   lease without noticing can never double-apply a transition.
 //! - Express executions started with StartSyncExecution (`express`) run
 //!   entirely in memory: nothing is written, as AWS keeps nothing for them.
+//! - Limits (`limits`): an execution fails at AWS's history quota; each
+//!   engine call runs on the blocking pool and at most
+//!   [`Limits::steps_per_turn`] transitions, then the execution waits its
+//!   turn behind other work; StartExecution may be bounded by open
+//!   executions and by a start rate.
 //!
 //! Architecture invariant: the runtime changes an execution only through a
 //! transition committed to the store, and acts on a step's commands (timers,
@@ -40,6 +45,7 @@ pub mod error;
 mod express;
 pub mod host;
 pub mod integration;
+pub mod limits;
 mod machines;
 mod observe;
 pub mod redrive;
@@ -64,6 +70,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 pub use error::{Error, Result};
 pub use express::{SyncExecution, SyncStatus};
 pub use integration::{Integration, Integrations, TaskContext, TaskFuture, TaskOutcome};
+pub use limits::{Limits, StartRate};
 pub use statecraft_store::{Execution as ExecutionRecord, ExecutionStatus};
 
 use crate::actor::Msg;
@@ -85,6 +92,8 @@ pub struct Options {
     /// third of it. Another node may take over an execution whose lease ran
     /// out (this node stopped renewing).
     pub lease: Duration,
+    /// The history quota, the step budget and the start quotas.
+    pub limits: Limits,
 }
 
 impl Options {
@@ -95,6 +104,7 @@ impl Options {
             node_id: "local".into(),
             integrations: Integrations::new(),
             lease: DEFAULT_LEASE,
+            limits: Limits::default(),
         }
     }
 }
@@ -152,6 +162,14 @@ pub(crate) struct Inner {
     recovery_failures: Mutex<HashMap<String, Error>>,
     actors_done: Notify,
     shutting_down: AtomicBool,
+    limits: Limits,
+    /// The start-rate token bucket.
+    start_bucket: limits::Bucket,
+    /// StartExecutions between their open-executions check and their
+    /// commit, counted against the limit with the committed ones.
+    starts_in_flight: AtomicUsize,
+    /// Makes each open-executions check and its reservation one step.
+    start_gate: tokio::sync::Mutex<()>,
 }
 
 impl Runtime {
@@ -164,11 +182,12 @@ impl Runtime {
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(&sqlite))
             .await
             .map_err(|e| statecraft_store::Error::Backend(e.to_string()))??;
-        Runtime::with_store_leased(
+        Runtime::with_store_limited(
             Arc::new(store),
             options.node_id,
             options.integrations,
             options.lease,
+            options.limits,
         )
         .await
     }
@@ -189,12 +208,23 @@ impl Runtime {
         integrations: Integrations,
         lease: Duration,
     ) -> Result<Runtime> {
+        Runtime::with_store_limited(store, node_id, integrations, lease, Limits::default()).await
+    }
+
+    /// [`Runtime::with_store_leased`] with [`Limits`].
+    pub async fn with_store_limited(
+        store: Arc<dyn Store>,
+        node_id: String,
+        integrations: Integrations,
+        lease: Duration,
+        limits: Limits,
+    ) -> Result<Runtime> {
         let (fired_tx, mut fired_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             store,
             integrations,
             timers: Timers::spawn(fired_tx),
-            machines: Machines::default(),
+            machines: Machines::new(limits.engine()),
             host: SystemHost,
             node_id,
             lease_ms: i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1),
@@ -205,6 +235,10 @@ impl Runtime {
             recovery_failures: Mutex::new(HashMap::new()),
             actors_done: Notify::new(),
             shutting_down: AtomicBool::new(false),
+            limits,
+            start_bucket: limits::Bucket::new(limits.start_rate),
+            starts_in_flight: AtomicUsize::new(0),
+            start_gate: tokio::sync::Mutex::new(()),
         });
         // Fired timers become events of their executions. The loop holds a
         // weak reference so that dropping every Runtime ends it.
@@ -324,10 +358,12 @@ impl Runtime {
     async fn start(&self, request: StartExecution, parent_arn: Option<String>) -> Result<Started> {
         let inner = &self.inner;
         inner.check_running()?;
+        inner.start_bucket.take()?;
         let resolved = inner.resolve(&request.target_arn)?;
         let input_text = request.input.clone().unwrap_or_else(|| "{}".into());
         let input: Value = serde_json::from_str(&input_text)
             .map_err(|e| Error::InvalidExecutionInput(e.to_string()))?;
+        let _slot = self.open_slot().await?;
         let name = request
             .name
             .clone()
@@ -353,9 +389,19 @@ impl Runtime {
             start_time_ms: now,
             redrive_count: 0,
         };
-        let (execution, step) =
-            statecraft_engine::Execution::start(&machine, context, input, now, &inner.host);
-        let plan = actor::plan(&execution_arn, &execution, step, 0, None, now)?;
+        let (execution, plan) = {
+            let machine = Arc::clone(&machine);
+            let host = inner.host;
+            let arn = execution_arn.clone();
+            actor::engine_call(move || {
+                let (execution, step) =
+                    statecraft_engine::Execution::start(&machine, context, input, now, &host);
+                let plan = actor::plan(&arn, &execution, step, 0, None, now);
+                (execution, plan)
+            })
+            .await
+        };
+        let plan = plan?;
         let new = NewExecution {
             arn: execution_arn.clone(),
             state_machine_arn: resolved.machine.arn.clone(),
@@ -410,6 +456,29 @@ impl Runtime {
         }
     }
 
+    /// Holds a place under [`Limits::open_executions`] for one start, or
+    /// answers `ExecutionLimitExceeded` (AWS's error for the quota of open
+    /// executions). The count is the store's open executions plus the
+    /// starts admitted but not yet committed, checked and reserved under one
+    /// lock: concurrent starts cannot overshoot.
+    async fn open_slot(&self) -> Result<Option<InFlight>> {
+        let Some(limit) = self.inner.limits.open_executions else {
+            return Ok(None);
+        };
+        let _gate = self.inner.start_gate.lock().await;
+        let store = Arc::clone(&self.inner.store);
+        let open = tokio::task::spawn_blocking(move || store.count_open_executions())
+            .await
+            .map_err(|e| statecraft_store::Error::Backend(e.to_string()))??;
+        let in_flight = self.inner.starts_in_flight.load(Ordering::Acquire) as u64;
+        if open.saturating_add(in_flight) >= limit {
+            return Err(Error::ExecutionLimitExceeded(format!(
+                "Maximum open executions ({limit}) reached: running executions must end or be stopped before a new execution can be started"
+            )));
+        }
+        Ok(Some(InFlight::new(Arc::clone(&self.inner))))
+    }
+
     /// StopExecution: aborts a running execution. Returns the stop date. A
     /// finished execution is left as it is and its stop date returned.
     pub async fn stop_execution(
@@ -452,6 +521,8 @@ impl Runtime {
         inner.check_running()?;
         let record = self.describe_execution(execution_arn)?;
         let now = now_ms();
+        // A redriven execution is open again: it counts against the quota.
+        let _slot = self.open_slot().await?;
         if let Some(reason) = self.redrive_refusal(&record, now)? {
             return Err(Error::ExecutionNotRedrivable(format!(
                 "Execution '{execution_arn}' cannot be redriven: {reason}"
@@ -462,18 +533,23 @@ impl Runtime {
             .get_revision(&record.revision_id)?
             .ok_or_else(|| Error::StateMachineDoesNotExist(record.state_machine_arn.clone()))?;
         let machine = inner.machines.get(&revision)?;
-        let mut execution = actor::load_engine_state(&record)?;
-        let step = execution
-            .redrive(&machine, now, &inner.host)
-            .map_err(|e| Error::ExecutionNotRedrivable(e.to_string()))?;
-        let plan = actor::plan(
-            execution_arn,
-            &execution,
-            step,
-            record.version,
-            Some(now),
-            now,
-        )?;
+        let execution = actor::load_engine_state(&record)?;
+        let (execution, plan) = {
+            let machine = Arc::clone(&machine);
+            let host = inner.host;
+            let arn = execution_arn.to_string();
+            let version = record.version;
+            actor::engine_call(move || {
+                let mut execution = execution;
+                let plan = execution
+                    .redrive(&machine, now, &host)
+                    .map_err(|e| Error::ExecutionNotRedrivable(e.to_string()))
+                    .and_then(|step| actor::plan(&arn, &execution, step, version, Some(now), now));
+                (execution, plan)
+            })
+            .await
+        };
+        let plan = plan?;
         let version = match inner.store.commit(plan.transition).await {
             Ok(v) => v,
             // Someone else redrove (or otherwise advanced) it first.
@@ -518,7 +594,13 @@ impl Runtime {
             },
         )?;
         let history_len = last.items.first().map_or(0, |e| e.id);
-        Ok(redrive::refusal(record, machine.as_ref(), history_len, now))
+        Ok(redrive::refusal(
+            record,
+            machine.as_ref(),
+            history_len,
+            self.inner.limits.history_events,
+            now,
+        ))
     }
 
     /// Waits until the execution is no longer running and returns it (at
@@ -640,6 +722,24 @@ impl Drop for ActorGuard {
         if self.inner.live_actors.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.inner.actors_done.notify_waiters();
         }
+    }
+}
+
+/// One StartExecution counted in [`Inner::starts_in_flight`] until dropped.
+struct InFlight {
+    inner: Arc<Inner>,
+}
+
+impl InFlight {
+    fn new(inner: Arc<Inner>) -> InFlight {
+        inner.starts_in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight { inner }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.inner.starts_in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -17,14 +17,25 @@ const CAPACITY: usize = 1024;
 #[derive(Default)]
 pub(crate) struct Machines {
     cache: Mutex<HashMap<String, Arc<Machine>>>,
+    /// What every prepared machine's executions may do.
+    limits: statecraft_engine::Limits,
 }
 
 impl Machines {
+    pub(crate) fn new(limits: statecraft_engine::Limits) -> Machines {
+        Machines {
+            cache: Mutex::default(),
+            limits,
+        }
+    }
+
     pub(crate) fn get(&self, revision: &Revision) -> Result<Arc<Machine>> {
         if let Some(m) = self.lock().get(&revision.revision_id) {
             return Ok(Arc::clone(m));
         }
-        let machine = Arc::new(prepare(&revision.definition)?);
+        let mut machine = prepare(&revision.definition)?;
+        machine.limits = self.limits;
+        let machine = Arc::new(machine);
         let mut cache = self.lock();
         if cache.len() >= CAPACITY {
             cache.clear();

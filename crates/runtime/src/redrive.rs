@@ -10,8 +10,9 @@ use crate::ExecutionRecord;
 /// How long after its stop an execution can be redriven.
 pub const REDRIVABLE_PERIOD_MS: i64 = 14 * 24 * 3600 * 1000;
 /// A redrive needs room for `ExecutionRedriven` and at least one more event
-/// under the 25,000-event history limit.
-pub const MAX_HISTORY_EVENTS: u64 = 24_999;
+/// under AWS's 25,000-event history limit: the longest history that can be
+/// redriven is one event shorter than this.
+pub const MAX_HISTORY_EVENTS: u64 = statecraft_engine::MAX_HISTORY_EVENTS - 1;
 /// The longest an execution may stay open.
 pub const MAX_OPEN_MS: i64 = 365 * 24 * 3600 * 1000;
 
@@ -21,11 +22,13 @@ pub const NOT_REDRIVABLE: &str = "NOT_REDRIVABLE";
 
 /// Why `record` cannot be redriven now, in AWS's words; `None` if it can.
 /// `machine` is its state machine (`None` once deleted); `history_len` is the
-/// id of its last history event.
+/// id of its last history event; `history_limit` the history quota in force
+/// (AWS's is 25,000; a redrive needs room for two more events).
 pub fn refusal(
     record: &ExecutionRecord,
     machine: Option<&StateMachine>,
     history_len: u64,
+    history_limit: u64,
     now_ms: i64,
 ) -> Option<String> {
     let status = record.state.status;
@@ -48,7 +51,7 @@ pub fn refusal(
         }
         ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted => {}
     }
-    if history_len >= MAX_HISTORY_EVENTS {
+    if history_len >= history_limit.saturating_sub(1) {
         return Some("Execution history event limit exceeded".into());
     }
     if now_ms.saturating_sub(record.start_date_ms) > MAX_OPEN_MS {
@@ -194,7 +197,11 @@ mod tests {
             ),
         ];
         for (r, m, len, now, expected) in cases {
-            assert_eq!(refusal(&r, m.as_ref(), len, now).as_deref(), expected);
+            let limit = statecraft_engine::MAX_HISTORY_EVENTS;
+            assert_eq!(
+                refusal(&r, m.as_ref(), len, limit, now).as_deref(),
+                expected
+            );
         }
     }
 }

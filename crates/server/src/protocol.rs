@@ -81,6 +81,10 @@ pub enum ApiError {
     /// `X-Amz-Target` names no operation of the service.
     #[error("{0}")]
     UnknownOperationException(String),
+    /// A configured rate limit was exceeded (AWS's common throttling error,
+    /// which every SDK retries with back-off).
+    #[error("{0}")]
+    ThrottlingException(String),
     /// A bug or a storage failure: HTTP 500.
     #[error("{0}")]
     InternalFailure(String),
@@ -119,6 +123,7 @@ impl ApiError {
             ApiError::ValidationException { .. } => "ValidationException",
             ApiError::SerializationException(_) => "SerializationException",
             ApiError::UnknownOperationException(_) => "UnknownOperationException",
+            ApiError::ThrottlingException(_) => "ThrottlingException",
             ApiError::InternalFailure(_) => "InternalFailure",
         }
     }

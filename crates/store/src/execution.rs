@@ -287,6 +287,21 @@ pub trait ExecutionStore: Send + Sync {
     /// ordered by ARN.
     fn active_executions(&self, page: &PageRequest) -> Result<Page<String>>;
 
+    /// How many executions are open (RUNNING or PENDING_REDRIVE), for the
+    /// open-executions quota.
+    fn count_open_executions(&self) -> Result<u64> {
+        let mut page = PageRequest::first(1000);
+        let mut n = 0u64;
+        loop {
+            let got = self.active_executions(&page)?;
+            n += got.items.len() as u64;
+            match got.next_token {
+                Some(t) => page.next_token = Some(t),
+                None => return Ok(n),
+            }
+        }
+    }
+
     /// The armed timers of one execution.
     fn timers(&self, execution_arn: &str) -> Result<Vec<Timer>>;
 

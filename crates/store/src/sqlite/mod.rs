@@ -462,6 +462,10 @@ impl ExecutionStore for SqliteStore {
         self.read(|c| queries::active_executions(c, page))
     }
 
+    fn count_open_executions(&self) -> Result<u64> {
+        self.read(queries::count_open_executions)
+    }
+
     fn timers(&self, execution_arn: &str) -> Result<Vec<Timer>> {
         self.read(|c| queries::timers(c, execution_arn))
     }

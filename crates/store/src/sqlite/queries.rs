@@ -1081,6 +1081,16 @@ pub(crate) fn active_executions(conn: &Connection, page: &PageRequest) -> Result
     Ok(paginate(arns, limit, LISTING, Clone::clone))
 }
 
+/// A range count of the `executions_active` partial index.
+pub(crate) fn count_open_executions(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM executions WHERE status IN ('RUNNING', 'PENDING_REDRIVE')",
+        )?
+        .query_row([], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 pub(crate) fn timers(conn: &Connection, arn: &str) -> Result<Vec<Timer>> {
     let id = execution_id(conn, arn)?;
     let mut stmt = conn.prepare_cached(
