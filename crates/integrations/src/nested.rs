@@ -117,6 +117,9 @@ impl ApiError {
             E::StateMachineTypeNotSupported(_) => "StateMachineTypeNotSupported",
             E::StateMachineDeleting(_) => "StateMachineDeleting",
             E::ExecutionNotRedrivable(_) => "ExecutionNotRedrivable",
+            E::ExecutionLimitExceeded(_) => "ExecutionLimitExceeded",
+            // `StepFunctions.ThrottlingException`, AWS's common throttling error.
+            E::Throttled(_) => "Throttling",
             E::Store(_) | E::Shutdown => {
                 return ApiError::new("InternalFailure", e.to_string(), 500)
             }
