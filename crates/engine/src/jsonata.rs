@@ -8,9 +8,18 @@
 //! Every expression of a state is compiled once, in `Machine::new`; an
 //! expression that does not compile fails the state at run time with
 //! `States.QueryEvaluationError`, as AWS reports it.
+//!
+//! Every evaluation runs under [`JsonataLimits`]: a wall-clock time budget
+//! and a depth limit, so a non-terminating expression (a recursive function,
+//! a loop through `$reduce`) fails its state with
+//! `States.QueryEvaluationError` naming the limit instead of pinning a
+//! thread or overflowing the stack. The time budget is the one place where
+//! the engine's outcome depends on the clock: only an evaluation that runs
+//! that long can differ between runs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 use statecraft_jsonata::{Environment, Evaluation, Expression};
@@ -28,6 +37,35 @@ use crate::machine::Node;
 use crate::state::map::Settings;
 use crate::time::parse_iso8601;
 use crate::Error;
+
+/// How long and how deep one JSONata evaluation may go ([`Machine`]'s
+/// `jsonata_limits`). Beyond either, the state fails with
+/// `States.QueryEvaluationError` and a cause that names the limit.
+///
+/// [`Machine`]: crate::Machine
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonataLimits {
+    /// Wall-clock time one evaluation may take.
+    pub time: Duration,
+    /// How deeply an evaluation may nest (function calls that are not tail
+    /// calls, nested sub-expressions). The evaluator grows its stack on the
+    /// heap, so the limit is about runaway recursion, not the thread's stack.
+    pub depth: usize,
+}
+
+/// The default [`JsonataLimits::time`]: one second per evaluation.
+pub const DEFAULT_JSONATA_TIME: Duration = Duration::from_secs(1);
+/// The default [`JsonataLimits::depth`].
+pub const DEFAULT_JSONATA_DEPTH: usize = 500;
+
+impl Default for JsonataLimits {
+    fn default() -> Self {
+        JsonataLimits {
+            time: DEFAULT_JSONATA_TIME,
+            depth: DEFAULT_JSONATA_DEPTH,
+        }
+    }
+}
 
 /// The compiled expressions of one state, by their source text, and what
 /// they read (so evaluation binds only that).
@@ -263,11 +301,12 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// An evaluation context: the environment (variables and `$states`) and
-/// the state's compiled expressions.
+/// An evaluation context: the environment (variables and `$states`), the
+/// state's compiled expressions and the limits the environment enforces.
 struct Eval<'a> {
     env: Environment,
     compiled: &'a Compiled,
+    limits: JsonataLimits,
 }
 
 impl Eval<'_> {
@@ -291,6 +330,14 @@ impl Eval<'_> {
             Ok(Evaluation::Undefined) => Ok(None),
             Ok(Evaluation::Function) => Err(query_error(format!(
                 "The JSONata expression '{body}' specified for the field '{field}' returned an unsupported result type."
+            ))),
+            Err(e) if e.is_time_limit() => Err(query_error(format!(
+                "The JSONata expression '{body}' specified for the field '{field}' exceeded the evaluation time limit of {} ms.",
+                self.limits.time.as_millis()
+            ))),
+            Err(e) if e.is_depth_limit() => Err(query_error(format!(
+                "The JSONata expression '{body}' specified for the field '{field}' exceeded the evaluation depth limit of {} (non-terminating recursion?).",
+                self.limits.depth
             ))),
             Err(e) => Err(query_error(format!(
                 "The JSONata expression '{body}' specified for the field '{field}' threw an error during evaluation: {e}"
@@ -376,9 +423,10 @@ impl Run<'_> {
             now_ms: self.now,
             state: std::sync::atomic::AtomicU64::new(seed),
         };
+        let limits = self.m.jsonata_limits;
         let mut env = Environment::new()
             .step_functions()
-            .with_limits(500, None)
+            .with_limits(limits.depth, Some(limits.time))
             .with_host(Arc::new(bridge));
         let compiled = &node.jsonata;
         // Bind only what the expressions read: converting values for the
@@ -403,6 +451,7 @@ impl Run<'_> {
         Eval {
             env,
             compiled: &node.jsonata,
+            limits,
         }
     }
 

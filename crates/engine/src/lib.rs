@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use statecraft_types::{Failure, HistoryEvent};
 
+pub use jsonata::{JsonataLimits, DEFAULT_JSONATA_DEPTH, DEFAULT_JSONATA_TIME};
 pub use machine::Machine;
 pub use statecraft_language::Host;
 

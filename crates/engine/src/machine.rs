@@ -31,6 +31,8 @@ pub struct Machine {
     /// The history quota and step budget of its executions (set by the
     /// runtime from its configuration; AWS's quota by default).
     pub limits: crate::Limits,
+    /// The time and depth one JSONata evaluation may take.
+    pub jsonata_limits: crate::JsonataLimits,
 }
 
 #[derive(Debug)]
@@ -94,6 +96,7 @@ impl Machine {
             graphs,
             uses_context,
             limits: crate::Limits::default(),
+            jsonata_limits: crate::JsonataLimits::default(),
         })
     }
 

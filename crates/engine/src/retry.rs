@@ -83,7 +83,11 @@ fn name_matches(name: &str, failure: &Failure, raised_by: Option<StateType>) -> 
 
 /// The retrier that applies to `failure`: the first whose `ErrorEquals`
 /// matches. `States.Runtime` is never retried.
-pub fn find(retriers: &[Retrier], failure: &Failure, raised_by: Option<StateType>) -> Option<usize> {
+pub fn find(
+    retriers: &[Retrier],
+    failure: &Failure,
+    raised_by: Option<StateType>,
+) -> Option<usize> {
     retriers
         .iter()
         .position(|r| matches(&r.error_equals, failure, raised_by))

@@ -237,7 +237,7 @@ impl<'e> Evaluator<'e> {
     fn enter(&mut self, pos: usize) -> Result<(), Error> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return Err(Error::at("U1001", pos, "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive."));
+            return Err(Error::at("U1001", pos, crate::error::DEPTH_LIMIT_MESSAGE));
         }
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks & 255 == 0 {
@@ -249,11 +249,7 @@ impl<'e> Evaluator<'e> {
     pub fn check_time(&self, pos: usize) -> Result<(), Error> {
         if let Some(d) = self.deadline {
             if Instant::now() > d {
-                return Err(Error::at(
-                    "U1001",
-                    pos,
-                    "Expression evaluation timeout: Check for infinite loop",
-                ));
+                return Err(Error::at("U1001", pos, crate::error::TIME_LIMIT_MESSAGE));
             }
         }
         Ok(())

@@ -52,6 +52,7 @@ fn runaway_recursion_is_an_error() {
     let e = Expression::parse("($f := function($n){ $n + $f($n + 1) }; $f(0))").unwrap();
     let err = e.evaluate(None, &Environment::new()).unwrap_err();
     assert_eq!(err.code, "U1001");
+    assert!(err.is_depth_limit() && !err.is_time_limit(), "{err}");
 }
 
 #[test]
@@ -60,6 +61,7 @@ fn infinite_loop_times_out() {
     let env = Environment::new().with_limits(1000, Some(std::time::Duration::from_millis(100)));
     let err = e.evaluate(None, &env).unwrap_err();
     assert_eq!(err.code, "U1001");
+    assert!(err.is_time_limit() && !err.is_depth_limit(), "{err}");
 }
 
 #[test]
