@@ -19,9 +19,12 @@ pub struct Style {
     /// Include the default colours as a `<style>` element. Turn off when the
     /// embedding page styles the graph itself.
     pub embed_css: bool,
-    /// Edge labels longer than this are cut (the full text stays in a
-    /// tooltip).
+    /// Edge labels are wrapped into lines of at most this many characters
+    /// (at spaces where there are any)…
     pub max_label_chars: usize,
+    /// …and at most this many lines; longer labels end with `…` (the full
+    /// text stays in a tooltip, the label's `<title>`).
+    pub max_label_lines: usize,
     /// Prefix for the ids inside the SVG (arrowhead markers), so several
     /// drawings can share one HTML page.
     pub id_prefix: String,
@@ -33,7 +36,8 @@ impl Default for Style {
             font_family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif".to_string(),
             font_size: 12.0,
             embed_css: true,
-            max_label_chars: 30,
+            max_label_chars: 22,
+            max_label_lines: 3,
             id_prefix: "sc".to_string(),
         }
     }
@@ -256,27 +260,260 @@ pub fn to_svg(layout: &Layout, style: &Style) -> String {
         leaf(&mut s, n);
     }
     s.push_str("</g>\n<g class=\"labels\">\n");
-    for e in &layout.edges {
-        if let (Some(label), Some(at)) = (&e.label, e.label_at) {
-            let shown = truncate(label, style.max_label_chars);
-            // A width estimate at ~6px per character of the 10.5px font.
-            let w = shown.chars().count() as f64 * 6.0 + 8.0;
-            let _ = writeln!(
-                s,
-                "<g class=\"edge-label {}\"><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"14\" rx=\"3\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text></g>",
-                edge_class(e.kind),
-                escape(label),
-                num(at.x - w / 2.0),
-                num(at.y - 7.0),
-                num(w),
-                num(at.x),
-                num(at.y),
-                escape(&shown)
-            );
+    for label in place_labels(layout, style) {
+        let e = &layout.edges[label.edge];
+        let full = e.label.as_deref().unwrap_or_default();
+        let r = label.rect;
+        let _ = write!(
+            s,
+            "<g class=\"edge-label {}\"><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"3\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">",
+            edge_class(e.kind),
+            escape(full),
+            num(r.x),
+            num(r.y),
+            num(r.w),
+            num(r.h),
+            num(r.x + r.w / 2.0),
+            num(r.y + 7.0),
+        );
+        if let [one] = label.lines.as_slice() {
+            s.push_str(&escape(one));
+        } else {
+            for (i, line) in label.lines.iter().enumerate() {
+                let _ = write!(
+                    s,
+                    "<tspan x=\"{}\" dy=\"{}\">{}</tspan>",
+                    num(r.x + r.w / 2.0),
+                    if i == 0 { 0.0 } else { LABEL_LINE },
+                    escape(line)
+                );
+            }
         }
+        s.push_str("</text></g>\n");
     }
     s.push_str("</g>\n</svg>\n");
     s
+}
+
+/// The height of one line of an edge label (10.5px font).
+const LABEL_LINE: f64 = 12.0;
+/// The width of one character of an edge label, estimated.
+const LABEL_CHAR: f64 = 6.0;
+
+/// `text` in lines of at most `width` characters, broken at spaces (after
+/// `, ` in error lists) where possible, at most `max_lines` of them; the
+/// last line ends with `…` when text is left over.
+pub fn wrap_label(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let width = width.max(4);
+    let max_lines = max_lines.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut rest: Vec<char> = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .collect();
+    while !rest.is_empty() {
+        if lines.len() + 1 == max_lines || rest.len() <= width {
+            let line: String = if rest.len() <= width {
+                rest.iter().collect()
+            } else {
+                let mut l: String = rest[..width - 1]
+                    .iter()
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string();
+                l.push('…');
+                l
+            };
+            lines.push(line);
+            break;
+        }
+        // The last space that keeps the line within `width`; a word longer
+        // than a line (a long JSONPath) is cut after a `.`, or else where the
+        // line ends.
+        let line: String = rest[..=width].iter().collect();
+        // Rules joined by `and`/`or` break before the connective when that
+        // still fills half a line.
+        let connective = [" and ", " or "]
+            .iter()
+            .filter_map(|w| line.rfind(w))
+            .max()
+            .map(|byte| line[..byte].chars().count())
+            .filter(|&i| i >= width / 2);
+        let cut = connective
+            .or_else(|| {
+                rest[..=width]
+                    .iter()
+                    .rposition(|c| *c == ' ')
+                    .filter(|&i| i > 0)
+            })
+            .or_else(|| {
+                rest[..width]
+                    .iter()
+                    .rposition(|c| *c == '.')
+                    .filter(|&i| i > 1)
+                    .map(|i| i + 1)
+            })
+            .unwrap_or(width);
+        lines.push(
+            rest[..cut]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+        let skip = usize::from(rest.get(cut) == Some(&' '));
+        rest.drain(..cut + skip);
+    }
+    lines
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rect {
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+}
+
+impl Rect {
+    fn overlap(&self, o: &Rect) -> f64 {
+        let w = (self.x + self.w).min(o.x + o.w) - self.x.max(o.x);
+        let h = (self.y + self.h).min(o.y + o.h) - self.y.max(o.y);
+        if w > 0.0 && h > 0.0 {
+            w * h
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether the segment `a`–`b` passes through the rectangle (clipped
+    /// against each side in turn: Liang–Barsky).
+    fn crossed_by(&self, a: Point, b: Point) -> bool {
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
+        for (p, q) in [
+            (-dx, a.x - self.x),
+            (dx, self.x + self.w - a.x),
+            (-dy, a.y - self.y),
+            (dy, self.y + self.h - a.y),
+        ] {
+            if p.abs() < 1e-9 {
+                if q < 0.0 {
+                    return false;
+                }
+            } else {
+                let r = q / p;
+                if p < 0.0 {
+                    t0 = t0.max(r);
+                } else {
+                    t1 = t1.min(r);
+                }
+                if t0 > t1 {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// One edge label as drawn: its lines and its box.
+#[derive(Debug, Clone, PartialEq)]
+struct PlacedLabel {
+    edge: usize,
+    lines: Vec<String>,
+    rect: Rect,
+}
+
+/// Fits the wrapped labels: each starts where the layout put it
+/// (`label_at`) and slides along its own edge when its box, now that it
+/// has its real size, covers a state, another label or another edge. A
+/// label that fits nowhere stays where the box costs least.
+fn place_labels(layout: &Layout, style: &Style) -> Vec<PlacedLabel> {
+    let states: Vec<Rect> = layout
+        .nodes
+        .iter()
+        .filter(|n| !n.kind.is_region())
+        .map(|n| Rect {
+            x: n.x - 2.0,
+            y: n.y - 2.0,
+            w: n.w + 4.0,
+            h: n.h + 4.0,
+        })
+        .collect();
+    let mut placed: Vec<PlacedLabel> = Vec::new();
+    for (i, e) in layout.edges.iter().enumerate() {
+        let (Some(label), Some(at)) = (&e.label, e.label_at) else {
+            continue;
+        };
+        let lines = wrap_label(label, style.max_label_chars, style.max_label_lines);
+        let longest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        let (w, h) = (
+            longest as f64 * LABEL_CHAR + 8.0,
+            lines.len() as f64 * LABEL_LINE + 2.0,
+        );
+        let boxed = |p: Point| Rect {
+            x: p.x - w / 2.0,
+            y: p.y - h / 2.0,
+            w,
+            h,
+        };
+        let cost = |r: &Rect| -> f64 {
+            let covered: f64 = states
+                .iter()
+                .chain(placed.iter().map(|p| &p.rect))
+                .map(|o| r.overlap(o))
+                .sum();
+            let crossings = layout
+                .edges
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .flat_map(|(_, o)| o.points.windows(2))
+                .filter(|seg| r.crossed_by(seg[0], seg[1]))
+                .count();
+            covered + crossings as f64 * 400.0
+        };
+        // On the edge first (where the layout put it, then along each
+        // segment), then beside it, touching it on the left or the right.
+        let mut on_edge = vec![at];
+        for seg in e.points.windows(2) {
+            for t in [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1, 0.9] {
+                on_edge.push(Point {
+                    x: seg[0].x + (seg[1].x - seg[0].x) * t,
+                    y: seg[0].y + (seg[1].y - seg[0].y) * t,
+                });
+            }
+        }
+        let beside = on_edge.iter().flat_map(|p| {
+            [-1.0, 1.0].map(|side| Point {
+                x: p.x + side * (w / 2.0 + 2.0),
+                y: p.y,
+            })
+        });
+        let candidates: Vec<Point> = on_edge.iter().copied().chain(beside).collect();
+        let mut best: Option<(f64, Rect)> = None;
+        for p in candidates {
+            let r = boxed(p);
+            let c = cost(&r);
+            if best.is_none_or(|(b, _)| c < b) {
+                best = Some((c, r));
+            }
+            if c == 0.0 {
+                break;
+            }
+        }
+        if let Some((_, rect)) = best {
+            placed.push(PlacedLabel {
+                edge: i,
+                lines,
+                rect,
+            });
+        }
+    }
+    placed
 }
 
 fn region(s: &mut String, n: &Node) {
@@ -399,6 +636,129 @@ mod tests {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(num(3.0), "3");
         assert_eq!(num(2.25), "2.3");
+    }
+
+    #[test]
+    fn labels_wrap_at_spaces_and_end_with_an_ellipsis() {
+        let cases: [(&str, usize, usize, &[&str]); 7] = [
+            ("Default", 24, 3, &["Default"]),
+            (
+                "($.attempts > 5) and ($.urgent == true)",
+                24,
+                3,
+                &["($.attempts > 5)", "and ($.urgent == true)"],
+            ),
+            (
+                "States.Timeout, States.TaskFailed",
+                24,
+                3,
+                &["States.Timeout,", "States.TaskFailed"],
+            ),
+            // A word longer than a line (a JSONPath) breaks after a `.`.
+            (
+                "$.a.very.long.path.without.spaces",
+                10,
+                2,
+                &["$.a.very.", "long.path…"],
+            ),
+            ("$.abcdefghijklmnop", 10, 2, &["$.abcdefgh", "ijklmnop"]),
+            ("one two three four five", 9, 2, &["one two", "three fo…"]),
+            ("  spaced   out  ", 24, 3, &["spaced out"]),
+        ];
+        for (text, width, lines, want) in cases {
+            assert_eq!(wrap_label(text, width, lines), want, "{text}");
+        }
+    }
+
+    /// Long Choice conditions are shown whole (wrapped) where they fit,
+    /// cut with `…` only beyond, always complete in the tooltip; no label
+    /// covers a state or another label, and they cross fewer edges than the
+    /// one-line labels did.
+    #[test]
+    fn long_choice_conditions_wrap_and_keep_clear_of_edges() {
+        let definition = serde_json::json!({
+            "StartAt": "Route",
+            "States": {
+                "Route": {"Type": "Choice", "Choices": [
+                    {"And": [
+                        {"Variable": "$.order.total", "NumericGreaterThan": 1000},
+                        {"Variable": "$.customer.tier", "StringEquals": "gold"}
+                    ], "Next": "Priority"},
+                    {"Variable": "$.order.shipping.country", "StringEquals": "United Kingdom", "Next": "International"},
+                    {"Variable": "$.x", "IsPresent": false, "Next": "Reject"}
+                ], "Default": "Standard"},
+                "Priority": {"Type": "Pass", "End": true},
+                "International": {"Type": "Pass", "End": true},
+                "Reject": {"Type": "Fail"},
+                "Standard": {"Type": "Pass", "End": true}
+            }
+        });
+        let layout = crate::layout_value(&definition);
+        let style = Style::default();
+        let svg = to_svg(&layout, &style);
+        let placed = place_labels(&layout, &style);
+        assert_eq!(placed.len(), 4);
+        let crossings = |r: &Rect, own: usize| -> usize {
+            let others = layout.edges.iter().enumerate().filter(|(j, _)| *j != own);
+            others
+                .flat_map(|(_, e)| e.points.windows(2))
+                .filter(|seg| r.crossed_by(seg[0], seg[1]))
+                .count()
+        };
+        // What the renderer drew before: one line of at most 30 characters
+        // where the layout put it.
+        let before: usize = placed
+            .iter()
+            .map(|l| {
+                let e = &layout.edges[l.edge];
+                let (text, at) = (
+                    e.label.clone().unwrap_or_default(),
+                    e.label_at.unwrap_or(Point { x: 0.0, y: 0.0 }),
+                );
+                let w = text.chars().count().min(30) as f64 * 6.0 + 8.0;
+                crossings(
+                    &Rect {
+                        x: at.x - w / 2.0,
+                        y: at.y - 7.0,
+                        w,
+                        h: 14.0,
+                    },
+                    l.edge,
+                )
+            })
+            .sum();
+        let after: usize = placed.iter().map(|l| crossings(&l.rect, l.edge)).sum();
+        // The gap the layout leaves under this Choice cannot hold every
+        // label clear of every edge; the renderer does what room allows.
+        assert!(
+            after < before && after <= 1,
+            "{after} crossings (before: {before})"
+        );
+        for (i, label) in placed.iter().enumerate() {
+            let full = layout.edges[label.edge].label.clone().unwrap_or_default();
+            for other in &placed[i + 1..] {
+                assert_eq!(label.rect.overlap(&other.rect), 0.0, "labels overlap");
+            }
+            assert!(
+                svg.contains(&format!("<title>{}</title>", escape(&full))),
+                "{full}"
+            );
+            let shown: String = label.lines.concat().split_whitespace().collect();
+            let whole: String = full.split_whitespace().collect();
+            assert_eq!(shown, whole, "shown whole");
+            for line in &label.lines {
+                assert!(svg.contains(&escape(line)), "{line} is drawn");
+            }
+            for n in layout.nodes.iter().filter(|n| !n.kind.is_region()) {
+                let node = Rect {
+                    x: n.x,
+                    y: n.y,
+                    w: n.w,
+                    h: n.h,
+                };
+                assert_eq!(label.rect.overlap(&node), 0.0, "{full} covers {}", n.name);
+            }
+        }
     }
 
     #[test]
