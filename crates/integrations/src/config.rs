@@ -26,6 +26,33 @@ pub struct IntegrationsConfig {
     pub functions: BTreeMap<String, FunctionConfig>,
     #[serde(default)]
     pub commands: CommandsConfig,
+    /// Buckets by name: `[integrations.buckets.<name>]`, for the
+    /// `aws-sdk:s3:*` task resources and a Map's `ItemReader`.
+    #[serde(default)]
+    pub buckets: BTreeMap<String, BucketConfig>,
+}
+
+/// `[integrations.buckets.<name>]`: where a bucket's objects live. A task
+/// names the bucket by `<name>` (`"Bucket": "media"`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketConfig {
+    /// `file:///srv/media` (a local folder, which must exist) or
+    /// `s3://bucket-name` (a bucket of an S3-compatible store).
+    pub url: String,
+    /// The S3 endpoint (`http://127.0.0.1:9000`); absent means AWS S3.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The region to sign for (default `us-east-1`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Credentials for an `s3://` bucket (a value or `{ env = "…" }`);
+    /// absent means unsigned requests (a public or local store): neither
+    /// the environment nor a cloud metadata service is consulted.
+    #[serde(default)]
+    pub access_key_id: Option<Secret>,
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
 }
 
 /// `[integrations.http]`: HTTP tasks (`arn:aws:states:::http:invoke`).

@@ -10,6 +10,7 @@
 //! | [`function`] | `arn:aws:states:::lambda:invoke[.waitForTaskToken]`, `arn:aws:lambda:<region>:<account>:function:<name>` |
 //! | [`command`] | `arn:statecraft:command:<name>` (off unless enabled) |
 //! | [`nested`] | `arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]` |
+//! | [`s3`] | `arn:aws:states:::aws-sdk:s3:{getObject,putObject,listObjectsV2,headObject,copyObject,deleteObject}`, a Map's `ItemReader` (`s3:getObject`, `s3:listObjectsV2`) over `[integrations.buckets]` |
 //!
 //! The server builds them once with [`build`] from the `[integrations]`
 //! section of its config ([`IntegrationsConfig`]) and registers them with
@@ -27,6 +28,7 @@ pub mod encoding;
 pub mod function;
 pub mod http;
 pub mod nested;
+pub mod s3;
 pub mod secret;
 
 use std::sync::Arc;
@@ -78,6 +80,8 @@ pub enum Error {
     },
     #[error("integrations.commands.programs.{name}: {why}")]
     Command { name: String, why: String },
+    #[error("integrations.buckets.{name}: {why}")]
+    Bucket { name: String, why: String },
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
 }
@@ -109,6 +113,9 @@ pub fn build(
     ];
     if config.commands.enabled {
         out.push(Arc::new(command::Commands::new(&config.commands)?));
+    }
+    if !config.buckets.is_empty() {
+        out.push(Arc::new(s3::Buckets::new(&config.buckets)?));
     }
     if let Some(executions) = executions {
         out.push(Arc::new(nested::NestedExecutions::new(executions)));
