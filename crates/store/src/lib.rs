@@ -11,8 +11,9 @@
 //!   read connections. Writes return a [`Pending`] that resolves once the
 //!   write is committed: an implementation may (and the SQLite one does)
 //!   batch concurrent writes into one database transaction (group commit).
-//! - [`sqlite::SqliteStore`] is the implementation today; a PostgreSQL one
-//!   implements the same traits and must pass the same [`suite`] of tests.
+//! - [`sqlite::SqliteStore`] is the embedded implementation;
+//!   [`postgres::PostgresStore`] implements the same traits for a database
+//!   several nodes share, and both pass the same [`suite`] of tests.
 //! - The schema lives in numbered migrations under `migrations/`, applied
 //!   at open and recorded in a `schema_version` table.
 //!
@@ -27,12 +28,14 @@ pub mod error;
 pub mod execution;
 pub mod page;
 pub mod pending;
+pub mod postgres;
 pub mod sqlite;
 pub mod state_machine;
 pub mod stats;
 pub mod suite;
 pub mod tag;
 
+pub use self::postgres::{OpenError as PostgresOpenError, PostgresOptions, PostgresStore};
 pub use activity::{Activity, ActivityStore};
 pub use commits::Committed;
 pub use error::{Error, Result};

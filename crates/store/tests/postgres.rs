@@ -1,0 +1,297 @@
+//! The PostgreSQL store against a real PostgreSQL server (a throw-away
+//! cluster, see `support/pg.rs`): the shared suite, version conflicts
+//! between two writers, several nodes migrating one database at once, the
+//! typed errors of a bad URL, a refused port and wrong credentials, and a
+//! database that goes away and comes back at run time.
+
+#[path = "support/pg.rs"]
+mod pg;
+
+use std::sync::{Arc, Barrier};
+
+use statecraft_store::postgres::{OpenError, PostgresOptions, PostgresStore, SCHEMA_VERSION};
+use statecraft_store::{
+    Error, ExecutionState, ExecutionStatus, ExecutionStore, HistoryQuery, Store, TagStore,
+    Transition,
+};
+use statecraft_types::{EventType, HistoryEvent};
+
+fn open(url: &str) -> PostgresStore {
+    PostgresStore::open(&PostgresOptions::new(url))
+        .unwrap_or_else(|e| panic!("opening the PostgreSQL store at {url}: {e}"))
+}
+
+fn state(engine_state: &str) -> ExecutionState {
+    ExecutionState {
+        status: ExecutionStatus::Running,
+        output: None,
+        error: None,
+        cause: None,
+        stop_date_ms: None,
+        redrive_count: 0,
+        redrive_date_ms: None,
+        redrive_status: None,
+        redrive_status_reason: None,
+        engine_state: engine_state.into(),
+    }
+}
+
+fn step(arn: &str, expected_version: u64, first_event: u64, who: &str) -> Transition {
+    Transition {
+        execution_arn: arn.into(),
+        expected_version,
+        state: state(who),
+        events: (first_event..first_event + 3)
+            .map(|id| HistoryEvent {
+                id,
+                previous_event_id: id - 1,
+                timestamp_ms: 5_000,
+                event_type: EventType::PassStateEntered,
+                details: None,
+            })
+            .collect(),
+        timers: vec![],
+        tasks: vec![],
+    }
+}
+
+#[test]
+fn passes_the_shared_suite() {
+    let store = open(&pg::fresh_database("suite"));
+    statecraft_store::suite::run_all(&store);
+}
+
+#[test]
+fn two_writers_race_for_one_version_and_exactly_one_wins() {
+    let url = pg::fresh_database("race");
+    // Two "nodes": two stores, two writers, one database.
+    let a = Arc::new(open(&url));
+    let b = Arc::new(open(&url));
+    for round in 0..20 {
+        let arn = format!("arn:aws:states:us-east-1:1:execution:race:e{round}");
+        statecraft_store::suite::seed_execution(&*a, &arn);
+        let gate = Arc::new(Barrier::new(2));
+        let racers: Vec<_> = [("a", Arc::clone(&a)), ("b", Arc::clone(&b))]
+            .into_iter()
+            .map(|(who, store)| {
+                let gate = Arc::clone(&gate);
+                let arn = arn.clone();
+                std::thread::spawn(move || {
+                    gate.wait();
+                    (who, store.commit(step(&arn, 1, 2, who)).wait())
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+        let winners: Vec<&str> = results
+            .iter()
+            .filter(|(_, r)| r == &Ok(2))
+            .map(|(w, _)| *w)
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        for (_, r) in &results {
+            assert!(
+                matches!(r, Ok(2) | Err(Error::Conflict { expected: 1, .. })),
+                "round {round}: {r:?}"
+            );
+        }
+        let e = b.get_execution(&arn).unwrap().unwrap();
+        assert_eq!((e.version, e.state.engine_state.as_str()), (2, winners[0]));
+        let h = a.history(&arn, &HistoryQuery::default()).unwrap();
+        assert_eq!(
+            h.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4],
+            "round {round}: only the winner's events"
+        );
+    }
+}
+
+#[test]
+fn a_conflict_and_a_failure_do_not_fail_the_rest_of_their_batch() {
+    let store = open(&pg::fresh_database("batch"));
+    let arn = "arn:aws:states:us-east-1:1:execution:batch:e";
+    statecraft_store::suite::seed_execution(&store, arn);
+    // Queued together, so that they share one transaction: a good write, a
+    // stale transition (refused), a duplicate event (fails in the database,
+    // aborting the transaction), and more good writes after them.
+    let tag = |k: &str| {
+        store.tag_resource(
+            "arn:r",
+            vec![statecraft_store::Tag {
+                key: k.into(),
+                value: "v".into(),
+            }],
+        )
+    };
+    let t1 = tag("before");
+    let stale = store.commit(step(arn, 7, 2, "stale"));
+    let good = store.commit(step(arn, 1, 2, "good"));
+    let duplicate = store.commit(step(arn, 2, 4, "dup-a"));
+    let t2 = tag("after");
+    assert_eq!(t1.wait(), Ok(()));
+    assert!(matches!(stale.wait(), Err(Error::Conflict { .. })));
+    assert_eq!(good.wait(), Ok(2));
+    // Event ids 4..=6 clash with the good transition's 2..=4: refused whole.
+    assert!(matches!(duplicate.wait(), Err(Error::Backend(_))));
+    assert_eq!(t2.wait(), Ok(()));
+    let e = store.get_execution(arn).unwrap().unwrap();
+    assert_eq!((e.version, e.state.engine_state.as_str()), (2, "good"));
+    assert_eq!(store.list_tags("arn:r").unwrap().len(), 2);
+    let h = store.history(arn, &HistoryQuery::default()).unwrap();
+    assert_eq!(h.items.len(), 4);
+}
+
+#[test]
+fn nodes_that_start_at_once_migrate_the_database_once() {
+    let url = pg::fresh_database("migrate");
+    let nodes = 4;
+    let gate = Arc::new(Barrier::new(nodes));
+    let opened: Vec<_> = (0..nodes)
+        .map(|_| {
+            let gate = Arc::clone(&gate);
+            let url = url.clone();
+            std::thread::spawn(move || {
+                gate.wait();
+                PostgresStore::open(&PostgresOptions::new(url.as_str()))
+            })
+        })
+        .collect();
+    let stores: Vec<PostgresStore> = opened
+        .into_iter()
+        .map(|h| h.join().unwrap().expect("every node opens"))
+        .collect();
+    // Each works on the same schema.
+    for (i, s) in stores.iter().enumerate() {
+        statecraft_store::suite::seed_execution(s, &format!("arn:aws:states:::execution:m:n{i}"));
+    }
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let versions: Vec<i64> = client
+        .query("SELECT version FROM schema_version ORDER BY version", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, (0..=SCHEMA_VERSION).collect::<Vec<_>>());
+    // Opening again is a no-op.
+    drop(open(&url));
+    // A database migrated by a newer build is refused.
+    client
+        .execute(
+            "INSERT INTO schema_version VALUES ($1, 0)",
+            &[&(SCHEMA_VERSION + 1)],
+        )
+        .unwrap();
+    let newer = PostgresStore::open(&PostgresOptions::new(url.as_str())).err();
+    assert_eq!(
+        newer,
+        Some(OpenError::TooNew {
+            found: SCHEMA_VERSION + 1,
+            supported: SCHEMA_VERSION
+        })
+    );
+}
+
+#[test]
+fn opening_with_bad_urls_ports_or_credentials_gives_typed_errors() {
+    let c = pg::cluster();
+    let refused_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let db = pg::fresh_database("errors");
+    let db_name = db.rsplit('/').next().unwrap().to_string();
+    let role = format!("statecraft_pw_{}", std::process::id());
+    c.psql(&format!(
+        "CREATE ROLE {role} LOGIN PASSWORD 'right-password'"
+    ));
+    c.psql(&format!("ALTER DATABASE {db_name} OWNER TO {role}"));
+    type Case = (String, fn(&OpenError) -> bool, &'static str);
+    let cases: Vec<Case> = vec![
+        (
+            "mysql://u@127.0.0.1/db".into(),
+            |e| matches!(e, OpenError::InvalidUrl { .. }),
+            "invalid URL",
+        ),
+        (
+            "postgres://u@127.0.0.1:notaport/db".into(),
+            |e| matches!(e, OpenError::InvalidUrl { .. }),
+            "invalid URL",
+        ),
+        (
+            format!("postgres://u:pw@127.0.0.1:{refused_port}/db"),
+            |e| matches!(e, OpenError::Unreachable { .. }),
+            "cannot connect",
+        ),
+        (
+            c.url_as(&role, "wrong-password", &db_name),
+            |e| matches!(e, OpenError::Authentication { .. }),
+            "refused the credentials of user statecraft_pw_",
+        ),
+        (
+            c.url_as("postgres", pg::PASSWORD, "no_such_database"),
+            |e| matches!(e, OpenError::NoDatabase { .. }),
+            "database no_such_database does not exist",
+        ),
+    ];
+    for (url, expected, words) in cases {
+        let e = PostgresStore::open(&PostgresOptions::new(url.as_str()))
+            .err()
+            .unwrap_or_else(|| panic!("{url} opened"));
+        assert!(expected(&e), "{url}: {e:?}");
+        let text = e.to_string();
+        assert!(text.starts_with("PostgreSQL store: "), "{text}");
+        assert!(text.contains(words), "{url}: {text}");
+        assert!(!text.contains("wrong-password"), "password shown: {text}");
+    }
+    // The right password opens.
+    drop(open(&c.url_as(&role, "right-password", &db_name)));
+}
+
+#[test]
+fn a_database_that_goes_away_fails_reads_and_writes_then_recovers() {
+    let c = pg::cluster();
+    let url = pg::fresh_database("away");
+    let name = url.rsplit('/').next().unwrap().to_string();
+    let store = open(&url);
+    let arn = "arn:aws:states:us-east-1:1:execution:away:e";
+    statecraft_store::suite::seed_execution(&store, arn);
+    assert!(store.get_execution(arn).unwrap().is_some());
+
+    // The database goes away: no new connections, existing ones killed.
+    c.psql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"));
+    c.psql(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ));
+    let write = store.commit(step(arn, 1, 2, "while-away")).wait();
+    assert!(matches!(write, Err(Error::Backend(_))), "{write:?}");
+    let again = store.commit(step(arn, 1, 2, "while-away")).wait();
+    match &again {
+        Err(Error::Backend(m)) => assert!(m.starts_with("PostgreSQL store: "), "{m}"),
+        other => panic!("a write while the database is away: {other:?}"),
+    }
+    let read = store.get_execution(arn);
+    assert!(matches!(read, Err(Error::Backend(_))), "{read:?}");
+
+    // It comes back: after the writer's back-off, writes and reads work and
+    // nothing of the failed writes was committed.
+    c.psql(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let committed = loop {
+        match store.commit(step(arn, 1, 2, "after")).wait() {
+            Ok(v) => break v,
+            Err(e) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the store did not reconnect: {e}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    };
+    assert_eq!(committed, 2);
+    let e = store.get_execution(arn).unwrap().unwrap();
+    assert_eq!(e.state.engine_state, "after");
+    let h = store.history(arn, &HistoryQuery::default()).unwrap();
+    assert_eq!(h.items.len(), 4);
+    store.close();
+}
