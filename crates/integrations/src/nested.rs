@@ -118,6 +118,7 @@ impl ApiError {
             E::StateMachineDeleting(_) => "StateMachineDeleting",
             E::ExecutionNotRedrivable(_) => "ExecutionNotRedrivable",
             E::ExecutionLimitExceeded(_) => "ExecutionLimitExceeded",
+            E::TaskNotOpen(_) => "TaskTimedOut",
             // `StepFunctions.ThrottlingException`, AWS's common throttling error.
             E::Throttled(_) => "Throttling",
             E::Store(_) | E::Shutdown => {

@@ -37,6 +37,16 @@ use crate::Inner;
 /// What an actor's mailbox carries.
 pub(crate) enum Msg {
     Event(Event),
+    /// A task's answer by its token (SendTaskSuccess/Failure), already
+    /// recorded in the store. Held while the task's invocation is still
+    /// running, so that its `TaskSubmitted` is recorded first, as on AWS.
+    Answer(Event),
+    /// A task's invocation returned (`event`: what it returned, if anything
+    /// for the engine).
+    Invoked {
+        task: u64,
+        event: Option<Event>,
+    },
     /// StopExecution; answered with the stop date.
     Stop {
         error: Option<String>,
@@ -195,6 +205,14 @@ where
     }
 }
 
+/// The task a token answer closes.
+fn answered_task(event: &Event) -> Option<u64> {
+    match event {
+        Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => Some(*task),
+        _ => None,
+    }
+}
+
 /// How an actor's loop ends.
 enum End {
     /// The execution finished.
@@ -218,7 +236,10 @@ pub(crate) struct Actor {
     redrive_date_ms: Option<i64>,
     /// Commands committed but not yet carried out (start, redrive, recovery).
     initial: Vec<Command>,
+    /// Invocations still in progress, by task.
     running: HashMap<u64, AbortHandle>,
+    /// Token answers that came while their task's invocation was running.
+    held: HashMap<u64, Event>,
 }
 
 impl Actor {
@@ -240,6 +261,7 @@ impl Actor {
             redrive_date_ms,
             initial,
             running: HashMap::new(),
+            held: HashMap::new(),
         }
     }
 
@@ -276,6 +298,26 @@ impl Actor {
             };
             let outcome = match msg {
                 Msg::Event(event) => self.apply(inner, event).await,
+                Msg::Answer(event) => match answered_task(&event) {
+                    Some(task) if self.running.contains_key(&task) => {
+                        self.held.insert(task, event);
+                        Ok(())
+                    }
+                    _ => self.apply(inner, event).await,
+                },
+                Msg::Invoked { task, event } => {
+                    let r = match event {
+                        Some(event) => self.apply(inner, event).await,
+                        None => Ok(()),
+                    };
+                    // The invocation is over: an answer that came meanwhile
+                    // goes in now, after what the invocation returned.
+                    self.running.remove(&task);
+                    match self.held.remove(&task) {
+                        Some(answer) if r.is_ok() => self.apply(inner, answer).await,
+                        _ => r,
+                    }
+                }
                 Msg::Stop {
                     error,
                     cause,
@@ -303,6 +345,8 @@ impl Actor {
         while let Ok(msg) = rx.try_recv() {
             leftover.push(msg);
         }
+        // Answers held for a reload are in the store and delivered again.
+        self.held.clear();
         match end {
             End::Finished => {
                 inner.timers.cancel_all(&self.arn);
@@ -416,18 +460,19 @@ impl Actor {
                             Err(_) => return,
                         };
                         let Some(inner) = weak.upgrade() else { return };
-                        match outcome {
+                        let event = match outcome {
                             TaskOutcome::Succeeded(output) => {
-                                inner.deliver(&arn, Event::TaskSucceeded { task, output })
+                                Some(Event::TaskSucceeded { task, output })
                             }
                             TaskOutcome::Failed(failure) => {
-                                inner.deliver(&arn, Event::TaskFailed { task, failure })
+                                Some(Event::TaskFailed { task, failure })
                             }
                             TaskOutcome::Submitted(output) => {
-                                inner.deliver(&arn, Event::TaskSubmitted { task, output })
+                                Some(Event::TaskSubmitted { task, output })
                             }
-                            TaskOutcome::Deferred => {}
-                        }
+                            TaskOutcome::Deferred => None,
+                        };
+                        let _ = inner.send(&arn, Msg::Invoked { task, event });
                     });
                 }
             }

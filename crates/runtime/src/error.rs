@@ -26,6 +26,10 @@ pub enum Error {
     /// RedriveExecution on an execution that cannot be redriven.
     #[error("{0}")]
     ExecutionNotRedrivable(String),
+    /// SendTaskSuccess/Failure with a token whose task is no longer open
+    /// (answered already, timed out, cancelled, or never issued).
+    #[error("{0}")]
+    TaskNotOpen(String),
     /// StartExecution with as many open executions as the configured limit.
     #[error("{0}")]
     ExecutionLimitExceeded(String),

@@ -678,6 +678,26 @@ impl Runtime {
         self.inner.send(execution_arn, Msg::Event(event))
     }
 
+    /// SendTaskSuccess / SendTaskFailure: closes the open task `token` names
+    /// with `answer` and delivers it to the task's execution. Which answer
+    /// wins is decided by the store in one statement (the answer is recorded
+    /// only if the task is still open), so of concurrent answers to one
+    /// token exactly one is accepted; the others, and any later one, get
+    /// [`Error::TaskNotOpen`]. Returns false if the task's execution is not
+    /// running.
+    pub async fn answer_task(&self, token: &str, answer: TaskAnswer) -> Result<bool> {
+        let inner = &self.inner;
+        inner.check_running()?;
+        let text = serde_json::to_string(&answer)
+            .map_err(|e| statecraft_store::Error::Backend(e.to_string()))?;
+        let Some((arn, task)) = inner.store.answer_task(token, text).await? else {
+            return Err(Error::TaskNotOpen(
+                "Task Timed Out: 'Provided task does not exist anymore'".into(),
+            ));
+        };
+        inner.send(&arn, Msg::Answer(answer.into_event(task.task_id)))
+    }
+
     /// The number of executions with a live actor (for tests and metrics).
     pub fn active_executions(&self) -> usize {
         self.inner.live_actors.load(Ordering::Acquire)
@@ -721,6 +741,24 @@ impl Drop for ActorGuard {
         self.inner.unregister(&self.arn, self.id);
         if self.inner.live_actors.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.inner.actors_done.notify_waiters();
+        }
+    }
+}
+
+/// How a task token is answered ([`Runtime::answer_task`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum TaskAnswer {
+    /// SendTaskSuccess with its output.
+    Succeeded(Value),
+    /// SendTaskFailure with its error and cause.
+    Failed(statecraft_types::Failure),
+}
+
+impl TaskAnswer {
+    fn into_event(self, task: statecraft_engine::TaskId) -> Event {
+        match self {
+            TaskAnswer::Succeeded(output) => Event::TaskSucceeded { task, output },
+            TaskAnswer::Failed(failure) => Event::TaskFailed { task, failure },
         }
     }
 }
@@ -890,6 +928,9 @@ impl Inner {
         let machine = self.machines.get(&revision)?;
         let execution = actor::load_engine_state(&record)?;
         let recovered = actor::recovered_commands(self.store.as_ref(), arn)?;
+        // Answers recorded but not yet consumed (a crash came in between)
+        // are delivered again; the engine ignores one it has seen.
+        let answers = self.store.task_answers(arn)?;
         self.spawn_actor(actor::Actor::new(
             arn.to_string(),
             machine,
@@ -898,6 +939,11 @@ impl Inner {
             record.state.redrive_date_ms,
             recovered,
         ));
+        for (task, text) in answers {
+            if let Ok(answer) = serde_json::from_str::<TaskAnswer>(&text) {
+                let _ = self.send(arn, Msg::Answer(answer.into_event(task)));
+            }
+        }
         Ok(true)
     }
 

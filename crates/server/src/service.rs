@@ -55,6 +55,7 @@ pub(crate) fn runtime_err(e: statecraft_runtime::Error) -> ApiError {
         E::StateMachineDeleting(_) => ApiError::StateMachineDeleting(m),
         E::ExecutionNotRedrivable(_) => ApiError::ExecutionNotRedrivable(m),
         E::ExecutionLimitExceeded(_) => ApiError::ExecutionLimitExceeded(m),
+        E::TaskNotOpen(_) => ApiError::TaskTimedOut(m),
         E::Throttled(_) => ApiError::ThrottlingException(m),
         E::Store(e) => store_err(e),
         E::Shutdown => ApiError::internal("the server is shutting down"),

@@ -308,11 +308,32 @@ pub trait ExecutionStore: Send + Sync {
     /// Timers of all executions due at or before `until_ms`, earliest first.
     fn due_timers(&self, until_ms: i64, limit: u32) -> Result<Vec<DueTimer>>;
 
-    /// The pending tasks of one execution, by task id.
+    /// The pending (unanswered) tasks of one execution, by task id.
     fn pending_tasks(&self, execution_arn: &str) -> Result<Vec<PendingTask>>;
 
-    /// The execution and task a task token belongs to.
+    /// The execution and task an open task token belongs to (`None` once
+    /// the task is answered or gone).
     fn task_by_token(&self, token: &str) -> Result<Option<(String, PendingTask)>>;
+
+    /// Closes the open task `token` names by recording `answer` (opaque to
+    /// the store), atomically: of any number of concurrent answers to one
+    /// token exactly one gets `Some` (the execution and the task); the
+    /// others, and answers to a token whose task is answered, timed out,
+    /// cancelled or unknown, get `None`. The answer stays with the task
+    /// until a transition removes it ([`ExecutionStore::task_answers`]).
+    fn answer_task(&self, token: &str, answer: String) -> Pending<Option<(String, PendingTask)>> {
+        let _ = (token, answer);
+        Pending::ready(Err(crate::Error::Backend(
+            "this store cannot answer tasks".into(),
+        )))
+    }
+
+    /// The answers recorded for tasks of one execution that no transition
+    /// has consumed yet (a crash came in between), by task id.
+    fn task_answers(&self, execution_arn: &str) -> Result<Vec<(u64, String)>> {
+        let _ = execution_arn;
+        Ok(Vec::new())
+    }
 
     /// Takes the leases of up to `limit` active executions that nobody holds
     /// (or whose lease expired, or that `owner` holds already) until

@@ -3,13 +3,19 @@
 //!
 //! A token names a pending task in the store (it was committed with the
 //! step that scheduled the task), so tokens keep working across restarts.
-//! The answer becomes an engine event of the task's execution; the engine
-//! ignores answers to tasks it no longer waits for.
+//! SendTaskSuccess/Failure close the task in the store in one statement
+//! that records the answer only if the task is still open: of concurrent
+//! answers to one token exactly one is accepted, every other gets
+//! `TaskTimedOut` (AWS's error for a token whose task is closed; a string
+//! that cannot be a token at all is `InvalidToken`). The accepted answer
+//! becomes an engine event of the task's execution.
 
 use serde_json::{json, Value};
 use statecraft_engine::Event;
 use statecraft_store::PendingTask;
 use statecraft_types::Failure;
+
+use statecraft_runtime::TaskAnswer;
 
 use crate::protocol::{ApiError, Len, Request, CAUSE, DATA, ERROR};
 use crate::service::{runtime_err, store_err, Service};
@@ -41,6 +47,27 @@ impl Service {
             })
     }
 
+    /// Closes the token's task with `answer` (see the module's note).
+    async fn close(&self, token: &str, answer: TaskAnswer) -> Result<Value, ApiError> {
+        if !well_formed(token) {
+            return Err(ApiError::InvalidToken("Invalid token".into()));
+        }
+        let delivered = self
+            .runtime
+            .answer_task(token, answer)
+            .await
+            .or_else(|e| match e {
+                statecraft_runtime::Error::ExecutionDoesNotExist(_) => Ok(false),
+                e => Err(runtime_err(e)),
+            })?;
+        if !delivered {
+            return Err(ApiError::TaskDoesNotExist(
+                "Task Does Not Exist: the task's execution is no longer running".into(),
+            ));
+        }
+        Ok(json!({}))
+    }
+
     /// Delivers `event` to the task's execution; `TaskDoesNotExist` if the
     /// execution is no longer running.
     fn answer(&self, execution_arn: &str, event: Event) -> Result<Value, ApiError> {
@@ -65,28 +92,15 @@ impl Service {
         let output: Value = serde_json::from_str(output_text).map_err(|e| {
             ApiError::InvalidOutput(format!("Invalid Output: the output is not valid JSON: {e}"))
         })?;
-        let (execution_arn, task) = self.task_of(token)?;
-        self.answer(
-            &execution_arn,
-            Event::TaskSucceeded {
-                task: task.task_id,
-                output,
-            },
-        )
+        self.close(token, TaskAnswer::Succeeded(output)).await
     }
 
     pub async fn send_task_failure(&self, req: Request) -> Result<Value, ApiError> {
         let token = req.str("taskToken", TASK_TOKEN)?;
         let error = req.opt_str("error", ERROR)?.unwrap_or("");
         let cause = req.opt_str("cause", CAUSE)?.unwrap_or("");
-        let (execution_arn, task) = self.task_of(token)?;
-        self.answer(
-            &execution_arn,
-            Event::TaskFailed {
-                task: task.task_id,
-                failure: Failure::new(error, cause),
-            },
-        )
+        self.close(token, TaskAnswer::Failed(Failure::new(error, cause)))
+            .await
     }
 
     pub async fn send_task_heartbeat(&self, req: Request) -> Result<Value, ApiError> {

@@ -482,6 +482,15 @@ impl ExecutionStore for SqliteStore {
         self.read(|c| queries::task_by_token(c, token))
     }
 
+    fn answer_task(&self, token: &str, answer: String) -> Pending<Option<(String, PendingTask)>> {
+        let token = token.to_string();
+        self.write(move |c| queries::answer_task(c, &token, &answer))
+    }
+
+    fn task_answers(&self, execution_arn: &str) -> Result<Vec<(u64, String)>> {
+        self.read(|c| queries::task_answers(c, execution_arn))
+    }
+
     fn claim_executions(
         &self,
         owner: &str,

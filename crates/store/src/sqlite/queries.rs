@@ -1142,12 +1142,48 @@ pub(crate) fn pending_tasks(conn: &Connection, arn: &str) -> Result<Vec<PendingT
     let id = execution_id(conn, arn)?;
     let mut stmt = conn.prepare_cached(
         "SELECT task_id, resource, request, token, lease_owner, lease_expires_ms FROM tasks \
-         WHERE execution_id = ?1 ORDER BY task_id",
+         WHERE execution_id = ?1 AND answer IS NULL ORDER BY task_id",
     )?;
     let tasks = stmt
         .query_map([id], |r| task_from(r, 0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(tasks)
+}
+
+/// Closes an open task by its token: the `answer IS NULL` condition and the
+/// write are one statement in the writer's transaction, so exactly one of
+/// concurrent answers changes the row.
+pub(crate) fn answer_task(
+    conn: &Connection,
+    token: &str,
+    answer: &str,
+) -> Result<Option<(String, PendingTask)>> {
+    let changed = conn
+        .prepare_cached("UPDATE tasks SET answer = ?2 WHERE token = ?1 AND answer IS NULL")?
+        .execute(params![token, answer])?;
+    if changed != 1 {
+        return Ok(None);
+    }
+    Ok(conn
+        .prepare_cached(
+            "SELECT e.arn, t.task_id, t.resource, t.request, t.token, t.lease_owner, \
+             t.lease_expires_ms FROM tasks t JOIN executions e ON e.id = t.execution_id \
+             WHERE t.token = ?1",
+        )?
+        .query_row([token], |r| Ok((r.get(0)?, task_from(r, 1)?)))
+        .optional()?)
+}
+
+pub(crate) fn task_answers(conn: &Connection, arn: &str) -> Result<Vec<(u64, String)>> {
+    let id = execution_id(conn, arn)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT task_id, answer FROM tasks WHERE execution_id = ?1 AND answer IS NOT NULL \
+         ORDER BY task_id",
+    )?;
+    let answers = stmt
+        .query_map([id], |r| Ok((to_u64(r.get(0)?), r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(answers)
 }
 
 pub(crate) fn task_by_token(
@@ -1158,7 +1194,7 @@ pub(crate) fn task_by_token(
         .prepare_cached(
             "SELECT e.arn, t.task_id, t.resource, t.request, t.token, t.lease_owner, \
              t.lease_expires_ms FROM tasks t JOIN executions e ON e.id = t.execution_id \
-             WHERE t.token = ?1",
+             WHERE t.token = ?1 AND t.answer IS NULL",
         )?
         .query_row([token], |r| Ok((r.get(0)?, task_from(r, 1)?)))
         .optional()?)
@@ -1202,7 +1238,7 @@ pub(crate) fn claim_task(
 ) -> Result<Option<(String, PendingTask)>> {
     let found: Option<(i64, i64)> = conn
         .prepare_cached(
-            "SELECT execution_id, task_id FROM tasks WHERE resource = ?1 \
+            "SELECT execution_id, task_id FROM tasks WHERE resource = ?1 AND answer IS NULL \
              AND (lease_owner IS NULL OR lease_expires_ms < ?2) \
              ORDER BY execution_id, task_id LIMIT 1",
         )?
