@@ -234,7 +234,7 @@ test('the activities page shows pending tasks, the worker that took one and the 
   const { activityArn } = await api('CreateActivity', { name: `e2e-activity-${RUN}` });
   const { stateMachineArn } = await api('CreateStateMachine', {
     name: `e2e-activity-${RUN}`,
-    definition: JSON.stringify({ StartAt: 'Work', States: { Work: { Type: 'Task', Resource: activityArn, End: true } } }),
+    definition: JSON.stringify({ StartAt: 'Work', States: { Work: { Type: 'Task', Resource: activityArn, TimeoutSeconds: 7200, HeartbeatSeconds: 600, End: true } } }),
     roleArn: 'arn:aws:iam::123456789012:role/statecraft-e2e',
   });
   await api('StartExecution', { stateMachineArn, input: '{"n": 1}' });
@@ -252,7 +252,20 @@ test('the activities page shows pending tasks, the worker that took one and the 
   await page.locator('table.tasks tbody tr').nth(1).waitFor();
   assert.equal(await page.locator('table.tasks tbody tr').count(), 2);
   await page.locator('table.tasks td', { hasText: 'e2e-worker' }).waitFor();
+  // The deadline that applies, with its date: the started task's heartbeat
+  // (10 minutes), the waiting one's timeout (2 hours).
+  const day = (ms) => { const d = new Date(ms); return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`; };
+  const started = page.locator('table.tasks tr', { hasText: 'e2e-worker' }).locator('td.deadline');
+  assert.match(await started.textContent(), new RegExp(`^${day(Date.now() + 600000)} \\d\\d:\\d\\d:\\d\\d\\.\\d{3} heartbeat in (9|10) min`));
+  const waiting = page.locator('table.tasks tr', { hasText: 'WAITING' }).locator('td.deadline');
+  assert.match(await waiting.textContent(), new RegExp(`^${day(Date.now() + 7200000)} .* timeout in (1 h 59 min|2 h 0 min)`));
   await page.screenshot({ path: `${SHOTS}/activities.png`, fullPage: true });
+  // The execution's history names the activity without a stray colon.
+  await page.goto(execUrl(second.executionArn));
+  const scheduled = page.locator('.grid.events tr', { hasText: 'ActivityScheduled' }).locator('td.summary');
+  await scheduled.waitFor();
+  assert.equal(await scheduled.textContent(), activityArn);
+  await page.goto(`${BASE}/#/activities`);
   await api('SendTaskSuccess', { taskToken: task.taskToken, output: '{}' });
   await api('StopExecution', { executionArn: second.executionArn });
   // A worker waiting in GetActivityTask shows as polling until a task comes.
@@ -276,6 +289,175 @@ test('the editor marks a broken transition at its line', async (page) => {
   await page.locator('.diagnostics li', { hasText: `line ${line}` }).first().waitFor({ timeout: 10000 });
   await page.locator(`.gutter .ln.error`, { hasText: String(line) }).first().waitFor();
   await page.screenshot({ path: `${SHOTS}/editor.png`, fullPage: true });
+});
+
+const ROLE = 'arn:aws:iam::123456789012:role/statecraft-e2e';
+const PASS_DEFINITION = (result) => JSON.stringify({ StartAt: 'P', States: { P: { Type: 'Pass', Result: result, End: true } } });
+
+test('an EXPRESS machine explains that its executions are not listed, and shows the ones kept', async (page) => {
+  const { stateMachineArn } = await api('CreateStateMachine', { name: `e2e-express-${RUN}`, type: 'EXPRESS', definition: PASS_DEFINITION('x'), roleArn: ROLE });
+  const sync = await api('StartSyncExecution', { stateMachineArn, input: '{}' });
+  assert.equal(sync.status, 'SUCCEEDED');
+  const kept = await api('StartExecution', { stateMachineArn, name: `kept-${RUN}`, input: '{}' });
+  await page.goto(machineUrl(stateMachineArn));
+  await page.locator('.express-executions .info-box', { hasText: 'not listed' }).waitFor();
+  await page.locator('.express-executions td a', { hasText: `kept-${RUN}` }).waitFor({ timeout: 10000 });
+  assert.equal(await page.locator('.error-box').count(), 0, 'no error box');
+  assert.equal(await page.locator('text=StateMachineTypeNotSupported').count(), 0);
+  await page.locator('.machine-stats [data-stat="total"] .stat-value', { hasText: /^[1-9]/ }).waitFor();
+  await page.screenshot({ path: `${SHOTS}/machine-express.png`, fullPage: true });
+  // Its execution page opens.
+  await page.locator('.express-executions td a', { hasText: `kept-${RUN}` }).click();
+  await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 10000 });
+  assert.ok(kept.executionArn.includes(':express:'));
+});
+
+test('a machine page shows its versions with their descriptions and aliases with their routing weights', async (page) => {
+  const { stateMachineArn, stateMachineVersionArn: v1 } = await api('CreateStateMachine', {
+    name: `e2e-versions-${RUN}`, definition: PASS_DEFINITION('one'), roleArn: ROLE, publish: true, versionDescription: 'First cut',
+  });
+  await api('UpdateStateMachine', { stateMachineArn, definition: PASS_DEFINITION('two') });
+  const { stateMachineVersionArn: v2 } = await api('PublishStateMachineVersion', { stateMachineArn, description: 'Second, with the fix' });
+  await api('CreateStateMachineAlias', {
+    name: 'live', description: 'Canary of the fix', routingConfiguration: [{ stateMachineVersionArn: v1, weight: 70 }, { stateMachineVersionArn: v2, weight: 30 }],
+  });
+  await page.goto(machineUrl(stateMachineArn));
+  await page.locator('ul.versions li', { hasText: 'First cut' }).waitFor();
+  await page.locator('ul.versions li', { hasText: 'Second, with the fix' }).waitFor();
+  const alias = page.locator('ul.aliases li[data-alias="live"]');
+  await alias.locator('.description', { hasText: 'Canary of the fix' }).waitFor();
+  await alias.locator('.route', { hasText: '70 %' }).waitFor();
+  await alias.locator('.route', { hasText: '30 %' }).waitFor();
+  assert.match(await alias.locator('.route').first().textContent(), /v1/);
+});
+
+test('a task waiting on a token shows the token and answers it with success or failure', async (page) => {
+  const { stateMachineArn } = await api('CreateStateMachine', {
+    name: `e2e-callback-${RUN}`,
+    roleArn: ROLE,
+    definition: JSON.stringify({
+      StartAt: 'Approve',
+      States: {
+        Approve: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+          Parameters: { QueueUrl: 'https://sqs.example/approvals', MessageBody: { 'token.$': '$$.Task.Token' } },
+          End: true,
+        },
+      },
+    }),
+  });
+  const tokenOf = async (executionArn) => {
+    for (let i = 0; i < 100; i += 1) {
+      const { events } = await api('GetExecutionHistory', { executionArn });
+      const scheduled = events.find((e) => e.type === 'TaskScheduled');
+      if (scheduled) return JSON.parse(scheduled.taskScheduledEventDetails.parameters).MessageBody.token;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the task was never scheduled');
+  };
+  // Success, with an output written in the JSON editor.
+  const ok = await api('StartExecution', { stateMachineArn, input: '{}' });
+  const token = await tokenOf(ok.executionArn);
+  await page.goto(execUrl(ok.executionArn));
+  const row = page.locator('.card.waiting tr', { hasText: 'Approve' });
+  await row.waitFor({ timeout: 10000 });
+  assert.equal(await row.locator('code.token').textContent(), token);
+  await page.screenshot({ path: `${SHOTS}/execution-waiting.png`, fullPage: true });
+  await row.getByRole('button', { name: 'Send success' }).click();
+  await page.locator('dialog textarea').fill('{"approved": true}');
+  await page.locator('dialog').getByRole('button', { name: 'Send success' }).click();
+  await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 15000 });
+  assert.deepEqual(JSON.parse((await api('DescribeExecution', { executionArn: ok.executionArn })).output), { approved: true });
+  assert.equal(await page.locator('.card.waiting').count(), 0);
+  // Failure, with an error name and a cause.
+  const no = await api('StartExecution', { stateMachineArn, input: '{}' });
+  await tokenOf(no.executionArn);
+  await page.goto(execUrl(no.executionArn));
+  await page.locator('.card.waiting tr', { hasText: 'Approve' }).getByRole('button', { name: 'Send failure' }).click();
+  await page.locator('dialog input[type=text]').fill('Review.Rejected');
+  await page.locator('dialog textarea').fill('not this time');
+  await page.locator('dialog').getByRole('button', { name: 'Send failure' }).click();
+  await page.locator('.page-head .badge', { hasText: 'FAILED' }).waitFor({ timeout: 15000 });
+  const failed = await api('DescribeExecution', { executionArn: no.executionArn });
+  assert.equal(failed.error, 'Review.Rejected');
+  assert.equal(failed.cause, 'not this time');
+});
+
+test('a running Map shows how many of its iterations finished out of the total, with a progress bar', async (page) => {
+  const { stateMachineArn } = await api('CreateStateMachine', {
+    name: `e2e-map-progress-${RUN}`,
+    roleArn: ROLE,
+    definition: JSON.stringify({
+      StartAt: 'Each',
+      States: {
+        Each: {
+          Type: 'Map', ItemsPath: '$.items', MaxConcurrency: 2,
+          ItemProcessor: { StartAt: 'Nap', States: { Nap: { Type: 'Wait', Seconds: 1, End: true } } },
+          End: true,
+        },
+      },
+    }),
+  });
+  const { executionArn } = await api('StartExecution', { stateMachineArn, input: JSON.stringify({ items: [1, 2, 3, 4, 5, 6] }) });
+  await page.goto(execUrl(executionArn));
+  await page.getByRole('tab', { name: 'Map iterations' }).click();
+  // While it runs: fewer iterations started than the total, which is known.
+  const count = page.locator('.map-count');
+  await count.waitFor({ timeout: 10000 });
+  assert.match(await count.textContent(), /^[0-5] of 6 finished$/);
+  assert.equal(await page.locator('.page-head .badge').textContent(), 'RUNNING');
+  assert.equal(await page.locator('.map-progress').getAttribute('aria-valuemax'), '6');
+  await page.screenshot({ path: `${SHOTS}/execution-map-running.png`, fullPage: true });
+  await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 20000 });
+  await page.locator('.map-count', { hasText: '6 of 6 finished' }).waitFor({ timeout: 5000 });
+  assert.equal(await page.locator('.map-progress .seg.succeeded').getAttribute('style'), 'width: 100%;');
+});
+
+test('the start dialog closes when the page changes', async (page) => {
+  await page.goto(machineUrl(machineArn));
+  await page.getByRole('button', { name: 'Start execution' }).click();
+  await page.locator('dialog[open]').waitFor();
+  // A navigation that does not come from the dialog (back button, a link
+  // elsewhere, a hash typed in the address bar).
+  await page.evaluate(() => { location.hash = '#/activities'; });
+  await page.getByRole('heading', { name: 'Activities' }).waitFor();
+  assert.equal(await page.locator('dialog').count(), 0);
+  // The page is usable: a click reaches it (a modal left open would block it).
+  await page.locator('#nav a', { hasText: 'State machines' }).click({ timeout: 3000 });
+  await page.getByRole('heading', { name: 'State machines' }).waitFor();
+});
+
+test('the editor creates a machine from YAML, sending its JSON form, and locates YAML diagnostics', async (page) => {
+  const yaml = [
+    'Comment: Written in YAML',
+    'StartAt: Hello',
+    'States:',
+    '  Hello:',
+    '    Type: Pass',
+    '    Result: hi',
+    '    Next: Done',
+    '  Done:',
+    '    Type: Succeed',
+    '',
+  ].join('\n');
+  await page.goto(`${BASE}/#/create`);
+  const area = page.locator('.editor-area');
+  await area.waitFor();
+  // A broken transition is marked at its YAML line.
+  await area.fill(yaml.replace('Next: Done', 'Next: Nowhere'));
+  await page.locator('.diagnostics li', { hasText: 'line 7' }).first().waitFor({ timeout: 10000 });
+  await area.fill(yaml);
+  await page.locator('.diagnostics .ok', { hasText: 'valid' }).waitFor({ timeout: 10000 });
+  const name = `e2e-yaml-${RUN}`;
+  await page.locator('input[placeholder="MyStateMachine"]').fill(name);
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await page.waitForURL(/#\/machine\//, { timeout: 10000 });
+  assert.equal(await page.locator('.error-box').count(), 0);
+  const arn = decodeURIComponent(page.url().split('#/machine/')[1]);
+  const described = await api('DescribeStateMachine', { stateMachineArn: arn });
+  assert.equal(JSON.parse(described.definition).States.Hello.Result, 'hi');
+  assert.equal(described.name, name);
 });
 
 async function main() {

@@ -22,7 +22,10 @@
 //! - `GET /console/{path}`: the app's scripts, styles and icon;
 //! - `GET /console/api/graph?definition=…[&format=svg]` and
 //!   `POST /console/api/layout[?format=svg]` (body: the definition text):
-//!   the layout as JSON ([`statecraft_graph::Layout`]) or as SVG.
+//!   the layout as JSON ([`statecraft_graph::Layout`]) or as SVG;
+//! - `POST /console/api/definition/json` (body: `{"definition": text,
+//!   "pointers": [...]}`): a JSON or YAML definition as JSON text, with the
+//!   lines of the given JSON Pointers in the text sent.
 //!
 //! Architecture invariant: the console never loads anything from another
 //! origin; the `Content-Security-Policy` of the shell enforces it.
@@ -62,5 +65,6 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/", get(assets::index))
         .route("/console/api/graph", get(api::graph))
         .route("/console/api/layout", post(api::layout))
+        .route("/console/api/definition/json", post(api::definition_json))
         .route("/console/{*path}", get(assets::asset))
 }

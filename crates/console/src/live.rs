@@ -13,7 +13,15 @@
 //!   reconnecting `EventSource` resumes after the last one it saw through
 //!   `Last-Event-ID`), then an `end` event once the execution has stopped;
 //! - `GET /console/api/activity-tasks?activityArn=…`: an activity's pending
-//!   tasks ([`ActivityTasksBody`]): waiting for a worker, or started by one.
+//!   tasks ([`ActivityTasksBody`]): waiting for a worker, or started by one,
+//!   each with the deadline that applies to it (heartbeat or timeout);
+//! - `GET /console/api/executions/{arn}/tasks`: an execution's tasks waiting
+//!   for an answer, with their task tokens ([`WaitingTaskBody`]), so the
+//!   console can answer them with SendTaskSuccess or SendTaskFailure;
+//! - `GET /console/api/executions?stateMachineArn=…[&maxResults=N]`: the
+//!   executions the store keeps for a machine, newest first
+//!   ([`StoredExecutionBody`]): the console's list for EXPRESS machines, for
+//!   which ListExecutions is refused as on AWS.
 //!
 //! The streams wake on the store's commit notices
 //! ([`statecraft_store::commits`]): a transition committed on this node is
@@ -176,6 +184,8 @@ pub fn router_with_pollers<S: Clone + Send + Sync + 'static>(
         .route("/console/api/overview", get(overview))
         .route("/console/api/overview/stream", get(overview_stream))
         .route("/console/api/executions/{arn}/events", get(history_stream))
+        .route("/console/api/executions/{arn}/tasks", get(waiting_tasks))
+        .route("/console/api/executions", get(stored_executions))
         .route("/console/api/activity-tasks", get(activity_tasks))
         .with_state(Ctx {
             store,
@@ -589,7 +599,32 @@ pub struct ActivityTaskBody {
     pub task_id: u64,
     /// The worker holding it, while its lease runs.
     pub worker: Option<String>,
+    /// The store's lease: only keeps a second worker off the task, so it is
+    /// far in the future. What ends a silent worker is [`Self::deadline`].
     pub lease_expires_ms: Option<i64>,
+    /// The state's `TimeoutSeconds` and `HeartbeatSeconds`, when set.
+    pub timeout_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<u64>,
+    /// When the task times out unless answered (or, for the heartbeat, unless
+    /// the worker sends a heartbeat): the earlier of the two that apply.
+    pub deadline: Option<DeadlineBody>,
+}
+
+/// The deadline that applies to a pending task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadlineBody {
+    /// ms since the epoch.
+    pub at_ms: i64,
+    /// `heartbeat` (States.HeartbeatTimeout) or `timeout` (States.Timeout).
+    pub kind: DeadlineKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeadlineKind {
+    Heartbeat,
+    Timeout,
 }
 
 /// Sorts `tasks` into waiting and started ones as of `now_ms`.
@@ -621,11 +656,15 @@ pub fn activity_tasks_body(
             }
             None => waiting += 1,
         }
+        let (timeout_seconds, heartbeat_seconds) = request_limits(&t.request);
         listed.push(ActivityTaskBody {
             execution_arn,
             task_id: t.task_id,
             worker: held.as_ref().map(|(o, _)| o.clone()),
             lease_expires_ms: held.map(|(_, u)| u),
+            timeout_seconds,
+            heartbeat_seconds,
+            deadline: None,
         });
     }
     ActivityTasksBody {
@@ -644,11 +683,316 @@ async fn activity_tasks(
 ) -> Result<Json<ActivityTasksBody>, Error> {
     let arn = params.activity_arn;
     let polling = pollers.pollers(&arn);
-    let tasks = blocking(move || store.resource_tasks(&arn, MAX_ACTIVITY_TASKS + 1)).await?;
+    let (s, a) = (store.clone(), arn.clone());
+    let tasks = blocking(move || s.resource_tasks(&a, MAX_ACTIVITY_TASKS + 1)).await?;
     let limit = usize::try_from(MAX_ACTIVITY_TASKS).unwrap_or(usize::MAX);
-    let mut body = activity_tasks_body(tasks, now_ms(), limit);
+    let now = now_ms();
+    let mut body = activity_tasks_body(tasks, now, limit);
     body.polling = polling;
+    let tasks = std::mem::take(&mut body.tasks);
+    body.tasks = blocking(move || Ok(with_deadlines(store.as_ref(), &arn, tasks, now))).await?;
     Ok(Json(body))
+}
+
+/// `TimeoutSeconds` and `HeartbeatSeconds` of a task, from the engine's
+/// serialised task request (`None` when absent or unreadable).
+fn request_limits(request: &str) -> (Option<u64>, Option<u64>) {
+    let v: serde_json::Value = serde_json::from_str(request).unwrap_or_default();
+    (
+        v.get("timeout_seconds").and_then(serde_json::Value::as_u64),
+        v.get("heartbeat_seconds")
+            .and_then(serde_json::Value::as_u64),
+    )
+}
+
+/// How many executions' histories one Activities refresh reads for deadlines.
+const MAX_DEADLINE_EXECUTIONS: usize = 50;
+/// How many history events are read per execution to find open activities.
+const MAX_DEADLINE_EVENTS: usize = 20_000;
+
+/// The parts of a history event that deadlines are computed from.
+#[derive(Debug, Clone, PartialEq)]
+struct EventRow {
+    id: u64,
+    previous_event_id: u64,
+    timestamp_ms: i64,
+    event_type: &'static str,
+    details: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// One `ActivityScheduled` not yet answered: when it was scheduled and
+/// started, and its limits.
+#[derive(Debug, Clone, PartialEq)]
+struct OpenActivity {
+    scheduled_ms: i64,
+    started_ms: Option<i64>,
+    timeout_seconds: Option<u64>,
+    heartbeat_seconds: Option<u64>,
+}
+
+/// The activities of `resource` scheduled in `events` (in id order) and not
+/// yet succeeded, failed or timed out, in the order they were scheduled
+/// (which is the order of their task ids).
+fn open_activities(events: &[EventRow], resource: &str) -> Vec<OpenActivity> {
+    let mut open: std::collections::BTreeMap<u64, OpenActivity> = Default::default();
+    // event id -> the ActivityScheduled event it follows from
+    let mut root: std::collections::HashMap<u64, u64> = Default::default();
+    for e in events {
+        let ty = e.event_type;
+        let d = e.details.as_ref();
+        if ty == "ActivityScheduled" {
+            if d.and_then(|d| d.get("resource"))
+                .and_then(serde_json::Value::as_str)
+                != Some(resource)
+            {
+                continue;
+            }
+            let secs = |k: &str| d.and_then(|d| d.get(k)).and_then(serde_json::Value::as_u64);
+            open.insert(
+                e.id,
+                OpenActivity {
+                    scheduled_ms: e.timestamp_ms,
+                    started_ms: None,
+                    timeout_seconds: secs("timeoutInSeconds"),
+                    heartbeat_seconds: secs("heartbeatInSeconds"),
+                },
+            );
+            root.insert(e.id, e.id);
+            continue;
+        }
+        if !ty.starts_with("Activity") {
+            continue;
+        }
+        let Some(&scheduled) = root.get(&e.previous_event_id) else {
+            continue;
+        };
+        root.insert(e.id, scheduled);
+        match ty {
+            "ActivityStarted" => {
+                if let Some(a) = open.get_mut(&scheduled) {
+                    a.started_ms = Some(e.timestamp_ms);
+                }
+            }
+            "ActivitySucceeded" | "ActivityFailed" | "ActivityTimedOut" => {
+                open.remove(&scheduled);
+            }
+            _ => {}
+        }
+    }
+    open.into_values().collect()
+}
+
+/// The deadline of an open activity, given the execution's armed timers:
+/// the timeout counts from scheduling; the heartbeat clock starts when a
+/// worker takes the task and restarts with each SendTaskHeartbeat, so its
+/// deadline is the armed timer in the window that leaves (the latest
+/// heartbeat is not in the history), or the first one if none is armed yet.
+fn deadline_of(a: &OpenActivity, timers: &[i64], now_ms: i64) -> Option<DeadlineBody> {
+    let timeout = a.timeout_seconds.map(|s| DeadlineBody {
+        at_ms: a.scheduled_ms.saturating_add(secs_ms(s)),
+        kind: DeadlineKind::Timeout,
+    });
+    let heartbeat = match (a.started_ms, a.heartbeat_seconds) {
+        (Some(started), Some(s)) => {
+            let first = started.saturating_add(secs_ms(s));
+            let latest = now_ms.max(started).saturating_add(secs_ms(s));
+            let armed = timers
+                .iter()
+                .copied()
+                .filter(|t| (first..=latest).contains(t) && Some(*t) != timeout.map(|d| d.at_ms))
+                .max();
+            Some(DeadlineBody {
+                at_ms: armed.unwrap_or(first),
+                kind: DeadlineKind::Heartbeat,
+            })
+        }
+        _ => None,
+    };
+    match (timeout, heartbeat) {
+        (Some(t), Some(h)) => Some(if h.at_ms < t.at_ms { h } else { t }),
+        (t, h) => t.or(h),
+    }
+}
+
+fn secs_ms(s: u64) -> i64 {
+    i64::try_from(s)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000)
+}
+
+/// Fills in each task's deadline from its execution's history and timers.
+/// Tasks are matched to the open `ActivityScheduled` events of their
+/// execution in order; when the counts disagree (the history moved on
+/// between the two reads) the deadline is left out rather than guessed.
+fn with_deadlines(
+    store: &dyn Store,
+    resource: &str,
+    mut tasks: Vec<ActivityTaskBody>,
+    now_ms: i64,
+) -> Vec<ActivityTaskBody> {
+    let mut executions: Vec<String> = Vec::new();
+    for t in &tasks {
+        if !executions.contains(&t.execution_arn) && executions.len() < MAX_DEADLINE_EXECUTIONS {
+            executions.push(t.execution_arn.clone());
+        }
+    }
+    for arn in executions {
+        let mut events = Vec::new();
+        let mut after = 0;
+        while events.len() < MAX_DEADLINE_EVENTS {
+            let Ok(batch) = store.history_after(&arn, after, 1000) else {
+                break;
+            };
+            let Some(last) = batch.last() else { break };
+            after = last.id;
+            events.extend(batch.into_iter().map(|e| EventRow {
+                id: e.id,
+                previous_event_id: e.previous_event_id,
+                timestamp_ms: e.timestamp_ms,
+                event_type: e.event_type.as_str(),
+                details: e.details,
+            }));
+        }
+        let open = open_activities(&events, resource);
+        let timers: Vec<i64> = store
+            .timers(&arn)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.fire_at_ms)
+            .collect();
+        let mut mine: Vec<&mut ActivityTaskBody> = tasks
+            .iter_mut()
+            .filter(|t| t.execution_arn == arn)
+            .collect();
+        mine.sort_by_key(|t| t.task_id);
+        if mine.len() != open.len() {
+            continue;
+        }
+        for (t, a) in mine.into_iter().zip(&open) {
+            t.timeout_seconds = t.timeout_seconds.or(a.timeout_seconds);
+            t.heartbeat_seconds = t.heartbeat_seconds.or(a.heartbeat_seconds);
+            t.deadline = deadline_of(a, &timers, now_ms);
+        }
+    }
+    tasks
+}
+
+/// A task of an execution waiting for SendTaskSuccess/SendTaskFailure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitingTaskBody {
+    pub task_id: u64,
+    /// The Task state that waits.
+    pub state_name: Option<String>,
+    pub resource: String,
+    pub task_token: String,
+    /// `activity` (a worker takes it with GetActivityTask) or `callback`
+    /// (`.waitForTaskToken`: whoever got the token answers).
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaitingTasksBody {
+    pub tasks: Vec<WaitingTaskBody>,
+}
+
+/// The tasks of an execution that carry a task token, by task id.
+pub fn waiting_tasks_body(pending: Vec<statecraft_store::PendingTask>) -> WaitingTasksBody {
+    let tasks = pending
+        .into_iter()
+        .filter_map(|t| {
+            let token = t.token?;
+            let request: serde_json::Value = serde_json::from_str(&t.request).unwrap_or_default();
+            let kind = if t.resource.split(':').nth(5) == Some("activity") {
+                "activity"
+            } else {
+                "callback"
+            };
+            Some(WaitingTaskBody {
+                task_id: t.task_id,
+                state_name: request
+                    .get("state_name")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string),
+                resource: t.resource,
+                task_token: token,
+                kind,
+            })
+        })
+        .collect();
+    WaitingTasksBody { tasks }
+}
+
+async fn waiting_tasks(
+    State(Ctx { store, .. }): State<Ctx>,
+    Path(arn): Path<String>,
+) -> Result<Json<WaitingTasksBody>, Error> {
+    let (s, a) = (store.clone(), arn.clone());
+    if blocking(move || s.get_execution(&a)).await?.is_none() {
+        return Err(Error::NotFound(arn));
+    }
+    let pending = blocking(move || store.pending_tasks(&arn)).await?;
+    Ok(Json(waiting_tasks_body(pending)))
+}
+
+/// How many executions the stored-executions list returns at most.
+const MAX_STORED_EXECUTIONS: u32 = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredParams {
+    state_machine_arn: String,
+    max_results: Option<u32>,
+}
+
+/// An execution the store keeps, as the console lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredExecutionBody {
+    pub execution_arn: String,
+    pub name: String,
+    pub status: &'static str,
+    pub start_date_ms: i64,
+    pub stop_date_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredExecutionsBody {
+    pub executions: Vec<StoredExecutionBody>,
+    /// Whether the machine has more executions than listed.
+    pub more: bool,
+}
+
+async fn stored_executions(
+    State(Ctx { store, .. }): State<Ctx>,
+    Query(params): Query<StoredParams>,
+) -> Result<Json<StoredExecutionsBody>, Error> {
+    let limit = params
+        .max_results
+        .unwrap_or(50)
+        .clamp(1, MAX_STORED_EXECUTIONS);
+    let filter = statecraft_store::ExecutionFilter {
+        state_machine_arn: Some(params.state_machine_arn),
+        ..Default::default()
+    };
+    let page = blocking(move || {
+        store.list_executions(&filter, &statecraft_store::PageRequest::first(limit))
+    })
+    .await?;
+    Ok(Json(StoredExecutionsBody {
+        more: page.next_token.is_some(),
+        executions: page
+            .items
+            .into_iter()
+            .map(|e| StoredExecutionBody {
+                execution_arn: e.arn,
+                name: e.name,
+                status: e.status.as_str(),
+                start_date_ms: e.start_date_ms,
+                stop_date_ms: e.stop_date_ms,
+            })
+            .collect(),
+    }))
 }
 
 #[cfg(test)]
@@ -668,6 +1012,157 @@ mod tests {
                 lease_expires_ms: until,
             },
         )
+    }
+
+    fn row(id: u64, prev: u64, at: i64, ty: &'static str, details: serde_json::Value) -> EventRow {
+        EventRow {
+            id,
+            previous_event_id: prev,
+            timestamp_ms: at,
+            event_type: ty,
+            details: details.as_object().cloned(),
+        }
+    }
+
+    /// Two activities scheduled in parallel branches, one answered; one of
+    /// another activity: the open one of ours is found, with its start.
+    #[test]
+    fn open_activities_follow_their_events() {
+        let ours = "arn:aws:states:us-east-1:1:activity:ours";
+        let scheduled = |r: &str| serde_json::json!({"resource": r, "timeoutInSeconds": 3600, "heartbeatInSeconds": 60});
+        let events = [
+            row(1, 0, 0, "ExecutionStarted", serde_json::json!({})),
+            row(2, 1, 10, "ActivityScheduled", scheduled(ours)),
+            row(3, 1, 11, "ActivityScheduled", scheduled(ours)),
+            row(4, 1, 12, "ActivityScheduled", scheduled("arn:other")),
+            row(
+                5,
+                2,
+                20,
+                "ActivityStarted",
+                serde_json::json!({"workerName": "w"}),
+            ),
+            row(6, 3, 21, "ActivityStarted", serde_json::json!({})),
+            row(
+                7,
+                6,
+                30,
+                "ActivitySucceeded",
+                serde_json::json!({"output": "{}"}),
+            ),
+        ];
+        assert_eq!(
+            open_activities(&events, ours),
+            vec![OpenActivity {
+                scheduled_ms: 10,
+                started_ms: Some(20),
+                timeout_seconds: Some(3600),
+                heartbeat_seconds: Some(60),
+            }]
+        );
+    }
+
+    /// The deadline that applies: the heartbeat once a worker holds the task
+    /// (the armed timer if a heartbeat moved it), the timeout otherwise or
+    /// when it comes first.
+    #[test]
+    fn deadlines_are_the_heartbeat_or_the_timeout() {
+        let open =
+            |started: Option<i64>, timeout: Option<u64>, heartbeat: Option<u64>| OpenActivity {
+                scheduled_ms: 1_000,
+                started_ms: started,
+                timeout_seconds: timeout,
+                heartbeat_seconds: heartbeat,
+            };
+        let d = |at_ms, kind| Some(DeadlineBody { at_ms, kind });
+        use DeadlineKind::{Heartbeat, Timeout};
+        let now = 50_000;
+        let cases = [
+            // Waiting for a worker: the heartbeat clock has not started.
+            (
+                open(None, Some(3600), Some(60)),
+                vec![],
+                d(3_601_000, Timeout),
+            ),
+            // Taken at 2 s: its first heartbeat deadline.
+            (
+                open(Some(2_000), Some(3600), Some(60)),
+                vec![3_601_000],
+                d(62_000, Heartbeat),
+            ),
+            // A heartbeat at 40 s moved it: the armed timer says where.
+            (
+                open(Some(2_000), Some(3600), Some(60)),
+                vec![3_601_000, 100_000],
+                d(100_000, Heartbeat),
+            ),
+            // The timeout comes first.
+            (
+                open(Some(2_000), Some(30), Some(60)),
+                vec![],
+                d(31_000, Timeout),
+            ),
+            (
+                open(Some(2_000), None, Some(60)),
+                vec![],
+                d(62_000, Heartbeat),
+            ),
+            (open(Some(2_000), None, None), vec![], None),
+        ];
+        for (i, (a, timers, want)) in cases.into_iter().enumerate() {
+            assert_eq!(deadline_of(&a, &timers, now), want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn waiting_tasks_carry_their_token_and_state() {
+        let pending = vec![
+            PendingTask {
+                task_id: 3,
+                resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken".into(),
+                request: serde_json::json!({"state_name": "Approve", "task": 3}).to_string(),
+                token: Some("tok-3".into()),
+                lease_owner: None,
+                lease_expires_ms: None,
+            },
+            // An ordinary task has no token: nothing to answer.
+            PendingTask {
+                task_id: 4,
+                resource: "arn:aws:states:::lambda:invoke".into(),
+                request: "{}".into(),
+                token: None,
+                lease_owner: None,
+                lease_expires_ms: None,
+            },
+            PendingTask {
+                task_id: 5,
+                resource: "arn:aws:states:us-east-1:1:activity:work".into(),
+                request: "not json".into(),
+                token: Some("tok-5".into()),
+                lease_owner: None,
+                lease_expires_ms: None,
+            },
+        ];
+        let body = waiting_tasks_body(pending);
+        assert_eq!(
+            body.tasks,
+            vec![
+                WaitingTaskBody {
+                    task_id: 3,
+                    state_name: Some("Approve".into()),
+                    resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken".into(),
+                    task_token: "tok-3".into(),
+                    kind: "callback",
+                },
+                WaitingTaskBody {
+                    task_id: 5,
+                    state_name: None,
+                    resource: "arn:aws:states:us-east-1:1:activity:work".into(),
+                    task_token: "tok-5".into(),
+                    kind: "activity",
+                },
+            ]
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 // with links to their executions.
 
 import { collect, pool } from './api.js';
-import { h, clear, fmtDate, ago, link, routes, arnName, errorBox } from './ui.js';
+import { h, clear, fmtDate, fmtDuration, ago, link, routes, arnName, errorBox } from './ui.js';
 
 // Tasks are read for at most this many activities per refresh.
 const DETAILED = 100;
@@ -19,7 +19,7 @@ async function activityTasks(arn) {
 function workersCell(t) {
   if (!t || t instanceof Error) return '—';
   if (!t.workers.length) return h('span', { class: 'muted' }, 'none');
-  return t.workers.map((w) => h('span', { class: 'filter-chip worker', title: `holds ${w.tasks} task(s) until ${new Date(w.leaseUntilMs).toLocaleTimeString()}` }, `${w.name} · ${w.tasks}`));
+  return t.workers.map((w) => h('span', { class: 'filter-chip worker', title: `holds ${w.tasks} task(s)` }, `${w.name} · ${w.tasks}`));
 }
 
 function pollingCell(t) {
@@ -29,16 +29,34 @@ function pollingCell(t) {
   return polling.map((p) => h('span', { class: 'filter-chip worker polling', title: `waiting in GetActivityTask since ${new Date(p.sinceMs).toLocaleTimeString()}` }, p.name || '(unnamed)'));
 }
 
+// The deadline that ends the task unless a worker acts: its heartbeat
+// (HeartbeatSeconds, counted from when a worker took it or last sent a
+// heartbeat) or its timeout (TimeoutSeconds, from when it was scheduled),
+// whichever comes first. (The store's lease only keeps other workers off a
+// started task; it decides nothing and is not shown.)
+function deadlineCell(x) {
+  const limits = [x.heartbeatSeconds ? `HeartbeatSeconds ${x.heartbeatSeconds}` : null, x.timeoutSeconds ? `TimeoutSeconds ${x.timeoutSeconds}` : null].filter(Boolean).join(', ');
+  if (!x.deadline) {
+    return h('td', { class: 'deadline', title: limits || 'No TimeoutSeconds or HeartbeatSeconds' }, h('span', { class: 'muted' }, limits ? '—' : 'none'));
+  }
+  const at = x.deadline.atMs;
+  const left = at - Date.now();
+  return h('td', { class: 'deadline', title: limits },
+    fmtDate(at / 1000), ' ',
+    h('span', { class: 'tag' }, x.deadline.kind === 'heartbeat' ? 'heartbeat' : 'timeout'), ' ',
+    h('span', { class: left < 0 ? 'bad' : 'muted' }, left < 0 ? 'due now' : `in ${fmtDuration(left)}`));
+}
+
 function tasksTable(t) {
   if (!t.tasks.length) return h('p', { class: 'muted' }, 'No pending tasks.');
   return h('table', { class: 'grid compact tasks' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Execution'), h('th', {}, 'Task'), h('th', {}, 'State'), h('th', {}, 'Worker'), h('th', {}, 'Lease until'))),
+    h('thead', {}, h('tr', {}, h('th', {}, 'Execution'), h('th', {}, 'Task'), h('th', {}, 'State'), h('th', {}, 'Worker'), h('th', {}, 'Deadline'))),
     h('tbody', {}, t.tasks.map((x) => h('tr', {},
       h('td', {}, link(routes.execution(x.executionArn), arnName(x.executionArn))),
       h('td', { class: 'num' }, String(x.taskId)),
       h('td', {}, x.worker ? h('span', { class: 'badge running' }, 'STARTED') : h('span', { class: 'badge' }, 'WAITING')),
       h('td', {}, x.worker || '—'),
-      h('td', {}, x.leaseExpiresMs ? new Date(x.leaseExpiresMs).toLocaleTimeString() : '—')))),
+      deadlineCell(x)))),
     t.truncated ? h('caption', {}, `Showing the oldest ${t.tasks.length} tasks.`) : null);
 }
 

@@ -74,6 +74,36 @@ export async function graph(definition, format = 'svg') {
   return format === 'svg' ? res.text() : res.json();
 }
 
+/**
+ * The JSON form of a definition written in JSON or YAML (the API takes JSON
+ * only), read by the server with the language crate's parser, and the line
+ * in `definition` of each of `pointers`: { definition, format, lines }.
+ */
+export async function toJson(definition, pointers = []) {
+  const res = await fetch('/console/api/definition/json', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ definition, pointers }),
+  });
+  const data = await parseBody(res);
+  if (!res.ok) {
+    const err = new ApiError(data.__type || `HTTP ${res.status}`, data.message, res.status);
+    err.diagnostics = data.diagnostics || [];
+    throw err;
+  }
+  return data;
+}
+
+/** Whether `text` is JSON (then it goes to the API as written). */
+export function isJson(text) {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs `fn` over `items` with at most `limit` calls in flight. */
 export async function pool(items, limit, fn) {
   const out = new Array(items.length);

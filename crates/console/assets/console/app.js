@@ -3,7 +3,7 @@
 // whose timers and listeners are torn down when the user navigates away, so
 // live pages never keep polling in the background.
 
-import { h, clear, errorBox } from './ui.js';
+import { h, clear, errorBox, closeDialogs } from './ui.js';
 import { overviewPage } from './overview.js';
 import { machinesPage, machinePage } from './machines.js';
 import { executionPage } from './execution.js';
@@ -80,6 +80,8 @@ async function render() {
     path = '/not-found';
   }
   current?.leave();
+  // A dialog of the page we leave (Start execution…) must not stay over the next.
+  closeDialogs();
   const main = document.getElementById('main');
   const ctx = new Context(main);
   current = ctx;

@@ -2,7 +2,7 @@
 // validator's diagnostics (ValidateStateMachineDefinition) marked at their
 // line as you type, and a live drawing of the definition.
 
-import { call, graph as fetchGraph } from './api.js';
+import { call, graph as fetchGraph, toJson, isJson } from './api.js';
 import { h, clear, routes, toast, errorBox, debounce } from './ui.js';
 import { drawGraph } from './graph.js';
 
@@ -194,11 +194,25 @@ export async function editorPage(ctx, arn) {
         return;
       }
     }
-    const lines = pointerLines(text);
     try {
-      const res = await call('ValidateStateMachineDefinition', { definition: text, type: type?.value || machine?.type || 'STANDARD' });
+      // YAML is validated in its JSON form, and its diagnostics located in
+      // the YAML by the server, which knows where each node was written.
+      const yaml = !isJson(text);
+      const definition = yaml ? (await toJson(text)).definition : text;
+      convert.hidden = !yaml;
+      const res = await call('ValidateStateMachineDefinition', { definition, type: type?.value || machine?.type || 'STANDARD' });
       if (gen !== generation) return;
-      const list = (res.diagnostics || []).map((d) => ({ ...d, line: lineOf(lines, d.location) }));
+      const diagnostics = res.diagnostics || [];
+      let lineFor;
+      if (yaml) {
+        const located = (await toJson(text, diagnostics.map((d) => d.location).filter((l) => typeof l === 'string' && l.startsWith('/')))).lines;
+        lineFor = (loc) => located[loc] ?? null;
+      } else {
+        const lines = pointerLines(text);
+        lineFor = (loc) => lineOf(lines, loc);
+      }
+      if (gen !== generation) return;
+      const list = diagnostics.map((d) => ({ ...d, line: lineFor(d.location) }));
       showDiagnostics(list, res.result === 'OK' ? 'The definition is valid.' : undefined);
       status.textContent = res.result === 'OK' ? 'Valid' : `${list.length} problem${list.length === 1 ? '' : 's'}${res.truncated ? '+' : ''}`;
     } catch (e) {
@@ -219,6 +233,21 @@ export async function editorPage(ctx, arn) {
   const publish = h('input', { type: 'checkbox' });
   const versionDescription = h('input', { type: 'text', placeholder: 'Version description (optional)' });
   const error = h('div');
+  // Shown while the text is YAML: replaces it with its JSON form.
+  const convert = h('button', {
+    class: 'small', type: 'button', hidden: true, title: 'Replace the YAML with the JSON the API receives',
+    onclick: async () => {
+      try {
+        area.value = (await toJson(area.value)).definition;
+        area.dispatchEvent(new Event('input'));
+      } catch (e) {
+        clear(error, errorBox(e));
+      }
+    },
+  }, 'Convert to JSON');
+
+  // The API takes JSON, as AWS's does: YAML is sent in its JSON form.
+  const jsonText = async () => (isJson(area.value) ? area.value : (await toJson(area.value)).definition);
 
   const save = h('button', {
     class: 'primary',
@@ -228,12 +257,12 @@ export async function editorPage(ctx, arn) {
       try {
         let target = arn;
         if (editing) {
-          const body = { stateMachineArn: arn, definition: area.value, publish: publish.checked };
+          const body = { stateMachineArn: arn, definition: await jsonText(), publish: publish.checked };
           if (publish.checked && versionDescription.value) body.versionDescription = versionDescription.value;
           await call('UpdateStateMachine', body);
           toast('State machine updated', 'ok');
         } else {
-          const body = { name: name.value.trim(), definition: area.value, roleArn: role.value.trim(), type: type.value, publish: publish.checked };
+          const body = { name: name.value.trim(), definition: await jsonText(), roleArn: role.value.trim(), type: type.value, publish: publish.checked };
           if (publish.checked && versionDescription.value) body.versionDescription = versionDescription.value;
           target = (await call('CreateStateMachine', body)).stateMachineArn;
           toast('State machine created', 'ok');
@@ -255,6 +284,7 @@ export async function editorPage(ctx, arn) {
       editing ? null : [h('label', {}, 'Name', name), h('label', {}, 'Type', type), h('label', { class: 'grow' }, 'Role ARN', role)],
       h('label', { class: 'inline' }, publish, 'Publish a version'),
       h('label', { class: 'grow' }, versionDescription),
+      convert,
       save),
     error,
     h('div', { class: 'split editor' },

@@ -5,7 +5,7 @@
 // last event it has) and updates in place.
 
 import { call, follow, historyStreamUrl } from './api.js';
-import { h, clear, fmtDate, fmtDuration, toDate, badge, link, routes, arnName, codeBlock, pretty, modal, toast, errorBox } from './ui.js';
+import { h, clear, fmtDate, fmtDuration, toDate, badge, link, routes, arnName, codeBlock, pretty, modal, toast, errorBox, jsonEditor, copyButton } from './ui.js';
 import { drawGraph, legend } from './graph.js';
 import { analyse, inIteration, details, toMillis } from './history.js';
 import { startDialog } from './machines.js';
@@ -70,9 +70,54 @@ function summary(ev) {
   if (!d) return '';
   if (d.error || d.cause) return [d.error, d.cause].filter(Boolean).join(': ');
   if (d.name && d.index !== undefined) return `${d.name} #${d.index}`;
-  if (d.resource) return `${d.resourceType || ''}:${d.resource}`;
+  if (d.resource) return [d.resourceType, d.resource].filter(Boolean).join(':');
   if (d.length !== undefined) return `${d.length} items`;
   return '';
+}
+
+/** The execution's tasks waiting for SendTaskSuccess/SendTaskFailure, with their tokens. */
+async function waitingTasks(arn) {
+  const res = await fetch(`/console/api/executions/${encodeURIComponent(arn)}/tasks`);
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return (await res.json()).tasks || [];
+}
+
+/** Answers a task token: SendTaskSuccess with a JSON output, or SendTaskFailure. */
+function answerDialog(task, success) {
+  const who = task.stateName || `task ${task.taskId}`;
+  return modal(success ? `Send success to ${who}` : `Send failure to ${who}`, (close) => {
+    const error = h('div');
+    const output = success ? jsonEditor('{\n  \n}', { rows: 10 }) : null;
+    const errName = success ? null : h('input', { type: 'text', placeholder: 'e.g. Review.Rejected', maxlength: 256 });
+    const cause = success ? null : h('textarea', { rows: 4, placeholder: 'Why (optional)' });
+    const send = h('button', {
+      class: success ? 'primary' : 'danger',
+      onclick: async () => {
+        if (success && !output.valid()) return;
+        send.disabled = true;
+        try {
+          if (success) {
+            await call('SendTaskSuccess', { taskToken: task.taskToken, output: output.text().trim() || '{}' });
+          } else {
+            const body = { taskToken: task.taskToken };
+            if (errName.value.trim()) body.error = errName.value.trim();
+            if (cause.value.trim()) body.cause = cause.value.trim();
+            await call('SendTaskFailure', body);
+          }
+          toast(success ? 'Success sent' : 'Failure sent', 'ok');
+          close(true);
+        } catch (e) {
+          clear(error, errorBox(e));
+          send.disabled = false;
+        }
+      },
+    }, success ? 'Send success' : 'Send failure');
+    return h('div', { class: 'modal-body' },
+      h('label', {}, 'Task token', h('pre', { class: 'code token' }, task.taskToken)),
+      success ? h('label', {}, 'Output (JSON)', output.el) : [h('label', {}, 'Error', errName), h('label', {}, 'Cause', cause)],
+      error,
+      h('div', { class: 'actions' }, h('button', { onclick: () => close() }, 'Cancel'), send));
+  });
 }
 
 export async function executionPage(ctx, arn) {
@@ -92,6 +137,9 @@ export async function executionPage(ctx, arn) {
   let tab = 'events';
 
   const head = h('div');
+  const waitingBox = h('div');
+  let waitingKey = null;
+  let waitingGen = 0;
   const graphBox = h('div');
   const side = h('aside', { class: 'side details' });
   const tabBar = h('div', { class: 'tabs', role: 'tablist' });
@@ -269,14 +317,24 @@ export async function executionPage(ctx, arn) {
       const list = [...its.values()];
       const counts = {};
       for (const it of list) counts[it.status] = (counts[it.status] || 0) + 1;
+      // The total comes from MapStateStarted (its `length`); iterations not
+      // started yet have no event of their own.
+      const total = Math.max(result.mapTotals.get(map) || 0, list.length);
+      const finished = list.length - (counts.running || 0);
+      const order = ['succeeded', 'failed', 'aborted', 'running'];
+      const progress = h('div', { class: 'map-progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': String(total), 'aria-valuenow': String(finished), title: `${finished} of ${total} finished` },
+        order.filter((st) => counts[st]).map((st) => h('span', { class: `seg ${st}`, style: { width: `${(counts[st] / Math.max(1, total)) * 100}%` } })));
       blocks.push(h('section', { class: 'card' },
-        h('div', { class: 'card-head' }, h('h2', {}, map), h('span', { class: 'muted' }, `${list.length} iterations`),
+        h('div', { class: 'card-head' }, h('h2', {}, map),
+          h('span', { class: 'map-count' }, `${finished} of ${total} finished`),
+          h('span', { class: 'muted' }, `${list.length} started`),
           Object.entries(counts).map(([s, n]) => h('button', {
             class: `badge ${s} status-filter${iterationStatus === s ? ' selected' : ''}`,
             title: iterationStatus === s ? 'Show every iteration' : `Show only the ${s} iterations`,
             'aria-pressed': iterationStatus === s ? 'true' : 'false',
             onclick: () => { iterationStatus = iterationStatus === s ? null : s; renderTabs(); },
           }, `${n} ${s}`))),
+        progress,
         h('div', { class: 'iterations' }, list.filter((it) => !iterationStatus || it.status === iterationStatus).slice(0, 5000).map((it) => h('button', {
           class: `iteration ${it.status}${iteration && it.chain.length === iteration.length && it.chain.every((x, i) => x.index === iteration[i].index && x.map === iteration[i].map) ? ' selected' : ''}`,
           title: `#${it.key}: ${it.status}${it.end && it.start ? `, ${fmtDuration(it.end - it.start)}` : ''}`,
@@ -311,6 +369,48 @@ export async function executionPage(ctx, arn) {
       others.map((a) => h('li', {}, 'Child: ', link(routes.execution(a), a)))), runs);
   }
 
+  // Tasks waiting on a task token: the token (to copy) and the answers.
+  async function loadWaiting() {
+    const gen = ++waitingGen;
+    let tasks = [];
+    if (exec.status === 'RUNNING') {
+      try {
+        tasks = await waitingTasks(arn);
+      } catch {
+        tasks = [];
+      }
+    }
+    // A later call has started meanwhile: its answer is the newer one.
+    if (!ctx.alive || gen !== waitingGen) return;
+    const key = tasks.map((t) => t.taskToken).join(',');
+    if (key === waitingKey) return;
+    waitingKey = key;
+    if (!tasks.length) {
+      clear(waitingBox);
+      return;
+    }
+    const shown = tasks.slice(0, 50);
+    clear(waitingBox, h('section', { class: 'card waiting' },
+      h('div', { class: 'card-head' }, h('h2', {}, 'Waiting for an answer'),
+        h('span', { class: 'muted' }, tasks.length === 1 ? 'A task waits for SendTaskSuccess or SendTaskFailure with its token.' : `${tasks.length} tasks wait for SendTaskSuccess or SendTaskFailure with their tokens.`)),
+      h('table', { class: 'grid compact waiting-tasks' },
+        h('tbody', {}, shown.map((t) => h('tr', { 'data-task': String(t.taskId) },
+          h('td', {}, t.stateName ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); select(t.stateName); } }, t.stateName) : `task ${t.taskId}`,
+            ' ', h('span', { class: 'tag' }, t.kind === 'activity' ? 'activity' : 'callback')),
+          h('td', { class: 'token-cell' }, h('code', { class: 'token', title: t.taskToken }, t.taskToken)),
+          h('td', { class: 'num' },
+            copyButton(t.taskToken, 'Copy token'), ' ',
+            h('button', { class: 'small primary', onclick: async () => { if (await answerDialog(t, true)) await answered(); } }, 'Send success'), ' ',
+            h('button', { class: 'small danger', onclick: async () => { if (await answerDialog(t, false)) await answered(); } }, 'Send failure'))))),
+        tasks.length > shown.length ? h('caption', {}, `The first ${shown.length} of ${tasks.length}.`) : null)));
+  }
+
+  async function answered() {
+    waitingKey = null;
+    await refresh(true).catch(() => {});
+    await loadWaiting();
+  }
+
   function select(name) {
     selected = name;
     graph.select(name);
@@ -323,6 +423,7 @@ export async function executionPage(ctx, arn) {
     renderHead();
     renderSide();
     renderTabs();
+    loadWaiting();
   }
 
   async function stop_() {
@@ -432,7 +533,7 @@ export async function executionPage(ctx, arn) {
     if (exec.status === 'RUNNING') startStream();
   }
 
-  clear(ctx.main, h('div', { class: 'page' }, head,
+  clear(ctx.main, h('div', { class: 'page' }, head, waitingBox,
     h('div', { class: 'split' },
       h('section', { class: 'card grow' }, h('div', { class: 'card-head' }, h('h2', {}, 'Graph'), h('span', { class: 'spacer' }), legend()), graphBox),
       side),
@@ -440,6 +541,7 @@ export async function executionPage(ctx, arn) {
   renderHead();
   renderSide();
   renderTabs();
+  loadWaiting();
   graph = definition ? await drawGraph(graphBox, definition, { onSelect: select }) : graph;
   if (!definition) clear(graphBox, errorBox({ type: 'Unavailable', message: 'The definition of this execution cannot be read.' }));
   graph.setStatuses(statusesFor(result, iteration));

@@ -43,6 +43,9 @@ export function analyse(events, executionStatus = 'RUNNING', now = Date.now()) {
   const iterations = new Map(); // map name -> Map(index -> {index, status, start, end})
   const related = new Set();
   const mapRuns = new Set(); // distributed Map runs: their items run as child executions
+  // map name -> how many iterations its MapStateStarted events announced
+  // (summed over the outer iterations when the Map is nested in another).
+  const mapTotals = new Map();
   let parent = null;
 
   for (const ev of events) {
@@ -105,6 +108,9 @@ export function analyse(events, executionStatus = 'RUNNING', now = Date.now()) {
       }
     }
 
+    if (t === 'MapStateStarted' && name && typeof d.length === 'number') {
+      mapTotals.set(name, (mapTotals.get(name) || 0) + d.length);
+    }
     if (t === 'MapIterationStarted') {
       if (!iterations.has(d.name)) iterations.set(d.name, new Map());
       const key = c.map((x) => x.index).join('.');
@@ -151,7 +157,7 @@ export function analyse(events, executionStatus = 'RUNNING', now = Date.now()) {
     states.set(e.name, s);
   }
   if (parent) related.delete(parent);
-  return { states, entries, owner, chain, iterations, related, mapRuns, parent, byId };
+  return { states, entries, owner, chain, iterations, mapTotals, related, mapRuns, parent, byId };
 }
 
 /** Whether event `id` happened inside the given Map iteration chain. */

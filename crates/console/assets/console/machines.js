@@ -1,7 +1,7 @@
 // State machines: the searchable list, and one machine's page (its graph,
 // versions, aliases and recent executions, with the actions on it).
 
-import { call, collect, overview } from './api.js';
+import { call, collect, overview, pool } from './api.js';
 import { h, clear, fmtDate, ago, fmtDuration, toDate, badge, link, routes, arnName, jsonEditor, modal, toast, errorBox } from './ui.js';
 import { drawGraph } from './graph.js';
 
@@ -137,20 +137,82 @@ async function listOr(op, body, key) {
   }
 }
 
+// The list calls name versions and aliases only: their descriptions and an
+// alias's routing come from one Describe call each (at most 50 of each).
+async function describeAll(items, fn) {
+  if (items instanceof Error || !items.length) return items;
+  const described = await pool(items, 4, fn);
+  return items.map((v, i) => ({ ...v, ...(described[i] instanceof Error ? {} : described[i]) }));
+}
+
+function versionsList(versions) {
+  if (versions instanceof Error) return h('p', { class: 'muted' }, versions.message);
+  if (!versions.length) return h('p', { class: 'muted' }, 'No published versions.');
+  return h('ul', { class: 'plain versions' }, versions.map((v) => h('li', { 'data-version': arnName(v.stateMachineVersionArn) },
+    h('strong', { class: 'mono' }, `v${arnName(v.stateMachineVersionArn)}`), ' ',
+    h('span', { class: 'muted', title: fmtDate(v.creationDate) }, ago(v.creationDate)),
+    v.description ? h('div', { class: 'description' }, v.description) : h('div', { class: 'muted small' }, 'No description.'))));
+}
+
+function aliasesList(aliases) {
+  if (aliases instanceof Error) return h('p', { class: 'muted' }, aliases.message);
+  if (!aliases.length) return h('p', { class: 'muted' }, 'No aliases.');
+  return h('ul', { class: 'plain aliases' }, aliases.map((a) => h('li', { 'data-alias': arnName(a.stateMachineAliasArn) },
+    h('strong', {}, a.name || arnName(a.stateMachineAliasArn)), ' ',
+    h('span', { class: 'muted', title: fmtDate(a.creationDate) }, ago(a.creationDate)),
+    a.description ? h('div', { class: 'description' }, a.description) : null,
+    (a.routingConfiguration || []).map((r) => h('div', { class: 'route' },
+      h('span', { class: 'mono' }, `v${arnName(r.stateMachineVersionArn)}`),
+      h('span', { class: 'weight-bar' }, h('span', { style: { width: `${Math.max(0, Math.min(100, r.weight))}%` } })),
+      h('span', { class: 'weight' }, `${r.weight} %`))))));
+}
+
+// EXPRESS machines: ListExecutions refuses them (as on AWS, which sends
+// their history to CloudWatch Logs instead), and StartSyncExecution keeps
+// no record. What the server does keep are the executions started with
+// StartExecution, which the console reads from the store directly.
+function expressExecutions(ctx, arn) {
+  const body = h('tbody');
+  const note = h('p', { class: 'muted small' });
+  const load = async () => {
+    const res = await fetch(`/console/api/executions?stateMachineArn=${encodeURIComponent(arn)}&maxResults=50`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const data = await res.json();
+    clear(body, data.executions.length
+      ? data.executions.map((e) => h('tr', {},
+        h('td', {}, link(routes.execution(e.executionArn), e.name)),
+        h('td', {}, badge(e.status)),
+        h('td', { title: fmtDate(e.startDateMs / 1000) }, ago(e.startDateMs / 1000)),
+        h('td', {}, fmtDuration((e.stopDateMs ?? Date.now()) - e.startDateMs))))
+      : h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No asynchronous executions kept.')));
+    note.textContent = data.more ? 'The newest 50.' : '';
+  };
+  ctx.every(5000, load);
+  return {
+    el: h('section', { class: 'card express-executions' },
+      h('div', { class: 'card-head' }, h('h2', {}, 'Executions')),
+      h('div', { class: 'info-box' },
+        h('strong', {}, 'Express executions are not listed by the API. '),
+        'ListExecutions does not support EXPRESS state machines (on AWS their history goes to CloudWatch Logs), and executions run with StartSyncExecution leave no record: their result is the answer to the call. ',
+        'Below are the executions started asynchronously (StartExecution) that this server keeps, and the numbers above count them.'),
+      h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Status'), h('th', {}, 'Started'), h('th', {}, 'Duration'))), body),
+      note),
+    load,
+  };
+}
+
 export async function machinePage(ctx, arn) {
   const m = await call('DescribeStateMachine', { stateMachineArn: arn });
   const [versions, aliases] = await Promise.all([
-    listOr('ListStateMachineVersions', { stateMachineArn: arn, maxResults: 50 }, 'stateMachineVersions'),
-    listOr('ListStateMachineAliases', { stateMachineArn: arn, maxResults: 50 }, 'stateMachineAliases'),
+    listOr('ListStateMachineVersions', { stateMachineArn: arn, maxResults: 50 }, 'stateMachineVersions')
+      .then((vs) => describeAll(vs, (v) => call('DescribeStateMachine', { stateMachineArn: v.stateMachineVersionArn }).then((d) => ({ description: d.description })))),
+    listOr('ListStateMachineAliases', { stateMachineArn: arn, maxResults: 50 }, 'stateMachineAliases')
+      .then((as) => describeAll(as, (a) => call('DescribeStateMachineAlias', { stateMachineAliasArn: a.stateMachineAliasArn }))),
   ]);
   const graphBox = h('div');
-  const executions = executionsTable(ctx, arn);
+  const express = m.type === 'EXPRESS';
+  const executions = express ? expressExecutions(ctx, arn) : executionsTable(ctx, arn);
   const stats = machineStats(ctx, arn);
-  const list = (items, key, empty) => (items instanceof Error
-    ? h('p', { class: 'muted' }, items.message)
-    : items.length
-      ? h('ul', { class: 'plain' }, items.map((v) => h('li', {}, h('span', { class: 'mono small' }, arnName(v[key])), ' ', h('span', { class: 'muted' }, ago(v.creationDate)))))
-      : h('p', { class: 'muted' }, empty));
   const start = async () => {
     const exec = await startDialog(arn);
     if (exec) location.hash = routes.execution(exec);
@@ -169,8 +231,8 @@ export async function machinePage(ctx, arn) {
     h('div', { class: 'split' },
       h('section', { class: 'card grow' }, h('div', { class: 'card-head' }, h('h2', {}, 'Definition')), graphBox),
       h('aside', { class: 'side' },
-        h('section', { class: 'card' }, h('h2', {}, 'Versions'), list(versions, 'stateMachineVersionArn', 'No published versions.')),
-        h('section', { class: 'card' }, h('h2', {}, 'Aliases'), list(aliases, 'stateMachineAliasArn', 'No aliases.')),
+        h('section', { class: 'card' }, h('h2', {}, 'Versions'), versionsList(versions)),
+        h('section', { class: 'card' }, h('h2', {}, 'Aliases'), aliasesList(aliases)),
         m.description ? h('section', { class: 'card' }, h('h2', {}, 'Description'), h('p', {}, m.description)) : null)),
     stats.el,
     executions.el));
@@ -178,6 +240,6 @@ export async function machinePage(ctx, arn) {
   await Promise.all([
     stats.load(),
     drawGraph(graphBox, m.definition || '{}'),
-    executions.load(true).catch((e) => executions.el.append(errorBox(e))),
+    Promise.resolve(executions.load(true)).catch((e) => executions.el.append(errorBox(e))),
   ]);
 }

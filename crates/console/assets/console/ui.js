@@ -118,15 +118,26 @@ export function toast(message, kind = 'info') {
   setTimeout(() => t.remove(), kind === 'error' ? 8000 : 4000);
 }
 
+// The open dialogs' close functions: a navigation closes them all, since a
+// modal dialog left open would make the next page inert.
+const openDialogs = new Set();
+
+/** Closes every open dialog (each resolves as cancelled). */
+export function closeDialogs() {
+  for (const close of [...openDialogs]) close();
+}
+
 /** A dialog; `build(close)` returns its body. Resolves when closed. */
 export function modal(title, build) {
   return new Promise((resolve) => {
     const dialog = h('dialog', { class: 'modal' });
     const close = (result) => {
+      if (!openDialogs.delete(close)) return;
       dialog.close();
       dialog.remove();
       resolve(result);
     };
+    openDialogs.add(close);
     dialog.append(
       h('header', {}, h('h2', {}, title), h('button', { class: 'ghost', 'aria-label': 'Close', onclick: () => close() }, '×')),
       build(close),
@@ -183,6 +194,22 @@ export function jsonEditor(initial = '{}', { rows = 12, onChange } = {}) {
     text: () => area.value,
     valid: check,
   };
+}
+
+/** Copies `text` to the clipboard; says so in a toast. */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast('Copied', 'ok');
+  } catch {
+    // No clipboard (an insecure origin): select the text for Ctrl+C instead.
+    toast('Cannot reach the clipboard: select the text and copy it', 'error');
+  }
+}
+
+/** A button that copies `text`. */
+export function copyButton(text, label = 'Copy') {
+  return h('button', { class: 'small', type: 'button', title: 'Copy to the clipboard', onclick: () => copyText(text) }, label);
 }
 
 export function errorBox(e, retry) {
