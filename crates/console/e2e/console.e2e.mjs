@@ -329,6 +329,7 @@ test('a machine page shows its versions with their descriptions and aliases with
   await alias.locator('.route', { hasText: '70 %' }).waitFor();
   await alias.locator('.route', { hasText: '30 %' }).waitFor();
   assert.match(await alias.locator('.route').first().textContent(), /v1/);
+  await page.screenshot({ path: `${SHOTS}/machine-versions.png`, fullPage: true });
 });
 
 test('a task waiting on a token shows the token and answers it with success or failure', async (page) => {
@@ -408,6 +409,8 @@ test('a running Map shows how many of its iterations finished out of the total, 
   assert.match(await count.textContent(), /^[0-5] of 6 finished$/);
   assert.equal(await page.locator('.page-head .badge').textContent(), 'RUNNING');
   assert.equal(await page.locator('.map-progress').getAttribute('aria-valuemax'), '6');
+  // It counts up live.
+  await page.locator('.map-count', { hasText: /^[2-4] of 6 finished$/ }).waitFor({ timeout: 10000 });
   await page.screenshot({ path: `${SHOTS}/execution-map-running.png`, fullPage: true });
   await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 20000 });
   await page.locator('.map-count', { hasText: '6 of 6 finished' }).waitFor({ timeout: 5000 });
@@ -449,6 +452,8 @@ test('the editor creates a machine from YAML, sending its JSON form, and locates
   await page.locator('.diagnostics li', { hasText: 'line 7' }).first().waitFor({ timeout: 10000 });
   await area.fill(yaml);
   await page.locator('.diagnostics .ok', { hasText: 'valid' }).waitFor({ timeout: 10000 });
+  await page.locator('.statecraft-graph [data-state="Hello"]').waitFor();
+  await page.screenshot({ path: `${SHOTS}/editor-yaml.png`, fullPage: true });
   const name = `e2e-yaml-${RUN}`;
   await page.locator('input[placeholder="MyStateMachine"]').fill(name);
   await page.getByRole('button', { name: 'Create', exact: true }).click();
