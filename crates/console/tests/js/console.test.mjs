@@ -85,6 +85,24 @@ const tests = {
     assert.equal(r.states.get('Each').status, 'failed');
     assert.equal(r.owner.get(12), 'Each');
   },
+  'a Map\'s total comes from MapStateStarted, summed over the outer iterations when nested'() {
+    const it = (id, prev, type, name, index) => ev(id, prev, type, `${type[0].toLowerCase()}${type.slice(1)}EventDetails`, { name, index });
+    const r = analyse([
+      entered(2, 0, 'Map', 'Outer'),
+      ev(3, 2, 'MapStateStarted', 'mapStateStartedEventDetails', { length: 2 }),
+      it(4, 3, 'MapIterationStarted', 'Outer', 0),
+      entered(5, 4, 'Map', 'Inner'),
+      ev(6, 5, 'MapStateStarted', 'mapStateStartedEventDetails', { length: 30 }),
+      it(7, 6, 'MapIterationStarted', 'Inner', 0),
+      it(8, 3, 'MapIterationStarted', 'Outer', 1),
+      entered(9, 8, 'Map', 'Inner'),
+      ev(10, 9, 'MapStateStarted', 'mapStateStartedEventDetails', { length: 12 }),
+    ], 'RUNNING');
+    assert.equal(r.mapTotals.get('Outer'), 2);
+    assert.equal(r.mapTotals.get('Inner'), 42);
+    // Started so far: one of the 42.
+    assert.equal(r.iterations.get('Inner').size, 1);
+  },
   'parent and child executions'() {
     const child = 'arn:aws:states:us-east-1:123456789012:execution:child:run-1';
     const parent = 'arn:aws:states:us-east-1:123456789012:execution:parent:run-0';
