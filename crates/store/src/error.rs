@@ -30,8 +30,32 @@ pub enum Error {
 }
 
 impl From<rusqlite::Error> for Error {
+    /// Every SQLite error becomes a store error here, once: so this is where
+    /// it is logged (with the place of the `?` that converted it) and
+    /// counted in `/metrics` by kind (issue 14: disk-full and malformed
+    /// database errors were answered with 500s and never logged).
+    #[track_caller]
     fn from(e: rusqlite::Error) -> Self {
+        let at = std::panic::Location::caller();
+        statecraft_telemetry::metrics::report_store_error(
+            sqlite_kind(&e),
+            &format!("{}:{}", at.file(), at.line()),
+            &e,
+        );
         Error::Backend(e.to_string())
+    }
+}
+
+/// The kind a SQLite error is counted under in `statecraft_store_errors`.
+pub fn sqlite_kind(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::DatabaseCorrupt | C::NotADatabase) => "corrupt",
+        Some(C::DiskFull) => "full",
+        Some(C::DatabaseBusy | C::DatabaseLocked) => "busy",
+        Some(C::SystemIoFailure | C::CannotOpen) => "io",
+        Some(C::ReadOnly) => "readonly",
+        _ => "other",
     }
 }
 

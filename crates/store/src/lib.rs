@@ -59,4 +59,10 @@ pub trait Store: StateMachineStore + ExecutionStore + TagStore + ActivityStore {
     /// Stops accepting writes, commits what is queued and waits for the
     /// writer to finish. Reads keep working. Idempotent.
     fn close(&self);
+
+    /// A cheap read that fails when the store cannot serve reads (damaged
+    /// pages, an unreadable file): what `/healthz` answers with.
+    fn health(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -422,6 +422,20 @@ pub fn observe_refused(reason: &'static str) {
         .inc();
 }
 
+/// Logs one failed store operation (at error level, with where it failed
+/// and its cause) and counts it under `kind`: the store calls this once per
+/// error, where the database's error becomes the store's.
+pub fn report_store_error(kind: &'static str, at: &str, cause: &dyn std::fmt::Display) {
+    tracing::error!(
+        target: "statecraft::store",
+        kind,
+        at,
+        error = %cause,
+        "store operation failed ({kind}) at {at}: {cause}"
+    );
+    observe_store_error(kind);
+}
+
 /// Counts one failed store operation. `kind` must be one of a fixed set
 /// (`corrupt`, `full`, `busy`, `io`, `readonly`, `other`), never raw input.
 pub fn observe_store_error(kind: &'static str) {

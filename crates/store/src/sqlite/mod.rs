@@ -21,6 +21,8 @@ mod migrate;
 mod notify;
 mod queries;
 mod retention;
+#[cfg(test)]
+mod startup;
 mod stats;
 mod writer;
 
@@ -71,6 +73,10 @@ pub struct SqliteOptions {
     pub durability: Durability,
     /// Read connections in the pool.
     pub readers: usize,
+    /// The most pages the database may grow to (`PRAGMA max_page_count`);
+    /// `None`: SQLite's own limit. Past it writes fail as on a full disk,
+    /// which is how the tests reach that path without filling one.
+    pub max_page_count: Option<u64>,
 }
 
 impl SqliteOptions {
@@ -79,6 +85,7 @@ impl SqliteOptions {
             data_dir: data_dir.into(),
             durability: Durability::Full,
             readers: 4,
+            max_page_count: None,
         }
     }
 }
@@ -127,6 +134,85 @@ fn configure(conn: &Connection, durability: Durability) -> Result<()> {
     Ok(())
 }
 
+/// What to do about a damaged database, said once for every way it shows.
+const DAMAGED_ADVICE: &str = "Statecraft will not start on it: restore statecraft.db from a backup, or move it (with any statecraft.db-wal and statecraft.db-shm beside it) out of the data directory to start with an empty store";
+
+fn damaged(path: &Path, detail: &str) -> Error {
+    Error::Corrupt(format!(
+        "the database {} is damaged ({detail}). {DAMAGED_ADVICE}.",
+        path.display()
+    ))
+}
+
+/// `e` as [`damaged`] when SQLite says the file is damaged or no database.
+fn damaged_or(path: &Path, e: rusqlite::Error) -> Error {
+    match crate::error::sqlite_kind(&e) {
+        "corrupt" => damaged(path, &e.to_string()),
+        _ => Error::from(e),
+    }
+}
+
+fn empty_file(path: &Path) -> Error {
+    Error::Corrupt(format!(
+        "the database {} is an empty file (0 bytes). Statecraft creates its database whole, so this is not one it wrote: the file was truncated or replaced. {DAMAGED_ADVICE}.",
+        path.display()
+    ))
+}
+
+/// `PRAGMA quick_check`: every page's structure, without the index
+/// cross-checks of `integrity_check` (linear in the file's size).
+fn quick_check(conn: &Connection, path: &Path) -> Result<()> {
+    let mut stmt = conn
+        .prepare("PRAGMA quick_check(5)")
+        .map_err(|e| damaged_or(path, e))?;
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| damaged_or(path, e))?;
+    if rows.len() == 1 && rows[0] == "ok" {
+        return Ok(());
+    }
+    Err(damaged(path, &rows.join("; ")))
+}
+
+/// Creates a new database whole: built under a temporary name (WAL mode,
+/// schema) and renamed into place, so that `statecraft.db` is either absent
+/// or a complete database, never the empty file a crash during creation
+/// would leave (which [`SqliteStore::open`] refuses).
+fn create(path: &Path, options: &SqliteOptions) -> Result<()> {
+    let fresh = path.with_extension("db.new");
+    for leftover in ["", "-wal", "-shm", "-journal"] {
+        let p = PathBuf::from(format!("{}{leftover}", fresh.display()));
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .map_err(|e| Error::Backend(format!("cannot remove {}: {e}", p.display())))?;
+        }
+    }
+    {
+        let mut conn = Connection::open(&fresh)?;
+        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        configure(&conn, options.durability)?;
+        migrate::migrate(&mut conn, now_ms())?;
+        // Closing the last connection checkpoints the WAL into the file and
+        // removes it, so the file alone is the whole database.
+        conn.close().map_err(|(_, e)| Error::from(e))?;
+    }
+    std::fs::rename(&fresh, path).map_err(|e| {
+        Error::Backend(format!(
+            "cannot move {} to {}: {e}",
+            fresh.display(),
+            path.display()
+        ))
+    })?;
+    // The rename itself must survive a power loss.
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) `<data_dir>/statecraft.db`, applies
     /// pending migrations and starts the writer thread.
@@ -138,15 +224,42 @@ impl SqliteStore {
             ))
         })?;
         let path = options.data_dir.join(DB_FILE);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() == 0 => return Err(empty_file(&path)),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(&path, options)?,
+            Err(e) => {
+                return Err(Error::Backend(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            }
+        }
         let mut conn = Connection::open(&path)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // The first statements read the header and the schema: a file that
+        // is not a database, or a damaged one, fails here or in the check.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| damaged_or(&path, e))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Backend(format!(
                 "the database could not be put in WAL mode (got {mode})"
             )));
         }
         configure(&conn, options.durability)?;
-        migrate::migrate(&mut conn, now_ms())?;
+        quick_check(&conn, &path)?;
+        if let Some(pages) = options.max_page_count {
+            // The pragma answers with the limit in force; nothing to check.
+            let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                r.get(0)
+            })?;
+        }
+        migrate::migrate(&mut conn, now_ms()).map_err(|e| match e {
+            Error::Backend(m) if m.contains("malformed") || m.contains("not a database") => {
+                damaged(&path, &m)
+            }
+            e => e,
+        })?;
 
         let mut readers = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
@@ -256,6 +369,25 @@ impl Drop for SqliteStore {
 }
 
 impl Store for SqliteStore {
+    /// The first row of every table: each table's root page and first leaf
+    /// are read, which fails on a damaged or vanished file, and costs a few
+    /// page reads.
+    fn health(&self) -> Result<()> {
+        self.read(|conn| {
+            let tables: Vec<String> = conn
+                .prepare_cached("SELECT name FROM sqlite_master WHERE type = 'table'")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for t in tables {
+                let sql = format!("SELECT 1 FROM \"{}\" LIMIT 1", t.replace('"', "\"\""));
+                let mut stmt = conn.prepare(&sql)?;
+                let mut rows = stmt.query([])?;
+                rows.next()?;
+            }
+            Ok(())
+        })
+    }
+
     fn close(&self) {
         let sender = match self.writer.write() {
             Ok(mut g) => g.take(),

@@ -127,7 +127,7 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
         return end(conn, false);
     }
     // Some write failed: start over, isolating each write in a savepoint.
-    conn.execute_batch("ROLLBACK")?;
+    rollback(conn)?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let mut any_ok = false;
     for job in batch.iter_mut() {
@@ -153,7 +153,7 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
 /// Commits (or, when nothing succeeded, rolls back) the open transaction.
 fn end(conn: &Connection, commit: bool) -> Result<()> {
     if !commit {
-        conn.execute_batch("ROLLBACK")?;
+        rollback(conn)?;
         return Ok(());
     }
     match conn.execute_batch("COMMIT") {
@@ -165,6 +165,17 @@ fn end(conn: &Connection, commit: bool) -> Result<()> {
             Err(e.into())
         }
     }
+}
+
+/// Rolls back the open transaction, if there still is one: after some
+/// errors (a full disk, an I/O error) SQLite has rolled it back itself, and
+/// a ROLLBACK would fail with "no transaction is active", hiding the
+/// write's own error behind it.
+fn rollback(conn: &Connection) -> Result<()> {
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK")?;
+    }
+    Ok(())
 }
 
 fn statement(conn: &Connection, sql: &str) -> Result<()> {
