@@ -61,6 +61,97 @@ struct FileConfig {
     retention: crate::observability::RetentionFile,
     #[serde(default)]
     telemetry: crate::observability::TelemetryFile,
+    /// History quota, step budget, start quotas: read by [`limits`].
+    #[serde(default)]
+    limits: LimitsFile,
+}
+
+/// The `[limits]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    history_events: Option<u64>,
+    steps_per_turn: Option<u32>,
+    open_executions: Option<u64>,
+    start_rate_per_second: Option<f64>,
+    start_burst: Option<u32>,
+}
+
+/// The runtime's limits: the file's `[limits]` table over the defaults
+/// (AWS's 25,000-event history quota, 1,000 transitions per turn, no start
+/// quotas). Read apart from [`Config`] so that the struct tests and
+/// embedders build stays as it is.
+pub fn limits(args: &ServerArgs) -> Result<statecraft_runtime::Limits, Error> {
+    let file = match &args.config {
+        Some(path) => read_file(path)?.limits,
+        None => LimitsFile::default(),
+    };
+    limits_of(file)
+}
+
+fn limits_of(file: LimitsFile) -> Result<statecraft_runtime::Limits, Error> {
+    let defaults = statecraft_runtime::Limits::default();
+    let history_events = file.history_events.unwrap_or(defaults.history_events);
+    if history_events < 2 {
+        return Err(Error::Invalid {
+            setting: "limits.history_events",
+            value: history_events.to_string(),
+            why: "an execution needs at least 2 events (started and ended)",
+        });
+    }
+    let steps_per_turn = file.steps_per_turn.unwrap_or(defaults.steps_per_turn);
+    if steps_per_turn == 0 {
+        return Err(Error::Invalid {
+            setting: "limits.steps_per_turn",
+            value: "0".into(),
+            why: "use 1 or more",
+        });
+    }
+    if file.open_executions == Some(0) {
+        return Err(Error::Invalid {
+            setting: "limits.open_executions",
+            value: "0".into(),
+            why: "use 1 or more, or leave it out for no limit",
+        });
+    }
+    let start_rate = match (file.start_rate_per_second, file.start_burst) {
+        (None, None) => None,
+        (None, Some(burst)) => {
+            return Err(Error::Invalid {
+                setting: "limits.start_burst",
+                value: burst.to_string(),
+                why: "set limits.start_rate_per_second too",
+            })
+        }
+        (Some(rate), burst) => {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(Error::Invalid {
+                    setting: "limits.start_rate_per_second",
+                    value: rate.to_string(),
+                    why: "use a number above 0",
+                });
+            }
+            // By default a second's worth of starts may come at once.
+            let burst = burst.unwrap_or_else(|| rate.ceil().clamp(1.0, f64::from(u32::MAX)) as u32);
+            if burst == 0 {
+                return Err(Error::Invalid {
+                    setting: "limits.start_burst",
+                    value: "0".into(),
+                    why: "use 1 or more",
+                });
+            }
+            Some(statecraft_runtime::StartRate {
+                per_second: rate,
+                burst,
+            })
+        }
+    };
+    Ok(statecraft_runtime::Limits {
+        history_events,
+        steps_per_turn,
+        open_executions: file.open_executions,
+        start_rate,
+    })
 }
 
 /// The settings the server runs with.
@@ -190,6 +281,59 @@ fn parse_file(text: &str) -> Result<FileConfig, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_default_to_aws_quota_and_no_start_quotas() {
+        let l = limits(&ServerArgs::default()).unwrap();
+        assert_eq!(l, statecraft_runtime::Limits::default());
+        assert_eq!(l.history_events, 25_000);
+        assert_eq!(l.open_executions, None);
+        assert_eq!(l.start_rate, None);
+    }
+
+    #[test]
+    fn limits_come_from_the_limits_table() {
+        let file = parse_file(
+            "[limits]\nhistory_events = 100000\nsteps_per_turn = 50\nopen_executions = 10\nstart_rate_per_second = 2.5\n",
+        )
+        .unwrap();
+        let l = limits_of(file.limits).unwrap();
+        assert_eq!(l.history_events, 100_000);
+        assert_eq!(l.steps_per_turn, 50);
+        assert_eq!(l.open_executions, Some(10));
+        assert_eq!(
+            l.start_rate,
+            Some(statecraft_runtime::StartRate {
+                per_second: 2.5,
+                burst: 3
+            })
+        );
+    }
+
+    #[test]
+    fn bad_limits_are_named() {
+        let cases = [
+            ("history_events = 1", "limits.history_events"),
+            ("steps_per_turn = 0", "limits.steps_per_turn"),
+            ("open_executions = 0", "limits.open_executions"),
+            ("start_burst = 5", "limits.start_burst"),
+            (
+                "start_rate_per_second = 0.0",
+                "limits.start_rate_per_second",
+            ),
+            (
+                "start_rate_per_second = 1.0\nstart_burst = 0",
+                "limits.start_burst",
+            ),
+        ];
+        for (text, setting) in cases {
+            let file = parse_file(&format!("[limits]\n{text}\n")).unwrap();
+            let err = limits_of(file.limits).unwrap_err().to_string();
+            assert!(err.contains(setting), "{text}: {err}");
+        }
+        let err = parse_file("[limits]\nhistory_event = 3\n").unwrap_err();
+        assert!(err.contains("history_event"), "{err}");
+    }
 
     #[test]
     fn defaults_apply_without_flags_or_file() {

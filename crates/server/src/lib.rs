@@ -73,6 +73,15 @@ impl Server {
     /// recovers the executions that were running when the process stopped).
     /// Must be called inside a tokio runtime.
     pub async fn start(cfg: &Config) -> Result<Server, Error> {
+        Server::start_limited(cfg, statecraft_runtime::Limits::default()).await
+    }
+
+    /// [`Server::start`] with the runtime's [`statecraft_runtime::Limits`]
+    /// (the config file's `[limits]`, see [`config::limits`]).
+    pub async fn start_limited(
+        cfg: &Config,
+        limits: statecraft_runtime::Limits,
+    ) -> Result<Server, Error> {
         // The integrations are built before the runtime they run in; nested
         // executions reach the runtime through `executions`, bound below.
         let executions = statecraft_integrations::RuntimeExecutions::new();
@@ -87,6 +96,7 @@ impl Server {
         integrations.register(Arc::new(statecraft_runtime::activity::WaitForToken));
         let mut options = statecraft_runtime::Options::new(cfg.data_dir.clone());
         options.integrations = integrations;
+        options.limits = limits;
         let runtime = statecraft_runtime::Runtime::open(options)
             .await
             .map_err(|e| match e {
@@ -180,6 +190,7 @@ async fn shutdown_signal() {
 /// until SIGINT or SIGTERM.
 pub fn run(args: ServerArgs) -> Result<(), Error> {
     let cfg = Config::resolve(&args)?;
+    let limits = config::limits(&args)?;
     let observability = observability::Observability::resolve(&args)?;
     statecraft_telemetry::logging::init(
         observability.log_format,
@@ -194,7 +205,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let server = Server::start(&cfg).await?;
+        let server = Server::start_limited(&cfg, limits).await?;
         // Retention runs beside the server until the process ends.
         let retention = observability.retention().map(|o| {
             statecraft_runtime::retention::spawn(server.service.runtime.store().clone(), o)
