@@ -5,9 +5,11 @@
 //! every state it can transition to is a `Succeed` stand-in, so the engine
 //! runs exactly that state and the stand-in that is entered names the next
 //! state. Task results come from `mock` (this server does not call AWS
-//! services). Retry and Catch are evaluated here rather than by the engine,
-//! because TestState reports what *would* happen (RETRIABLE, CAUGHT_ERROR)
-//! instead of doing it.
+//! services). Retry and Catch are evaluated here rather than by the engine
+//! run, because TestState reports what *would* happen (RETRIABLE,
+//! CAUGHT_ERROR) instead of doing it, but with the engine's own matcher
+//! (`statecraft_engine::retry::matches`). The run happens on the blocking
+//! pool, under the engine's JSONata time budget.
 
 use serde_json::{json, Map, Value};
 use statecraft_engine::driver::{self, Response, VirtualClock};
@@ -657,22 +659,29 @@ impl Service {
                 ))
             })
         };
-        let mut clock = VirtualClock { now_ms: now };
-        let host = statecraft_runtime::host::SystemHost;
         let input = t.input.clone();
-        let outcome = driver::run(
-            &machine,
-            input,
-            driver::Options {
-                context,
-                clock: &mut clock,
-                host: &host,
-                observer: None,
-                max_events: Some(MAX_EVENTS),
-                input_text: None,
-            },
-            &mut handler,
-        );
+        // The state runs on the blocking pool, never on the threads that
+        // serve the API: its JSONata may take up to its time budget per
+        // evaluation (`Machine::jsonata_limits`).
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut clock = VirtualClock { now_ms: now };
+            let host = statecraft_runtime::host::SystemHost;
+            driver::run(
+                &machine,
+                input,
+                driver::Options {
+                    context,
+                    clock: &mut clock,
+                    host: &host,
+                    observer: None,
+                    max_events: Some(MAX_EVENTS),
+                    input_text: None,
+                },
+                &mut handler,
+            )
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("TestState's run ended abnormally: {e}")))?;
 
         // What the state produced and where it would go next.
         let exited = outcome.history.iter().find_map(|e| {
