@@ -306,6 +306,13 @@ test('an EXPRESS machine explains that its executions are not listed, and shows 
   assert.equal(await page.locator('text=StateMachineTypeNotSupported').count(), 0);
   await page.locator('.machine-stats [data-stat="total"] .stat-value', { hasText: /^[1-9]/ }).waitFor();
   await page.screenshot({ path: `${SHOTS}/machine-express.png`, fullPage: true });
+  // A synchronous run from the start dialog shows its result in place.
+  await page.getByRole('button', { name: 'Start execution' }).click();
+  await page.locator('dialog textarea').fill('{"n": 1}');
+  await page.locator('dialog').getByRole('button', { name: 'Run synchronously' }).click();
+  await page.locator('dialog .sync-result .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 10000 });
+  assert.match(await page.locator('dialog .sync-result pre').textContent(), /"x"/);
+  await page.locator('dialog').getByRole('button', { name: 'Cancel' }).click();
   // Its execution page opens.
   await page.locator('.express-executions td a', { hasText: `kept-${RUN}` }).click();
   await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 10000 });
@@ -364,6 +371,9 @@ test('a task waiting on a token shows the token and answers it with success or f
   const row = page.locator('.card.waiting tr', { hasText: 'Approve' });
   await row.waitFor({ timeout: 10000 });
   assert.equal(await row.locator('code.token').textContent(), token);
+  // The state's details carry it too.
+  await page.locator('.statecraft-graph [data-state="Approve"]').click();
+  await page.locator('.details .waiting-token pre', { hasText: token }).waitFor();
   await page.screenshot({ path: `${SHOTS}/execution-waiting.png`, fullPage: true });
   await row.getByRole('button', { name: 'Send success' }).click();
   await page.locator('dialog textarea').fill('{"approved": true}');

@@ -140,6 +140,7 @@ export async function executionPage(ctx, arn) {
   const waitingBox = h('div');
   let waitingKey = null;
   let waitingGen = 0;
+  let waiting = []; // the tasks waiting for a task token, as last read
   const graphBox = h('div');
   const side = h('aside', { class: 'side details' });
   const tabBar = h('div', { class: 'tabs', role: 'tablist' });
@@ -207,7 +208,15 @@ export async function executionPage(ctx, arn) {
     pick.value = String(entries.length - 1);
     pick.addEventListener('change', show);
     show();
-    clear(side, h('h2', {}, selected), entries.length > 1 ? pick : null, box);
+    // The selected state waits for a task token: its token and the answers.
+    const tokens = waiting.filter((t) => t.stateName === selected).slice(0, 5).map((t) => h('div', { class: 'waiting-token' },
+      h('h3', {}, 'Waiting for its task token'),
+      h('pre', { class: 'code token' }, t.taskToken),
+      h('div', { class: 'row' },
+        copyButton(t.taskToken, 'Copy token'),
+        h('button', { class: 'small primary', onclick: async () => { if (await answerDialog(t, true)) await answered(); } }, 'Send success'),
+        h('button', { class: 'small danger', onclick: async () => { if (await answerDialog(t, false)) await answered(); } }, 'Send failure'))));
+    clear(side, h('h2', {}, selected), entries.length > 1 ? pick : null, tokens, box);
   }
 
   function setTab(name) {
@@ -385,11 +394,17 @@ export async function executionPage(ctx, arn) {
     const key = tasks.map((t) => t.taskToken).join(',');
     if (key === waitingKey) return;
     waitingKey = key;
+    waiting = tasks;
+    renderSide();
     if (!tasks.length) {
       clear(waitingBox);
       return;
     }
     const shown = tasks.slice(0, 50);
+    const answers = (t) => [
+      copyButton(t.taskToken, 'Copy token'), ' ',
+      h('button', { class: 'small primary', onclick: async () => { if (await answerDialog(t, true)) await answered(); } }, 'Send success'), ' ',
+      h('button', { class: 'small danger', onclick: async () => { if (await answerDialog(t, false)) await answered(); } }, 'Send failure')];
     clear(waitingBox, h('section', { class: 'card waiting' },
       h('div', { class: 'card-head' }, h('h2', {}, 'Waiting for an answer'),
         h('span', { class: 'muted' }, tasks.length === 1 ? 'A task waits for SendTaskSuccess or SendTaskFailure with its token.' : `${tasks.length} tasks wait for SendTaskSuccess or SendTaskFailure with their tokens.`)),
@@ -398,10 +413,7 @@ export async function executionPage(ctx, arn) {
           h('td', {}, t.stateName ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); select(t.stateName); } }, t.stateName) : `task ${t.taskId}`,
             ' ', h('span', { class: 'tag' }, t.kind === 'activity' ? 'activity' : 'callback')),
           h('td', { class: 'token-cell' }, h('code', { class: 'token', title: t.taskToken }, t.taskToken)),
-          h('td', { class: 'num' },
-            copyButton(t.taskToken, 'Copy token'), ' ',
-            h('button', { class: 'small primary', onclick: async () => { if (await answerDialog(t, true)) await answered(); } }, 'Send success'), ' ',
-            h('button', { class: 'small danger', onclick: async () => { if (await answerDialog(t, false)) await answered(); } }, 'Send failure'))))),
+          h('td', { class: 'num' }, answers(t))))),
         tasks.length > shown.length ? h('caption', {}, `The first ${shown.length} of ${tasks.length}.`) : null)));
   }
 
@@ -459,7 +471,7 @@ export async function executionPage(ctx, arn) {
   }
 
   async function again() {
-    const next = await startDialog(exec.stateMachineArn, pretty(exec.input) || '{}');
+    const next = await startDialog(exec.stateMachineArn, pretty(exec.input) || '{}', { express: arn.includes(':express:') });
     if (next) location.hash = routes.execution(next);
   }
 

@@ -2,7 +2,7 @@
 // versions, aliases and recent executions, with the actions on it).
 
 import { call, collect, overview, pool } from './api.js';
-import { h, clear, fmtDate, ago, fmtDuration, toDate, badge, link, routes, arnName, jsonEditor, modal, toast, errorBox } from './ui.js';
+import { h, clear, fmtDate, ago, fmtDuration, toDate, badge, link, routes, arnName, jsonEditor, modal, toast, errorBox, codeBlock, pretty } from './ui.js';
 import { drawGraph } from './graph.js';
 
 export async function machinesPage(ctx) {
@@ -29,12 +29,40 @@ export async function machinesPage(ctx) {
     h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Type'), h('th', {}, 'ARN'), h('th', {}, 'Created'))), body)));
 }
 
-/** The start-execution dialog; resolves to the new execution's ARN. */
-export function startDialog(stateMachineArn, input = '{\n  \n}') {
+/**
+ * The start-execution dialog; resolves to the new execution's ARN. For an
+ * EXPRESS machine (`express`) it can also run the execution synchronously
+ * (StartSyncExecution) and show its result in place, since a synchronous
+ * execution leaves no record to open afterwards.
+ */
+export function startDialog(stateMachineArn, input = '{\n  \n}', { express = false } = {}) {
   return modal(`Start an execution of ${arnName(stateMachineArn)}`, (close) => {
     const name = h('input', { type: 'text', placeholder: 'Generated when empty', pattern: '[A-Za-z0-9_-]{1,80}' });
     const editor = jsonEditor(input, { rows: 14 });
     const error = h('div');
+    const syncResult = h('div', { class: 'sync-result' });
+    const sync = express ? h('button', {
+      onclick: async () => {
+        if (!editor.valid()) return;
+        sync.disabled = true;
+        clear(error);
+        try {
+          const body = { stateMachineArn, input: editor.text().trim() || '{}' };
+          if (name.value.trim()) body.name = name.value.trim();
+          const out = await call('StartSyncExecution', body);
+          const took = (toDate(out.stopDate)?.getTime() ?? 0) - (toDate(out.startDate)?.getTime() ?? 0);
+          clear(syncResult,
+            h('div', { class: 'row' }, badge(out.status), h('span', { class: 'muted' }, `${fmtDuration(took)} · billed ${out.billingDetails?.billedDurationInMilliseconds ?? '—'} ms`)),
+            out.status === 'SUCCEEDED'
+              ? [h('h3', {}, 'Output'), codeBlock(out.output)]
+              : h('div', { class: 'error-box' }, h('strong', {}, out.error || out.status), out.cause ? h('pre', { class: 'code' }, pretty(out.cause)) : null));
+        } catch (e) {
+          clear(error, errorBox(e));
+        } finally {
+          sync.disabled = false;
+        }
+      },
+    }, 'Run synchronously') : null;
     const start = h('button', {
       class: 'primary',
       onclick: async () => {
@@ -56,7 +84,8 @@ export function startDialog(stateMachineArn, input = '{\n  \n}') {
       h('label', {}, 'Name', name),
       h('label', {}, 'Input (JSON)', editor.el),
       error,
-      h('div', { class: 'actions' }, h('button', { onclick: () => close() }, 'Cancel'), start));
+      syncResult,
+      h('div', { class: 'actions' }, h('button', { onclick: () => close() }, 'Cancel'), sync, start));
   });
 }
 
@@ -194,7 +223,7 @@ function expressExecutions(ctx, arn) {
       h('div', { class: 'info-box' },
         h('strong', {}, 'Express executions are not listed by the API. '),
         'ListExecutions does not support EXPRESS state machines (on AWS their history goes to CloudWatch Logs), and executions run with StartSyncExecution leave no record: their result is the answer to the call. ',
-        'Below are the executions started asynchronously (StartExecution) that this server keeps, and the numbers above count them.'),
+        'Below are the executions started asynchronously (StartExecution) that this server keeps, and the numbers above count them. Start execution can also run one synchronously and show its result.'),
       h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Status'), h('th', {}, 'Started'), h('th', {}, 'Duration'))), body),
       note),
     load,
@@ -214,7 +243,7 @@ export async function machinePage(ctx, arn) {
   const executions = express ? expressExecutions(ctx, arn) : executionsTable(ctx, arn);
   const stats = machineStats(ctx, arn);
   const start = async () => {
-    const exec = await startDialog(arn);
+    const exec = await startDialog(arn, undefined, { express: m.type === 'EXPRESS' });
     if (exec) location.hash = routes.execution(exec);
   };
   clear(ctx.main, h('div', { class: 'page' },
