@@ -62,7 +62,8 @@ use serde_json::Value;
 use statecraft_engine::{Event, ExecutionContext};
 use statecraft_store::{
     Created, Durability, ExecutionFilter, ExecutionSummary, HistoryQuery, NewExecution, Page,
-    PageRequest, Revision, SqliteOptions, SqliteStore, StateMachine, Store,
+    PageRequest, PostgresOptions, PostgresStore, Revision, SqliteOptions, SqliteStore,
+    StateMachine, Store,
 };
 use statecraft_types::HistoryEvent;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -84,6 +85,9 @@ use crate::timer::Timers;
 pub struct Options {
     /// Where `statecraft.db` lives.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://user@host:port/db`) to use
+    /// instead of the embedded SQLite store under `data_dir`.
+    pub store_url: Option<String>,
     pub durability: Durability,
     /// This node's name in execution leases.
     pub node_id: String,
@@ -100,6 +104,7 @@ impl Options {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Options {
             data_dir: data_dir.into(),
+            store_url: None,
             durability: Durability::default(),
             node_id: "local".into(),
             integrations: Integrations::new(),
@@ -173,17 +178,31 @@ pub(crate) struct Inner {
 }
 
 impl Runtime {
-    /// Opens the SQLite store under `options.data_dir`, starts the services
-    /// and recovers every active execution. Must be called inside a tokio
+    /// Opens the store (the SQLite store under `options.data_dir`, or the
+    /// PostgreSQL database of `options.store_url`), starts the services and
+    /// recovers every active execution. Must be called inside a tokio
     /// runtime.
     pub async fn open(options: Options) -> Result<Runtime> {
-        let mut sqlite = SqliteOptions::new(&options.data_dir);
-        sqlite.durability = options.durability;
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&sqlite))
-            .await
-            .map_err(|e| statecraft_store::Error::Backend(e.to_string()))??;
+        let store: Arc<dyn Store> = match &options.store_url {
+            Some(url) => {
+                let postgres = PostgresOptions::new(url.as_str());
+                let store = tokio::task::spawn_blocking(move || PostgresStore::open(&postgres))
+                    .await
+                    .map_err(|e| statecraft_store::Error::Backend(e.to_string()))?
+                    .map_err(statecraft_store::Error::from)?;
+                Arc::new(store)
+            }
+            None => {
+                let mut sqlite = SqliteOptions::new(&options.data_dir);
+                sqlite.durability = options.durability;
+                let store = tokio::task::spawn_blocking(move || SqliteStore::open(&sqlite))
+                    .await
+                    .map_err(|e| statecraft_store::Error::Backend(e.to_string()))??;
+                Arc::new(store)
+            }
+        };
         Runtime::with_store_limited(
-            Arc::new(store),
+            store,
             options.node_id,
             options.integrations,
             options.lease,

@@ -45,6 +45,11 @@ pub struct ServerArgs {
 /// The config file. Unknown keys are an error: a misspelt setting that is
 /// silently ignored costs more than a refusal to start.
 #[derive(Debug, Default, Deserialize)]
+    /// Where executions are kept: `sqlite` (the embedded database under
+    /// the data directory) or `postgres://user[:password]@host:port/db`, a
+    /// PostgreSQL database several nodes can share [default: sqlite]
+    #[arg(long, value_name = "STORE")]
+    pub store: Option<String>,
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<SocketAddr>,
@@ -60,6 +65,8 @@ struct FileConfig {
     #[serde(default)]
     retention: crate::observability::RetentionFile,
     #[serde(default)]
+    /// `sqlite` or a `postgres://` URL: read by [`store`].
+    store: Option<String>,
     telemetry: crate::observability::TelemetryFile,
     /// History quota, step budget, start quotas: read by [`limits`].
     #[serde(default)]
@@ -253,6 +260,26 @@ pub(crate) fn read_observability(path: &Path) -> Result<crate::observability::Fi
     })
 }
 
+/// The store to open: `None` for the embedded SQLite store (`sqlite`, the
+/// default), else a PostgreSQL URL. The flag wins over the file's `store`.
+/// Read apart from [`Config`], as [`limits`] is.
+pub fn store(args: &ServerArgs) -> Result<Option<String>, Error> {
+    let file = match (&args.store, &args.config) {
+        (Some(_), _) | (None, None) => None,
+        (None, Some(path)) => read_file(path)?.store,
+    };
+    match args.store.clone().or(file) {
+        None => Ok(None),
+        Some(s) if s == "sqlite" => Ok(None),
+        Some(s) if statecraft_store::postgres::is_postgres_url(&s) => Ok(Some(s)),
+        Some(s) => Err(Error::Invalid {
+            setting: "store",
+            value: statecraft_store::postgres::redact_url(&s),
+            why: "use sqlite, or a PostgreSQL URL: postgres://user:password@host:port/database",
+        }),
+    }
+}
+
 fn read_file(path: &Path) -> Result<FileConfig, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
@@ -360,6 +387,33 @@ mod tests {
         };
         let cfg = Config::resolve(&args).unwrap();
         assert_eq!(cfg.listen.to_string(), "127.0.0.1:9000");
+    fn the_store_is_sqlite_unless_a_postgres_url_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "store = \"postgres://u@db.internal:5432/sc\"\n").unwrap();
+        let with = |store: Option<&str>, config: Option<PathBuf>| ServerArgs {
+            store: store.map(Into::into),
+            config,
+            ..ServerArgs::default()
+        };
+        assert_eq!(store(&with(None, None)).unwrap(), None);
+        assert_eq!(store(&with(Some("sqlite"), None)).unwrap(), None);
+        assert_eq!(
+            store(&with(None, Some(path.clone()))).unwrap().as_deref(),
+            Some("postgres://u@db.internal:5432/sc")
+        );
+        // The flag wins over the file.
+        assert_eq!(store(&with(Some("sqlite"), Some(path))).unwrap(), None);
+        let bad = store(&with(Some("mysql://u:secret@h/db"), None)).unwrap_err();
+        let text = bad.to_string();
+        assert!(
+            text.contains("invalid store") && text.contains("postgres://"),
+            "{text}"
+        );
+        assert!(!text.contains("secret"), "{text}");
+    }
+
+    #[test]
         assert_eq!(cfg.region, "ap-south-1");
         assert_eq!(cfg.account_id, "111122223333");
         assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));

@@ -45,6 +45,8 @@ pub enum Error {
         dir: std::path::PathBuf,
         source: statecraft_store::Error,
     },
+    #[error("cannot open the store: {source}")]
+    OpenStore { source: statecraft_store::Error },
     #[error("cannot start the execution runtime: {0}")]
     Runtime(String),
     #[error("invalid [integrations] config: {0}")]
@@ -82,6 +84,18 @@ impl Server {
         cfg: &Config,
         limits: statecraft_runtime::Limits,
     ) -> Result<Server, Error> {
+        Server::start_with_store(cfg, limits, None).await
+    }
+
+    /// [`Server::start_limited`] on the store `store_url` names: `None` for
+    /// the embedded SQLite store under `cfg.data_dir`, else a PostgreSQL
+    /// URL (see [`config::store`]).
+    pub async fn start_with_store(
+        cfg: &Config,
+        limits: statecraft_runtime::Limits,
+        store_url: Option<String>,
+    ) -> Result<Server, Error> {
+        let postgres = store_url.is_some();
         // The integrations are built before the runtime they run in; nested
         // executions reach the runtime through `executions`, bound below.
         let executions = statecraft_integrations::RuntimeExecutions::new();
@@ -95,11 +109,14 @@ impl Server {
         // Last: it claims every `.waitForTaskToken` resource left.
         integrations.register(Arc::new(statecraft_runtime::activity::WaitForToken));
         let mut options = statecraft_runtime::Options::new(cfg.data_dir.clone());
+        options.store_url = store_url;
         options.integrations = integrations;
         options.limits = limits;
         let runtime = statecraft_runtime::Runtime::open(options)
             .await
             .map_err(|e| match e {
+                // The PostgreSQL store's message names the database.
+                statecraft_runtime::Error::Store(source) if postgres => Error::OpenStore { source },
                 statecraft_runtime::Error::Store(source) => Error::Store {
                     dir: cfg.data_dir.clone(),
                     source,
@@ -191,6 +208,7 @@ async fn shutdown_signal() {
 pub fn run(args: ServerArgs) -> Result<(), Error> {
     let cfg = Config::resolve(&args)?;
     let limits = config::limits(&args)?;
+    let store_url = config::store(&args)?;
     let observability = observability::Observability::resolve(&args)?;
     statecraft_telemetry::logging::init(
         observability.log_format,
@@ -205,7 +223,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let server = Server::start_limited(&cfg, limits).await?;
+        let server = Server::start_with_store(&cfg, limits, store_url).await?;
         // Retention runs beside the server until the process ends.
         let retention = observability.retention().map(|o| {
             statecraft_runtime::retention::spawn(server.service.runtime.store().clone(), o)

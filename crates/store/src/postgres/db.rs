@@ -84,7 +84,7 @@ impl Connector {
 }
 
 /// The URL with its password replaced, for messages.
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };

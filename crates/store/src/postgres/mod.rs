@@ -62,6 +62,7 @@ use crate::state_machine::{
 use crate::tag::{Tag, TagStore};
 use crate::Store;
 
+pub use db::redact as redact_url;
 use db::{Connector, Db};
 pub use error::OpenError;
 pub use migrate::LATEST as SCHEMA_VERSION;

@@ -1,0 +1,277 @@
+//! `statecraft server --store postgres://…` as a process, on a throw-away
+//! PostgreSQL cluster (the store crate's test support): a machine is
+//! created, an execution (with a Wait, so a durable timer) runs to
+//! SUCCEEDED, its history is read, and a second server started with another
+//! (empty) data directory on the same database still describes it. A store
+//! URL that cannot be reached stops the server at start with a message
+//! naming the store.
+
+#[path = "../../store/tests/support/pg.rs"]
+mod pg;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn scratch(tag: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("statecraft-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns status and body.
+fn http(port: u16, request: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    s.write_all(request.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Some((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(rest.get(..n).unwrap_or(rest));
+        body = rest.get(n + 2..).unwrap_or("");
+    }
+    out
+}
+
+/// One Step Functions API call (AWS JSON 1.0).
+fn call(port: u16, operation: &str, body: &Value) -> Value {
+    let body = body.to_string();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/x-amz-json-1.0\r\n\
+         X-Amz-Target: AWSStepFunctions.{operation}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, text) =
+        http(port, &request).unwrap_or_else(|| panic!("{operation}: no HTTP answer"));
+    assert_eq!(status, 200, "{operation}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{operation}: {e}: {text}"))
+}
+
+fn healthy(port: u16) -> bool {
+    http(
+        port,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .is_some_and(|(status, _)| status == 200)
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(store: &str, data_dir: &std::path::Path) -> Server {
+        let port = free_port();
+        let log = data_dir.join("server.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_statecraft"))
+            .args(["server", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--store", store])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn statecraft");
+        let mut server = Server { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !healthy(port) {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("the server exited ({status}): {}", server.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not answer /healthz: {}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(status.success(), "exit {status}: {}", self.log());
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the server did not stop on SIGTERM: {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_server_on_postgres_runs_an_execution_and_another_node_reads_it() {
+    let url = pg::fresh_database("e2e");
+    let dir = scratch("pg-e2e");
+    let server = Server::start(&url, &dir);
+    let port = server.port;
+
+    let definition = json!({
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }
+    });
+    let created = call(
+        port,
+        "CreateStateMachine",
+        &json!({
+            "name": "pg-e2e",
+            "definition": definition.to_string(),
+            "roleArn": "arn:aws:iam::123456789012:role/r"
+        }),
+    );
+    let machine = created["stateMachineArn"].as_str().expect("a machine ARN");
+    let started = call(
+        port,
+        "StartExecution",
+        &json!({"stateMachineArn": machine, "name": "one", "input": "{\"a\":1}"}),
+    );
+    let execution = started["executionArn"]
+        .as_str()
+        .expect("an execution ARN")
+        .to_string();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let described = loop {
+        let d = call(
+            port,
+            "DescribeExecution",
+            &json!({"executionArn": execution}),
+        );
+        if d["status"] != "RUNNING" {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "still running: {d}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(described["status"], "SUCCEEDED", "{described}");
+    let output: Value = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!({"a": 1, "r": {"x": 1}}));
+
+    let history = call(
+        port,
+        "GetExecutionHistory",
+        &json!({"executionArn": execution}),
+    );
+    let events = history["events"].as_array().expect("events");
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ],
+        "{history}"
+    );
+    let ids: Vec<u64> = events.iter().filter_map(|e| e["id"].as_u64()).collect();
+    assert_eq!(ids, (1..=8).collect::<Vec<u64>>());
+    server.stop();
+
+    // Another node with an empty data directory: everything is in PostgreSQL.
+    let other_dir = scratch("pg-e2e-other");
+    let other = Server::start(&url, &other_dir);
+    let d = call(
+        other.port,
+        "DescribeExecution",
+        &json!({"executionArn": execution}),
+    );
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert!(
+        !other_dir.join("statecraft.db").exists(),
+        "a PostgreSQL server made a SQLite database"
+    );
+    other.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&other_dir);
+}
+
+#[test]
+fn an_unreachable_store_stops_the_server_with_a_message_naming_it() {
+    let dir = scratch("pg-refused");
+    let port = free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_statecraft"))
+        .args(["server", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--data-dir")
+        .arg(&dir)
+        .args([
+            "--store",
+            &format!("postgres://someone:hunter2@127.0.0.1:{port}/nowhere"),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run statecraft");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started without its store: {stderr}");
+    assert!(
+        stderr.contains("PostgreSQL store: cannot connect to 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "password shown: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
