@@ -16,6 +16,7 @@
 //! the task is cancelled (the future is dropped) or runs past its timeout.
 
 use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,18 +135,108 @@ fn parse_invocation(p: &Value) -> Result<Invocation, Failure> {
     Ok(Invocation { args, stdin })
 }
 
-/// Whether `arg` is allowed by `allowed` (exact entries, or `prefix*`).
-fn allowed(arg: &str, allowed: &[String]) -> bool {
+/// Whether `arg` is allowed by `allowed`: exact entries, or `prefix*`.
+///
+/// A prefix holding a `/` is a path prefix (after an optional `--name=`
+/// head): the argument must then name the same directory or a path under
+/// it once both are resolved, relative ones against `base` (the program's
+/// working directory): `.` and `..` are applied, and symlinks are followed
+/// as far as the path exists, so `/data/../etc/passwd` or a link inside
+/// `/data` pointing out of it do not pass `"/data/*"` (see issue 14). Any
+/// other prefix is plain text (`"-D*"`).
+fn allowed(arg: &str, allowed: &[String], base: &Path) -> bool {
     allowed.iter().any(|a| match a.strip_suffix('*') {
-        Some(prefix) => arg.starts_with(prefix),
+        Some(prefix) => match path_prefix(prefix) {
+            Some((head, dir, name_prefix)) => arg.strip_prefix(head).is_some_and(|rest| {
+                // An option such as `-resize` must not pass as a relative
+                // path under an absolute prefix, nor the other way round.
+                Path::new(rest).is_absolute() == Path::new(dir).is_absolute()
+                    && under(
+                        &resolve(Path::new(rest), base),
+                        &resolve(Path::new(dir), base),
+                        name_prefix,
+                    )
+            }),
+            None => arg.starts_with(prefix),
+        },
         None => a == arg,
     })
+}
+
+/// `(head, directory, name prefix)` of a path prefix: `"--out=/data/img_"`
+/// is `("--out=", "/data/", "img_")`. `None` when the prefix has no `/`.
+fn path_prefix(prefix: &str) -> Option<(&str, &str, &str)> {
+    let first_slash = prefix.find('/')?;
+    let head_end = prefix[..first_slash].rfind('=').map_or(0, |i| i + 1);
+    let last_slash = prefix.rfind('/')?;
+    Some((
+        &prefix[..head_end],
+        &prefix[head_end..=last_slash],
+        &prefix[last_slash + 1..],
+    ))
+}
+
+/// Whether `path` is `dir` itself (when `name_prefix` is empty) or lies
+/// under it, its first component starting with `name_prefix`.
+fn under(path: &Path, dir: &Path, name_prefix: &str) -> bool {
+    let Ok(rest) = path.strip_prefix(dir) else {
+        return false;
+    };
+    match rest.components().next() {
+        None => name_prefix.is_empty(),
+        Some(Component::Normal(first)) => {
+            first.to_str().is_some_and(|f| f.starts_with(name_prefix))
+        }
+        Some(_) => false,
+    }
+}
+
+/// The path as the program would reach it: joined to `base` when relative,
+/// its longest existing leading part canonicalised (symlinks and `..` as
+/// the kernel applies them), the rest applied lexically (`.` dropped, `..`
+/// removing one component; never above the root).
+fn resolve(path: &Path, base: &Path) -> PathBuf {
+    let joined = base.join(path);
+    let parts: Vec<Component> = joined.components().collect();
+    for k in (1..=parts.len()).rev() {
+        let head: PathBuf = parts[..k].iter().collect();
+        if let Ok(mut out) = std::fs::canonicalize(&head) {
+            for c in &parts[k..] {
+                match c {
+                    Component::ParentDir => {
+                        out.pop();
+                    }
+                    Component::Normal(s) => out.push(s),
+                    Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+                }
+            }
+            return out;
+        }
+    }
+    // Nothing of it exists (a relative base that is gone): lexically only.
+    let mut out = PathBuf::new();
+    for c in parts {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 async fn run(name: &str, config: &CommandConfig, parameters: &Value) -> Result<Value, Failure> {
     let inv = parse_invocation(parameters)?;
     if let Some(list) = &config.allowed_args {
-        if let Some(bad) = inv.args.iter().find(|a| !allowed(a, list)) {
+        // Relative arguments mean what they mean to the program: relative
+        // to its working directory, which is the server's unless set.
+        let base = match &config.working_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        };
+        if let Some(bad) = inv.args.iter().find(|a| !allowed(a, list, &base)) {
             return Err(Failure::new(
                 errors::COMMAND_ARGUMENT_NOT_ALLOWED,
                 format!("The argument '{bad}' is not allowed for the command '{name}'."),
@@ -309,10 +400,86 @@ mod tests {
     #[test]
     fn allowed_arguments() {
         let list = vec!["-i".to_owned(), "-resize".to_owned(), "/data/*".to_owned()];
-        assert!(allowed("-i", &list));
-        assert!(allowed("/data/in.png", &list));
-        assert!(!allowed("-delete", &list));
-        assert!(!allowed("/etc/passwd", &list));
+        let base = Path::new("/");
+        assert!(allowed("-i", &list, base));
+        assert!(allowed("/data/in.png", &list, base));
+        assert!(!allowed("-delete", &list, base));
+        assert!(!allowed("/etc/passwd", &list, base));
+    }
+
+    /// See issue 14: `"/allowed/*"` admitted `/allowed/../secret`. Paths
+    /// are compared once `.`, `..` and symlinks are resolved.
+    #[test]
+    fn path_prefixes_match_resolved_paths() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        // Canonical, so that the expectations do not depend on whether the
+        // temporary directory itself sits behind a symlink.
+        let root = std::fs::canonicalize(tmp.path()).unwrap_or_else(|e| panic!("{e}"));
+        let t = root.display().to_string();
+        for dir in ["allowed/sub", "secret", "allowed_evil"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(root.join("secret/key"), "k").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(root.join("allowed/in.png"), "p").unwrap_or_else(|e| panic!("{e}"));
+        let link = |target: &str, at: &str| {
+            std::os::unix::fs::symlink(root.join(target), root.join(at))
+                .unwrap_or_else(|e| panic!("symlink {at}: {e}"))
+        };
+        link("secret", "allowed/out");
+        link("secret/key", "allowed/key");
+        link("allowed/sub", "allowed/inner");
+        let list = vec![
+            "-i".to_owned(),
+            format!("{t}/allowed/*"),
+            format!("--out={t}/allowed/img_*"),
+            "rel/*".to_owned(),
+        ];
+        let base = root.join("allowed");
+        let cases: &[(&str, bool)] = &[
+            // Legal.
+            ("{t}/allowed/in.png", true),
+            ("{t}/allowed/new.png", true),
+            ("{t}/allowed/./sub/x.png", true),
+            ("{t}/allowed/sub/../y.png", true),
+            ("{t}/allowed//sub/x.png", true),
+            ("{t}/allowed/", true),
+            ("{t}/allowed/inner/x.png", true),
+            ("--out={t}/allowed/img_1.png", true),
+            ("rel/a.txt", true),
+            ("-i", true),
+            // Traversal.
+            ("{t}/allowed/../secret/key", false),
+            ("{t}/allowed/./../secret/key", false),
+            ("{t}/allowed/sub/../../secret/key", false),
+            ("{t}/allowed/missing/../../secret/key", false),
+            ("{t}/allowed/a/b/../../../secret", false),
+            ("{t}/allowed/..", false),
+            ("{t}/allowed_evil/x", false),
+            ("--out={t}/allowed/img_/../../secret/key", false),
+            ("--out={t}/allowed/other.png", false),
+            ("rel/../../secret/key", false),
+            // Symlinks leading out of the prefix.
+            ("{t}/allowed/out/key", false),
+            ("{t}/allowed/out", false),
+            ("{t}/allowed/key", false),
+            ("{t}/allowed/out/new-file", false),
+            // Neither an option nor a relative path passes an absolute prefix.
+            ("-resize", false),
+            ("in.png", false),
+        ];
+        for (arg, ok) in cases {
+            let arg = arg.replace("{t}", &t);
+            assert_eq!(allowed(&arg, &list, &base), *ok, "{arg}");
+        }
+    }
+
+    #[test]
+    fn path_prefixes_split() {
+        assert_eq!(path_prefix("/data/"), Some(("", "/data/", "")));
+        assert_eq!(path_prefix("/data/img_"), Some(("", "/data/", "img_")));
+        assert_eq!(path_prefix("--out=/d/x"), Some(("--out=", "/d/", "x")));
+        assert_eq!(path_prefix("a=b=/d/"), Some(("a=b=", "/d/", "")));
+        assert_eq!(path_prefix("-D"), None);
     }
 
     #[test]

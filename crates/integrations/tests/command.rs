@@ -161,6 +161,16 @@ async fn timeouts_allow_lists_and_unknown_commands() {
         .await,
     );
     assert_eq!(f.error, "Command.ArgumentNotAllowed");
+    // See issue 14: the prefix matched the text, so `..` walked out of it.
+    for escape in [
+        "/data/../etc/passwd",
+        "/data/x/../../etc/passwd",
+        "/data/./../etc",
+    ] {
+        let f = failed(run(&reg, &format!("{ARN}restricted"), json!({"Args": [escape]})).await);
+        assert_eq!(f.error, "Command.ArgumentNotAllowed", "{escape}");
+        assert!(f.cause.contains(escape), "{}", f.cause);
+    }
     let f = failed(run(&reg, &format!("{ARN}rm"), json!({})).await);
     assert_eq!(f.error, "Command.NotFound");
     let f = failed(run(&reg, &format!("{ARN}echo"), json!({"Args": "a b"})).await);
