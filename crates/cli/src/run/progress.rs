@@ -827,4 +827,45 @@ mod tests {
         }
         assert!(on_tty.len() < 20, "{on_tty:#?}");
     }
+    /// A failure deep inside nested containers names every level: the
+    /// outer Map's iteration, the Parallel's branch, the inner iteration.
+    #[test]
+    fn nested_places_are_named_level_by_level() {
+        let definition = json!({
+            "StartAt": "Outer",
+            "States": {
+                "Outer": {"Type": "Map", "ItemsPath": "$.rows", "End": true,
+                    "ToleratedFailurePercentage": 100,
+                    "ItemProcessor": {"StartAt": "Split", "States": {
+                        "Split": {"Type": "Parallel", "End": true, "Branches": [
+                            {"StartAt": "Left", "States": {"Left": {"Type": "Pass", "End": true}}},
+                            {"StartAt": "Inner", "States": {"Inner": {"Type": "Map", "ItemsPath": "$.cells", "End": true,
+                                "ItemProcessor": {"StartAt": "Cell", "States": {"Cell": task("arn:x:cell")}}}}}
+                        ]}
+                    }}}
+            }
+        });
+        let rows = json!({"rows": [{"cells": [1, 2, 3]}, {"cells": [4, 5, 6]}]});
+        let answer = |r: &TaskRequest| match r.parameters.as_i64() {
+            Some(6) => Response::Failed(Failure::new("Bad", "cell refused")),
+            _ => Response::Succeeded(json!({})),
+        };
+        let on_tty = lines(definition.clone(), rows.clone(), true, answer);
+        assert!(
+            on_tty.contains(
+                &"✗ Outer[1] › Split[branch 1] › Inner[2] › Cell: Bad: cell refused".to_owned()
+            ),
+            "{on_tty:#?}"
+        );
+        let piped = lines(definition, rows, false, answer);
+        assert_eq!(
+            piped,
+            [
+                "→ Outer (Map)",
+                "◆ Outer: 2 iterations: 1 succeeded, 1 failed",
+                "    [1] ✗ Outer[1] › Split[branch 1] › Inner[2] › Cell: Bad: cell refused",
+                "✓ Outer 0ms",
+            ],
+        );
+    }
 }
