@@ -556,3 +556,79 @@ async fn closing_the_streams_ends_them_for_a_graceful_shutdown() {
         assert!(Instant::now() < deadline, "the stream did not end");
     }
 }
+
+/// An execution waiting on a task token: its token is listed for the
+/// console to answer, and the machine's stored executions list it (the
+/// list EXPRESS machines get, which ListExecutions refuses).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_tasks_and_stored_executions_are_read_from_the_store() {
+    use statecraft_store::ExecutionStatus::Running;
+    use statecraft_types::EventType;
+
+    let (_dir, store) = open();
+    let arn = "arn:aws:states:us-east-1:123456789012:execution:m0:waiting";
+    let mut first = transition(arn, 0, Running, 1, EventType::ExecutionStarted);
+    first.tasks = vec![statecraft_store::TaskChange::Queue(
+        statecraft_store::PendingTask {
+            task_id: 7,
+            resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken".into(),
+            request: serde_json::json!({"task": 7, "state_name": "Approve"}).to_string(),
+            token: Some("token-7".into()),
+            lease_owner: None,
+            lease_expires_ms: None,
+        },
+    )];
+    let mut execution = new_execution(arn);
+    execution.state_machine_arn = machine(0);
+    store
+        .create_execution(execution, first)
+        .await
+        .expect("created");
+    let app = statecraft_console::data_router::<()>(store.clone(), Default::default());
+
+    let (status, body) = get_json(
+        app.clone(),
+        &format!("/console/api/executions/{}/tasks", encode(arn)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        serde_json::json!({"tasks": [{
+            "taskId": 7, "stateName": "Approve",
+            "resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "taskToken": "token-7", "kind": "callback"
+        }]})
+    );
+    let (status, _) = get_json(
+        app.clone(),
+        &format!(
+            "/console/api/executions/{}/tasks",
+            encode(&format!("{arn}-no"))
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, body) = get_json(
+        app.clone(),
+        &format!(
+            "/console/api/executions?stateMachineArn={}",
+            encode(&machine(0))
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["more"], false);
+    assert_eq!(body["executions"][0]["executionArn"], arn);
+    assert_eq!(body["executions"][0]["status"], "RUNNING");
+    let (_, other) = get_json(
+        app,
+        &format!(
+            "/console/api/executions?stateMachineArn={}",
+            encode(&machine(3))
+        ),
+    )
+    .await;
+    assert_eq!(other["executions"], serde_json::json!([]));
+}
