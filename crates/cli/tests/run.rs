@@ -440,3 +440,36 @@ fn a_mock_for_no_task_state_is_reported() {
         "{stderr}"
     );
 }
+
+/// Under `--config`, a state's TimeoutSeconds cuts a real call short: the
+/// program is stopped and the state fails with States.Timeout.
+#[test]
+fn config_honours_timeout_seconds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let definition = write(
+        dir.path(),
+        "nap.asl.json",
+        &json!({"StartAt": "Nap", "States": {"Nap": {"Type": "Task",
+            "Resource": "arn:statecraft:command:sleep", "Parameters": {"Args": ["30"]},
+            "TimeoutSeconds": 1, "End": true}}}),
+    );
+    let config = dir.path().join("statecraft.toml");
+    std::fs::write(
+        &config,
+        "[integrations.commands]\nenabled = true\n[integrations.commands.programs.sleep]\nprogram = \"/bin/sleep\"\n",
+    )
+    .expect("config");
+    let out = statecraft()
+        .arg("run")
+        .arg(&definition)
+        .arg("--config")
+        .arg(&config)
+        .arg("--json")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // Had the call been awaited to its end, the task would have succeeded
+    // (an answer is handled before a timer).
+    assert_eq!(result["error"], json!("States.Timeout"), "{result}");
+}
