@@ -73,7 +73,7 @@ pub fn problems(text: &str, kind: MachineType) -> Vec<Problem> {
                 code: "INVALID_JSON_DESCRIPTION".into(),
                 message,
                 location: Some(format!("line: {}, column: {}", e.line(), e.column())),
-            }]
+            }];
         }
     };
     if !value.is_object() {
@@ -173,7 +173,10 @@ mod tests {
     fn invalid_json_names_its_location_once() {
         for (text, location) in [
             ("StartAt: P\nStates: {}\n", "line: 1, column: 1"),
-            ("{\"StartAt\": \"P\",\n  \"States\": {,}}", "line: 2, column: 14"),
+            (
+                "{\"StartAt\": \"P\",\n  \"States\": {,}}",
+                "line: 2, column: 14",
+            ),
         ] {
             let e = check(text, MachineType::Standard).unwrap_err().to_string();
             assert_eq!(e.matches("line").count(), 1, "{e}");
