@@ -295,3 +295,66 @@ fn a_database_that_goes_away_fails_reads_and_writes_then_recovers() {
     assert_eq!(h.items.len(), 4);
     store.close();
 }
+
+#[test]
+fn of_two_nodes_answering_one_token_exactly_one_closes_the_task() {
+    let url = pg::fresh_database("answers");
+    let a = Arc::new(open(&url));
+    let b = Arc::new(open(&url));
+    let arn = "arn:aws:states:us-east-1:1:execution:answers:e";
+    statecraft_store::suite::seed_execution(&*a, arn);
+    let resource = "arn:aws:states:us-east-1:1:activity:work";
+    let mut queue = step(arn, 1, 2, "waiting");
+    queue.tasks = (1..=20)
+        .map(|id| {
+            statecraft_store::TaskChange::Queue(statecraft_store::PendingTask {
+                task_id: id,
+                resource: resource.into(),
+                request: "{}".into(),
+                token: Some(format!("token-{id}")),
+                lease_owner: None,
+                lease_expires_ms: None,
+            })
+        })
+        .collect();
+    a.commit(queue).wait().unwrap();
+    for id in 1..=20u64 {
+        let token = format!("token-{id}");
+        let gate = Arc::new(Barrier::new(2));
+        let answers: Vec<_> = [Arc::clone(&a), Arc::clone(&b)]
+            .into_iter()
+            .enumerate()
+            .map(|(node, store)| {
+                let (gate, token) = (Arc::clone(&gate), token.clone());
+                std::thread::spawn(move || {
+                    gate.wait();
+                    store.answer_task(&token, format!("answer-{node}")).wait()
+                })
+            })
+            .collect();
+        let results: Vec<_> = answers.into_iter().map(|h| h.join().unwrap()).collect();
+        let closed: Vec<_> = results
+            .iter()
+            .filter_map(|r| r.as_ref().unwrap().as_ref())
+            .collect();
+        assert_eq!(closed.len(), 1, "token {id}: {results:?}");
+        assert_eq!(closed[0].0, arn);
+        assert_eq!(closed[0].1.task_id, id);
+        // Closed: no longer found by its token, pending or claimable.
+        assert_eq!(b.task_by_token(&token).unwrap(), None);
+        assert_eq!(b.answer_task(&token, "late".into()).wait(), Ok(None));
+    }
+    assert!(a.pending_tasks(arn).unwrap().is_empty());
+    assert_eq!(a.claim_task(resource, "w", 0, 1_000).wait(), Ok(None));
+    let answers = b.task_answers(arn).unwrap();
+    assert_eq!(answers.len(), 20);
+    assert!(answers
+        .iter()
+        .all(|(_, text)| text == "answer-0" || text == "answer-1"));
+    // The transition that consumes an answer removes its task.
+    let mut consume = step(arn, 2, 5, "consumed");
+    consume.tasks = vec![statecraft_store::TaskChange::Remove { task_id: 1 }];
+    a.commit(consume).wait().unwrap();
+    assert_eq!(b.task_answers(arn).unwrap().len(), 19);
+    assert_eq!(a.health(), Ok(()));
+}

@@ -18,13 +18,19 @@ use super::db::Db;
 use super::error::OpenError;
 
 /// (version, SQL) in order. Adding a migration is adding a file and a line.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../migrations-postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations-postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations-postgres/0002_task_answers.sql"),
+    ),
+];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(db: &mut Db, target: &str, now_ms: i64) -> Result<i64, OpenError> {

@@ -300,6 +300,14 @@ impl Store for PostgresStore {
             let _ = h.join();
         }
     }
+
+    /// One round trip on a read connection (reconnecting if needed).
+    fn health(&self) -> Result<()> {
+        self.read(|c| {
+            c.query_one("SELECT 1", &[])?;
+            Ok(())
+        })
+    }
 }
 
 impl StateMachineStore for PostgresStore {
@@ -531,6 +539,16 @@ impl ExecutionStore for PostgresStore {
     fn task_by_token(&self, token: &str) -> Result<Option<(String, PendingTask)>> {
         let token = token.to_string();
         self.read(move |c| queries::task_by_token(c, &token))
+    }
+
+    fn answer_task(&self, token: &str, answer: String) -> Pending<Option<(String, PendingTask)>> {
+        let token = token.to_string();
+        self.write(move |c| queries::answer_task(c, &token, &answer))
+    }
+
+    fn task_answers(&self, execution_arn: &str) -> Result<Vec<(u64, String)>> {
+        let arn = execution_arn.to_string();
+        self.read(move |c| queries::task_answers(c, &arn))
     }
 
     fn claim_executions(

@@ -726,7 +726,7 @@ fn apply_timers_and_tasks(db: &mut Db, id: i64, t: &Transition) -> Result<()> {
                      ON CONFLICT (execution_id, task_id) DO UPDATE SET \
                      resource = EXCLUDED.resource, request = EXCLUDED.request, \
                      token = EXCLUDED.token, lease_owner = EXCLUDED.lease_owner, \
-                     lease_expires_ms = EXCLUDED.lease_expires_ms",
+                     lease_expires_ms = EXCLUDED.lease_expires_ms, answer = NULL",
                     &[
                         &id,
                         &to_i64(task.task_id),
@@ -1065,7 +1065,7 @@ pub(crate) fn pending_tasks(db: &mut Db, arn: &str) -> Result<Vec<PendingTask>> 
     let id = execution_id(db, arn)?;
     db.query(
         "SELECT task_id, resource, request, token, lease_owner, lease_expires_ms FROM tasks \
-         WHERE execution_id = $1 ORDER BY task_id",
+         WHERE execution_id = $1 AND answer IS NULL ORDER BY task_id",
         &[&id],
     )?
     .iter()
@@ -1077,9 +1077,52 @@ const TASK_WITH_ARN: &str = "SELECT e.arn, t.task_id, t.resource, t.request, t.t
      t.lease_owner, t.lease_expires_ms FROM tasks t JOIN executions e ON e.id = t.execution_id";
 
 pub(crate) fn task_by_token(db: &mut Db, token: &str) -> Result<Option<(String, PendingTask)>> {
-    db.query_opt(&format!("{TASK_WITH_ARN} WHERE t.token = $1"), &[&token])?
-        .map(|r| Ok((r.try_get(0)?, task_from(&r, 1)?)))
-        .transpose()
+    db.query_opt(
+        &format!("{TASK_WITH_ARN} WHERE t.token = $1 AND t.answer IS NULL"),
+        &[&token],
+    )?
+    .map(|r| Ok((r.try_get(0)?, task_from(&r, 1)?)))
+    .transpose()
+}
+
+/// Closes an open task by its token: the `answer IS NULL` condition and the
+/// write are one statement, so of concurrent answers (from any node)
+/// exactly one changes the row; the others wait for its row lock, then
+/// find the task closed.
+pub(crate) fn answer_task(
+    db: &mut Db,
+    token: &str,
+    answer: &str,
+) -> Result<Option<(String, PendingTask)>> {
+    let changed = db.query_opt(
+        "UPDATE tasks SET answer = $2 WHERE token = $1 AND answer IS NULL \
+         RETURNING execution_id, task_id",
+        &[&token, &answer],
+    )?;
+    let Some(row) = changed else {
+        return Ok(None);
+    };
+    let execution_id: i64 = row.try_get(0)?;
+    let task_id: i64 = row.try_get(1)?;
+    db.query_opt(
+        &format!("{TASK_WITH_ARN} WHERE t.execution_id = $1 AND t.task_id = $2"),
+        &[&execution_id, &task_id],
+    )?
+    .map(|r| Ok((r.try_get(0)?, task_from(&r, 1)?)))
+    .transpose()
+}
+
+/// Answers recorded and not consumed by a transition yet, by task id.
+pub(crate) fn task_answers(db: &mut Db, arn: &str) -> Result<Vec<(u64, String)>> {
+    let id = execution_id(db, arn)?;
+    db.query(
+        "SELECT task_id, answer FROM tasks WHERE execution_id = $1 AND answer IS NOT NULL \
+         ORDER BY task_id",
+        &[&id],
+    )?
+    .iter()
+    .map(|r| Ok((to_u64(r.try_get(0)?), r.try_get(1)?)))
+    .collect()
 }
 
 /// Takes free or expired leases (and renews `owner`'s own). Rows another
@@ -1123,7 +1166,8 @@ pub(crate) fn claim_task(
     let found = db.query_opt(
         "UPDATE tasks SET lease_owner = $2, lease_expires_ms = $3 \
          WHERE (execution_id, task_id) = (SELECT execution_id, task_id FROM tasks \
-             WHERE resource = $1 AND (lease_owner IS NULL OR lease_expires_ms < $4) \
+             WHERE resource = $1 AND answer IS NULL \
+             AND (lease_owner IS NULL OR lease_expires_ms < $4) \
              ORDER BY execution_id, task_id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING execution_id, task_id",
         &[&resource, &owner, &now_ms.saturating_add(lease_ms), &now_ms],
