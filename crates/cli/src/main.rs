@@ -5,6 +5,7 @@
 
 mod graph;
 mod run;
+mod testkit;
 mod validate;
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Validate(validate::Args),
     /// Run a workflow in-process and print its output.
     Run(run::Args),
+    /// Run workflow test files (`*.test.json`, `*.test.yaml`) in-process.
+    Test(testkit::Args),
     /// Draw a state machine as a graph (SVG, or the layout as JSON).
     Graph(graph::Args),
     /// Serve the AWS Step Functions API (and the console) on durable embedded storage.
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::main(args),
         Command::Run(args) => run::main(args),
         Command::Graph(args) => graph::main(args),
+        Command::Test(args) => testkit::main(args),
         Command::Server(args) => match statecraft_server::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -8,7 +8,7 @@
 //! wait unless `--skip-waits` is given, in which case a virtual clock jumps
 //! straight to the next timer.
 
-mod mocks;
+pub(crate) mod mocks;
 mod progress;
 mod tasks;
 
@@ -38,6 +38,18 @@ pub struct Args {
     /// `--config` for the states they name.
     #[arg(long)]
     mock: Option<PathBuf>,
+    /// A Step Functions Local mock configuration (`MockConfigFile.json`);
+    /// with `--test-case`, its mocked responses answer the Task states the
+    /// test case names.
+    #[arg(long, value_name = "FILE", env = "SFN_MOCK_CONFIG")]
+    mock_config: Option<PathBuf>,
+    /// The test case of `--mock-config` to run.
+    #[arg(long, value_name = "NAME", requires = "mock_config")]
+    test_case: Option<String>,
+    /// The state machine's name in `--mock-config` (default: the file's
+    /// name up to its first dot, or the only machine the file names).
+    #[arg(long, value_name = "NAME")]
+    state_machine: Option<String>,
     /// Really run the Task states that have no mock with the integrations
     /// of this server config (its `[integrations]`: HTTP tasks, functions,
     /// commands), as `statecraft server --config` would.
@@ -109,6 +121,7 @@ fn run(args: &Args) -> Result<ExitCode, Unusable> {
         ),
     };
     let progress_definition = (!args.quiet).then(|| definition.clone());
+    let machine_definition = definition.clone();
     let machine = Machine::new(definition).map_err(|e| Unusable(e.to_string()))?;
 
     let now = now_ms();
@@ -119,8 +132,35 @@ fn run(args: &Args) -> Result<ExitCode, Unusable> {
         .map(|s| s.split('.').next().unwrap_or(s).to_owned())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "local".into());
+    let test_case = match (&args.mock_config, &args.test_case) {
+        (Some(path), Some(case)) => {
+            let cfg = statecraft_integrations::mock_config::MockConfig::load(path)
+                .map_err(|e| Unusable(e.to_string()))?;
+            let machine = machine_in_config(&cfg, args.state_machine.as_deref(), &name);
+            let mocks = cfg
+                .test_case(&machine, case)
+                .map_err(|e| Unusable(e.to_string()))?;
+            for warning in tasks::unused_test_case_states(&mocks, &machine_definition) {
+                eprintln!(
+                    "statecraft run: warning: {}: test case {case}: {warning}",
+                    cfg.origin()
+                );
+            }
+            Some(mocks)
+        }
+        (Some(path), None) => {
+            // Checked even without a test case: a broken file is reported.
+            statecraft_integrations::mock_config::MockConfig::load(path)
+                .map_err(|e| Unusable(e.to_string()))?;
+            None
+        }
+        _ => None,
+    };
     let context = context_for(&name, now, &region, &account);
     let mut tasks = tasks::Tasks::new(mocks, config.map(|c| c.real), &context.execution_arn);
+    if let Some(t) = test_case {
+        tasks = tasks.with_test_case(t);
+    }
     let host = DeterministicHost::new(now as u64);
     let stderr = std::io::stderr();
     let tty = stderr.is_terminal();
@@ -208,6 +248,25 @@ fn read_input(arg: Option<&str>) -> Result<Value, Unusable> {
             e.column()
         ))
     })
+}
+
+/// The name a mock configuration knows the machine by: `--state-machine`,
+/// else the file's name when the configuration has it, else its only
+/// machine.
+fn machine_in_config(
+    cfg: &statecraft_integrations::mock_config::MockConfig,
+    given: Option<&str>,
+    file_name: &str,
+) -> String {
+    if let Some(g) = given {
+        return g.to_owned();
+    }
+    let names = cfg.machine_names();
+    if names.contains(&file_name) || names.len() != 1 {
+        file_name.to_owned()
+    } else {
+        names[0].to_owned()
+    }
 }
 
 /// The run's identity: a machine and execution named after the file, in the

@@ -27,6 +27,7 @@ pub mod config;
 pub mod encoding;
 pub mod function;
 pub mod http;
+pub mod mock_config;
 pub mod nested;
 pub mod s3;
 pub mod secret;

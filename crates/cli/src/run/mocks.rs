@@ -27,11 +27,25 @@ impl Mocks {
         let shown = path.display();
         let text = std::fs::read_to_string(path)
             .map_err(|e| Unusable(format!("cannot read the mock file {shown}: {e}")))?;
-        let doc: BTreeMap<String, Value> = serde_json::from_str(&text).map_err(|e| {
+        let doc: Value = serde_json::from_str(&text).map_err(|e| {
             Unusable(format!(
                 "the mock file {shown} is not a JSON object of state names: {e}"
             ))
         })?;
+        Mocks::from_value(doc, &shown.to_string())
+    }
+
+    /// Mocks from an already parsed document (a `statecraft test` case's
+    /// `mocks`); `shown` names it in errors.
+    pub fn from_value(doc: Value, shown: &str) -> Result<Mocks, Unusable> {
+        let doc: BTreeMap<String, Value> = match doc {
+            Value::Object(m) => m.into_iter().collect(),
+            _ => {
+                return Err(Unusable(format!(
+                    "{shown}: mocks must be an object of state names, each a list of responses"
+                )))
+            }
+        };
         let mut by_state = HashMap::new();
         for (state, responses) in doc {
             let list = match responses {

@@ -13,13 +13,44 @@ use statecraft_engine::TaskRequest;
 use statecraft_runtime::{Integrations, TaskContext, TaskOutcome};
 use statecraft_types::{errors::TASK_FAILED, Failure};
 
+use statecraft_integrations::mock_config::{MockedResponse, TestCaseMocks};
+use statecraft_language::ast::{StateKind, StateMachine};
+
 use super::mocks::Mocks;
 use super::Unusable;
 
 /// The task answerer of one run.
 pub struct Tasks {
     mocks: Mocks,
+    /// A Step Functions Local test case: after `--mock`, before `--config`.
+    test_case: Option<TestCaseMocks>,
     real: Option<Real>,
+}
+
+/// The states a test case names that are not Task states of `definition`:
+/// their responses can never be used.
+pub fn unused_test_case_states(mocks: &TestCaseMocks, definition: &StateMachine) -> Vec<String> {
+    let mut tasks = Vec::new();
+    task_states(definition, &mut tasks);
+    mocks
+        .states()
+        .into_iter()
+        .filter(|s| !tasks.iter().any(|t| t == s))
+        .map(|s| {
+            format!("{s:?} is not a Task state of the definition, so its responses are never used")
+        })
+        .collect()
+}
+
+fn task_states(machine: &StateMachine, out: &mut Vec<String>) {
+    for state in &machine.states {
+        match &state.kind {
+            StateKind::Task(_) => out.push(state.name.clone()),
+            StateKind::Parallel(p) => p.branches.iter().for_each(|b| task_states(b, out)),
+            StateKind::Map(m) => task_states(&m.processor, out),
+            _ => {}
+        }
+    }
 }
 
 /// The integrations of a `--config` file and the runtime their calls run on.
@@ -72,12 +103,31 @@ impl Tasks {
             r.execution_arn = execution_arn.to_owned();
             r
         });
-        Tasks { mocks, real }
+        Tasks {
+            mocks,
+            test_case: None,
+            real,
+        }
+    }
+
+    pub fn with_test_case(mut self, test_case: TestCaseMocks) -> Tasks {
+        self.test_case = Some(test_case);
+        self
     }
 
     pub fn answer(&mut self, req: &TaskRequest) -> Response {
         if let Some(mocked) = self.mocks.answer(req) {
             return mocked;
+        }
+        if let Some(mocked) = self
+            .test_case
+            .as_mut()
+            .and_then(|t| t.answer(&req.state_name))
+        {
+            return match mocked {
+                MockedResponse::Return(v) => Response::Succeeded(v),
+                MockedResponse::Throw(f) => Response::Failed(f),
+            };
         }
         match &self.real {
             Some(real) => real.invoke(req),
