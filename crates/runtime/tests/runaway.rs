@@ -200,6 +200,51 @@ async fn a_loop_after_a_wait_fails_at_the_history_quota() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synchronous_express_loop_ends_at_the_quota_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Limits::default()).await;
+    let arn = format!("{PREFIX}spin-express");
+    rt.store()
+        .create_state_machine(
+            "spin-express".into(),
+            MachineType::Express,
+            Revision {
+                revision_id: "rev-spin-express".into(),
+                state_machine_arn: arn.clone(),
+                definition: spin(false).to_string(),
+                role_arn: "arn:aws:iam::123456789012:role/r".into(),
+                description: None,
+                logging_configuration: None,
+                tracing_configuration: None,
+                created_ms: 0,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    let run = tokio::time::timeout(
+        HANG,
+        rt.start_sync_execution(StartExecution {
+            target_arn: arn,
+            name: None,
+            input: None,
+            trace_header: None,
+        }),
+    )
+    .await
+    .expect("StartSyncExecution never answered")
+    .unwrap();
+    assert_eq!(run.status, statecraft_runtime::SyncStatus::Failed);
+    assert_eq!(run.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        run.cause.as_deref(),
+        Some("The execution reached the maximum number of history events (25000).")
+    );
+    assert_eq!(run.events.len(), 25_000);
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raised_quota_is_the_one_enforced() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path(), limits(30_001, 1_000)).await;
