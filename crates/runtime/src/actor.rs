@@ -47,6 +47,11 @@ pub(crate) enum Msg {
         task: u64,
         event: Option<Event>,
     },
+    /// A held answer waited [`HOLD_LIMIT`]: apply it whatever the
+    /// invocation does.
+    Release {
+        task: u64,
+    },
     /// StopExecution; answered with the stop date.
     Stop {
         error: Option<String>,
@@ -60,6 +65,9 @@ pub(crate) struct Plan {
     pub(crate) transition: Transition,
     pub(crate) commands: Vec<Command>,
 }
+
+/// The longest a token answer waits for its task's invocation to return.
+const HOLD_LIMIT: Duration = Duration::from_secs(10);
 
 /// How long an actor whose commit failed waits before reloading, so a
 /// failing disk does not become a busy loop.
@@ -301,9 +309,23 @@ impl Actor {
                 Msg::Answer(event) => match answered_task(&event) {
                     Some(task) if self.running.contains_key(&task) => {
                         self.held.insert(task, event);
+                        // An invocation that never returns must not keep
+                        // the answer forever.
+                        let weak = Arc::downgrade(inner);
+                        let arn = self.arn.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(HOLD_LIMIT).await;
+                            if let Some(inner) = weak.upgrade() {
+                                let _ = inner.send(&arn, Msg::Release { task });
+                            }
+                        });
                         Ok(())
                     }
                     _ => self.apply(inner, event).await,
+                },
+                Msg::Release { task } => match self.held.remove(&task) {
+                    Some(answer) => self.apply(inner, answer).await,
+                    None => Ok(()),
                 },
                 Msg::Invoked { task, event } => {
                     let r = match event {
@@ -431,6 +453,7 @@ impl Actor {
                     if let Some(handle) = self.running.remove(&task) {
                         handle.abort();
                     }
+                    self.held.remove(&task);
                 }
                 Command::InvokeTask(request) => {
                     let task = request.task;
