@@ -175,7 +175,7 @@ impl<W: Write> Progress<W> {
                     | EventType::ExecutionTimedOut
                     | EventType::ExecutionAborted
             ) {
-                let line = format!("✗ {t}: {} {}", text("error"), short(&text("cause")));
+                let line = format!("✗ {t}: {}", failure(&text("error"), &text("cause")));
                 self.line(&line);
             }
             return;
@@ -249,7 +249,7 @@ impl<W: Write> Progress<W> {
                 }
             }
             if !quiet_here || self.tty {
-                self.line(&format!("✗ {label}: {error}: {}", short(&cause)));
+                self.line(&format!("✗ {label}: {}", failure(&error, &cause)));
             }
         } else if TASK_SUCCESSES.contains(&t) {
             if let Some(v) = self.visits.get_mut(&label) {
@@ -395,14 +395,14 @@ impl<W: Write> Progress<W> {
         for (i, it) in &run.iterations {
             for (label, error, cause) in &it.caught {
                 self.line(&format!(
-                    "    [{i}] ↪ {label}: caught {error}: {}",
-                    short(cause)
+                    "    [{i}] ↪ {label}: caught {}",
+                    failure(error, cause)
                 ));
             }
             if it.status == Some("failed") {
                 match &it.failure {
                     Some((label, error, cause)) => {
-                        self.line(&format!("    [{i}] ✗ {label}: {error}: {}", short(cause)))
+                        self.line(&format!("    [{i}] ✗ {label}: {}", failure(error, cause)))
                     }
                     None => self.line(&format!("    [{i}] ✗ failed")),
                 }
@@ -615,6 +615,15 @@ fn index_states(machine: &StateMachine, scopes: &[Scope], out: &mut HashMap<Stri
             }
             _ => {}
         }
+    }
+}
+
+/// `error: cause`, or the error alone when there is no cause.
+fn failure(error: &str, cause: &str) -> String {
+    if cause.is_empty() {
+        error.to_owned()
+    } else {
+        format!("{error}: {}", short(cause))
     }
 }
 
@@ -866,6 +875,23 @@ mod tests {
                 "    [1] ✗ Outer[1] › Split[branch 1] › Inner[2] › Cell: Bad: cell refused",
                 "✓ Outer 0ms",
             ],
+        );
+    }
+    /// A failure without a cause (a timeout) reads as the error alone.
+    #[test]
+    fn a_timeout_reads_as_its_error() {
+        let definition = json!({
+            "StartAt": "Slow",
+            "States": {"Slow": {"Type": "Task", "Resource": "arn:x:slow", "TimeoutSeconds": 5, "End": true}}
+        });
+        let shown = lines(definition, json!({}), false, |_| Response::NoResponse);
+        assert_eq!(
+            shown,
+            [
+                "→ Slow (Task)",
+                "✗ Slow: States.Timeout",
+                "✗ ExecutionFailed: States.Timeout"
+            ]
         );
     }
 }
