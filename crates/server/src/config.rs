@@ -40,22 +40,33 @@ pub struct ServerArgs {
     /// Log filter, e.g. `info` or `info,statecraft=debug` [default: $RUST_LOG, else info]
     #[arg(long, value_name = "FILTER")]
     pub log_level: Option<String>,
-}
-
-/// The config file. Unknown keys are an error: a misspelt setting that is
-/// silently ignored costs more than a refusal to start.
-#[derive(Debug, Default, Deserialize)]
+    /// A `Host` name to answer besides the listening address and
+    /// `localhost` (repeatable; `*.domain` for its subdomains); added to
+    /// the file's `allowed_hosts`
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
     /// Where executions are kept: `sqlite` (the embedded database under
     /// the data directory) or `postgres://user[:password]@host:port/db`, a
     /// PostgreSQL database several nodes can share [default: sqlite]
     #[arg(long, value_name = "STORE")]
     pub store: Option<String>,
+}
+
+/// The config file. Unknown keys are an error: a misspelt setting that is
+/// silently ignored costs more than a refusal to start.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     region: Option<String>,
     account_id: Option<String>,
+    /// `Host` names answered besides the listening address and `localhost`:
+    /// read by [`allowed_hosts`] (see crate::guard).
+    #[serde(default)]
+    allowed_hosts: Vec<String>,
+    /// `sqlite` or a `postgres://` URL: read by [`store`].
+    store: Option<String>,
     /// HTTP tasks, functions, commands (see docs/integrations.md).
     #[serde(default)]
     integrations: statecraft_integrations::IntegrationsConfig,
@@ -65,8 +76,6 @@ struct FileConfig {
     #[serde(default)]
     retention: crate::observability::RetentionFile,
     #[serde(default)]
-    /// `sqlite` or a `postgres://` URL: read by [`store`].
-    store: Option<String>,
     telemetry: crate::observability::TelemetryFile,
     /// History quota, step budget, start quotas: read by [`limits`].
     #[serde(default)]
@@ -260,6 +269,19 @@ pub(crate) fn read_observability(path: &Path) -> Result<crate::observability::Fi
     })
 }
 
+/// The `Host` names to answer besides the listening address and
+/// `localhost`: the file's `allowed_hosts`, then the `--allowed-host` flags.
+/// Read apart from [`Config`] so that the struct tests and embedders build
+/// stays as it is.
+pub fn allowed_hosts(args: &ServerArgs) -> Result<Vec<String>, Error> {
+    let mut names = match &args.config {
+        Some(path) => read_file(path)?.allowed_hosts,
+        None => Vec::new(),
+    };
+    names.extend(args.allowed_hosts.iter().cloned());
+    Ok(names)
+}
+
 /// The store to open: `None` for the embedded SQLite store (`sqlite`, the
 /// default), else a PostgreSQL URL. The flag wins over the file's `store`.
 /// Read apart from [`Config`], as [`limits`] is.
@@ -344,14 +366,8 @@ mod tests {
             ("steps_per_turn = 0", "limits.steps_per_turn"),
             ("open_executions = 0", "limits.open_executions"),
             ("start_burst = 5", "limits.start_burst"),
-            (
-                "start_rate_per_second = 0.0",
-                "limits.start_rate_per_second",
-            ),
-            (
-                "start_rate_per_second = 1.0\nstart_burst = 0",
-                "limits.start_burst",
-            ),
+            ("start_rate_per_second = 0.0", "limits.start_rate_per_second"),
+            ("start_rate_per_second = 1.0\nstart_burst = 0", "limits.start_burst"),
         ];
         for (text, setting) in cases {
             let file = parse_file(&format!("[limits]\n{text}\n")).unwrap();
@@ -387,6 +403,12 @@ mod tests {
         };
         let cfg = Config::resolve(&args).unwrap();
         assert_eq!(cfg.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(cfg.region, "ap-south-1");
+        assert_eq!(cfg.account_id, "111122223333");
+        assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
     fn the_store_is_sqlite_unless_a_postgres_url_is_given() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.toml");
@@ -414,9 +436,25 @@ mod tests {
     }
 
     #[test]
-        assert_eq!(cfg.region, "ap-south-1");
-        assert_eq!(cfg.account_id, "111122223333");
-        assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
+    fn allowed_hosts_come_from_the_file_and_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "allowed_hosts = [\"statecraft.internal\", \"*.corp\"]\n",
+        )
+        .unwrap();
+        let args = ServerArgs {
+            config: Some(path),
+            allowed_hosts: vec!["extra.example".into()],
+            ..ServerArgs::default()
+        };
+        assert_eq!(
+            allowed_hosts(&args).unwrap(),
+            ["statecraft.internal", "*.corp", "extra.example"]
+        );
+        assert!(Config::resolve(&args).is_ok());
+        assert!(allowed_hosts(&ServerArgs::default()).unwrap().is_empty());
     }
 
     #[test]

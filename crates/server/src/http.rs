@@ -1,20 +1,23 @@
 //! The HTTP surface: `POST /` with `X-Amz-Target: AWSStepFunctions.<Op>`
 //! (AWS JSON 1.0) and `GET /healthz`. Requests are answered whatever their
-//! `Host` (the SDKs prefix `sync-` to it for StartSyncExecution and
-//! TestState) and whatever their SigV4 headers (this is a local server:
-//! signatures are accepted unchecked).
+//! SigV4 headers (this is a local server: signatures are accepted
+//! unchecked), but only for the `Host` names [`crate::guard`] allows (with
+//! the `sync-` prefix the SDKs add for StartSyncExecution and TestState),
+//! and state-changing requests only from the server's own origin.
 //!
 //! Other `GET` paths belong to the console (merged in from `statecraft-console`).
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::guard::HostPolicy;
 use crate::protocol::ApiError;
 use crate::service::Service;
 
@@ -25,17 +28,29 @@ pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
 /// Request bodies up to this size are read: a definition may be 1 MiB and
 /// grows when escaped into a JSON string.
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
+/// The error of a larger body, with HTTP 413: the Step Functions model names
+/// none, and this is the name AWS services give it (Lambda's, for one).
+const TOO_LARGE: &str = "RequestEntityTooLargeException";
 
-/// The router of the API.
+/// The router of the API, answering loopback and `localhost` names only.
 pub fn router(service: Arc<Service>) -> Router {
     router_with_streams(service, statecraft_console::live::Streams::new())
 }
 
-/// The router of the API, the console's live streams ended by `streams`
-/// (closed at shutdown, so an open console does not hold the server up).
+/// [`router`], the console's live streams ended by `streams` (closed at
+/// shutdown, so an open console does not hold the server up).
 pub fn router_with_streams(
     service: Arc<Service>,
     streams: statecraft_console::live::Streams,
+) -> Router {
+    router_with(service, streams, Arc::new(HostPolicy::loopback()))
+}
+
+/// [`router_with_streams`], answering the `Host` names `hosts` allows.
+pub fn router_with(
+    service: Arc<Service>,
+    streams: statecraft_console::live::Streams,
+    hosts: Arc<HostPolicy>,
 ) -> Router {
     // The console's overview and live streams read the store directly.
     let console_data = statecraft_console::data_router_with_pollers(
@@ -52,10 +67,31 @@ pub fn router_with_streams(
         // The console: static pages (GET /, GET /console/…) that talk to the API above.
         .merge(statecraft_console::router())
         .merge(console_data)
+        // Outermost: a foreign Host or origin reaches no route at all.
+        .layer(axum::middleware::from_fn_with_state(
+            hosts,
+            crate::guard::guard,
+        ))
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// `ok` while the store serves reads (a cheap read of every table), else
+/// 503 with the store's error: a load balancer or orchestrator then stops
+/// sending work to a server whose every read would fail.
+async fn healthz(State(service): State<Arc<Service>>) -> Response {
+    let store = service.store.clone();
+    match tokio::task::spawn_blocking(move || store.health()).await {
+        Ok(Ok(())) => "ok\n".into_response(),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: the store cannot serve reads: {e}\n"),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unhealthy: the store check did not finish\n",
+        )
+            .into_response(),
+    }
 }
 
 fn respond(status: u16, body: &serde_json::Value, error_type: Option<&str>) -> Response {
@@ -75,7 +111,21 @@ fn error_response(e: &ApiError) -> Response {
     respond(e.status(), &e.body(), Some(e.type_name()))
 }
 
-async fn api(State(service): State<Arc<Service>>, headers: HeaderMap, body: Bytes) -> Response {
+/// Whether `Content-Type` names AWS JSON 1.0 (parameters such as a
+/// charset aside).
+fn is_aws_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(CONTENT_TYPE))
+}
+
+async fn api(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -84,6 +134,36 @@ async fn api(State(service): State<Arc<Service>>, headers: HeaderMap, body: Byte
         return error_response(&ApiError::UnknownOperationException(format!(
             "Unknown operation: missing or foreign X-Amz-Target '{target}'"
         )));
+    };
+    // AWS's front end finds no operation for a body in another format; it
+    // answers UnknownOperationException, and so does this server.
+    if !is_aws_json(&headers) {
+        let given = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none");
+        return error_response(&ApiError::UnknownOperationException(format!(
+            "Unknown operation: the Content-Type must be {CONTENT_TYPE} (AWS JSON 1.0), not '{given}'"
+        )));
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return respond(
+                413,
+                &serde_json::json!({
+                    "__type": TOO_LARGE,
+                    "message": format!("Request body too large: the limit is {BODY_LIMIT} bytes"),
+                }),
+                Some(TOO_LARGE),
+            );
+        }
+        Err(rejection) => {
+            return error_response(&ApiError::SerializationException(format!(
+                "The request body could not be read: {}",
+                rejection.body_text()
+            )));
+        }
     };
     let started = std::time::Instant::now();
     let result = service.call(op, &body).await;

@@ -4,6 +4,7 @@
 //! - [`config`]: the flags ([`ServerArgs`]) and TOML config file.
 //! - [`http`]: the AWS JSON 1.0 surface (`POST /`, `X-Amz-Target`) and
 //!   `GET /healthz`.
+//! - [`guard`]: the `Host` check and the refusal of cross-origin writes.
 //! - [`protocol`]: error shapes, timestamps, member validation.
 //! - [`service`] and [`ops`]: one method per API operation.
 //! - [`arn`], [`names`], [`definition`]: the checks AWS makes on ARNs, names
@@ -19,6 +20,7 @@
 pub mod arn;
 pub mod config;
 pub mod definition;
+pub mod guard;
 pub mod http;
 pub mod names;
 pub mod observability;
@@ -68,6 +70,8 @@ pub struct Server {
     /// The runtime as nested executions see it; unbound at shutdown to
     /// break the runtime → integration → runtime cycle.
     executions: statecraft_integrations::RuntimeExecutions,
+    /// `Host` names answered besides the listening address and `localhost`.
+    allowed_hosts: Vec<String>,
 }
 
 impl Server {
@@ -132,7 +136,15 @@ impl Server {
         Ok(Server {
             service: Arc::new(Service::with_activities(scope, runtime, activities)),
             executions,
+            allowed_hosts: Vec::new(),
         })
+    }
+
+    /// Also answers requests whose `Host` is one of `names` (exact, or
+    /// `*.domain`; see [`guard::HostPolicy`]). Checked by [`Server::serve`].
+    pub fn allow_hosts(mut self, names: Vec<String>) -> Server {
+        self.allowed_hosts = names;
+        self
     }
 
     pub fn service(&self) -> Arc<Service> {
@@ -148,7 +160,15 @@ impl Server {
     ) -> Result<(), Error> {
         // The console's streams end with the shutdown signal too.
         let streams = statecraft_console::live::Streams::new();
-        let app = http::router_with_streams(self.service.clone(), streams.clone());
+        let hosts =
+            guard::HostPolicy::new(listener.local_addr()?, &self.allowed_hosts).map_err(|e| {
+                Error::Config(config::Error::Invalid {
+                    setting: "allowed_hosts",
+                    value: e.0,
+                    why: "use host names, \"*.domain\" patterns or IP addresses",
+                })
+            })?;
+        let app = http::router_with(self.service.clone(), streams.clone(), Arc::new(hosts));
         // GetActivityTask long polls end with the shutdown signal, so the
         // graceful shutdown does not wait for them.
         let activities = self.service.activities.clone();
@@ -207,8 +227,15 @@ async fn shutdown_signal() {
 /// until SIGINT or SIGTERM.
 pub fn run(args: ServerArgs) -> Result<(), Error> {
     let cfg = Config::resolve(&args)?;
+    let allowed_hosts = config::allowed_hosts(&args)?;
     let limits = config::limits(&args)?;
     let store_url = config::store(&args)?;
+    // Checked now, before the store is opened, with the address to come.
+    guard::HostPolicy::new(cfg.listen, &allowed_hosts).map_err(|e| config::Error::Invalid {
+        setting: "allowed_hosts",
+        value: e.0,
+        why: "use host names, \"*.domain\" patterns or IP addresses",
+    })?;
     let observability = observability::Observability::resolve(&args)?;
     statecraft_telemetry::logging::init(
         observability.log_format,
@@ -223,7 +250,9 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let server = Server::start_with_store(&cfg, limits, store_url).await?;
+        let server = Server::start_with_store(&cfg, limits, store_url)
+            .await?
+            .allow_hosts(allowed_hosts);
         // Retention runs beside the server until the process ends.
         let retention = observability.retention().map(|o| {
             statecraft_runtime::retention::spawn(server.service.runtime.store().clone(), o)

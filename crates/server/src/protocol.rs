@@ -179,6 +179,26 @@ impl ApiError {
         }
     }
 
+    /// This error about a member of `parent`, named as AWS names it
+    /// (`'parent.member'`).
+    fn nested(self, parent: &str) -> ApiError {
+        let fix = |m: String| {
+            m.replacen(" at '", &format!(" at '{parent}."), 1).replacen(
+                "for '",
+                &format!("for '{parent}."),
+                1,
+            )
+        };
+        match self {
+            ApiError::ValidationException { message, reason } => ApiError::ValidationException {
+                message: fix(message),
+                reason,
+            },
+            ApiError::SerializationException(m) => ApiError::SerializationException(fix(m)),
+            other => other,
+        }
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         ApiError::InternalFailure(format!("internal error: {e}"))
     }
@@ -395,6 +415,33 @@ impl Request {
                 .map(Some)
                 .ok_or_else(|| wrong_type(field, "a structure")),
         }
+    }
+
+    /// `encryptionConfiguration` (CreateStateMachine, UpdateStateMachine,
+    /// CreateActivity): a structure with a required `type` from the model's
+    /// enum, an optional `kmsKeyId` (1..2048 characters) and an optional
+    /// `kmsDataKeyReusePeriodSeconds` (60..900), checked as AWS does.
+    pub fn opt_encryption(&self) -> Result<Option<&Map<String, Value>>, ApiError> {
+        const FIELD: &str = "encryptionConfiguration";
+        let Some(obj) = self.opt_object(FIELD)? else {
+            return Ok(None);
+        };
+        let member = Request {
+            members: obj.clone(),
+        };
+        let kind = member
+            .opt_enum("type", &["AWS_OWNED_KEY", "CUSTOMER_MANAGED_KMS_KEY"])
+            .map_err(|e| e.nested(FIELD))?;
+        if kind.is_none() {
+            return Err(missing(&format!("{FIELD}.type")));
+        }
+        member
+            .opt_str("kmsKeyId", Len { min: 1, max: 2048 })
+            .map_err(|e| e.nested(FIELD))?;
+        member
+            .opt_int("kmsDataKeyReusePeriodSeconds", 60, 900)
+            .map_err(|e| e.nested(FIELD))?;
+        Ok(Some(obj))
     }
 
     /// An optional list member, as its raw JSON items.

@@ -68,7 +68,7 @@ impl Service {
         let name = req.str("name", NAME)?;
         names::check(name)?;
         let tags = parse_tags(req.opt_list("tags")?)?;
-        let encryption = req.opt_object("encryptionConfiguration")?.cloned();
+        let encryption = req.opt_encryption()?.cloned();
         let arn = self.activity_arn(name);
         let activity = match self.store.get_activity(&arn).map_err(store_err)? {
             // The encryption of an activity is fixed at creation (AWS's

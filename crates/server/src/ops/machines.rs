@@ -120,6 +120,8 @@ impl Service {
         let kind = req.opt_enum("type", &["STANDARD", "EXPRESS"])?;
         let machine_type =
             MachineType::parse(kind.unwrap_or("STANDARD")).unwrap_or(MachineType::Standard);
+        // Checked as AWS does; the data here is not encrypted with it.
+        req.opt_encryption()?;
         let logging_cfg = logging(req.opt_object("loggingConfiguration")?)?;
         let tracing_cfg = tracing(req.opt_object("tracingConfiguration")?)?;
         let tags = super::tags::parse_tags(req.opt_list("tags")?)?;
@@ -237,6 +239,7 @@ impl Service {
         let arn = req.str("stateMachineArn", ARN)?;
         let def = req.opt_str("definition", DEFINITION)?;
         let role = req.opt_str("roleArn", ARN)?;
+        req.opt_encryption()?;
         let logging_in = req.opt_object("loggingConfiguration")?;
         let tracing_in = req.opt_object("tracingConfiguration")?;
         let publish = req.opt_bool("publish")?.unwrap_or(false);
