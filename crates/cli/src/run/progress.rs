@@ -75,20 +75,26 @@ struct MapRun {
     total: u64,
     retries: u64,
     iterations: BTreeMap<usize, Iteration>,
+    /// Iterations by final status, kept as they end: the bar is redrawn
+    /// after every iteration.
+    counts: HashMap<&'static str, usize>,
 }
 
 impl MapRun {
     fn count(&self, status: &str) -> usize {
-        self.iterations
-            .values()
-            .filter(|i| i.status == Some(status))
-            .count()
+        self.counts.get(status).copied().unwrap_or(0)
     }
     fn done(&self) -> usize {
-        self.iterations
-            .values()
-            .filter(|i| i.status.is_some())
-            .count()
+        self.counts.values().sum()
+    }
+    fn end_iteration(&mut self, i: usize, status: &'static str) {
+        let it = self.iterations.entry(i).or_default();
+        if let Some(old) = it.status.replace(status) {
+            if let Some(n) = self.counts.get_mut(old) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        *self.counts.entry(status).or_default() += 1;
     }
 }
 
@@ -289,6 +295,7 @@ impl<W: Write> Progress<W> {
                             total,
                             retries: 0,
                             iterations: BTreeMap::new(),
+                            counts: HashMap::new(),
                         },
                     );
                 }
@@ -305,10 +312,12 @@ impl<W: Write> Progress<W> {
                     // Only the outermost Map's own iterations count.
                     if let Some((map, i)) = &in_map {
                         if *map == self.label(&owner, &place.indices) {
-                            if let Some(it) = self.iteration(map, *i) {
-                                if status.is_some() {
-                                    it.status = status;
+                            match (status, self.maps.get_mut(map)) {
+                                (Some(status), Some(run)) => run.end_iteration(*i, status),
+                                (None, Some(run)) => {
+                                    run.iterations.entry(*i).or_default();
                                 }
+                                _ => {}
                             }
                             if status.is_some() && self.tty {
                                 self.bar = Some(map.clone());
