@@ -11,8 +11,8 @@ use std::sync::{Arc, Barrier};
 
 use statecraft_store::postgres::{OpenError, PostgresOptions, PostgresStore, SCHEMA_VERSION};
 use statecraft_store::{
-    Error, ExecutionState, ExecutionStatus, ExecutionStore, HistoryQuery, Store, TagStore,
-    Transition,
+    ActivityStore, Error, ExecutionState, ExecutionStatus, ExecutionStore, HistoryQuery, Store,
+    TagStore, Transition,
 };
 use statecraft_types::{EventType, HistoryEvent};
 
@@ -357,4 +357,118 @@ fn of_two_nodes_answering_one_token_exactly_one_closes_the_task() {
     a.commit(consume).wait().unwrap();
     assert_eq!(b.task_answers(arn).unwrap().len(), 19);
     assert_eq!(a.health(), Ok(()));
+}
+
+/// The reads outside the shared suite (the console's overview, an
+/// activity's tasks and queue depth, the open-executions count, retention)
+/// give the same answers as on SQLite for the same writes.
+#[test]
+fn console_reads_and_retention_agree_with_sqlite() {
+    use statecraft_store::{
+        NewExecution, OverviewQuery, PendingTask, SqliteOptions, SqliteStore, TaskChange,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&SqliteOptions::new(dir.path())).unwrap();
+    let postgres = open(&pg::fresh_database("console"));
+    let stores: [&dyn Store; 2] = [&sqlite, &postgres];
+    let machine = |m: usize| format!("arn:aws:states:us-east-1:1:stateMachine:m{m}");
+    let resource = "arn:aws:states:us-east-1:1:activity:work";
+    for store in stores {
+        for i in 0..12u64 {
+            let arn = format!("arn:aws:states:us-east-1:1:execution:m{}:e{i}", i % 2);
+            let start = 10_000 + i64::try_from(i).unwrap() * 1_000;
+            let new = NewExecution {
+                arn: arn.clone(),
+                state_machine_arn: machine(usize::try_from(i % 2).unwrap()),
+                version_arn: None,
+                alias_arn: None,
+                revision_id: "r".into(),
+                name: format!("e{i}"),
+                input: "{}".into(),
+                trace_header: None,
+                start_date_ms: start,
+                map_run_arn: None,
+                parent_arn: None,
+            };
+            let mut first = step(&arn, 0, 1, "s");
+            first.events[0].event_type = EventType::ExecutionStarted;
+            first.events[1].event_type = EventType::TaskStateEntered;
+            let mut details = serde_json::Map::new();
+            details.insert("name".into(), format!("State{}", i % 3).into());
+            first.events[1].details = Some(details);
+            first.events[2].event_type = EventType::TaskScheduled;
+            if i % 4 == 0 {
+                first.tasks = vec![TaskChange::Queue(PendingTask {
+                    task_id: 1,
+                    resource: resource.into(),
+                    request: format!("{{\"i\":{i}}}"),
+                    token: Some(format!("t{i}")),
+                    lease_owner: None,
+                    lease_expires_ms: None,
+                })];
+            }
+            assert_eq!(
+                store.create_execution(new, first).wait(),
+                Ok(statecraft_store::Created::New)
+            );
+            let status = match i % 4 {
+                0 => continue,
+                1 => ExecutionStatus::Succeeded,
+                2 => ExecutionStatus::Failed,
+                _ => ExecutionStatus::TimedOut,
+            };
+            let mut end = step(&arn, 1, 4, "end");
+            end.events.truncate(1);
+            end.events[0].event_type = EventType::ExecutionFailed;
+            end.state.status = status;
+            end.state.error = (status != ExecutionStatus::Succeeded).then(|| "E".to_string());
+            // Durations that differ per machine, so the slowest-machines
+            // ranking has no ties.
+            end.state.stop_date_ms = Some(start + 100 * i64::try_from(i * i).unwrap());
+            store.commit(end).wait().unwrap();
+        }
+        store
+            .claim_task(resource, "worker", 1_000, 60_000)
+            .wait()
+            .unwrap();
+    }
+    let query = |m: Option<String>| OverviewQuery {
+        state_machine_arn: m,
+        since_ms: 10_000,
+        until_ms: 22_000,
+        buckets: 6,
+        top: 5,
+    };
+    for q in [query(None), query(Some(machine(1)))] {
+        let (a, b) = (sqlite.overview(&q).unwrap(), postgres.overview(&q).unwrap());
+        assert_eq!(a, b, "{q:?}");
+        assert!(
+            a.window.total() > 0 && !a.failing_states.is_empty(),
+            "{a:?}"
+        );
+    }
+    assert_eq!(
+        sqlite.resource_tasks(resource, 10).unwrap(),
+        postgres.resource_tasks(resource, 10).unwrap()
+    );
+    assert_eq!(postgres.resource_tasks(resource, 10).unwrap().len(), 3);
+    assert_eq!(postgres.queued_tasks(resource, 2_000).unwrap(), 2);
+    assert_eq!(
+        sqlite.queued_tasks(resource, 2_000).unwrap(),
+        postgres.queued_tasks(resource, 2_000).unwrap()
+    );
+    assert_eq!(postgres.count_open_executions().unwrap(), 3);
+    assert_eq!(sqlite.count_open_executions().unwrap(), 3);
+    // Retention: finished before 17,000 are e1 (at 11,100), e2 (12,400) and
+    // e3 (13,900); e5 (17,500) is after: three, in batches of two.
+    for store in stores {
+        assert_eq!(store.delete_finished_before(17_000, 2).wait(), Ok(2));
+        assert_eq!(store.delete_finished_before(17_000, 2).wait(), Ok(1));
+        assert_eq!(store.delete_finished_before(17_000, 2).wait(), Ok(0));
+        let gone = "arn:aws:states:us-east-1:1:execution:m1:e1";
+        assert_eq!(store.get_execution(gone).unwrap(), None);
+        assert!(store
+            .history_after("arn:aws:states:us-east-1:1:execution:m1:e5", 0, 10)
+            .is_ok_and(|h| h.len() == 4));
+    }
 }

@@ -682,23 +682,15 @@ fn wire_json(e: &HistoryEvent) -> String {
     out
 }
 
-/// Writes a transition's history events, for execution `id`, in one
-/// statement (the events travel as two arrays).
-fn insert_events(db: &mut Db, id: i64, p: &Prepared) -> Result<()> {
-    if !p.events.is_empty() {
-        db.execute(
-            "INSERT INTO history (execution_id, event_id, event) \
-             SELECT $1, e.event_id, e.event FROM unnest($2::BIGINT[], $3::TEXT[]) \
-             AS e(event_id, event)",
-            &[&id, &p.event_ids, &p.events],
-        )?;
-    }
-    Ok(())
-}
-
 /// Writes a transition's timers and tasks for execution `id`, and drops
-/// what is left of them when the execution finished.
-fn apply_timers_and_tasks(db: &mut Db, id: i64, t: &Transition) -> Result<()> {
+/// what is left of them when the execution finished (`existing`: rows from
+/// earlier transitions may be there).
+fn apply_timers_and_tasks(db: &mut Db, id: i64, t: &Transition, existing: bool) -> Result<()> {
+    if !t.state.status.is_active() && !existing {
+        // Finished in its first step: whatever it armed or queued would be
+        // dropped at once, so nothing is written.
+        return Ok(());
+    }
     for change in &t.timers {
         match change {
             TimerChange::Arm(timer) => {
@@ -749,8 +741,11 @@ fn apply_timers_and_tasks(db: &mut Db, id: i64, t: &Transition) -> Result<()> {
     if !t.state.status.is_active() {
         // A finished execution waits for nothing: drop what is left so the
         // timer service and task dispatch never see it again.
-        db.execute("DELETE FROM timers WHERE execution_id = $1", &[&id])?;
-        db.execute("DELETE FROM tasks WHERE execution_id = $1", &[&id])?;
+        db.execute(
+            "WITH t AS (DELETE FROM timers WHERE execution_id = $1) \
+             DELETE FROM tasks WHERE execution_id = $1",
+            &[&id],
+        )?;
     }
     Ok(())
 }
@@ -767,16 +762,21 @@ pub(crate) fn create_execution(
     let lease_owner = lease.map(|(owner, _)| owner.as_str());
     let lease_until = lease.map(|(_, until)| *until);
     // ON CONFLICT DO NOTHING: two nodes starting the same execution at once
-    // both succeed, and only one row exists.
+    // both succeed, and only one row exists. The history rides in the same
+    // statement (one round trip), inserted only if the row was.
     let inserted = db.query_opt(
-        "INSERT INTO executions (arn, state_machine_arn, version_arn, alias_arn, revision_id, \
-         name, input, trace_header, start_date_ms, map_run_arn, parent_arn, status, output, \
-         error, cause, stop_date_ms, redrive_count, redrive_date_ms, redrive_status, \
-         redrive_status_reason, engine_state, version, lease_owner, lease_expires_ms, \
-         lease_token) \
+        "WITH x AS (INSERT INTO executions (arn, state_machine_arn, version_arn, alias_arn, \
+         revision_id, name, input, trace_header, start_date_ms, map_run_arn, parent_arn, \
+         status, output, error, cause, stop_date_ms, redrive_count, redrive_date_ms, \
+         redrive_status, redrive_status_reason, engine_state, version, lease_owner, \
+         lease_expires_ms, lease_token) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
          $18, $19, $20, $21, 1, $22, $23, CASE WHEN $22::TEXT IS NULL THEN 0 ELSE 1 END) \
-         ON CONFLICT (arn) DO NOTHING RETURNING id",
+         ON CONFLICT (arn) DO NOTHING RETURNING id), \
+         h AS (INSERT INTO history (execution_id, event_id, event) \
+             SELECT x.id, e.event_id, e.event \
+             FROM x, unnest($24::BIGINT[], $25::TEXT[]) AS e(event_id, event)) \
+         SELECT id FROM x",
         &[
             &e.arn,
             &e.state_machine_arn,
@@ -801,6 +801,8 @@ pub(crate) fn create_execution(
             &s.engine_state,
             &lease_owner,
             &lease_until,
+            &first.event_ids,
+            &first.events,
         ],
     )?;
     let Some(row) = inserted else {
@@ -813,8 +815,8 @@ pub(crate) fn create_execution(
         };
     };
     let id: i64 = row.try_get(0)?;
-    insert_events(db, id, first)?;
-    apply_timers_and_tasks(db, id, &first.transition)?;
+    // A new execution has no timers or tasks to drop yet.
+    apply_timers_and_tasks(db, id, &first.transition, false)?;
     Ok(Created::New)
 }
 
@@ -862,7 +864,7 @@ pub(crate) fn commit(db: &mut Db, p: &Prepared) -> Result<u64> {
     };
     let id: i64 = row.try_get(0)?;
     let version: i64 = row.try_get(1)?;
-    apply_timers_and_tasks(db, id, t)?;
+    apply_timers_and_tasks(db, id, t, true)?;
     Ok(to_u64(version))
 }
 
