@@ -11,7 +11,9 @@
 //! environment: `BENCH_EXECUTIONS` (20000), `BENCH_CONCURRENCY` (256),
 //! `BENCH_SYNC` (20000 sync runs), `BENCH_DURABILITY` (`full` | `normal`),
 //! `BENCH_WORKLOAD` (path of a workload JSON), `BENCH_DATA_DIR` (keep the
-//! database there instead of a temporary directory).
+//! database there instead of a temporary directory), `BENCH_STORE` (a
+//! `postgres://…` URL of an empty database: the PostgreSQL store instead of
+//! SQLite).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -119,6 +121,12 @@ fn main() {
             .unwrap_or_else(|_| dir.path().to_path_buf());
         let mut options = Options::new(&data_dir);
         options.durability = durability;
+        options.store_url = std::env::var("BENCH_STORE").ok();
+        let store_name = if options.store_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        };
         let rt = Runtime::open(options).await.expect("open runtime");
         let standard = create(&rt, "chain", &workload.definition, MachineType::Standard).await;
         let express = create(
@@ -198,7 +206,7 @@ fn main() {
         let batches = after.batches - before.batches;
         let writes = after.writes - before.writes;
         println!(
-            "durable chain ({durability:?} sync, {executions} executions, {concurrency} in flight)"
+            "durable chain ({store_name}, {durability:?} sync, {executions} executions, {concurrency} in flight)"
         );
         println!(
             "  executions/s:                  {:.0}",
