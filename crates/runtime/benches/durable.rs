@@ -40,9 +40,7 @@ struct Workload {
 fn load_workload() -> Result<Workload, String> {
     let path = std::env::var("BENCH_WORKLOAD")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            statecraft_testdata::bench_workload("chain10")
-        });
+        .unwrap_or_else(|_| statecraft_testdata::bench_workload("chain10"));
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let w: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
