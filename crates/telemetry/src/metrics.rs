@@ -504,6 +504,48 @@ mod tests {
         }
     }
 
+    /// A store error is logged at error level with its kind, where it
+    /// happened and its cause, and counted (issue 14: disk-full errors were
+    /// answered with 500s and never logged).
+    #[test]
+    fn store_errors_are_logged_and_counted() {
+        #[derive(Clone, Default)]
+        struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let before = sample("statecraft_store_errors_total", "kind=\"full\"").unwrap_or(0.0);
+        tracing::subscriber::with_default(subscriber, || {
+            report_store_error(
+                "full",
+                "crates/store/src/sqlite/queries.rs:42",
+                &"database or disk is full",
+            );
+        });
+        let text = String::from_utf8_lossy(&lines.0.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_owned();
+        assert!(text.contains("ERROR"), "{text}");
+        assert!(text.contains("store operation failed (full)"), "{text}");
+        assert!(text.contains("queries.rs:42"), "{text}");
+        assert!(text.contains("database or disk is full"), "{text}");
+        assert!(sample("statecraft_store_errors_total", "kind=\"full\"").unwrap_or(0.0) > before);
+    }
+
     fn sample(name: &str, labels: &str) -> Option<f64> {
         let line_start = format!("{name}{{{labels}}} ");
         render()
