@@ -30,6 +30,8 @@ pub fn run_all(store: &dyn Store) {
     finishing_drops_timers_and_tasks(store);
     claims_take_only_free_leases(store);
     tasks_are_leased_one_worker_at_a_time(store);
+    a_task_is_answered_once(store);
+    open_executions_are_counted(store);
     group_commit_many_concurrent_writes(store);
 }
 
@@ -750,4 +752,75 @@ fn tasks_are_leased_one_worker_at_a_time(store: &dyn Store) {
         .wait()
         .unwrap();
     assert_eq!(other, None);
+}
+
+fn a_task_is_answered_once(store: &dyn Store) {
+    let arn = exec_arn("answered");
+    seed_execution(store, &arn);
+    let token = "answer-token-1";
+    let mut t = finish(&arn, 1, ExecutionStatus::Running, 0);
+    t.tasks = vec![TaskChange::Queue(PendingTask {
+        task_id: 7,
+        resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken".into(),
+        request: "{}".into(),
+        token: Some(token.into()),
+        lease_owner: None,
+        lease_expires_ms: None,
+    })];
+    let version = store.commit(t).wait().unwrap();
+    // Sixteen answers at once: the store lets exactly one through.
+    let arn_ref = arn.as_str();
+    let winners: Vec<String> = std::thread::scope(|scope| {
+        let answers: Vec<_> = (0..16)
+            .map(|i| {
+                scope.spawn(move || {
+                    let answer = format!("answer-{i}");
+                    store
+                        .answer_task(token, answer.clone())
+                        .wait()
+                        .unwrap()
+                        .map(|(a, task)| {
+                            assert_eq!((a.as_str(), task.task_id), (arn_ref, 7));
+                            answer
+                        })
+                })
+            })
+            .collect();
+        answers
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    // Closed: no longer pending, no longer found by its token, and the
+    // answer is kept until a transition removes the task.
+    assert_eq!(store.task_by_token(token).unwrap(), None);
+    assert!(store.pending_tasks(&arn).unwrap().is_empty());
+    assert_eq!(
+        store.task_answers(&arn).unwrap(),
+        vec![(7, winners[0].clone())]
+    );
+    assert_eq!(store.answer_task(token, "late".into()).wait(), Ok(None));
+    assert_eq!(
+        store.answer_task("no-such-token", "x".into()).wait(),
+        Ok(None)
+    );
+    let mut t = finish(&arn, version, ExecutionStatus::Running, 0);
+    t.tasks = vec![TaskChange::Remove { task_id: 7 }];
+    store.commit(t).wait().unwrap();
+    assert!(store.task_answers(&arn).unwrap().is_empty());
+}
+
+fn open_executions_are_counted(store: &dyn Store) {
+    let before = store.count_open_executions().unwrap();
+    let arns: Vec<String> = (0..3).map(|i| exec_arn(&format!("open-{i}"))).collect();
+    for arn in &arns {
+        seed_execution(store, arn);
+    }
+    assert_eq!(store.count_open_executions().unwrap(), before + 3);
+    store
+        .commit(finish(&arns[0], 1, ExecutionStatus::Succeeded, 0))
+        .wait()
+        .unwrap();
+    assert_eq!(store.count_open_executions().unwrap(), before + 2);
 }
