@@ -2,9 +2,11 @@
 //! PostgreSQL cluster (the store crate's test support): a machine is
 //! created, an execution (with a Wait, so a durable timer) runs to
 //! SUCCEEDED, its history is read, and a second server started with another
-//! (empty) data directory on the same database still describes it. A store
-//! URL that cannot be reached stops the server at start with a message
-//! naming the store.
+//! (empty) data directory on the same database still describes it. A
+//! server killed (`kill -9`) while executions wait on timers is replaced by
+//! another on the same database, which completes each of them once with a
+//! gap-free history. A store URL that cannot be reached stops the server at
+//! start with a message naming the store.
 
 #[path = "../../store/tests/support/pg.rs"]
 mod pg;
@@ -248,6 +250,80 @@ fn a_server_on_postgres_runs_an_execution_and_another_node_reads_it() {
     other.stop();
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&other_dir);
+}
+
+#[test]
+fn a_server_killed_mid_execution_is_replaced_and_the_execution_completes_once() {
+    let url = pg::fresh_database("e2e_kill");
+    let dir = scratch("pg-kill");
+    let mut server = Server::start(&url, &dir);
+    let port = server.port;
+    let definition = json!({
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 2, "Next": "B"},
+            "B": {"Type": "Pass", "Result": "done", "End": true}
+        }
+    });
+    let created = call(
+        port,
+        "CreateStateMachine",
+        &json!({
+            "name": "pg-kill",
+            "definition": definition.to_string(),
+            "roleArn": "arn:aws:iam::123456789012:role/r"
+        }),
+    );
+    let machine = created["stateMachineArn"].as_str().unwrap().to_string();
+    let executions: Vec<String> = (0..5)
+        .map(|i| {
+            call(
+                port,
+                "StartExecution",
+                &json!({"stateMachineArn": machine, "name": format!("k{i}")}),
+            )["executionArn"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    // kill -9 while every execution waits on its durable timer.
+    server.child.kill().expect("kill -9");
+    let _ = server.child.wait();
+    drop(server);
+
+    let other = Server::start(&url, &dir);
+    for arn in &executions {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let d = loop {
+            let d = call(
+                other.port,
+                "DescribeExecution",
+                &json!({"executionArn": arn}),
+            );
+            if d["status"] != "RUNNING" {
+                break d;
+            }
+            assert!(Instant::now() < deadline, "still running: {d}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(d["status"], "SUCCEEDED", "{d}");
+        assert_eq!(d["output"], "\"done\"");
+        let history = call(
+            other.port,
+            "GetExecutionHistory",
+            &json!({"executionArn": arn}),
+        );
+        let events = history["events"].as_array().unwrap();
+        let ids: Vec<u64> = events.iter().filter_map(|e| e["id"].as_u64()).collect();
+        assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "{history}");
+        let entered = |t: &str| events.iter().filter(|e| e["type"] == t).count();
+        assert_eq!(entered("WaitStateEntered"), 1, "{history}");
+        assert_eq!(entered("ExecutionSucceeded"), 1, "{history}");
+    }
+    other.stop();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
