@@ -33,8 +33,9 @@ pub struct StartRate {
     pub burst: u32,
 }
 
-/// The default [`Limits::steps_per_turn`]: small enough that a turn takes
-/// about a millisecond, large enough that ordinary executions never notice.
+/// The default [`Limits::steps_per_turn`]: small enough that a turn of
+/// Pass/Choice states is a matter of milliseconds, large enough that
+/// ordinary executions finish within their first turn.
 pub const DEFAULT_STEPS_PER_TURN: u32 = 1_000;
 
 impl Default for Limits {
