@@ -15,6 +15,9 @@ use super::error::{open_error, OpenError};
 
 /// How long a connection attempt may take when the URL does not say.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+const KEEPALIVE_RETRIES: u32 = 3;
 
 /// Where and how to connect, parsed once from the URL.
 #[derive(Clone)]
@@ -49,6 +52,19 @@ impl Connector {
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+        }
+        // A database host that vanishes without closing its connections (a
+        // partition, a power cut) is noticed after about 25 s of silence
+        // rather than the operating system's two hours, so the writer fails
+        // its batch and reconnects instead of waiting on a dead socket.
+        if !url.contains("keepalives_idle") {
+            config.keepalives_idle(KEEPALIVE_IDLE);
+        }
+        if !url.contains("keepalives_interval") {
+            config.keepalives_interval(KEEPALIVE_INTERVAL);
+        }
+        if !url.contains("keepalives_retries") {
+            config.keepalives_retries(KEEPALIVE_RETRIES);
         }
         if config.get_application_name().is_none() {
             config.application_name("statecraft");
