@@ -570,3 +570,48 @@ async fn the_binary_answers_configured_host_names() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// See issue 14: a Choice graph of 40 states each pointing at all the
+/// others (which CreateStateMachine accepts) panicked the console's layout
+/// route. It is laid out now, through the real server.
+#[tokio::test]
+async fn the_console_lays_out_a_dense_choice_graph() {
+    let server = common::TestServer::start().await;
+    let n = 40;
+    let mut states = serde_json::Map::new();
+    for i in 0..n {
+        let choices: Vec<Value> = (0..n)
+            .filter(|&j| j != i)
+            .map(|j| json!({"Variable": "$.v", "NumericEquals": j, "Next": format!("C{j}")}))
+            .collect();
+        states.insert(
+            format!("C{i}"),
+            json!({"Type": "Choice", "Choices": choices, "Default": "Done"}),
+        );
+    }
+    states.insert("Done".into(), json!({"Type": "Succeed"}));
+    let definition = json!({"StartAt": "C0", "States": states}).to_string();
+    let create = json!({"name": "dense", "definition": definition, "roleArn": common::ROLE});
+    let (status, out) = api(
+        server.addr,
+        "localhost",
+        "CreateStateMachine",
+        &create.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let (status, body) = send(
+        server.addr,
+        "POST",
+        "/console/api/layout?format=json",
+        &[("Host", "localhost"), ("Content-Type", "text/plain")],
+        definition.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let layout: Value = serde_json::from_str(&body).expect("a JSON layout");
+    assert_eq!(
+        layout["edges"].as_array().map(Vec::len),
+        Some(n * (n - 1) + n + 2)
+    );
+}
