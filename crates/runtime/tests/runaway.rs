@@ -245,6 +245,47 @@ async fn a_synchronous_express_loop_ends_at_the_quota_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inline_map_over_100000_items_fails_at_the_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = open(dir.path(), Limits::default()).await;
+    let sm = create(
+        &rt,
+        "big-map",
+        json!({
+            "StartAt": "Each",
+            "States": {"Each": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Touch",
+                    "States": {"Touch": {"Type": "Pass", "End": true}}
+                },
+                "End": true
+            }}
+        }),
+    )
+    .await;
+    // 100,000 items in 200 kB, under the 256 KiB input limit.
+    let items = format!("[{}0]", "0,".repeat(99_999));
+    let arn = tokio::time::timeout(
+        HANG,
+        rt.start_execution(StartExecution {
+            target_arn: sm,
+            name: Some("big-map".into()),
+            input: Some(items),
+            trace_header: None,
+        }),
+    )
+    .await
+    .expect("StartExecution never answered")
+    .unwrap()
+    .execution_arn;
+    finished(&rt, &arn).await;
+    assert_failed_at_quota(&rt, &arn, 25_000);
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raised_quota_is_the_one_enforced() {
     let dir = tempfile::tempdir().unwrap();
     let rt = open(dir.path(), limits(30_001, 1_000)).await;
