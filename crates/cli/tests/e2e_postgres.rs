@@ -2,11 +2,11 @@
 //! PostgreSQL cluster (the store crate's test support): a machine is
 //! created, an execution (with a Wait, so a durable timer) runs to
 //! SUCCEEDED, its history is read, and a second server started with another
-//! (empty) data directory on the same database still describes it. A
-//! server killed (`kill -9`) while executions wait on timers is replaced by
-//! another on the same database, which completes each of them once with a
-//! gap-free history. A store URL that cannot be reached stops the server at
-//! start with a message naming the store.
+//! (empty) data directory and `store = "postgres://…"` in its config file
+//! still describes it. A server killed (`kill -9`) while executions wait on
+//! timers is replaced by another on the same database, which completes each
+//! of them once with a gap-free history. A store URL that cannot be reached
+//! stops the server at start with a message naming the store.
 
 #[path = "../../store/tests/support/pg.rs"]
 mod pg;
@@ -100,13 +100,19 @@ struct Server {
 
 impl Server {
     fn start(store: &str, data_dir: &std::path::Path) -> Server {
+        Server::start_with(&["--store", store], data_dir)
+    }
+
+    /// Starts `statecraft server` with `args` besides the address and data
+    /// directory, and waits for `/healthz`.
+    fn start_with(args: &[&str], data_dir: &std::path::Path) -> Server {
         let port = free_port();
         let log = data_dir.join("server.log");
         let child = Command::new(env!("CARGO_BIN_EXE_statecraft"))
             .args(["server", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--store", store])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
@@ -234,9 +240,13 @@ fn a_server_on_postgres_runs_an_execution_and_another_node_reads_it() {
     assert_eq!(ids, (1..=8).collect::<Vec<u64>>());
     server.stop();
 
-    // Another node with an empty data directory: everything is in PostgreSQL.
+    // Another node with an empty data directory, given the store by its
+    // config file: everything is in PostgreSQL.
     let other_dir = scratch("pg-e2e-other");
-    let other = Server::start(&url, &other_dir);
+    let config = other_dir.join("statecraft.toml");
+    std::fs::write(&config, format!("store = \"{url}\"\n")).expect("config file");
+    let config = config.display().to_string();
+    let other = Server::start_with(&["--config", &config], &other_dir);
     let d = call(
         other.port,
         "DescribeExecution",
