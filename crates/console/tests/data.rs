@@ -396,6 +396,8 @@ fn transition(
             redrive_status: None,
             redrive_status_reason: None,
             engine_state: "{}".into(),
+            pause: None,
+            revision_id: None,
         },
         events: vec![statecraft_types::HistoryEvent {
             id,

@@ -1354,6 +1354,62 @@ impl<'a> Run<'a> {
     }
 }
 
+impl Run<'_> {
+    /// Restarts a finished execution at top-level state `state` with
+    /// `input`, as an operator's RestartExecution asks: whatever is left of
+    /// the old run goes, `RedriveCount` goes up and `ExecutionRedriven`
+    /// records `details` beside it. Variables assigned before are kept only
+    /// when the state is the one a redrive would restart (the engine keeps
+    /// the variables of that point alone).
+    pub fn restart_from(mut self, state: usize, input: Value, details: Map<String, Value>) -> Step {
+        let point = self.x.core.redrive.take();
+        for id in 0..self.x.core.frames.len() {
+            self.abort_frame(id);
+        }
+        self.x.core.frames.clear();
+        self.x.core.free.clear();
+        self.x.core.tasks.clear();
+        self.x.core.timers.clear();
+        self.x.core.resume = None;
+        self.x.context.redrive_count += 1;
+        self.x.status = Status::Running;
+        self.x.failure = None;
+        self.x.output = None;
+        let vars = match point {
+            Some(p) if p.state == state => p.vars,
+            _ => Variables::new(),
+        };
+        let mut cursor = Cursor::default();
+        let mut all = history::one("redriveCount", Value::from(self.x.context.redrive_count));
+        all.extend(details);
+        let id = self.emit(
+            false,
+            &mut cursor,
+            EventType::ExecutionRedriven,
+            Some(all),
+            true,
+        );
+        cursor.source = id;
+        let root = self.alloc(Frame {
+            graph: 0,
+            parent: None,
+            vars,
+            cursor,
+            silent: false,
+            at: At::Enter { state, input },
+            text: None,
+        });
+        self.schedule(root);
+        self.drain();
+        self.end_turn()
+    }
+}
+
+/// The top-level state a redrive would restart and the input it received.
+pub(crate) fn redrive_point(core: &Core) -> Option<(usize, &Value)> {
+    core.redrive.as_ref().map(|p| (p.state, &p.input))
+}
+
 /// Whether an event ends the execution (these may take the history
 /// quota's last place).
 fn closes_execution(event_type: EventType) -> bool {

@@ -55,6 +55,20 @@ pub enum RedriveError {
     NothingToRedrive,
 }
 
+/// Why [`Execution::restart_from`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestartError {
+    /// Only finished executions can be restarted.
+    #[error("execution is still running: only a finished execution can be restarted")]
+    NotFinished,
+    /// No state of this name exists in the definition.
+    #[error("the state machine has no state named '{0}'")]
+    UnknownState(String),
+    /// The state is inside a Parallel branch or a Map's item processor.
+    #[error("state '{0}' is inside a Parallel or Map state: only top-level states can be restarted from")]
+    NestedState(String),
+}
+
 /// The identity of an execution, as the Context object (`$$.Execution`,
 /// `$$.StateMachine`) and the history show it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -347,6 +361,56 @@ impl Execution {
 
     pub fn is_finished(&self) -> bool {
         self.status != Status::Running
+    }
+
+    /// Restarts a finished execution (any final status) at the top-level
+    /// state `state` with `input`: the operator's RestartExecution.
+    /// `ExecutionRedriven` is recorded with `RedriveCount` and `details`
+    /// (who restarted from where), and the state runs as if the execution
+    /// had just moved to it.
+    pub fn restart_from(
+        &mut self,
+        machine: &Machine,
+        state: &str,
+        input: Value,
+        details: serde_json::Map<String, Value>,
+        now_ms: i64,
+        host: &dyn Host,
+    ) -> Result<Step, RestartError> {
+        if !self.is_finished() {
+            return Err(RestartError::NotFinished);
+        }
+        let index = machine.top_level_state(state)?;
+        Ok(exec::Run::new(machine, self, now_ms, host).restart_from(index, input, details))
+    }
+
+    /// Appends an event that comes from outside the interpreter (an
+    /// operator's pause or resume) to the history, after the last one.
+    pub fn record(
+        &mut self,
+        event_type: statecraft_types::EventType,
+        details: Option<serde_json::Map<String, Value>>,
+        now_ms: i64,
+    ) -> HistoryEvent {
+        let id = self.last_event_id + 1;
+        let event = HistoryEvent {
+            id,
+            previous_event_id: self.last_event_id,
+            timestamp_ms: now_ms,
+            event_type,
+            details,
+        };
+        self.last_event_id = id;
+        event
+    }
+
+    /// The top-level state a redrive would restart (the one that failed,
+    /// or the Map or Parallel state holding it) and the input it received;
+    /// `None` if there is none.
+    pub fn redrive_point(&self, machine: &Machine) -> Option<(String, Value)> {
+        let (index, input) = exec::redrive_point(&self.core)?;
+        let name = machine.state_name(0, index)?;
+        Some((name.to_string(), input.clone()))
     }
 
     /// Whether a call left runnable work behind ([`Step::yielded`]): true

@@ -396,3 +396,45 @@ mod tests {
         assert!(matches!(classify("garbage"), Resource::Service { .. }));
     }
 }
+
+impl Machine {
+    /// The index of the top-level state `name`; says when the state exists
+    /// only inside a Parallel branch or a Map.
+    pub fn top_level_state(&self, name: &str) -> Result<usize, crate::RestartError> {
+        let top = self
+            .graphs
+            .first()
+            .map(|g| g.nodes.as_slice())
+            .unwrap_or(&[]);
+        if let Some(node) = top.iter().find(|n| n.state.name == name) {
+            return Ok(node.index);
+        }
+        let nested = self
+            .graphs
+            .iter()
+            .skip(1)
+            .any(|g| g.nodes.iter().any(|n| n.state.name == name));
+        Err(if nested {
+            crate::RestartError::NestedState(name.to_string())
+        } else {
+            crate::RestartError::UnknownState(name.to_string())
+        })
+    }
+
+    /// The name of state `index` of graph `graph`.
+    pub(crate) fn state_name(&self, graph: usize, index: usize) -> Option<&str> {
+        self.graphs
+            .get(graph)?
+            .nodes
+            .get(index)
+            .map(|n| n.state.name.as_str())
+    }
+
+    /// The names of the top-level states, in definition order.
+    pub fn top_level_states(&self) -> Vec<String> {
+        self.graphs
+            .first()
+            .map(|g| g.nodes.iter().map(|n| n.state.name.clone()).collect())
+            .unwrap_or_default()
+    }
+}

@@ -119,6 +119,7 @@ impl ApiError {
             E::ExecutionNotRedrivable(_) => "ExecutionNotRedrivable",
             E::ExecutionLimitExceeded(_) => "ExecutionLimitExceeded",
             E::TaskNotOpen(_) => "TaskTimedOut",
+            E::Validation(_) => "Validation",
             // `StepFunctions.ThrottlingException`, AWS's common throttling error.
             E::Throttled(_) => "Throttling",
             E::Store(_) | E::Shutdown => {

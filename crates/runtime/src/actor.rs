@@ -32,6 +32,7 @@ use tokio::task::AbortHandle;
 use crate::error::{Error, Result};
 use crate::host::now_ms;
 use crate::integration::{TaskContext, TaskOutcome};
+use crate::operators::PauseRecord;
 use crate::Inner;
 
 /// What an actor's mailbox carries.
@@ -56,6 +57,22 @@ pub(crate) enum Msg {
     Stop {
         error: Option<String>,
         cause: Option<String>,
+        reply: oneshot::Sender<Result<i64>>,
+    },
+    /// `Statecraft.PauseExecution`; answered with the pause date.
+    Pause {
+        by: String,
+        reply: oneshot::Sender<Result<i64>>,
+    },
+    /// `Statecraft.ResumeExecution`; answered with the resume date.
+    Resume {
+        by: String,
+        reply: oneshot::Sender<Result<i64>>,
+    },
+    /// `Statecraft.FailExecution`: an execution paused on failure fails as
+    /// it would have; answered with the stop date.
+    Fail {
+        by: String,
         reply: oneshot::Sender<Result<i64>>,
     },
 }
@@ -118,6 +135,8 @@ pub(crate) fn execution_state(
         redrive_status,
         redrive_status_reason,
         engine_state: serde_json::to_string(execution).map_err(corrupt)?,
+        pause: None,
+        revision_id: None,
     })
 }
 
@@ -248,6 +267,9 @@ pub(crate) struct Actor {
     running: HashMap<u64, AbortHandle>,
     /// Token answers that came while their task's invocation was running.
     held: HashMap<u64, Event>,
+    /// Set while an operator holds the execution; committed with every
+    /// transition (see [`crate::operators`]).
+    pause: Option<PauseRecord>,
 }
 
 impl Actor {
@@ -258,6 +280,7 @@ impl Actor {
         version: u64,
         redrive_date_ms: Option<i64>,
         initial: Vec<Command>,
+        pause: Option<PauseRecord>,
     ) -> Actor {
         let more = execution.has_pending_turn();
         Actor {
@@ -270,6 +293,7 @@ impl Actor {
             initial,
             running: HashMap::new(),
             held: HashMap::new(),
+            pause,
         }
     }
 
@@ -286,10 +310,10 @@ impl Actor {
         let initial = std::mem::take(&mut self.initial);
         self.carry_out(inner, initial);
         let end = loop {
-            if self.finished() {
+            if self.finished() && self.pause.is_none() {
                 break End::Finished;
             }
-            let msg = if self.more {
+            let msg = if self.more && self.pause.is_none() {
                 // Other executions and requests go first; then whatever is
                 // queued for this one (a stop), else the rest of the work.
                 tokio::task::yield_now().await;
@@ -305,7 +329,7 @@ impl Actor {
                 msg
             };
             let outcome = match msg {
-                Msg::Event(event) => self.apply(inner, event).await,
+                Msg::Event(event) => self.apply_or_hold(inner, event).await,
                 Msg::Answer(event) => match answered_task(&event) {
                     Some(task) if self.running.contains_key(&task) => {
                         self.held.insert(task, event);
@@ -321,22 +345,22 @@ impl Actor {
                         });
                         Ok(())
                     }
-                    _ => self.apply(inner, event).await,
+                    _ => self.apply_or_hold(inner, event).await,
                 },
                 Msg::Release { task } => match self.held.remove(&task) {
-                    Some(answer) => self.apply(inner, answer).await,
+                    Some(answer) => self.apply_or_hold(inner, answer).await,
                     None => Ok(()),
                 },
                 Msg::Invoked { task, event } => {
                     let r = match event {
-                        Some(event) => self.apply(inner, event).await,
+                        Some(event) => self.apply_or_hold(inner, event).await,
                         None => Ok(()),
                     };
                     // The invocation is over: an answer that came meanwhile
                     // goes in now, after what the invocation returned.
                     self.running.remove(&task);
                     match self.held.remove(&task) {
-                        Some(answer) if r.is_ok() => self.apply(inner, answer).await,
+                        Some(answer) if r.is_ok() => self.apply_or_hold(inner, answer).await,
                         _ => r,
                     }
                 }
@@ -345,11 +369,26 @@ impl Actor {
                     cause,
                     reply,
                 } => {
-                    let r = self.apply(inner, Event::Stop { error, cause }).await;
+                    let r = self.stop(inner, error, cause).await;
                     let answer = match &r {
                         Ok(()) => Ok(now_ms()),
                         Err(e) => Err(e.clone()),
                     };
+                    let _ = reply.send(answer);
+                    r
+                }
+                Msg::Pause { by, reply } => {
+                    let (answer, r) = self.pause(inner, by).await;
+                    let _ = reply.send(answer);
+                    r
+                }
+                Msg::Resume { by, reply } => {
+                    let (answer, r) = self.resume(inner, by).await;
+                    let _ = reply.send(answer);
+                    r
+                }
+                Msg::Fail { by, reply } => {
+                    let (answer, r) = self.fail(inner, by).await;
                     let _ = reply.send(answer);
                     r
                 }
@@ -375,8 +414,16 @@ impl Actor {
                 inner.wake_waiters(&self.arn);
                 let stopped = now_ms();
                 for msg in leftover {
-                    if let Msg::Stop { reply, .. } = msg {
-                        let _ = reply.send(Ok(stopped));
+                    match msg {
+                        Msg::Stop { reply, .. } => {
+                            let _ = reply.send(Ok(stopped));
+                        }
+                        Msg::Pause { reply, .. }
+                        | Msg::Resume { reply, .. }
+                        | Msg::Fail { reply, .. } => {
+                            let _ = reply.send(Err(crate::operators::finished_refusal(&self.arn)));
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -415,15 +462,23 @@ impl Actor {
         let host = inner.host;
         let arn = self.arn.clone();
         let (version, redrive_date_ms) = (self.version, self.redrive_date_ms);
-        let (execution, planned) = engine_call(move || {
+        let (execution, outcome) = engine_call(move || {
             let step = execution.handle(&machine, event, now, &host);
+            if crate::operators::may_pause_on(&execution, &step) {
+                // Planned once the machine's setting has been looked up.
+                return (execution, Err(step));
+            }
             let yielded = step.yielded;
             let planned =
                 plan(&arn, &execution, step, version, redrive_date_ms, now).map(|p| (p, yielded));
-            (execution, planned)
+            (execution, Ok(planned))
         })
         .await;
         self.execution = Some(execution);
+        let planned = match outcome {
+            Ok(planned) => planned,
+            Err(step) => self.plan_failure(inner, step, now)?,
+        };
         let (mut plan, yielded) = planned?;
         if let Some(task) = completed {
             // First, so that a retry the step queues under the same id is
@@ -439,6 +494,277 @@ impl Actor {
         self.more = yielded;
         self.carry_out(inner, plan.commands);
         Ok(())
+    }
+
+    /// Plans a step that fails the execution: as it is, or, when the
+    /// machine pauses on failure, as a pause at the failed state (the
+    /// `ExecutionFailed` event held back, `ExecutionPaused` recorded).
+    #[allow(clippy::type_complexity)]
+    fn plan_failure(
+        &mut self,
+        inner: &Arc<Inner>,
+        mut step: Step,
+        now: i64,
+    ) -> Result<Result<(Plan, bool)>> {
+        let Some(execution) = self.execution.as_mut() else {
+            return Err(corrupt("the execution state is missing"));
+        };
+        if inner.pauses_on_failure(&execution.context.state_machine_arn)? {
+            let pause =
+                crate::operators::pause_on_failure(execution, &self.machine, &mut step, now);
+            statecraft_telemetry::metrics::observe_operator("pause_on_failure");
+            self.pause = Some(pause);
+        }
+        let mut p = plan(
+            &self.arn,
+            execution,
+            step,
+            self.version,
+            self.redrive_date_ms,
+            now,
+        )?;
+        crate::operators::set_pause(&mut p.transition.state, self.pause.as_ref());
+        Ok(Ok((p, false)))
+    }
+
+    /// Applies an event, or holds it while the execution is paused: the
+    /// hold is committed (the event kept in the pause record, its timer or
+    /// task gone from the store, so a crash neither loses nor repeats it).
+    async fn apply_or_hold(&mut self, inner: &Arc<Inner>, event: Event) -> Result<()> {
+        let Some(mut pause) = self.pause.clone() else {
+            return self.apply(inner, event).await;
+        };
+        let mut timers = Vec::new();
+        let mut tasks = Vec::new();
+        match &event {
+            // Runnable work waits for the resume, which runs it.
+            Event::Continue => return Ok(()),
+            Event::TimerFired { timer } => timers.push(TimerChange::Cancel { timer_id: *timer }),
+            Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => {
+                tasks.push(TaskChange::Remove { task_id: *task });
+                self.running.remove(task);
+            }
+            _ => {}
+        }
+        pause.held.push(event);
+        let Some(execution) = self.execution.as_ref() else {
+            return Ok(());
+        };
+        let now = now_ms();
+        let mut state = execution_state(execution, self.redrive_date_ms, now)?;
+        crate::operators::set_pause(&mut state, Some(&pause));
+        self.version = inner
+            .store
+            .commit(Transition {
+                execution_arn: self.arn.clone(),
+                expected_version: self.version,
+                state,
+                events: Vec::new(),
+                timers,
+                tasks,
+            })
+            .await?;
+        self.pause = Some(pause);
+        Ok(())
+    }
+
+    /// StopExecution, paused or not.
+    async fn stop(
+        &mut self,
+        inner: &Arc<Inner>,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<()> {
+        match self.pause.as_ref().map(|p| p.reason) {
+            None => self.apply(inner, Event::Stop { error, cause }).await,
+            Some(crate::operators::PauseReason::Operator) => {
+                // What was held goes with the run it belonged to.
+                self.pause = None;
+                self.apply(inner, Event::Stop { error, cause }).await
+            }
+            Some(crate::operators::PauseReason::Failure) => {
+                let Some(mut execution) = self.execution.clone() else {
+                    return Ok(());
+                };
+                let now = now_ms();
+                let event = crate::operators::abort_paused(&mut execution, error, cause, now);
+                self.commit_closing(inner, execution, vec![event], now)
+                    .await
+            }
+        }
+    }
+
+    /// Commits the final transition of an execution paused on failure.
+    async fn commit_closing(
+        &mut self,
+        inner: &Arc<Inner>,
+        execution: statecraft_engine::Execution,
+        events: Vec<statecraft_types::HistoryEvent>,
+        now: i64,
+    ) -> Result<()> {
+        let state = execution_state(&execution, self.redrive_date_ms, now)?;
+        let transition = Transition {
+            execution_arn: self.arn.clone(),
+            expected_version: self.version,
+            state,
+            events,
+            timers: Vec::new(),
+            tasks: Vec::new(),
+        };
+        let observed = crate::observe::before_commit(inner.store.as_ref(), &transition);
+        self.version = inner.store.commit(transition).await?;
+        observed.committed(&self.arn);
+        self.execution = Some(execution);
+        self.pause = None;
+        Ok(())
+    }
+
+    /// `Statecraft.PauseExecution`. Returns the answer and the outcome (an
+    /// `Err` outcome is a failed commit: reload).
+    async fn pause(&mut self, inner: &Arc<Inner>, by: String) -> (Result<i64>, Result<()>) {
+        if self.pause.is_some() {
+            return (
+                Err(Error::Validation(format!(
+                    "Execution '{}' is already paused; resume it with Statecraft.ResumeExecution",
+                    self.arn
+                ))),
+                Ok(()),
+            );
+        }
+        let Some(mut execution) = self.execution.clone() else {
+            return (Err(crate::operators::finished_refusal(&self.arn)), Ok(()));
+        };
+        let now = now_ms();
+        let pause = PauseRecord {
+            by,
+            at_ms: now,
+            reason: crate::operators::PauseReason::Operator,
+            state: None,
+            error: None,
+            cause: None,
+            held: Vec::new(),
+        };
+        let event = execution.record(
+            statecraft_types::EventType::ExecutionPaused,
+            Some(pause.details()),
+            now,
+        );
+        let r = async {
+            let mut state = execution_state(&execution, self.redrive_date_ms, now)?;
+            crate::operators::set_pause(&mut state, Some(&pause));
+            inner
+                .store
+                .commit(Transition {
+                    execution_arn: self.arn.clone(),
+                    expected_version: self.version,
+                    state,
+                    events: vec![event],
+                    timers: Vec::new(),
+                    tasks: Vec::new(),
+                })
+                .await
+                .map_err(Error::from)
+        }
+        .await;
+        match r {
+            Ok(version) => {
+                self.version = version;
+                self.execution = Some(execution);
+                self.pause = Some(pause);
+                statecraft_telemetry::metrics::observe_operator("pause");
+                (Ok(now), Ok(()))
+            }
+            Err(e) => (Err(e.clone()), Err(e)),
+        }
+    }
+
+    /// `Statecraft.ResumeExecution`: records `ExecutionResumed` and, in the
+    /// same transition, applies what was held (a timer that came due while
+    /// paused fires at once), or, after a pause on failure, runs the failed
+    /// state again (a redrive).
+    async fn resume(&mut self, inner: &Arc<Inner>, by: String) -> (Result<i64>, Result<()>) {
+        let Some(pause) = self.pause.clone() else {
+            return (
+                Err(Error::Validation(format!(
+                    "Execution '{}' is not paused: only a paused execution can be resumed",
+                    self.arn
+                ))),
+                Ok(()),
+            );
+        };
+        let Some(execution) = self.execution.clone() else {
+            return (Err(crate::operators::finished_refusal(&self.arn)), Ok(()));
+        };
+        let now = now_ms();
+        let machine = Arc::clone(&self.machine);
+        let host = inner.host;
+        let arn = self.arn.clone();
+        let version = self.version;
+        let redrive_date_ms = match pause.reason {
+            crate::operators::PauseReason::Failure => Some(now),
+            crate::operators::PauseReason::Operator => self.redrive_date_ms,
+        };
+        let (execution, planned) = engine_call(move || {
+            let mut execution = execution;
+            let step =
+                crate::operators::resume_step(&mut execution, &machine, pause, by, now, &host);
+            let planned =
+                step.and_then(|step| plan(&arn, &execution, step, version, redrive_date_ms, now));
+            (execution, planned)
+        })
+        .await;
+        let plan = match planned {
+            Ok(p) => p,
+            Err(e) => return (Err(e), Ok(())),
+        };
+        let observed = crate::observe::before_commit(inner.store.as_ref(), &plan.transition);
+        match inner.store.commit(plan.transition).await {
+            Ok(version) => {
+                observed.committed(&self.arn);
+                self.version = version;
+                self.more = execution.has_pending_turn();
+                self.execution = Some(execution);
+                self.pause = None;
+                self.redrive_date_ms = redrive_date_ms;
+                statecraft_telemetry::metrics::observe_operator("resume");
+                self.carry_out(inner, plan.commands);
+                (Ok(now), Ok(()))
+            }
+            Err(e) => {
+                let e = Error::from(e);
+                (Err(e.clone()), Err(e))
+            }
+        }
+    }
+
+    /// `Statecraft.FailExecution`: an execution paused on failure records
+    /// the failure it held back and ends FAILED.
+    async fn fail(&mut self, inner: &Arc<Inner>, by: String) -> (Result<i64>, Result<()>) {
+        let reason = self.pause.as_ref().map(|p| p.reason);
+        if reason != Some(crate::operators::PauseReason::Failure) {
+            return (
+                Err(Error::Validation(format!(
+                    "Execution '{}' is not paused on a failure: stop it with StopExecution instead",
+                    self.arn
+                ))),
+                Ok(()),
+            );
+        }
+        let Some(mut execution) = self.execution.clone() else {
+            return (Err(crate::operators::finished_refusal(&self.arn)), Ok(()));
+        };
+        let now = now_ms();
+        let event = crate::operators::fail_paused(&mut execution, &by, now);
+        match self
+            .commit_closing(inner, execution, vec![event], now)
+            .await
+        {
+            Ok(()) => {
+                statecraft_telemetry::metrics::observe_operator("fail");
+                (Ok(now), Ok(()))
+            }
+            Err(e) => (Err(e.clone()), Err(e)),
+        }
     }
 
     /// Carries out committed commands.

@@ -36,6 +36,11 @@ pub enum Error {
     /// StartExecution faster than the configured start rate.
     #[error("{0}")]
     Throttled(String),
+    /// A request that cannot be carried out as asked (an operator's action
+    /// on an execution in the wrong status, a state that cannot be
+    /// restarted from): AWS's `ValidationException`.
+    #[error("{0}")]
+    Validation(String),
     /// The store failed; the operation may be retried.
     #[error(transparent)]
     Store(#[from] statecraft_store::Error),

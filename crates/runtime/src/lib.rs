@@ -48,6 +48,7 @@ pub mod integration;
 pub mod limits;
 mod machines;
 mod observe;
+pub mod operators;
 pub mod redrive;
 pub mod retention;
 mod timer;
@@ -175,6 +176,9 @@ pub(crate) struct Inner {
     starts_in_flight: AtomicUsize,
     /// Makes each open-executions check and its reservation one step.
     start_gate: tokio::sync::Mutex<()>,
+    /// Names of the state machines whose executions pause instead of
+    /// failing (the server's `[machines.<name>] on_failure = "pause"`).
+    pause_on_failure: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Runtime {
@@ -258,6 +262,7 @@ impl Runtime {
             start_bucket: limits::Bucket::new(limits.start_rate),
             starts_in_flight: AtomicUsize::new(0),
             start_gate: tokio::sync::Mutex::new(()),
+            pause_on_failure: Mutex::new(std::collections::HashSet::new()),
         });
         // Fired timers become events of their executions. The loop holds a
         // weak reference so that dropping every Runtime ends it.
@@ -455,6 +460,7 @@ impl Runtime {
                         1,
                         None,
                         plan.commands,
+                        None,
                     ));
                 }
                 Ok(Started {
@@ -586,6 +592,7 @@ impl Runtime {
             version,
             Some(now),
             plan.commands,
+            None,
         ));
         Ok(now)
     }
@@ -957,6 +964,7 @@ impl Inner {
             record.version,
             record.state.redrive_date_ms,
             recovered,
+            operators::PauseRecord::of(&record.state),
         ));
         for (task, text) in answers {
             if let Ok(answer) = serde_json::from_str::<TaskAnswer>(&text) {

@@ -31,6 +31,8 @@ fn state(status: ExecutionStatus, stop: Option<i64>) -> ExecutionState {
         redrive_status: None,
         redrive_status_reason: None,
         engine_state: "{}".into(),
+        pause: None,
+        revision_id: None,
     }
 }
 

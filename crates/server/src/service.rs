@@ -57,6 +57,7 @@ pub(crate) fn runtime_err(e: statecraft_runtime::Error) -> ApiError {
         E::ExecutionLimitExceeded(_) => ApiError::ExecutionLimitExceeded(m),
         E::TaskNotOpen(_) => ApiError::TaskTimedOut(m),
         E::Throttled(_) => ApiError::ThrottlingException(m),
+        E::Validation(_) => ApiError::validation(m),
         E::Store(e) => store_err(e),
         E::Shutdown => ApiError::internal("the server is shutting down"),
     }
@@ -136,6 +137,29 @@ impl Service {
 
     /// Runs operation `op` on a raw request body.
     pub async fn call(&self, op: &str, body: &[u8]) -> Result<Value, ApiError> {
+        self.call_by(op, body, None).await
+    }
+
+    /// Runs operation `op` on a raw request body on behalf of `who` (the
+    /// authenticated caller, if any; operators' actions record it). `op`
+    /// is an AWS operation's name, or a Statecraft operation's with its
+    /// `Statecraft.` prefix.
+    pub async fn call_by(
+        &self,
+        op: &str,
+        body: &[u8],
+        who: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        if let Some(name) = op.strip_prefix(crate::ops::operators::TARGET_PREFIX) {
+            if !crate::ops::operators::OPERATIONS.contains(&name) {
+                return Err(ApiError::UnknownOperationException(format!(
+                    "Unknown operation: {op}"
+                )));
+            }
+            let req = Request::parse(body)?;
+            let who = who.unwrap_or(statecraft_runtime::operators::DEFAULT_ACTOR);
+            return self.call_operator(name, req, who).await;
+        }
         if !OPERATIONS.contains(&op) {
             return Err(ApiError::UnknownOperationException(format!(
                 "Unknown operation: {op}"

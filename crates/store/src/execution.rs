@@ -106,6 +106,16 @@ pub struct ExecutionState {
     pub redrive_status_reason: Option<String>,
     /// The engine's `Execution` value, serialised (opaque to the store).
     pub engine_state: String,
+    /// Set while an operator holds the execution (`Statecraft.PauseExecution`
+    /// or a pause on failure): the runtime's pause record, JSON opaque to
+    /// the store (who, when, the results held until resume). `None`: not
+    /// paused. ListExecutions filters on it.
+    pub pause: Option<String>,
+    /// Set by a transition that moves the execution onto another revision
+    /// of its machine (a restart on a newer definition); `None` keeps the
+    /// current one. Reads return `None` (the revision is
+    /// [`Execution::revision_id`]).
+    pub revision_id: Option<String>,
 }
 
 /// An execution as `DescribeExecution` needs it.
@@ -143,6 +153,8 @@ pub struct ExecutionSummary {
     pub redrive_count: u32,
     pub redrive_date_ms: Option<i64>,
     pub map_run_arn: Option<String>,
+    /// An operator holds it ([`ExecutionState::pause`]).
+    pub paused: bool,
 }
 
 /// `ListExecutions`' filters. Exactly one of `state_machine_arn`,
@@ -155,6 +167,8 @@ pub struct ExecutionFilter {
     pub map_run_arn: Option<String>,
     pub status: Option<ExecutionStatus>,
     pub redrive: Option<RedriveFilter>,
+    /// Only paused (`Some(true)`) or only unpaused (`Some(false)`) executions.
+    pub paused: Option<bool>,
 }
 
 /// A durable timer: deliver `TimerFired { timer_id }` at `fire_at_ms`.

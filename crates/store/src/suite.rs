@@ -32,6 +32,7 @@ pub fn run_all(store: &dyn Store) {
     tasks_are_leased_one_worker_at_a_time(store);
     a_task_is_answered_once(store);
     open_executions_are_counted(store);
+    a_pause_is_kept_with_the_state_and_filtered(store);
     group_commit_many_concurrent_writes(store);
 }
 
@@ -60,6 +61,8 @@ fn running_state(engine_state: &str) -> ExecutionState {
         redrive_status: None,
         redrive_status_reason: None,
         engine_state: engine_state.into(),
+        pause: None,
+        revision_id: None,
     }
 }
 
@@ -823,4 +826,72 @@ fn open_executions_are_counted(store: &dyn Store) {
         .wait()
         .unwrap();
     assert_eq!(store.count_open_executions().unwrap(), before + 2);
+}
+
+/// The operator's pause record travels with every transition, the paused
+/// filter sees it, and a transition may move the execution to another
+/// revision (a restart on a newer definition).
+fn a_pause_is_kept_with_the_state_and_filtered(store: &dyn Store) {
+    let arn = exec_arn("paused-one");
+    seed_execution(store, &arn);
+    let mut state = running_state("held");
+    state.pause = Some("{\"by\":\"operator\"}".into());
+    state.revision_id = Some("rev-exec-2".into());
+    let v = store
+        .commit(Transition {
+            execution_arn: arn.clone(),
+            expected_version: 1,
+            state,
+            events: vec![event(2, EventType::ExecutionPaused)],
+            timers: vec![],
+            tasks: vec![],
+        })
+        .wait()
+        .expect("pause commits");
+    let got = store.get_execution(&arn).unwrap().expect("exists");
+    assert_eq!(got.state.pause.as_deref(), Some("{\"by\":\"operator\"}"));
+    assert_eq!(got.revision_id, "rev-exec-2");
+    assert_eq!(
+        got.state.revision_id, None,
+        "reads name the revision in the record"
+    );
+    let listed = |paused: Option<bool>| -> Vec<(String, bool)> {
+        let filter = ExecutionFilter {
+            state_machine_arn: Some(SM.into()),
+            paused,
+            ..ExecutionFilter::default()
+        };
+        store
+            .list_executions(&filter, &PageRequest::first(1000))
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|s| (s.arn, s.paused))
+            .collect()
+    };
+    assert!(listed(Some(true)).contains(&(arn.clone(), true)));
+    assert!(!listed(Some(false)).iter().any(|(a, _)| a == &arn));
+    // Resumed: no record, and the revision stays the one moved to.
+    let history_len = store
+        .history(&arn, &HistoryQuery::default())
+        .unwrap()
+        .items
+        .len();
+    assert_eq!(history_len, 2);
+    store
+        .commit(Transition {
+            execution_arn: arn.clone(),
+            expected_version: v,
+            state: running_state("resumed"),
+            events: vec![event(3, EventType::ExecutionResumed)],
+            timers: vec![],
+            tasks: vec![],
+        })
+        .wait()
+        .expect("resume commits");
+    let got = store.get_execution(&arn).unwrap().expect("exists");
+    assert_eq!(got.state.pause, None);
+    assert_eq!(got.revision_id, "rev-exec-2");
+    assert!(!listed(Some(true)).iter().any(|(a, _)| a == &arn));
+    assert!(listed(Some(false)).contains(&(arn, false)));
 }

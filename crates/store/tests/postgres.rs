@@ -33,6 +33,8 @@ fn state(engine_state: &str) -> ExecutionState {
         redrive_status: None,
         redrive_status_reason: None,
         engine_state: engine_state.into(),
+        pause: None,
+        revision_id: None,
     }
 }
 

@@ -82,3 +82,7 @@ pub const ALL: &[&str] = &[
     REQUESTS_REFUSED,
     STORE_ERRORS,
 ];
+
+pub const OPERATOR_ACTIONS: &str = "statecraft_operator_actions";
+pub const OPERATOR_ACTIONS_HELP: &str =
+    "Operators' actions on executions, per action (pause, resume, restart, fail, pause_on_failure: an execution that paused instead of failing)";

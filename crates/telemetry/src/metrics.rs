@@ -54,6 +54,11 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: String,
 }
@@ -89,6 +94,7 @@ struct Metrics {
     retention_deleted: Counter,
     requests_refused: Family<ReasonLabels, Counter>,
     store_errors: Family<KindLabels, Counter>,
+    operator_actions: Family<ActionLabels, Counter>,
 }
 
 impl Metrics {
@@ -114,6 +120,7 @@ impl Metrics {
             retention_deleted: Counter::default(),
             requests_refused: Family::default(),
             store_errors: Family::default(),
+            operator_actions: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -203,6 +210,11 @@ impl Metrics {
             def::STORE_ERRORS,
             def::STORE_ERRORS_HELP,
             m.store_errors.clone(),
+        );
+        r.register(
+            def::OPERATOR_ACTIONS,
+            def::OPERATOR_ACTIONS_HELP,
+            m.operator_actions.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -443,6 +455,17 @@ pub fn observe_store_error(kind: &'static str) {
         .store_errors
         .get_or_create(&KindLabels {
             kind: kind.to_string(),
+        })
+        .inc();
+}
+
+/// Counts an operator's action on an execution (`pause`, `resume`,
+/// `restart`, `fail`, `pause_on_failure`).
+pub fn observe_operator(action: &'static str) {
+    METRICS
+        .operator_actions
+        .get_or_create(&ActionLabels {
+            action: action.to_string(),
         })
         .inc();
 }

@@ -96,7 +96,13 @@ MapRunStarted => Some("mapRunStartedEventDetails"),
 MapRunSucceeded => None,
 ExecutionRedriven => Some("executionRedrivenEventDetails"),
 MapRunRedriven => Some("mapRunRedrivenEventDetails"),
-EvaluationFailed => Some("evaluationFailedEventDetails"),}
+EvaluationFailed => Some("evaluationFailedEventDetails"),
+// Statecraft's own: an operator paused or resumed the execution
+// (`Statecraft.PauseExecution`, `Statecraft.ResumeExecution`, or a pause on
+// failure). AWS clients see an event type they do not know, as they would a
+// type AWS adds later.
+ExecutionPaused => Some("executionPausedEventDetails"),
+ExecutionResumed => Some("executionResumedEventDetails"),}
 
 impl std::fmt::Display for EventType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -177,7 +183,7 @@ mod tests {
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(*t));
         }
-        assert_eq!(EventType::ALL.len(), 62);
+        assert_eq!(EventType::ALL.len(), 64);
     }
 
     #[test]

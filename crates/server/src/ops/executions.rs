@@ -80,6 +80,11 @@ pub(crate) fn describe(e: &Execution) -> Value {
         "redriveStatusReason",
         s.redrive_status_reason.clone().map(Value::from),
     );
+    // Statecraft's: an operator holds it (still RUNNING for AWS clients).
+    if let Some(p) = statecraft_runtime::operators::PauseRecord::of(s) {
+        out["paused"] = Value::Bool(true);
+        out["pauseDetails"] = p.describe();
+    }
     out
 }
 
@@ -323,8 +328,11 @@ impl Service {
             ],
         )?;
         let redrive = req.opt_enum("redriveFilter", &["REDRIVEN", "NOT_REDRIVEN"])?;
+        // Statecraft's: only paused (true) or only unpaused (false) executions.
+        let paused = req.opt_bool("pausedFilter")?;
         let page = page_request(&req, EXECUTIONS_PAGE_TOKEN)?;
         let mut filter = ExecutionFilter {
+            paused,
             status: status.and_then(ExecutionStatus::parse),
             redrive: redrive.map(|r| {
                 if r == "REDRIVEN" {
@@ -404,6 +412,9 @@ impl Service {
                 if let Some(r) = e.redrive_date_ms {
                     item["redriveDate"] = timestamp(r);
                 }
+                if e.paused {
+                    item["paused"] = Value::Bool(true);
+                }
                 if map_run.is_some() {
                     if let Some(m) = &e.map_run_arn {
                         item["mapRunArn"] = Value::from(m.clone());
@@ -479,6 +490,8 @@ mod tests {
                 redrive_status: None,
                 redrive_status_reason: None,
                 engine_state: String::new(),
+                pause: None,
+                revision_id: None,
             },
             version: 1,
         }

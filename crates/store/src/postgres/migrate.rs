@@ -27,10 +27,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations-postgres/0002_task_answers.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations-postgres/0003_execution_pause.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(db: &mut Db, target: &str, now_ms: i64) -> Result<i64, OpenError> {

@@ -581,7 +581,7 @@ pub(crate) fn queued_tasks(db: &mut Db, resource: &str, now_ms: i64) -> Result<u
 const EXECUTION_COLUMNS: &str = "arn, state_machine_arn, version_arn, alias_arn, revision_id, \
      name, input, trace_header, start_date_ms, map_run_arn, parent_arn, status, output, error, \
      cause, stop_date_ms, redrive_count, redrive_date_ms, redrive_status, redrive_status_reason, \
-     engine_state, version";
+     engine_state, version, pause";
 
 fn parse_status(s: &str) -> Result<ExecutionStatus> {
     ExecutionStatus::parse(s).ok_or_else(|| Error::Corrupt(format!("execution status {s}")))
@@ -613,6 +613,8 @@ fn execution_from(row: &Row) -> Result<Execution> {
             redrive_status: row.try_get(18)?,
             redrive_status_reason: row.try_get(19)?,
             engine_state: row.try_get(20)?,
+            pause: row.try_get(22)?,
+            revision_id: None,
         },
         version: to_u64(row.try_get(21)?),
     })
@@ -831,7 +833,8 @@ pub(crate) fn commit(db: &mut Db, p: &Prepared) -> Result<u64> {
     let updated = db.query_opt(
         "WITH u AS (UPDATE executions SET status = $3, output = $4, error = $5, cause = $6, \
              stop_date_ms = $7, redrive_count = $8, redrive_date_ms = $9, redrive_status = $10, \
-             redrive_status_reason = $11, engine_state = $12, version = version + 1 \
+             redrive_status_reason = $11, engine_state = $12, pause = $15, \
+             revision_id = COALESCE($16, revision_id), version = version + 1 \
              WHERE arn = $1 AND version = $2 RETURNING id, version), \
          h AS (INSERT INTO history (execution_id, event_id, event) \
              SELECT u.id, e.event_id, e.event \
@@ -852,6 +855,8 @@ pub(crate) fn commit(db: &mut Db, p: &Prepared) -> Result<u64> {
             &s.engine_state,
             &p.event_ids,
             &p.events,
+            &s.pause,
+            &s.revision_id,
         ],
     )?;
     let Some(row) = updated else {
@@ -881,8 +886,8 @@ pub(crate) fn list_executions(
     let limit = page.limit();
     let mut sql = String::from(
         "SELECT id, arn, state_machine_arn, version_arn, alias_arn, name, status, \
-         start_date_ms, stop_date_ms, redrive_count, redrive_date_ms, map_run_arn \
-         FROM executions WHERE id < $1",
+         start_date_ms, stop_date_ms, redrive_count, redrive_date_ms, map_run_arn, \
+         pause IS NOT NULL FROM executions WHERE id < $1",
     );
     let mut texts: Vec<(&str, String)> = Vec::new();
     if let Some(a) = &filter.state_machine_arn {
@@ -906,6 +911,11 @@ pub(crate) fn list_executions(
     match filter.redrive {
         Some(RedriveFilter::Redriven) => sql.push_str(" AND redrive_count > 0"),
         Some(RedriveFilter::NotRedriven) => sql.push_str(" AND redrive_count = 0"),
+        None => {}
+    }
+    match filter.paused {
+        Some(true) => sql.push_str(" AND pause IS NOT NULL"),
+        Some(false) => sql.push_str(" AND pause IS NULL"),
         None => {}
     }
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", texts.len() + 2));
@@ -935,6 +945,7 @@ pub(crate) fn list_executions(
                     redrive_count: u32::try_from(redrive_count).unwrap_or(0),
                     redrive_date_ms: r.try_get(10)?,
                     map_run_arn: r.try_get(11)?,
+                    paused: r.try_get(12)?,
                 },
             ))
         })

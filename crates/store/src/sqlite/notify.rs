@@ -92,6 +92,8 @@ mod tests {
                 redrive_status: None,
                 redrive_status_reason: None,
                 engine_state: "{}".into(),
+                pause: None,
+                revision_id: None,
             },
             events: vec![HistoryEvent {
                 id,

@@ -663,7 +663,7 @@ pub(crate) fn list_activities(conn: &Connection, page: &PageRequest) -> Result<P
 const EXECUTION_COLUMNS: &str = "arn, state_machine_arn, version_arn, alias_arn, revision_id, \
      name, input, trace_header, start_date_ms, map_run_arn, parent_arn, status, output, error, \
      cause, stop_date_ms, redrive_count, redrive_date_ms, redrive_status, redrive_status_reason, \
-     engine_state, version";
+     engine_state, version, pause";
 
 fn parse_status(s: &str) -> rusqlite::Result<ExecutionStatus> {
     ExecutionStatus::parse(s).ok_or_else(|| {
@@ -702,6 +702,8 @@ fn execution_from(row: &Row) -> rusqlite::Result<Execution> {
             redrive_status: row.get(18)?,
             redrive_status_reason: row.get(19)?,
             engine_state: row.get(20)?,
+            pause: row.get(22)?,
+            revision_id: None,
         },
         version: to_u64(version),
     })
@@ -912,7 +914,8 @@ pub(crate) fn commit(conn: &Connection, p: &Prepared) -> Result<u64> {
         .prepare_cached(
             "UPDATE executions SET status = ?3, output = ?4, error = ?5, cause = ?6, \
              stop_date_ms = ?7, redrive_count = ?8, redrive_date_ms = ?9, redrive_status = ?10, \
-             redrive_status_reason = ?11, engine_state = ?12, version = version + 1 \
+             redrive_status_reason = ?11, engine_state = ?12, pause = ?13, \
+             revision_id = COALESCE(?14, revision_id), version = version + 1 \
              WHERE arn = ?1 AND version = ?2 RETURNING id, version",
         )?
         .query_row(
@@ -929,6 +932,8 @@ pub(crate) fn commit(conn: &Connection, p: &Prepared) -> Result<u64> {
                 s.redrive_status,
                 s.redrive_status_reason,
                 s.engine_state,
+                s.pause,
+                s.revision_id,
             ],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -958,8 +963,8 @@ pub(crate) fn list_executions(
     let limit = page.limit();
     let mut sql = String::from(
         "SELECT id, arn, state_machine_arn, version_arn, alias_arn, name, status, \
-         start_date_ms, stop_date_ms, redrive_count, redrive_date_ms, map_run_arn \
-         FROM executions WHERE id < ?1",
+         start_date_ms, stop_date_ms, redrive_count, redrive_date_ms, map_run_arn, \
+         pause IS NOT NULL FROM executions WHERE id < ?1",
     );
     let mut args: Vec<Sql> = vec![Sql::Integer(before)];
     let mut push = |sql: &mut String, clause: &str, v: Sql| {
@@ -986,6 +991,11 @@ pub(crate) fn list_executions(
         Some(RedriveFilter::NotRedriven) => sql.push_str(" AND redrive_count = 0"),
         None => {}
     }
+    match filter.paused {
+        Some(true) => sql.push_str(" AND pause IS NOT NULL"),
+        Some(false) => sql.push_str(" AND pause IS NULL"),
+        None => {}
+    }
     args.push(Sql::Integer(i64::from(limit) + 1));
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
 
@@ -1008,6 +1018,7 @@ pub(crate) fn list_executions(
                     redrive_count: u32::try_from(redrive_count).unwrap_or(0),
                     redrive_date_ms: r.get(10)?,
                     map_run_arn: r.get(11)?,
+                    paused: r.get(12)?,
                 },
             ))
         })?

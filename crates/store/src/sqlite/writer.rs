@@ -106,12 +106,14 @@ pub(crate) fn run(conn: Connection, rx: Receiver<Box<dyn Job>>, stats: &Stats) {
         let started = std::time::Instant::now();
         let outcome = commit_batch(&conn, &mut batch);
         statecraft_telemetry::metrics::observe_commit(batch.len(), started.elapsed());
-        for job in batch.drain(..) {
-            job.finish(outcome.clone());
-        }
+        // Counted before the writers are told, so that whoever waited for a
+        // write sees it in the counters.
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.writes.fetch_add(n, Ordering::Relaxed);
         stats.max_batch.fetch_max(n, Ordering::Relaxed);
+        for job in batch.drain(..) {
+            job.finish(outcome.clone());
+        }
     }
 }
 
