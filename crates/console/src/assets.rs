@@ -40,15 +40,18 @@ pub(crate) static ASSETS: &[Asset] = &[
     asset!("execution.js", JS),
     asset!("activities.js", JS),
     asset!("editor.js", JS),
+    asset!("signin.js", JS),
 ];
 
 static INDEX: &[u8] = include_bytes!("../assets/index.html");
+static SIGNIN: &[u8] = include_bytes!("../assets/signin.html");
 
 /// Only same-origin scripts, styles, images and requests: the console works
 /// offline and cannot be made to load code from elsewhere. Inline styles are
 /// allowed for the `style` attributes the app sets (bar widths, positions).
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'";
+img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+frame-ancestors 'none'";
 
 pub(crate) fn find(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.path == path)
@@ -103,6 +106,12 @@ fn respond(
 
 pub(crate) async fn index(headers: HeaderMap) -> Response {
     respond(&headers, "text/html; charset=utf-8", INDEX, true)
+}
+
+/// The sign-in page (served whether or not the server checks credentials;
+/// without them, signing in is refused with a sentence saying so).
+pub(crate) async fn signin(headers: HeaderMap) -> Response {
+    respond(&headers, "text/html; charset=utf-8", SIGNIN, true)
 }
 
 pub(crate) async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {

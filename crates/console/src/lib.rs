@@ -20,6 +20,8 @@
 //! Routes:
 //! - `GET /`: the app shell (`index.html`);
 //! - `GET /console/{path}`: the app's scripts, styles and icon;
+//! - `GET /console/signin`: the sign-in page (the server's `signin` module
+//!   answers its form at `/console/api/session`);
 //! - `GET /console/api/graph?definition=…[&format=svg]` and
 //!   `POST /console/api/layout[?format=svg]` (body: the definition text):
 //!   the layout as JSON ([`statecraft_graph::Layout`]) or as SVG;
@@ -63,6 +65,7 @@ pub fn data_router_with_pollers<S: Clone + Send + Sync + 'static>(
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(assets::index))
+        .route("/console/signin", get(assets::signin))
         .route("/console/api/graph", get(api::graph))
         .route("/console/api/layout", post(api::layout))
         .route("/console/api/definition/json", post(api::definition_json))

@@ -50,6 +50,11 @@ pub struct ServerArgs {
     /// PostgreSQL database several nodes can share [default: sqlite]
     #[arg(long, value_name = "STORE")]
     pub store: Option<String>,
+    /// Listen on a non-loopback address with no `[[auth.credentials]]`
+    /// configured, so that anyone who reaches the port can call every
+    /// operation (docs/security.md)
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
 }
 
 /// The config file. Unknown keys are an error: a misspelt setting that is
@@ -80,6 +85,40 @@ struct FileConfig {
     /// History quota, step budget, start quotas: read by [`limits`].
     #[serde(default)]
     limits: LimitsFile,
+    /// Access keys, console users, sessions: read by [`auth`].
+    #[serde(default)]
+    auth: crate::auth::AuthFile,
+    /// Certificate and key: read by [`tls`].
+    tls: Option<TlsFile>,
+}
+
+/// The `[tls]` table: PEM files.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// The `[auth]` section, resolved for `region` (the region requests must
+/// be signed for): `None` when it configures no credentials and no console
+/// users. Read apart from [`Config`], as [`limits`] is.
+pub fn auth(args: &ServerArgs, region: &str) -> Result<Option<crate::auth::Auth>, Error> {
+    let file = match &args.config {
+        Some(path) => read_file(path)?.auth,
+        None => crate::auth::AuthFile::default(),
+    };
+    crate::auth::Auth::from_file(file, region).map_err(|e| Error::Auth(e.to_string()))
+}
+
+/// The `[tls]` section, if any.
+pub fn tls(args: &ServerArgs) -> Result<Option<TlsFile>, Error> {
+    match &args.config {
+        Some(path) => Ok(read_file(path)?.tls),
+        None => Ok(None),
+    }
 }
 
 /// The `[limits]` table.
@@ -191,6 +230,8 @@ pub enum Error {
     /// The message of the TOML parser names the key and its line.
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
+    #[error("invalid [auth] config: {0}")]
+    Auth(String),
     #[error("invalid {setting} {value:?}: {why}")]
     Invalid {
         setting: &'static str,
@@ -366,8 +407,14 @@ mod tests {
             ("steps_per_turn = 0", "limits.steps_per_turn"),
             ("open_executions = 0", "limits.open_executions"),
             ("start_burst = 5", "limits.start_burst"),
-            ("start_rate_per_second = 0.0", "limits.start_rate_per_second"),
-            ("start_rate_per_second = 1.0\nstart_burst = 0", "limits.start_burst"),
+            (
+                "start_rate_per_second = 0.0",
+                "limits.start_rate_per_second",
+            ),
+            (
+                "start_rate_per_second = 1.0\nstart_burst = 0",
+                "limits.start_burst",
+            ),
         ];
         for (text, setting) in cases {
             let file = parse_file(&format!("[limits]\n{text}\n")).unwrap();

@@ -1,17 +1,19 @@
 //! The HTTP surface: `POST /` with `X-Amz-Target: AWSStepFunctions.<Op>`
-//! (AWS JSON 1.0) and `GET /healthz`. Requests are answered whatever their
-//! SigV4 headers (this is a local server: signatures are accepted
-//! unchecked), but only for the `Host` names [`crate::guard`] allows (with
-//! the `sync-` prefix the SDKs add for StartSyncExecution and TestState),
-//! and state-changing requests only from the server's own origin.
+//! (AWS JSON 1.0) and `GET /healthz`. With `[[auth.credentials]]`
+//! configured, every API request must carry a valid AWS Signature Version 4
+//! by a configured key (or come from a signed-in console session with its
+//! CSRF token) and its role must allow the operation ([`crate::auth`]);
+//! with none, requests are answered whatever their SigV4 headers. Always
+//! only for the `Host` names [`crate::guard`] allows (with the `sync-`
+//! prefix the SDKs add for StartSyncExecution and TestState), and
+//! state-changing requests only from the server's own origin.
 //!
 //! Other `GET` paths belong to the console (merged in from `statecraft-console`).
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Extension, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -52,6 +54,17 @@ pub fn router_with(
     streams: statecraft_console::live::Streams,
     hosts: Arc<HostPolicy>,
 ) -> Router {
+    router_secured(service, streams, hosts, crate::signin::Gate::open())
+}
+
+/// [`router_with`], checking API requests and console sessions as `gate`
+/// says (see [`crate::auth`]).
+pub fn router_secured(
+    service: Arc<Service>,
+    streams: statecraft_console::live::Streams,
+    hosts: Arc<HostPolicy>,
+    gate: crate::signin::Gate,
+) -> Router {
     // The console's overview and live streams read the store directly.
     let console_data = statecraft_console::data_router_with_pollers(
         service.store.clone(),
@@ -63,15 +76,23 @@ pub fn router_with(
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::observability::metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(Extension(gate.clone()))
         .with_state(service)
         // The console: static pages (GET /, GET /console/…) that talk to the API above.
         .merge(statecraft_console::router())
         .merge(console_data)
+        .merge(crate::signin::router(gate.clone()))
+        // Sessions for the console's data routes and streams.
+        .layer(axum::middleware::from_fn_with_state(
+            gate,
+            crate::signin::gate,
+        ))
         // Outermost: a foreign Host or origin reaches no route at all.
         .layer(axum::middleware::from_fn_with_state(
             hosts,
             crate::guard::guard,
         ))
+        .layer(axum::middleware::from_fn(crate::signin::security_headers))
 }
 
 /// `ok` while the store serves reads (a cheap read of every table), else
@@ -121,11 +142,83 @@ fn is_aws_json(headers: &HeaderMap) -> bool {
         .is_some_and(|t| t.trim().eq_ignore_ascii_case(CONTENT_TYPE))
 }
 
+/// The operation's name for the role table: the target after its
+/// `AWSStepFunctions.` or `Statecraft.` prefix.
+fn operation_name(target: &str) -> &str {
+    target
+        .strip_prefix(TARGET_PREFIX)
+        .or_else(|| target.strip_prefix("Statecraft."))
+        .unwrap_or(target)
+}
+
+fn auth_response(f: &crate::auth::Failure) -> Response {
+    statecraft_telemetry::metrics::observe_refused("auth");
+    respond(
+        f.status(),
+        &serde_json::json!({ "__type": f.type_name(), "message": f.to_string() }),
+        Some(f.type_name()),
+    )
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A request's headers as name/value text, for the SigV4 check.
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// How an API request was authenticated, before its body is read.
+enum Caller {
+    /// No credentials configured.
+    Anyone,
+    /// A SigV4 signature by a known key, to verify over the body.
+    Signed(crate::auth::sigv4::Signature, crate::auth::Principal),
+    /// A console session with its CSRF token.
+    Console(crate::auth::Principal),
+}
+
+/// Who calls, from the headers alone: an unsigned request, an unknown key
+/// or a malformed signature is refused before any of the body is read.
+fn identify(
+    gate: &crate::signin::Gate,
+    headers: &HeaderMap,
+    signed: &crate::auth::sigv4::Request<'_>,
+) -> Result<Caller, crate::auth::Failure> {
+    let Some(auth) = &gate.auth else {
+        return Ok(Caller::Anyone);
+    };
+    match auth.identify(signed) {
+        Ok((sig, principal)) => Ok(Caller::Signed(sig, principal)),
+        Err(crate::auth::Failure::Missing) => match crate::signin::session_of(auth, headers) {
+            Some(s) if crate::signin::csrf_ok(&s, headers) => Ok(Caller::Console(s.principal)),
+            _ => Err(crate::auth::Failure::Missing),
+        },
+        Err(e) => Err(e),
+    }
+}
+
 async fn api(
     State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    Extension(gate): Extension<crate::signin::Gate>,
+    request: Request,
 ) -> Response {
+    let headers = request.headers().clone();
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or("").to_owned();
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -146,7 +239,18 @@ async fn api(
             "Unknown operation: the Content-Type must be {CONTENT_TYPE} (AWS JSON 1.0), not '{given}'"
         )));
     }
-    let body = match body {
+    let pairs = header_pairs(&headers);
+    let signed = crate::auth::sigv4::Request {
+        method: &method,
+        path: &path,
+        query: &query,
+        headers: &pairs,
+    };
+    let caller = match identify(&gate, &headers, &signed) {
+        Ok(c) => c,
+        Err(f) => return auth_response(&f),
+    };
+    let body = match Bytes::from_request(request, &()).await {
         Ok(b) => b,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             return respond(
@@ -165,6 +269,23 @@ async fn api(
             )));
         }
     };
+    let principal = match caller {
+        Caller::Anyone => None,
+        Caller::Console(p) => Some(p),
+        Caller::Signed(sig, p) => {
+            if let Some(auth) = &gate.auth {
+                if let Err(f) = auth.verify(&signed, &body, &sig, now_secs()) {
+                    return auth_response(&f);
+                }
+            }
+            Some(p)
+        }
+    };
+    if let Some(p) = &principal {
+        if let Err(f) = crate::auth::authorize(p, operation_name(target)) {
+            return auth_response(&f);
+        }
+    }
     let started = std::time::Instant::now();
     let result = service.call(op, &body).await;
     crate::observability::observe_api(op, &result, started.elapsed());

@@ -5,6 +5,8 @@
 //! - [`http`]: the AWS JSON 1.0 surface (`POST /`, `X-Amz-Target`) and
 //!   `GET /healthz`.
 //! - [`guard`]: the `Host` check and the refusal of cross-origin writes.
+//! - [`auth`] and [`signin`]: SigV4 verification, roles, console sessions
+//!   and security headers; [`tls`]: rustls with certificate reload.
 //! - [`protocol`]: error shapes, timestamps, member validation.
 //! - [`service`] and [`ops`]: one method per API operation.
 //! - [`arn`], [`names`], [`definition`]: the checks AWS makes on ARNs, names
@@ -18,6 +20,7 @@
 //! listener, for tests and embedding).
 
 pub mod arn;
+pub mod auth;
 pub mod config;
 pub mod definition;
 pub mod guard;
@@ -27,6 +30,8 @@ pub mod observability;
 pub mod ops;
 pub mod protocol;
 pub mod service;
+pub mod signin;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -62,6 +67,10 @@ pub enum Error {
     Logging(String),
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("refusing to listen on {0} with no credentials configured: anyone who can reach that address could start, stop and read every execution. Add an access key to the config file ([[auth.credentials]] with access_key_id, secret_access_key = {{ env = \"…\" }} and role = \"admin\"; see docs/security.md), listen on a loopback address such as 127.0.0.1, or pass --allow-unauthenticated to accept the risk.")]
+    Unauthenticated(std::net::SocketAddr),
 }
 
 /// A started server: the service, the runtime and the store behind it.
@@ -72,6 +81,10 @@ pub struct Server {
     executions: statecraft_integrations::RuntimeExecutions,
     /// `Host` names answered besides the listening address and `localhost`.
     allowed_hosts: Vec<String>,
+    /// Credentials and sessions; `None`: nothing is checked.
+    auth: Option<Arc<auth::Auth>>,
+    /// Certificate and key: serve TLS.
+    tls: Option<config::TlsFile>,
 }
 
 impl Server {
@@ -137,7 +150,22 @@ impl Server {
             service: Arc::new(Service::with_activities(scope, runtime, activities)),
             executions,
             allowed_hosts: Vec::new(),
+            auth: None,
+            tls: None,
         })
+    }
+
+    /// Checks every API request and console session against `auth`
+    /// (see [`auth`]); `None` checks nothing.
+    pub fn with_auth(mut self, auth: Option<auth::Auth>) -> Server {
+        self.auth = auth.map(Arc::new);
+        self
+    }
+
+    /// Serves TLS with the certificate and key `files` name (see [`tls`]).
+    pub fn with_tls(mut self, files: Option<config::TlsFile>) -> Server {
+        self.tls = files;
+        self
     }
 
     /// Also answers requests whose `Host` is one of `names` (exact, or
@@ -168,7 +196,12 @@ impl Server {
                     why: "use host names, \"*.domain\" patterns or IP addresses",
                 })
             })?;
-        let app = http::router_with(self.service.clone(), streams.clone(), Arc::new(hosts));
+        let gate = signin::Gate {
+            auth: self.auth.clone(),
+            tls: self.tls.is_some(),
+        };
+        let app =
+            http::router_secured(self.service.clone(), streams.clone(), Arc::new(hosts), gate);
         // GetActivityTask long polls end with the shutdown signal, so the
         // graceful shutdown does not wait for them.
         let activities = self.service.activities.clone();
@@ -177,9 +210,19 @@ impl Server {
             activities.close();
             streams.close();
         };
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        match self.tls.clone() {
+            Some(files) => {
+                let listener = tls::TlsListener::new(listener, files)?;
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+        }
         // Lets running actors finish the step they are committing, then
         // closes the store; whatever is cut short resumes at next start.
         self.executions.unbind();
@@ -230,6 +273,17 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
     let allowed_hosts = config::allowed_hosts(&args)?;
     let limits = config::limits(&args)?;
     let store_url = config::store(&args)?;
+    let auth = config::auth(&args, &cfg.region)?;
+    let tls_files = config::tls(&args)?;
+    if auth.is_none() && !cfg.listen.ip().is_loopback() && !args.allow_unauthenticated {
+        return Err(Error::Unauthenticated(cfg.listen));
+    }
+    // A certificate that cannot be read stops the start, not the first client.
+    if let Some(files) = &tls_files {
+        tls::load(files)?;
+    }
+    let scheme = if tls_files.is_some() { "https" } else { "http" };
+    let authenticated = auth.is_some();
     // Checked now, before the store is opened, with the address to come.
     guard::HostPolicy::new(cfg.listen, &allowed_hosts).map_err(|e| config::Error::Invalid {
         setting: "allowed_hosts",
@@ -252,7 +306,9 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
     rt.block_on(async move {
         let server = Server::start_with_store(&cfg, limits, store_url)
             .await?
-            .allow_hosts(allowed_hosts);
+            .allow_hosts(allowed_hosts)
+            .with_auth(auth)
+            .with_tls(tls_files);
         // Retention runs beside the server until the process ends.
         let retention = observability.retention().map(|o| {
             statecraft_runtime::retention::spawn(server.service.runtime.store().clone(), o)
@@ -270,7 +326,8 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
             region = %cfg.region,
             account = %cfg.account_id,
             retention_days = observability.retention_days,
-            "statecraft server listening on http://{addr}"
+            authenticated,
+            "statecraft server listening on {scheme}://{addr}"
         );
         let served = server.serve(listener, shutdown_signal()).await;
         if let Some(r) = retention {

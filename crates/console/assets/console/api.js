@@ -19,6 +19,41 @@ async function parseBody(res) {
   }
 }
 
+/**
+ * The CSRF token of the signed-in session (a readable cookie; the session
+ * cookie itself is HttpOnly), sent on every state-changing call.
+ */
+export function csrfHeaders() {
+  const m = document.cookie.match(/(?:^|;\s*)statecraft_csrf=([^;]+)/);
+  return m ? { 'X-Csrf-Token': m[1] } : {};
+}
+
+/** Without a session (when the server has credentials), to the sign-in page. */
+function signInAgain(res, data) {
+  if (res.status === 401 || data.__type === 'MissingAuthenticationTokenException') {
+    window.location.assign('/console/signin');
+    return true;
+  }
+  return false;
+}
+
+/** Who is signed in: { auth, name, role } (role admin when the server checks nothing). */
+export async function session() {
+  const res = await fetch('/console/api/session', { headers: { Accept: 'application/json' } });
+  const data = await parseBody(res);
+  if (!res.ok) {
+    signInAgain(res, data);
+    throw new ApiError(data.__type || `HTTP ${res.status}`, data.message, res.status);
+  }
+  return data;
+}
+
+/** Signs out and goes to the sign-in page. */
+export async function signOut() {
+  await fetch('/console/api/session', { method: 'DELETE', headers: csrfHeaders() });
+  window.location.assign('/console/signin');
+}
+
 /** Calls one API operation, e.g. call('DescribeExecution', {executionArn}). */
 export async function call(operation, body = {}) {
   let res;
@@ -28,6 +63,7 @@ export async function call(operation, body = {}) {
       headers: {
         'Content-Type': 'application/x-amz-json-1.0',
         'X-Amz-Target': `AWSStepFunctions.${operation}`,
+        ...csrfHeaders(),
       },
       body: JSON.stringify(body),
     });
@@ -36,6 +72,7 @@ export async function call(operation, body = {}) {
   }
   const data = await parseBody(res);
   if (!res.ok) {
+    signInAgain(res, data);
     // AWS puts the error name in __type, sometimes prefixed by a namespace.
     const type = String(data.__type || `HTTP ${res.status}`).split('#').pop();
     throw new ApiError(type, data.message || data.Message || res.statusText, res.status);
@@ -62,7 +99,7 @@ export async function collect(operation, body, key, max = 1000) {
 export async function graph(definition, format = 'svg') {
   const res = await fetch(`/console/api/layout?format=${format}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', ...csrfHeaders() },
     body: definition,
   });
   if (!res.ok) {
@@ -82,7 +119,7 @@ export async function graph(definition, format = 'svg') {
 export async function toJson(definition, pointers = []) {
   const res = await fetch('/console/api/definition/json', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...csrfHeaders() },
     body: JSON.stringify({ definition, pointers }),
   });
   const data = await parseBody(res);

@@ -9,6 +9,7 @@ import { machinesPage, machinePage } from './machines.js';
 import { executionPage } from './execution.js';
 import { activitiesPage } from './activities.js';
 import { editorPage } from './editor.js';
+import { session, signOut } from './api.js';
 
 const ROUTES = [
   [/^\/?$/, 'overview', overviewPage],
@@ -102,5 +103,40 @@ async function render() {
   }
 }
 
+/**
+ * What the signed-in role may do, as body classes: buttons marked
+ * data-needs="edit|operate|answer" show only when the role allows it
+ * (style.css). The server refuses the calls anyway; this only keeps the
+ * console from offering them.
+ */
+const ABILITIES = {
+  admin: ['edit', 'operate', 'answer'],
+  operator: ['operate', 'answer'],
+  reader: [],
+  worker: ['answer'],
+};
+
+async function applySession() {
+  try {
+    const who = await session();
+    for (const a of ABILITIES[who.role] || []) document.body.classList.add(`can-${a}`);
+    if (who.auth) {
+      const name = document.getElementById('who');
+      if (name) {
+        name.textContent = `${who.name} (${who.role})`;
+        name.hidden = false;
+      }
+      const out = document.getElementById('signout');
+      if (out) {
+        out.hidden = false;
+        out.addEventListener('click', () => signOut());
+      }
+    }
+  } catch (e) {
+    console.error(e);
+  }
+}
+
 window.addEventListener('hashchange', render);
+applySession();
 render();

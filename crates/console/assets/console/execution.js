@@ -155,9 +155,9 @@ export async function executionPage(ctx, arn) {
     const start = toDate(exec.startDate)?.getTime();
     const stop = toDate(exec.stopDate)?.getTime();
     const actions = [];
-    if (exec.status === 'RUNNING') actions.push(h('button', { class: 'danger', onclick: stop_ }, 'Stop'));
-    if (['FAILED', 'TIMED_OUT', 'ABORTED'].includes(exec.status)) actions.push(h('button', { class: 'primary', onclick: redrive }, 'Redrive'));
-    actions.push(h('button', { onclick: again }, 'New execution with this input'));
+    if (exec.status === 'RUNNING') actions.push(h('button', { class: 'danger', onclick: stop_, dataset: { needs: 'operate' } }, 'Stop'));
+    if (['FAILED', 'TIMED_OUT', 'ABORTED'].includes(exec.status)) actions.push(h('button', { class: 'primary', onclick: redrive, dataset: { needs: 'operate' } }, 'Redrive'));
+    actions.push(h('button', { onclick: again, dataset: { needs: 'operate' } }, 'New execution with this input'));
     clear(head,
       h('div', { class: 'crumbs' }, link('#/machines', 'State machines'), ' / ',
         link(routes.machine(exec.stateMachineArn), arnName(exec.stateMachineArn)), ' / ', exec.name),
@@ -214,8 +214,8 @@ export async function executionPage(ctx, arn) {
       h('pre', { class: 'code token' }, t.taskToken),
       h('div', { class: 'row' },
         copyButton(t.taskToken, 'Copy token'),
-        h('button', { class: 'small primary', onclick: async () => { if (await answerDialog(t, true)) await answered(); } }, 'Send success'),
-        h('button', { class: 'small danger', onclick: async () => { if (await answerDialog(t, false)) await answered(); } }, 'Send failure'))));
+        h('button', { class: 'small primary', dataset: { needs: 'answer' }, onclick: async () => { if (await answerDialog(t, true)) await answered(); } }, 'Send success'),
+        h('button', { class: 'small danger', dataset: { needs: 'answer' }, onclick: async () => { if (await answerDialog(t, false)) await answered(); } }, 'Send failure'))));
     clear(side, h('h2', {}, selected), entries.length > 1 ? pick : null, tokens, box);
   }
 
@@ -403,8 +403,8 @@ export async function executionPage(ctx, arn) {
     const shown = tasks.slice(0, 50);
     const answers = (t) => [
       copyButton(t.taskToken, 'Copy token'), ' ',
-      h('button', { class: 'small primary', onclick: async () => { if (await answerDialog(t, true)) await answered(); } }, 'Send success'), ' ',
-      h('button', { class: 'small danger', onclick: async () => { if (await answerDialog(t, false)) await answered(); } }, 'Send failure')];
+      h('button', { class: 'small primary', dataset: { needs: 'answer' }, onclick: async () => { if (await answerDialog(t, true)) await answered(); } }, 'Send success'), ' ',
+      h('button', { class: 'small danger', dataset: { needs: 'answer' }, onclick: async () => { if (await answerDialog(t, false)) await answered(); } }, 'Send failure')];
     clear(waitingBox, h('section', { class: 'card waiting' },
       h('div', { class: 'card-head' }, h('h2', {}, 'Waiting for an answer'),
         h('span', { class: 'muted' }, tasks.length === 1 ? 'A task waits for SendTaskSuccess or SendTaskFailure with its token.' : `${tasks.length} tasks wait for SendTaskSuccess or SendTaskFailure with their tokens.`)),

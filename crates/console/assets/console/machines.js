@@ -25,7 +25,7 @@ export async function machinesPage(ctx) {
   show();
   clear(ctx.main, h('div', { class: 'page' },
     h('div', { class: 'page-head' }, h('h1', {}, 'State machines'), count, h('span', { class: 'spacer' }),
-      search, h('a', { class: 'button primary', href: '#/create' }, 'Create')),
+      search, h('a', { class: 'button primary', href: '#/create', dataset: { needs: 'edit' } }, 'Create')),
     h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Type'), h('th', {}, 'ARN'), h('th', {}, 'Created'))), body)));
 }
 
@@ -250,8 +250,8 @@ export async function machinePage(ctx, arn) {
     h('div', { class: 'crumbs' }, link('#/machines', 'State machines'), ' / ', m.name),
     h('div', { class: 'page-head' }, h('h1', {}, m.name), h('span', { class: 'tag' }, m.type), m.status && m.status !== 'ACTIVE' ? badge(m.status) : null,
       h('span', { class: 'spacer' }),
-      h('a', { class: 'button', href: routes.edit(arn) }, 'Edit definition'),
-      h('button', { class: 'primary', onclick: start }, 'Start execution')),
+      h('a', { class: 'button', href: routes.edit(arn), dataset: { needs: 'edit' } }, 'Edit definition'),
+      h('button', { class: 'primary', onclick: start, dataset: { needs: 'operate' } }, 'Start execution')),
     h('dl', { class: 'facts' },
       h('dt', {}, 'ARN'), h('dd', { class: 'mono' }, m.stateMachineArn),
       h('dt', {}, 'Role'), h('dd', { class: 'mono' }, m.roleArn || '—'),
