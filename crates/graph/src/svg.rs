@@ -431,8 +431,76 @@ struct PlacedLabel {
 /// (`label_at`) and slides along its own edge when its box, now that it
 /// has its real size, covers a state, another label or another edge. A
 /// label that fits nowhere stays where the box costs least.
+/// Rectangles and segments bucketed by the cells of a uniform grid, so that
+/// the cost of a candidate label box looks only at what lies near it
+/// instead of at every state, label and edge segment of the graph.
+struct Grid {
+    cell: f64,
+    cells: std::collections::HashMap<(i64, i64), Vec<usize>>,
+}
+
+impl Grid {
+    fn new(cell: f64) -> Grid {
+        Grid {
+            cell,
+            cells: std::collections::HashMap::new(),
+        }
+    }
+
+    fn span(&self, x0: f64, y0: f64, x1: f64, y1: f64) -> (i64, i64, i64, i64) {
+        let c = |v: f64| (v / self.cell).floor() as i64;
+        (c(x0.min(x1)), c(y0.min(y1)), c(x0.max(x1)), c(y0.max(y1)))
+    }
+
+    /// Files item `id` under every cell its bounding box touches. A box so
+    /// large it would touch more than 4,096 cells (never a state or a
+    /// label; a very long straight edge) is filed under its ends only.
+    fn insert(&mut self, id: usize, x0: f64, y0: f64, x1: f64, y1: f64) {
+        let (cx0, cy0, cx1, cy1) = self.span(x0, y0, x1, y1);
+        let count = (cx1 - cx0 + 1).saturating_mul(cy1 - cy0 + 1);
+        if count > 4096 {
+            for (x, y) in [(cx0, cy0), (cx1, cy1)] {
+                self.cells.entry((x, y)).or_default().push(id);
+            }
+            return;
+        }
+        for x in cx0..=cx1 {
+            for y in cy0..=cy1 {
+                self.cells.entry((x, y)).or_default().push(id);
+            }
+        }
+    }
+
+    /// The ids filed under the cells `r` touches (each once).
+    fn near(&self, r: &Rect, seen: &mut Vec<u32>, stamp: u32, out: &mut Vec<usize>) {
+        out.clear();
+        let (cx0, cy0, cx1, cy1) = self.span(r.x, r.y, r.x + r.w, r.y + r.h);
+        for x in cx0..=cx1 {
+            for y in cy0..=cy1 {
+                for &id in self.cells.get(&(x, y)).map(Vec::as_slice).unwrap_or(&[]) {
+                    if seen.len() <= id {
+                        seen.resize(id + 1, 0);
+                    }
+                    if seen[id] != stamp {
+                        seen[id] = stamp;
+                        out.push(id);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How many candidate positions all labels together may try. Placement is
+/// a nicety: past this budget (thousands of labelled edges, as in a dense
+/// all-to-all Choice graph) the remaining labels go where the layout put
+/// them, so drawing any graph stays fast (a hostile definition sent to the
+/// console's layout route cannot tie up a thread).
+const LABEL_TRIES: usize = 20_000;
+
 fn place_labels(layout: &Layout, style: &Style) -> Vec<PlacedLabel> {
-    let states: Vec<Rect> = layout
+    // Obstacles: states (ids below `states`), then placed labels.
+    let mut boxes: Vec<Rect> = layout
         .nodes
         .iter()
         .filter(|n| !n.kind.is_region())
@@ -443,6 +511,24 @@ fn place_labels(layout: &Layout, style: &Style) -> Vec<PlacedLabel> {
             h: n.h + 4.0,
         })
         .collect();
+    let mut box_grid = Grid::new(64.0);
+    for (id, b) in boxes.iter().enumerate() {
+        box_grid.insert(id, b.x, b.y, b.x + b.w, b.y + b.h);
+    }
+    // Every edge segment, with the edge it belongs to.
+    let mut segments: Vec<(usize, Point, Point)> = Vec::new();
+    let mut seg_grid = Grid::new(64.0);
+    for (i, e) in layout.edges.iter().enumerate() {
+        for seg in e.points.windows(2) {
+            let id = segments.len();
+            segments.push((i, seg[0], seg[1]));
+            seg_grid.insert(id, seg[0].x, seg[0].y, seg[1].x, seg[1].y);
+        }
+    }
+    let (mut seen_boxes, mut seen_segs) = (Vec::new(), Vec::new());
+    let (mut near_boxes, mut near_segs) = (Vec::new(), Vec::new());
+    let mut stamp: u32 = 0;
+    let mut tries = 0usize;
     let mut placed: Vec<PlacedLabel> = Vec::new();
     for (i, e) in layout.edges.iter().enumerate() {
         let (Some(label), Some(at)) = (&e.label, e.label_at) else {
@@ -459,22 +545,6 @@ fn place_labels(layout: &Layout, style: &Style) -> Vec<PlacedLabel> {
             y: p.y - h / 2.0,
             w,
             h,
-        };
-        let cost = |r: &Rect| -> f64 {
-            let covered: f64 = states
-                .iter()
-                .chain(placed.iter().map(|p| &p.rect))
-                .map(|o| r.overlap(o))
-                .sum();
-            let crossings = layout
-                .edges
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .flat_map(|(_, o)| o.points.windows(2))
-                .filter(|seg| r.crossed_by(seg[0], seg[1]))
-                .count();
-            covered + crossings as f64 * 400.0
         };
         // On the edge first (where the layout put it, then along each
         // segment), then beside it, touching it on the left or the right.
@@ -493,19 +563,37 @@ fn place_labels(layout: &Layout, style: &Style) -> Vec<PlacedLabel> {
                 y: p.y,
             })
         });
-        let candidates: Vec<Point> = on_edge.iter().copied().chain(beside).collect();
+        let mut candidates: Vec<Point> = on_edge.iter().copied().chain(beside).collect();
+        if tries >= LABEL_TRIES {
+            candidates.truncate(1);
+        }
         let mut best: Option<(f64, Rect)> = None;
         for p in candidates {
+            tries += 1;
             let r = boxed(p);
-            let c = cost(&r);
+            stamp = stamp.wrapping_add(1);
+            box_grid.near(&r, &mut seen_boxes, stamp, &mut near_boxes);
+            seg_grid.near(&r, &mut seen_segs, stamp, &mut near_segs);
+            let covered: f64 = near_boxes.iter().map(|&b| r.overlap(&boxes[b])).sum();
+            let crossings = near_segs
+                .iter()
+                .filter(|&&s| {
+                    let (edge, a, b) = segments[s];
+                    edge != i && r.crossed_by(a, b)
+                })
+                .count();
+            let c = covered + crossings as f64 * 400.0;
             if best.is_none_or(|(b, _)| c < b) {
                 best = Some((c, r));
             }
-            if c == 0.0 {
+            if c == 0.0 || tries >= LABEL_TRIES {
                 break;
             }
         }
         if let Some((_, rect)) = best {
+            let id = boxes.len();
+            box_grid.insert(id, rect.x, rect.y, rect.x + rect.w, rect.y + rect.h);
+            boxes.push(rect);
             placed.push(PlacedLabel {
                 edge: i,
                 lines,
