@@ -8,9 +8,14 @@ use std::process::Command;
 #[test]
 fn javascript_unit_tests() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-    let version = Command::new("node").arg("--version").output().unwrap_or_else(|e| {
-        panic!("node is needed for the console's JavaScript unit tests and could not be run: {e}")
-    });
+    let version = Command::new("node")
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "node is needed for the console's JavaScript unit tests and could not be run: {e}"
+            )
+        });
     eprintln!("node {}", String::from_utf8_lossy(&version.stdout).trim());
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("tests/js exists")

@@ -51,27 +51,103 @@ fn wrong_types_and_ranges_fail_with_aws_causes() {
         ("MaxConcurrency", json!(0), None),
         ("MaxConcurrency", json!(1), None),
         ("MaxConcurrency", json!("2"), None),
-        ("MaxConcurrency", json!("NoNumber"), Some(r#"The MaxConcurrencyPath field refers to value "NoNumber" which is not a valid integer: $.MaxConcurrency"#)),
-        ("MaxConcurrency", json!({}), Some(r#"The MaxConcurrencyPath field refers to value "{}" which is not a valid integer: $.MaxConcurrency"#)),
-        ("MaxConcurrency", json!([1]), Some(r#"The MaxConcurrencyPath field refers to value "[1]" which is not a valid integer: $.MaxConcurrency"#)),
-        ("MaxConcurrency", json!(true), Some(r#"The MaxConcurrencyPath field refers to value "true" which is not a valid integer: $.MaxConcurrency"#)),
-        ("MaxConcurrency", json!(1.5), Some(r#"The MaxConcurrencyPath field refers to value "1.5" which is not a valid integer: $.MaxConcurrency"#)),
-        ("MaxConcurrency", json!(-1), Some("Expected non-negative integer for MaxConcurrency, got '-1' instead.")),
+        (
+            "MaxConcurrency",
+            json!("NoNumber"),
+            Some(
+                r#"The MaxConcurrencyPath field refers to value "NoNumber" which is not a valid integer: $.MaxConcurrency"#,
+            ),
+        ),
+        (
+            "MaxConcurrency",
+            json!({}),
+            Some(
+                r#"The MaxConcurrencyPath field refers to value "{}" which is not a valid integer: $.MaxConcurrency"#,
+            ),
+        ),
+        (
+            "MaxConcurrency",
+            json!([1]),
+            Some(
+                r#"The MaxConcurrencyPath field refers to value "[1]" which is not a valid integer: $.MaxConcurrency"#,
+            ),
+        ),
+        (
+            "MaxConcurrency",
+            json!(true),
+            Some(
+                r#"The MaxConcurrencyPath field refers to value "true" which is not a valid integer: $.MaxConcurrency"#,
+            ),
+        ),
+        (
+            "MaxConcurrency",
+            json!(1.5),
+            Some(
+                r#"The MaxConcurrencyPath field refers to value "1.5" which is not a valid integer: $.MaxConcurrency"#,
+            ),
+        ),
+        (
+            "MaxConcurrency",
+            json!(-1),
+            Some("Expected non-negative integer for MaxConcurrency, got '-1' instead."),
+        ),
         // ToleratedFailureCount: an integer, not negative.
         ("ToleratedFailureCount", json!(0), None),
         ("ToleratedFailureCount", json!(1), None),
-        ("ToleratedFailureCount", json!("NoNumber"), Some(r#"The ToleratedFailureCountPath field refers to value "NoNumber" which is not a valid integer: $.ToleratedFailureCount"#)),
-        ("ToleratedFailureCount", json!({}), Some(r#"The ToleratedFailureCountPath field refers to value "{}" which is not a valid integer: $.ToleratedFailureCount"#)),
-        ("ToleratedFailureCount", json!(-1), Some("ToleratedFailureCount cannot be negative.")),
+        (
+            "ToleratedFailureCount",
+            json!("NoNumber"),
+            Some(
+                r#"The ToleratedFailureCountPath field refers to value "NoNumber" which is not a valid integer: $.ToleratedFailureCount"#,
+            ),
+        ),
+        (
+            "ToleratedFailureCount",
+            json!({}),
+            Some(
+                r#"The ToleratedFailureCountPath field refers to value "{}" which is not a valid integer: $.ToleratedFailureCount"#,
+            ),
+        ),
+        (
+            "ToleratedFailureCount",
+            json!(-1),
+            Some("ToleratedFailureCount cannot be negative."),
+        ),
         // ToleratedFailurePercentage: a float between 0 and 100.
         ("ToleratedFailurePercentage", json!(0), None),
         ("ToleratedFailurePercentage", json!(1.1), None),
         ("ToleratedFailurePercentage", json!(100), None),
-        ("ToleratedFailurePercentage", json!("NoNumber"), Some(r#"The ToleratedFailurePercentagePath field refers to value "NoNumber" which is not a valid float: $.ToleratedFailurePercentage"#)),
-        ("ToleratedFailurePercentage", json!({}), Some(r#"The ToleratedFailurePercentagePath field refers to value "{}" which is not a valid float: $.ToleratedFailurePercentage"#)),
-        ("ToleratedFailurePercentage", json!(null), Some(r#"The ToleratedFailurePercentagePath field refers to value "null" which is not a valid float: $.ToleratedFailurePercentage"#)),
-        ("ToleratedFailurePercentage", json!(-1.1), Some("ToleratedFailurePercentage must be between 0 and 100.")),
-        ("ToleratedFailurePercentage", json!(100.1), Some("ToleratedFailurePercentage must be between 0 and 100.")),
+        (
+            "ToleratedFailurePercentage",
+            json!("NoNumber"),
+            Some(
+                r#"The ToleratedFailurePercentagePath field refers to value "NoNumber" which is not a valid float: $.ToleratedFailurePercentage"#,
+            ),
+        ),
+        (
+            "ToleratedFailurePercentage",
+            json!({}),
+            Some(
+                r#"The ToleratedFailurePercentagePath field refers to value "{}" which is not a valid float: $.ToleratedFailurePercentage"#,
+            ),
+        ),
+        (
+            "ToleratedFailurePercentage",
+            json!(null),
+            Some(
+                r#"The ToleratedFailurePercentagePath field refers to value "null" which is not a valid float: $.ToleratedFailurePercentage"#,
+            ),
+        ),
+        (
+            "ToleratedFailurePercentage",
+            json!(-1.1),
+            Some("ToleratedFailurePercentage must be between 0 and 100."),
+        ),
+        (
+            "ToleratedFailurePercentage",
+            json!(100.1),
+            Some("ToleratedFailurePercentage must be between 0 and 100."),
+        ),
     ];
     let mut wrong = Vec::new();
     for (field, value, expected) in cases {

@@ -9,7 +9,6 @@
 //! engine): InputPath → Parameters → Result → ResultPath → OutputPath, Assign,
 //! Choice rules, and Fail with ErrorPath/CausePath.
 
-
 use serde_json::{json, Map, Value};
 use statecraft_language::ast::{ChoiceRule, Comparison, Operand};
 use statecraft_language::path::{self, Path, ReferencePath};

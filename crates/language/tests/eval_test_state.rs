@@ -5,7 +5,6 @@
 //! Parameters, ResultSelector, ResultPath, OutputPath) can be checked against
 //! AWS one stage at a time, without the engine.
 
-
 use serde_json::{json, Value};
 use statecraft_language::path::{Path, ReferencePath};
 use statecraft_language::template::Template;
@@ -96,7 +95,8 @@ fn path_field(state: &Value, key: &str, input: &Value, scope: &Scope<'_>) -> Val
 
 #[test]
 fn test_state_stages_match_aws() {
-    let text = std::fs::read_to_string(statecraft_testdata::corpus_path()).expect("corpus is readable");
+    let text =
+        std::fs::read_to_string(statecraft_testdata::corpus_path()).expect("corpus is readable");
     let mut checked = 0;
     let mut failures = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {

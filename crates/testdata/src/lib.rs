@@ -51,7 +51,11 @@ pub fn corpus() -> Vec<Value> {
                 .unwrap_or_else(|e| panic!("{}:{}: not a JSON case: {e}", p.display(), i + 1))
         })
         .collect();
-    assert!(!cases.is_empty(), "the corpus at {} holds no case", p.display());
+    assert!(
+        !cases.is_empty(),
+        "the corpus at {} holds no case",
+        p.display()
+    );
     cases
 }
 
@@ -62,7 +66,10 @@ pub fn corpus_of_kind(kinds: &[&str]) -> Vec<Value> {
         .into_iter()
         .filter(|c| c["kind"].as_str().is_some_and(|k| kinds.contains(&k)))
         .collect();
-    assert!(!cases.is_empty(), "the corpus holds no case of kind {kinds:?}");
+    assert!(
+        !cases.is_empty(),
+        "the corpus holds no case of kind {kinds:?}"
+    );
     cases
 }
 

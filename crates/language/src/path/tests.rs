@@ -451,9 +451,18 @@ fn bracket_names_with_escapes_follow_jayway() {
         assert_eq!(sel(path, &input).as_ref(), Some(want), "{path}");
     }
     let misses = [
-        (r"$['no\'pe']", r"Invalid path '$['no\'pe']' : No results for path: $['no\'pe']"),
-        (r"$['no\\pe']", r"Invalid path '$['no\\pe']' : No results for path: $['no\\pe']"),
-        (r"$['x']['it\'s']", r"Invalid path '$['x']['it\'s']' : Missing property in path $['x']"),
+        (
+            r"$['no\'pe']",
+            r"Invalid path '$['no\'pe']' : No results for path: $['no\'pe']",
+        ),
+        (
+            r"$['no\\pe']",
+            r"Invalid path '$['no\\pe']' : No results for path: $['no\\pe']",
+        ),
+        (
+            r"$['x']['it\'s']",
+            r"Invalid path '$['x']['it\'s']' : Missing property in path $['x']",
+        ),
     ];
     for (path, cause) in misses {
         assert_eq!(miss(path, json!({"a": 1})).cause, cause, "{path}");
