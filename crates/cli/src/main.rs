@@ -3,6 +3,7 @@
 //! codes (0 success, 1 failed execution or invalid definition found by
 //! `validate`, 2 bad usage or unusable input).
 
+mod executions;
 mod graph;
 mod run;
 mod testkit;
@@ -35,6 +36,8 @@ enum Command {
     Graph(graph::Args),
     /// Serve the AWS Step Functions API (and the console) on durable embedded storage.
     Server(statecraft_server::ServerArgs),
+    /// Pause, resume, restart or fail an execution on a running server.
+    Executions(executions::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::main(args),
         Command::Graph(args) => graph::main(args),
         Command::Test(args) => testkit::main(args),
+        Command::Executions(args) => executions::main(args),
         Command::Server(args) => match statecraft_server::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
