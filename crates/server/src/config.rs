@@ -90,6 +90,9 @@ struct FileConfig {
     auth: crate::auth::AuthFile,
     /// Certificate and key: read by [`tls`].
     tls: Option<TlsFile>,
+    /// Webhooks: read by [`triggers`].
+    #[serde(default)]
+    triggers: crate::triggers::TriggersFile,
 }
 
 /// The `[tls]` table: PEM files.
@@ -111,6 +114,15 @@ pub fn auth(args: &ServerArgs, region: &str) -> Result<Option<crate::auth::Auth>
         None => crate::auth::AuthFile::default(),
     };
     crate::auth::Auth::from_file(file, region).map_err(|e| Error::Auth(e.to_string()))
+}
+
+/// The `[triggers]` section: the webhooks (see [`crate::triggers`]).
+pub fn triggers(args: &ServerArgs) -> Result<crate::triggers::Webhooks, Error> {
+    let file = match &args.config {
+        Some(path) => read_file(path)?.triggers,
+        None => return Ok(crate::triggers::Webhooks::default()),
+    };
+    crate::triggers::Webhooks::from_file(file).map_err(Error::Triggers)
 }
 
 /// The `[tls]` section, if any.
@@ -232,6 +244,8 @@ pub enum Error {
     Parse { path: PathBuf, message: String },
     #[error("invalid [auth] config: {0}")]
     Auth(String),
+    #[error("invalid [triggers] config: {0}")]
+    Triggers(String),
     #[error("invalid {setting} {value:?}: {why}")]
     Invalid {
         setting: &'static str,

@@ -71,6 +71,8 @@ pub fn router_secured(
         streams,
         Arc::new(ActivityPollers(service.activities.clone())),
     );
+    let schedules = crate::schedules::router(service.clone(), gate.clone());
+    let triggers = crate::triggers::router(service.clone());
     Router::new()
         .route("/", post(api))
         .route("/healthz", get(healthz))
@@ -82,6 +84,10 @@ pub fn router_secured(
         .merge(statecraft_console::router())
         .merge(console_data)
         .merge(crate::signin::router(gate.clone()))
+        // EventBridge Scheduler's REST routes, behind the same authentication.
+        .merge(schedules)
+        // Webhook triggers: their own HMAC signature, no SigV4.
+        .merge(triggers)
         // Sessions for the console's data routes and streams.
         .layer(axum::middleware::from_fn_with_state(
             gate,

@@ -29,9 +29,11 @@ pub mod names;
 pub mod observability;
 pub mod ops;
 pub mod protocol;
+pub mod schedules;
 pub mod service;
 pub mod signin;
 pub mod tls;
+pub mod triggers;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -85,6 +87,8 @@ pub struct Server {
     auth: Option<Arc<auth::Auth>>,
     /// Certificate and key: serve TLS.
     tls: Option<config::TlsFile>,
+    /// `[triggers.webhooks]`: `POST /triggers/{name}`.
+    webhooks: Arc<triggers::Webhooks>,
 }
 
 impl Server {
@@ -152,6 +156,7 @@ impl Server {
             allowed_hosts: Vec::new(),
             auth: None,
             tls: None,
+            webhooks: Arc::default(),
         })
     }
 
@@ -159,6 +164,12 @@ impl Server {
     /// (see [`auth`]); `None` checks nothing.
     pub fn with_auth(mut self, auth: Option<auth::Auth>) -> Server {
         self.auth = auth.map(Arc::new);
+        self
+    }
+
+    /// Answers `POST /triggers/{name}` for `webhooks` (see [`triggers`]).
+    pub fn with_webhooks(mut self, webhooks: triggers::Webhooks) -> Server {
+        self.webhooks = Arc::new(webhooks);
         self
     }
 
@@ -201,10 +212,13 @@ impl Server {
             tls: self.tls.is_some(),
         };
         let app =
-            http::router_secured(self.service.clone(), streams.clone(), Arc::new(hosts), gate);
+            http::router_secured(self.service.clone(), streams.clone(), Arc::new(hosts), gate)
+                .layer(axum::Extension(self.webhooks.clone()));
         // GetActivityTask long polls end with the shutdown signal, so the
         // graceful shutdown does not wait for them.
         let activities = self.service.activities.clone();
+        // Schedules start their executions while the server serves.
+        let scheduler = schedules::runner::spawn(self.service.clone());
         let shutdown = async move {
             shutdown.await;
             activities.close();
@@ -223,6 +237,7 @@ impl Server {
                     .await?
             }
         }
+        scheduler.abort();
         // Lets running actors finish the step they are committing, then
         // closes the store; whatever is cut short resumes at next start.
         self.executions.unbind();
@@ -275,6 +290,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
     let store_url = config::store(&args)?;
     let auth = config::auth(&args, &cfg.region)?;
     let tls_files = config::tls(&args)?;
+    let webhooks = config::triggers(&args)?;
     if auth.is_none() && !cfg.listen.ip().is_loopback() && !args.allow_unauthenticated {
         return Err(Error::Unauthenticated(cfg.listen));
     }
@@ -308,7 +324,8 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
             .await?
             .allow_hosts(allowed_hosts)
             .with_auth(auth)
-            .with_tls(tls_files);
+            .with_tls(tls_files)
+            .with_webhooks(webhooks);
         // Retention runs beside the server until the process ends.
         let retention = observability.retention().map(|o| {
             statecraft_runtime::retention::spawn(server.service.runtime.store().clone(), o)
