@@ -1559,4 +1559,64 @@ mod tests {
             Some(EventType::ExecutionAborted)
         );
     }
+
+    #[test]
+    fn restart_from_runs_a_top_level_state_with_the_given_input_and_refuses_others() {
+        let def = json!({
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Result": 1, "ResultPath": "$.a", "Next": "Par"},
+                "Par": {"Type": "Parallel", "Next": "B", "Branches": [
+                    {"StartAt": "Inner", "States": {"Inner": {"Type": "Pass", "End": true}}}
+                ]},
+                "B": {"Type": "Pass", "End": true}
+            }
+        });
+        let m = fixtures::machine(&def);
+        let host = DeterministicHost::new(1);
+        let ctx = crate::driver::context_for("restart", T0);
+        let (mut x, step) = Execution::start(&m, ctx, json!({"in": 0}), T0, &host);
+        assert_eq!(x.status, Status::Succeeded);
+        let last = step.events.last().map(|e| e.id).unwrap_or(0);
+
+        // (state, expected refusal)
+        let refusals = [
+            ("Inner", crate::RestartError::NestedState("Inner".into())),
+            ("Zed", crate::RestartError::UnknownState("Zed".into())),
+        ];
+        for (state, expected) in refusals {
+            let r = x.restart_from(&m, state, json!({}), serde_json::Map::new(), T0, &host);
+            assert_eq!(r.err(), Some(expected));
+        }
+
+        let mut details = serde_json::Map::new();
+        details.insert("fromState".into(), json!("B"));
+        let step = x
+            .restart_from(&m, "B", json!({"edited": true}), details, T0 + 5, &host)
+            .expect("restarts");
+        assert_eq!(x.status, Status::Succeeded);
+        assert_eq!(x.output, Some(json!({"edited": true})));
+        assert_eq!(x.context.redrive_count, 1);
+        let first = &step.events[0];
+        assert_eq!(first.event_type, EventType::ExecutionRedriven);
+        assert_eq!(first.id, last + 1, "the history goes on where it stopped");
+        let d = first.details.as_ref().expect("details");
+        assert_eq!(
+            (d["redriveCount"].clone(), d["fromState"].clone()),
+            (json!(1), json!("B"))
+        );
+        assert_eq!(step.events[1].event_type, EventType::PassStateEntered);
+
+        // An outside event takes the next id; a running execution is refused.
+        let mut running = x.clone();
+        running.status = Status::Running;
+        let r = running.restart_from(&m, "A", json!({}), serde_json::Map::new(), T0, &host);
+        assert_eq!(r.err(), Some(crate::RestartError::NotFinished));
+        let next = x.last_event_id + 1;
+        let e = x.record(EventType::ExecutionPaused, None, T0 + 9);
+        assert_eq!(
+            (e.id, e.previous_event_id, x.last_event_id),
+            (next, next - 1, next)
+        );
+    }
 }
