@@ -80,3 +80,79 @@ fn boto3_scheduler_against_the_binary_runs_each_due_time_once_across_a_restart()
     run_script(port, "after-restart");
     stop(child);
 }
+
+/// With credentials configured, the scheduler routes take the same SigV4
+/// check as the Step Functions API (signed for the `scheduler` service, as
+/// boto3's client signs): a known key passes, a wrong secret and an unsigned
+/// request are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduler_routes_need_a_signature_when_credentials_are_configured() {
+    common::require_boto3();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = statecraft_server::Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+        region: "us-east-1".into(),
+        account_id: "123456789012".into(),
+        integrations: Default::default(),
+    };
+    let file: statecraft_server::auth::AuthFile = toml::from_str(
+        "[[credentials]]\naccess_key_id = \"AKIDSCHED\"\nsecret_access_key = \"sched-secret\"\nrole = \"admin\"\n",
+    )
+    .expect("auth table");
+    let auth = statecraft_server::auth::Auth::from_file(file, "us-east-1")
+        .expect("auth")
+        .expect("credentials configured");
+    let server = statecraft_server::Server::start(&cfg)
+        .await
+        .expect("server starts")
+        .with_auth(Some(auth));
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("serve");
+    });
+    let script = format!(
+        r#"
+import boto3, botocore.exceptions, urllib.request, urllib.error
+def client(secret):
+    return boto3.client("scheduler", endpoint_url="http://{addr}", region_name="us-east-1",
+                        aws_access_key_id="AKIDSCHED", aws_secret_access_key=secret)
+groups = client("sched-secret").list_schedule_groups()["ScheduleGroups"]
+assert [g["Name"] for g in groups] == ["default"], groups
+try:
+    client("wrong").list_schedules()
+    raise SystemExit("a wrong secret was accepted")
+except botocore.exceptions.ClientError as e:
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 403, e.response
+try:
+    urllib.request.urlopen("http://{addr}/schedules")
+    raise SystemExit("an unsigned request was accepted")
+except urllib.error.HTTPError as e:
+    assert e.code in (400, 403), e.code
+print("3 passed, 0 failed")
+"#
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .expect("run python3")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.trim_end().ends_with("0 failed"), "{stdout}");
+    let _ = stop.send(());
+    let _ = task.await;
+}

@@ -248,12 +248,25 @@ impl Auth {
         sig: &sigv4::Signature,
         now: i64,
     ) -> Result<(), Failure> {
+        self.verify_for(SERVICE, req, body, sig, now)
+    }
+
+    /// [`Auth::verify`] for requests signed for `service` (EventBridge
+    /// Scheduler's SDK clients sign for `scheduler`).
+    pub fn verify_for(
+        &self,
+        service: &str,
+        req: &sigv4::Request<'_>,
+        body: &[u8],
+        sig: &sigv4::Signature,
+        now: i64,
+    ) -> Result<(), Failure> {
         let Some((secret, _)) = self.keys.get(&sig.access_key_id) else {
             return Err(Failure::Unrecognized);
         };
         let expect = sigv4::Expect {
             region: &self.region,
-            service: SERVICE,
+            service,
             now,
         };
         sigv4::verify(req, body, sig, secret.expose(), &expect).map_err(Failure::Invalid)

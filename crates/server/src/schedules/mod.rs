@@ -32,6 +32,8 @@ use crate::service::Service;
 pub const DEFAULT_GROUP: &str = "default";
 /// The store key of the schedule groups made with CreateScheduleGroup.
 const GROUPS_KEY: &str = "statecraft:schedule-groups";
+/// The SigV4 service name EventBridge Scheduler's clients sign for.
+pub const SIGNING_SERVICE: &str = "scheduler";
 /// Requests are small JSON documents; an Input may be up to 256 KiB.
 const BODY_LIMIT: usize = 1024 * 1024;
 
@@ -383,8 +385,14 @@ async fn admit(
             query: &query,
             headers: pairs,
         };
-        auth.verify(&signed, &body, sig, chrono::Utc::now().timestamp())
-            .map_err(|f| auth_failure(&f))?;
+        auth.verify_for(
+            SIGNING_SERVICE,
+            &signed,
+            &body,
+            sig,
+            chrono::Utc::now().timestamp(),
+        )
+        .map_err(|f| auth_failure(&f))?;
     }
     if let Some(p) = &principal {
         crate::auth::authorize(p, operation).map_err(|f| auth_failure(&f))?;
