@@ -24,9 +24,14 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 data="$(mktemp -d)"
 "$bin" server --listen "127.0.0.1:$port" --data-dir "$data" >"$data/server.log" 2>&1 &
 server=$!
+auth_server=""
 cleanup() {
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
+  if [ -n "$auth_server" ]; then
+    kill "$auth_server" 2>/dev/null || true
+    wait "$auth_server" 2>/dev/null || true
+  fi
   rm -rf "$data"
 }
 trap cleanup EXIT
@@ -42,3 +47,24 @@ if ! curl -fsS "http://127.0.0.1:$port/" | grep -q '/console/app.js'; then
 fi
 
 STATECRAFT_URL="http://127.0.0.1:$port" node "$here/console.e2e.mjs"
+
+# A second server with credentials, for the sign-in tests (signin.e2e.mjs).
+auth_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+cat >"$data/auth.toml" <<'TOML'
+[[auth.credentials]]
+access_key_id = "AKIDADMIN"
+secret_access_key = "admin-secret"
+role = "admin"
+
+[[auth.credentials]]
+access_key_id = "AKIDOPERATOR"
+secret_access_key = "operator-secret"
+role = "operator"
+TOML
+"$bin" server --listen "127.0.0.1:$auth_port" --data-dir "$data/auth" --config "$data/auth.toml" >"$data/auth-server.log" 2>&1 &
+auth_server=$!
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$auth_port/healthz" >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+STATECRAFT_AUTH_URL="http://127.0.0.1:$auth_port" node "$here/signin.e2e.mjs"

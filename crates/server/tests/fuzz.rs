@@ -34,13 +34,45 @@ fn runner(default: u32) -> TestRunner {
 /// Member names the API uses, so that generated objects reach past the
 /// "unknown member" checks into each operation's validation.
 const MEMBERS: &[&str] = &[
-    "stateMachineArn", "executionArn", "name", "definition", "roleArn", "type", "input",
-    "maxResults", "nextToken", "statusFilter", "taskToken", "output", "error", "cause",
-    "activityArn", "workerName", "resourceArn", "tags", "tagKeys", "loggingConfiguration",
-    "tracingConfiguration", "publish", "versionDescription", "revisionId", "description",
-    "routingConfiguration", "stateMachineAliasArn", "stateMachineVersionArn", "traceHeader",
-    "includeExecutionData", "reverseOrder", "redriveFilter", "clientToken", "inspectionLevel",
-    "revealSecrets", "variables", "encryptionConfiguration", "mapRunArn", "severity",
+    "stateMachineArn",
+    "executionArn",
+    "name",
+    "definition",
+    "roleArn",
+    "type",
+    "input",
+    "maxResults",
+    "nextToken",
+    "statusFilter",
+    "taskToken",
+    "output",
+    "error",
+    "cause",
+    "activityArn",
+    "workerName",
+    "resourceArn",
+    "tags",
+    "tagKeys",
+    "loggingConfiguration",
+    "tracingConfiguration",
+    "publish",
+    "versionDescription",
+    "revisionId",
+    "description",
+    "routingConfiguration",
+    "stateMachineAliasArn",
+    "stateMachineVersionArn",
+    "traceHeader",
+    "includeExecutionData",
+    "reverseOrder",
+    "redriveFilter",
+    "clientToken",
+    "inspectionLevel",
+    "revealSecrets",
+    "variables",
+    "encryptionConfiguration",
+    "mapRunArn",
+    "severity",
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -52,8 +84,12 @@ fn json_value() -> impl Strategy<Value = Value> {
         ".{0,40}".prop_map(Value::String),
         // Long strings: past every length limit of the model.
         (0usize..300_000).prop_map(|n| Value::String("x".repeat(n))),
-        Just(json!("arn:aws:states:us-east-1:123456789012:stateMachine:m")),
-        Just(json!("{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}")),
+        Just(json!(
+            "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+        )),
+        Just(json!(
+            "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}"
+        )),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {
         prop_oneof![
@@ -90,7 +126,11 @@ async fn every_operation_decodes_arbitrary_bodies() {
                     // A long poll (GetActivityTask) may wait; an answer or a
                     // timeout are both fine, a panic is not.
                     let out = handle.block_on(async move {
-                        tokio::time::timeout(std::time::Duration::from_secs(5), service.call(op, &bytes)).await
+                        tokio::time::timeout(
+                            std::time::Duration::from_secs(5),
+                            service.call(op, &bytes),
+                        )
+                        .await
                     });
                     if let Ok(Err(e)) = &out {
                         prop_assert!(!e.type_name().is_empty());
@@ -107,7 +147,12 @@ async fn every_operation_decodes_arbitrary_bodies() {
 
 fn header_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
     let names = prop::sample::select(vec![
-        "authorization", "x-amz-date", "host", "x-amz-content-sha256", "content-type", "x-other",
+        "authorization",
+        "x-amz-date",
+        "host",
+        "x-amz-content-sha256",
+        "content-type",
+        "x-other",
     ]);
     let auth = prop_oneof![
         ".{0,200}",
@@ -121,7 +166,12 @@ fn header_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
 
 #[test]
 fn sigv4_parses_and_verifies_arbitrary_requests() {
-    let strategy = (header_pairs(), ".{0,60}", ".{0,120}", prop::collection::vec(any::<u8>(), 0..64));
+    let strategy = (
+        header_pairs(),
+        ".{0,60}",
+        ".{0,120}",
+        prop::collection::vec(any::<u8>(), 0..64),
+    );
     runner(2000)
         .run(&strategy, |(headers, path, query, body)| {
             let req = sigv4::Request {
@@ -149,15 +199,38 @@ fn the_config_file_reads_arbitrary_text() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("s.toml");
     let keys = prop::sample::select(vec![
-        "listen", "region", "auth", "tls", "limits", "integrations", "retention", "telemetry",
-        "allowed_hosts", "[auth]", "[[auth.credentials]]", "[tls]", "[limits]", "access_key_id",
-        "secret_access_key", "role", "session_hours", "cert", "key", "history_events",
+        "listen",
+        "region",
+        "auth",
+        "tls",
+        "limits",
+        "integrations",
+        "retention",
+        "telemetry",
+        "allowed_hosts",
+        "[auth]",
+        "[[auth.credentials]]",
+        "[tls]",
+        "[limits]",
+        "access_key_id",
+        "secret_access_key",
+        "role",
+        "session_hours",
+        "cert",
+        "key",
+        "history_events",
     ]);
     let text = prop_oneof![
         ".{0,200}",
         prop::collection::vec((keys, ".{0,20}"), 0..10).prop_map(|kv| {
             kv.into_iter()
-                .map(|(k, v)| if k.starts_with('[') { format!("{k}\n") } else { format!("{k} = {v}\n") })
+                .map(|(k, v)| {
+                    if k.starts_with('[') {
+                        format!("{k}\n")
+                    } else {
+                        format!("{k} = {v}\n")
+                    }
+                })
                 .collect::<String>()
         }),
     ];
@@ -194,7 +267,12 @@ async fn regressions() {
     assert_eq!(err.type_name(), "SerializationException");
     // A body over the limit: 413 before it is read whole.
     let big = "x".repeat(9 * 1024 * 1024);
-    let (status, out) = common::raw_post(server.addr, Some("AWSStepFunctions.ListStateMachines"), &big).await;
+    let (status, out) = common::raw_post(
+        server.addr,
+        Some("AWSStepFunctions.ListStateMachines"),
+        &big,
+    )
+    .await;
     assert_eq!(status, 413, "{out}");
     server.stop().await;
 }
