@@ -52,6 +52,11 @@ const READ: &[&str] = &[
     "ListTagsForResource",
     "DescribeActivity",
     "ListActivities",
+    // EventBridge Scheduler's reads (src/schedules); its writes are admin's.
+    "GetSchedule",
+    "ListSchedules",
+    "GetScheduleGroup",
+    "ListScheduleGroups",
 ];
 /// Answers to a task (activity or `.waitForTaskToken`).
 const TASK_ANSWERS: &[&str] = &["SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"];
