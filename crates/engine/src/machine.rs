@@ -355,48 +355,6 @@ fn uses_context(state: &State) -> bool {
     uses
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn classifies_resources() {
-        assert_eq!(
-            classify("arn:aws:states:::sqs:sendMessage.waitForTaskToken"),
-            Resource::Service {
-                service: "sqs".into(),
-                action: "sendMessage.waitForTaskToken".into(),
-                wait_for_token: true
-            }
-        );
-        assert_eq!(
-            classify("arn:aws:states:::states:startExecution.sync:2"),
-            Resource::Service {
-                service: "states".into(),
-                action: "startExecution.sync:2".into(),
-                wait_for_token: false
-            }
-        );
-        assert_eq!(
-            classify("arn:aws:states:::aws-sdk:s3:getObject"),
-            Resource::Service {
-                service: "aws-sdk:s3".into(),
-                action: "getObject".into(),
-                wait_for_token: false
-            }
-        );
-        assert_eq!(
-            classify("arn:aws:lambda:us-east-1:123456789012:function:f"),
-            Resource::Lambda
-        );
-        assert_eq!(
-            classify("arn:aws:states:us-east-1:123456789012:activity:a"),
-            Resource::Activity
-        );
-        assert!(matches!(classify("garbage"), Resource::Service { .. }));
-    }
-}
-
 impl Machine {
     /// The index of the top-level state `name`; says when the state exists
     /// only inside a Parallel branch or a Map.
@@ -436,5 +394,47 @@ impl Machine {
             .first()
             .map(|g| g.nodes.iter().map(|n| n.state.name.clone()).collect())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_resources() {
+        assert_eq!(
+            classify("arn:aws:states:::sqs:sendMessage.waitForTaskToken"),
+            Resource::Service {
+                service: "sqs".into(),
+                action: "sendMessage.waitForTaskToken".into(),
+                wait_for_token: true
+            }
+        );
+        assert_eq!(
+            classify("arn:aws:states:::states:startExecution.sync:2"),
+            Resource::Service {
+                service: "states".into(),
+                action: "startExecution.sync:2".into(),
+                wait_for_token: false
+            }
+        );
+        assert_eq!(
+            classify("arn:aws:states:::aws-sdk:s3:getObject"),
+            Resource::Service {
+                service: "aws-sdk:s3".into(),
+                action: "getObject".into(),
+                wait_for_token: false
+            }
+        );
+        assert_eq!(
+            classify("arn:aws:lambda:us-east-1:123456789012:function:f"),
+            Resource::Lambda
+        );
+        assert_eq!(
+            classify("arn:aws:states:us-east-1:123456789012:activity:a"),
+            Resource::Activity
+        );
+        assert!(matches!(classify("garbage"), Resource::Service { .. }));
     }
 }

@@ -289,46 +289,6 @@ pub(crate) fn resume_step(
     Ok(step)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_record_round_trips_through_its_text_with_held_events() {
-        let record = PauseRecord {
-            by: "alice".into(),
-            at_ms: 1_000,
-            reason: PauseReason::Operator,
-            state: None,
-            error: None,
-            cause: None,
-            held: vec![Event::TimerFired { timer: 3 }],
-        };
-        let mut state = ExecutionState {
-            status: ExecutionStatus::Failed,
-            output: Some("1".into()),
-            error: Some("E".into()),
-            cause: Some("C".into()),
-            stop_date_ms: Some(5),
-            redrive_count: 0,
-            redrive_date_ms: None,
-            redrive_status: None,
-            redrive_status_reason: None,
-            engine_state: "{}".into(),
-            pause: None,
-            revision_id: None,
-        };
-        set_pause(&mut state, Some(&record));
-        assert_eq!(state.status, ExecutionStatus::Running);
-        assert_eq!((state.error.as_deref(), state.stop_date_ms), (None, None));
-        let back = PauseRecord::of(&state).expect("readable");
-        assert_eq!(back.by, "alice");
-        assert!(matches!(back.held[..], [Event::TimerFired { timer: 3 }]));
-        set_pause(&mut state, None);
-        assert!(PauseRecord::of(&state).is_none());
-    }
-}
-
 impl crate::Runtime {
     /// The state machines (by name) whose executions pause instead of
     /// failing, from the server's configuration. A machine tagged
@@ -634,5 +594,45 @@ fn restart_revision(
              or one of its revision ids",
             machine.arn
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_round_trips_through_its_text_with_held_events() {
+        let record = PauseRecord {
+            by: "alice".into(),
+            at_ms: 1_000,
+            reason: PauseReason::Operator,
+            state: None,
+            error: None,
+            cause: None,
+            held: vec![Event::TimerFired { timer: 3 }],
+        };
+        let mut state = ExecutionState {
+            status: ExecutionStatus::Failed,
+            output: Some("1".into()),
+            error: Some("E".into()),
+            cause: Some("C".into()),
+            stop_date_ms: Some(5),
+            redrive_count: 0,
+            redrive_date_ms: None,
+            redrive_status: None,
+            redrive_status_reason: None,
+            engine_state: "{}".into(),
+            pause: None,
+            revision_id: None,
+        };
+        set_pause(&mut state, Some(&record));
+        assert_eq!(state.status, ExecutionStatus::Running);
+        assert_eq!((state.error.as_deref(), state.stop_date_ms), (None, None));
+        let back = PauseRecord::of(&state).expect("readable");
+        assert_eq!(back.by, "alice");
+        assert!(matches!(back.held[..], [Event::TimerFired { timer: 3 }]));
+        set_pause(&mut state, None);
+        assert!(PauseRecord::of(&state).is_none());
     }
 }
