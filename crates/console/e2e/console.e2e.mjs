@@ -475,6 +475,77 @@ test('the editor creates a machine from YAML, sending its JSON form, and locates
   assert.equal(described.name, name);
 });
 
+// Operators in control (issue 18): Statecraft.PauseExecution and
+// ResumeExecution from the execution page, the paused filter of a machine's
+// executions, and "Restart from here" with an edited input.
+const HOLD_DEFINITION = {
+  StartAt: 'Hold',
+  States: {
+    Hold: { Type: 'Wait', Seconds: 2, Next: 'Done' },
+    Done: { Type: 'Pass', Result: 'released', End: true },
+  },
+};
+
+test('pause holds a running execution, the paused filter finds it, resume lets it finish', async (page) => {
+  const { stateMachineArn } = await api('CreateStateMachine', {
+    name: `e2e-hold-${RUN}`,
+    definition: JSON.stringify(HOLD_DEFINITION, null, 2),
+    roleArn: 'arn:aws:iam::123456789012:role/statecraft-e2e',
+  });
+  const { executionArn } = await api('StartExecution', { stateMachineArn, input: '{}' });
+  await page.goto(execUrl(executionArn));
+  await page.locator('.statecraft-graph [data-state="Hold"].status-running').waitFor({ timeout: 10000 });
+  await page.locator('button[data-action="pause"]').click();
+  await page.locator('.page-head .badge', { hasText: 'PAUSED' }).waitFor({ timeout: 10000 });
+  await page.locator('.paused-box', { hasText: 'Paused' }).waitFor();
+  assert.match(await statusOf(page, 'Hold'), /status-paused/);
+  // The Wait's 2 s pass while paused: the execution holds.
+  await new Promise((r) => setTimeout(r, 3000));
+  const held = await api('DescribeExecution', { executionArn });
+  assert.equal(held.status, 'RUNNING');
+  assert.equal(held.paused, true);
+  assert.equal(await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).count(), 0);
+  await page.screenshot({ path: `${SHOTS}/execution-paused.png`, fullPage: true });
+
+  // The machine's executions, paused only.
+  await page.goto(machineUrl(stateMachineArn));
+  await page.locator('select[data-filter="status"]').selectOption('PAUSED');
+  await page.getByRole('link', { name: executionArn.split(':').pop() }).waitFor();
+  await page.locator('table.grid tbody .badge', { hasText: 'PAUSED' }).waitFor();
+
+  await page.goto(execUrl(executionArn));
+  await page.locator('button[data-action="resume"]').click();
+  await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 15000 });
+  assert.match(await statusOf(page, 'Done'), /status-succeeded/);
+  await page.locator('.grid.events td', { hasText: 'ExecutionResumed' }).first().waitFor();
+});
+
+test('a failed execution restarts from an earlier state with an edited input, checked as JSON first', async (page) => {
+  const { executionArn } = await api('StartExecution', { stateMachineArn: machineArn, input: '{"mode": "fail"}' });
+  await page.goto(execUrl(executionArn));
+  await page.locator('.page-head .badge', { hasText: 'FAILED' }).waitFor({ timeout: 15000 });
+  await page.locator('.statecraft-graph [data-state="Route"]').click();
+  await page.locator('button[data-action="restart"]').click();
+  const editor = page.locator('dialog textarea');
+  // Pre-filled with what Route received.
+  assert.match(await editor.inputValue(), /"mode": "fail"/);
+  // Not JSON: nothing is sent.
+  await editor.fill('{"mode": ');
+  await page.locator('dialog button[data-action="restart-send"]').click();
+  await page.locator('dialog .hint.bad').waitFor();
+  assert.equal((await api('DescribeExecution', { executionArn })).status, 'FAILED');
+  await editor.fill('{"mode": "succeed"}');
+  await page.locator('dialog button[data-action="restart-send"]').click();
+  await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 15000 });
+  const d = await api('DescribeExecution', { executionArn });
+  assert.equal(d.redriveCount, 1);
+  assert.match(await statusOf(page, 'Finish'), /status-succeeded/);
+  // Both parts of the history: the failure, then the restart.
+  await page.locator('.grid.events td', { hasText: 'ExecutionRedriven' }).first().waitFor();
+  await page.locator('.grid.events td', { hasText: 'ExecutionFailed' }).first().waitFor();
+  await page.screenshot({ path: `${SHOTS}/execution-restarted.png`, fullPage: true });
+});
+
 async function main() {
   mkdirSync(SHOTS, { recursive: true });
   const created = await api('CreateStateMachine', {

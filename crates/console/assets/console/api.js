@@ -56,13 +56,26 @@ export async function signOut() {
 
 /** Calls one API operation, e.g. call('DescribeExecution', {executionArn}). */
 export async function call(operation, body = {}) {
+  return send(`AWSStepFunctions.${operation}`, body);
+}
+
+/**
+ * Calls one of Statecraft's own operations (PauseExecution,
+ * ResumeExecution, RestartExecution, FailExecution): the same endpoint and
+ * protocol under the `Statecraft.` target prefix.
+ */
+export async function operate(operation, body = {}) {
+  return send(`Statecraft.${operation}`, body);
+}
+
+async function send(target, body) {
   let res;
   try {
     res = await fetch('/', {
       method: 'POST',
       headers: {
         'Content-Type': 'application/x-amz-json-1.0',
-        'X-Amz-Target': `AWSStepFunctions.${operation}`,
+        'X-Amz-Target': target,
         ...csrfHeaders(),
       },
       body: JSON.stringify(body),

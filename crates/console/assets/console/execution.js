@@ -4,7 +4,7 @@
 // page reads only the new events every second (newest first, stopping at the
 // last event it has) and updates in place.
 
-import { call, follow, historyStreamUrl } from './api.js';
+import { call, operate, follow, historyStreamUrl } from './api.js';
 import { h, clear, fmtDate, fmtDuration, toDate, badge, link, routes, arnName, codeBlock, pretty, modal, toast, errorBox, jsonEditor, copyButton } from './ui.js';
 import { drawGraph, legend } from './graph.js';
 import { analyse, inIteration, details, toMillis } from './history.js';
@@ -83,6 +83,47 @@ async function waitingTasks(arn) {
 }
 
 /** Answers a task token: SendTaskSuccess with a JSON output, or SendTaskFailure. */
+/** The top-level state names of a definition (JSON text), for restarts. */
+function topLevelStates(definition) {
+  try {
+    return new Set(Object.keys(JSON.parse(definition).States || {}));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * "Restart from here": the state's input (what it received last time) in
+ * an editor, checked as JSON before it is sent. Resolves true once sent.
+ */
+function restartDialog(arn, state, input) {
+  return modal(`Restart from ${state}`, (close) => {
+    const error = h('div');
+    const editor = jsonEditor(pretty(input) || '{}', { rows: 12 });
+    const send = h('button', {
+      class: 'primary',
+      'data-action': 'restart-send',
+      onclick: async () => {
+        if (!editor.valid()) return;
+        send.disabled = true;
+        try {
+          await operate('RestartExecution', { executionArn: arn, fromState: state, input: editor.text().trim() || '{}' });
+          toast(`Restarted from ${state}`, 'ok');
+          close(true);
+        } catch (e) {
+          clear(error, errorBox(e));
+          send.disabled = false;
+        }
+      },
+    }, 'Restart');
+    return h('div', { class: 'modal-body' },
+      h('p', { class: 'muted' }, 'The execution continues from this state; its history so far is kept. The input below is what the state received last time: edit it to restart with another.'),
+      h('label', {}, 'Input (JSON)', editor.el),
+      error,
+      h('div', { class: 'actions' }, h('button', { onclick: () => close() }, 'Cancel'), send));
+  });
+}
+
 function answerDialog(task, success) {
   const who = task.stateName || `task ${task.taskId}`;
   return modal(success ? `Send success to ${who}` : `Send failure to ${who}`, (close) => {
@@ -129,6 +170,7 @@ export async function executionPage(ctx, arn) {
     definition = (await call('DescribeStateMachine', { stateMachineArn: exec.stateMachineArn }).catch(() => ({}))).definition;
   }
   const events = await loadAll(arn);
+  const topLevel = topLevelStates(definition || '');
   let result = analyse(events, exec.status);
   let selected = null;
   let iteration = null;
@@ -155,13 +197,16 @@ export async function executionPage(ctx, arn) {
     const start = toDate(exec.startDate)?.getTime();
     const stop = toDate(exec.stopDate)?.getTime();
     const actions = [];
+    if (exec.status === 'RUNNING' && !exec.paused) actions.push(h('button', { onclick: pause, dataset: { needs: 'operate', action: 'pause' } }, 'Pause'));
+    if (exec.paused) actions.push(h('button', { class: 'primary', onclick: resume, dataset: { needs: 'operate', action: 'resume' } }, 'Resume'));
+    if (exec.paused && exec.pauseDetails?.reason === 'failure') actions.push(h('button', { class: 'danger', onclick: letFail, dataset: { needs: 'operate', action: 'fail' } }, 'Let it fail'));
     if (exec.status === 'RUNNING') actions.push(h('button', { class: 'danger', onclick: stop_, dataset: { needs: 'operate' } }, 'Stop'));
     if (['FAILED', 'TIMED_OUT', 'ABORTED'].includes(exec.status)) actions.push(h('button', { class: 'primary', onclick: redrive, dataset: { needs: 'operate' } }, 'Redrive'));
     actions.push(h('button', { onclick: again, dataset: { needs: 'operate' } }, 'New execution with this input'));
     clear(head,
       h('div', { class: 'crumbs' }, link('#/machines', 'State machines'), ' / ',
         link(routes.machine(exec.stateMachineArn), arnName(exec.stateMachineArn)), ' / ', exec.name),
-      h('div', { class: 'page-head' }, h('h1', {}, exec.name), badge(exec.status), h('span', { class: 'spacer' }), actions),
+      h('div', { class: 'page-head' }, h('h1', {}, exec.name), badge(exec.status), exec.paused ? badge('PAUSED') : null, h('span', { class: 'spacer' }), actions),
       h('dl', { class: 'facts' },
         h('dt', {}, 'Started'), h('dd', {}, fmtDate(exec.startDate)),
         h('dt', {}, 'Stopped'), h('dd', {}, fmtDate(exec.stopDate)),
@@ -172,6 +217,7 @@ export async function executionPage(ctx, arn) {
         exec.redriveCount ? [h('dt', {}, 'Redriven'), h('dd', {}, `${exec.redriveCount}× (last ${fmtDate(exec.redriveDate)})`)] : null,
         result.parent ? [h('dt', {}, 'Started by'), h('dd', {}, link(routes.execution(result.parent), arnName(result.parent)))] : null,
         h('dt', {}, 'ARN'), h('dd', { class: 'mono small' }, exec.executionArn)),
+      exec.paused ? pausedBox() : null,
       exec.error || exec.cause
         ? h('div', { class: 'error-box' }, h('strong', {}, exec.error || 'Error'), exec.cause ? h('pre', { class: 'code' }, pretty(exec.cause)) : null)
         : null);
@@ -203,7 +249,9 @@ export async function executionPage(ctx, arn) {
         e.failures.map((f) => h('div', { class: 'error-box' }, h('strong', {}, f.error || f.type), f.cause ? h('pre', { class: 'code' }, pretty(f.cause)) : null)),
         h('h3', {}, 'Input'), codeBlock(e.input),
         h('h3', {}, 'Output'), codeBlock(e.output, e.end === null ? '(not finished)' : '—'),
-        h('button', { class: 'small', onclick: () => { filters.state = selected; setTab('events'); } }, 'Show its events'));
+        h('div', { class: 'row' },
+          h('button', { class: 'small', onclick: () => { filters.state = selected; setTab('events'); } }, 'Show its events'),
+          restartButton(entries[entries.length - 1].input)));
     };
     pick.value = String(entries.length - 1);
     pick.addEventListener('change', show);
@@ -217,6 +265,35 @@ export async function executionPage(ctx, arn) {
         h('button', { class: 'small primary', dataset: { needs: 'answer' }, onclick: async () => { if (await answerDialog(t, true)) await answered(); } }, 'Send success'),
         h('button', { class: 'small danger', dataset: { needs: 'answer' }, onclick: async () => { if (await answerDialog(t, false)) await answered(); } }, 'Send failure'))));
     clear(side, h('h2', {}, selected), entries.length > 1 ? pick : null, tokens, box);
+  }
+
+  /** Who paused it, when, and (on failure) where and why. */
+  function pausedBox() {
+    const p = exec.pauseDetails || {};
+    return h('div', { class: 'paused-box', 'data-paused': p.reason || 'operator' },
+      h('strong', {}, p.reason === 'failure' ? `Paused on failure at ${p.state || 'a state'}` : 'Paused'),
+      ` by ${p.pausedBy || 'operator'}`, p.pausedAt ? ` · ${fmtDate(p.pausedAt)}` : null,
+      p.heldEvents ? ` · ${p.heldEvents} result${p.heldEvents === 1 ? '' : 's'} held until resume` : null,
+      p.error ? h('div', {}, h('span', { class: 'mono' }, p.error), p.cause ? h('pre', { class: 'code' }, pretty(p.cause)) : null) : null);
+  }
+
+  /** "Restart from here" for a top-level state of a finished (or failure-paused) execution. */
+  function restartButton(input) {
+    const finished = exec.status !== 'RUNNING' || exec.pauseDetails?.reason === 'failure';
+    if (!finished) return null;
+    if (!topLevel.has(selected)) {
+      return h('span', { class: 'muted small' }, 'Only top-level states can be restarted from.');
+    }
+    return h('button', {
+      class: 'small primary',
+      dataset: { needs: 'operate', action: 'restart' },
+      onclick: async () => {
+        if (await restartDialog(arn, selected, input)) {
+          exec.status = 'RUNNING';
+          await refresh(true);
+        }
+      },
+    }, 'Restart from here');
   }
 
   function setTab(name) {
@@ -429,9 +506,19 @@ export async function executionPage(ctx, arn) {
     renderSide();
   }
 
+  /** The graph's colours; a paused execution's held states stand out. */
+  function statuses() {
+    const s = statusesFor(result, iteration);
+    if (exec.paused) {
+      for (const [name, status] of s) if (status === 'running') s.set(name, 'paused');
+      if (exec.pauseDetails?.state) s.set(exec.pauseDetails.state, 'paused');
+    }
+    return s;
+  }
+
   function update() {
     result = analyse(events, exec.status);
-    graph.setStatuses(statusesFor(result, iteration));
+    graph.setStatuses(statuses());
     renderHead();
     renderSide();
     renderTabs();
@@ -453,6 +540,36 @@ export async function executionPage(ctx, arn) {
       if (done.cause) body.cause = done.cause;
       await call('StopExecution', body);
       toast('Execution stopped', 'ok');
+      await refresh(true);
+    } catch (e) {
+      toast(`${e.type}: ${e.message}`, 'error');
+    }
+  }
+
+  async function pause() {
+    try {
+      await operate('PauseExecution', { executionArn: arn });
+      toast('Execution paused', 'ok');
+      await refresh(true);
+    } catch (e) {
+      toast(`${e.type}: ${e.message}`, 'error');
+    }
+  }
+
+  async function resume() {
+    try {
+      await operate('ResumeExecution', { executionArn: arn });
+      toast('Execution resumed', 'ok');
+      await refresh(true);
+    } catch (e) {
+      toast(`${e.type}: ${e.message}`, 'error');
+    }
+  }
+
+  async function letFail() {
+    try {
+      await operate('FailExecution', { executionArn: arn });
+      toast('Execution failed', 'ok');
       await refresh(true);
     } catch (e) {
       toast(`${e.type}: ${e.message}`, 'error');
@@ -533,7 +650,8 @@ export async function executionPage(ctx, arn) {
     // While the stream is open it carries every change.
     if (!force && stream) return;
     const [fresh, described] = await Promise.all([loadNew(arn, events), call('DescribeExecution', { executionArn: arn })]);
-    const changed = fresh > 0 || described.status !== exec.status || described.redriveCount !== exec.redriveCount;
+    const changed = fresh > 0 || described.status !== exec.status || described.redriveCount !== exec.redriveCount
+      || Boolean(described.paused) !== Boolean(exec.paused);
     exec = described;
     // The final events may land after the status changes: read once more.
     if (exec.status !== 'RUNNING') await loadNew(arn, events);
@@ -556,7 +674,7 @@ export async function executionPage(ctx, arn) {
   loadWaiting();
   graph = definition ? await drawGraph(graphBox, definition, { onSelect: select }) : graph;
   if (!definition) clear(graphBox, errorBox({ type: 'Unavailable', message: 'The definition of this execution cannot be read.' }));
-  graph.setStatuses(statusesFor(result, iteration));
+  graph.setStatuses(statuses());
   startStream();
   // Polls only while the execution runs and no stream is open (refresh
   // returns at once otherwise), and picks up again after a redrive.

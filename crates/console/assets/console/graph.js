@@ -5,10 +5,10 @@
 import { graph as fetchGraph } from './api.js';
 import { h, clear } from './ui.js';
 
-const STATUSES = ['succeeded', 'failed', 'caught', 'running', 'aborted', 'none'];
+const STATUSES = ['succeeded', 'failed', 'caught', 'running', 'paused', 'aborted', 'none'];
 
 export function legend() {
-  const labels = { succeeded: 'Succeeded', failed: 'Failed', caught: 'Caught', running: 'In progress', aborted: 'Aborted', none: 'Not reached' };
+  const labels = { succeeded: 'Succeeded', failed: 'Failed', caught: 'Caught', running: 'In progress', paused: 'Paused', aborted: 'Aborted', none: 'Not reached' };
   return h('div', { class: 'legend' }, STATUSES.map((s) => h('span', { class: `legend-item status-${s}` }, h('i'), labels[s])));
 }
 

@@ -90,7 +90,8 @@ export function startDialog(stateMachineArn, input = '{\n  \n}', { express = fal
 }
 
 function executionsTable(ctx, arn) {
-  const status = h('select', {}, ['', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']
+  // PAUSED is Statecraft's: running executions an operator holds (pausedFilter).
+  const status = h('select', { 'data-filter': 'status' }, ['', 'RUNNING', 'PAUSED', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']
     .map((s) => h('option', { value: s }, s || 'All statuses')));
   const body = h('tbody');
   const moreBtn = h('button', { class: 'small' }, 'Load more');
@@ -101,14 +102,15 @@ function executionsTable(ctx, arn) {
     const start = toDate(e.startDate)?.getTime();
     return h('tr', {},
       h('td', {}, link(routes.execution(e.executionArn), e.name)),
-      h('td', {}, badge(e.status)),
+      h('td', {}, badge(e.status), e.paused ? [' ', badge('PAUSED')] : null),
       h('td', { title: fmtDate(e.startDate) }, ago(e.startDate)),
       h('td', {}, start ? fmtDuration(end - start) : '—'),
       h('td', {}, e.redriveCount ? `${e.redriveCount}×` : ''));
   };
   const load = async (reset) => {
     const body2 = { stateMachineArn: arn, maxResults: 50 };
-    if (status.value) body2.statusFilter = status.value;
+    if (status.value === 'PAUSED') body2.pausedFilter = true;
+    else if (status.value) body2.statusFilter = status.value;
     if (!reset && token) body2.nextToken = token;
     const page = await call('ListExecutions', body2);
     if (reset) body.replaceChildren();
