@@ -279,6 +279,47 @@ test('the activities page shows pending tasks, the worker that took one and the 
   assert.ok(third.executionArn);
 });
 
+test('the schedules page shows a schedule\'s next run and last runs, and pauses and resumes it', async (page) => {
+  const schedule = async (method, name, body) => {
+    const res = await fetch(`${BASE}/schedules/${name}`, {
+      method,
+      headers: { 'Content-Type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = await res.json();
+    if (!res.ok) throw new Error(`${method} /schedules/${name}: ${res.status} ${JSON.stringify(data)}`);
+    return data;
+  };
+  const name = `e2e-every-minute-${RUN}`;
+  // A rate() schedule without StartDate runs at once, then every minute.
+  await schedule('POST', name, {
+    ScheduleExpression: 'rate(1 minute)',
+    ScheduleExpressionTimezone: 'Europe/Berlin',
+    FlexibleTimeWindow: { Mode: 'OFF' },
+    Target: { Arn: machineArn, RoleArn: 'arn:aws:iam::123456789012:role/statecraft-e2e', Input: '{"mode": "succeed"}' },
+  });
+  const created = await schedule('GET', name);
+  assert.ok(Math.abs(created.NextInvocation - (created.CreationDate + 60)) < 0.01, JSON.stringify(created));
+  await page.goto(`${BASE}/#/schedules`);
+  const row = page.locator(`tr[data-schedule="${name}"]`);
+  await row.locator('[data-col="state"]', { hasText: 'ENABLED' }).waitFor();
+  await row.locator('td', { hasText: 'rate(1 minute)' }).waitFor();
+  await row.locator('td', { hasText: 'Europe/Berlin' }).waitFor();
+  await row.locator('[data-col="next"]', { hasText: /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/ }).waitFor();
+  // Its first run, with its status, links to the execution.
+  await row.locator('[data-col="runs"] .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 15000 });
+  await page.screenshot({ path: `${SHOTS}/schedules.png`, fullPage: true });
+  await row.locator('button[data-action="pause"]').click();
+  await row.locator('[data-col="state"]', { hasText: 'DISABLED' }).waitFor();
+  await row.locator('[data-col="next"]', { hasText: '—' }).waitFor();
+  assert.equal((await schedule('GET', name)).State, 'DISABLED');
+  await row.locator('button[data-action="resume"]').click();
+  await row.locator('[data-col="state"]', { hasText: 'ENABLED' }).waitFor();
+  assert.equal((await schedule('GET', name)).State, 'ENABLED');
+  await schedule('DELETE', name);
+  await row.waitFor({ state: 'detached', timeout: 10000 });
+});
+
 test('the editor marks a broken transition at its line', async (page) => {
   await page.goto(`${BASE}/#/create`);
   const area = page.locator('.editor-area');

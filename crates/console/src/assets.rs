@@ -39,6 +39,7 @@ pub(crate) static ASSETS: &[Asset] = &[
     asset!("machines.js", JS),
     asset!("execution.js", JS),
     asset!("activities.js", JS),
+    asset!("schedules.js", JS),
     asset!("editor.js", JS),
     asset!("signin.js", JS),
 ];

@@ -8,6 +8,7 @@ import { overviewPage } from './overview.js';
 import { machinesPage, machinePage } from './machines.js';
 import { executionPage } from './execution.js';
 import { activitiesPage } from './activities.js';
+import { schedulesPage } from './schedules.js';
 import { editorPage } from './editor.js';
 import { session, signOut } from './api.js';
 
@@ -17,6 +18,7 @@ const ROUTES = [
   [/^\/machine\/(.+)$/, 'machines', machinePage],
   [/^\/execution\/(.+)$/, 'machines', executionPage],
   [/^\/activities$/, 'activities', activitiesPage],
+  [/^\/schedules$/, 'schedules', schedulesPage],
   [/^\/create$/, 'machines', editorPage],
   [/^\/edit\/(.+)$/, 'machines', editorPage],
 ];
