@@ -15,6 +15,16 @@ pub enum Error {
     /// another writer (another node, or a stale actor) since it was read.
     #[error("execution {arn} was modified concurrently (expected version {expected})")]
     Conflict { arn: String, expected: u64 },
+    /// A fenced commit or lease renewal was refused: the execution's lease
+    /// is no longer held by `owner` with fencing token `token` (it expired
+    /// and another node took it over). The caller has lost ownership and
+    /// must drop the execution, never retry the transition.
+    #[error("lease on execution {arn} lost: {owner} no longer holds fencing token {token}")]
+    LeaseLost {
+        arn: String,
+        owner: String,
+        token: u64,
+    },
     /// A pagination token that this store did not issue, or for another listing.
     #[error("invalid pagination token")]
     InvalidToken,

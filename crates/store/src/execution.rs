@@ -230,6 +230,27 @@ pub struct Transition {
     pub tasks: Vec<TaskChange>,
 }
 
+/// A node's hold on an execution's lease, as a claim returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub execution_arn: String,
+    /// The fencing token: it grows each time the lease changes hands, so a
+    /// commit that carries an older one comes from a node that lost it.
+    pub token: u64,
+}
+
+/// What a fenced commit proves: that `owner` still holds the execution's
+/// lease with fencing `token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub owner: String,
+    pub token: u64,
+}
+
+/// The fencing token of an execution created with a lease
+/// ([`ExecutionStore::create_leased_execution`]).
+pub const FIRST_LEASE_TOKEN: u64 = 1;
+
 /// What `create_execution` did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
@@ -284,6 +305,14 @@ pub trait ExecutionStore: Send + Sync {
     /// `expected_version`, `NotFound` if it does not exist. When the new
     /// status is not active, its remaining timers and tasks are dropped.
     fn commit(&self, transition: Transition) -> Pending<u64>;
+
+    /// [`ExecutionStore::commit`], only while `fence.owner` holds the
+    /// execution's lease with `fence.token`: otherwise nothing is written
+    /// and the answer is `LeaseLost` (checked before the version, so a node
+    /// that lost the lease learns that rather than "try again"). How a node
+    /// commits: a node paused past its lease can never commit on top of the
+    /// node that took the execution over.
+    fn commit_fenced(&self, transition: Transition, fence: Fence) -> Pending<u64>;
 
     fn get_execution(&self, arn: &str) -> Result<Option<Execution>>;
 
@@ -351,8 +380,21 @@ pub trait ExecutionStore: Send + Sync {
 
     /// Takes the leases of up to `limit` active executions that nobody holds
     /// (or whose lease expired, or that `owner` holds already) until
-    /// `now_ms + lease_ms`. Returns their ARNs. A single node claims all at
-    /// startup; several nodes split the work this way.
+    /// `now_ms + lease_ms`. Returns them with their fencing tokens, which
+    /// grow whenever a lease changes hands (renewing one's own keeps it).
+    /// Rows other claimers are locking are skipped, not waited for. A
+    /// single node claims all at startup; several nodes split the work this
+    /// way, and a node's periodic claim is also its renewal: an execution it
+    /// ran that is missing from the answer was taken over.
+    fn claim_leases(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Pending<Vec<Lease>>;
+
+    /// [`ExecutionStore::claim_leases`], ARNs only.
     fn claim_executions(
         &self,
         owner: &str,
@@ -360,6 +402,20 @@ pub trait ExecutionStore: Send + Sync {
         lease_ms: i64,
         limit: u32,
     ) -> Pending<Vec<String>>;
+
+    /// Takes the lease of one execution, whatever its status, if nobody
+    /// holds it, it expired, or `owner` holds it already (renewed), until
+    /// `now_ms + lease_ms`. The fencing token, or `None` while another
+    /// node holds it. `NotFound` if the execution does not exist. How a
+    /// node takes an execution it is asked to run before a claim gave it
+    /// (a redrive, an on-demand activation).
+    fn claim_lease(
+        &self,
+        execution_arn: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Pending<Option<u64>>;
 
     /// Leases the oldest pending task of `resource` that nobody holds (or
     /// whose lease expired) to `owner` until `now_ms + lease_ms`: how an

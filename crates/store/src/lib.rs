@@ -41,8 +41,8 @@ pub use commits::Committed;
 pub use error::{Error, Result};
 pub use execution::{
     CommitStats, Created, DueTimer, Execution, ExecutionFilter, ExecutionState, ExecutionStatus,
-    ExecutionStore, ExecutionSummary, HistoryQuery, NewExecution, PendingTask, RedriveFilter,
-    TaskChange, Timer, TimerChange, Transition,
+    ExecutionStore, ExecutionSummary, Fence, HistoryQuery, Lease, NewExecution, PendingTask,
+    RedriveFilter, TaskChange, Timer, TimerChange, Transition, FIRST_LEASE_TOKEN,
 };
 pub use page::{Page, PageRequest};
 pub use pending::Pending;

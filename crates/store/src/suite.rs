@@ -9,9 +9,9 @@ use statecraft_types::{EventType, HistoryEvent};
 
 use crate::Error;
 use crate::{
-    Activity, Alias, Created, ExecutionFilter, ExecutionState, ExecutionStatus, HistoryQuery,
-    MachineType, NewExecution, PageRequest, PendingTask, RedriveFilter, Revision, Route, Store,
-    Tag, TaskChange, Timer, TimerChange, Transition,
+    Activity, Alias, Created, ExecutionFilter, ExecutionState, ExecutionStatus, Fence,
+    HistoryQuery, MachineType, NewExecution, PageRequest, PendingTask, RedriveFilter, Revision,
+    Route, Store, Tag, TaskChange, Timer, TimerChange, Transition, FIRST_LEASE_TOKEN,
 };
 
 const SM: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:suite";
@@ -29,6 +29,7 @@ pub fn run_all(store: &dyn Store) {
     listing_executions_filters_and_pages(store);
     finishing_drops_timers_and_tasks(store);
     claims_take_only_free_leases(store);
+    fenced_commits_need_the_current_lease(store);
     tasks_are_leased_one_worker_at_a_time(store);
     a_task_is_answered_once(store);
     open_executions_are_counted(store);
@@ -693,6 +694,115 @@ fn claims_take_only_free_leases(store: &dyn Store) {
         .wait()
         .unwrap();
     assert!(own.contains(&leased));
+}
+
+/// A running transition with no events, computed from `version`.
+fn step_from(arn: &str, version: u64) -> Transition {
+    Transition {
+        execution_arn: arn.into(),
+        expected_version: version,
+        state: running_state(&format!("at-{version}")),
+        events: vec![],
+        timers: vec![],
+        tasks: vec![],
+    }
+}
+
+fn fenced_commits_need_the_current_lease(store: &dyn Store) {
+    let arn = exec_arn("fenced");
+    let fence = |owner: &str, token: u64| Fence {
+        owner: owner.into(),
+        token,
+    };
+    let created = store
+        .create_leased_execution(
+            new_execution(&arn, SM, 1),
+            first_transition(&arn),
+            "node-a",
+            10_000,
+        )
+        .wait();
+    assert_eq!(created, Ok(Created::New));
+    let a = fence("node-a", FIRST_LEASE_TOKEN);
+    assert_eq!(
+        store.commit_fenced(step_from(&arn, 1), a.clone()).wait(),
+        Ok(2)
+    );
+
+    // A wrong token or another owner is refused, and writes nothing.
+    for wrong in [
+        fence("node-a", FIRST_LEASE_TOKEN + 5),
+        fence("node-b", FIRST_LEASE_TOKEN),
+    ] {
+        let refused = store
+            .commit_fenced(step_from(&arn, 2), wrong.clone())
+            .wait();
+        assert_eq!(
+            refused,
+            Err(Error::LeaseLost {
+                arn: arn.clone(),
+                owner: wrong.owner.clone(),
+                token: wrong.token,
+            }),
+            "{wrong:?}"
+        );
+    }
+    assert_eq!(store.get_execution(&arn).unwrap().unwrap().version, 2);
+    // The right fence on a stale version is a plain conflict.
+    assert!(matches!(
+        store.commit_fenced(step_from(&arn, 1), a.clone()).wait(),
+        Err(Error::Conflict { .. })
+    ));
+
+    // Held by node-a until 10 000: node-b cannot take it before.
+    assert_eq!(
+        store.claim_lease(&arn, "node-b", 5_000, 1_000).wait(),
+        Ok(None)
+    );
+    // Expired: node-b takes it over with a greater token...
+    let b_token = store
+        .claim_lease(&arn, "node-b", 20_000, 1_000)
+        .wait()
+        .unwrap()
+        .expect("an expired lease is taken");
+    assert!(b_token > FIRST_LEASE_TOKEN);
+    // ...so node-a, waking up with its old token, commits nothing (fencing)...
+    assert!(matches!(
+        store.commit_fenced(step_from(&arn, 2), a).wait(),
+        Err(Error::LeaseLost { .. })
+    ));
+    assert_eq!(store.get_execution(&arn).unwrap().unwrap().version, 2);
+    // ...while node-b does; renewing its own lease keeps the token.
+    let b = fence("node-b", b_token);
+    assert_eq!(store.commit_fenced(step_from(&arn, 2), b).wait(), Ok(3));
+    assert_eq!(
+        store.claim_lease(&arn, "node-b", 20_500, 1_000).wait(),
+        Ok(Some(b_token))
+    );
+
+    // A claim of expired leases hands out the grown token with the ARN.
+    let leases = store
+        .claim_leases("node-a", 100_000, 1_000, u32::MAX)
+        .wait()
+        .unwrap();
+    let taken = leases
+        .iter()
+        .find(|l| l.execution_arn == arn)
+        .expect("the expired lease is claimed");
+    assert!(taken.token > b_token);
+    assert_eq!(
+        store
+            .commit_fenced(step_from(&arn, 3), fence("node-a", taken.token))
+            .wait(),
+        Ok(4)
+    );
+
+    assert!(matches!(
+        store
+            .claim_lease(&exec_arn("no-such"), "node-a", 1, 1)
+            .wait(),
+        Err(Error::NotFound { .. })
+    ));
 }
 
 fn group_commit_many_concurrent_writes(store: &dyn Store) {

@@ -17,8 +17,8 @@ use crate::activity::Activity;
 use crate::error::{Error, Result};
 use crate::execution::{
     Created, DueTimer, Execution, ExecutionFilter, ExecutionState, ExecutionStatus,
-    ExecutionSummary, HistoryQuery, NewExecution, PendingTask, RedriveFilter, TaskChange, Timer,
-    TimerChange, Transition,
+    ExecutionSummary, Fence, HistoryQuery, Lease, NewExecution, PendingTask, RedriveFilter,
+    TaskChange, Timer, TimerChange, Transition,
 };
 use crate::page::{decode_int_token, decode_token, encode_token, Page, PageRequest};
 use crate::state_machine::{
@@ -639,6 +639,39 @@ fn execution_id(db: &mut Db, arn: &str) -> Result<i64> {
     }
 }
 
+/// Why a commit updated no row: the execution is gone (`NotFound`), its
+/// lease is no longer the fence's (`LeaseLost`, told first: a node that
+/// lost the lease must drop the execution, not reload it), or it moved on
+/// (`Conflict`).
+fn refusal(db: &mut Db, p: &Prepared) -> Result<Error> {
+    let t = &p.transition;
+    let Some(row) = db.query_opt(
+        "SELECT lease_owner, lease_token FROM executions WHERE arn = $1",
+        &[&t.execution_arn],
+    )?
+    else {
+        return Ok(Error::NotFound {
+            kind: "execution",
+            id: t.execution_arn.clone(),
+        });
+    };
+    if let Some(fence) = &p.fence {
+        let owner: Option<String> = row.try_get(0)?;
+        let token: i64 = row.try_get(1)?;
+        if owner.as_deref() != Some(fence.owner.as_str()) || to_u64(token) != fence.token {
+            return Ok(Error::LeaseLost {
+                arn: t.execution_arn.clone(),
+                owner: fence.owner.clone(),
+                token: fence.token,
+            });
+        }
+    }
+    Ok(Error::Conflict {
+        arn: t.execution_arn.clone(),
+        expected: t.expected_version,
+    })
+}
+
 /// A transition with its history events already serialised, so that the
 /// single writer thread spends its time on the database, not on JSON:
 /// callers prepare on their own threads, in parallel.
@@ -646,6 +679,8 @@ pub(crate) struct Prepared {
     pub(crate) transition: Transition,
     event_ids: Vec<i64>,
     events: Vec<String>,
+    /// The lease the commit must still hold (a fenced commit).
+    pub(crate) fence: Option<Fence>,
 }
 
 impl Prepared {
@@ -655,6 +690,7 @@ impl Prepared {
             transition,
             event_ids: events.iter().map(|e| to_i64(e.id)).collect(),
             events: events.iter().map(wire_json).collect(),
+            fence: None,
         }
     }
 }
@@ -835,7 +871,9 @@ pub(crate) fn commit(db: &mut Db, p: &Prepared) -> Result<u64> {
              stop_date_ms = $7, redrive_count = $8, redrive_date_ms = $9, redrive_status = $10, \
              redrive_status_reason = $11, engine_state = $12, pause = $15, \
              revision_id = COALESCE($16, revision_id), version = version + 1 \
-             WHERE arn = $1 AND version = $2 RETURNING id, version), \
+             WHERE arn = $1 AND version = $2 \
+             AND ($17::TEXT IS NULL OR (lease_owner = $17 AND lease_token = $18)) \
+             RETURNING id, version), \
          h AS (INSERT INTO history (execution_id, event_id, event) \
              SELECT u.id, e.event_id, e.event \
              FROM u, unnest($13::BIGINT[], $14::TEXT[]) AS e(event_id, event)) \
@@ -857,15 +895,12 @@ pub(crate) fn commit(db: &mut Db, p: &Prepared) -> Result<u64> {
             &p.events,
             &s.pause,
             &s.revision_id,
+            &p.fence.as_ref().map(|f| f.owner.as_str()),
+            &to_i64(p.fence.as_ref().map_or(0, |f| f.token)),
         ],
     )?;
     let Some(row) = updated else {
-        // Tell "gone" from "moved on" so the caller knows whether to reload.
-        execution_id(db, &t.execution_arn)?;
-        return Err(Error::Conflict {
-            arn: t.execution_arn.clone(),
-            expected: t.expected_version,
-        });
+        return Err(refusal(db, p)?);
     };
     let id: i64 = row.try_get(0)?;
     let version: i64 = row.try_get(1)?;
@@ -1142,13 +1177,13 @@ pub(crate) fn task_answers(db: &mut Db, arn: &str) -> Result<Vec<(u64, String)>>
 /// transaction holds are skipped rather than waited for, so claims by
 /// several nodes never queue behind each other; the fencing token grows
 /// whenever the lease changes hands.
-pub(crate) fn claim_executions(
+pub(crate) fn claim_leases(
     db: &mut Db,
     owner: &str,
     now_ms: i64,
     lease_ms: i64,
     limit: u32,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Lease>> {
     db.query(
         "UPDATE executions SET lease_owner = $1, lease_expires_ms = $2, \
          lease_token = CASE WHEN lease_owner = $1 THEN lease_token ELSE lease_token + 1 END \
@@ -1156,7 +1191,7 @@ pub(crate) fn claim_executions(
              WHERE status IN ('RUNNING', 'PENDING_REDRIVE') \
              AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_ms < $3) \
              ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-         RETURNING arn",
+         RETURNING arn, lease_token",
         &[
             &owner,
             &now_ms.saturating_add(lease_ms),
@@ -1165,8 +1200,38 @@ pub(crate) fn claim_executions(
         ],
     )?
     .iter()
-    .map(|r| Ok(r.try_get(0)?))
+    .map(|r| {
+        Ok(Lease {
+            execution_arn: r.try_get(0)?,
+            token: to_u64(r.try_get(1)?),
+        })
+    })
     .collect()
+}
+
+/// Takes one execution's lease if it is free, expired or `owner`'s own;
+/// its fencing token, or `None` while another node holds it.
+pub(crate) fn claim_lease(
+    db: &mut Db,
+    arn: &str,
+    owner: &str,
+    now_ms: i64,
+    lease_ms: i64,
+) -> Result<Option<u64>> {
+    let claimed = db.query_opt(
+        "UPDATE executions SET lease_owner = $2, lease_expires_ms = $3, \
+         lease_token = CASE WHEN lease_owner = $2 THEN lease_token ELSE lease_token + 1 END \
+         WHERE arn = $1 AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_ms < $4) \
+         RETURNING lease_token",
+        &[&arn, &owner, &now_ms.saturating_add(lease_ms), &now_ms],
+    )?;
+    match claimed {
+        Some(row) => Ok(Some(to_u64(row.try_get(0)?))),
+        None => {
+            execution_id(db, arn)?;
+            Ok(None)
+        }
+    }
 }
 
 pub(crate) fn claim_task(

@@ -73,6 +73,7 @@ impl<T: Send, F: Fn(&mut Db) -> Result<T> + Send> Job for Write<T, F> {
                 Error::NotFound { .. }
                 | Error::AlreadyExists { .. }
                 | Error::Conflict { .. }
+                | Error::LeaseLost { .. }
                 | Error::InvalidToken,
             ) => Ran::Refused,
             Err(Error::Backend(_) | Error::Corrupt(_) | Error::Closed) => Ran::Broken,

@@ -40,7 +40,7 @@ use crate::commits::Committed;
 use crate::error::{Error, Result};
 use crate::execution::{
     CommitStats, Created, DueTimer, Execution, ExecutionFilter, ExecutionStore, ExecutionSummary,
-    HistoryQuery, NewExecution, PendingTask, Timer, Transition,
+    Fence, HistoryQuery, Lease, NewExecution, PendingTask, Timer, Transition,
 };
 use crate::page::{Page, PageRequest};
 use crate::pending::Pending;
@@ -570,6 +570,13 @@ impl ExecutionStore for SqliteStore {
         self.write_announced(move |c| queries::commit(c, &prepared), notice, |_| true)
     }
 
+    fn commit_fenced(&self, transition: Transition, fence: Fence) -> Pending<u64> {
+        let notice = Committed::of(&transition);
+        let mut prepared = queries::Prepared::new(transition);
+        prepared.fence = Some(fence);
+        self.write_announced(move |c| queries::commit(c, &prepared), notice, |_| true)
+    }
+
     fn subscribe_commits(&self) -> Option<tokio::sync::broadcast::Receiver<Committed>> {
         Some(self.commits.subscribe())
     }
@@ -623,6 +630,17 @@ impl ExecutionStore for SqliteStore {
         self.read(|c| queries::task_answers(c, execution_arn))
     }
 
+    fn claim_leases(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Pending<Vec<Lease>> {
+        let owner = owner.to_string();
+        self.write(move |c| queries::claim_leases(c, &owner, now_ms, lease_ms, limit))
+    }
+
     fn claim_executions(
         &self,
         owner: &str,
@@ -631,7 +649,22 @@ impl ExecutionStore for SqliteStore {
         limit: u32,
     ) -> Pending<Vec<String>> {
         let owner = owner.to_string();
-        self.write(move |c| queries::claim_executions(c, &owner, now_ms, lease_ms, limit))
+        self.write(move |c| {
+            let leases = queries::claim_leases(c, &owner, now_ms, lease_ms, limit)?;
+            Ok(leases.into_iter().map(|l| l.execution_arn).collect())
+        })
+    }
+
+    fn claim_lease(
+        &self,
+        execution_arn: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Pending<Option<u64>> {
+        let arn = execution_arn.to_string();
+        let owner = owner.to_string();
+        self.write(move |c| queries::claim_lease(c, &arn, &owner, now_ms, lease_ms))
     }
 
     fn claim_task(

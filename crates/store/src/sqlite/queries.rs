@@ -13,8 +13,8 @@ use crate::activity::Activity;
 use crate::error::{Error, Result};
 use crate::execution::{
     Created, DueTimer, Execution, ExecutionFilter, ExecutionState, ExecutionStatus,
-    ExecutionSummary, HistoryQuery, NewExecution, PendingTask, RedriveFilter, TaskChange, Timer,
-    TimerChange, Transition,
+    ExecutionSummary, Fence, HistoryQuery, Lease, NewExecution, PendingTask, RedriveFilter,
+    TaskChange, Timer, TimerChange, Transition,
 };
 use crate::page::{decode_int_token, decode_token, encode_token, Page, PageRequest};
 use crate::state_machine::{
@@ -734,6 +734,8 @@ fn execution_id(conn: &Connection, arn: &str) -> Result<i64> {
 pub(crate) struct Prepared {
     pub(crate) transition: Transition,
     events: Vec<(i64, String)>,
+    /// The lease the commit must still hold (a fenced commit).
+    pub(crate) fence: Option<Fence>,
 }
 
 impl Prepared {
@@ -742,7 +744,11 @@ impl Prepared {
             .iter()
             .map(|e| (to_i64(e.id), wire_json(e)))
             .collect();
-        Prepared { transition, events }
+        Prepared {
+            transition,
+            events,
+            fence: None,
+        }
     }
 }
 
@@ -873,9 +879,10 @@ pub(crate) fn create_execution_leased(
         "INSERT INTO executions (arn, state_machine_arn, version_arn, alias_arn, revision_id, \
          name, input, trace_header, start_date_ms, map_run_arn, parent_arn, status, output, \
          error, cause, stop_date_ms, redrive_count, redrive_date_ms, redrive_status, \
-         redrive_status_reason, engine_state, version, lease_owner, lease_expires_ms) \
+         redrive_status_reason, engine_state, version, lease_owner, lease_expires_ms, \
+         lease_token) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20, ?21, 1, ?22, ?23)",
+         ?18, ?19, ?20, ?21, 1, ?22, ?23, CASE WHEN ?22 IS NULL THEN 0 ELSE 1 END)",
     )?
     .execute(params![
         e.arn,
@@ -916,7 +923,9 @@ pub(crate) fn commit(conn: &Connection, p: &Prepared) -> Result<u64> {
              stop_date_ms = ?7, redrive_count = ?8, redrive_date_ms = ?9, redrive_status = ?10, \
              redrive_status_reason = ?11, engine_state = ?12, pause = ?13, \
              revision_id = COALESCE(?14, revision_id), version = version + 1 \
-             WHERE arn = ?1 AND version = ?2 RETURNING id, version",
+             WHERE arn = ?1 AND version = ?2 \
+             AND (?15 IS NULL OR (lease_owner = ?15 AND lease_token = ?16)) \
+             RETURNING id, version",
         )?
         .query_row(
             params![
@@ -934,20 +943,47 @@ pub(crate) fn commit(conn: &Connection, p: &Prepared) -> Result<u64> {
                 s.engine_state,
                 s.pause,
                 s.revision_id,
+                p.fence.as_ref().map(|f| f.owner.as_str()),
+                to_i64(p.fence.as_ref().map_or(0, |f| f.token)),
             ],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
     let Some((id, version)) = updated else {
-        // Tell "gone" from "moved on" so the caller knows whether to reload.
-        execution_id(conn, &t.execution_arn)?;
-        return Err(Error::Conflict {
-            arn: t.execution_arn.clone(),
-            expected: t.expected_version,
-        });
+        return Err(refusal(conn, p)?);
     };
     apply_changes(conn, id, p)?;
     Ok(to_u64(version))
+}
+
+/// Why a commit updated no row: the execution is gone (`NotFound`), its
+/// lease is no longer the fence's (`LeaseLost`, told first), or it moved on
+/// (`Conflict`).
+fn refusal(conn: &Connection, p: &Prepared) -> Result<Error> {
+    let t = &p.transition;
+    let row: Option<(Option<String>, i64)> = conn
+        .prepare_cached("SELECT lease_owner, lease_token FROM executions WHERE arn = ?1")?
+        .query_row(params![t.execution_arn], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((owner, token)) = row else {
+        return Ok(Error::NotFound {
+            kind: "execution",
+            id: t.execution_arn.clone(),
+        });
+    };
+    if let Some(fence) = &p.fence {
+        if owner.as_deref() != Some(fence.owner.as_str()) || to_u64(token) != fence.token {
+            return Ok(Error::LeaseLost {
+                arn: t.execution_arn.clone(),
+                owner: fence.owner.clone(),
+                token: fence.token,
+            });
+        }
+    }
+    Ok(Error::Conflict {
+        arn: t.execution_arn.clone(),
+        expected: t.expected_version,
+    })
 }
 
 pub(crate) fn list_executions(
@@ -1211,22 +1247,25 @@ pub(crate) fn task_by_token(
         .optional()?)
 }
 
-pub(crate) fn claim_executions(
+/// Takes free or expired leases (and renews `owner`'s own); the fencing
+/// token grows whenever the lease changes hands.
+pub(crate) fn claim_leases(
     conn: &Connection,
     owner: &str,
     now_ms: i64,
     lease_ms: i64,
     limit: u32,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Lease>> {
     let mut stmt = conn.prepare_cached(
-        "UPDATE executions SET lease_owner = ?1, lease_expires_ms = ?2 \
+        "UPDATE executions SET lease_owner = ?1, lease_expires_ms = ?2, \
+         lease_token = CASE WHEN lease_owner = ?1 THEN lease_token ELSE lease_token + 1 END \
          WHERE id IN (SELECT id FROM executions \
              WHERE status IN ('RUNNING', 'PENDING_REDRIVE') \
              AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_ms < ?3) \
              LIMIT ?4) \
-         RETURNING arn",
+         RETURNING arn, lease_token",
     )?;
-    let arns = stmt
+    let leases = stmt
         .query_map(
             params![
                 owner,
@@ -1234,10 +1273,45 @@ pub(crate) fn claim_executions(
                 now_ms,
                 i64::from(limit)
             ],
-            |r| r.get(0),
+            |r| {
+                Ok(Lease {
+                    execution_arn: r.get(0)?,
+                    token: to_u64(r.get(1)?),
+                })
+            },
         )?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(arns)
+        .collect::<rusqlite::Result<Vec<Lease>>>()?;
+    Ok(leases)
+}
+
+/// Takes one execution's lease if it is free, expired or `owner`'s own;
+/// its fencing token, or `None` while another node holds it.
+pub(crate) fn claim_lease(
+    conn: &Connection,
+    arn: &str,
+    owner: &str,
+    now_ms: i64,
+    lease_ms: i64,
+) -> Result<Option<u64>> {
+    let token: Option<i64> = conn
+        .prepare_cached(
+            "UPDATE executions SET lease_owner = ?2, lease_expires_ms = ?3, \
+             lease_token = CASE WHEN lease_owner = ?2 THEN lease_token ELSE lease_token + 1 END \
+             WHERE arn = ?1 AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_expires_ms < ?4) \
+             RETURNING lease_token",
+        )?
+        .query_row(
+            params![arn, owner, now_ms.saturating_add(lease_ms), now_ms],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match token {
+        Some(t) => Ok(Some(to_u64(t))),
+        None => {
+            execution_id(conn, arn)?;
+            Ok(None)
+        }
+    }
 }
 
 pub(crate) fn claim_task(
