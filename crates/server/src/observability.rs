@@ -143,6 +143,7 @@ fn refresh_activity_queues(service: &Service) {
 pub(crate) fn observe_api(op: &str, result: &Result<serde_json::Value, ApiError>, took: Duration) {
     let operation = crate::service::OPERATIONS
         .iter()
+        .chain(crate::ops::operators::TARGETS)
         .find(|o| **o == op)
         .copied()
         .unwrap_or("unknown");

@@ -22,6 +22,14 @@ pub const OPERATIONS: &[&str] = &[
     "FailExecution",
 ];
 
+/// The same with their prefix, as `X-Amz-Target` and the metrics name them.
+pub const TARGETS: &[&str] = &[
+    "Statecraft.PauseExecution",
+    "Statecraft.ResumeExecution",
+    "Statecraft.RestartExecution",
+    "Statecraft.FailExecution",
+];
+
 /// `definition` may be a version or state machine ARN (up to 256
 /// characters) or a revision id.
 const DEFINITION_REF: crate::protocol::Len = crate::protocol::Len::new(1, 256);
@@ -100,5 +108,19 @@ impl Service {
                 "Unknown operation: {TARGET_PREFIX}{other}"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_targets_are_the_operations_with_their_prefix() {
+        let prefixed: Vec<String> = OPERATIONS
+            .iter()
+            .map(|o| format!("{TARGET_PREFIX}{o}"))
+            .collect();
+        assert_eq!(prefixed, TARGETS);
     }
 }
