@@ -29,7 +29,8 @@ pub const DEFAULT_SESSION_HOURS: f64 = 12.0;
 pub enum Role {
     /// Everything.
     Admin,
-    /// Start, stop, redrive, pause and resume executions, answer tasks, read everything.
+    /// Start, stop, redrive, pause, resume, restart and fail executions,
+    /// answer tasks, read everything.
     Operator,
     /// Describe, list and read histories.
     Reader,
@@ -70,6 +71,7 @@ const OPERATE: &[&str] = &[
     "PauseExecution",
     "ResumeExecution",
     "RestartExecution",
+    "FailExecution",
 ];
 
 impl Role {
