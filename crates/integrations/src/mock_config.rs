@@ -432,6 +432,22 @@ mod tests {
     }
 
     #[test]
+    fn execution_arns_name_their_machine_and_execution() {
+        assert_eq!(
+            machine_and_name("arn:aws:states:us-east-1:1:execution:checkout:run-1"),
+            Some(("checkout".into(), "run-1".into()))
+        );
+        assert_eq!(
+            machine_and_name("arn:aws:states:us-east-1:1:express:checkout:run-1:abc"),
+            Some(("checkout".into(), "run-1".into()))
+        );
+        assert_eq!(
+            machine_and_name("arn:aws:states:us-east-1:1:stateMachine:x"),
+            None
+        );
+    }
+
+    #[test]
     fn unknown_machines_and_cases_list_the_known_ones() {
         let cfg = MockConfig::parse(AWS_EXAMPLE, "m.json").expect("parses");
         let e = cfg.test_case("Other", "HappyPath").expect_err("unknown");
@@ -443,5 +459,109 @@ mod tests {
             e.message.contains("HappyPath, HybridPath, RetryPath"),
             "{e}"
         );
+    }
+}
+
+/// The task integrations of a server started with a mock configuration
+/// (`statecraft server --mock-config FILE` or `SFN_MOCK_CONFIG`): an
+/// execution started with `stateMachineArn#TestCase` has its Task states
+/// answered from that test case; every other task, and every state the test
+/// case does not name, goes to the real integrations (`inner`).
+///
+/// As in Step Functions Local, which keeps nothing across restarts, the
+/// test case of a running execution and its invocation counts live in
+/// memory: after a restart the execution's tasks go to the real
+/// integrations.
+pub struct MockedIntegrations {
+    config: MockConfig,
+    inner: statecraft_runtime::Integrations,
+    runs: std::sync::Mutex<Runs>,
+}
+
+/// Test cases by `(state machine name, execution name)`, oldest first.
+#[derive(Default)]
+struct Runs {
+    by_execution: HashMap<(String, String), TestCaseMocks>,
+    order: std::collections::VecDeque<(String, String)>,
+}
+
+/// The most executions whose test cases are remembered: the oldest are
+/// forgotten first (a long-running test server must not grow forever).
+const MAX_RUNS: usize = 100_000;
+
+impl MockedIntegrations {
+    pub fn new(config: MockConfig, inner: statecraft_runtime::Integrations) -> Self {
+        MockedIntegrations {
+            config,
+            inner,
+            runs: std::sync::Mutex::new(Runs::default()),
+        }
+    }
+
+    /// Records that the execution `execution_name` of the state machine
+    /// `machine` runs with `test_case`: an unknown machine or case is an
+    /// error that lists the known ones. Called before the execution starts.
+    pub fn begin(&self, machine: &str, execution_name: &str, test_case: &str) -> Result<(), Error> {
+        let mocks = self.config.test_case(machine, test_case)?;
+        let key = (machine.to_owned(), execution_name.to_owned());
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        if runs.by_execution.insert(key.clone(), mocks).is_none() {
+            runs.order.push_back(key);
+        }
+        while runs.order.len() > MAX_RUNS {
+            if let Some(old) = runs.order.pop_front() {
+                runs.by_execution.remove(&old);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets an execution's test case (its start failed).
+    pub fn forget(&self, machine: &str, execution_name: &str) {
+        let key = (machine.to_owned(), execution_name.to_owned());
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        if runs.by_execution.remove(&key).is_some() {
+            runs.order.retain(|k| *k != key);
+        }
+    }
+
+    fn answer(&self, execution_arn: &str, state: &str) -> Option<MockedResponse> {
+        let key = machine_and_name(execution_arn)?;
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        runs.by_execution.get_mut(&key)?.answer(state)
+    }
+}
+
+/// `(state machine name, execution name)` of an execution ARN
+/// (`…:execution:<machine>:<name>` or `…:express:<machine>:<name>:<id>`).
+fn machine_and_name(execution_arn: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = execution_arn.split(':').collect();
+    match parts.get(5) {
+        Some(&"execution") | Some(&"express") => {
+            Some((parts.get(6)?.to_string(), parts.get(7)?.to_string()))
+        }
+        _ => None,
+    }
+}
+
+impl statecraft_runtime::Integration for MockedIntegrations {
+    fn handles(&self, _resource: &str) -> bool {
+        true
+    }
+
+    fn invoke(
+        &self,
+        context: statecraft_runtime::TaskContext,
+        request: statecraft_engine::TaskRequest,
+    ) -> statecraft_runtime::TaskFuture {
+        match self.answer(&context.execution_arn, &request.state_name) {
+            Some(MockedResponse::Return(v)) => {
+                Box::pin(async move { statecraft_runtime::TaskOutcome::Succeeded(v) })
+            }
+            Some(MockedResponse::Throw(f)) => {
+                Box::pin(async move { statecraft_runtime::TaskOutcome::Failed(f) })
+            }
+            None => self.inner.invoke(context, request),
+        }
     }
 }

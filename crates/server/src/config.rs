@@ -55,6 +55,11 @@ pub struct ServerArgs {
     /// operation (docs/security.md)
     #[arg(long)]
     pub allow_unauthenticated: bool,
+    /// A Step Functions Local mock configuration (`MockConfigFile.json`):
+    /// executions started with `stateMachineArn#TestCase` have their Task
+    /// states answered from that test case (docs/testing.md)
+    #[arg(long, value_name = "FILE", env = "SFN_MOCK_CONFIG")]
+    pub mock_config: Option<PathBuf>,
 }
 
 /// The config file. Unknown keys are an error: a misspelt setting that is

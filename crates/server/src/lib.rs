@@ -116,6 +116,19 @@ impl Server {
         limits: statecraft_runtime::Limits,
         store_url: Option<String>,
     ) -> Result<Server, Error> {
+        Server::start_with_mocks(cfg, limits, store_url, None).await
+    }
+
+    /// [`Server::start_with_store`] with a Step Functions Local mock
+    /// configuration: executions started with `stateMachineArn#TestCase`
+    /// are answered from it (see
+    /// [`statecraft_integrations::mock_config::MockedIntegrations`]).
+    pub async fn start_with_mocks(
+        cfg: &Config,
+        limits: statecraft_runtime::Limits,
+        store_url: Option<String>,
+        mock_config: Option<statecraft_integrations::mock_config::MockConfig>,
+    ) -> Result<Server, Error> {
         let postgres = store_url.is_some();
         // The integrations are built before the runtime they run in; nested
         // executions reach the runtime through `executions`, bound below.
@@ -129,6 +142,19 @@ impl Server {
         integrations.register(activities.clone());
         // Last: it claims every `.waitForTaskToken` resource left.
         integrations.register(Arc::new(statecraft_runtime::activity::WaitForToken));
+        // With a mock configuration, every task passes through its test
+        // cases first; what they do not answer reaches the registry above.
+        let mocks = mock_config.map(|config| {
+            Arc::new(statecraft_integrations::mock_config::MockedIntegrations::new(
+                config,
+                integrations.clone(),
+            ))
+        });
+        if let Some(m) = &mocks {
+            let mut only = statecraft_runtime::Integrations::new();
+            only.register(m.clone());
+            integrations = only;
+        }
         let mut options = statecraft_runtime::Options::new(cfg.data_dir.clone());
         options.store_url = store_url;
         options.integrations = integrations;
@@ -151,7 +177,9 @@ impl Server {
             account: cfg.account_id.clone(),
         };
         Ok(Server {
-            service: Arc::new(Service::with_activities(scope, runtime, activities)),
+            service: Arc::new(
+                Service::with_activities(scope, runtime, activities).with_mocks(mocks),
+            ),
             executions,
             allowed_hosts: Vec::new(),
             auth: None,
@@ -288,6 +316,13 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
     let allowed_hosts = config::allowed_hosts(&args)?;
     let limits = config::limits(&args)?;
     let store_url = config::store(&args)?;
+    let mock_config = match &args.mock_config {
+        Some(path) => Some(
+            statecraft_integrations::mock_config::MockConfig::load(path)
+                .map_err(|e| Error::Integrations(e.to_string()))?,
+        ),
+        None => None,
+    };
     let auth = config::auth(&args, &cfg.region)?;
     let tls_files = config::tls(&args)?;
     let webhooks = config::triggers(&args)?;
@@ -320,7 +355,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let server = Server::start_with_store(&cfg, limits, store_url)
+        let server = Server::start_with_mocks(&cfg, limits, store_url, mock_config)
             .await?
             .allow_hosts(allowed_hosts)
             .with_auth(auth)

@@ -27,6 +27,9 @@ pub struct Service {
     /// Wakes GetActivityTask long polls; the same instance is registered
     /// with the runtime as the activity integration.
     pub(crate) activities: Arc<ActivityTasks>,
+    /// Step Functions Local test cases (`--mock-config`), for
+    /// `StartExecution` with `stateMachineArn#TestCase`.
+    pub(crate) mocks: Option<Arc<statecraft_integrations::mock_config::MockedIntegrations>>,
 }
 
 /// Maps a store failure that the caller did not branch on. Token errors are
@@ -125,7 +128,18 @@ impl Service {
             runtime,
             redrive_tokens: Mutex::new(HashMap::new()),
             activities,
+            mocks: None,
         }
+    }
+
+    /// Answers executions started with `stateMachineArn#TestCase` from
+    /// `mocks` (the same instance the runtime's tasks go through).
+    pub fn with_mocks(
+        mut self,
+        mocks: Option<Arc<statecraft_integrations::mock_config::MockedIntegrations>>,
+    ) -> Service {
+        self.mocks = mocks;
+        self
     }
 
     pub(crate) fn now_ms(&self) -> i64 {

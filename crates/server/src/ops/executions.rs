@@ -113,8 +113,17 @@ const REDRIVE_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// What StartExecution and StartSyncExecution share: the target, name,
 /// input and trace header, checked as AWS checks them.
+/// A `stateMachineArn` of Step Functions Local's form
+/// `arn:…:stateMachine:<name>#<TestCase>`: the ARN and the test case.
+fn split_test_case(target: &str) -> (&str, Option<&str>) {
+    match target.split_once('#') {
+        Some((arn, case)) => (arn, Some(case)),
+        None => (target, None),
+    }
+}
+
 fn start_request(req: &Request) -> Result<StartExecution, ApiError> {
-    let target = req.str("stateMachineArn", ARN)?;
+    let (target, _) = split_test_case(req.str("stateMachineArn", ARN)?);
     let name = req.opt_str("name", NAME)?;
     let input = req.opt_str("input", DATA)?;
     let trace_header = req.opt_str("traceHeader", TRACE_HEADER)?;
@@ -176,20 +185,58 @@ fn redrivable(e: &Execution, now_ms: i64) -> Result<(), ApiError> {
 
 impl Service {
     pub async fn start_execution(&self, req: Request) -> Result<Value, ApiError> {
-        let start = start_request(&req)?;
-        let started = self
-            .runtime
-            .start_execution(start)
-            .await
-            .map_err(runtime_err)?;
+        let mut start = start_request(&req)?;
+        let mocked = self.begin_test_case(&req, &mut start)?;
+        let started = match self.runtime.start_execution(start).await {
+            Ok(s) => s,
+            Err(e) => {
+                if let (Some(m), Some((machine, name))) = (&self.mocks, &mocked) {
+                    m.forget(machine, name);
+                }
+                return Err(runtime_err(e));
+            }
+        };
         Ok(json!({
             "executionArn": started.execution_arn,
             "startDate": timestamp(started.start_date_ms),
         }))
     }
 
+    /// For `stateMachineArn#TestCase`: checks the test case and records it
+    /// for the execution about to start (named here when the request names
+    /// it not), so its first task is already answered from it.
+    fn begin_test_case(
+        &self,
+        req: &Request,
+        start: &mut StartExecution,
+    ) -> Result<Option<(String, String)>, ApiError> {
+        let (target, Some(case)) = split_test_case(req.str("stateMachineArn", ARN)?) else {
+            return Ok(None);
+        };
+        let Some(mocks) = &self.mocks else {
+            return Err(ApiError::validation(format!(
+                "The state machine ARN {target}#{case} names the test case {case:?}, but the server has no mock configuration: start it with --mock-config FILE (or SFN_MOCK_CONFIG)"
+            )));
+        };
+        let machine = match Arn::parse(target)?.resource {
+            Resource::StateMachine { name }
+            | Resource::Version { name, .. }
+            | Resource::Alias { name, .. } => name,
+            _ => return Err(wrong_kind(target, "a state machine, version or alias ARN")),
+        };
+        let name = start
+            .name
+            .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
+            .clone();
+        mocks
+            .begin(&machine, &name, case)
+            .map_err(|e| ApiError::validation(e.message))?;
+        Ok(Some((machine, name)))
+    }
+
     pub async fn start_sync_execution(&self, req: Request) -> Result<Value, ApiError> {
-        let start = start_request(&req)?;
+        let mut start = start_request(&req)?;
+        self.begin_test_case(&req, &mut start)?;
         let included = req.opt_enum("includedData", &["ALL_DATA", "METADATA_ONLY"])?;
         let done = self
             .runtime
