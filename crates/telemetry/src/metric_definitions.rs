@@ -31,6 +31,11 @@ pub const TASK_FAILURES_HELP: &str = "Tasks an integration failed, per integrati
 
 pub const ACTIVITY_QUEUE_DEPTH: &str = "statecraft_activity_queue_depth";
 pub const ACTIVITY_QUEUE_DEPTH_HELP: &str = "Activity tasks waiting for a worker, per activity";
+pub const FLOW_QUEUE_DEPTH: &str = "statecraft_flow_queue_depth";
+pub const FLOW_QUEUE_DEPTH_HELP: &str =
+    "Tasks waiting for a [limits.integrations] limit (concurrency or rate), per limit";
+pub const FLOW_RUNNING: &str = "statecraft_flow_running";
+pub const FLOW_RUNNING_HELP: &str = "Tasks running under a [limits.integrations] limit, per limit";
 pub const ACTIVITY_POLL_WAIT: &str = "statecraft_activity_poll_wait_seconds";
 pub const ACTIVITY_POLL_WAIT_HELP: &str =
     "How long GetActivityTask waited before answering, per activity";

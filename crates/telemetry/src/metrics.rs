@@ -38,6 +38,11 @@ struct ActivityLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ApiLabels {
     operation: String,
     outcome: String,
@@ -85,6 +90,8 @@ struct Metrics {
     task_duration: Family<TaskLabels, Histogram, fn() -> Histogram>,
     task_failures: Family<TaskLabels, Counter>,
     activity_depth: Family<ActivityLabels, Gauge>,
+    flow_depth: Family<LimitLabels, Gauge>,
+    flow_running: Family<LimitLabels, Gauge>,
     activity_wait: Family<ActivityLabels, Histogram, fn() -> Histogram>,
     timer_lag: Histogram,
     commit_duration: Histogram,
@@ -111,6 +118,8 @@ impl Metrics {
             task_duration: Family::new_with_constructor(seconds as fn() -> Histogram),
             task_failures: Family::default(),
             activity_depth: Family::default(),
+            flow_depth: Family::default(),
+            flow_running: Family::default(),
             activity_wait: Family::new_with_constructor(seconds as fn() -> Histogram),
             timer_lag: seconds(),
             commit_duration: seconds(),
@@ -169,6 +178,16 @@ impl Metrics {
             def::ACTIVITY_QUEUE_DEPTH,
             def::ACTIVITY_QUEUE_DEPTH_HELP,
             m.activity_depth.clone(),
+        );
+        r.register(
+            def::FLOW_QUEUE_DEPTH,
+            def::FLOW_QUEUE_DEPTH_HELP,
+            m.flow_depth.clone(),
+        );
+        r.register(
+            def::FLOW_RUNNING,
+            def::FLOW_RUNNING_HELP,
+            m.flow_running.clone(),
         );
         r.register(
             def::ACTIVITY_POLL_WAIT,
@@ -376,6 +395,16 @@ pub fn set_activity_queue_depth(activity_arn: &str, depth: i64) {
             activity: activity_arn.to_string(),
         })
         .set(depth);
+}
+
+/// Sets how many tasks wait for, and run under, the flow limit `limit`
+/// (its `[limits.integrations]` key).
+pub fn set_flow_limit(limit: &str, queued: i64, running: i64) {
+    let labels = LimitLabels {
+        limit: limit.to_string(),
+    };
+    METRICS.flow_depth.get_or_create(&labels).set(queued);
+    METRICS.flow_running.get_or_create(&labels).set(running);
 }
 
 /// Records how long one GetActivityTask poll waited.
