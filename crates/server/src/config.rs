@@ -95,9 +95,47 @@ struct FileConfig {
     auth: crate::auth::AuthFile,
     /// Certificate and key: read by [`tls`].
     tls: Option<TlsFile>,
+    /// Per state machine name: read by [`pause_on_failure`].
+    #[serde(default)]
+    machines: std::collections::BTreeMap<String, MachineFile>,
     /// Webhooks: read by [`triggers`].
     #[serde(default)]
     triggers: crate::triggers::TriggersFile,
+}
+
+/// A `[machines.<name>]` table: settings of one state machine, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineFile {
+    /// `"pause"`: an error no Retry or Catch handles pauses the execution
+    /// at the failed state instead of failing it (docs/operators.md);
+    /// `"fail"` (the default): it fails, as on AWS.
+    pub on_failure: Option<String>,
+}
+
+/// The names of the state machines whose executions pause on failure
+/// (`[machines.<name>] on_failure = "pause"`). Read apart from [`Config`],
+/// as [`limits`] is.
+pub fn pause_on_failure(args: &ServerArgs) -> Result<Vec<String>, Error> {
+    let machines = match &args.config {
+        Some(path) => read_file(path)?.machines,
+        None => return Ok(Vec::new()),
+    };
+    let mut names = Vec::new();
+    for (name, m) in machines {
+        match m.on_failure.as_deref() {
+            None | Some("fail") => {}
+            Some("pause") => names.push(name),
+            Some(other) => {
+                return Err(Error::Invalid {
+                    setting: "machines.<name>.on_failure",
+                    value: format!("{other} (machine {name})"),
+                    why: "use \"pause\" or \"fail\"",
+                })
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// The `[tls]` table: PEM files.

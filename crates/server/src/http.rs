@@ -229,7 +229,12 @@ async fn api(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let Some(op) = target.strip_prefix(TARGET_PREFIX) else {
+    // Statecraft's own operations keep their prefix: the service routes by it.
+    let statecraft = crate::ops::operators::TARGET_PREFIX;
+    let Some(op) = target
+        .strip_prefix(TARGET_PREFIX)
+        .or_else(|| target.starts_with(statecraft).then_some(target))
+    else {
         return error_response(&ApiError::UnknownOperationException(format!(
             "Unknown operation: missing or foreign X-Amz-Target '{target}'"
         )));
@@ -293,7 +298,8 @@ async fn api(
         }
     }
     let started = std::time::Instant::now();
-    let result = service.call(op, &body).await;
+    let who = principal.as_ref().map(|p| p.name.as_str());
+    let result = service.call_by(op, &body, who).await;
     crate::observability::observe_api(op, &result, started.elapsed());
     match result {
         Ok(out) => respond(200, &out, None),

@@ -325,6 +325,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
     };
     let auth = config::auth(&args, &cfg.region)?;
     let tls_files = config::tls(&args)?;
+    let pause_on_failure = config::pause_on_failure(&args)?;
     let webhooks = config::triggers(&args)?;
     if auth.is_none() && !cfg.listen.ip().is_loopback() && !args.allow_unauthenticated {
         return Err(Error::Unauthenticated(cfg.listen));
@@ -361,6 +362,10 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
             .with_auth(auth)
             .with_tls(tls_files)
             .with_webhooks(webhooks);
+        server
+            .service
+            .runtime
+            .set_pause_on_failure(pause_on_failure);
         // Retention runs beside the server until the process ends.
         let retention = observability.retention().map(|o| {
             statecraft_runtime::retention::spawn(server.service.runtime.store().clone(), o)
