@@ -764,3 +764,101 @@ async fn kill_9_while_paused_loses_nothing() {
         );
     }
 }
+
+/// A local HTTP service that answers each request after `delay` with
+/// `{"n": <how many requests so far>}`, counting them.
+async fn slow_service(
+    delay: Duration,
+    count: Arc<std::sync::atomic::AtomicUsize>,
+) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let count = Arc::clone(&count);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let _ = s.read(&mut buf).await;
+                let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+                tokio::time::sleep(delay).await;
+                let body = format!("{{\"n\":{n}}}");
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_in_flight_finishes_while_paused_and_its_held_result_survives_kill_9() {
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let service = slow_service(Duration::from_millis(800), Arc::clone(&count)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start(dir.path(), None).await;
+    let machine = node
+        .create(
+            "inflight",
+            &json!({
+                "StartAt": "Call",
+                "States": {
+                    "Call": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+                        "Parameters": {"ApiEndpoint": format!("http://{service}/slow"), "Method": "GET"},
+                        "OutputPath": "$.ResponseBody", "Next": "After"},
+                    "After": {"Type": "Pass", "End": true}
+                }
+            }),
+        )
+        .await;
+    let arn = node.start_execution(&machine, json!({})).await;
+    node.op("PauseExecution", json!({"executionArn": arn}))
+        .await;
+    // The call goes on while paused; its answer is held, not applied.
+    let d = node
+        .wait_for(&arn, "the held task result", |d| {
+            d["pauseDetails"]["heldEvents"] == 1
+        })
+        .await;
+    assert_eq!(d["status"], "RUNNING");
+    assert!(!types(&node.history(&arn).await).contains(&"TaskSucceeded".to_string()));
+    node.kill();
+
+    let node = Node::start(dir.path(), None).await;
+    assert_eq!(node.describe(&arn).await["pauseDetails"]["heldEvents"], 1);
+    // Held, so not called again after the crash.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(count.load(Ordering::SeqCst), 1, "the task ran once");
+    node.op("ResumeExecution", json!({"executionArn": arn}))
+        .await;
+    let d = node.wait_done(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert_eq!(d["output"], "{\"n\":1}");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_on_failure_setting_stops_the_start_with_a_sentence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("statecraft.toml");
+    std::fs::write(&config, "[machines.flaky]\non_failure = \"sometimes\"\n").expect("config");
+    let out = Command::new(common::statecraft_binary())
+        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run statecraft server");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("machines.<name>.on_failure")
+            && err.contains("sometimes (machine flaky)")
+            && err.contains("use \"pause\" or \"fail\""),
+        "{err}"
+    );
+}
