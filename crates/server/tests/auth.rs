@@ -1,7 +1,8 @@
 //! Authentication end to end, with the real `statecraft` binary: SigV4 from
 //! boto3 (`auth_boto3.py`), the AWS CLI and the Rust SDK; roles; the console's
 //! sign-in, session, CSRF token and sign-out; loopback-only without
-//! credentials; TLS with a certificate made by openssl, reloaded on SIGHUP.
+//! credentials; TLS with a certificate made by openssl, reloaded on SIGHUP
+//! and when its files change.
 
 mod common;
 
@@ -492,7 +493,15 @@ c.list_state_machines()
 ctx = ssl.create_default_context(cafile=ca)
 with socket.create_connection(("127.0.0.1", port)) as s:
     with ctx.wrap_socket(s, server_hostname="localhost") as t:
-        print(dict(x[0] for x in t.getpeercert()["subject"])["commonName"])
+        cn = dict(x[0] for x in t.getpeercert()["subject"])["commonName"]
+import http.client, json
+h = http.client.HTTPSConnection("localhost", port, context=ctx)
+h.request("POST", "/console/api/session", body=json.dumps({"accessKeyId": "AKIDADMIN", "secretAccessKey": "admin-secret"}),
+          headers={"Content-Type": "application/json"})
+r = h.getresponse()
+session = [v for k, v in r.getheaders() if k.lower() == "set-cookie" and v.startswith("statecraft_session=")]
+secure = "secure" if r.status == 200 and session and "; Secure" in session[0] else f"not secure: {r.status} {session}"
+print(cn, secure)
 "#;
     let out = Command::new("python3")
         .args(["-c", script, &port.to_string()])
@@ -523,11 +532,12 @@ fn tls_serves_and_reloads_its_certificate() {
     let server = start(&config_text(&tls), true);
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut got = boto3_tls(server.port, &cert);
-    while got != "first" && Instant::now() < deadline {
+    while got != "first secure" && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
         got = boto3_tls(server.port, &cert);
     }
-    assert_eq!(got, "first");
+    // Over TLS the session cookie is Secure.
+    assert_eq!(got, "first secure");
     // Plain HTTP gets no answer from the TLS port.
     let plain = http_blocking(
         server.port,
@@ -544,9 +554,22 @@ fn tls_serves_and_reloads_its_certificate() {
         .status();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut got = boto3_tls(server.port, &second);
-    while got != "second" && Instant::now() < deadline {
+    while got != "second secure" && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
         got = boto3_tls(server.port, &second);
     }
-    assert_eq!(got, "second", "the new certificate was not served");
+    assert_eq!(got, "second secure", "the new certificate was not served");
+
+    // Files changed, no signal: the watcher picks it up.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (third, third_key) = certificate(dir.path(), "third");
+    std::fs::copy(&third, &cert).expect("copy cert");
+    std::fs::copy(&third_key, &key).expect("copy key");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = boto3_tls(server.port, &third);
+    while got != "third secure" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        got = boto3_tls(server.port, &third);
+    }
+    assert_eq!(got, "third secure", "a changed file was not reloaded");
 }

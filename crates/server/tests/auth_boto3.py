@@ -138,7 +138,7 @@ def send(request, host_header=None):
     return r.status, json.loads(body) if body else {}
 
 
-def api_request(op, body, host=None):
+def api_request(op, body, host=None, prefix="AWSStepFunctions"):
     url = urllib.parse.urlsplit(ENDPOINT)
     req = AWSRequest(
         method="POST",
@@ -146,7 +146,7 @@ def api_request(op, body, host=None):
         data=json.dumps(body).encode(),
         headers={
             "Content-Type": "application/x-amz-json-1.0",
-            "X-Amz-Target": f"AWSStepFunctions.{op}",
+            "X-Amz-Target": f"{prefix}.{op}",
             "Host": host or url.netloc,
         },
     )
@@ -247,6 +247,25 @@ expect_error(
     "AccessDeniedException",
     400,
 )
+# Statecraft's own operator operations are signed and role-checked alike.
+missing = arn.replace(":stateMachine:", ":execution:") + ":no-such-execution"
+for role, allowed in [("operator", True), ("reader", False), ("worker", False)]:
+    req = api_request("PauseExecution", {"executionArn": missing}, prefix="Statecraft")
+    SigV4Auth(Credentials(*KEYS[role]), "states", REGION).add_auth(req)
+    status, body = send(req)
+    denied = body.get("__type") == "AccessDeniedException"
+    check(
+        f"{role} {'may' if allowed else 'may not'} call Statecraft.PauseExecution",
+        denied != allowed and (allowed or "states:PauseExecution" in body.get("message", "")),
+        f"{status} {body}",
+    )
+status, body = send(api_request("ResumeExecution", {"executionArn": missing}, prefix="Statecraft"))
+check(
+    "an unsigned Statecraft.ResumeExecution is MissingAuthenticationTokenException",
+    status == 403 and body.get("__type") == "MissingAuthenticationTokenException",
+    f"{status} {body}",
+)
+
 admin.delete_state_machine(stateMachineArn=arn)
 check("admin deletes", True)
 
