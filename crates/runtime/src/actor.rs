@@ -411,6 +411,7 @@ impl Actor {
         match end {
             End::Finished => {
                 inner.timers.cancel_all(&self.arn);
+                inner.lock_fences().remove(&self.arn);
                 inner.wake_waiters(&self.arn);
                 let stopped = now_ms();
                 for msg in leftover {
@@ -489,7 +490,7 @@ impl Actor {
             self.running.remove(&task);
         }
         let observed = crate::observe::before_commit(inner.store.as_ref(), &plan.transition);
-        self.version = inner.store.commit(plan.transition).await?;
+        self.version = inner.commit(plan.transition).await?;
         observed.committed(&self.arn);
         self.more = yielded;
         self.carry_out(inner, plan.commands);
@@ -554,7 +555,6 @@ impl Actor {
         let mut state = execution_state(execution, self.redrive_date_ms, now)?;
         crate::operators::set_pause(&mut state, Some(&pause));
         self.version = inner
-            .store
             .commit(Transition {
                 execution_arn: self.arn.clone(),
                 expected_version: self.version,
@@ -612,7 +612,7 @@ impl Actor {
             tasks: Vec::new(),
         };
         let observed = crate::observe::before_commit(inner.store.as_ref(), &transition);
-        self.version = inner.store.commit(transition).await?;
+        self.version = inner.commit(transition).await?;
         observed.committed(&self.arn);
         self.execution = Some(execution);
         self.pause = None;
@@ -653,7 +653,6 @@ impl Actor {
             let mut state = execution_state(&execution, self.redrive_date_ms, now)?;
             crate::operators::set_pause(&mut state, Some(&pause));
             inner
-                .store
                 .commit(Transition {
                     execution_arn: self.arn.clone(),
                     expected_version: self.version,
@@ -718,7 +717,7 @@ impl Actor {
             Err(e) => return (Err(e), Ok(())),
         };
         let observed = crate::observe::before_commit(inner.store.as_ref(), &plan.transition);
-        match inner.store.commit(plan.transition).await {
+        match inner.commit(plan.transition).await {
             Ok(version) => {
                 observed.committed(&self.arn);
                 self.version = version;

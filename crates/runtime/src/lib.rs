@@ -134,8 +134,9 @@ pub struct Started {
     pub start_date_ms: i64,
 }
 
-/// The default [`Options::lease`].
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// The default [`Options::lease`]: a node that dies loses its executions
+/// within this time (renewals come every third of it).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 
 /// The runtime. Clone it freely: clones share everything.
 #[derive(Clone)]
@@ -161,6 +162,10 @@ pub(crate) struct Inner {
     lease_ms: i64,
     /// The mailbox of every execution that has an actor now.
     actors: Mutex<HashMap<String, Mailbox>>,
+    /// The fencing token of every execution lease this node holds: its
+    /// commits carry it, and the store refuses them once another node took
+    /// the lease over.
+    fences: Mutex<HashMap<String, u64>>,
     next_actor_id: std::sync::atomic::AtomicU64,
     live_actors: AtomicUsize,
     /// Who waits for which execution to end ([`Runtime::wait_for_completion`]).
@@ -186,7 +191,14 @@ impl Runtime {
     /// PostgreSQL database of `options.store_url`), starts the services and
     /// recovers every active execution. Must be called inside a tokio
     /// runtime.
-    pub async fn open(options: Options) -> Result<Runtime> {
+    pub async fn open(mut options: Options) -> Result<Runtime> {
+        if options.store_url.is_some() && options.node_id == Options::new("").node_id {
+            // Nodes sharing a database must not share a lease owner name:
+            // each process gets its own, so that a restarted node takes its
+            // predecessor's executions over (new fencing tokens) rather than
+            // renewing leases it never held.
+            options.node_id = unique_node_id();
+        }
         let store: Arc<dyn Store> = match &options.store_url {
             Some(url) => {
                 let postgres = PostgresOptions::new(url.as_str());
@@ -252,6 +264,7 @@ impl Runtime {
             node_id,
             lease_ms: i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1),
             actors: Mutex::new(HashMap::new()),
+            fences: Mutex::new(HashMap::new()),
             next_actor_id: std::sync::atomic::AtomicU64::new(1),
             live_actors: AtomicUsize::new(0),
             waiters: Mutex::new(HashMap::new()),
@@ -290,10 +303,20 @@ impl Runtime {
     /// event or call that needs it (activation is idempotent).
     async fn recover(&self) -> Result<()> {
         let inner = Arc::clone(&self.inner);
-        let arns = inner
+        let leases = inner
             .store
-            .claim_executions(&inner.node_id, now_ms(), inner.lease_ms, u32::MAX)
+            .claim_leases(&inner.node_id, now_ms(), inner.lease_ms, u32::MAX)
             .await?;
+        let arns: Vec<String> = {
+            let mut fences = inner.lock_fences();
+            leases
+                .into_iter()
+                .map(|l| {
+                    fences.insert(l.execution_arn.clone(), l.token);
+                    l.execution_arn
+                })
+                .collect()
+        };
         tokio::spawn(async move {
             for arn in arns {
                 if inner.shutting_down.load(Ordering::Acquire) {
@@ -329,19 +352,16 @@ impl Runtime {
                 if inner.shutting_down.load(Ordering::Acquire) {
                     return;
                 }
+                let started = std::time::Instant::now();
                 let claimed = inner
                     .store
-                    .claim_executions(&inner.node_id, now_ms(), inner.lease_ms, u32::MAX)
+                    .claim_leases(&inner.node_id, now_ms(), inner.lease_ms, u32::MAX)
                     .await;
                 // A failed renewal is retried at the next tick; the lease
                 // outlasts two missed renewals.
-                for arn in claimed.unwrap_or_default() {
-                    if !inner.lock_actors().contains_key(&arn) {
-                        if let Err(e) = inner.activate(&arn) {
-                            inner.lock_recovery_failures().insert(arn, e);
-                        }
-                    }
-                }
+                let Ok(leases) = claimed else { continue };
+                statecraft_telemetry::metrics::observe_lease_claim(started.elapsed());
+                inner.renewed(leases);
             }
         });
     }
@@ -447,6 +467,9 @@ impl Runtime {
             .await?;
         match created {
             Created::New => {
+                inner
+                    .lock_fences()
+                    .insert(execution_arn.clone(), statecraft_store::FIRST_LEASE_TOKEN);
                 observed.committed(&execution_arn);
                 if execution.is_finished() {
                     // Done within its first step (a chain of Pass/Choice
@@ -575,7 +598,7 @@ impl Runtime {
             .await
         };
         let plan = plan?;
-        let version = match inner.store.commit(plan.transition).await {
+        let version = match inner.commit(plan.transition).await {
             Ok(v) => v,
             // Someone else redrove (or otherwise advanced) it first.
             Err(statecraft_store::Error::Conflict { .. }) => {
@@ -837,6 +860,126 @@ impl Inner {
         }
     }
 
+    fn lock_fences(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        match self.fences.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// What a renewal claim answered: executions newly claimed (taken over
+    /// from a node that stopped renewing) are resumed from their last
+    /// committed transition; executions this node ran that are missing
+    /// from the answer, or came back with another fencing token, were
+    /// taken over by another node and are dropped here.
+    fn renewed(self: &Arc<Self>, leases: Vec<statecraft_store::Lease>) {
+        let mut taken = Vec::new();
+        let mut lost = Vec::new();
+        {
+            let mut fences = self.lock_fences();
+            let claimed: std::collections::HashSet<&str> =
+                leases.iter().map(|l| l.execution_arn.as_str()).collect();
+            fences.retain(|arn, _| {
+                let keep = claimed.contains(arn.as_str());
+                if !keep {
+                    lost.push(arn.clone());
+                }
+                keep
+            });
+            for l in &leases {
+                match fences.insert(l.execution_arn.clone(), l.token) {
+                    Some(held) if held == l.token => {}
+                    Some(_) => {
+                        lost.push(l.execution_arn.clone());
+                        taken.push(l.execution_arn.clone());
+                    }
+                    None => taken.push(l.execution_arn.clone()),
+                }
+            }
+        }
+        for arn in &lost {
+            self.drop_execution(arn);
+        }
+        statecraft_telemetry::metrics::set_leases_held(self.lock_fences().len());
+        for arn in taken {
+            if self.lock_actors().contains_key(&arn) {
+                continue;
+            }
+            statecraft_telemetry::metrics::count_takeover();
+            if let Err(e) = self.activate(&arn) {
+                self.lock_recovery_failures().insert(arn, e);
+            }
+        }
+    }
+
+    /// Forgets an execution whose lease another node holds now: its actor
+    /// ends at its next message and its timers are disarmed here (they
+    /// fire on the new owner). Whatever it was about to commit is refused
+    /// by the store, so nothing runs twice.
+    fn drop_execution(&self, arn: &str) {
+        let had_actor = self.lock_actors().remove(arn).is_some();
+        self.timers.cancel_all(arn);
+        if had_actor {
+            tracing::warn!(
+                execution = arn,
+                node = %self.node_id,
+                "lost ownership of the execution: another node took its lease over; dropped it here"
+            );
+            statecraft_telemetry::metrics::count_lease_lost();
+        }
+    }
+
+    /// This node's fencing token for `arn`, taking the lease if nobody
+    /// holds it (or it expired). `LeaseLost` while another node holds it.
+    async fn fence(&self, arn: &str) -> statecraft_store::Result<statecraft_store::Fence> {
+        if let Some(token) = self.lock_fences().get(arn) {
+            return Ok(statecraft_store::Fence {
+                owner: self.node_id.clone(),
+                token: *token,
+            });
+        }
+        let claimed = self
+            .store
+            .claim_lease(arn, &self.node_id, now_ms(), self.lease_ms)
+            .await?;
+        match claimed {
+            Some(token) => {
+                self.lock_fences().insert(arn.to_string(), token);
+                Ok(statecraft_store::Fence {
+                    owner: self.node_id.clone(),
+                    token,
+                })
+            }
+            None => Err(statecraft_store::Error::LeaseLost {
+                arn: arn.to_string(),
+                owner: self.node_id.clone(),
+                token: 0,
+            }),
+        }
+    }
+
+    /// Commits a transition under this node's lease on the execution
+    /// (fencing): refused with `LeaseLost` once another node took it over,
+    /// and then the execution is dropped from this node.
+    pub(crate) async fn commit(
+        &self,
+        transition: statecraft_store::Transition,
+    ) -> statecraft_store::Result<u64> {
+        let arn = transition.execution_arn.clone();
+        let fence = self.fence(&arn).await?;
+        let r = self.store.commit_fenced(transition, fence).await;
+        if let Err(statecraft_store::Error::LeaseLost { .. }) = &r {
+            self.lock_fences().remove(&arn);
+            tracing::warn!(
+                execution = %arn,
+                node = %self.node_id,
+                "lost ownership of the execution: the store refused a commit with a stale lease"
+            );
+            statecraft_telemetry::metrics::count_lease_lost();
+        }
+        r
+    }
+
     fn lock_recovery_failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, Error>> {
         match self.recovery_failures.lock() {
             Ok(g) => g,
@@ -947,6 +1090,11 @@ impl Inner {
         if record.state.status != ExecutionStatus::Running {
             return Ok(false);
         }
+        // Only the lease holder runs an execution: a node without it would
+        // dispatch its tasks and arm its timers a second time.
+        // (Activation is synchronous, like the store reads above; the
+        // claim is one short write.)
+        block_on(self.fence(arn))?;
         let revision = self
             .store
             .get_revision(&record.revision_id)?
@@ -1026,6 +1174,38 @@ fn pick_route(routing: &[statecraft_store::Route], r: f64) -> Option<String> {
         point -= w;
     }
     routing.last().map(|x| x.version_arn.clone())
+}
+
+/// A lease owner name no other process uses: host, process id and a random
+/// suffix (a restarted process may get its predecessor's pid).
+fn unique_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".into());
+    format!("{host}-{}-{:08x}", std::process::id(), fastrand::u32(..))
+}
+
+/// Runs a short future to completion on this thread: how synchronous code
+/// (activation, which already blocks on store reads) waits for one store
+/// write. Tokio's own blocking waits refuse to run inside its workers.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
 }
 
 #[cfg(test)]

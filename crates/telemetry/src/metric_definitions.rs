@@ -64,6 +64,18 @@ pub const REQUESTS_REFUSED_HELP: &str =
 pub const STORE_ERRORS: &str = "statecraft_store_errors";
 pub const STORE_ERRORS_HELP: &str =
     "Store operations that failed, per kind (corrupt, full, busy, io, readonly, other)";
+pub const LEASES_HELD: &str = "statecraft_leases_held";
+pub const LEASES_HELD_HELP: &str =
+    "Execution leases this node holds (the executions it runs), after its last renewal";
+pub const LEASE_TAKEOVERS: &str = "statecraft_lease_takeovers";
+pub const LEASE_TAKEOVERS_HELP: &str =
+    "Executions this node took over after their lease expired (another node died or stalled)";
+pub const LEASES_LOST: &str = "statecraft_leases_lost";
+pub const LEASES_LOST_HELP: &str =
+    "Executions this node dropped because another node took their lease over (a refused renewal or fenced commit)";
+pub const LEASE_CLAIM_DURATION: &str = "statecraft_lease_claim_duration_seconds";
+pub const LEASE_CLAIM_DURATION_HELP: &str =
+    "How long one claim (renewal and takeover) of execution leases took in the store";
 
 /// Every metric name, for tests that check the endpoint lists them all.
 pub const ALL: &[&str] = &[
@@ -86,6 +98,10 @@ pub const ALL: &[&str] = &[
     RETENTION_DELETED,
     REQUESTS_REFUSED,
     STORE_ERRORS,
+    LEASES_HELD,
+    LEASE_TAKEOVERS,
+    LEASES_LOST,
+    LEASE_CLAIM_DURATION,
 ];
 
 pub const OPERATOR_ACTIONS: &str = "statecraft_operator_actions";

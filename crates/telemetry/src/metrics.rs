@@ -102,6 +102,10 @@ struct Metrics {
     requests_refused: Family<ReasonLabels, Counter>,
     store_errors: Family<KindLabels, Counter>,
     operator_actions: Family<ActionLabels, Counter>,
+    leases_held: Gauge,
+    lease_takeovers: Counter,
+    leases_lost: Counter,
+    lease_claim: Histogram,
 }
 
 impl Metrics {
@@ -130,6 +134,10 @@ impl Metrics {
             requests_refused: Family::default(),
             store_errors: Family::default(),
             operator_actions: Family::default(),
+            leases_held: Gauge::default(),
+            lease_takeovers: Counter::default(),
+            leases_lost: Counter::default(),
+            lease_claim: seconds(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -234,6 +242,26 @@ impl Metrics {
             def::OPERATOR_ACTIONS,
             def::OPERATOR_ACTIONS_HELP,
             m.operator_actions.clone(),
+        );
+        r.register(
+            def::LEASES_HELD,
+            def::LEASES_HELD_HELP,
+            m.leases_held.clone(),
+        );
+        r.register(
+            def::LEASE_TAKEOVERS,
+            def::LEASE_TAKEOVERS_HELP,
+            m.lease_takeovers.clone(),
+        );
+        r.register(
+            def::LEASES_LOST,
+            def::LEASES_LOST_HELP,
+            m.leases_lost.clone(),
+        );
+        r.register(
+            def::LEASE_CLAIM_DURATION,
+            def::LEASE_CLAIM_DURATION_HELP,
+            m.lease_claim.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -502,6 +530,28 @@ pub fn observe_operator(action: &'static str) {
 /// Counts executions removed by retention.
 pub fn observe_retention(deleted: u64) {
     METRICS.retention_deleted.inc_by(deleted);
+}
+
+/// Sets how many execution leases this node holds.
+pub fn set_leases_held(n: usize) {
+    METRICS
+        .leases_held
+        .set(i64::try_from(n).unwrap_or(i64::MAX));
+}
+
+/// Counts one execution taken over from a node whose lease expired.
+pub fn count_takeover() {
+    METRICS.lease_takeovers.inc();
+}
+
+/// Counts one execution dropped because another node holds its lease now.
+pub fn count_lease_lost() {
+    METRICS.leases_lost.inc();
+}
+
+/// Records how long one claim of execution leases took.
+pub fn observe_lease_claim(elapsed: Duration) {
+    METRICS.lease_claim.observe(elapsed.as_secs_f64());
 }
 
 #[cfg(test)]
