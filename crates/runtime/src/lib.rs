@@ -940,7 +940,7 @@ impl Inner {
         }
         let claimed = self
             .store
-            .claim_lease(arn, &self.node_id, now_ms(), self.lease_ms)
+            .claim_lease(arn, &self.node_id, now_ms(), self.lease_ms, false)
             .await?;
         match claimed {
             Some(token) => {

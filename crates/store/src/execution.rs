@@ -405,17 +405,27 @@ pub trait ExecutionStore: Send + Sync {
 
     /// Takes the lease of one execution, whatever its status, if nobody
     /// holds it, it expired, or `owner` holds it already (renewed), until
-    /// `now_ms + lease_ms`. The fencing token, or `None` while another
-    /// node holds it. `NotFound` if the execution does not exist. How a
-    /// node takes an execution it is asked to run before a claim gave it
-    /// (a redrive, an on-demand activation).
+    /// `now_ms + lease_ms`; with `force`, also from another holder (whose
+    /// next fenced commit is then refused). The fencing token, or `None`
+    /// while another node holds it (never with `force`). `NotFound` if the
+    /// execution does not exist. How a node takes an execution it is asked
+    /// to act on before a claim gave it (an on-demand activation; with
+    /// `force`, an operator's StopExecution or RedriveExecution that
+    /// arrived at this node).
     fn claim_lease(
         &self,
         execution_arn: &str,
         owner: &str,
         now_ms: i64,
         lease_ms: i64,
+        force: bool,
     ) -> Pending<Option<u64>>;
+
+    /// Up to `limit` recorded task answers ([`ExecutionStore::answer_task`])
+    /// not yet consumed by a transition, of executions whose lease `owner`
+    /// holds: (execution ARN, task id, answer). How the owner of an
+    /// execution learns of a SendTaskSuccess/Failure another node took.
+    fn owned_task_answers(&self, owner: &str, limit: u32) -> Result<Vec<(String, u64, String)>>;
 
     /// Leases the oldest pending task of `resource` that nobody holds (or
     /// whose lease expired) to `owner` until `now_ms + lease_ms`: how an

@@ -756,12 +756,14 @@ fn fenced_commits_need_the_current_lease(store: &dyn Store) {
 
     // Held by node-a until 10 000: node-b cannot take it before.
     assert_eq!(
-        store.claim_lease(&arn, "node-b", 5_000, 1_000).wait(),
+        store
+            .claim_lease(&arn, "node-b", 5_000, 1_000, false)
+            .wait(),
         Ok(None)
     );
     // Expired: node-b takes it over with a greater token...
     let b_token = store
-        .claim_lease(&arn, "node-b", 20_000, 1_000)
+        .claim_lease(&arn, "node-b", 20_000, 1_000, false)
         .wait()
         .unwrap()
         .expect("an expired lease is taken");
@@ -776,7 +778,9 @@ fn fenced_commits_need_the_current_lease(store: &dyn Store) {
     let b = fence("node-b", b_token);
     assert_eq!(store.commit_fenced(step_from(&arn, 2), b).wait(), Ok(3));
     assert_eq!(
-        store.claim_lease(&arn, "node-b", 20_500, 1_000).wait(),
+        store
+            .claim_lease(&arn, "node-b", 20_500, 1_000, false)
+            .wait(),
         Ok(Some(b_token))
     );
 
@@ -797,9 +801,56 @@ fn fenced_commits_need_the_current_lease(store: &dyn Store) {
         Ok(4)
     );
 
+    // An operator's request at another node takes a live lease by force;
+    // the holder is fenced off at once.
+    let forced = store
+        .claim_lease(&arn, "node-c", 100_100, 60_000, true)
+        .wait()
+        .unwrap()
+        .expect("a forced claim always takes the lease");
+    assert!(forced > taken.token);
     assert!(matches!(
         store
-            .claim_lease(&exec_arn("no-such"), "node-a", 1, 1)
+            .commit_fenced(step_from(&arn, 4), fence("node-a", taken.token))
+            .wait(),
+        Err(Error::LeaseLost { .. })
+    ));
+
+    // The owner finds the answers other nodes recorded for its tasks.
+    let mut t = step_from(&arn, 4);
+    t.tasks = vec![TaskChange::Queue(PendingTask {
+        task_id: 3,
+        resource: "arn:aws:states:us-east-1:123456789012:activity:fenced".into(),
+        request: "{}".into(),
+        token: Some("fenced-token".into()),
+        lease_owner: None,
+        lease_expires_ms: None,
+    })];
+    let c = fence("node-c", forced);
+    assert_eq!(store.commit_fenced(t, c).wait(), Ok(5));
+    assert_eq!(
+        store.owned_task_answers("node-c", 100).unwrap(),
+        Vec::new(),
+        "no answer yet"
+    );
+    assert!(store
+        .answer_task("fenced-token", "the answer".into())
+        .wait()
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store.owned_task_answers("node-c", 100).unwrap(),
+        vec![(arn.clone(), 3, "the answer".to_string())]
+    );
+    assert!(store
+        .owned_task_answers("node-a", 100)
+        .unwrap()
+        .iter()
+        .all(|(a, _, _)| a != &arn));
+
+    assert!(matches!(
+        store
+            .claim_lease(&exec_arn("no-such"), "node-a", 1, 1, false)
             .wait(),
         Err(Error::NotFound { .. })
     ));

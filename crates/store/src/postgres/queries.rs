@@ -1209,21 +1209,23 @@ pub(crate) fn claim_leases(
     .collect()
 }
 
-/// Takes one execution's lease if it is free, expired or `owner`'s own;
-/// its fencing token, or `None` while another node holds it.
+/// Takes one execution's lease if it is free, expired or `owner`'s own (or
+/// whoever holds it, with `force`); its fencing token, or `None` while
+/// another node holds it.
 pub(crate) fn claim_lease(
     db: &mut Db,
     arn: &str,
     owner: &str,
     now_ms: i64,
     lease_ms: i64,
+    force: bool,
 ) -> Result<Option<u64>> {
     let claimed = db.query_opt(
         "UPDATE executions SET lease_owner = $2, lease_expires_ms = $3, \
          lease_token = CASE WHEN lease_owner = $2 THEN lease_token ELSE lease_token + 1 END \
-         WHERE arn = $1 AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_ms < $4) \
+         WHERE arn = $1 AND ($5 OR lease_owner IS NULL OR lease_owner = $2 OR lease_expires_ms < $4) \
          RETURNING lease_token",
-        &[&arn, &owner, &now_ms.saturating_add(lease_ms), &now_ms],
+        &[&arn, &owner, &now_ms.saturating_add(lease_ms), &now_ms, &force],
     )?;
     match claimed {
         Some(row) => Ok(Some(to_u64(row.try_get(0)?))),
@@ -1232,6 +1234,23 @@ pub(crate) fn claim_lease(
             Ok(None)
         }
     }
+}
+
+/// Unconsumed task answers of executions `owner` holds.
+pub(crate) fn owned_task_answers(
+    db: &mut Db,
+    owner: &str,
+    limit: u32,
+) -> Result<Vec<(String, u64, String)>> {
+    db.query(
+        "SELECT e.arn, t.task_id, t.answer FROM tasks t JOIN executions e ON e.id = t.execution_id \
+         WHERE t.answer IS NOT NULL AND e.lease_owner = $1 ORDER BY t.execution_id, t.task_id \
+         LIMIT $2",
+        &[&owner, &i64::from(limit)],
+    )?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, to_u64(r.try_get(1)?), r.try_get(2)?)))
+    .collect()
 }
 
 pub(crate) fn claim_task(

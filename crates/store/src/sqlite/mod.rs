@@ -661,10 +661,15 @@ impl ExecutionStore for SqliteStore {
         owner: &str,
         now_ms: i64,
         lease_ms: i64,
+        force: bool,
     ) -> Pending<Option<u64>> {
         let arn = execution_arn.to_string();
         let owner = owner.to_string();
-        self.write(move |c| queries::claim_lease(c, &arn, &owner, now_ms, lease_ms))
+        self.write(move |c| queries::claim_lease(c, &arn, &owner, now_ms, lease_ms, force))
+    }
+
+    fn owned_task_answers(&self, owner: &str, limit: u32) -> Result<Vec<(String, u64, String)>> {
+        self.read(|c| queries::owned_task_answers(c, owner, limit))
     }
 
     fn claim_task(

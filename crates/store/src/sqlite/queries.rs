@@ -1284,24 +1284,26 @@ pub(crate) fn claim_leases(
     Ok(leases)
 }
 
-/// Takes one execution's lease if it is free, expired or `owner`'s own;
-/// its fencing token, or `None` while another node holds it.
+/// Takes one execution's lease if it is free, expired or `owner`'s own (or
+/// whoever holds it, with `force`); its fencing token, or `None` while
+/// another node holds it.
 pub(crate) fn claim_lease(
     conn: &Connection,
     arn: &str,
     owner: &str,
     now_ms: i64,
     lease_ms: i64,
+    force: bool,
 ) -> Result<Option<u64>> {
     let token: Option<i64> = conn
         .prepare_cached(
             "UPDATE executions SET lease_owner = ?2, lease_expires_ms = ?3, \
              lease_token = CASE WHEN lease_owner = ?2 THEN lease_token ELSE lease_token + 1 END \
-             WHERE arn = ?1 AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_expires_ms < ?4) \
+             WHERE arn = ?1 AND (?5 OR lease_owner IS NULL OR lease_owner = ?2 OR lease_expires_ms < ?4) \
              RETURNING lease_token",
         )?
         .query_row(
-            params![arn, owner, now_ms.saturating_add(lease_ms), now_ms],
+            params![arn, owner, now_ms.saturating_add(lease_ms), now_ms, force],
             |r| r.get(0),
         )
         .optional()?;
@@ -1312,6 +1314,25 @@ pub(crate) fn claim_lease(
             Ok(None)
         }
     }
+}
+
+/// Unconsumed task answers of executions `owner` holds.
+pub(crate) fn owned_task_answers(
+    conn: &Connection,
+    owner: &str,
+    limit: u32,
+) -> Result<Vec<(String, u64, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.arn, t.task_id, t.answer FROM tasks t JOIN executions e ON e.id = t.execution_id \
+         WHERE t.answer IS NOT NULL AND e.lease_owner = ?1 ORDER BY t.execution_id, t.task_id \
+         LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![owner, i64::from(limit)], |r| {
+            Ok((r.get(0)?, to_u64(r.get(1)?), r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<Vec<(String, u64, String)>>>()?;
+    Ok(rows)
 }
 
 pub(crate) fn claim_task(
