@@ -159,6 +159,16 @@ pub fn auth(args: &ServerArgs, region: &str) -> Result<Option<crate::auth::Auth>
     crate::auth::Auth::from_file(file, region).map_err(|e| Error::Auth(e.to_string()))
 }
 
+/// The `[limits.integrations]` tables: concurrency and rate limits of
+/// tasks (see [`crate::flow`]).
+pub fn flow_limits(args: &ServerArgs) -> Result<Vec<std::sync::Arc<crate::flow::Limit>>, Error> {
+    let tables = match &args.config {
+        Some(path) => read_file(path)?.limits.integrations,
+        None => return Ok(Vec::new()),
+    };
+    crate::flow::limits_of(tables).map_err(Error::Flow)
+}
+
 /// The `[triggers]` section: the webhooks (see [`crate::triggers`]).
 pub fn triggers(args: &ServerArgs) -> Result<crate::triggers::Webhooks, Error> {
     let file = match &args.config {
@@ -185,6 +195,9 @@ struct LimitsFile {
     open_executions: Option<u64>,
     start_rate_per_second: Option<f64>,
     start_burst: Option<u32>,
+    /// `[limits.integrations."<resource or prefix>"]`: read by [`flow_limits`].
+    #[serde(default)]
+    integrations: std::collections::BTreeMap<String, crate::flow::LimitFile>,
 }
 
 /// The runtime's limits: the file's `[limits]` table over the defaults
@@ -289,6 +302,8 @@ pub enum Error {
     Auth(String),
     #[error("invalid [triggers] config: {0}")]
     Triggers(String),
+    #[error("invalid [limits.integrations] config: {0}")]
+    Flow(String),
     #[error("invalid {setting} {value:?}: {why}")]
     Invalid {
         setting: &'static str,

@@ -23,6 +23,7 @@ pub mod arn;
 pub mod auth;
 pub mod config;
 pub mod definition;
+pub mod flow;
 pub mod guard;
 pub mod http;
 pub mod names;
@@ -89,6 +90,8 @@ pub struct Server {
     tls: Option<config::TlsFile>,
     /// `[triggers.webhooks]`: `POST /triggers/{name}`.
     webhooks: Arc<triggers::Webhooks>,
+    /// `[limits.integrations]`: concurrency and rate limits of tasks.
+    flow: flow::FlowLimits,
 }
 
 impl Server {
@@ -155,6 +158,10 @@ impl Server {
             only.register(m.clone());
             integrations = only;
         }
+        // Flow control in front of every integration ([limits.integrations],
+        // put in force by Server::with_flow_limits).
+        let flow = flow::FlowLimits::default();
+        let integrations = flow.wrap(integrations);
         let mut options = statecraft_runtime::Options::new(cfg.data_dir.clone());
         options.store_url = store_url;
         options.integrations = integrations;
@@ -185,6 +192,7 @@ impl Server {
             auth: None,
             tls: None,
             webhooks: Arc::default(),
+            flow,
         })
     }
 
@@ -192,6 +200,12 @@ impl Server {
     /// (see [`auth`]); `None` checks nothing.
     pub fn with_auth(mut self, auth: Option<auth::Auth>) -> Server {
         self.auth = auth.map(Arc::new);
+        self
+    }
+
+    /// Puts `limits` (`[limits.integrations]`, see [`flow`]) in force.
+    pub fn with_flow_limits(self, limits: Vec<Arc<flow::Limit>>) -> Server {
+        self.flow.set(limits);
         self
     }
 
@@ -325,8 +339,9 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
     };
     let auth = config::auth(&args, &cfg.region)?;
     let tls_files = config::tls(&args)?;
-    let pause_on_failure = config::pause_on_failure(&args)?;
     let webhooks = config::triggers(&args)?;
+    let flow_limits = config::flow_limits(&args)?;
+    let pause_on_failure = config::pause_on_failure(&args)?;
     if auth.is_none() && !cfg.listen.ip().is_loopback() && !args.allow_unauthenticated {
         return Err(Error::Unauthenticated(cfg.listen));
     }
@@ -361,7 +376,8 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
             .allow_hosts(allowed_hosts)
             .with_auth(auth)
             .with_tls(tls_files)
-            .with_webhooks(webhooks);
+            .with_webhooks(webhooks)
+            .with_flow_limits(flow_limits);
         server
             .service
             .runtime
