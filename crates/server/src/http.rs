@@ -159,6 +159,9 @@ fn operation_name(target: &str) -> &str {
 
 fn auth_response(f: &crate::auth::Failure) -> Response {
     statecraft_telemetry::metrics::observe_refused("auth");
+    // For whoever watches for probing: what was refused and why (never a
+    // secret; the access key id is in an AccessDeniedException's text).
+    tracing::info!(error = f.type_name(), "API request refused: {f}");
     respond(
         f.status(),
         &serde_json::json!({ "__type": f.type_name(), "message": f.to_string() }),
