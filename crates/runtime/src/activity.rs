@@ -26,6 +26,10 @@ use crate::integration::{Integration, TaskContext, TaskFuture, TaskOutcome};
 /// (AWS's quota); more are refused with `ActivityWorkerLimitExceeded`.
 pub const MAX_POLLS_PER_ACTIVITY: usize = 1000;
 
+/// How often waiting GetActivityTask polls look for tasks that other nodes
+/// (sharing the database) dispatched.
+pub const SLOW_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The suffix of a resource whose task waits for its token.
 pub const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
 
@@ -54,7 +58,7 @@ pub fn is_activity(resource: &str) -> bool {
 /// between the runtime's registry and the API's GetActivityTask.
 #[derive(Default)]
 pub struct ActivityTasks {
-    waiting: Mutex<HashMap<String, Arc<Notify>>>,
+    waiting: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
     /// Where activities are looked up, once the runtime has opened it.
     store: OnceLock<Arc<dyn Store>>,
     /// Set at shutdown: long polls answer at once instead of holding the
@@ -133,8 +137,48 @@ impl ActivityTasks {
     /// Lets the integration check that a task's activity exists (the store
     /// is opened by the runtime, after the integrations are built). Without
     /// a store every activity is taken to exist.
+    ///
+    /// Also starts the slow poll that serves tasks other nodes queued:
+    /// every [`SLOW_POLL`], the polls of each activity that has a free
+    /// task in the store are woken to claim it (a node sharing the
+    /// database with others is not told when they dispatch).
     pub fn bind_store(&self, store: Arc<dyn Store>) {
-        let _ = self.store.set(store);
+        let _ = self.store.set(Arc::clone(&store));
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let waiting = Arc::downgrade(&self.waiting);
+        let polls = Arc::downgrade(&self.polls);
+        handle.spawn(async move {
+            loop {
+                tokio::time::sleep(SLOW_POLL).await;
+                let (Some(waiting), Some(polls)) = (waiting.upgrade(), polls.upgrade()) else {
+                    return;
+                };
+                let polled: Vec<String> = match polls.lock() {
+                    Ok(g) => g.keys().cloned().collect(),
+                    Err(poisoned) => poisoned.into_inner().keys().cloned().collect(),
+                };
+                let now = crate::host::now_ms();
+                for arn in polled {
+                    let free = store.resource_tasks(&arn, 1000).is_ok_and(|tasks| {
+                        tasks.iter().any(|(_, t)| {
+                            t.lease_owner.is_none() || t.lease_expires_ms.is_some_and(|e| e < now)
+                        })
+                    });
+                    if !free {
+                        continue;
+                    }
+                    let notify = match waiting.lock() {
+                        Ok(g) => g.get(&arn).cloned(),
+                        Err(poisoned) => poisoned.into_inner().get(&arn).cloned(),
+                    };
+                    if let Some(n) = notify {
+                        n.notify_waiters();
+                    }
+                }
+            }
+        });
     }
 
     /// Registers a poll of `activity_arn`; `None` if the activity has

@@ -289,6 +289,7 @@ impl Runtime {
         let rt = Runtime { inner };
         rt.recover().await?;
         rt.spawn_lease_renewal();
+        rt.spawn_answer_poll();
         Ok(rt)
     }
 
@@ -362,6 +363,23 @@ impl Runtime {
                 let Ok(leases) = claimed else { continue };
                 statecraft_telemetry::metrics::observe_lease_claim(started.elapsed());
                 inner.renewed(leases);
+            }
+        });
+    }
+
+    /// Every [`activity::SLOW_POLL`], delivers task answers that other nodes
+    /// recorded for executions this node runs (SendTaskSuccess/Failure sent
+    /// to another node).
+    fn spawn_answer_poll(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(activity::SLOW_POLL).await;
+                let Some(inner) = weak.upgrade() else { return };
+                if inner.shutting_down.load(Ordering::Acquire) {
+                    return;
+                }
+                inner.deliver_recorded_answers();
             }
         });
     }
@@ -537,6 +555,7 @@ impl Runtime {
     ) -> Result<i64> {
         let inner = &self.inner;
         inner.check_running()?;
+        inner.take_over(execution_arn).await?;
         let (reply, answer) = oneshot::channel();
         if inner.send(
             execution_arn,
@@ -598,6 +617,7 @@ impl Runtime {
             .await
         };
         let plan = plan?;
+        inner.take_over(execution_arn).await?;
         let version = match inner.commit(plan.transition).await {
             Ok(v) => v,
             // Someone else redrove (or otherwise advanced) it first.
@@ -744,7 +764,12 @@ impl Runtime {
                 "Task Timed Out: 'Provided task does not exist anymore'".into(),
             ));
         };
-        inner.send(&arn, Msg::Answer(answer.into_event(task.task_id)))
+        match inner.send(&arn, Msg::Answer(answer.into_event(task.task_id))) {
+            // Another node runs the execution: the answer is recorded, and
+            // its owner delivers it (it looks for answers to its tasks).
+            Err(Error::Store(statecraft_store::Error::LeaseLost { .. })) => Ok(true),
+            other => other,
+        }
     }
 
     /// The number of executions with a live actor (for tests and metrics).
@@ -955,6 +980,43 @@ impl Inner {
                 owner: self.node_id.clone(),
                 token: 0,
             }),
+        }
+    }
+
+    /// Takes an execution's lease from whichever node holds it, unless this
+    /// node has it already: how a StopExecution or RedriveExecution that
+    /// arrived here takes effect at once. The former holder is fenced off
+    /// (its next commit is refused and it drops the execution); this node
+    /// resumes it from its last committed transition. Nothing to do for an
+    /// execution that does not exist (the caller reports that).
+    async fn take_over(self: &Arc<Self>, arn: &str) -> Result<()> {
+        if self.lock_fences().contains_key(arn) {
+            return Ok(());
+        }
+        match self
+            .store
+            .claim_lease(arn, &self.node_id, now_ms(), self.lease_ms, true)
+            .await
+        {
+            Ok(Some(token)) => {
+                self.lock_fences().insert(arn.to_string(), token);
+                Ok(())
+            }
+            Ok(None) | Err(statecraft_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Delivers the task answers other nodes recorded for executions this
+    /// node runs (the engine ignores an answer it has applied already).
+    fn deliver_recorded_answers(self: &Arc<Self>) {
+        let Ok(answers) = self.store.owned_task_answers(&self.node_id, 1000) else {
+            return;
+        };
+        for (arn, task, text) in answers {
+            if let Ok(answer) = serde_json::from_str::<TaskAnswer>(&text) {
+                let _ = self.send(&arn, Msg::Answer(answer.into_event(task)));
+            }
         }
     }
 

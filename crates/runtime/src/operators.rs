@@ -311,6 +311,9 @@ impl crate::Runtime {
     ) -> Result<i64> {
         let inner = &self.inner;
         inner.check_running()?;
+        // An operator's request takes effect wherever it arrives: this node
+        // takes the lease (fencing off the node that ran the execution).
+        inner.take_over(execution_arn).await?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         if inner.send(execution_arn, msg(reply))? {
             if let Ok(result) = answer.await {
@@ -465,6 +468,7 @@ impl crate::Runtime {
             plan.transition.state.revision_id = Some(revision.revision_id.clone());
         }
         let observed = crate::observe::before_commit(store.as_ref(), &plan.transition);
+        inner.take_over(arn).await?;
         let version = match inner.commit(plan.transition).await {
             Ok(v) => v,
             Err(statecraft_store::Error::Conflict { .. }) => {
