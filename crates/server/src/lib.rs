@@ -148,10 +148,12 @@ impl Server {
         // With a mock configuration, every task passes through its test
         // cases first; what they do not answer reaches the registry above.
         let mocks = mock_config.map(|config| {
-            Arc::new(statecraft_integrations::mock_config::MockedIntegrations::new(
-                config,
-                integrations.clone(),
-            ))
+            Arc::new(
+                statecraft_integrations::mock_config::MockedIntegrations::new(
+                    config,
+                    integrations.clone(),
+                ),
+            )
         });
         if let Some(m) = &mocks {
             let mut only = statecraft_runtime::Integrations::new();
