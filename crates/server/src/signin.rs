@@ -207,6 +207,23 @@ async fn sign_in(State(gate): State<Gate>, body: Bytes) -> Response {
             }),
         );
     };
+    if let Some(wait) = auth.sessions.sign_in_blocked(std::time::Instant::now()) {
+        let secs = wait.as_secs().max(1);
+        let mut r = json(
+            StatusCode::TOO_MANY_REQUESTS,
+            serde_json::json!({
+                "__type": "TooManyRequestsException",
+                "message": format!(
+                    "Too many failed sign-ins in the last minute ({} allowed); try again in {secs} s.",
+                    session::FAILURES_PER_MINUTE
+                ),
+            }),
+        );
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     let form: SignIn = match serde_json::from_slice(&body) {
         Ok(f) => f,
         Err(e) => {
@@ -237,6 +254,7 @@ async fn sign_in(State(gate): State<Gate>, body: Bytes) -> Response {
         )
     };
     if too_long {
+        auth.sessions.sign_in_failed(std::time::Instant::now());
         return failed();
     }
     let principal = match form {
@@ -276,6 +294,7 @@ async fn sign_in(State(gate): State<Gate>, body: Bytes) -> Response {
         }
     };
     let Some(principal) = principal else {
+        auth.sessions.sign_in_failed(std::time::Instant::now());
         tracing::warn!("console sign-in refused");
         return failed();
     };

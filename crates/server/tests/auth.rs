@@ -428,6 +428,27 @@ async fn the_console_needs_a_session() {
     let (status, _, _) = http(port, "GET", "/console/api/overview", &with, "").await;
     assert_eq!(status, 401);
 
+    // An unsigned request is refused from its headers: the server answers
+    // without waiting for the 5 MB body it announces.
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AWSStepFunctions.ListStateMachines\r\nContent-Length: 5000000\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .expect("answered before the body was sent")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(
+        answer.contains("MissingAuthenticationTokenException"),
+        "{answer}"
+    );
+
     // An access key signs in too.
     let (status, _, body) = http(
         port,
@@ -439,6 +460,21 @@ async fn the_console_needs_a_session() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"role\":\"operator\""), "{body}");
+
+    // Guessing: 20 failures a minute (the wrong password above was one),
+    // then every sign-in waits, the right secret too.
+    let wrong = r#"{"accessKeyId":"AKIDOPERATOR","secretAccessKey":"guess"}"#;
+    for i in 2..=20 {
+        let (status, _, body) = http(port, "POST", "/console/api/session", &json, wrong).await;
+        assert_eq!(status, 401, "failure {i}: {body}");
+    }
+    let (status, head, body) = http(port, "POST", "/console/api/session", &json, wrong).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("TooManyRequestsException"), "{body}");
+    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+    let right = r#"{"accessKeyId":"AKIDOPERATOR","secretAccessKey":"operator-secret"}"#;
+    let (status, _, _) = http(port, "POST", "/console/api/session", &json, right).await;
+    assert_eq!(status, 429);
 }
 
 #[test]

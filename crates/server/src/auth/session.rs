@@ -22,6 +22,12 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// More open sessions than this and the oldest go first: sign-ins cannot
 /// grow memory without bound.
 const MAX_SESSIONS: usize = 10_000;
+/// Failed sign-ins allowed per minute, server-wide; beyond, sign-ins wait
+/// for the minute to end. Guessing a password is then slow (about 29,000
+/// guesses a day at most) at the price of a lock-out while someone guesses;
+/// signed API requests are not affected.
+pub const FAILURES_PER_MINUTE: u32 = 20;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 /// One signed-in console.
 #[derive(Debug, Clone)]
@@ -36,6 +42,8 @@ pub struct Session {
 pub struct Sessions {
     ttl: Duration,
     map: Mutex<HashMap<String, Session>>,
+    /// The current failure window's start and its failed sign-ins.
+    failures: Mutex<(Instant, u32)>,
 }
 
 /// 244 bits from the operating system's CSPRNG (two v4 UUIDs), as hex.
@@ -52,7 +60,24 @@ impl Sessions {
         Sessions {
             ttl,
             map: Mutex::new(HashMap::new()),
+            failures: Mutex::new((Instant::now(), 0)),
         }
+    }
+
+    /// How long sign-ins must wait, if the failures of this minute are used up.
+    pub fn sign_in_blocked(&self, now: Instant) -> Option<Duration> {
+        let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let end = f.0 + FAILURE_WINDOW;
+        (f.1 >= FAILURES_PER_MINUTE && now < end).then(|| end - now)
+    }
+
+    /// Counts a failed sign-in.
+    pub fn sign_in_failed(&self, now: Instant) {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if f.1 == 0 || now >= f.0 + FAILURE_WINDOW {
+            *f = (now, 0);
+        }
+        f.1 = f.1.saturating_add(1);
     }
 
     pub fn ttl(&self) -> Duration {
@@ -148,6 +173,24 @@ mod tests {
         let (token, _) = sessions.open(p);
         sessions.close(&token);
         assert!(sessions.get(&token).is_none(), "closed");
+    }
+
+    #[test]
+    fn failed_sign_ins_are_limited_per_minute() {
+        let sessions = Sessions::new(Duration::from_secs(60));
+        let t0 = Instant::now();
+        for _ in 0..FAILURES_PER_MINUTE - 1 {
+            sessions.sign_in_failed(t0);
+        }
+        assert_eq!(sessions.sign_in_blocked(t0), None);
+        sessions.sign_in_failed(t0);
+        let wait = sessions.sign_in_blocked(t0 + Duration::from_secs(10));
+        assert_eq!(wait, Some(Duration::from_secs(50)));
+        // A new minute starts afresh.
+        let later = t0 + Duration::from_secs(61);
+        assert_eq!(sessions.sign_in_blocked(later), None);
+        sessions.sign_in_failed(later);
+        assert_eq!(sessions.sign_in_blocked(later), None);
     }
 
     #[test]
