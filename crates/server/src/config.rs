@@ -169,6 +169,20 @@ pub fn flow_limits(args: &ServerArgs) -> Result<Vec<std::sync::Arc<crate::flow::
     crate::flow::limits_of(tables).map_err(Error::Flow)
 }
 
+/// The `[triggers.objects]` tables, checked against `integrations`'
+/// buckets (see [`crate::objects`]).
+pub fn object_triggers(
+    args: &ServerArgs,
+    integrations: &statecraft_integrations::IntegrationsConfig,
+) -> Result<crate::objects::ObjectTriggers, Error> {
+    let tables = match &args.config {
+        Some(path) => read_file(path)?.triggers.objects,
+        None => return Ok(crate::objects::ObjectTriggers::default()),
+    };
+    let triggers = crate::objects::triggers_of(tables, integrations).map_err(Error::Triggers)?;
+    crate::objects::ObjectTriggers::new(triggers, integrations).map_err(Error::Triggers)
+}
+
 /// The `[triggers]` section: the webhooks (see [`crate::triggers`]).
 pub fn triggers(args: &ServerArgs) -> Result<crate::triggers::Webhooks, Error> {
     let file = match &args.config {

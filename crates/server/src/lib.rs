@@ -27,6 +27,7 @@ pub mod flow;
 pub mod guard;
 pub mod http;
 pub mod names;
+pub mod objects;
 pub mod observability;
 pub mod ops;
 pub mod protocol;
@@ -92,6 +93,8 @@ pub struct Server {
     webhooks: Arc<triggers::Webhooks>,
     /// `[limits.integrations]`: concurrency and rate limits of tasks.
     flow: flow::FlowLimits,
+    /// `[triggers.objects]`: buckets watched while serving.
+    objects: objects::ObjectTriggers,
 }
 
 impl Server {
@@ -195,6 +198,7 @@ impl Server {
             tls: None,
             webhooks: Arc::default(),
             flow,
+            objects: objects::ObjectTriggers::default(),
         })
     }
 
@@ -202,6 +206,12 @@ impl Server {
     /// (see [`auth`]); `None` checks nothing.
     pub fn with_auth(mut self, auth: Option<auth::Auth>) -> Server {
         self.auth = auth.map(Arc::new);
+        self
+    }
+
+    /// Watches buckets for new objects while serving (see [`objects`]).
+    pub fn with_object_triggers(mut self, triggers: objects::ObjectTriggers) -> Server {
+        self.objects = triggers;
         self
     }
 
@@ -263,6 +273,7 @@ impl Server {
         let activities = self.service.activities.clone();
         // Schedules start their executions while the server serves.
         let scheduler = schedules::runner::spawn(self.service.clone());
+        let watchers = self.objects.spawn(self.service.clone());
         let shutdown = async move {
             shutdown.await;
             activities.close();
@@ -282,6 +293,9 @@ impl Server {
             }
         }
         scheduler.abort();
+        for w in watchers {
+            w.abort();
+        }
         // Lets running actors finish the step they are committing, then
         // closes the store; whatever is cut short resumes at next start.
         self.executions.unbind();
@@ -343,6 +357,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
     let tls_files = config::tls(&args)?;
     let webhooks = config::triggers(&args)?;
     let flow_limits = config::flow_limits(&args)?;
+    let object_triggers = config::object_triggers(&args, &cfg.integrations)?;
     let pause_on_failure = config::pause_on_failure(&args)?;
     if auth.is_none() && !cfg.listen.ip().is_loopback() && !args.allow_unauthenticated {
         return Err(Error::Unauthenticated(cfg.listen));
@@ -379,7 +394,8 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
             .with_auth(auth)
             .with_tls(tls_files)
             .with_webhooks(webhooks)
-            .with_flow_limits(flow_limits);
+            .with_flow_limits(flow_limits)
+            .with_object_triggers(object_triggers);
         server
             .service
             .runtime

@@ -40,6 +40,9 @@ pub struct TriggersFile {
     /// `[triggers.webhooks.<name>]`.
     #[serde(default)]
     pub webhooks: BTreeMap<String, WebhookFile>,
+    /// `[triggers.objects.<name>]`: see [`crate::objects`].
+    #[serde(default)]
+    pub objects: BTreeMap<String, crate::objects::ObjectTriggerFile>,
 }
 
 /// One `[triggers.webhooks.<name>]` table.
