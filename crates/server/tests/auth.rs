@@ -620,6 +620,31 @@ fn tls_serves_and_reloads_its_certificate() {
     }
     // Over TLS the session cookie is Secure.
     assert_eq!(got, "first secure");
+    // The AWS CLI with --ca-bundle, as docs/security.md shows.
+    let cli = Command::new("aws")
+        .args([
+            "stepfunctions",
+            "list-state-machines",
+            "--region",
+            "us-east-1",
+        ])
+        .args([
+            "--endpoint-url",
+            &format!("https://localhost:{}", server.port),
+        ])
+        .arg("--ca-bundle")
+        .arg(&cert)
+        .env("AWS_ACCESS_KEY_ID", "AKIDREADER")
+        .env("AWS_SECRET_ACCESS_KEY", "reader-secret")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .expect("the AWS CLI is needed: pip install awscli");
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     // Plain HTTP gets no answer from the TLS port.
     let plain = http_blocking(
         server.port,
