@@ -702,6 +702,41 @@ async fn pause_on_failure_waits_for_the_fix_then_resume_retries_the_state() {
     let h = node.history(&arn).await;
     assert_eq!(details_of(&h, "ExecutionFailed")[0]["failedBy"], "operator");
 
+    // Paused on failure, then stopped: ABORTED, as a stop of a running
+    // execution ends; paused on failure, then restarted with an edited
+    // input: the failure is recorded first, then the restart.
+    let arn = node.start_execution(&tagged, json!({})).await;
+    node.wait_for(&arn, "the pause on failure", |d| d["paused"] == true)
+        .await;
+    node.aws(
+        "StopExecution",
+        json!({"executionArn": arn, "error": "Operator.Gave.Up"}),
+    )
+    .await;
+    let d = node.wait_done(&arn).await;
+    assert_eq!(
+        (d["status"].clone(), d["error"].clone()),
+        (json!("ABORTED"), json!("Operator.Gave.Up"))
+    );
+    let arn = node.start_execution(&tagged, json!({})).await;
+    node.wait_for(&arn, "the pause on failure", |d| d["paused"] == true)
+        .await;
+    healthy.store(true, Ordering::SeqCst);
+    node.op(
+        "RestartExecution",
+        json!({"executionArn": arn, "fromState": "Call", "input": "{\"again\": true}"}),
+    )
+    .await;
+    let d = node.wait_done(&arn).await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let t = types(&node.history(&arn).await);
+    let failed_at = t
+        .iter()
+        .position(|x| x == "ExecutionFailed")
+        .expect("failed first");
+    assert_eq!(t[failed_at + 1], "ExecutionRedriven", "{t:?}");
+    healthy.store(false, Ordering::SeqCst);
+
     // An untagged machine not in the configuration fails as on AWS.
     let plain = node.create("plain", &calls(service)).await;
     let arn = node.start_execution(&plain, json!({})).await;
@@ -709,10 +744,10 @@ async fn pause_on_failure_waits_for_the_fix_then_resume_retries_the_state() {
 
     let metrics = node.metrics().await;
     assert!(
-        metrics.contains("statecraft_operator_actions_total{action=\"pause_on_failure\"} 2"),
+        metrics.contains("statecraft_operator_actions_total{action=\"pause_on_failure\"} 4"),
         "{metrics}"
     );
-    assert!(metrics.contains("statecraft_operator_actions_total{action=\"fail\"} 1"));
+    assert!(metrics.contains("statecraft_operator_actions_total{action=\"fail\"} 2"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
