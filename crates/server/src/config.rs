@@ -111,6 +111,9 @@ pub struct MachineFile {
     /// at the failed state instead of failing it (docs/operators.md);
     /// `"fail"` (the default): it fails, as on AWS.
     pub on_failure: Option<String>,
+    /// The order of this machine's tasks in `[limits.integrations]` queues:
+    /// higher first (default 0; see crate::flow).
+    pub priority: Option<i64>,
 }
 
 /// The names of the state machines whose executions pause on failure
@@ -167,6 +170,19 @@ pub fn flow_limits(args: &ServerArgs) -> Result<Vec<std::sync::Arc<crate::flow::
         None => return Ok(Vec::new()),
     };
     crate::flow::limits_of(tables).map_err(Error::Flow)
+}
+
+/// The state machines' queue priorities (`[machines.<name>] priority`),
+/// by state machine name; those not named have 0.
+pub fn priorities(args: &ServerArgs) -> Result<std::collections::HashMap<String, i64>, Error> {
+    let machines = match &args.config {
+        Some(path) => read_file(path)?.machines,
+        None => return Ok(Default::default()),
+    };
+    Ok(machines
+        .into_iter()
+        .filter_map(|(name, m)| m.priority.map(|p| (name, p)))
+        .collect())
 }
 
 /// The `[triggers.objects]` tables, checked against `integrations`'

@@ -5,7 +5,8 @@
 //! Tasks over a limit wait in a queue that is fair across executions: the
 //! next free slot goes to the next execution in round-robin order, one task
 //! each, so a small execution is not stuck behind a big Map's thousand
-//! queued items. The queue lives in memory; it is durable in the sense that
+//! queued items; `[machines.<name>] priority` serves a machine's tasks
+//! before those of lower priorities. The queue lives in memory; it is durable in the sense that
 //! a waiting task is an open task in its execution's history, which the
 //! runtime invokes again after a restart, when it queues again.
 //!
@@ -80,9 +81,10 @@ struct Waiter {
 
 struct State {
     running: u64,
-    /// Waiting tasks per execution, and the executions in turn order.
+    /// Waiting tasks per execution, and the executions in turn order per
+    /// priority (highest served first).
     queues: HashMap<String, VecDeque<Waiter>>,
-    turn: VecDeque<String>,
+    turn: BTreeMap<std::cmp::Reverse<i64>, VecDeque<String>>,
     queued: usize,
     tokens: f64,
     refilled: Instant,
@@ -122,7 +124,7 @@ impl Limit {
             state: Mutex::new(State {
                 running: 0,
                 queues: HashMap::new(),
-                turn: VecDeque::new(),
+                turn: BTreeMap::new(),
                 queued: 0,
                 tokens: rate.map_or(0.0, |(_, b)| b),
                 refilled: Instant::now(),
@@ -166,9 +168,17 @@ impl Limit {
     /// Hands free slots to waiting tasks, one execution at a time in turn.
     fn dispatch(this: &Arc<Limit>, s: &mut State) {
         while s.queued > 0 && this.can_start(s) {
-            let Some(execution) = s.turn.pop_front() else {
+            let Some(mut level) = s.turn.first_entry() else {
                 break;
             };
+            let Some(execution) = level.get_mut().pop_front() else {
+                level.remove();
+                continue;
+            };
+            let priority = *level.key();
+            if level.get().is_empty() {
+                level.remove();
+            }
             let Some(queue) = s.queues.get_mut(&execution) else {
                 continue;
             };
@@ -176,7 +186,7 @@ impl Limit {
             if queue.is_empty() {
                 s.queues.remove(&execution);
             } else {
-                s.turn.push_back(execution);
+                s.turn.entry(priority).or_default().push_back(execution);
             }
             let Some(w) = waiter else { continue };
             s.queued -= 1;
@@ -217,8 +227,9 @@ impl Limit {
         );
     }
 
-    /// Waits for a slot for a task of `execution`.
-    pub async fn acquire(self: &Arc<Self>, execution: &str) -> Permit {
+    /// Waits for a slot for a task of `execution`, whose state machine has
+    /// `priority` (higher first; round-robin within a priority).
+    pub async fn acquire(self: &Arc<Self>, execution: &str, priority: i64) -> Permit {
         let rx = {
             let mut s = self.lock();
             if s.queued == 0 && self.can_start(&mut s) {
@@ -233,7 +244,10 @@ impl Limit {
             let first = queue.is_empty();
             queue.push_back(Waiter { grant: tx });
             if first {
-                s.turn.push_back(execution.to_owned());
+                s.turn
+                    .entry(std::cmp::Reverse(priority))
+                    .or_default()
+                    .push_back(execution.to_owned());
             }
             s.queued += 1;
             Limit::dispatch(self, &mut s);
@@ -256,12 +270,32 @@ impl Limit {
 /// The limits in force, shared by the server (which sets them) and the
 /// integration wrapper (which applies them); none by default.
 #[derive(Clone, Default)]
-pub struct FlowLimits(Arc<std::sync::RwLock<Vec<Arc<Limit>>>>);
+pub struct FlowLimits(
+    Arc<std::sync::RwLock<Vec<Arc<Limit>>>>,
+    Arc<std::sync::RwLock<HashMap<String, i64>>>,
+);
 
 impl FlowLimits {
     /// Puts `limits` in force for the tasks invoked from now on.
     pub fn set(&self, limits: Vec<Arc<Limit>>) {
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = limits;
+    }
+
+    /// Sets the state machines' priorities (by name; others have 0).
+    pub fn set_priorities(&self, priorities: HashMap<String, i64>) {
+        *self.1.write().unwrap_or_else(|p| p.into_inner()) = priorities;
+    }
+
+    /// The priority of an execution's state machine.
+    fn priority_of(&self, execution_arn: &str) -> i64 {
+        // arn:aws:states:region:account:execution:<machine>:<name>
+        let machine = execution_arn.split(':').nth(6).unwrap_or("");
+        self.1
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(machine)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The limits in force.
@@ -305,8 +339,9 @@ impl Integration for Limited {
             return self.inner.invoke(context, request);
         };
         let inner = self.inner.clone();
+        let priority = self.limits.priority_of(&context.execution_arn);
         Box::pin(async move {
-            let _permit = limit.acquire(&context.execution_arn).await;
+            let _permit = limit.acquire(&context.execution_arn, priority).await;
             inner.invoke(context, request).await
         })
     }
@@ -373,13 +408,13 @@ mod tests {
     #[tokio::test]
     async fn slots_go_round_robin_across_executions() {
         let l = limit(Some(1), None);
-        let held = l.acquire("big").await;
+        let held = l.acquire("big", 0).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for i in 0..5 {
             let (l, order) = (l.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
-                let _p = l.acquire("big").await;
+                let _p = l.acquire("big", 0).await;
                 order.lock().unwrap().push(format!("big{i}"));
             }));
             tokio::task::yield_now().await;
@@ -387,7 +422,7 @@ mod tests {
         for i in 0..2 {
             let (l, order) = (l.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
-                let _p = l.acquire("small").await;
+                let _p = l.acquire("small", 0).await;
                 order.lock().unwrap().push(format!("small{i}"));
             }));
             tokio::task::yield_now().await;
@@ -407,14 +442,38 @@ mod tests {
         assert_eq!(l.counts(), (0, 0));
     }
 
+    /// A higher priority is served first, whatever the arrival order.
+    #[tokio::test]
+    async fn a_higher_priority_goes_first() {
+        let l = limit(Some(1), None);
+        let held = l.acquire("first", 0).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, priority) in [("low", 0), ("low2", 0), ("urgent", 10), ("lower", -5)] {
+            let (lim, order) = (l.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let _p = lim.acquire(name, priority).await;
+                order.lock().unwrap().push(name);
+            }));
+            while l.counts().0 < tasks.len() {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(held);
+        for t in tasks {
+            t.await.expect("task");
+        }
+        assert_eq!(*order.lock().unwrap(), ["urgent", "low", "low2", "lower"]);
+    }
+
     #[tokio::test]
     async fn a_cancelled_waiter_gives_its_slot_back() {
         let l = limit(Some(1), None);
-        let held = l.acquire("a").await;
+        let held = l.acquire("a", 0).await;
         let waiting = {
             let l = l.clone();
             tokio::spawn(async move {
-                let _p = l.acquire("b").await;
+                let _p = l.acquire("b", 0).await;
             })
         };
         while l.counts().0 < 1 {
@@ -425,7 +484,7 @@ mod tests {
         drop(held);
         assert_eq!(l.counts(), (0, 0));
         // The slot is free: this does not wait.
-        let _p = l.acquire("c").await;
+        let _p = l.acquire("c", 0).await;
         assert_eq!(l.counts(), (0, 1));
     }
 
@@ -434,7 +493,7 @@ mod tests {
         let l = limit(None, Some(20.0));
         let start = Instant::now();
         for _ in 0..5 {
-            drop(l.acquire("a").await);
+            drop(l.acquire("a", 0).await);
         }
         // A burst of 1, then one start per 50 ms: at least 4 × 50 ms.
         assert!(

@@ -221,6 +221,13 @@ impl Server {
         self
     }
 
+    /// Orders the flow queues by state machine (`[machines.<name>]
+    /// priority`, higher first).
+    pub fn with_priorities(self, priorities: std::collections::HashMap<String, i64>) -> Server {
+        self.flow.set_priorities(priorities);
+        self
+    }
+
     /// Answers `POST /triggers/{name}` for `webhooks` (see [`triggers`]).
     pub fn with_webhooks(mut self, webhooks: triggers::Webhooks) -> Server {
         self.webhooks = Arc::new(webhooks);
@@ -357,6 +364,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
     let tls_files = config::tls(&args)?;
     let webhooks = config::triggers(&args)?;
     let flow_limits = config::flow_limits(&args)?;
+    let priorities = config::priorities(&args)?;
     let object_triggers = config::object_triggers(&args, &cfg.integrations)?;
     let pause_on_failure = config::pause_on_failure(&args)?;
     if auth.is_none() && !cfg.listen.ip().is_loopback() && !args.allow_unauthenticated {
@@ -395,6 +403,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
             .with_tls(tls_files)
             .with_webhooks(webhooks)
             .with_flow_limits(flow_limits)
+            .with_priorities(priorities)
             .with_object_triggers(object_triggers);
         server
             .service
