@@ -744,6 +744,10 @@ impl Runtime {
     /// execution is not active.
     pub fn send_event(&self, execution_arn: &str, event: Event) -> Result<bool> {
         self.inner.check_running()?;
+        // A worker's TaskStarted or heartbeat that reached another node than
+        // the execution's: this node takes the execution over (its owner is
+        // fenced off), so the event is applied exactly once, here.
+        block_on(self.inner.take_over(execution_arn))?;
         self.inner.send(execution_arn, Msg::Event(event))
     }
 

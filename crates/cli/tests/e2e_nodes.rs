@@ -1,0 +1,594 @@
+//! Several `statecraft server` nodes (the real binary) on one throw-away
+//! PostgreSQL database (the store crate's test support), and the ways they
+//! share the work:
+//! - failover: three nodes, a few hundred executions in flight (Wait
+//!   states, an inline Map, an activity served by a worker that polls one
+//!   node and answers another, a retry), `kill -9` of one node at a random
+//!   moment, then of another: every execution completes exactly once with
+//!   the right output and a gap-free history;
+//! - partition: a node paused with SIGSTOP until its leases expired does
+//!   not commit on top of the node that took its executions over (fencing)
+//!   and logs that it lost ownership;
+//! - cross-node calls: a GetActivityTask long poll on node B gets the task
+//!   node A dispatched, SendTaskSuccess on node C completes it, and
+//!   StopExecution on node B stops an execution node A runs.
+
+#[path = "../../store/tests/support/pg.rs"]
+mod pg;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/r";
+
+fn scratch(tag: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("statecraft-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A random moment: the clock's nanoseconds are random enough to vary when
+/// a node is killed from run to run.
+fn random_below(n: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    u64::from(nanos) % n
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// One HTTP/1.1 request with `Connection: close`; status and body, or
+/// `None` when the node does not answer (it was killed).
+fn http(port: u16, request: &str, timeout: Duration) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(timeout)).ok()?;
+    s.write_all(request.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Some((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(rest.get(..n).unwrap_or(rest));
+        body = rest.get(n + 2..).unwrap_or("");
+    }
+    out
+}
+
+/// One Step Functions API call; `None` if the node did not answer.
+fn try_call(port: u16, operation: &str, body: &Value) -> Option<(u16, Value)> {
+    let body = body.to_string();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/x-amz-json-1.0\r\n\
+         X-Amz-Target: AWSStepFunctions.{operation}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, text) = http(port, &request, Duration::from_secs(90))?;
+    let value = serde_json::from_str(&text).unwrap_or(json!({ "raw": text }));
+    Some((status, value))
+}
+
+/// One call that must succeed.
+fn call(port: u16, operation: &str, body: &Value) -> Value {
+    let (status, value) =
+        try_call(port, operation, body).unwrap_or_else(|| panic!("{operation}: no HTTP answer"));
+    assert_eq!(status, 200, "{operation}: {value}");
+    value
+}
+
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    http(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"),
+        Duration::from_secs(10),
+    )
+}
+
+struct Node {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl Node {
+    /// `statecraft server --store URL` with its own data directory; waits
+    /// for `/healthz`.
+    fn start(url: &str, tag: &str) -> Node {
+        let dir = scratch(tag);
+        let port = free_port();
+        let log = dir.join("server.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_statecraft"))
+            .args(["server", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(["--store", url])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn statecraft");
+        let mut node = Node {
+            child,
+            port,
+            log,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !get(port, "/healthz").is_some_and(|(s, _)| s == 200) {
+            if let Ok(Some(status)) = node.child.try_wait() {
+                panic!("node {tag} exited ({status}): {}", node.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {tag} did not answer /healthz: {}",
+                node.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        node
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal}");
+    }
+
+    /// kill -9, and reap it.
+    fn kill(mut self) {
+        self.signal("-KILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn create_machine(port: u16, name: &str, definition: &Value) -> String {
+    let created = call(
+        port,
+        "CreateStateMachine",
+        &json!({"name": name, "definition": definition.to_string(), "roleArn": ROLE}),
+    );
+    created["stateMachineArn"]
+        .as_str()
+        .expect("a machine ARN")
+        .to_string()
+}
+
+fn create_activity(port: u16, name: &str) -> String {
+    call(port, "CreateActivity", &json!({"name": name}))["activityArn"]
+        .as_str()
+        .expect("an activity ARN")
+        .to_string()
+}
+
+fn start(port: u16, machine: &str, name: &str, input: &Value) -> String {
+    call(
+        port,
+        "StartExecution",
+        &json!({"stateMachineArn": machine, "name": name, "input": input.to_string()}),
+    )["executionArn"]
+        .as_str()
+        .expect("an execution ARN")
+        .to_string()
+}
+
+/// Waits until the execution is no longer RUNNING, asking any live node.
+fn finished(ports: &[u16], arn: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        for port in ports {
+            if let Some((200, d)) =
+                try_call(*port, "DescribeExecution", &json!({"executionArn": arn}))
+            {
+                if d["status"] != "RUNNING" {
+                    return d;
+                }
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "{arn} still running");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The whole history, every page.
+fn history(port: u16, arn: &str) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"executionArn": arn, "maxResults": 1000});
+        if let Some(t) = &token {
+            body["nextToken"] = json!(t);
+        }
+        let page = call(port, "GetExecutionHistory", &body);
+        events.extend(page["events"].as_array().cloned().unwrap_or_default());
+        match page["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => return events,
+        }
+    }
+}
+
+/// Event ids 1..=n without a gap, and how often each (state, event type)
+/// of a state being entered occurs.
+fn check_gap_free(arn: &str, events: &[Value]) -> HashMap<String, usize> {
+    let ids: Vec<u64> = events.iter().filter_map(|e| e["id"].as_u64()).collect();
+    let expected: Vec<u64> = (1..=events.len() as u64).collect();
+    assert_eq!(ids, expected, "{arn}: event ids not contiguous");
+    let mut entered = HashMap::new();
+    for e in events {
+        let kind = e["type"].as_str().unwrap_or_default();
+        if kind.ends_with("StateEntered") {
+            let details = e
+                .as_object()
+                .and_then(|o| o.iter().find(|(k, _)| k.ends_with("EventDetails")))
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null);
+            let name = details["name"].as_str().unwrap_or("?").to_string();
+            *entered.entry(name).or_insert(0) += 1;
+        }
+        *entered.entry(kind.to_string()).or_insert(0) += 1;
+    }
+    entered
+}
+
+/// An activity worker: polls `poll_port`, fails each execution's first
+/// attempt (`Flaky`, retried by the machine) and answers the second with
+/// `{"n": n, "done": true}`, sending answers to the first live port of
+/// `answer_ports`. Runs until `stop`.
+fn worker(
+    activity: String,
+    poll_port: u16,
+    answer_ports: Vec<u16>,
+    stop: Arc<AtomicBool>,
+    attempts: Arc<Mutex<HashMap<u64, u32>>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Acquire) {
+            let Some((200, task)) = try_call(
+                poll_port,
+                "GetActivityTask",
+                &json!({"activityArn": activity, "workerName": "w"}),
+            ) else {
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            };
+            let Some(token) = task["taskToken"].as_str() else {
+                continue;
+            };
+            let input: Value =
+                serde_json::from_str(task["input"].as_str().unwrap_or("{}")).unwrap_or_default();
+            let n = input["n"].as_u64().expect("the task input has n");
+            let attempt = {
+                let mut a = attempts.lock().unwrap();
+                let e = a.entry(n).or_insert(0);
+                *e += 1;
+                *e
+            };
+            let (operation, body) = if attempt == 1 {
+                (
+                    "SendTaskFailure",
+                    json!({"taskToken": token, "error": "Flaky", "cause": "first try"}),
+                )
+            } else {
+                (
+                    "SendTaskSuccess",
+                    json!({"taskToken": token, "output": json!({"n": n, "done": true}).to_string()}),
+                )
+            };
+            // The answer goes to a node other than the one polled, whichever
+            // is alive.
+            let answered = answer_ports
+                .iter()
+                .any(|p| try_call(*p, operation, &body).is_some_and(|(s, _)| s == 200));
+            assert!(answered, "no node took the answer to task {n}");
+        }
+    })
+}
+
+#[test]
+fn three_nodes_lose_two_to_kill_9_and_every_execution_completes_once() {
+    let url = pg::fresh_database("nodes_failover");
+    let a = Node::start(&url, "node-a");
+    let b = Node::start(&url, "node-b");
+    let c = Node::start(&url, "node-c");
+    let activity = create_activity(a.port, "flaky-work");
+    let definition = json!({
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Pass", "Parameters": {"n.$": "$.n", "items.$": "$.items"}, "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 2, "Next": "M"},
+            "M": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "V",
+                    "States": {"V": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": true}}
+                },
+                "ResultPath": "$.mapped",
+                "Next": "A"
+            },
+            "A": {
+                "Type": "Task",
+                "Resource": activity,
+                "Parameters": {"n.$": "$.n"},
+                "ResultPath": "$.work",
+                "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 3}],
+                "Next": "W2"
+            },
+            "W2": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }
+    });
+    let machine = create_machine(a.port, "failover", &definition);
+
+    // The worker polls node C (which stays up) and answers on B, else C.
+    let stop = Arc::new(AtomicBool::new(false));
+    let attempts = Arc::new(Mutex::new(HashMap::new()));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            worker(
+                activity.clone(),
+                c.port,
+                vec![b.port, c.port],
+                Arc::clone(&stop),
+                Arc::clone(&attempts),
+            )
+        })
+        .collect();
+
+    const EXECUTIONS: u64 = 300;
+    let nodes = [a.port, b.port, c.port];
+    let arns: Vec<String> = (0..EXECUTIONS)
+        .map(|n| {
+            let port = nodes[n as usize % nodes.len()];
+            start(
+                port,
+                &machine,
+                &format!("e{n}"),
+                &json!({"n": n, "items": [n, n + 1, n + 2]}),
+            )
+        })
+        .collect();
+
+    // Kill one node at a random moment, then another: node C is left with
+    // everything the dead nodes held (after their leases ran out).
+    std::thread::sleep(Duration::from_millis(500 + random_below(2000)));
+    a.kill();
+    std::thread::sleep(Duration::from_millis(1000 + random_below(3000)));
+    b.kill();
+
+    let live = [c.port];
+    for (n, arn) in arns.iter().enumerate() {
+        let d = finished(&live, arn, Duration::from_secs(120));
+        assert_eq!(d["status"], "SUCCEEDED", "{arn}: {d}");
+        let n = n as u64;
+        let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            output,
+            json!({
+                "n": n,
+                "items": [n, n + 1, n + 2],
+                "mapped": [{"v": n}, {"v": n + 1}, {"v": n + 2}],
+                "work": {"n": n, "done": true}
+            }),
+            "{arn}"
+        );
+        let events = history(c.port, arn);
+        let counts = check_gap_free(arn, &events);
+        for state in ["P", "W", "M", "A", "W2", "Done"] {
+            assert_eq!(
+                counts.get(state),
+                Some(&1),
+                "{arn}: {state} entered: {counts:?}"
+            );
+        }
+        assert_eq!(
+            counts.get("V"),
+            Some(&3),
+            "{arn}: one V per item: {counts:?}"
+        );
+        assert_eq!(counts.get("ActivityFailed"), Some(&1), "{arn}: {counts:?}");
+        assert_eq!(
+            counts.get("ActivitySucceeded"),
+            Some(&1),
+            "{arn}: {counts:?}"
+        );
+        assert_eq!(
+            counts.get("ExecutionSucceeded"),
+            Some(&1),
+            "{arn}: {counts:?}"
+        );
+    }
+    stop.store(true, Ordering::Release);
+    // Two attempts per execution, no more: no task was handed out twice.
+    let attempts = attempts.lock().unwrap().clone();
+    assert_eq!(attempts.len() as u64, EXECUTIONS);
+    assert!(attempts.values().all(|a| *a == 2), "{attempts:?}");
+    let (_, metrics) = get(c.port, "/metrics").expect("metrics");
+    let takeovers = metric(&metrics, "statecraft_lease_takeovers_total");
+    assert!(takeovers > 0.0, "node C took nothing over: {metrics}");
+    drop(workers);
+}
+
+/// The value of an unlabelled metric in the OpenMetrics text.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("{name} missing from /metrics: {text}"))
+}
+
+#[test]
+fn a_node_paused_past_its_leases_is_fenced_off_and_says_so() {
+    let url = pg::fresh_database("nodes_partition");
+    let a = Node::start(&url, "node-a");
+    let b = Node::start(&url, "node-b");
+    let definition = json!({
+        "StartAt": "One",
+        "States": {
+            "One": {"Type": "Pass", "Result": 1, "ResultPath": "$.one", "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 3, "Next": "Two"},
+            "Two": {"Type": "Pass", "Result": 2, "ResultPath": "$.two", "Next": "W2"},
+            "W2": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }
+    });
+    let machine = create_machine(a.port, "partition", &definition);
+    let arns: Vec<String> = (0..40)
+        .map(|n| start(a.port, &machine, &format!("p{n}"), &json!({"n": n})))
+        .collect();
+    // Node A stalls with its executions waiting on timers; node B takes
+    // them over once A's leases ran out (10 s) and runs them to the end.
+    a.signal("-STOP");
+    for arn in &arns {
+        let d = finished(&[b.port], arn, Duration::from_secs(60));
+        assert_eq!(d["status"], "SUCCEEDED", "{arn}: {d}");
+    }
+    // Node A wakes with timers long due and leases it no longer holds.
+    a.signal("-CONT");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !a.log().contains("lost ownership") {
+        assert!(
+            Instant::now() < deadline,
+            "node A did not say it lost ownership: {}",
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Whatever A tried after waking was refused: each history is B's, gap
+    // free, every state entered once.
+    std::thread::sleep(Duration::from_secs(2));
+    for arn in &arns {
+        let d = call(b.port, "DescribeExecution", &json!({"executionArn": arn}));
+        assert_eq!(d["status"], "SUCCEEDED", "{arn}: {d}");
+        let output: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+        assert_eq!(output["one"], 1);
+        assert_eq!(output["two"], 2);
+        let counts = check_gap_free(arn, &history(b.port, arn));
+        for state in ["One", "W", "Two", "W2", "Done"] {
+            assert_eq!(counts.get(state), Some(&1), "{arn}: {state}: {counts:?}");
+        }
+        assert_eq!(counts.get("ExecutionSucceeded"), Some(&1), "{arn}");
+    }
+    let (_, metrics) = get(a.port, "/metrics").expect("node A answers again");
+    assert!(
+        metric(&metrics, "statecraft_leases_lost_total") > 0.0,
+        "{metrics}"
+    );
+}
+
+#[test]
+fn api_calls_take_effect_on_whichever_node_they_reach() {
+    let url = pg::fresh_database("nodes_cross");
+    let a = Node::start(&url, "node-a");
+    let b = Node::start(&url, "node-b");
+    let c = Node::start(&url, "node-c");
+    let activity = create_activity(a.port, "cross-work");
+    let definition = json!({
+        "StartAt": "A",
+        "States": {"A": {"Type": "Task", "Resource": activity, "End": true}}
+    });
+    let machine = create_machine(a.port, "cross", &definition);
+
+    // A long poll on B is waiting before A dispatches the task.
+    let poll = {
+        let activity = activity.clone();
+        let port = b.port;
+        std::thread::spawn(move || {
+            call(
+                port,
+                "GetActivityTask",
+                &json!({"activityArn": activity, "workerName": "on-b"}),
+            )
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let arn = start(a.port, &machine, "cross-1", &json!({"x": 1}));
+    let task = poll.join().expect("the poll thread");
+    let token = task["taskToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the poll on B got no task: {task}"));
+    assert_eq!(
+        serde_json::from_str::<Value>(task["input"].as_str().unwrap()).unwrap(),
+        json!({"x": 1})
+    );
+    // The answer goes to C; A runs the execution and completes it.
+    call(
+        c.port,
+        "SendTaskSuccess",
+        &json!({"taskToken": token, "output": "{\"y\":2}"}),
+    );
+    let d = finished(&[a.port], &arn, Duration::from_secs(30));
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert_eq!(d["output"], "{\"y\":2}");
+
+    // StopExecution on B of an execution A runs (a long Wait).
+    let waiting = create_machine(
+        a.port,
+        "cross-wait",
+        &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}}),
+    );
+    let long = start(a.port, &waiting, "cross-2", &json!({}));
+    call(
+        b.port,
+        "StopExecution",
+        &json!({"executionArn": long, "error": "Halt", "cause": "from B"}),
+    );
+    for port in [a.port, b.port, c.port] {
+        let d = call(port, "DescribeExecution", &json!({"executionArn": long}));
+        assert_eq!(d["status"], "ABORTED", "on {port}: {d}");
+    }
+    let counts = check_gap_free(&long, &history(c.port, &long));
+    assert_eq!(counts.get("ExecutionAborted"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("W"), Some(&1), "{counts:?}");
+}
