@@ -12,7 +12,7 @@ const RUNS = 5;
 async function scheduler(method, path, body) {
   const res = await fetch(path, {
     method,
-    headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}), ...(method === 'GET' ? {} : csrfHeaders()) },
+    headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}), ...csrfHeaders() },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
