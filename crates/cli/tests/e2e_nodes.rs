@@ -131,6 +131,11 @@ impl Node {
     /// `statecraft server --store URL` with its own data directory; waits
     /// for `/healthz`.
     fn start(url: &str, tag: &str) -> Node {
+        Node::start_with(url, tag, &[])
+    }
+
+    /// [`Node::start`] with more flags.
+    fn start_with(url: &str, tag: &str, extra: &[&str]) -> Node {
         let dir = scratch(tag);
         let port = free_port();
         let log = dir.join("server.log");
@@ -139,6 +144,7 @@ impl Node {
             .arg("--data-dir")
             .arg(&dir)
             .args(["--store", url])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
@@ -591,4 +597,56 @@ fn api_calls_take_effect_on_whichever_node_they_reach() {
     let counts = check_gap_free(&long, &history(c.port, &long));
     assert_eq!(counts.get("ExecutionAborted"), Some(&1), "{counts:?}");
     assert_eq!(counts.get("W"), Some(&1), "{counts:?}");
+}
+
+#[test]
+fn an_api_node_starts_what_a_worker_node_runs() {
+    let url = pg::fresh_database("nodes_roles");
+    let api = Node::start_with(&url, "node-api", &["--roles", "api"]);
+    let worker = Node::start_with(&url, "node-worker", &["--roles", "worker"]);
+    let machine = create_machine(
+        api.port,
+        "roles",
+        &json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+            "Done": {"Type": "Pass", "Result": "ran", "End": true}}}),
+    );
+    let arns: Vec<String> = (0..20)
+        .map(|n| start(api.port, &machine, &format!("r{n}"), &json!({})))
+        .collect();
+    for arn in &arns {
+        let d = finished(&[api.port], arn, Duration::from_secs(60));
+        assert_eq!(d["status"], "SUCCEEDED", "{d}");
+        assert_eq!(d["output"], "\"ran\"");
+        let counts = check_gap_free(arn, &history(api.port, arn));
+        assert_eq!(counts.get("W"), Some(&1), "{counts:?}");
+    }
+    // The worker ran them all; the API node holds no lease.
+    let (_, metrics) = get(worker.port, "/metrics").expect("worker metrics");
+    assert!(
+        metric(&metrics, "statecraft_lease_takeovers_total") >= 20.0,
+        "{metrics}"
+    );
+    let (_, metrics) = get(api.port, "/metrics").expect("api metrics");
+    assert_eq!(metric(&metrics, "statecraft_leases_held"), 0.0);
+    // A worker-only node serves no API and no console.
+    assert_eq!(
+        try_call(worker.port, "ListStateMachines", &json!({})).map(|(s, _)| s),
+        Some(404)
+    );
+    assert_eq!(get(worker.port, "/").map(|(s, _)| s), Some(404));
+    assert_eq!(get(worker.port, "/healthz").map(|(s, _)| s), Some(200));
+
+    // An unknown role stops the start with a message naming it.
+    let out = Command::new(env!("CARGO_BIN_EXE_statecraft"))
+        .args(["server", "--listen", "127.0.0.1:0", "--roles", "api,cook"])
+        .args(["--store", &url])
+        .output()
+        .expect("run statecraft");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("roles") && stderr.contains("cook"),
+        "{stderr}"
+    );
 }

@@ -99,6 +99,11 @@ pub struct Options {
     pub lease: Duration,
     /// The history quota, the step budget and the start quotas.
     pub limits: Limits,
+    /// Whether this node runs executions (the `worker` role). A node that
+    /// does not (an `api`-only node) commits the executions it starts
+    /// without a lease, claims none, and hands back at once any execution
+    /// it had to take over to apply an API call, for worker nodes to claim.
+    pub runs_executions: bool,
 }
 
 impl Options {
@@ -111,6 +116,7 @@ impl Options {
             integrations: Integrations::new(),
             lease: DEFAULT_LEASE,
             limits: Limits::default(),
+            runs_executions: true,
         }
     }
 }
@@ -160,6 +166,8 @@ pub(crate) struct Inner {
     pub(crate) host: SystemHost,
     node_id: String,
     lease_ms: i64,
+    /// See [`Options::runs_executions`].
+    runs_executions: AtomicBool,
     /// The mailbox of every execution that has an actor now.
     actors: Mutex<HashMap<String, Mailbox>>,
     /// The fencing token of every execution lease this node holds: its
@@ -217,14 +225,18 @@ impl Runtime {
                 Arc::new(store)
             }
         };
-        Runtime::with_store_limited(
-            store,
-            options.node_id,
-            options.integrations,
-            options.lease,
-            options.limits,
-        )
-        .await
+        if options.runs_executions {
+            Runtime::with_store_limited(
+                store,
+                options.node_id,
+                options.integrations,
+                options.lease,
+                options.limits,
+            )
+            .await
+        } else {
+            Runtime::api_only(store, options).await
+        }
     }
 
     /// Starts the runtime over any store, and recovers its active executions.
@@ -254,6 +266,17 @@ impl Runtime {
         lease: Duration,
         limits: Limits,
     ) -> Result<Runtime> {
+        Runtime::with_store_parts(store, node_id, integrations, lease, limits, true).await
+    }
+
+    async fn with_store_parts(
+        store: Arc<dyn Store>,
+        node_id: String,
+        integrations: Integrations,
+        lease: Duration,
+        limits: Limits,
+        runs_executions: bool,
+    ) -> Result<Runtime> {
         let (fired_tx, mut fired_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             store,
@@ -263,6 +286,7 @@ impl Runtime {
             host: SystemHost,
             node_id,
             lease_ms: i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1),
+            runs_executions: AtomicBool::new(runs_executions),
             actors: Mutex::new(HashMap::new()),
             fences: Mutex::new(HashMap::new()),
             next_actor_id: std::sync::atomic::AtomicU64::new(1),
@@ -287,9 +311,30 @@ impl Runtime {
             }
         });
         let rt = Runtime { inner };
-        rt.recover().await?;
-        rt.spawn_lease_renewal();
-        rt.spawn_answer_poll();
+        if runs_executions {
+            rt.recover().await?;
+            rt.spawn_lease_renewal();
+            rt.spawn_answer_poll();
+        } else {
+            rt.spawn_hand_back();
+        }
+        Ok(rt)
+    }
+
+    /// A runtime that runs no executions (an `api`-only node, see
+    /// [`Options::runs_executions`]): no recovery, no claims; executions it
+    /// had to take over for an API call are handed back every third of the
+    /// lease.
+    async fn api_only(store: Arc<dyn Store>, options: Options) -> Result<Runtime> {
+        let rt = Runtime::with_store_parts(
+            store,
+            options.node_id,
+            options.integrations,
+            options.lease,
+            options.limits,
+            false,
+        )
+        .await?;
         Ok(rt)
     }
 
@@ -363,6 +408,37 @@ impl Runtime {
                 let Ok(leases) = claimed else { continue };
                 statecraft_telemetry::metrics::observe_lease_claim(started.elapsed());
                 inner.renewed(leases);
+            }
+        });
+    }
+
+    /// On a node that runs no executions: every third of the lease, ends
+    /// the actors of executions it took over to apply an API call and lets
+    /// their leases lapse at once (same owner, expiry now: the token stays,
+    /// so nothing in flight is refused), for a worker's next claim.
+    fn spawn_hand_back(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let period =
+            Duration::from_millis(u64::try_from(self.inner.lease_ms / 3).unwrap_or(1).max(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                let Some(inner) = weak.upgrade() else { return };
+                if inner.shutting_down.load(Ordering::Acquire) {
+                    return;
+                }
+                let held: Vec<String> = inner.lock_fences().keys().cloned().collect();
+                for arn in held {
+                    inner.lock_fences().remove(&arn);
+                    inner.lock_actors().remove(&arn);
+                    inner.timers.cancel_all(&arn);
+                    let now = now_ms();
+                    // Renewing one's own lease to expire now releases it.
+                    let _ = inner
+                        .store
+                        .claim_lease(&arn, &inner.node_id, now, -1, false)
+                        .await;
+                }
             }
         });
     }
@@ -479,16 +555,29 @@ impl Runtime {
         };
         let lease_until = now.saturating_add(inner.lease_ms);
         let observed = observe::before_commit(inner.store.as_ref(), &plan.transition);
-        let created = inner
-            .store
-            .create_leased_execution(new, plan.transition, &inner.node_id, lease_until)
-            .await?;
+        let runs = inner.runs_executions.load(Ordering::Relaxed);
+        let created = if runs {
+            inner
+                .store
+                .create_leased_execution(new, plan.transition, &inner.node_id, lease_until)
+                .await?
+        } else {
+            // Committed without a lease: a worker node claims it and runs
+            // it from this first transition (timers and tasks included).
+            inner.store.create_execution(new, plan.transition).await?
+        };
         match created {
             Created::New => {
+                observed.committed(&execution_arn);
+                if !runs {
+                    return Ok(Started {
+                        execution_arn,
+                        start_date_ms: now,
+                    });
+                }
                 inner
                     .lock_fences()
                     .insert(execution_arn.clone(), statecraft_store::FIRST_LEASE_TOKEN);
-                observed.committed(&execution_arn);
                 if execution.is_finished() {
                     // Done within its first step (a chain of Pass/Choice
                     // states): no timers or tasks, no actor needed.

@@ -50,6 +50,11 @@ pub struct ServerArgs {
     /// PostgreSQL database several nodes can share [default: sqlite]
     #[arg(long, value_name = "STORE")]
     pub store: Option<String>,
+    /// What this node does, comma-separated: `api` (the API and the
+    /// console), `worker` (runs executions and their timers; a worker-only
+    /// node serves only /healthz and /metrics) [default: api,worker]
+    #[arg(long, value_name = "ROLES")]
+    pub roles: Option<String>,
     /// Listen on a non-loopback address with no `[[auth.credentials]]`
     /// configured, so that anyone who reaches the port can call every
     /// operation (docs/security.md)
@@ -77,6 +82,8 @@ struct FileConfig {
     allowed_hosts: Vec<String>,
     /// `sqlite` or a `postgres://` URL: read by [`store`].
     store: Option<String>,
+    /// `roles = ["api", "worker"]`: read by [`roles`].
+    roles: Option<Vec<String>>,
     /// HTTP tasks, functions, commands (see docs/integrations.md).
     #[serde(default)]
     integrations: statecraft_integrations::IntegrationsConfig,
@@ -425,6 +432,62 @@ pub fn allowed_hosts(args: &ServerArgs) -> Result<Vec<String>, Error> {
     Ok(names)
 }
 
+/// What a node does (`--roles`, `roles = [...]`): both by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// Serves the API and the console.
+    pub api: bool,
+    /// Runs executions, their timers and tasks.
+    pub worker: bool,
+}
+
+impl Default for Roles {
+    fn default() -> Self {
+        Roles {
+            api: true,
+            worker: true,
+        }
+    }
+}
+
+/// The node's roles: the flag wins over the file's `roles`. An unknown
+/// role, or none at all, is refused.
+pub fn roles(args: &ServerArgs) -> Result<Roles, Error> {
+    let names: Vec<String> = match (&args.roles, &args.config) {
+        (Some(flag), _) => flag.split(',').map(|r| r.trim().to_string()).collect(),
+        (None, Some(path)) => match read_file(path)?.roles {
+            Some(list) => list,
+            None => return Ok(Roles::default()),
+        },
+        (None, None) => return Ok(Roles::default()),
+    };
+    let mut roles = Roles {
+        api: false,
+        worker: false,
+    };
+    for name in &names {
+        match name.as_str() {
+            "api" => roles.api = true,
+            "worker" => roles.worker = true,
+            other => {
+                return Err(Error::Invalid {
+                    setting: "roles",
+                    value: other.to_string(),
+                    why: "the roles are api and worker (comma-separated, e.g. --roles api,worker)",
+                })
+            }
+        }
+    }
+    if !roles.api && !roles.worker {
+        return Err(Error::Invalid {
+            setting: "roles",
+            value: names.join(","),
+            why: "give at least one role: api, worker",
+        });
+    }
+    Ok(roles)
+}
+
 /// The store to open: `None` for the embedded SQLite store (`sqlite`, the
 /// default), else a PostgreSQL URL. The flag wins over the file's `store`.
 /// Read apart from [`Config`], as [`limits`] is.
@@ -525,6 +588,47 @@ mod tests {
         }
         let err = parse_file("[limits]\nhistory_event = 3\n").unwrap_err();
         assert!(err.contains("history_event"), "{err}");
+    }
+
+    #[test]
+    fn roles_come_from_the_flag_or_the_file_and_bad_ones_are_named() {
+        let both = Roles::default();
+        let api = Roles {
+            api: true,
+            worker: false,
+        };
+        let worker = Roles {
+            api: false,
+            worker: true,
+        };
+        assert_eq!(roles(&ServerArgs::default()).unwrap(), both);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "roles = [\"worker\"]\n").unwrap();
+        let cases: [(Option<&str>, bool, Result<Roles, &str>); 7] = [
+            (Some("api"), false, Ok(api)),
+            (Some("worker"), false, Ok(worker)),
+            (Some("api, worker"), false, Ok(both)),
+            (None, true, Ok(worker)),
+            (Some("api"), true, Ok(api)),
+            (Some("api,cook"), false, Err("cook")),
+            (Some(""), false, Err("roles")),
+        ];
+        for (flag, with_file, want) in cases {
+            let args = ServerArgs {
+                roles: flag.map(str::to_string),
+                config: with_file.then(|| file.clone()),
+                ..ServerArgs::default()
+            };
+            match (roles(&args), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{flag:?}"),
+                (Err(e), Err(named)) => {
+                    let e = e.to_string();
+                    assert!(e.contains(named) && e.contains("roles"), "{flag:?}: {e}")
+                }
+                (got, want) => panic!("{flag:?}: got {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[test]

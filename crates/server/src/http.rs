@@ -101,6 +101,19 @@ pub fn router_secured(
         .layer(axum::middleware::from_fn(crate::signin::security_headers))
 }
 
+/// A worker-only node's routes: `/healthz` and `/metrics`, nothing else
+/// (no API, no console), behind the same Host check.
+pub fn router_worker(service: Arc<Service>, hosts: Arc<HostPolicy>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::observability::metrics))
+        .with_state(service)
+        .layer(axum::middleware::from_fn_with_state(
+            hosts,
+            crate::guard::guard,
+        ))
+}
+
 /// `ok` while the store serves reads (a cheap read of every table), else
 /// 503 with the store's error: a load balancer or orchestrator then stops
 /// sending work to a server whose every read would fail.

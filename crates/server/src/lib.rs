@@ -95,6 +95,9 @@ pub struct Server {
     flow: flow::FlowLimits,
     /// `[triggers.objects]`: buckets watched while serving.
     objects: objects::ObjectTriggers,
+    /// Serves the API and the console (the `api` role); else only
+    /// `/healthz` and `/metrics`.
+    api: bool,
 }
 
 impl Server {
@@ -135,6 +138,26 @@ impl Server {
         store_url: Option<String>,
         mock_config: Option<statecraft_integrations::mock_config::MockConfig>,
     ) -> Result<Server, Error> {
+        Server::start_with_roles(
+            cfg,
+            limits,
+            store_url,
+            mock_config,
+            config::Roles::default(),
+        )
+        .await
+    }
+
+    /// [`Server::start_with_mocks`] for a node with `roles`: without
+    /// `worker` it runs no executions (worker nodes claim what it starts),
+    /// without `api` it serves only `/healthz` and `/metrics`.
+    pub async fn start_with_roles(
+        cfg: &Config,
+        limits: statecraft_runtime::Limits,
+        store_url: Option<String>,
+        mock_config: Option<statecraft_integrations::mock_config::MockConfig>,
+        roles: config::Roles,
+    ) -> Result<Server, Error> {
         let postgres = store_url.is_some();
         // The integrations are built before the runtime they run in; nested
         // executions reach the runtime through `executions`, bound below.
@@ -171,6 +194,7 @@ impl Server {
         options.store_url = store_url;
         options.integrations = integrations;
         options.limits = limits;
+        options.runs_executions = roles.worker;
         let runtime = statecraft_runtime::Runtime::open(options)
             .await
             .map_err(|e| match e {
@@ -199,6 +223,7 @@ impl Server {
             webhooks: Arc::default(),
             flow,
             objects: objects::ObjectTriggers::default(),
+            api: roles.api,
         })
     }
 
@@ -272,9 +297,12 @@ impl Server {
             auth: self.auth.clone(),
             tls: self.tls.is_some(),
         };
-        let app =
+        let app = if self.api {
             http::router_secured(self.service.clone(), streams.clone(), Arc::new(hosts), gate)
-                .layer(axum::Extension(self.webhooks.clone()));
+                .layer(axum::Extension(self.webhooks.clone()))
+        } else {
+            http::router_worker(self.service.clone(), Arc::new(hosts))
+        };
         // GetActivityTask long polls end with the shutdown signal, so the
         // graceful shutdown does not wait for them.
         let activities = self.service.activities.clone();
@@ -353,6 +381,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
     let allowed_hosts = config::allowed_hosts(&args)?;
     let limits = config::limits(&args)?;
     let store_url = config::store(&args)?;
+    let roles = config::roles(&args)?;
     let mock_config = match &args.mock_config {
         Some(path) => Some(
             statecraft_integrations::mock_config::MockConfig::load(path)
@@ -396,7 +425,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let server = Server::start_with_mocks(&cfg, limits, store_url, mock_config)
+        let server = Server::start_with_roles(&cfg, limits, store_url, mock_config, roles)
             .await?
             .allow_hosts(allowed_hosts)
             .with_auth(auth)
