@@ -63,6 +63,44 @@ fn run_script(port: u16, phase: &str) {
     assert!(stdout.trim_end().ends_with(" 0 failed"), "{stdout}");
 }
 
+/// `aws scheduler` (the AWS CLI, unchanged) lists and reads the schedule
+/// the boto3 script made.
+fn aws_cli_reads_the_schedule(port: u16) {
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new("aws")
+            .args(["scheduler", "--endpoint-url", &endpoint, "--output", "json"])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .output()
+            .expect("the AWS CLI is needed: pip install awscli (scripts/test installs it)");
+        assert!(
+            out.status.success(),
+            "aws scheduler {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON from the AWS CLI")
+    };
+    let list = run(&["list-schedules"]);
+    let names: Vec<&str> = list["Schedules"]
+        .as_array()
+        .expect("Schedules")
+        .iter()
+        .filter_map(|s| s["Name"].as_str())
+        .collect();
+    assert!(names.contains(&"once"), "{list}");
+    let got = run(&["get-schedule", "--name", "once"]);
+    assert_eq!(got["State"], "ENABLED", "{got}");
+    assert!(
+        got["ScheduleExpression"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("at(")),
+        "{got}"
+    );
+}
+
 #[test]
 fn boto3_scheduler_against_the_binary_runs_each_due_time_once_across_a_restart() {
     common::require_boto3();
@@ -74,6 +112,7 @@ fn boto3_scheduler_against_the_binary_runs_each_due_time_once_across_a_restart()
     let child = start_server(dir.path(), port);
     wait_up(port);
     run_script(port, "create");
+    aws_cli_reads_the_schedule(port);
     stop(child);
     let child = start_server(dir.path(), port);
     wait_up(port);
