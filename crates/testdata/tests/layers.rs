@@ -1,0 +1,97 @@
+//! The workspace's crates are its layers (ARCHITECTURE.md): each crate has
+//! a rank, and a crate may depend only on crates of a lower rank, so no
+//! crate depends upward and the pure core (types, jsonata, language,
+//! engine) never reaches storage, the runtime or I/O. This test reads every
+//! `crates/*/Cargo.toml` and fails on a dependency that breaks the ranks or
+//! on a crate the table does not know (place it, and update the diagram).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The layers, lowest first. Keep ARCHITECTURE.md's diagram in step.
+const RANKS: &[(&str, u8)] = &[
+    ("types", 0),
+    ("jsonata", 0),
+    ("testdata", 0),
+    ("telemetry", 1),
+    ("language", 1),
+    ("bench", 1),
+    ("engine", 2),
+    ("graph", 2),
+    ("store", 2),
+    ("runtime", 3),
+    ("console", 3),
+    ("conformance", 3),
+    ("integrations", 4),
+    ("server", 5),
+    ("cli", 6),
+];
+
+/// The pure crates: they parse, validate and evaluate, and do no I/O.
+const PURE: &[&str] = &["types", "jsonata", "language", "engine"];
+
+/// The `statecraft-*` crates in a manifest's `[dependencies]` section (not
+/// dev-dependencies: tests may use anything).
+fn dependencies(manifest: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_deps = false;
+    for line in manifest.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_deps = t == "[dependencies]";
+            continue;
+        }
+        if in_deps {
+            if let Some(name) = t.strip_prefix("statecraft-") {
+                let name: String = name
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_crate_depends_upward_and_the_core_stays_pure() {
+    let ranks: BTreeMap<&str, u8> = RANKS.iter().copied().collect();
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&crates).expect("crates/").flatten() {
+        let manifest = entry.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        seen += 1;
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(&rank) = ranks.get(name.as_str()) else {
+            problems.push(format!(
+                "crates/{name} has no layer: add it to RANKS here and to ARCHITECTURE.md"
+            ));
+            continue;
+        };
+        for dep in dependencies(&text) {
+            match ranks.get(dep.as_str()) {
+                None => problems.push(format!("{name} depends on unknown crate {dep}")),
+                Some(&r) if r >= rank => problems.push(format!(
+                    "{name} (layer {rank}) depends on {dep} (layer {r}): dependencies point down"
+                )),
+                Some(_) => {}
+            }
+            if PURE.contains(&name.as_str()) && !PURE.contains(&dep.as_str()) {
+                problems.push(format!("{name} is pure (no I/O) but depends on {dep}"));
+            }
+        }
+    }
+    assert!(seen >= RANKS.len(), "found only {seen} crates");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_manifest_reader_sees_dependencies_only() {
+    let m = "[package]\nname = \"x\"\n[dependencies]\nstatecraft-types.workspace = true\nstatecraft-store = { path = \"../store\" }\nserde = \"1\"\n[dev-dependencies]\nstatecraft-server = { path = \"../server\" }\n";
+    assert_eq!(dependencies(m), ["types", "store"]);
+}
