@@ -147,6 +147,31 @@ impl ActivityTasks {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        // The fast path: another node queued a task (PostgreSQL NOTIFY).
+        if let Some(mut wakeups) = store.subscribe_wakeups() {
+            let waiting = Arc::downgrade(&self.waiting);
+            handle.spawn(async move {
+                loop {
+                    let wakeup = match wakeups.recv().await {
+                        Ok(w) => w,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    };
+                    let Some(waiting) = waiting.upgrade() else {
+                        return;
+                    };
+                    if let statecraft_store::Wakeup::Task { resource } = wakeup {
+                        let notify = match waiting.lock() {
+                            Ok(g) => g.get(&resource).cloned(),
+                            Err(poisoned) => poisoned.into_inner().get(&resource).cloned(),
+                        };
+                        if let Some(n) = notify {
+                            n.notify_waiters();
+                        }
+                    }
+                }
+            });
+        }
         let waiting = Arc::downgrade(&self.waiting);
         let polls = Arc::downgrade(&self.polls);
         handle.spawn(async move {

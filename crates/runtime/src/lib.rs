@@ -387,13 +387,44 @@ impl Runtime {
         let weak = Arc::downgrade(&self.inner);
         let period =
             Duration::from_millis(u64::try_from(self.inner.lease_ms / 3).unwrap_or(1).max(1));
+        // Another node's wake-ups (PostgreSQL LISTEN/NOTIFY): an execution
+        // started without a lease is claimed at once rather than at the
+        // next tick; an answer to a task of an execution this node runs is
+        // applied at once rather than at the next answer poll.
+        let claim_now = Arc::new(Notify::new());
+        if let Some(mut wakeups) = self.inner.store.subscribe_wakeups() {
+            let weak = Arc::downgrade(&self.inner);
+            let claim_now = Arc::clone(&claim_now);
+            tokio::spawn(async move {
+                loop {
+                    let wakeup = match wakeups.recv().await {
+                        Ok(w) => w,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    };
+                    let Some(inner) = weak.upgrade() else { return };
+                    match wakeup {
+                        statecraft_store::Wakeup::Start => claim_now.notify_one(),
+                        statecraft_store::Wakeup::Answer { execution_arn } => {
+                            if inner.lock_fences().contains_key(&execution_arn) {
+                                inner.deliver_answers_of(&execution_arn);
+                            }
+                        }
+                        statecraft_store::Wakeup::Task { .. } => {}
+                    }
+                }
+            });
+        }
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             // The first tick is immediate and startup has just claimed.
             tick.tick().await;
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = claim_now.notified() => {}
+                }
                 let Some(inner) = weak.upgrade() else { return };
                 if inner.shutting_down.load(Ordering::Acquire) {
                     return;
@@ -859,9 +890,12 @@ impl Runtime {
         };
         match inner.send(&arn, Msg::Answer(answer.into_event(task.task_id))) {
             // Another node runs the execution: the answer is recorded, and
-            // its owner delivers it (it looks for answers to its tasks).
+            // its owner delivers it (it is told, or looks every second).
             Err(Error::Store(statecraft_store::Error::LeaseLost { .. })) => Ok(true),
-            other => other,
+            // The store took the answer while the task was open; the owner
+            // may already have applied it and finished the execution.
+            Ok(_) => Ok(true),
+            Err(e) => Err(e),
         }
     }
 
@@ -1109,6 +1143,18 @@ impl Inner {
         for (arn, task, text) in answers {
             if let Ok(answer) = serde_json::from_str::<TaskAnswer>(&text) {
                 let _ = self.send(&arn, Msg::Answer(answer.into_event(task)));
+            }
+        }
+    }
+
+    /// Delivers the recorded, unconsumed answers of one execution's tasks.
+    fn deliver_answers_of(self: &Arc<Self>, arn: &str) {
+        let Ok(answers) = self.store.task_answers(arn) else {
+            return;
+        };
+        for (task, text) in answers {
+            if let Ok(answer) = serde_json::from_str::<TaskAnswer>(&text) {
+                let _ = self.send(arn, Msg::Answer(answer.into_event(task)));
             }
         }
     }

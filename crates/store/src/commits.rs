@@ -11,6 +11,49 @@
 
 use crate::execution::{ExecutionStatus, Transition};
 
+/// Work another node committed that this node may have to act on, as the
+/// PostgreSQL store hears it (LISTEN/NOTIFY on the `statecraft` channel,
+/// sent in the committing transaction, so heard only once it committed).
+/// A hint, like [`Committed`]: the slow polls stay the safety net where
+/// notifications are lost or absent (a transaction-pooling proxy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wakeup {
+    /// A task of this activity was queued.
+    Task { resource: String },
+    /// An answer to a task of this execution was recorded.
+    Answer { execution_arn: String },
+    /// An execution was started without a lease (on an `api`-only node).
+    Start,
+}
+
+impl Wakeup {
+    /// The notification payload.
+    pub fn payload(&self) -> String {
+        match self {
+            Wakeup::Task { resource } => format!("task {resource}"),
+            Wakeup::Answer { execution_arn } => format!("answer {execution_arn}"),
+            Wakeup::Start => "start".into(),
+        }
+    }
+
+    /// Reads a payload; `None` for one this build does not know.
+    pub fn parse(payload: &str) -> Option<Wakeup> {
+        match payload.split_once(' ') {
+            Some(("task", r)) => Some(Wakeup::Task {
+                resource: r.to_string(),
+            }),
+            Some(("answer", a)) => Some(Wakeup::Answer {
+                execution_arn: a.to_string(),
+            }),
+            None if payload == "start" => Some(Wakeup::Start),
+            _ => None,
+        }
+    }
+}
+
+/// The PostgreSQL channel wake-ups are sent on.
+pub const WAKEUP_CHANNEL: &str = "statecraft";
+
 /// How many notices a subscriber may fall behind before it lags.
 pub const CAPACITY: usize = 4096;
 

@@ -473,6 +473,15 @@ pub trait ExecutionStore: Send + Sync {
         None
     }
 
+    /// Wake-ups from other nodes sharing the database (see
+    /// [`crate::commits::Wakeup`]); `None` for a store only one node uses
+    /// (SQLite), where every wake-up is local.
+    fn subscribe_wakeups(
+        &self,
+    ) -> Option<tokio::sync::broadcast::Receiver<crate::commits::Wakeup>> {
+        None
+    }
+
     /// Up to `limit` pending tasks of `resource` (an activity ARN) across
     /// executions, oldest first, each with its execution's ARN: what the
     /// console's Activities page shows (waiting, or leased to a worker).

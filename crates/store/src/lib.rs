@@ -37,7 +37,7 @@ pub mod tag;
 
 pub use self::postgres::{OpenError as PostgresOpenError, PostgresOptions, PostgresStore};
 pub use activity::{Activity, ActivityStore};
-pub use commits::Committed;
+pub use commits::{Committed, Wakeup};
 pub use error::{Error, Result};
 pub use execution::{
     CommitStats, Created, DueTimer, Execution, ExecutionFilter, ExecutionState, ExecutionStatus,

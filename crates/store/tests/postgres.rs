@@ -474,3 +474,100 @@ fn console_reads_and_retention_agree_with_sqlite() {
             .is_ok_and(|h| h.len() == 4));
     }
 }
+
+/// The next wake-up `rx` hears, within `within`.
+fn next_wakeup(
+    rx: &mut tokio::sync::broadcast::Receiver<statecraft_store::Wakeup>,
+    within: std::time::Duration,
+) -> Option<statecraft_store::Wakeup> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match rx.try_recv() {
+            Ok(w) => return Some(w),
+            Err(tokio::sync::broadcast::error::TryRecvError::Empty) => {
+                if std::time::Instant::now() > deadline {
+                    return None;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("wake-ups: {e}"),
+        }
+    }
+}
+
+#[test]
+fn another_node_hears_starts_activity_tasks_and_answers_when_they_commit() {
+    use statecraft_store::{PendingTask, TaskChange, Wakeup};
+    let url = pg::fresh_database("wakeups");
+    let a = open(&url);
+    let b = open(&url);
+    let mut heard = b
+        .subscribe_wakeups()
+        .expect("the PostgreSQL store publishes wake-ups");
+    // The LISTEN connection is up once a notification sent now arrives:
+    // wait for the first one (a start) with room.
+    let arn = "arn:aws:states:us-east-1:1:execution:wake:e1";
+    let mut first = None;
+    for i in 0..50 {
+        let arn = format!("{arn}-probe{i}");
+        statecraft_store::suite::seed_execution(&a, &arn);
+        first = next_wakeup(&mut heard, std::time::Duration::from_millis(200));
+        if first.is_some() {
+            break;
+        }
+    }
+    assert_eq!(first, Some(Wakeup::Start), "an unleased start is heard");
+    while next_wakeup(&mut heard, std::time::Duration::from_millis(300)).is_some() {}
+
+    statecraft_store::suite::seed_execution(&a, arn);
+    assert_eq!(
+        next_wakeup(&mut heard, std::time::Duration::from_secs(5)),
+        Some(Wakeup::Start)
+    );
+    let activity = "arn:aws:states:us-east-1:1:activity:wake";
+    let mut t = step(arn, 1, 2, "queued");
+    t.tasks = vec![TaskChange::Queue(PendingTask {
+        task_id: 1,
+        resource: activity.into(),
+        request: "{}".into(),
+        token: Some("wake-token".into()),
+        lease_owner: None,
+        lease_expires_ms: None,
+    })];
+    a.commit(t).wait().unwrap();
+    assert_eq!(
+        next_wakeup(&mut heard, std::time::Duration::from_secs(5)),
+        Some(Wakeup::Task {
+            resource: activity.into()
+        })
+    );
+    assert!(a
+        .answer_task("wake-token", "{}".into())
+        .wait()
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        next_wakeup(&mut heard, std::time::Duration::from_secs(5)),
+        Some(Wakeup::Answer {
+            execution_arn: arn.into()
+        })
+    );
+    // A refused commit sends nothing.
+    let mut stale = step(arn, 1, 5, "stale");
+    stale.tasks = vec![TaskChange::Queue(PendingTask {
+        task_id: 2,
+        resource: activity.into(),
+        request: "{}".into(),
+        token: Some("stale-token".into()),
+        lease_owner: None,
+        lease_expires_ms: None,
+    })];
+    assert!(matches!(
+        a.commit(stale).wait(),
+        Err(Error::Conflict { .. })
+    ));
+    assert_eq!(
+        next_wakeup(&mut heard, std::time::Duration::from_millis(500)),
+        None
+    );
+}

@@ -102,6 +102,10 @@ pub struct PostgresStore {
     reads: Mutex<Option<Sender<ReadJob>>>,
     /// Notices of committed transitions (see [`crate::commits`]).
     commits: tokio::sync::broadcast::Sender<Committed>,
+    /// Wake-ups other nodes sent (LISTEN/NOTIFY, see [`crate::commits::Wakeup`]).
+    wakeups: tokio::sync::broadcast::Sender<crate::commits::Wakeup>,
+    /// Held while the store lives; the LISTEN thread ends when it is gone.
+    _listening: Arc<()>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -109,6 +113,59 @@ impl std::fmt::Debug for PostgresStore {
         f.debug_struct("PostgresStore")
             .field("target", &self.target)
             .finish_non_exhaustive()
+    }
+}
+
+/// The LISTEN thread: one connection of its own, reconnecting with back-off
+/// while the database is away, publishing what it hears on `tx`. Ends when
+/// nobody can subscribe any more (the store was dropped). Lost
+/// notifications (while reconnecting) are covered by the slow polls.
+fn listen(
+    connector: &Connector,
+    tx: &tokio::sync::broadcast::Sender<crate::commits::Wakeup>,
+    alive: &std::sync::Weak<()>,
+) {
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        if alive.strong_count() == 0 {
+            return;
+        }
+        let mut db = match connector.connect() {
+            Ok(db) => db,
+            Err(_) => {
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+                continue;
+            }
+        };
+        if db
+            .simple(&format!("LISTEN {}", crate::commits::WAKEUP_CHANNEL))
+            .is_err()
+        {
+            std::thread::sleep(backoff);
+            continue;
+        }
+        backoff = std::time::Duration::from_millis(100);
+        let mut notifications = db.client.notifications();
+        // A bounded wait, so a dropped store ends this thread.
+        let mut it = notifications.timeout_iter(std::time::Duration::from_secs(1));
+        loop {
+            match it.next() {
+                Ok(Some(n)) => {
+                    if let Some(w) = crate::commits::Wakeup::parse(n.payload()) {
+                        let _ = tx.send(w);
+                    }
+                }
+                Ok(None) => {
+                    if alive.strong_count() == 0 {
+                        return;
+                    }
+                }
+                // The connection broke: reconnect.
+                Err(_) => break,
+            }
+        }
     }
 }
 
@@ -139,6 +196,19 @@ impl PostgresStore {
                 cause: e.to_string(),
             })?;
 
+        let wakeups = tokio::sync::broadcast::channel(crate::commits::CAPACITY).0;
+        let listen_connector = connector.clone();
+        let listen_tx = wakeups.clone();
+        let listening = Arc::new(());
+        let alive = Arc::downgrade(&listening);
+        std::thread::Builder::new()
+            .name("statecraft-pg-listen".into())
+            .spawn(move || listen(&listen_connector, &listen_tx, &alive))
+            .map_err(|e| OpenError::Thread {
+                what: "listen",
+                cause: e.to_string(),
+            })?;
+
         let (read_tx, read_rx) = mpsc::channel::<ReadJob>();
         let read_rx = Arc::new(Mutex::new(read_rx));
         for i in 0..options.readers.max(1) {
@@ -160,6 +230,8 @@ impl PostgresStore {
             stats,
             reads: Mutex::new(Some(read_tx)),
             commits: tokio::sync::broadcast::channel(crate::commits::CAPACITY).0,
+            wakeups,
+            _listening: listening,
         })
     }
 
@@ -497,6 +569,12 @@ impl ExecutionStore for PostgresStore {
 
     fn subscribe_commits(&self) -> Option<tokio::sync::broadcast::Receiver<Committed>> {
         Some(self.commits.subscribe())
+    }
+
+    fn subscribe_wakeups(
+        &self,
+    ) -> Option<tokio::sync::broadcast::Receiver<crate::commits::Wakeup>> {
+        Some(self.wakeups.subscribe())
     }
 
     fn get_execution(&self, arn: &str) -> Result<Option<Execution>> {

@@ -639,6 +639,16 @@ fn execution_id(db: &mut Db, arn: &str) -> Result<i64> {
     }
 }
 
+/// Tells the nodes that LISTEN (see [`crate::commits::Wakeup`]); delivered
+/// when, and only if, the writer's transaction commits.
+fn notify(db: &mut Db, wakeup: &crate::commits::Wakeup) -> Result<()> {
+    db.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&crate::commits::WAKEUP_CHANNEL, &wakeup.payload()],
+    )?;
+    Ok(())
+}
+
 /// Why a commit updated no row: the execution is gone (`NotFound`), its
 /// lease is no longer the fence's (`LeaseLost`, told first: a node that
 /// lost the lease must drop the execution, not reload it), or it moved on
@@ -750,6 +760,14 @@ fn apply_timers_and_tasks(db: &mut Db, id: i64, t: &Transition, existing: bool) 
     for change in &t.tasks {
         match change {
             TaskChange::Queue(task) => {
+                if task.resource.contains(":activity:") {
+                    notify(
+                        db,
+                        &crate::commits::Wakeup::Task {
+                            resource: task.resource.clone(),
+                        },
+                    )?;
+                }
                 db.execute(
                     "INSERT INTO tasks (execution_id, task_id, resource, request, token, \
                      lease_owner, lease_expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -853,6 +871,9 @@ pub(crate) fn create_execution(
         };
     };
     let id: i64 = row.try_get(0)?;
+    if lease.is_none() {
+        notify(db, &crate::commits::Wakeup::Start)?;
+    }
     // A new execution has no timers or tasks to drop yet.
     apply_timers_and_tasks(db, id, &first.transition, false)?;
     Ok(Created::New)
@@ -1152,12 +1173,22 @@ pub(crate) fn answer_task(
     };
     let execution_id: i64 = row.try_get(0)?;
     let task_id: i64 = row.try_get(1)?;
-    db.query_opt(
-        &format!("{TASK_WITH_ARN} WHERE t.execution_id = $1 AND t.task_id = $2"),
-        &[&execution_id, &task_id],
-    )?
-    .map(|r| Ok((r.try_get(0)?, task_from(&r, 1)?)))
-    .transpose()
+    let answered = db
+        .query_opt(
+            &format!("{TASK_WITH_ARN} WHERE t.execution_id = $1 AND t.task_id = $2"),
+            &[&execution_id, &task_id],
+        )?
+        .map(|r| Ok::<(String, PendingTask), Error>((r.try_get(0)?, task_from(&r, 1)?)))
+        .transpose()?;
+    if let Some((arn, _)) = &answered {
+        notify(
+            db,
+            &crate::commits::Wakeup::Answer {
+                execution_arn: arn.clone(),
+            },
+        )?;
+    }
+    Ok(answered)
 }
 
 /// Answers recorded and not consumed by a transition yet, by task id.
