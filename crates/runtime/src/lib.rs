@@ -410,7 +410,8 @@ impl Runtime {
                                 inner.deliver_answers_of(&execution_arn);
                             }
                         }
-                        statecraft_store::Wakeup::Task { .. } => {}
+                        statecraft_store::Wakeup::Task { .. }
+                        | statecraft_store::Wakeup::Commits { .. } => {}
                     }
                 }
             });

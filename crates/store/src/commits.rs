@@ -24,6 +24,10 @@ pub enum Wakeup {
     Answer { execution_arn: String },
     /// An execution was started without a lease (on an `api`-only node).
     Start,
+    /// Transitions of these executions committed on the node `from` (the
+    /// store instance that sent them, so a node skips its own): what the
+    /// console's live pages on other nodes follow.
+    Commits { from: String, arns: Vec<String> },
 }
 
 impl Wakeup {
@@ -33,6 +37,7 @@ impl Wakeup {
             Wakeup::Task { resource } => format!("task {resource}"),
             Wakeup::Answer { execution_arn } => format!("answer {execution_arn}"),
             Wakeup::Start => "start".into(),
+            Wakeup::Commits { from, arns } => format!("commits {from} {}", arns.join(" ")),
         }
     }
 
@@ -45,6 +50,17 @@ impl Wakeup {
             Some(("answer", a)) => Some(Wakeup::Answer {
                 execution_arn: a.to_string(),
             }),
+            Some(("commits", rest)) => {
+                let mut words = rest.split(' ');
+                let from = words.next()?.to_string();
+                Some(Wakeup::Commits {
+                    from,
+                    arns: words
+                        .filter(|w| !w.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                })
+            }
             None if payload == "start" => Some(Wakeup::Start),
             _ => None,
         }

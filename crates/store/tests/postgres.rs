@@ -496,7 +496,7 @@ fn next_wakeup(
 }
 
 #[test]
-fn another_node_hears_starts_activity_tasks_and_answers_when_they_commit() {
+fn another_node_hears_starts_activity_tasks_answers_and_commits_when_they_commit() {
     use statecraft_store::{PendingTask, TaskChange, Wakeup};
     let url = pg::fresh_database("wakeups");
     let a = open(&url);
@@ -534,6 +534,7 @@ fn another_node_hears_starts_activity_tasks_and_answers_when_they_commit() {
         lease_owner: None,
         lease_expires_ms: None,
     })];
+    let mut followed = b.subscribe_commits().expect("commit notices");
     a.commit(t).wait().unwrap();
     assert_eq!(
         next_wakeup(&mut heard, std::time::Duration::from_secs(5)),
@@ -541,6 +542,21 @@ fn another_node_hears_starts_activity_tasks_and_answers_when_they_commit() {
             resource: activity.into()
         })
     );
+    // B's console follows A's commits: they arrive as B's own notices.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match followed.try_recv() {
+            Ok(n) if n.execution_arn == arn => break,
+            Ok(_) => {}
+            Err(_) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "B was not told of A's commit"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
     assert!(a
         .answer_task("wake-token", "{}".into())
         .wait()

@@ -123,6 +123,8 @@ impl std::fmt::Debug for PostgresStore {
 fn listen(
     connector: &Connector,
     tx: &tokio::sync::broadcast::Sender<crate::commits::Wakeup>,
+    commits: &tokio::sync::broadcast::Sender<Committed>,
+    instance: &str,
     alive: &std::sync::Weak<()>,
 ) {
     use postgres::fallible_iterator::FallibleIterator;
@@ -152,11 +154,25 @@ fn listen(
         let mut it = notifications.timeout_iter(std::time::Duration::from_secs(1));
         loop {
             match it.next() {
-                Ok(Some(n)) => {
-                    if let Some(w) = crate::commits::Wakeup::parse(n.payload()) {
+                Ok(Some(n)) => match crate::commits::Wakeup::parse(n.payload()) {
+                    // Another node's commits become this node's notices: a
+                    // hint to read, which is all the console takes from them.
+                    Some(crate::commits::Wakeup::Commits { from, arns }) if from != instance => {
+                        for arn in arns {
+                            let _ = commits.send(Committed {
+                                execution_arn: arn,
+                                last_event_id: 0,
+                                status: crate::execution::ExecutionStatus::Running,
+                            });
+                        }
+                    }
+                    // This node's own commits: announced locally already.
+                    Some(crate::commits::Wakeup::Commits { .. }) => {}
+                    Some(w) => {
                         let _ = tx.send(w);
                     }
-                }
+                    None => {}
+                },
                 Ok(None) => {
                     if alive.strong_count() == 0 {
                         return;
@@ -185,12 +201,22 @@ impl PostgresStore {
         migrate::migrate(&mut db, &connector.target, now_ms())?;
 
         let (tx, rx) = mpsc::channel();
+        // This store's name in its commit notifications, so that its own
+        // LISTEN thread skips them.
+        let instance = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u32(std::process::id());
+            h.write_i64(now_ms());
+            format!("{:016x}", h.finish())
+        };
+        let writer_instance = instance.clone();
         let stats = Arc::new(writer::Stats::default());
         let thread_stats = Arc::clone(&stats);
         let writer_connector = connector.clone();
         let handle = std::thread::Builder::new()
             .name("statecraft-pg-writer".into())
-            .spawn(move || writer::run(writer_connector, db, rx, &thread_stats))
+            .spawn(move || writer::run(writer_connector, db, rx, &thread_stats, &writer_instance))
             .map_err(|e| OpenError::Thread {
                 what: "writer",
                 cause: e.to_string(),
@@ -199,11 +225,22 @@ impl PostgresStore {
         let wakeups = tokio::sync::broadcast::channel(crate::commits::CAPACITY).0;
         let listen_connector = connector.clone();
         let listen_tx = wakeups.clone();
+        let commits = tokio::sync::broadcast::channel(crate::commits::CAPACITY).0;
+        let listen_commits = commits.clone();
+        let listen_instance = instance.clone();
         let listening = Arc::new(());
         let alive = Arc::downgrade(&listening);
         std::thread::Builder::new()
             .name("statecraft-pg-listen".into())
-            .spawn(move || listen(&listen_connector, &listen_tx, &alive))
+            .spawn(move || {
+                listen(
+                    &listen_connector,
+                    &listen_tx,
+                    &listen_commits,
+                    &listen_instance,
+                    &alive,
+                )
+            })
             .map_err(|e| OpenError::Thread {
                 what: "listen",
                 cause: e.to_string(),
@@ -229,7 +266,7 @@ impl PostgresStore {
             writer_thread: Mutex::new(Some(handle)),
             stats,
             reads: Mutex::new(Some(read_tx)),
-            commits: tokio::sync::broadcast::channel(crate::commits::CAPACITY).0,
+            commits,
             wakeups,
             _listening: listening,
         })

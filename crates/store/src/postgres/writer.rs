@@ -47,6 +47,11 @@ pub(crate) trait Job: Send {
     /// Reports the outcome: the kept result if the batch committed, else
     /// the commit's error.
     fn finish(self: Box<Self>, commit: Result<()>);
+    /// The execution whose committed transition this write announces, once
+    /// it ran successfully.
+    fn announced(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A notice to publish once a write commits (see [`crate::commits`]).
@@ -80,6 +85,13 @@ impl<T: Send, F: Fn(&mut Db) -> Result<T> + Send> Job for Write<T, F> {
         };
         self.result = Some(r);
         ran
+    }
+
+    fn announced(&self) -> Option<&str> {
+        match (&self.result, &self.notice) {
+            (Some(Ok(v)), Some(n)) if (n.announce)(v) => Some(n.committed.execution_arn.as_str()),
+            _ => None,
+        }
     }
 
     fn finish(self: Box<Self>, commit: Result<()>) {
@@ -179,7 +191,13 @@ impl Link {
 
 /// The writer thread's loop; returns when every sender is gone and the
 /// queue is drained.
-pub(crate) fn run(connector: Connector, db: Db, rx: Receiver<Box<dyn Job>>, stats: &Stats) {
+pub(crate) fn run(
+    connector: Connector,
+    db: Db,
+    rx: Receiver<Box<dyn Job>>,
+    stats: &Stats,
+    instance: &str,
+) {
     let mut link = Link {
         connector,
         db: Some(db),
@@ -199,7 +217,7 @@ pub(crate) fn run(connector: Connector, db: Db, rx: Receiver<Box<dyn Job>>, stat
         let n = batch.len() as u64;
         let started = Instant::now();
         let outcome = match link.get() {
-            Ok(db) => commit_batch(db, &mut batch),
+            Ok(db) => commit_batch(db, &mut batch, instance),
             Err(e) => Err(e),
         };
         statecraft_telemetry::metrics::observe_commit(batch.len(), started.elapsed());
@@ -215,7 +233,7 @@ pub(crate) fn run(connector: Connector, db: Db, rx: Receiver<Box<dyn Job>>, stat
 }
 
 /// Runs and commits a batch; each job keeps its own result.
-pub(crate) fn commit_batch(db: &mut Db, batch: &mut [Box<dyn Job>]) -> Result<()> {
+pub(crate) fn commit_batch(db: &mut Db, batch: &mut [Box<dyn Job>], instance: &str) -> Result<()> {
     db.simple("BEGIN")?;
     let mut any_ok = false;
     let mut broken = false;
@@ -230,7 +248,7 @@ pub(crate) fn commit_batch(db: &mut Db, batch: &mut [Box<dyn Job>]) -> Result<()
         }
     }
     if !broken {
-        return end(db, any_ok);
+        return end(db, any_ok, batch, instance);
     }
     db.simple("ROLLBACK")?;
     if batch.len() == 1 {
@@ -259,13 +277,49 @@ pub(crate) fn commit_batch(db: &mut Db, batch: &mut [Box<dyn Job>]) -> Result<()
         }
         any_ok |= ran == Ran::Ok;
     }
-    end(db, any_ok)
+    end(db, any_ok, batch, instance)
 }
 
-/// Commits (or, when nothing succeeded, rolls back) the open transaction.
-fn end(db: &mut Db, commit: bool) -> Result<()> {
+fn notify_commits(db: &mut Db, instance: &str, arns: Vec<String>) -> Result<()> {
+    let payload = crate::commits::Wakeup::Commits {
+        from: instance.to_string(),
+        arns,
+    }
+    .payload();
+    db.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&crate::commits::WAKEUP_CHANNEL, &payload],
+    )?;
+    Ok(())
+}
+
+/// Longest `pg_notify` payload sent (PostgreSQL's limit is 8000 bytes).
+const NOTIFY_PAYLOAD: usize = 7000;
+
+/// Commits (or, when nothing succeeded, rolls back) the open transaction,
+/// telling the other nodes which executions it advanced (one notification
+/// per few dozen transitions, delivered only if it commits).
+fn end(db: &mut Db, commit: bool, batch: &[Box<dyn Job>], instance: &str) -> Result<()> {
     if !commit {
         return db.simple("ROLLBACK");
+    }
+    let mut arns: Vec<String> = Vec::new();
+    let mut size = 0;
+    let mut sent = Ok(());
+    for arn in batch.iter().filter_map(|j| j.announced()) {
+        if size + arn.len() + 1 > NOTIFY_PAYLOAD && !arns.is_empty() {
+            sent = sent.and_then(|()| notify_commits(db, instance, std::mem::take(&mut arns)));
+            size = 0;
+        }
+        size += arn.len() + 1;
+        arns.push(arn.to_string());
+    }
+    if !arns.is_empty() {
+        sent = sent.and_then(|()| notify_commits(db, instance, arns));
+    }
+    if let Err(e) = sent {
+        let _ = db.simple("ROLLBACK");
+        return Err(e);
     }
     match db.simple("COMMIT") {
         Ok(()) => Ok(()),
