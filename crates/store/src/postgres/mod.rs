@@ -30,9 +30,11 @@
 //!   `schema_version`) and `FOR UPDATE SKIP LOCKED` (claims of executions
 //!   and tasks, so nodes never wait on each other's rows);
 //! - `BIGSERIAL` ids, `SAVEPOINT`, partial indexes;
+//! - `LISTEN`/`pg_notify` for cross-node wake-ups, an optional fast path
+//!   only: every wake-up has a slow poll behind it, so an engine (or a
+//!   transaction-pooling proxy) without them only adds latency;
 //! - not used: session advisory locks, `LOCK TABLE`, PL/pgSQL, triggers,
-//!   extensions, JSON operators (JSON is `TEXT`, parsed in Rust), and
-//!   LISTEN/NOTIFY (an optional fast path for cross-node wake-ups, later).
+//!   extensions, JSON operators (JSON is `TEXT`, parsed in Rust).
 
 mod db;
 mod error;
