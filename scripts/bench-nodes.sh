@@ -1,0 +1,47 @@
+#!/bin/bash
+# Throughput of N `statecraft server` nodes on one PostgreSQL database:
+# starts N nodes (release build) on the empty database URL, creates the
+# workload's machine once, runs one statecraft-bench per node (TOTAL/N
+# executions, CONC/N in flight each) at once, and prints the combined
+# executions/s and state transitions/s (all executions over the slowest
+# bench's wall time), then stops the nodes.
+#   cargo build --release -p statecraft-cli -p statecraft-bench
+#   scripts/bench-nodes.sh postgres://postgres@127.0.0.1:5432/bench 2 chain10 12000 96
+set -eu
+URL=$1; N=$2; W=$3; TOTAL=$4; CONC=$5
+R=${CARGO_TARGET_DIR:-target}/release
+BASE=${BASE_PORT:-18910}
+PIDS=()
+DIRS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "${DIRS[@]}"; }
+trap cleanup EXIT
+for i in $(seq 1 "$N"); do
+  D=$(mktemp -d); DIRS+=("$D")
+  "$R/statecraft" server --listen "127.0.0.1:$((BASE + i))" --data-dir "$D" --store "$URL" >"$D/log" 2>&1 &
+  PIDS+=($!)
+done
+for i in $(seq 1 "$N"); do
+  for _ in $(seq 1 100); do curl -sf "127.0.0.1:$((BASE + i))/healthz" >/dev/null && break; sleep 0.1; done
+done
+# The machine is created once: concurrent CreateStateMachine of one name on
+# two nodes is not idempotent on PostgreSQL yet.
+"$R/statecraft-bench" --endpoint "http://127.0.0.1:$((BASE + 1))" --workload "$W" --executions 1 --concurrency 1 >/dev/null
+OUT=$(mktemp -d); DIRS+=("$OUT")
+BP=()
+for i in $(seq 1 "$N"); do
+  "$R/statecraft-bench" --endpoint "http://127.0.0.1:$((BASE + i))" --workload "$W" \
+    --executions $((TOTAL / N)) --concurrency $((CONC / N)) --label "node$i" >"$OUT/$i.json" &
+  BP+=($!)
+done
+wait "${BP[@]}"
+python3 - "$OUT" "$N" "$W" <<'PY'
+import glob, json, sys
+out, n, w = sys.argv[1:]
+rs = [json.loads(open(f).read().strip().splitlines()[-1]) for f in sorted(glob.glob(out + "/*.json"))]
+ex = sum(r["executions"] for r in rs)
+wall = max(r["wall_s"] for r in rs)
+tr = sum(r["state_transitions_per_s"] * r["wall_s"] for r in rs)
+bad = sum(r["failures"] + r["wrong_outputs"] + r["api_errors"] for r in rs)
+print(f"nodes={n} workload={w} executions={ex} executions_per_s={ex / wall:.0f} "
+      f"transitions_per_s={tr / wall:.0f} p50_ms={[round(r['latency_ms']['p50'], 1) for r in rs]} bad={bad}")
+PY
