@@ -587,3 +587,61 @@ fn another_node_hears_starts_activity_tasks_answers_and_commits_when_they_commit
         None
     );
 }
+
+#[test]
+fn two_nodes_creating_one_state_machine_at_once_get_one_machine_and_one_refusal() {
+    use statecraft_store::{MachineType, Revision, StateMachineStore};
+    let url = pg::fresh_database("create_race");
+    let a = Arc::new(open(&url));
+    let b = Arc::new(open(&url));
+    for round in 0..20 {
+        let arn = format!("arn:aws:states:us-east-1:1:stateMachine:race{round}");
+        let gate = Arc::new(Barrier::new(2));
+        let racers: Vec<_> = [("a", Arc::clone(&a)), ("b", Arc::clone(&b))]
+            .into_iter()
+            .map(|(who, store)| {
+                let gate = Arc::clone(&gate);
+                let arn = arn.clone();
+                std::thread::spawn(move || {
+                    let revision = Revision {
+                        revision_id: format!("rev-{round}-{who}"),
+                        state_machine_arn: arn,
+                        definition: "{}".into(),
+                        role_arn: "arn:aws:iam::1:role/r".into(),
+                        description: None,
+                        logging_configuration: None,
+                        tracing_configuration: None,
+                        created_ms: 1,
+                    };
+                    gate.wait();
+                    store
+                        .create_state_machine(
+                            format!("race{round}"),
+                            MachineType::Standard,
+                            revision,
+                            1,
+                        )
+                        .wait()
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+        let made = results.iter().filter(|r| r.is_ok()).count();
+        let refused = results
+            .iter()
+            .filter(|r| matches!(r, Err(Error::AlreadyExists { .. })))
+            .count();
+        assert_eq!((made, refused), (1, 1), "round {round}: {results:?}");
+        // The loser's revision was not kept.
+        let winner = a.get_state_machine(&arn).unwrap().expect("the machine");
+        let loser = if winner.revision.revision_id.ends_with("-a") {
+            "b"
+        } else {
+            "a"
+        };
+        assert_eq!(
+            a.get_revision(&format!("rev-{round}-{loser}")).unwrap(),
+            None
+        );
+    }
+}

@@ -90,7 +90,13 @@ fn revision_from(row: &Row, at: usize) -> Result<Revision> {
 }
 
 fn insert_revision(db: &mut Db, r: &Revision) -> Result<()> {
-    db.execute(
+    insert_new_revision(db, r)?;
+    Ok(())
+}
+
+/// Inserts a revision unless it exists; whether this call inserted it.
+fn insert_new_revision(db: &mut Db, r: &Revision) -> Result<bool> {
+    let inserted = db.execute(
         "INSERT INTO revisions (revision_id, state_machine_arn, definition, role_arn, \
          description, logging_configuration, tracing_configuration, created_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (revision_id) DO NOTHING",
@@ -105,7 +111,7 @@ fn insert_revision(db: &mut Db, r: &Revision) -> Result<()> {
             &r.created_ms,
         ],
     )?;
-    Ok(())
+    Ok(inserted == 1)
 }
 
 pub(crate) fn get_revision(db: &mut Db, revision_id: &str) -> Result<Option<Revision>> {
@@ -175,10 +181,12 @@ pub(crate) fn create_state_machine(
             id: arn,
         });
     }
-    insert_revision(db, &revision)?;
-    db.execute(
+    let new_revision = insert_new_revision(db, &revision)?;
+    // Another node may be creating the same machine right now: ON CONFLICT
+    // waits for it and then refuses, instead of a duplicate-key failure.
+    let created = db.query_opt(
         "INSERT INTO state_machines (arn, name, type, status, creation_date_ms, revision_id) \
-         VALUES ($1, $2, $3, 'ACTIVE', $4, $5)",
+         VALUES ($1, $2, $3, 'ACTIVE', $4, $5) ON CONFLICT (arn) DO NOTHING RETURNING arn",
         &[
             &arn,
             &name,
@@ -187,6 +195,19 @@ pub(crate) fn create_state_machine(
             &revision.revision_id,
         ],
     )?;
+    if created.is_none() {
+        // Refused: undo this call's revision so that nothing is written.
+        if new_revision {
+            db.execute(
+                "DELETE FROM revisions WHERE revision_id = $1",
+                &[&revision.revision_id],
+            )?;
+        }
+        return Err(Error::AlreadyExists {
+            kind: "state machine",
+            id: arn,
+        });
+    }
     Ok(StateMachine {
         arn,
         name,
