@@ -23,8 +23,8 @@ done
 for i in $(seq 1 "$N"); do
   for _ in $(seq 1 100); do curl -sf "127.0.0.1:$((BASE + i))/healthz" >/dev/null && break; sleep 0.1; done
 done
-# The machine is created once: concurrent CreateStateMachine of one name on
-# two nodes is not idempotent on PostgreSQL yet.
+# The machine is created once, before the load, so that the measured runs
+# only start executions.
 "$R/statecraft-bench" --endpoint "http://127.0.0.1:$((BASE + 1))" --workload "$W" --executions 1 --concurrency 1 >/dev/null
 OUT=$(mktemp -d); DIRS+=("$OUT")
 BP=()
