@@ -13,10 +13,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_task_answers.sql")),
     (4, include_str!("../../migrations/0004_execution_pause.sql")),
     (5, include_str!("../../migrations/0005_lease_token.sql")),
+    (6, include_str!("../../migrations/0006_inbox.sql")),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(conn: &mut Connection, now_ms: i64) -> Result<i64> {
