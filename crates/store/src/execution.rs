@@ -427,6 +427,41 @@ pub trait ExecutionStore: Send + Sync {
     /// execution learns of a SendTaskSuccess/Failure another node took.
     fn owned_task_answers(&self, owner: &str, limit: u32) -> Result<Vec<(String, u64, String)>>;
 
+    /// Records `event` (opaque to the store) for a running execution whose
+    /// lease another node holds, and wakes that node
+    /// ([`crate::Wakeup::Answer`]). The durable inbox: an activity worker's
+    /// TaskStarted or a heartbeat that reached a node that does not run the
+    /// execution takes effect on the node that does, so the execution is
+    /// not moved and nothing it has in flight is dispatched again. `false`
+    /// (nothing recorded) when the execution is not running.
+    fn post_event(&self, execution_arn: &str, event: String) -> Pending<bool> {
+        let _ = (execution_arn, event);
+        Pending::ready(Err(crate::Error::Backend(
+            "this store has no inbox".into(),
+        )))
+    }
+
+    /// Up to `limit` inbox events ([`ExecutionStore::post_event`]) of
+    /// executions whose lease `owner` holds, oldest first: (inbox id,
+    /// execution ARN, event).
+    fn owned_inbox(&self, owner: &str, limit: u32) -> Result<Vec<(i64, String, String)>> {
+        let _ = (owner, limit);
+        Ok(Vec::new())
+    }
+
+    /// The inbox events of one execution, oldest first: (inbox id, event).
+    fn inbox(&self, execution_arn: &str) -> Result<Vec<(i64, String)>> {
+        let _ = execution_arn;
+        Ok(Vec::new())
+    }
+
+    /// Forgets inbox events once their owner applied them (ids that are
+    /// gone already are no error).
+    fn delete_inbox(&self, ids: Vec<i64>) -> Pending<()> {
+        let _ = ids;
+        Pending::ready(Ok(()))
+    }
+
     /// Leases the oldest pending task of `resource` that nobody holds (or
     /// whose lease expired) to `owner` until `now_ms + lease_ms`: how an
     /// activity worker's GetActivityTask takes work. `None` if there is none.

@@ -32,6 +32,7 @@ pub fn run_all(store: &dyn Store) {
     fenced_commits_need_the_current_lease(store);
     tasks_are_leased_one_worker_at_a_time(store);
     a_task_is_answered_once(store);
+    the_inbox_reaches_the_lease_holder(store);
     open_executions_are_counted(store);
     a_pause_is_kept_with_the_state_and_filtered(store);
     group_commit_many_concurrent_writes(store);
@@ -973,6 +974,71 @@ fn a_task_is_answered_once(store: &dyn Store) {
     t.tasks = vec![TaskChange::Remove { task_id: 7 }];
     store.commit(t).wait().unwrap();
     assert!(store.task_answers(&arn).unwrap().is_empty());
+}
+
+fn the_inbox_reaches_the_lease_holder(store: &dyn Store) {
+    let arn = exec_arn("inbox");
+    seed_execution(store, &arn);
+    let owner = "inbox-node-a";
+    assert!(store
+        .claim_lease(&arn, owner, 1_000, 60_000, true)
+        .wait()
+        .unwrap()
+        .is_some());
+    assert_eq!(store.post_event(&arn, "first".into()).wait(), Ok(true));
+    assert_eq!(store.post_event(&arn, "second".into()).wait(), Ok(true));
+    // Nothing is recorded for an execution that does not exist.
+    assert_eq!(
+        store.post_event(&exec_arn("inbox-none"), "x".into()).wait(),
+        Ok(false)
+    );
+    let owned = store.owned_inbox(owner, 100).unwrap();
+    let texts: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(_, a, e)| (a.as_str(), e.as_str()))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![(arn.as_str(), "first"), (arn.as_str(), "second")],
+        "oldest first"
+    );
+    assert!(store.owned_inbox("inbox-node-b", 100).unwrap().is_empty());
+    assert_eq!(
+        store.owned_inbox(owner, 1).unwrap().len(),
+        1,
+        "the limit holds"
+    );
+    let of_one = store.inbox(&arn).unwrap();
+    assert_eq!(of_one.len(), 2);
+    assert_eq!(of_one[0].0, owned[0].0);
+    store.delete_inbox(vec![owned[0].0]).wait().unwrap();
+    assert_eq!(
+        store.inbox(&arn).unwrap(),
+        vec![(owned[1].0, "second".to_string())]
+    );
+    // Deleting what is gone already is no error.
+    store
+        .delete_inbox(vec![owned[0].0, owned[1].0])
+        .wait()
+        .unwrap();
+    assert!(store.inbox(&arn).unwrap().is_empty());
+    // A finished execution takes no more events.
+    let t = finish(&arn, 1, ExecutionStatus::Succeeded, 0);
+    store
+        .commit_fenced(
+            t,
+            Fence {
+                owner: owner.into(),
+                token: store
+                    .claim_lease(&arn, owner, 1_000, 60_000, false)
+                    .wait()
+                    .unwrap()
+                    .unwrap(),
+            },
+        )
+        .wait()
+        .unwrap();
+    assert_eq!(store.post_event(&arn, "late".into()).wait(), Ok(false));
 }
 
 fn open_executions_are_counted(store: &dyn Store) {

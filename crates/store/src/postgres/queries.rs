@@ -1373,9 +1373,63 @@ pub(crate) fn delete_finished_before(db: &mut Db, before_ms: i64, limit: u32) ->
         "DELETE FROM history WHERE execution_id = ANY($1)",
         "DELETE FROM timers WHERE execution_id = ANY($1)",
         "DELETE FROM tasks WHERE execution_id = ANY($1)",
+        "DELETE FROM inbox WHERE execution_id = ANY($1)",
         "DELETE FROM executions WHERE id = ANY($1)",
     ] {
         db.execute(sql, &[&ids])?;
     }
     Ok(ids.len() as u64)
+}
+
+/// Records an inbox event for a running execution and wakes its owner;
+/// `false` when it is not running (or does not exist).
+pub(crate) fn post_event(db: &mut Db, arn: &str, event: &str, now_ms: i64) -> Result<bool> {
+    let changed = db.execute(
+        "INSERT INTO inbox (execution_id, event, created_ms) \
+         SELECT id, $2, $3 FROM executions \
+         WHERE arn = $1 AND status IN ('RUNNING', 'PENDING_REDRIVE')",
+        &[&arn, &event, &now_ms],
+    )?;
+    if changed == 1 {
+        notify(
+            db,
+            &crate::commits::Wakeup::Answer {
+                execution_arn: arn.to_string(),
+            },
+        )?;
+    }
+    Ok(changed == 1)
+}
+
+/// Inbox events of executions `owner` holds, oldest first.
+pub(crate) fn owned_inbox(
+    db: &mut Db,
+    owner: &str,
+    limit: u32,
+) -> Result<Vec<(i64, String, String)>> {
+    db.query(
+        "SELECT i.id, e.arn, i.event FROM inbox i JOIN executions e ON e.id = i.execution_id \
+         WHERE e.lease_owner = $1 ORDER BY i.id LIMIT $2",
+        &[&owner, &i64::from(limit)],
+    )?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+    .collect()
+}
+
+/// Inbox events of one execution, oldest first.
+pub(crate) fn inbox(db: &mut Db, arn: &str) -> Result<Vec<(i64, String)>> {
+    let id = execution_id(db, arn)?;
+    db.query(
+        "SELECT id, event FROM inbox WHERE execution_id = $1 ORDER BY id",
+        &[&id],
+    )?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
+}
+
+pub(crate) fn delete_inbox(db: &mut Db, ids: &[i64]) -> Result<()> {
+    db.execute("DELETE FROM inbox WHERE id = ANY($1)", &[&ids])?;
+    Ok(())
 }

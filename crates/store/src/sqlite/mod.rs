@@ -672,6 +672,24 @@ impl ExecutionStore for SqliteStore {
         self.read(|c| queries::owned_task_answers(c, owner, limit))
     }
 
+    fn post_event(&self, execution_arn: &str, event: String) -> Pending<bool> {
+        let arn = execution_arn.to_string();
+        let now = now_ms();
+        self.write(move |c| queries::post_event(c, &arn, &event, now))
+    }
+
+    fn owned_inbox(&self, owner: &str, limit: u32) -> Result<Vec<(i64, String, String)>> {
+        self.read(|c| queries::owned_inbox(c, owner, limit))
+    }
+
+    fn inbox(&self, execution_arn: &str) -> Result<Vec<(i64, String)>> {
+        self.read(|c| queries::inbox(c, execution_arn))
+    }
+
+    fn delete_inbox(&self, ids: Vec<i64>) -> Pending<()> {
+        self.write(move |c| queries::delete_inbox(c, &ids))
+    }
+
     fn claim_task(
         &self,
         resource: &str,

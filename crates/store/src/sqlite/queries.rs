@@ -1374,3 +1374,53 @@ pub(crate) fn claim_task(
         })
         .optional()?)
 }
+
+/// Records an inbox event for a running execution; `false` when it is not
+/// running (or does not exist).
+pub(crate) fn post_event(conn: &Connection, arn: &str, event: &str, now_ms: i64) -> Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO inbox (execution_id, event, created_ms) \
+             SELECT id, ?2, ?3 FROM executions \
+             WHERE arn = ?1 AND status IN ('RUNNING', 'PENDING_REDRIVE')",
+        )?
+        .execute(params![arn, event, now_ms])?;
+    Ok(changed == 1)
+}
+
+/// Inbox events of executions `owner` holds, oldest first.
+pub(crate) fn owned_inbox(
+    conn: &Connection,
+    owner: &str,
+    limit: u32,
+) -> Result<Vec<(i64, String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.id, e.arn, i.event FROM inbox i JOIN executions e ON e.id = i.execution_id \
+         WHERE e.lease_owner = ?1 ORDER BY i.id LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![owner, i64::from(limit)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Inbox events of one execution, oldest first.
+pub(crate) fn inbox(conn: &Connection, arn: &str) -> Result<Vec<(i64, String)>> {
+    let id = execution_id(conn, arn)?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, event FROM inbox WHERE execution_id = ?1 ORDER BY id")?;
+    let rows = stmt
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub(crate) fn delete_inbox(conn: &Connection, ids: &[i64]) -> Result<()> {
+    let mut stmt = conn.prepare_cached("DELETE FROM inbox WHERE id = ?1")?;
+    for id in ids {
+        stmt.execute([id])?;
+    }
+    Ok(())
+}

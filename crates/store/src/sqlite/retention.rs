@@ -28,6 +28,7 @@ pub(crate) fn delete_finished_before(conn: &Connection, before_ms: i64, limit: u
             "DELETE FROM history WHERE execution_id = ?1",
             "DELETE FROM timers WHERE execution_id = ?1",
             "DELETE FROM tasks WHERE execution_id = ?1",
+            "DELETE FROM inbox WHERE execution_id = ?1",
             "DELETE FROM executions WHERE id = ?1",
         ] {
             conn.prepare_cached(sql)?.execute(params![id])?;
