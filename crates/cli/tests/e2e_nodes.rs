@@ -11,7 +11,10 @@
 //!   and logs that it lost ownership;
 //! - cross-node calls: a GetActivityTask long poll on node B gets the task
 //!   node A dispatched, SendTaskSuccess on node C completes it, and
-//!   StopExecution on node B stops an execution node A runs.
+//!   StopExecution on node B stops an execution node A runs;
+//! - the inbox: a worker's TaskStarted and heartbeat on node B are applied
+//!   by node A, which keeps the execution, so a command it has in flight in
+//!   another branch runs once.
 
 #[path = "../../store/tests/support/pg.rs"]
 mod pg;
@@ -649,4 +652,108 @@ fn an_api_node_starts_what_a_worker_node_runs() {
         stderr.contains("roles") && stderr.contains("cook"),
         "{stderr}"
     );
+}
+
+/// A worker's GetActivityTask and heartbeat on node B, for an execution node
+/// A runs, go through the store's inbox: A applies them and keeps the
+/// execution, so an inline task A has in flight in another branch (a
+/// command that appends a line to a file and sleeps) is invoked once, not a
+/// second time by a node that took the execution over.
+#[test]
+fn a_worker_on_another_node_does_not_move_the_execution() {
+    let url = pg::fresh_database("nodes_inbox");
+    let dir = scratch("inbox-config");
+    let count = dir.join("invocations");
+    let config = dir.join("statecraft.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[integrations.commands]\nenabled = true\n\n\
+             [integrations.commands.programs.slow]\nprogram = \"/bin/sh\"\n\
+             args = [\"-c\", \"echo run >> {}; sleep 3\"]\n",
+            count.display()
+        ),
+    )
+    .expect("config");
+    let config_arg = config.to_str().expect("a UTF-8 path");
+    let a = Node::start_with(&url, "inbox-a", &["--config", config_arg]);
+    let b = Node::start_with(&url, "inbox-b", &["--config", config_arg]);
+    let activity = create_activity(a.port, "inbox-work");
+    let definition = json!({
+        "StartAt": "Both",
+        "States": {"Both": {
+            "Type": "Parallel",
+            "End": true,
+            "Branches": [
+                {"StartAt": "Slow", "States": {"Slow": {
+                    "Type": "Task", "Resource": "arn:statecraft:command:slow",
+                    "Parameters": {"Args": []}, "ResultPath": null, "End": true}}},
+                {"StartAt": "Work", "States": {"Work": {
+                    "Type": "Task", "Resource": activity.clone(),
+                    "HeartbeatSeconds": 60, "End": true}}}
+            ]
+        }}
+    });
+    let machine = create_machine(a.port, "inbox", &definition);
+    let arn = start(a.port, &machine, "inbox-1", &json!({"x": 1}));
+    // The command is running on A; the worker polls B.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !count.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the command never ran: {}",
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let task = call(
+        b.port,
+        "GetActivityTask",
+        &json!({"activityArn": activity, "workerName": "on-b"}),
+    );
+    let token = task["taskToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the poll on B got no task: {task}"));
+    call(b.port, "SendTaskHeartbeat", &json!({"taskToken": token}));
+    call(
+        b.port,
+        "SendTaskSuccess",
+        &json!({"taskToken": token, "output": "{\"y\":2}"}),
+    );
+    let d = finished(&[a.port, b.port], &arn, Duration::from_secs(60));
+    assert_eq!(
+        d["status"],
+        "SUCCEEDED",
+        "{d}\nA: {}\nB: {}",
+        a.log(),
+        b.log()
+    );
+    let runs = std::fs::read_to_string(&count).expect("the count file");
+    assert_eq!(
+        runs.lines().count(),
+        1,
+        "the command ran more than once\nA: {}\nB: {}",
+        a.log(),
+        b.log()
+    );
+    let events = history(b.port, &arn);
+    let counts = check_gap_free(&arn, &events);
+    assert_eq!(counts.get("ActivityStarted"), Some(&1), "{counts:?}");
+    let position = |kind: &str| {
+        events
+            .iter()
+            .position(|e| e["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}: {events:?}"))
+    };
+    assert!(position("ActivityStarted") < position("ActivitySucceeded"));
+    assert_eq!(
+        events[position("ActivityStarted")]["activityStartedEventDetails"]["workerName"],
+        "on-b"
+    );
+    assert!(
+        !a.log().contains("lost ownership"),
+        "A lost the execution: {}",
+        a.log()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

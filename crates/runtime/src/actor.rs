@@ -38,6 +38,13 @@ use crate::Inner;
 /// What an actor's mailbox carries.
 pub(crate) enum Msg {
     Event(Event),
+    /// An event another node recorded in the store's inbox for this
+    /// execution (a worker's TaskStarted or heartbeat); deleted from the
+    /// inbox once applied.
+    Inbox {
+        id: i64,
+        event: Event,
+    },
     /// A task's answer by its token (SendTaskSuccess/Failure), already
     /// recorded in the store. Held while the task's invocation is still
     /// running, so that its `TaskSubmitted` is recorded first, as on AWS.
@@ -330,6 +337,13 @@ impl Actor {
             };
             let outcome = match msg {
                 Msg::Event(event) => self.apply_or_hold(inner, event).await,
+                Msg::Inbox { id, event } => {
+                    let r = self.apply_or_hold(inner, event).await;
+                    if r.is_ok() {
+                        inner.inbox_applied(id);
+                    }
+                    r
+                }
                 Msg::Answer(event) => match answered_task(&event) {
                     Some(task) if self.running.contains_key(&task) => {
                         self.held.insert(task, event);
@@ -424,11 +438,21 @@ impl Actor {
                         | Msg::Fail { reply, .. } => {
                             let _ = reply.send(Err(crate::operators::finished_refusal(&self.arn)));
                         }
+                        // Moot once the execution has ended.
+                        Msg::Inbox { id, .. } => inner.inbox_applied(id),
                         _ => {}
                     }
                 }
             }
-            End::Closed => {}
+            End::Closed => {
+                // Dropped here (another node runs it now): its inbox events
+                // are that node's to deliver.
+                for msg in leftover {
+                    if let Msg::Inbox { id, .. } = msg {
+                        inner.lock_inbox().remove(&id);
+                    }
+                }
+            }
             End::Reload => {
                 inner.timers.cancel_all(&self.arn);
                 tokio::time::sleep(RELOAD_BACKOFF).await;

@@ -179,6 +179,9 @@ pub(crate) struct Inner {
     /// Who waits for which execution to end ([`Runtime::wait_for_completion`]).
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
     recovery_failures: Mutex<HashMap<String, Error>>,
+    /// Inbox events handed to an actor and not yet deleted from the store:
+    /// a poll in between must not deliver them twice.
+    inbox_in_flight: Mutex<std::collections::HashSet<i64>>,
     actors_done: Notify,
     shutting_down: AtomicBool,
     limits: Limits,
@@ -293,6 +296,7 @@ impl Runtime {
             live_actors: AtomicUsize::new(0),
             waiters: Mutex::new(HashMap::new()),
             recovery_failures: Mutex::new(HashMap::new()),
+            inbox_in_flight: Mutex::new(std::collections::HashSet::new()),
             actors_done: Notify::new(),
             shutting_down: AtomicBool::new(false),
             limits,
@@ -407,6 +411,15 @@ impl Runtime {
                         statecraft_store::Wakeup::Start => claim_now.notify_one(),
                         statecraft_store::Wakeup::Answer { execution_arn } => {
                             if inner.lock_fences().contains_key(&execution_arn) {
+                                // Inbox first: a worker's TaskStarted goes in
+                                // before the answer that followed it.
+                                if let Ok(rows) = inner.store.inbox(&execution_arn) {
+                                    inner.deliver_inbox(
+                                        rows.into_iter()
+                                            .map(|(id, e)| (id, execution_arn.clone(), e))
+                                            .collect(),
+                                    );
+                                }
                                 inner.deliver_answers_of(&execution_arn);
                             }
                         }
@@ -486,6 +499,9 @@ impl Runtime {
                 let Some(inner) = weak.upgrade() else { return };
                 if inner.shutting_down.load(Ordering::Acquire) {
                     return;
+                }
+                if let Ok(rows) = inner.store.owned_inbox(&inner.node_id, 1000) {
+                    inner.deliver_inbox(rows);
                 }
                 inner.deliver_recorded_answers();
             }
@@ -865,11 +881,18 @@ impl Runtime {
     /// execution is not active.
     pub fn send_event(&self, execution_arn: &str, event: Event) -> Result<bool> {
         self.inner.check_running()?;
-        // A worker's TaskStarted or heartbeat that reached another node than
-        // the execution's: this node takes the execution over (its owner is
-        // fenced off), so the event is applied exactly once, here.
-        block_on(self.inner.take_over(execution_arn))?;
-        self.inner.send(execution_arn, Msg::Event(event))
+        match self.inner.send(execution_arn, Msg::Event(event.clone())) {
+            // A worker's TaskStarted or heartbeat that reached another node
+            // than the execution's: recorded in the store's inbox and applied
+            // by the node that runs it, which is woken. The execution is not
+            // moved, so nothing it has in flight is dispatched again.
+            Err(Error::Store(statecraft_store::Error::LeaseLost { .. })) => {
+                let text = serde_json::to_string(&event)
+                    .map_err(|e| statecraft_store::Error::Backend(e.to_string()))?;
+                Ok(block_on(self.inner.store.post_event(execution_arn, text))?)
+            }
+            other => other,
+        }
     }
 
     /// SendTaskSuccess / SendTaskFailure: closes the open task `token` names
@@ -1148,6 +1171,58 @@ impl Inner {
         }
     }
 
+    /// Hands inbox events ([`statecraft_store::ExecutionStore::post_event`]:
+    /// events other nodes recorded for executions this node runs) to their
+    /// actors, which delete each from the store once applied. An event for
+    /// an execution that is no longer running is deleted at once.
+    fn deliver_inbox(self: &Arc<Self>, rows: Vec<(i64, String, String)>) {
+        for (id, arn, text) in rows {
+            if !self.lock_inbox().insert(id) {
+                continue;
+            }
+            let sent = match serde_json::from_str::<Event>(&text) {
+                Ok(event) => self.send(&arn, Msg::Inbox { id, event }),
+                Err(e) => {
+                    tracing::warn!(execution = %arn, error = %e, "dropped an unreadable inbox event");
+                    Ok(false)
+                }
+            };
+            match sent {
+                Ok(true) => {}
+                Ok(false) | Err(Error::ExecutionDoesNotExist(_)) => {
+                    self.inbox_applied(id);
+                }
+                // Another node runs it now (it delivers the event), or the
+                // store is away: looked at again at the next poll.
+                Err(_) => {
+                    self.lock_inbox().remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Deletes an applied (or moot) inbox event from the store.
+    pub(crate) fn inbox_applied(self: &Arc<Self>, id: i64) {
+        let pending = self.store.delete_inbox(vec![id]);
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            // If the delete failed the event stays in the store and the
+            // next poll delivers it again (a repeated heartbeat re-arms the
+            // heartbeat timer; see ARCHITECTURE.md).
+            let _ = pending.await;
+            if let Some(inner) = weak.upgrade() {
+                inner.lock_inbox().remove(&id);
+            }
+        });
+    }
+
+    fn lock_inbox(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<i64>> {
+        match self.inbox_in_flight.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
     /// Delivers the recorded, unconsumed answers of one execution's tasks.
     fn deliver_answers_of(self: &Arc<Self>, arn: &str) {
         let Ok(answers) = self.store.task_answers(arn) else {
@@ -1307,6 +1382,7 @@ impl Inner {
         // Answers recorded but not yet consumed (a crash came in between)
         // are delivered again; the engine ignores one it has seen.
         let answers = self.store.task_answers(arn)?;
+        let inbox = self.store.inbox(arn)?;
         self.spawn_actor(actor::Actor::new(
             arn.to_string(),
             machine,
@@ -1316,6 +1392,12 @@ impl Inner {
             recovered,
             operators::PauseRecord::of(&record.state),
         ));
+        self.deliver_inbox(
+            inbox
+                .into_iter()
+                .map(|(id, e)| (id, arn.to_string(), e))
+                .collect(),
+        );
         for (task, text) in answers {
             if let Ok(answer) = serde_json::from_str::<TaskAnswer>(&text) {
                 let _ = self.send(arn, Msg::Answer(answer.into_event(task)));

@@ -436,9 +436,7 @@ pub trait ExecutionStore: Send + Sync {
     /// (nothing recorded) when the execution is not running.
     fn post_event(&self, execution_arn: &str, event: String) -> Pending<bool> {
         let _ = (execution_arn, event);
-        Pending::ready(Err(crate::Error::Backend(
-            "this store has no inbox".into(),
-        )))
+        Pending::ready(Err(crate::Error::Backend("this store has no inbox".into())))
     }
 
     /// Up to `limit` inbox events ([`ExecutionStore::post_event`]) of

@@ -31,10 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations-postgres/0003_execution_pause.sql"),
     ),
-    (
-        4,
-        include_str!("../../migrations-postgres/0004_inbox.sql"),
-    ),
+    (4, include_str!("../../migrations-postgres/0004_inbox.sql")),
 ];
 
 /// The schema version this build writes.
