@@ -480,8 +480,9 @@ fn metric(text: &str, name: &str) -> f64 {
 #[test]
 fn a_node_paused_past_its_leases_is_fenced_off_and_says_so() {
     let url = pg::fresh_database("nodes_partition");
-    let a = Node::start(&url, "node-a");
-    let b = Node::start(&url, "node-b");
+    // Leases of 3 s (`--lease-seconds`) instead of the default 10 s.
+    let a = Node::start_with(&url, "node-a", &["--lease-seconds", "3"]);
+    let b = Node::start_with(&url, "node-b", &["--lease-seconds", "3"]);
     let definition = json!({
         "StartAt": "One",
         "States": {
@@ -497,7 +498,7 @@ fn a_node_paused_past_its_leases_is_fenced_off_and_says_so() {
         .map(|n| start(a.port, &machine, &format!("p{n}"), &json!({"n": n})))
         .collect();
     // Node A stalls with its executions waiting on timers; node B takes
-    // them over once A's leases ran out (10 s) and runs them to the end.
+    // them over once A's leases ran out (3 s) and runs them to the end.
     a.signal("-STOP");
     for arn in &arns {
         let d = finished(&[b.port], arn, Duration::from_secs(60));

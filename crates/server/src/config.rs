@@ -55,6 +55,11 @@ pub struct ServerArgs {
     /// node serves only /healthz and /metrics) [default: api,worker]
     #[arg(long, value_name = "ROLES")]
     pub roles: Option<String>,
+    /// How long this node's lease on an execution lasts, in seconds
+    /// (renewed every third of it): a node that dies or stalls loses its
+    /// executions to the others within this time [default: 10]
+    #[arg(long, value_name = "SECONDS")]
+    pub lease_seconds: Option<u64>,
     /// Listen on a non-loopback address with no `[[auth.credentials]]`
     /// configured, so that anyone who reaches the port can call every
     /// operation (docs/security.md)
@@ -84,6 +89,8 @@ struct FileConfig {
     store: Option<String>,
     /// `roles = ["api", "worker"]`: read by [`roles`].
     roles: Option<Vec<String>>,
+    /// `lease_seconds = 10`: read by [`lease`].
+    lease_seconds: Option<u64>,
     /// HTTP tasks, functions, commands (see docs/integrations.md).
     #[serde(default)]
     integrations: statecraft_integrations::IntegrationsConfig,
@@ -450,6 +457,31 @@ impl Default for Roles {
     }
 }
 
+/// The longest execution lease a node may ask for: beyond an hour a dead
+/// node's executions would wait too long for anyone to notice.
+const MAX_LEASE_SECONDS: u64 = 3600;
+
+/// The node's execution lease (`--lease-seconds`, `lease_seconds`): the
+/// flag wins over the file; `None` keeps the runtime's default (10 s).
+pub fn lease(args: &ServerArgs) -> Result<Option<std::time::Duration>, Error> {
+    let seconds = match (args.lease_seconds, &args.config) {
+        (Some(s), _) => Some(s),
+        (None, Some(path)) => read_file(path)?.lease_seconds,
+        (None, None) => None,
+    };
+    match seconds {
+        None => Ok(None),
+        Some(s) if (1..=MAX_LEASE_SECONDS).contains(&s) => {
+            Ok(Some(std::time::Duration::from_secs(s)))
+        }
+        Some(s) => Err(Error::Invalid {
+            setting: "lease_seconds",
+            value: s.to_string(),
+            why: "give a whole number of seconds from 1 to 3600",
+        }),
+    }
+}
+
 /// The node's roles: the flag wins over the file's `roles`. An unknown
 /// role, or none at all, is refused.
 pub fn roles(args: &ServerArgs) -> Result<Roles, Error> {
@@ -588,6 +620,37 @@ mod tests {
         }
         let err = parse_file("[limits]\nhistory_event = 3\n").unwrap_err();
         assert!(err.contains("history_event"), "{err}");
+    }
+
+    #[test]
+    fn the_lease_comes_from_the_flag_or_the_file_and_is_bounded() {
+        use std::time::Duration;
+        assert_eq!(lease(&ServerArgs::default()).unwrap(), None);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "lease_seconds = 4\n").unwrap();
+        let from_file = ServerArgs {
+            config: Some(file.clone()),
+            ..ServerArgs::default()
+        };
+        assert_eq!(lease(&from_file).unwrap(), Some(Duration::from_secs(4)));
+        let flag_wins = ServerArgs {
+            lease_seconds: Some(20),
+            config: Some(file),
+            ..ServerArgs::default()
+        };
+        assert_eq!(lease(&flag_wins).unwrap(), Some(Duration::from_secs(20)));
+        for bad in [0, 3601] {
+            let args = ServerArgs {
+                lease_seconds: Some(bad),
+                ..ServerArgs::default()
+            };
+            let e = lease(&args).unwrap_err().to_string();
+            assert!(
+                e.contains("lease_seconds") && e.contains(&bad.to_string()),
+                "{e}"
+            );
+        }
     }
 
     #[test]

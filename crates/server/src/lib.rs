@@ -144,19 +144,22 @@ impl Server {
             store_url,
             mock_config,
             config::Roles::default(),
+            None,
         )
         .await
     }
 
     /// [`Server::start_with_mocks`] for a node with `roles`: without
     /// `worker` it runs no executions (worker nodes claim what it starts),
-    /// without `api` it serves only `/healthz` and `/metrics`.
+    /// without `api` it serves only `/healthz` and `/metrics`. `lease`: how
+    /// long its execution leases last (`None`: the runtime's default).
     pub async fn start_with_roles(
         cfg: &Config,
         limits: statecraft_runtime::Limits,
         store_url: Option<String>,
         mock_config: Option<statecraft_integrations::mock_config::MockConfig>,
         roles: config::Roles,
+        lease: Option<std::time::Duration>,
     ) -> Result<Server, Error> {
         let postgres = store_url.is_some();
         // The integrations are built before the runtime they run in; nested
@@ -195,6 +198,9 @@ impl Server {
         options.integrations = integrations;
         options.limits = limits;
         options.runs_executions = roles.worker;
+        if let Some(lease) = lease {
+            options.lease = lease;
+        }
         let runtime = statecraft_runtime::Runtime::open(options)
             .await
             .map_err(|e| match e {
@@ -382,6 +388,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
     let limits = config::limits(&args)?;
     let store_url = config::store(&args)?;
     let roles = config::roles(&args)?;
+    let lease = config::lease(&args)?;
     let mock_config = match &args.mock_config {
         Some(path) => Some(
             statecraft_integrations::mock_config::MockConfig::load(path)
@@ -425,7 +432,7 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let server = Server::start_with_roles(&cfg, limits, store_url, mock_config, roles)
+        let server = Server::start_with_roles(&cfg, limits, store_url, mock_config, roles, lease)
             .await?
             .allow_hosts(allowed_hosts)
             .with_auth(auth)
