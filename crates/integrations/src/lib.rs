@@ -27,8 +27,10 @@ pub mod config;
 pub mod encoding;
 pub mod function;
 pub mod http;
+pub mod items;
 pub mod mock_config;
 pub mod nested;
+pub mod result_writer;
 pub mod s3;
 pub mod secret;
 

@@ -66,7 +66,11 @@ struct Bucket {
     attributes: bool,
 }
 
-/// The `aws-sdk:s3:*` and `s3:*` resources over the configured buckets.
+/// The `aws-sdk:s3:*` and `s3:*` resources over the configured buckets;
+/// also what opens a Distributed Map's item readers
+/// ([`Buckets::open_items`]) and result writers
+/// ([`Buckets::open_result_writer`]). Cloning shares the buckets.
+#[derive(Clone)]
 pub struct Buckets {
     buckets: Arc<BTreeMap<String, Bucket>>,
 }
@@ -149,6 +153,16 @@ impl Buckets {
         Ok(Buckets {
             buckets: Arc::new(buckets),
         })
+    }
+}
+
+impl Buckets {
+    /// A configured bucket's store, and whether it is an S3 store (which
+    /// lists in key order and pages by itself) rather than a local folder.
+    pub(crate) fn lookup(&self, name: &str) -> Option<(Arc<dyn ObjectStore>, bool)> {
+        self.buckets
+            .get(name)
+            .map(|b| (Arc::clone(&b.store), b.attributes))
     }
 }
 
@@ -267,7 +281,7 @@ fn key(text: &str) -> Result<Key, Failure> {
 }
 
 /// `"etag"` as S3 shows it: between double quotes.
-fn etag(tag: Option<&str>) -> Value {
+pub(crate) fn etag(tag: Option<&str>) -> Value {
     match tag {
         Some(t) if t.starts_with('"') => Value::String(t.to_owned()),
         Some(t) => Value::String(format!("\"{t}\"")),
