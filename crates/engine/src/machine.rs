@@ -33,6 +33,13 @@ pub struct Machine {
     pub limits: crate::Limits,
     /// The time and depth one JSONata evaluation may take.
     pub jsonata_limits: crate::JsonataLimits,
+    /// Resource ARNs, or prefixes of them, whose tasks may wait in a queue
+    /// before they run (the server's flow limits): their `TaskStarted` (or
+    /// `LambdaFunctionStarted`) is recorded, and their `TimeoutSeconds` and
+    /// `HeartbeatSeconds` start counting, only when the caller delivers
+    /// [`crate::Event::TaskStarted`], as AWS does for activities. Empty by
+    /// default: tasks start when scheduled.
+    pub started_later: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -97,7 +104,16 @@ impl Machine {
             uses_context,
             limits: crate::Limits::default(),
             jsonata_limits: crate::JsonataLimits::default(),
+            started_later: Vec::new(),
         })
+    }
+
+    /// Whether tasks of `resource` wait for [`crate::Event::TaskStarted`]
+    /// before they count as started ([`Machine::started_later`]).
+    pub fn starts_later(&self, resource: &str) -> bool {
+        self.started_later
+            .iter()
+            .any(|prefix| resource.starts_with(prefix.as_str()))
     }
 
     pub(crate) fn node(&self, graph: GraphId, index: usize) -> Option<&Node> {

@@ -26,6 +26,13 @@ pub(crate) struct Pending {
     pub timeout: Option<TimerId>,
     pub heartbeat: Option<TimerId>,
     pub heartbeat_seconds: Option<u64>,
+    /// `TimeoutSeconds`, kept for a task that starts later.
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+    /// The task waits in a flow-limit queue ([`crate::Machine::started_later`]):
+    /// not started yet, its timers not armed.
+    #[serde(default)]
+    pub waiting: bool,
 }
 
 /// `{resourceType, resource}` of the `Task*` events of a service integration.
@@ -117,6 +124,9 @@ impl Run<'_> {
             }
         };
         let credentials = role.map(|r| history::one("roleArn", Value::String(r)));
+        // A task that may wait in a flow-limit queue starts (TaskStarted,
+        // timers) when the runtime says it does.
+        let waiting = resource != Resource::Activity && self.m.starts_later(&t.resource);
         match &resource {
             Resource::Service {
                 service, action, ..
@@ -140,14 +150,16 @@ impl Run<'_> {
                     Some(d),
                     true,
                 );
-                let d = service_details(service, action);
-                self.emit(
-                    f.silent,
-                    &mut f.cursor,
-                    EventType::TaskStarted,
-                    Some(d),
-                    true,
-                );
+                if !waiting {
+                    let d = service_details(service, action);
+                    self.emit(
+                        f.silent,
+                        &mut f.cursor,
+                        EventType::TaskStarted,
+                        Some(d),
+                        true,
+                    );
+                }
             }
             Resource::Lambda => {
                 let mut d = Map::with_capacity(4);
@@ -170,13 +182,15 @@ impl Run<'_> {
                     Some(d),
                     true,
                 );
-                self.emit(
-                    f.silent,
-                    &mut f.cursor,
-                    EventType::LambdaFunctionStarted,
-                    None,
-                    true,
-                );
+                if !waiting {
+                    self.emit(
+                        f.silent,
+                        &mut f.cursor,
+                        EventType::LambdaFunctionStarted,
+                        None,
+                        true,
+                    );
+                }
             }
             Resource::Activity => {
                 let mut d = Map::with_capacity(5);
@@ -211,7 +225,7 @@ impl Run<'_> {
             timeout_seconds: timeout,
             heartbeat_seconds: heartbeat,
         }));
-        let timeout_timer = timeout.map(|s| {
+        let timeout_timer = timeout.filter(|_| !waiting).map(|s| {
             self.arm(
                 id,
                 TimerKind::TaskTimeout,
@@ -221,6 +235,7 @@ impl Run<'_> {
         // An activity's heartbeat clock starts when a worker picks it up.
         let heartbeat_timer = match (&resource, heartbeat) {
             (Resource::Activity, _) | (_, None) => None,
+            _ if waiting => None,
             (_, Some(s)) => Some(self.arm(
                 id,
                 TimerKind::Heartbeat,
@@ -233,6 +248,8 @@ impl Run<'_> {
             timeout: timeout_timer,
             heartbeat: heartbeat_timer,
             heartbeat_seconds: heartbeat,
+            timeout_seconds: timeout,
+            waiting,
         }));
         Flow::Block
     }
@@ -288,6 +305,9 @@ impl Run<'_> {
         let At::Task(p) = &f.at else { return };
         let (resource, _) = self.pending_resource(f, p);
         if resource != Resource::Activity {
+            if p.waiting {
+                self.queued_task_started(f, id, &resource);
+            }
             return;
         }
         let mut d = Map::with_capacity(1);
@@ -312,6 +332,51 @@ impl Run<'_> {
             if let At::Task(p) = &mut f.at {
                 p.heartbeat = Some(timer);
             }
+        }
+    }
+
+    /// A task that waited in a flow-limit queue starts now: `TaskStarted`
+    /// (or `LambdaFunctionStarted`) is recorded and its `TimeoutSeconds` and
+    /// `HeartbeatSeconds` count from here. A second start is ignored.
+    fn queued_task_started(&mut self, f: &mut Frame, id: usize, resource: &Resource) {
+        match resource {
+            Resource::Service {
+                service, action, ..
+            } => {
+                let d = service_details(service, action);
+                self.emit(
+                    f.silent,
+                    &mut f.cursor,
+                    EventType::TaskStarted,
+                    Some(d),
+                    true,
+                );
+            }
+            Resource::Lambda => {
+                self.emit(
+                    f.silent,
+                    &mut f.cursor,
+                    EventType::LambdaFunctionStarted,
+                    None,
+                    true,
+                );
+            }
+            Resource::Activity => return,
+        }
+        let (timeout, heartbeat) = match &mut f.at {
+            At::Task(p) => {
+                p.waiting = false;
+                (p.timeout_seconds, p.heartbeat_seconds)
+            }
+            _ => return,
+        };
+        let now = self.now;
+        let at = |s: u64| now.saturating_add((s as i64).saturating_mul(1000));
+        let timeout = timeout.map(|s| self.arm(id, TimerKind::TaskTimeout, at(s)));
+        let heartbeat = heartbeat.map(|s| self.arm(id, TimerKind::Heartbeat, at(s)));
+        if let At::Task(p) = &mut f.at {
+            p.timeout = timeout;
+            p.heartbeat = heartbeat;
         }
     }
 
@@ -466,5 +531,108 @@ impl Run<'_> {
             outcome: Err(failure),
         };
         true
+    }
+}
+
+#[cfg(test)]
+mod queued_start_tests {
+    use serde_json::json;
+
+    use crate::host::DeterministicHost;
+    use crate::state::fixtures;
+    use crate::{Command, Event, Execution};
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn types(step: &crate::Step) -> Vec<String> {
+        step.events
+            .iter()
+            .map(|e| format!("{:?}", e.event_type))
+            .collect()
+    }
+
+    /// A task of a resource under a flow limit records TaskScheduled when
+    /// queued and TaskStarted (with its timeout armed) only at the start.
+    #[test]
+    fn a_queued_task_starts_and_times_from_its_task_started() {
+        for (resource, started) in [
+            ("arn:aws:states:::http:invoke", "TaskStarted"),
+            (
+                "arn:aws:lambda:us-east-1:1:function:f",
+                "LambdaFunctionStarted",
+            ),
+        ] {
+            let def = json!({"StartAt": "T", "States": {"T": {
+                "Type": "Task", "Resource": resource, "TimeoutSeconds": 5,
+                "HeartbeatSeconds": 2, "End": true}}});
+            let mut m = fixtures::machine(&def);
+            m.started_later = vec![resource[..resource.len() - 3].to_string()];
+            let host = DeterministicHost::new(1);
+            let ctx = crate::driver::context_for("q", T0);
+            let (mut x, step) = Execution::start(&m, ctx, json!({}), T0, &host);
+            let seen = types(&step);
+            assert!(!seen.iter().any(|t| t == started), "{resource}: {seen:?}");
+            assert!(
+                !step
+                    .commands
+                    .iter()
+                    .any(|c| matches!(c, Command::StartTimer { .. })),
+                "{resource}: no timer before the start: {:?}",
+                step.commands
+            );
+            let task = step
+                .commands
+                .iter()
+                .find_map(|c| match c {
+                    Command::InvokeTask(r) => Some(r.task),
+                    _ => None,
+                })
+                .expect("a task");
+            let later = T0 + 60_000;
+            let step = x.handle(
+                &m,
+                Event::TaskStarted {
+                    task,
+                    worker_name: None,
+                },
+                later,
+                &host,
+            );
+            assert_eq!(types(&step), [started], "{resource}");
+            let mut due: Vec<i64> = step
+                .commands
+                .iter()
+                .filter_map(|c| match c {
+                    Command::StartTimer { fire_at_ms, .. } => Some(*fire_at_ms),
+                    _ => None,
+                })
+                .collect();
+            due.sort_unstable();
+            assert_eq!(due, [later + 2_000, later + 5_000], "{resource}");
+            // A second start (a re-dispatch after a restart) records nothing.
+            let again = x.handle(
+                &m,
+                Event::TaskStarted {
+                    task,
+                    worker_name: None,
+                },
+                later + 1,
+                &host,
+            );
+            assert!(again.events.is_empty(), "{:?}", types(&again));
+        }
+    }
+
+    /// Without a limit, nothing changes: scheduled and started together.
+    #[test]
+    fn an_unlimited_task_starts_when_scheduled() {
+        let def = json!({"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:states:::http:invoke", "End": true}}});
+        let m = fixtures::machine(&def);
+        let host = DeterministicHost::new(1);
+        let ctx = crate::driver::context_for("q", T0);
+        let (_, step) = Execution::start(&m, ctx, json!({}), T0, &host);
+        let seen = types(&step);
+        assert!(seen.iter().any(|t| t == "TaskStarted"), "{seen:?}");
     }
 }
