@@ -4,7 +4,8 @@
 //! How the pieces fit:
 //! - One trait per concern — [`StateMachineStore`] (state machines,
 //!   revisions, versions, aliases), [`ExecutionStore`] (executions, history,
-//!   timers, pending tasks), [`TagStore`], [`ActivityStore`] — and [`Store`],
+//!   timers, pending tasks), [`TagStore`], [`ActivityStore`], [`MapRunStore`]
+//!   (Distributed Map runs) — and [`Store`],
 //!   which is all of them. The runtime and the server hold an
 //!   `Arc<dyn Store>` and never see SQL.
 //! - Reads return their result directly and are served from a small pool of
@@ -26,6 +27,7 @@ pub mod activity;
 pub mod commits;
 pub mod error;
 pub mod execution;
+pub mod map_run;
 pub mod page;
 pub mod pending;
 pub mod postgres;
@@ -44,6 +46,9 @@ pub use execution::{
     ExecutionStore, ExecutionSummary, Fence, HistoryQuery, Lease, NewExecution, PendingTask,
     RedriveFilter, TaskChange, Timer, TimerChange, Transition, FIRST_LEASE_TOKEN,
 };
+pub use map_run::{
+    MapRun, MapRunCounts, MapRunProgress, MapRunStatus, MapRunStore, MapRunUpdate, NewMapRun,
+};
 pub use page::{Page, PageRequest};
 pub use pending::Pending;
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
@@ -55,7 +60,9 @@ pub use stats::{Bucket, FailingState, Overview, OverviewQuery, SlowMachine, Stat
 pub use tag::{Tag, TagStore};
 
 /// Everything the server keeps. Implemented by every storage engine.
-pub trait Store: StateMachineStore + ExecutionStore + TagStore + ActivityStore {
+pub trait Store:
+    StateMachineStore + ExecutionStore + TagStore + ActivityStore + MapRunStore
+{
     /// Stops accepting writes, commits what is queued and waits for the
     /// writer to finish. Reads keep working. Idempotent.
     fn close(&self);

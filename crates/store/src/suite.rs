@@ -35,6 +35,7 @@ pub fn run_all(store: &dyn Store) {
     the_inbox_reaches_the_lease_holder(store);
     open_executions_are_counted(store);
     a_pause_is_kept_with_the_state_and_filtered(store);
+    map_runs_are_recorded_updated_and_listed(store);
     group_commit_many_concurrent_writes(store);
 }
 
@@ -1121,4 +1122,220 @@ fn a_pause_is_kept_with_the_state_and_filtered(store: &dyn Store) {
     assert_eq!(got.revision_id, "rev-exec-2");
     assert!(!listed(Some(true)).iter().any(|(a, _)| a == &arn));
     assert!(listed(Some(false)).contains(&(arn, false)));
+}
+
+/// Map runs: created once with their children's revision, listed by parent
+/// newest first and paged, updated (UpdateMapRun), advanced by the driver,
+/// redriven; their children are listed by map run.
+fn map_runs_are_recorded_updated_and_listed(store: &dyn Store) {
+    use crate::{MapRunCounts, MapRunProgress, MapRunStatus, MapRunUpdate, NewMapRun};
+    let parent = format!("{}:map-parent", SM.replace(":stateMachine:", ":execution:"));
+    let child_machine = format!("{SM}/M");
+    let new = |id: &str, start: i64| NewMapRun {
+        arn: format!("{}/M:{id}", SM.replace(":stateMachine:", ":mapRun:")),
+        execution_arn: parent.clone(),
+        state_name: "Map".into(),
+        label: Some("M".into()),
+        child_machine_arn: child_machine.clone(),
+        execution_type: "STANDARD".into(),
+        max_concurrency: 7,
+        tolerated_failure_count: 2,
+        tolerated_failure_percentage: 12.5,
+        spec: "{\"items\":[1,2]}".into(),
+        start_date_ms: start,
+    };
+    let child_rev = revision(&child_machine, "rev-map-run-1", "{\"StartAt\":\"P\"}");
+    let first = store
+        .create_map_run(new("one", 5_000), child_rev.clone())
+        .wait()
+        .unwrap();
+    assert_eq!(first.status, MapRunStatus::Running);
+    assert_eq!(first.max_concurrency, 7);
+    assert_eq!(first.tolerated_failure_count, 2);
+    assert_eq!(first.tolerated_failure_percentage, 12.5);
+    assert_eq!(first.revision_id, "rev-map-run-1");
+    assert_eq!(first.label.as_deref(), Some("M"));
+    assert_eq!(first.item_counts, MapRunCounts::default());
+    assert_eq!(first.stop_date_ms, None);
+    assert_eq!(first.redrive_count, 0);
+    // The children's revision is readable like any other.
+    let rev = store.get_revision("rev-map-run-1").unwrap().unwrap();
+    assert_eq!(rev.state_machine_arn, child_machine);
+    assert_eq!(rev.definition, "{\"StartAt\":\"P\"}");
+    // Creating it again (a restarted node) returns the stored run unchanged.
+    let mut changed = new("one", 9_999);
+    changed.max_concurrency = 1;
+    let again = store
+        .create_map_run(changed, child_rev.clone())
+        .wait()
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(store.get_map_run(&first.arn).unwrap(), Some(first.clone()));
+    assert_eq!(store.get_map_run("arn:nope").unwrap(), None);
+
+    let second = store
+        .create_map_run(new("two", 6_000), child_rev.clone())
+        .wait()
+        .unwrap();
+    let third = store
+        .create_map_run(new("three", 7_000), child_rev)
+        .wait()
+        .unwrap();
+    let page1 = store
+        .list_map_runs(&parent, &PageRequest::first(2))
+        .unwrap();
+    let arns: Vec<&str> = page1.items.iter().map(|r| r.arn.as_str()).collect();
+    assert_eq!(arns, vec![third.arn.as_str(), second.arn.as_str()]);
+    let token = page1.next_token.clone().expect("a second page");
+    let page2 = store
+        .list_map_runs(
+            &parent,
+            &PageRequest {
+                max_results: 2,
+                next_token: Some(token),
+            },
+        )
+        .unwrap();
+    assert_eq!(page2.items.len(), 1);
+    assert_eq!(page2.items[0].arn, first.arn);
+    assert_eq!(page2.next_token, None);
+    assert!(store
+        .list_map_runs("arn:other", &PageRequest::first(10))
+        .unwrap()
+        .items
+        .is_empty());
+
+    // UpdateMapRun changes what it is given and keeps the rest.
+    let updated = store
+        .update_map_run(
+            &first.arn,
+            MapRunUpdate {
+                max_concurrency: Some(3),
+                tolerated_failure_count: None,
+                tolerated_failure_percentage: Some(50.0),
+                update_date_ms: 8_000,
+            },
+        )
+        .wait()
+        .unwrap();
+    assert_eq!(updated.max_concurrency, 3);
+    assert_eq!(updated.tolerated_failure_count, 2);
+    assert_eq!(updated.tolerated_failure_percentage, 50.0);
+    assert_eq!(updated.update_date_ms, Some(8_000));
+    assert!(matches!(
+        store
+            .update_map_run("arn:nope", MapRunUpdate::default())
+            .wait(),
+        Err(Error::NotFound { .. })
+    ));
+
+    // The driver's progress, then the end.
+    let counts = MapRunCounts {
+        pending: 3,
+        running: 2,
+        succeeded: 4,
+        failed: 1,
+        total: 10,
+        ..MapRunCounts::default()
+    };
+    let progress = MapRunProgress {
+        status: MapRunStatus::Running,
+        item_counts: counts,
+        execution_counts: counts,
+        cursor: Some("{\"next\":7}".into()),
+        result_writer_details: None,
+        error: None,
+        cause: None,
+        stop_date_ms: None,
+    };
+    store
+        .save_map_run_progress(&first.arn, progress.clone())
+        .wait()
+        .unwrap();
+    let got = store.get_map_run(&first.arn).unwrap().unwrap();
+    assert_eq!(got.item_counts, counts);
+    assert_eq!(got.cursor.as_deref(), Some("{\"next\":7}"));
+    assert_eq!(
+        got.max_concurrency, 3,
+        "progress keeps the updated settings"
+    );
+    let failed = MapRunProgress {
+        status: MapRunStatus::Failed,
+        error: Some("States.ExceedToleratedFailureThreshold".into()),
+        cause: Some("too many".into()),
+        result_writer_details: Some("{\"Bucket\":\"b\",\"Key\":\"k\"}".into()),
+        stop_date_ms: Some(9_000),
+        ..progress
+    };
+    store
+        .save_map_run_progress(&first.arn, failed)
+        .wait()
+        .unwrap();
+    let got = store.get_map_run(&first.arn).unwrap().unwrap();
+    assert_eq!(got.status, MapRunStatus::Failed);
+    assert_eq!(got.stop_date_ms, Some(9_000));
+    assert_eq!(
+        got.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    assert!(got.result_writer_details.is_some());
+    assert!(matches!(
+        store
+            .save_map_run_progress(
+                "arn:nope",
+                MapRunProgress {
+                    status: MapRunStatus::Running,
+                    item_counts: counts,
+                    execution_counts: counts,
+                    cursor: None,
+                    result_writer_details: None,
+                    error: None,
+                    cause: None,
+                    stop_date_ms: None,
+                }
+            )
+            .wait(),
+        Err(Error::NotFound { .. })
+    ));
+
+    // A redrive reopens it.
+    let redriven = store.redrive_map_run(&first.arn, 10_000).wait().unwrap();
+    assert_eq!(redriven.status, MapRunStatus::Running);
+    assert_eq!(redriven.redrive_count, 1);
+    assert_eq!(redriven.redrive_date_ms, Some(10_000));
+    assert_eq!(redriven.stop_date_ms, None);
+    assert_eq!(redriven.error, None);
+    assert_eq!(redriven.item_counts, counts, "counts survive a redrive");
+
+    // Children are executions that name their map run.
+    for i in 0..3 {
+        let arn = format!("{child_machine}:child-{i}").replace(":stateMachine:", ":execution:");
+        let mut child = new_execution(&arn, &child_machine, 11_000 + i);
+        child.map_run_arn = Some(first.arn.clone());
+        child.parent_arn = Some(parent.clone());
+        let created = store
+            .create_execution(child, first_transition(&arn))
+            .wait()
+            .unwrap();
+        assert_eq!(created, Created::New);
+    }
+    let children = store
+        .list_executions(
+            &ExecutionFilter {
+                map_run_arn: Some(first.arn.clone()),
+                ..ExecutionFilter::default()
+            },
+            &PageRequest::first(10),
+        )
+        .unwrap();
+    assert_eq!(children.items.len(), 3);
+    assert!(children
+        .items
+        .iter()
+        .all(|c| c.map_run_arn.as_deref() == Some(first.arn.as_str())));
+    let child = store
+        .get_execution(&children.items[0].arn)
+        .unwrap()
+        .unwrap();
+    assert_eq!(child.parent_arn.as_deref(), Some(parent.as_str()));
 }

@@ -32,10 +32,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations-postgres/0003_execution_pause.sql"),
     ),
     (4, include_str!("../../migrations-postgres/0004_inbox.sql")),
+    (
+        5,
+        include_str!("../../migrations-postgres/0005_map_runs.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(db: &mut Db, target: &str, now_ms: i64) -> Result<i64, OpenError> {

@@ -38,6 +38,7 @@
 
 mod db;
 mod error;
+mod map_runs;
 mod migrate;
 mod queries;
 mod stats;

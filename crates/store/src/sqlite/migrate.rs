@@ -14,10 +14,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_execution_pause.sql")),
     (5, include_str!("../../migrations/0005_lease_token.sql")),
     (6, include_str!("../../migrations/0006_inbox.sql")),
+    (7, include_str!("../../migrations/0007_map_runs.sql")),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 6;
+pub const LATEST: i64 = 7;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(conn: &mut Connection, now_ms: i64) -> Result<i64> {

@@ -17,6 +17,7 @@
 //! with slow fsync when only process crashes matter.
 
 mod counts;
+mod map_runs;
 mod migrate;
 mod notify;
 mod queries;
