@@ -105,7 +105,7 @@ pub(crate) async fn run(inner: &Arc<Inner>, request: StartExecution) -> Result<S
     let mut driver = Driver::default();
     let mut events = Vec::new();
     let mut more = step.yielded;
-    driver.absorb(inner, &execution_arn, step, &mut events);
+    driver.absorb(inner, &machine, &execution_arn, step, &mut events);
     while !execution.is_finished() {
         let event = if more {
             // The step budget ran out: other work goes first.
@@ -119,18 +119,18 @@ pub(crate) async fn run(inner: &Arc<Inner>, request: StartExecution) -> Result<S
             };
             event
         };
-        let machine = Arc::clone(&machine);
+        let prepared = Arc::clone(&machine);
         let host = inner.host;
         let now = now_ms();
         let (next, step) = crate::actor::engine_call(move || {
             let mut execution = execution;
-            let step = execution.handle(&machine, event, now, &host);
+            let step = execution.handle(&prepared, event, now, &host);
             (execution, step)
         })
         .await;
         execution = next;
         more = step.yielded;
-        driver.absorb(inner, &execution_arn, step, &mut events);
+        driver.absorb(inner, &machine, &execution_arn, step, &mut events);
     }
     driver.tasks.abort_all();
 
@@ -179,12 +179,16 @@ struct Driver {
     cancelled: HashSet<u64>,
     tasks: JoinSet<Option<Event>>,
     running: HashMap<u64, AbortHandle>,
+    /// `TaskStarted` of tasks that wait for it ([`Machine::started_later`]):
+    /// nothing of an express run is queued durably, so they start at once.
+    started: std::collections::VecDeque<Event>,
 }
 
 impl Driver {
     fn absorb(
         &mut self,
         inner: &Arc<Inner>,
+        machine: &statecraft_engine::Machine,
         arn: &str,
         step: Step,
         events: &mut Vec<HistoryEvent>,
@@ -208,6 +212,14 @@ impl Driver {
                 }
                 Command::InvokeTask(request) => {
                     let task = request.task;
+                    if machine.starts_later(&request.resource)
+                        && !crate::activity::is_activity(&request.resource)
+                    {
+                        self.started.push_back(Event::TaskStarted {
+                            task,
+                            worker_name: None,
+                        });
+                    }
                     let future = inner.integrations.invoke(
                         TaskContext {
                             execution_arn: arn.to_string(),
@@ -237,6 +249,9 @@ impl Driver {
     /// The next event: a task outcome or the earliest timer, whichever comes
     /// first. `None` when nothing is pending.
     async fn next_event(&mut self) -> Option<Event> {
+        if let Some(started) = self.started.pop_front() {
+            return Some(started);
+        }
         loop {
             while let Some(Reverse((_, t))) = self.timers.peek() {
                 if self.cancelled.remove(t) {

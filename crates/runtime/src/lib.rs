@@ -104,6 +104,11 @@ pub struct Options {
     /// without a lease, claims none, and hands back at once any execution
     /// it had to take over to apply an API call, for worker nodes to claim.
     pub runs_executions: bool,
+    /// Resource ARNs or prefixes whose tasks may wait in a flow-limit queue
+    /// before they run ([`statecraft_engine::Machine::started_later`]): the
+    /// integration that lets them start delivers their `TaskStarted` with
+    /// [`Runtime::send_event`].
+    pub started_later: Vec<String>,
 }
 
 impl Options {
@@ -117,6 +122,7 @@ impl Options {
             lease: DEFAULT_LEASE,
             limits: Limits::default(),
             runs_executions: true,
+            started_later: Vec::new(),
         }
     }
 }
@@ -229,12 +235,14 @@ impl Runtime {
             }
         };
         if options.runs_executions {
-            Runtime::with_store_limited(
+            Runtime::with_store_parts(
                 store,
                 options.node_id,
                 options.integrations,
                 options.lease,
                 options.limits,
+                true,
+                options.started_later,
             )
             .await
         } else {
@@ -269,7 +277,36 @@ impl Runtime {
         lease: Duration,
         limits: Limits,
     ) -> Result<Runtime> {
-        Runtime::with_store_parts(store, node_id, integrations, lease, limits, true).await
+        Runtime::with_store_parts(
+            store,
+            node_id,
+            integrations,
+            lease,
+            limits,
+            true,
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// [`Runtime::with_store_limited`] with [`Options::started_later`].
+    pub async fn with_store_started_later(
+        store: Arc<dyn Store>,
+        node_id: String,
+        integrations: Integrations,
+        limits: Limits,
+        started_later: Vec<String>,
+    ) -> Result<Runtime> {
+        Runtime::with_store_parts(
+            store,
+            node_id,
+            integrations,
+            DEFAULT_LEASE,
+            limits,
+            true,
+            started_later,
+        )
+        .await
     }
 
     async fn with_store_parts(
@@ -279,13 +316,14 @@ impl Runtime {
         lease: Duration,
         limits: Limits,
         runs_executions: bool,
+        started_later: Vec<String>,
     ) -> Result<Runtime> {
         let (fired_tx, mut fired_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             store,
             integrations,
             timers: Timers::spawn(fired_tx),
-            machines: Machines::new(limits.engine()),
+            machines: Machines::new(limits.engine(), started_later),
             host: SystemHost,
             node_id,
             lease_ms: i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1),
@@ -337,9 +375,15 @@ impl Runtime {
             options.lease,
             options.limits,
             false,
+            options.started_later,
         )
         .await?;
         Ok(rt)
+    }
+
+    /// This node's name in execution leases.
+    pub fn node_id(&self) -> &str {
+        &self.inner.node_id
     }
 
     /// The store, for control-plane reads and writes.

@@ -19,13 +19,16 @@ pub(crate) struct Machines {
     cache: Mutex<HashMap<String, Arc<Machine>>>,
     /// What every prepared machine's executions may do.
     limits: statecraft_engine::Limits,
+    /// [`Machine::started_later`] of every prepared machine.
+    started_later: Vec<String>,
 }
 
 impl Machines {
-    pub(crate) fn new(limits: statecraft_engine::Limits) -> Machines {
+    pub(crate) fn new(limits: statecraft_engine::Limits, started_later: Vec<String>) -> Machines {
         Machines {
             cache: Mutex::default(),
             limits,
+            started_later,
         }
     }
 
@@ -35,6 +38,7 @@ impl Machines {
         }
         let mut machine = prepare(&revision.definition)?;
         machine.limits = self.limits;
+        machine.started_later.clone_from(&self.started_later);
         let machine = Arc::new(machine);
         let mut cache = self.lock();
         if cache.len() >= CAPACITY {
