@@ -379,6 +379,16 @@ impl Request {
         Ok(Some(n))
     }
 
+    /// An optional number member (a `float` or `double` of the model).
+    pub fn opt_float(&self, field: &str) -> Result<Option<f64>, ApiError> {
+        let Some(v) = self.get(field) else {
+            return Ok(None);
+        };
+        v.as_f64()
+            .map(Some)
+            .ok_or_else(|| wrong_type(field, "a number"))
+    }
+
     /// An optional enum member: one of `allowed`.
     pub fn opt_enum(
         &self,

@@ -50,6 +50,8 @@ const READ: &[&str] = &[
     "DescribeExecution",
     "ListExecutions",
     "GetExecutionHistory",
+    "DescribeMapRun",
+    "ListMapRuns",
     "ListTagsForResource",
     "DescribeActivity",
     "ListActivities",

@@ -6,6 +6,7 @@ pub mod activities;
 pub mod aliases;
 pub mod executions;
 pub mod machines;
+pub mod map_runs;
 pub mod operators;
 pub mod tags;
 pub mod tasks;
