@@ -130,6 +130,9 @@ struct RedrivePoint {
     /// succeeded (a redrive runs only the others).
     #[serde(default)]
     partial: Option<Vec<Option<Value>>>,
+    /// For a Distributed Map whose map run failed: that map run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    map_run: Option<String>,
 }
 
 /// What a redriven Map or Parallel state resumes with.
@@ -137,6 +140,9 @@ struct RedrivePoint {
 struct Resume {
     state: usize,
     results: Vec<Option<Value>>,
+    /// The failed map run a redriven Distributed Map redrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    map_run: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,6 +205,9 @@ pub(crate) struct Active {
     /// succeeded when the state failed (kept for redrive).
     #[serde(default)]
     pub partial: Option<Vec<Option<Value>>>,
+    /// Distributed Map: the map run that failed (a redrive redrives it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_run: Option<String>,
 }
 
 /// What a frame is doing.
@@ -234,6 +243,13 @@ pub(crate) enum At {
     Map(Box<crate::state::map::Pending>),
     /// Blocked on a Map's ItemReader.
     MapReader(Box<crate::state::reader::Pending>),
+    /// Blocked on a Distributed Map's run of child executions.
+    MapRun(Box<crate::state::map_run::Pending>),
+    /// Runnable: the host reported the map run's end.
+    MapRunDone {
+        pending: Box<crate::state::map_run::Pending>,
+        outcome: Result<Value, Failure>,
+    },
     /// Runnable: a Map's ItemReader was answered.
     ReaderDone {
         pending: Box<crate::state::reader::Pending>,
@@ -274,6 +290,8 @@ pub(crate) struct Run<'a> {
     /// The partial results of the Map/Parallel state that just failed its
     /// frame (for the redrive point, when the frame is the top level).
     failed_partial: Option<Vec<Option<Value>>>,
+    /// The failed map run of the Distributed Map that just failed its frame.
+    failed_map_run: Option<String>,
     /// State transitions run by this call (against the step budget).
     steps: u32,
     /// An event was refused because the history limit is reached: the
@@ -294,6 +312,7 @@ impl<'a> Run<'a> {
             ready,
             current: 0,
             failed_partial: None,
+            failed_map_run: None,
             steps: 0,
             exhausted: false,
         }
@@ -652,6 +671,12 @@ impl<'a> Run<'a> {
     /// Hands the answer of a Map's ItemReader to the frame waiting for it;
     /// `false` when the frame is not waiting for a read.
     fn reader_answered(f: &mut Frame, outcome: Result<Value, Failure>) -> bool {
+        if let At::MapRun(_) = f.at {
+            if let At::MapRun(pending) = std::mem::replace(&mut f.at, At::Idle) {
+                f.at = At::MapRunDone { pending, outcome };
+            }
+            return true;
+        }
         if !matches!(f.at, At::MapReader(_)) {
             return false;
         }
@@ -755,6 +780,9 @@ impl<'a> Run<'a> {
                 At::MapReader(p) | At::ReaderDone { pending: p, .. } => {
                     Some((p.active.state, p.active.input.clone()))
                 }
+                At::MapRun(p) | At::MapRunDone { pending: p, .. } => {
+                    Some((p.active.state, p.active.input.clone()))
+                }
                 At::Iteration { .. } | At::Idle => None,
             };
             if let Some((state, input)) = point {
@@ -763,6 +791,11 @@ impl<'a> Run<'a> {
                     input,
                     vars: root.vars.clone(),
                     partial: None,
+                    // A stopped map run is redriven with its parent.
+                    map_run: match &root.at {
+                        At::MapRun(p) => Some(p.map_run_arn.clone()),
+                        _ => None,
+                    },
                 });
             }
         }
@@ -801,6 +834,16 @@ impl<'a> Run<'a> {
                 At::Wait(_) | At::WaitDone(_) => Some(EventType::WaitStateAborted),
                 At::Parallel(_) => Some(EventType::ParallelStateAborted),
                 At::Map(_) => Some(EventType::MapStateAborted),
+                At::MapRun(_) => {
+                    self.emit(
+                        f.silent,
+                        &mut f.cursor,
+                        EventType::MapRunAborted,
+                        None,
+                        true,
+                    );
+                    Some(EventType::MapStateAborted)
+                }
                 _ => None,
             };
             if let Some(ty) = aborted {
@@ -818,6 +861,12 @@ impl<'a> Run<'a> {
             }
             At::Wait(p) | At::WaitDone(p) => self.disarm(Some(p.timer)),
             At::MapReader(p) => {
+                self.x.core.tasks.remove(&p.task);
+                self.step
+                    .commands
+                    .push(Command::CancelTask { task: p.task });
+            }
+            At::MapRun(p) => {
                 self.x.core.tasks.remove(&p.task);
                 self.step
                     .commands
@@ -934,6 +983,9 @@ impl<'a> Run<'a> {
                 At::ReaderDone { pending, outcome } => {
                     self.reader_finish(&mut f, id, *pending, outcome)
                 }
+                At::MapRunDone { pending, outcome } => {
+                    self.map_run_finish(&mut f, *pending, outcome)
+                }
                 At::Settle { active, outcome } => self.settle(&mut f, active, outcome),
                 other => {
                     f.at = other;
@@ -999,6 +1051,7 @@ impl<'a> Run<'a> {
                     retry_count: 0,
                     attempts: vec![0; node.state.retriers().len()],
                     partial: None,
+                    map_run: None,
                 });
                 Flow::Continue
             }
@@ -1142,6 +1195,7 @@ impl<'a> Run<'a> {
             return self.exit(f, node, next, output, assigned);
         }
         self.failed_partial = active.partial;
+        self.failed_map_run = active.map_run;
         Flow::Fail {
             failure,
             state: active.state,
@@ -1150,6 +1204,18 @@ impl<'a> Run<'a> {
     }
 
     /// Takes what a redrive left for the top-level `state` (Map/Parallel).
+    /// Takes the failed map run a redrive left for the top-level
+    /// Distributed Map `state`.
+    pub fn take_resume_map_run(&mut self, f: &Frame, state: usize) -> Option<String> {
+        if f.parent.is_some() || f.graph != 0 {
+            return None;
+        }
+        match &mut self.x.core.resume {
+            Some(r) if r.state == state => r.map_run.take(),
+            _ => None,
+        }
+    }
+
     pub fn take_resume(&mut self, f: &Frame, state: usize) -> Option<Vec<Option<Value>>> {
         if f.parent.is_some() || f.graph != 0 {
             return None;
@@ -1217,8 +1283,9 @@ impl<'a> Run<'a> {
     ) {
         self.release(id);
         let partial = self.failed_partial.take();
+        let map_run = self.failed_map_run.take();
         let Some(parent) = f.parent else {
-            return self.finish(f, outcome, failed_at, partial);
+            return self.finish(f, outcome, failed_at, partial, map_run);
         };
         let mut f = f;
         // A Task whose failure leaves a branch or iteration is recorded as
@@ -1260,6 +1327,7 @@ impl<'a> Run<'a> {
         outcome: Result<Value, Failure>,
         failed_at: Option<(usize, Option<Value>)>,
         partial: Option<Vec<Option<Value>>>,
+        map_run: Option<String>,
     ) {
         let t = self.x.core.execution_timer.take();
         self.disarm(t);
@@ -1295,6 +1363,7 @@ impl<'a> Run<'a> {
                         input: input.unwrap_or(Value::Null),
                         vars: f.vars,
                         partial,
+                        map_run,
                     });
                 }
                 self.x.status = Status::Failed;
@@ -1319,10 +1388,14 @@ impl<'a> Run<'a> {
         self.x.core.tasks.clear();
         self.x.core.timers.clear();
         self.x.context.redrive_count += 1;
-        self.x.core.resume = point.partial.map(|results| Resume {
-            state: point.state,
-            results,
-        });
+        self.x.core.resume = match (point.partial, point.map_run) {
+            (None, None) => None,
+            (partial, map_run) => Some(Resume {
+                state: point.state,
+                results: partial.unwrap_or_default(),
+                map_run,
+            }),
+        };
         self.x.status = Status::Running;
         self.x.failure = None;
         self.x.output = None;

@@ -493,6 +493,7 @@ impl Run<'_> {
                 retry_count: 0,
                 attempts: vec![0; node.state.retriers().len()],
                 partial: None,
+                map_run: None,
             });
             return Flow::Continue;
         }
@@ -966,6 +967,20 @@ impl Run<'_> {
             tolerated_count,
             tolerated_percentage,
         })
+    }
+
+    /// A map run's JSONata ItemSelector for one item, with `context`
+    /// (`$$` with `Map.Item`) given rather than built from a frame.
+    pub(crate) fn jsonata_select(
+        &self,
+        node: &Node,
+        vars: &Variables,
+        effective: &Value,
+        context: Value,
+        selector: &Value,
+    ) -> Result<Value, Failure> {
+        let ev = self.jsonata_env(node, vars, self.states(node, effective, context));
+        ev.template(selector, "ItemSelector")
     }
 
     /// Map `ItemSelector` in JSONata mode (`$states.context.Map.Item`).

@@ -25,6 +25,7 @@ pub mod history;
 pub mod host;
 mod jsonata;
 pub mod machine;
+pub mod map_run;
 pub mod retry;
 mod state;
 pub mod time;
@@ -252,6 +253,27 @@ pub struct Execution {
 }
 
 impl Execution {
+    /// An execution that has not started, for evaluating a state's fields
+    /// outside a run ([`Machine::select_map_item`]).
+    pub(crate) fn blank() -> Execution {
+        Execution {
+            context: ExecutionContext {
+                execution_arn: String::new(),
+                execution_name: String::new(),
+                state_machine_arn: String::new(),
+                state_machine_name: String::new(),
+                role_arn: String::new(),
+                start_time_ms: 0,
+                redrive_count: 0,
+            },
+            status: Status::Running,
+            output: None,
+            failure: None,
+            last_event_id: 0,
+            core: exec::Core::default(),
+        }
+    }
+
     /// Starts an execution: emits `ExecutionStarted` and runs until the first
     /// wait, task or end.
     pub fn start(

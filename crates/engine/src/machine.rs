@@ -40,6 +40,11 @@ pub struct Machine {
     /// [`crate::Event::TaskStarted`], as AWS does for activities. Empty by
     /// default: tasks start when scheduled.
     pub started_later: Vec<String>,
+    /// Distributed Maps run as map runs of child executions that the host
+    /// carries out ([`crate::map_run`]); `false` (the default) runs their
+    /// iterations inside the execution, as `statecraft run` and the
+    /// conformance runner do.
+    pub map_runs: bool,
 }
 
 #[derive(Debug)]
@@ -105,6 +110,7 @@ impl Machine {
             limits: crate::Limits::default(),
             jsonata_limits: crate::JsonataLimits::default(),
             started_later: Vec::new(),
+            map_runs: false,
         })
     }
 

@@ -4,9 +4,11 @@
 //! its iteration ends; the worker discipline reproduces AWS's
 //! `previousEventId`s. With `ToleratedFailureCount`/`Percentage` the state
 //! survives that many failed iterations, otherwise the first failure fails
-//! it. Distributed maps run the same way, inline, with `MapRun*` events in
-//! place of the per-iteration events (their iterations are child executions
-//! with their own histories in AWS).
+//! it. Distributed maps run as map runs of child executions that the host
+//! carries out when [`crate::Machine::map_runs`] is set (the runtime;
+//! `state::map_run`); otherwise (`statecraft run`, the conformance runner)
+//! they run the same way as inline maps, with `MapRun*` events in place of
+//! the per-iteration events.
 
 use std::collections::BTreeMap;
 
@@ -151,15 +153,46 @@ impl Run<'_> {
         };
         settings.max_concurrency = max_concurrency;
         let distributed = m.mode == MapMode::Distributed;
+        let as_map_run = distributed && self.m.map_runs;
+        let redriven = if as_map_run {
+            self.take_resume_map_run(f, active.state)
+        } else {
+            None
+        };
         let mut map_run_event = 0;
+        let mut map_run_arn = String::new();
         if distributed {
-            let details = history::one("mapRunArn", Value::String(self.map_run_arn(m)));
-            map_run_event = self.emit(
-                f.silent,
-                &mut f.cursor,
-                EventType::MapRunStarted,
-                Some(details),
-                true,
+            let (ty, details) = match &redriven {
+                Some(arn) => {
+                    map_run_arn.clone_from(arn);
+                    let mut details = history::one("mapRunArn", Value::String(arn.clone()));
+                    details.insert(
+                        "redriveCount".into(),
+                        Value::from(self.x.context.redrive_count),
+                    );
+                    (EventType::MapRunRedriven, details)
+                }
+                None => {
+                    map_run_arn = self.map_run_arn(node, m);
+                    let details = history::one("mapRunArn", Value::String(map_run_arn.clone()));
+                    (EventType::MapRunStarted, details)
+                }
+            };
+            map_run_event = self.emit(f.silent, &mut f.cursor, ty, Some(details), true);
+        }
+        if as_map_run {
+            let redrive = redriven.is_some();
+            return self.start_map_run(
+                f,
+                id,
+                node,
+                m,
+                active,
+                effective,
+                items,
+                &settings,
+                map_run_arn,
+                redrive,
             );
         }
         if let Some(raw) = &m.item_reader {
@@ -375,13 +408,15 @@ impl Run<'_> {
         })
     }
 
-    fn map_run_arn(&self, m: &Map) -> String {
+    /// AWS's map run ARN:
+    /// `arn:aws:states:<region>:<account>:mapRun:<machine>/<label or state name>:<id>`.
+    fn map_run_arn(&self, node: &Node, m: &Map) -> String {
         let machine = self
             .x
             .context
             .state_machine_arn
             .replacen(":stateMachine:", ":mapRun:", 1);
-        let label = m.label.clone().unwrap_or_else(|| self.host.uuid());
+        let label = m.label.clone().unwrap_or_else(|| node.state.name.clone());
         format!("{machine}/{label}:{}", self.host.uuid())
     }
 

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod choice;
 pub mod fail;
 pub mod map;
+pub mod map_run;
 pub mod parallel;
 pub mod pass;
 pub mod reader;

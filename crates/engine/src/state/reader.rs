@@ -137,7 +137,105 @@ fn parse_body(body: &str, config: &Value) -> Result<Vec<Value>, Failure> {
     }
 }
 
+/// The items of a read's answer: the body as a string or in `Body`, a
+/// listing's `Contents`, or the items themselves as an array.
+pub(crate) fn items_of(
+    answer: Value,
+    config: &Value,
+    listing: bool,
+) -> Result<Vec<Value>, Failure> {
+    Ok(match answer {
+        Value::Array(items) => items,
+        Value::String(body) => parse_body(&body, config)?,
+        Value::Object(o) if listing => match o.get("Contents") {
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        },
+        Value::Object(o) => match o.get("Body") {
+            Some(Value::String(body)) => parse_body(body, config)?,
+            Some(other) => parse_body(&other.to_string(), config)?,
+            None => return Err(reader_failed("The read returned no Body.")),
+        },
+        other => {
+            return Err(reader_failed(format!(
+                "The read returned {} instead of items.",
+                shown(&other)
+            )))
+        }
+    })
+}
+
 impl Run<'_> {
+    /// An ItemReader's evaluated `Parameters` (or `Arguments`) and its
+    /// `MaxItems` (or resolved `MaxItemsPath`).
+    pub(crate) fn reader_request(
+        &self,
+        f: &Frame,
+        node: &Node,
+        raw: &Value,
+        active: &Active,
+        effective: &Value,
+    ) -> Result<(Value, Option<usize>), Failure> {
+        let ctx = self.context_for(
+            node,
+            active.entered_ms,
+            Some(active.retry_count),
+            None,
+            None,
+        );
+        let env = Env {
+            context: &ctx,
+            vars: &f.vars,
+            host: self.host,
+        };
+        let parameters = if node.state.query_language == QueryLanguage::Jsonata {
+            match raw.get("Arguments") {
+                Some(a) => self.jsonata_value(f, node, active, a, "ItemReader/Arguments")?,
+                None => Value::Object(Map::new()),
+            }
+        } else {
+            match raw.get("Parameters") {
+                Some(p) => {
+                    let t = Template::compile(p).map_err(|errs| {
+                        Failure::runtime(format!(
+                            "ItemReader Parameters is not a valid payload template ({} problem(s))",
+                            errs.len()
+                        ))
+                    })?;
+                    dataflow::template(&t, effective, &env)?
+                }
+                None => Value::Object(Map::new()),
+            }
+        };
+        let config = &raw["ReaderConfig"];
+        let max_items = match (config.get("MaxItems"), config.get("MaxItemsPath")) {
+            (Some(v), _) => Some(v.as_u64().ok_or_else(|| {
+                Failure::runtime(format!(
+                    "MaxItems must be a positive integer, but was {}",
+                    shown(v)
+                ))
+            })? as usize),
+            (None, Some(Value::String(p))) => {
+                let path = statecraft_language::path::Path::parse(p).map_err(|e| {
+                    Failure::runtime(format!("The MaxItemsPath field is invalid: {e}"))
+                })?;
+                let found = path.select(&env.scope(effective))?;
+                let n = found.as_ref().and_then(|v| {
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                });
+                Some(n.ok_or_else(|| {
+                        Failure::runtime(format!(
+                            "The MaxItemsPath field refers to value {} which is not a valid integer: {p}",
+                            found.as_ref().map(shown).unwrap_or_else(|| "nothing".into())
+                        ))
+                    })? as usize)
+            }
+            _ => None,
+        };
+        Ok((parameters, max_items.filter(|n| *n > 0)))
+    }
+
     /// The effective input of a Map state with an ItemReader (its items come
     /// later, from the read).
     pub(crate) fn reader_input(
@@ -179,66 +277,7 @@ impl Run<'_> {
         settings: Settings,
         map_run_event: u64,
     ) -> Flow {
-        let prepared = (|| -> Result<(Value, Option<usize>), Failure> {
-            let ctx = self.context_for(
-                node,
-                active.entered_ms,
-                Some(active.retry_count),
-                None,
-                None,
-            );
-            let env = Env {
-                context: &ctx,
-                vars: &f.vars,
-                host: self.host,
-            };
-            let parameters = if node.state.query_language == QueryLanguage::Jsonata {
-                match raw.get("Arguments") {
-                    Some(a) => self.jsonata_value(f, node, &active, a, "ItemReader/Arguments")?,
-                    None => Value::Object(Map::new()),
-                }
-            } else {
-                match raw.get("Parameters") {
-                    Some(p) => {
-                        let t = Template::compile(p).map_err(|errs| {
-                            Failure::runtime(format!(
-                                "ItemReader Parameters is not a valid payload template ({} problem(s))",
-                                errs.len()
-                            ))
-                        })?;
-                        dataflow::template(&t, &effective, &env)?
-                    }
-                    None => Value::Object(Map::new()),
-                }
-            };
-            let config = &raw["ReaderConfig"];
-            let max_items = match (config.get("MaxItems"), config.get("MaxItemsPath")) {
-                (Some(v), _) => Some(v.as_u64().ok_or_else(|| {
-                    Failure::runtime(format!(
-                        "MaxItems must be a positive integer, but was {}",
-                        shown(v)
-                    ))
-                })? as usize),
-                (None, Some(Value::String(p))) => {
-                    let path = statecraft_language::path::Path::parse(p).map_err(|e| {
-                        Failure::runtime(format!("The MaxItemsPath field is invalid: {e}"))
-                    })?;
-                    let found = path.select(&env.scope(&effective))?;
-                    let n = found.as_ref().and_then(|v| {
-                        v.as_u64()
-                            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                    });
-                    Some(n.ok_or_else(|| {
-                        Failure::runtime(format!(
-                            "The MaxItemsPath field refers to value {} which is not a valid integer: {p}",
-                            found.as_ref().map(shown).unwrap_or_else(|| "nothing".into())
-                        ))
-                    })? as usize)
-                }
-                _ => None,
-            };
-            Ok((parameters, max_items.filter(|n| *n > 0)))
-        })();
+        let prepared = self.reader_request(f, node, raw, &active, &effective);
         let (parameters, max_items) = match prepared {
             Ok(p) => p,
             Err(e) => {
@@ -296,28 +335,7 @@ impl Run<'_> {
         };
         let items = outcome
             .map_err(|e| reader_failed(e.cause))
-            .and_then(|answer| {
-                let items = match answer {
-                    Value::Array(items) => items,
-                    Value::String(body) => parse_body(&body, &p.config)?,
-                    Value::Object(o) if p.listing => match o.get("Contents") {
-                        Some(Value::Array(items)) => items.clone(),
-                        _ => Vec::new(),
-                    },
-                    Value::Object(o) => match o.get("Body") {
-                        Some(Value::String(body)) => parse_body(body, &p.config)?,
-                        Some(other) => parse_body(&other.to_string(), &p.config)?,
-                        None => return Err(reader_failed("The read returned no Body.")),
-                    },
-                    other => {
-                        return Err(reader_failed(format!(
-                            "The read returned {} instead of items.",
-                            shown(&other)
-                        )))
-                    }
-                };
-                Ok(items)
-            });
+            .and_then(|answer| items_of(answer, &p.config, p.listing));
         match items {
             Ok(mut items) => {
                 if let Some(n) = p.max_items {
