@@ -38,6 +38,7 @@ pub(crate) static ASSETS: &[Asset] = &[
     asset!("overview.js", JS),
     asset!("machines.js", JS),
     asset!("execution.js", JS),
+    asset!("maprun.js", JS),
     asset!("activities.js", JS),
     asset!("schedules.js", JS),
     asset!("editor.js", JS),

@@ -61,6 +61,7 @@ async fn serves_every_asset_with_its_type() {
     let cases = [
         ("/console/app.js", "text/javascript; charset=utf-8"),
         ("/console/execution.js", "text/javascript; charset=utf-8"),
+        ("/console/maprun.js", "text/javascript; charset=utf-8"),
         ("/console/style.css", "text/css; charset=utf-8"),
         ("/console/icon.svg", "image/svg+xml"),
     ];
@@ -116,6 +117,7 @@ async fn the_shell_loads_nothing_from_elsewhere() {
         "overview.js",
         "machines.js",
         "execution.js",
+        "maprun.js",
         "activities.js",
         "editor.js",
         "style.css",

@@ -7,6 +7,7 @@ import { h, clear, errorBox, closeDialogs } from './ui.js';
 import { overviewPage } from './overview.js';
 import { machinesPage, machinePage } from './machines.js';
 import { executionPage } from './execution.js';
+import { mapRunPage } from './maprun.js';
 import { activitiesPage } from './activities.js';
 import { schedulesPage } from './schedules.js';
 import { editorPage } from './editor.js';
@@ -17,6 +18,7 @@ const ROUTES = [
   [/^\/machines$/, 'machines', machinesPage],
   [/^\/machine\/(.+)$/, 'machines', machinePage],
   [/^\/execution\/(.+)$/, 'machines', executionPage],
+  [/^\/maprun\/(.+)$/, 'machines', mapRunPage],
   [/^\/activities$/, 'activities', activitiesPage],
   [/^\/schedules$/, 'schedules', schedulesPage],
   [/^\/create$/, 'machines', editorPage],

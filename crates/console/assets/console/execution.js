@@ -216,6 +216,7 @@ export async function executionPage(ctx, arn) {
         exec.stateMachineAliasArn ? [h('dt', {}, 'Alias'), h('dd', { class: 'mono' }, arnName(exec.stateMachineAliasArn))] : null,
         exec.redriveCount ? [h('dt', {}, 'Redriven'), h('dd', {}, `${exec.redriveCount}× (last ${fmtDate(exec.redriveDate)})`)] : null,
         result.parent ? [h('dt', {}, 'Started by'), h('dd', {}, link(routes.execution(result.parent), arnName(result.parent)))] : null,
+        result.mapRuns.size ? [h('dt', {}, 'Map runs'), h('dd', { class: 'map-runs' }, [...result.mapRuns].map((r, i) => [i ? ', ' : '', link(routes.mapRun(r), arnName(r), { 'data-map-run': r })]))] : null,
         h('dt', {}, 'ARN'), h('dd', { class: 'mono small' }, exec.executionArn)),
       exec.paused ? pausedBox() : null,
       exec.error || exec.cause
@@ -448,7 +449,7 @@ export async function executionPage(ctx, arn) {
           page.nextToken ? h('caption', {}, 'The first 100 child executions.') : null)
           : h('p', { class: 'muted' }, 'No child executions.')))
         .catch((e) => clear(box, errorBox(e)));
-      return h('section', {}, h('h3', {}, `Map run ${arnName(run)}`), box);
+      return h('section', {}, h('h3', {}, link(routes.mapRun(run), `Map run ${arnName(run)}`)), box);
     });
     clear(tabBody, h('ul', { class: 'plain' },
       result.parent ? h('li', {}, 'Parent: ', link(routes.execution(result.parent), result.parent)) : null,

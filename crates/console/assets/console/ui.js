@@ -89,6 +89,7 @@ export function link(href, text, attrs = {}) {
 export const routes = {
   machine: (arn) => `#/machine/${encodeURIComponent(arn)}`,
   execution: (arn) => `#/execution/${encodeURIComponent(arn)}`,
+  mapRun: (arn) => `#/maprun/${encodeURIComponent(arn)}`,
   edit: (arn) => `#/edit/${encodeURIComponent(arn)}`,
 };
 
