@@ -5,7 +5,8 @@
 //! - One trait per concern — [`StateMachineStore`] (state machines,
 //!   revisions, versions, aliases), [`ExecutionStore`] (executions, history,
 //!   timers, pending tasks), [`TagStore`], [`ActivityStore`], [`MapRunStore`]
-//!   (Distributed Map runs) — and [`Store`],
+//!   (Distributed Map runs), [`TaskQueueStore`] (durable flow-limit queues),
+//!   [`ScheduleStore`] (schedules and their groups) — and [`Store`],
 //!   which is all of them. The runtime and the server hold an
 //!   `Arc<dyn Store>` and never see SQL.
 //! - Reads return their result directly and are served from a small pool of
@@ -31,6 +32,8 @@ pub mod map_run;
 pub mod page;
 pub mod pending;
 pub mod postgres;
+pub mod queue;
+pub mod schedule;
 pub mod sqlite;
 pub mod state_machine;
 pub mod stats;
@@ -51,6 +54,8 @@ pub use map_run::{
 };
 pub use page::{Page, PageRequest};
 pub use pending::Pending;
+pub use queue::{Enqueued, QueueClaim, QueueDepth, QueuedTask, TaskQueueStore};
+pub use schedule::{ScheduleStore, StoredSchedule};
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 pub use state_machine::{
     Alias, MachineType, Revision, Route, StateMachine, StateMachineStatus, StateMachineStore,
@@ -61,7 +66,13 @@ pub use tag::{Tag, TagStore};
 
 /// Everything the server keeps. Implemented by every storage engine.
 pub trait Store:
-    StateMachineStore + ExecutionStore + TagStore + ActivityStore + MapRunStore
+    StateMachineStore
+    + ExecutionStore
+    + TagStore
+    + ActivityStore
+    + MapRunStore
+    + TaskQueueStore
+    + ScheduleStore
 {
     /// Stops accepting writes, commits what is queued and waits for the
     /// writer to finish. Reads keep working. Idempotent.

@@ -14,6 +14,8 @@ use crate::{
     Route, Store, Tag, TaskChange, Timer, TimerChange, Transition, FIRST_LEASE_TOKEN,
 };
 
+mod queues;
+
 const SM: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:suite";
 
 /// Runs every check against `store`, which must be empty.
@@ -37,6 +39,10 @@ pub fn run_all(store: &dyn Store) {
     a_pause_is_kept_with_the_state_and_filtered(store);
     map_runs_are_recorded_updated_and_listed(store);
     group_commit_many_concurrent_writes(store);
+    queues::flow_queues_are_fair_limited_and_durable(store);
+    queues::flow_slots_of_a_dead_node_are_released_with_its_lease(store);
+    queues::activity_tasks_go_round_robin_across_executions(store);
+    queues::schedules_are_kept_by_group_and_name(store);
 }
 
 fn revision(arn: &str, id: &str, definition: &str) -> Revision {

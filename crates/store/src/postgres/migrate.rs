@@ -36,10 +36,18 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations-postgres/0005_map_runs.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations-postgres/0006_task_queue.sql"),
+    ),
+    (
+        7,
+        include_str!("../../migrations-postgres/0007_schedules.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 7;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(db: &mut Db, target: &str, now_ms: i64) -> Result<i64, OpenError> {

@@ -41,6 +41,7 @@ mod error;
 mod map_runs;
 mod migrate;
 mod queries;
+mod queue;
 mod stats;
 mod writer;
 

@@ -795,7 +795,9 @@ fn apply_timers_and_tasks(db: &mut Db, id: i64, t: &Transition, existing: bool) 
                      ON CONFLICT (execution_id, task_id) DO UPDATE SET \
                      resource = EXCLUDED.resource, request = EXCLUDED.request, \
                      token = EXCLUDED.token, lease_owner = EXCLUDED.lease_owner, \
-                     lease_expires_ms = EXCLUDED.lease_expires_ms, answer = NULL",
+                     lease_expires_ms = EXCLUDED.lease_expires_ms, answer = NULL, \
+                     queue = NULL, queue_seq = NULL, queue_priority = NULL, queued_ms = NULL, \
+                     started_ms = NULL",
                     &[
                         &id,
                         &to_i64(task.task_id),
@@ -1312,20 +1314,12 @@ pub(crate) fn claim_task(
     now_ms: i64,
     lease_ms: i64,
 ) -> Result<Option<(String, PendingTask)>> {
-    let found = db.query_opt(
-        "UPDATE tasks SET lease_owner = $2, lease_expires_ms = $3 \
-         WHERE (execution_id, task_id) = (SELECT execution_id, task_id FROM tasks \
-             WHERE resource = $1 AND answer IS NULL \
-             AND (lease_owner IS NULL OR lease_expires_ms < $4) \
-             ORDER BY execution_id, task_id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-         RETURNING execution_id, task_id",
-        &[&resource, &owner, &now_ms.saturating_add(lease_ms), &now_ms],
-    )?;
-    let Some(row) = found else {
+    // Round-robin across executions (see `queue::claim_activity_task`).
+    let Some((execution_id, task_id)) =
+        super::queue::claim_activity_task(db, resource, owner, now_ms, lease_ms)?
+    else {
         return Ok(None);
     };
-    let execution_id: i64 = row.try_get(0)?;
-    let task_id: i64 = row.try_get(1)?;
     db.query_opt(
         &format!("{TASK_WITH_ARN} WHERE t.execution_id = $1 AND t.task_id = $2"),
         &[&execution_id, &task_id],

@@ -15,10 +15,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_lease_token.sql")),
     (6, include_str!("../../migrations/0006_inbox.sql")),
     (7, include_str!("../../migrations/0007_map_runs.sql")),
+    (8, include_str!("../../migrations/0008_task_queue.sql")),
+    (9, include_str!("../../migrations/0009_schedules.sql")),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 9;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(conn: &mut Connection, now_ms: i64) -> Result<i64> {

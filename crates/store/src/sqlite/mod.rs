@@ -21,6 +21,7 @@ mod map_runs;
 mod migrate;
 mod notify;
 mod queries;
+mod queue;
 mod retention;
 #[cfg(test)]
 mod startup;

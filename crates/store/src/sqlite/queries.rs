@@ -1342,27 +1342,12 @@ pub(crate) fn claim_task(
     now_ms: i64,
     lease_ms: i64,
 ) -> Result<Option<(String, PendingTask)>> {
-    let found: Option<(i64, i64)> = conn
-        .prepare_cached(
-            "SELECT execution_id, task_id FROM tasks WHERE resource = ?1 AND answer IS NULL \
-             AND (lease_owner IS NULL OR lease_expires_ms < ?2) \
-             ORDER BY execution_id, task_id LIMIT 1",
-        )?
-        .query_row(params![resource, now_ms], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((execution_id, task_id)) = found else {
+    // Round-robin across executions (see `queue::claim_activity_task`).
+    let Some((execution_id, task_id)) =
+        super::queue::claim_activity_task(conn, resource, owner, now_ms, lease_ms)?
+    else {
         return Ok(None);
     };
-    conn.prepare_cached(
-        "UPDATE tasks SET lease_owner = ?3, lease_expires_ms = ?4 \
-         WHERE execution_id = ?1 AND task_id = ?2",
-    )?
-    .execute(params![
-        execution_id,
-        task_id,
-        owner,
-        now_ms.saturating_add(lease_ms)
-    ])?;
     Ok(conn
         .prepare_cached(
             "SELECT e.arn, t.task_id, t.resource, t.request, t.token, t.lease_owner, \
