@@ -29,6 +29,13 @@ struct Split {
     /// anything else closes the quotes.
     quote_pending: bool,
     escape_pending: bool,
+    /// A `"` in the middle of an unquoted field: a second one is a literal
+    /// quote (AWS reads `{""k"":1}` as `{"k":1}`), anything else opens
+    /// quotes.
+    open_pending: bool,
+    /// Whether the current field has begun (a quote only opens a quoted
+    /// field at its start).
+    field_started: bool,
     /// Whether the record has any byte yet (a blank line is no record).
     started: bool,
     size: usize,
@@ -77,14 +84,30 @@ pub(crate) async fn next_record(
                 }
                 s.quoted = false;
             }
+            if s.open_pending {
+                s.open_pending = false;
+                if c == b'"' {
+                    s.field.push(b'"');
+                    continue;
+                }
+                s.quoted = true;
+            }
             match c {
-                b'\\' => s.escape_pending = true,
+                b'\\' => {
+                    s.escape_pending = true;
+                    s.field_started = true;
+                }
                 b'"' if s.quoted => s.quote_pending = true,
-                b'"' => s.quoted = true,
+                b'"' if !s.field_started => {
+                    s.quoted = true;
+                    s.field_started = true;
+                }
+                b'"' => s.open_pending = true,
                 c if s.quoted => s.field.push(c),
                 c if c == delimiter => {
                     let f = finish_field(src, &mut s.field, first_line)?;
                     s.fields.push(f);
+                    s.field_started = false;
                 }
                 b'\n' => {
                     if s.field.last() == Some(&b'\r') {
@@ -93,7 +116,10 @@ pub(crate) async fn next_record(
                     done = true;
                     break;
                 }
-                c => s.field.push(c),
+                c => {
+                    s.field.push(c);
+                    s.field_started = true;
+                }
             }
         }
         src.consume(used);
@@ -116,6 +142,9 @@ pub(crate) async fn next_record(
         if !src.fill(false).await? {
             if !s.started {
                 return Ok(None);
+            }
+            if s.open_pending {
+                s.field.push(b'"');
             }
             if s.quoted && !s.quote_pending {
                 return Err(ReadError::Malformed {
@@ -153,4 +182,72 @@ pub(crate) fn delimiter(name: &str) -> Option<u8> {
         "TAB" => b'\t',
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record of `text`, fed in two chunks cut at `cut`.
+    async fn records(text: &str, delimiter: u8, cut: usize) -> Result<Vec<Vec<String>>, ReadError> {
+        let (a, b) = text.as_bytes().split_at(cut);
+        let mut src = Source::from_chunks("t.csv", vec![a.to_vec(), b.to_vec()]);
+        let mut out = Vec::new();
+        while let Some(r) = next_record(&mut src, delimiter, MAX_ITEM_BYTES).await? {
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn aws_documented_cases_split_the_same_wherever_the_chunks_break() {
+        let cases: &[(&str, u8, &[&[&str]])] = &[
+            // AWS's example of how Step Functions parses a CSV file.
+            (
+                "abc,123,\"This string contains commas, a double quotation marks (\"\"), and a newline (\n)\",{\"\"MyKey\"\":\"\"MyValue\"\"},\"[1,2,3]\"\n",
+                b',',
+                &[&[
+                    "abc",
+                    "123",
+                    "This string contains commas, a double quotation marks (\"), and a newline (\n)",
+                    "{\"MyKey\":\"MyValue\"}",
+                    "[1,2,3]",
+                ]],
+            ),
+            // Backslashes, doubled to keep one.
+            (
+                "path,size\nC:\\\\Program Files\\\\MyApp.exe,6534512\n",
+                b',',
+                &[&["path", "size"], &["C:\\Program Files\\MyApp.exe", "6534512"]],
+            ),
+            // A backslash escapes the delimiter and a quote; before anything
+            // else it is dropped.
+            ("a\\|b|c\\\"d|e\\f\n", b'|', &[&["a|b", "c\"d", "ef"]]),
+            // CRLF, blank lines, a last line without a line end, empty fields.
+            ("x;y\r\n\r\n1;\n;2", b';', &[&["x", "y"], &["1", ""], &["", "2"]]),
+            ("1\t\"a\tb\"\t3\n", b'\t', &[&["1", "a\tb", "3"]]),
+            ("a b  c\n", b' ', &[&["a", "b", "", "c"]]),
+        ];
+        for (text, delimiter, want) in cases {
+            let want: Vec<Vec<String>> = want
+                .iter()
+                .map(|r| r.iter().map(|f| f.to_string()).collect())
+                .collect();
+            for cut in 0..=text.len() {
+                let got = records(text, *delimiter, cut)
+                    .await
+                    .unwrap_or_else(|e| panic!("{text:?} cut at {cut}: {e}"));
+                assert_eq!(got, want, "{text:?} cut at {cut}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unclosed_quote_names_the_line_where_its_record_starts() {
+        let e = records("a\n\nb,\"c\nd\n", b',', 3).await.err();
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some("s3://media/t.csv line 3: a quoted CSV field is not closed before the end of the object")
+        );
+    }
 }

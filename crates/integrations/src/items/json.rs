@@ -166,3 +166,36 @@ async fn element(src: &mut Source) -> Result<Value, ReadError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn elements_are_the_same_wherever_the_chunks_break() {
+        let text = "[ 12345, -0.5e3, \"a,]\\\"b\", {\"k\": [1, {\"z\": null}]}, true, null, [] ]\n";
+        let want = vec![
+            json!(12345),
+            json!(-0.5e3),
+            json!("a,]\"b"),
+            json!({"k": [1, {"z": null}]}),
+            json!(true),
+            Value::Null,
+            json!([]),
+        ];
+        for cut in 0..=text.len() {
+            let (a, b) = text.as_bytes().split_at(cut);
+            let mut src = Source::from_chunks("t.json", vec![a.to_vec(), b.to_vec()]);
+            let mut state = State::Start;
+            let mut got = Vec::new();
+            while let Some(v) = next(&mut src, &mut state)
+                .await
+                .unwrap_or_else(|e| panic!("cut at {cut}: {e}"))
+            {
+                got.push(v);
+            }
+            assert_eq!(got, want, "cut at {cut}");
+        }
+    }
+}

@@ -42,6 +42,48 @@ pub(crate) struct Listing {
     walk: Vec<Vec<Entry>>,
 }
 
+fn error(e: object_store::Error, bucket: &str, prefix: &str) -> ReadError {
+    match e {
+        object_store::Error::NotFound { .. } => ReadError::NoSuchBucket {
+            bucket: bucket.to_owned(),
+        },
+        other => ReadError::Store {
+            object: format!("s3://{bucket}/{prefix}"),
+            why: other.to_string(),
+        },
+    }
+}
+
+/// One folder's entries, sorted for popping. (A free function: the
+/// listing holds a stream that is `Send` but not `Sync`, so no `&Listing`
+/// may live across an await.)
+async fn folder(
+    store: Arc<dyn ObjectStore>,
+    bucket: String,
+    prefix: String,
+    folder: Option<Key>,
+) -> Result<Vec<Entry>, ReadError> {
+    let listed = match store.list_with_delimiter(folder.as_ref()).await {
+        Ok(l) => l,
+        // A prefix whose folder does not exist lists nothing, as on S3.
+        Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(error(e, &bucket, &prefix)),
+    };
+    let mut entries: Vec<Entry> = listed
+        .objects
+        .into_iter()
+        .map(Entry::Object)
+        .chain(
+            listed
+                .common_prefixes
+                .into_iter()
+                .map(|p| Entry::Folder(p.as_ref().to_owned())),
+        )
+        .collect();
+    entries.sort_by_cached_key(|e| std::cmp::Reverse(e.sort_key()));
+    Ok(entries)
+}
+
 /// The folder part of a prefix (`images/2024/a` → `images/2024`).
 fn folder_of(prefix: &str) -> Option<Key> {
     let dir = prefix
@@ -73,45 +115,14 @@ impl Listing {
                 None => store.list(folder.as_ref()),
             });
         } else {
-            let entries = listing.folder(folder.as_ref()).await?;
+            let entries = self::folder(store, bucket.to_owned(), prefix.to_owned(), folder).await?;
             listing.walk.push(entries);
         }
         Ok(listing)
     }
 
     fn error(&self, e: object_store::Error) -> ReadError {
-        match e {
-            object_store::Error::NotFound { .. } => ReadError::NoSuchBucket {
-                bucket: self.bucket.clone(),
-            },
-            other => ReadError::Store {
-                object: format!("s3://{}/{}", self.bucket, self.prefix),
-                why: other.to_string(),
-            },
-        }
-    }
-
-    /// One folder's entries, sorted for popping.
-    async fn folder(&self, folder: Option<&Key>) -> Result<Vec<Entry>, ReadError> {
-        let listed = match self.store.list_with_delimiter(folder).await {
-            Ok(l) => l,
-            // A prefix whose folder does not exist lists nothing, as on S3.
-            Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
-            Err(e) => return Err(self.error(e)),
-        };
-        let mut entries: Vec<Entry> = listed
-            .objects
-            .into_iter()
-            .map(Entry::Object)
-            .chain(
-                listed
-                    .common_prefixes
-                    .into_iter()
-                    .map(|p| Entry::Folder(p.as_ref().to_owned())),
-            )
-            .collect();
-        entries.sort_by_cached_key(|e| std::cmp::Reverse(e.sort_key()));
-        Ok(entries)
+        error(e, &self.bucket, &self.prefix)
     }
 
     fn wanted(&self, key: &str) -> bool {
@@ -162,7 +173,13 @@ impl Listing {
                 }
                 Entry::Folder(f) => {
                     if self.enter(&f) {
-                        let entries = self.folder(Some(&Key::from(f.as_str()))).await?;
+                        let entries = folder(
+                            Arc::clone(&self.store),
+                            self.bucket.clone(),
+                            self.prefix.clone(),
+                            Some(Key::from(f.as_str())),
+                        )
+                        .await?;
                         self.walk.push(entries);
                     }
                 }

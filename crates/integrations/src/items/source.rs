@@ -79,6 +79,29 @@ impl Source {
         Ok(source)
     }
 
+    /// A source over given chunks (tests cut objects at every place).
+    #[cfg(test)]
+    pub fn from_chunks(key: &str, chunks: Vec<Vec<u8>>) -> Source {
+        let stream = futures_util::stream::iter(
+            chunks
+                .into_iter()
+                .map(|c| Ok::<_, object_store::Error>(Bytes::from(c))),
+        );
+        Source {
+            bucket: "media".into(),
+            key: key.into(),
+            stream: Some(Box::pin(stream)),
+            gunzip: key
+                .ends_with(".gz")
+                .then(|| flate2::write::MultiGzDecoder::new(Vec::new())),
+            buf: Vec::new(),
+            start: 0,
+            offset: 0,
+            line: 1,
+            peak: 0,
+        }
+    }
+
     /// `s3://bucket/key`, as errors name the object.
     pub fn name(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
