@@ -314,3 +314,43 @@ fn bad_writer_configs_say_what_is_wrong() {
         assert_eq!(e.to_failure().error, "States.ResultWriterFailed");
     }
 }
+
+/// Results larger than one multipart part (5 MiB) are uploaded in several
+/// parts as they come and read back whole.
+async fn large(b: &Bucket) {
+    let spec = writer_spec(
+        "large",
+        json!({"OutputType": "JSONL", "Transformation": "COMPACT"}),
+    );
+    let mut w = b
+        .buckets
+        .open_result_writer(&spec, MAP_RUN)
+        .await
+        .expect("open");
+    let pad = "p".repeat(4000);
+    for i in 0..3000 {
+        w.add(&child(
+            i,
+            ChildStatus::Succeeded,
+            Some(json!({"i": i, "pad": pad})),
+        ))
+        .await
+        .expect("add");
+    }
+    w.finish().await.expect("finish");
+    let body = b.get(&format!("large/{RUN_ID}/SUCCEEDED_0.jsonl")).await;
+    assert!(body.len() > 11 << 20, "{} bytes", body.len());
+    let lines: Vec<Value> = body
+        .split(|c| *c == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 3000, "{}", b.kind);
+    assert_eq!(lines[2999]["i"], 2999);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_results_go_up_in_parts() {
+    large(&Bucket::local()).await;
+    large(&Bucket::s3().await).await;
+}
