@@ -381,6 +381,13 @@ impl Runtime {
         Ok(rt)
     }
 
+    /// Puts [`Options::started_later`] in force for the executions whose
+    /// actors start from now on (how a server sets its flow limits after
+    /// opening the runtime).
+    pub fn set_started_later(&self, started_later: Vec<String>) {
+        self.inner.machines.set_started_later(started_later);
+    }
+
     /// This node's name in execution leases.
     pub fn node_id(&self) -> &str {
         &self.inner.node_id

@@ -20,7 +20,7 @@ pub(crate) struct Machines {
     /// What every prepared machine's executions may do.
     limits: statecraft_engine::Limits,
     /// [`Machine::started_later`] of every prepared machine.
-    started_later: Vec<String>,
+    started_later: std::sync::RwLock<Vec<String>>,
 }
 
 impl Machines {
@@ -28,8 +28,18 @@ impl Machines {
         Machines {
             cache: Mutex::default(),
             limits,
-            started_later,
+            started_later: std::sync::RwLock::new(started_later),
         }
+    }
+
+    /// Changes [`Machine::started_later`] for machines prepared from now on
+    /// (the cache is emptied; running actors keep theirs).
+    pub(crate) fn set_started_later(&self, started_later: Vec<String>) {
+        *self
+            .started_later
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = started_later;
+        self.lock().clear();
     }
 
     pub(crate) fn get(&self, revision: &Revision) -> Result<Arc<Machine>> {
@@ -38,7 +48,9 @@ impl Machines {
         }
         let mut machine = prepare(&revision.definition)?;
         machine.limits = self.limits;
-        machine.started_later.clone_from(&self.started_later);
+        machine
+            .started_later
+            .clone_from(&self.started_later.read().unwrap_or_else(|p| p.into_inner()));
         let machine = Arc::new(machine);
         let mut cache = self.lock();
         if cache.len() >= CAPACITY {
