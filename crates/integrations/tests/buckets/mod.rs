@@ -71,6 +71,18 @@ pub struct Bucket {
     _dir: Option<tempfile::TempDir>,
     _moto: Option<Moto>,
     pub kind: &'static str,
+    /// The `[integrations]` TOML that configures the bucket.
+    pub toml: String,
+}
+
+/// The `[integrations]` section of a TOML text.
+pub fn integrations(toml_text: &str) -> statecraft_integrations::IntegrationsConfig {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        integrations: statecraft_integrations::IntegrationsConfig,
+    }
+    let doc: Doc = toml::from_str(toml_text).unwrap_or_else(|e| panic!("config: {e}"));
+    doc.integrations
 }
 
 fn buckets(toml_text: &str) -> Buckets {
@@ -85,10 +97,11 @@ fn buckets(toml_text: &str) -> Buckets {
 impl Bucket {
     pub fn local() -> Bucket {
         let dir = tempfile::tempdir().expect("tempdir");
-        let buckets = buckets(&format!(
+        let toml = format!(
             "[integrations.buckets.media]\nurl = \"file://{}\"\n",
             dir.path().display()
-        ));
+        );
+        let buckets = buckets(&toml);
         let raw = Arc::new(
             object_store::local::LocalFileSystem::new_with_prefix(dir.path()).expect("local store"),
         );
@@ -98,6 +111,7 @@ impl Bucket {
             _dir: Some(dir),
             _moto: None,
             kind: "local folder",
+            toml,
         }
     }
 
@@ -110,9 +124,10 @@ impl Bucket {
             .await
             .expect("create bucket");
         assert!(created.status().is_success(), "{}", created.status());
-        let buckets = buckets(&format!(
+        let toml = format!(
             "[integrations.buckets.media]\nurl = \"s3://lake-bucket\"\nendpoint = \"{endpoint}\"\nregion = \"us-east-1\"\naccess_key_id = \"testing\"\nsecret_access_key = \"testing\"\n"
-        ));
+        );
+        let buckets = buckets(&toml);
         let raw = Arc::new(
             object_store::aws::AmazonS3Builder::new()
                 .with_bucket_name("lake-bucket")
@@ -130,6 +145,7 @@ impl Bucket {
             _dir: None,
             _moto: Some(moto),
             kind: "S3 (moto)",
+            toml,
         }
     }
 
