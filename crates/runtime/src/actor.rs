@@ -274,6 +274,9 @@ pub(crate) struct Actor {
     running: HashMap<u64, AbortHandle>,
     /// Token answers that came while their task's invocation was running.
     held: HashMap<u64, Event>,
+    /// Map runs in progress (their tasks' requests), by task: cancelling
+    /// one aborts its children too.
+    map_runs: HashMap<u64, statecraft_engine::TaskRequest>,
     /// Set while an operator holds the execution; committed with every
     /// transition (see [`crate::operators`]).
     pause: Option<PauseRecord>,
@@ -300,6 +303,7 @@ impl Actor {
             initial,
             running: HashMap::new(),
             held: HashMap::new(),
+            map_runs: HashMap::new(),
             pause,
         }
     }
@@ -803,17 +807,26 @@ impl Actor {
                         handle.abort();
                     }
                     self.held.remove(&task);
+                    if let Some(request) = self.map_runs.remove(&task) {
+                        crate::map_run::abort(inner, &request);
+                    }
                 }
                 Command::InvokeTask(request) => {
                     let task = request.task;
                     let resource = request.resource.clone();
                     let arn = self.arn.clone();
-                    let future = inner.integrations.invoke(
-                        TaskContext {
-                            execution_arn: arn.clone(),
-                        },
-                        request,
-                    );
+                    let future = if resource == statecraft_engine::map_run::MAP_RUN_RESOURCE {
+                        // A Distributed Map's run of child executions.
+                        self.map_runs.insert(task, request.clone());
+                        crate::map_run::drive(Arc::clone(inner), arn.clone(), request)
+                    } else {
+                        inner.integrations.invoke(
+                            TaskContext {
+                                execution_arn: arn.clone(),
+                            },
+                            request,
+                        )
+                    };
                     let future = crate::observe::timed_task(resource, future);
                     let weak = Arc::downgrade(inner);
                     // The integration runs in its own task so that a panic in

@@ -81,7 +81,7 @@ pub(crate) async fn run(inner: &Arc<Inner>, request: StartExecution) -> Result<S
     let base = arn::execution_arn(&resolved.machine.arn, "express", &name)
         .ok_or_else(|| Error::InvalidArn(resolved.machine.arn.clone()))?;
     let execution_arn = format!("{base}:{}", uuid::Uuid::new_v4());
-    let machine = inner.machines.get(&resolved.revision)?;
+    let machine = inner.machines.get_inline(&resolved.revision)?;
     let start = now_ms();
     let started = std::time::Instant::now();
     let context = ExecutionContext {
@@ -93,6 +93,59 @@ pub(crate) async fn run(inner: &Arc<Inner>, request: StartExecution) -> Result<S
         start_time_ms: start,
         redrive_count: 0,
     };
+    let (execution, events) = run_machine(inner, &machine, context, input).await;
+
+    let stop = now_ms();
+    let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (status, error, cause) = match (execution.status, &execution.failure) {
+        (Status::Succeeded, _) => (SyncStatus::Succeeded, None, None),
+        (Status::TimedOut, f) => (
+            SyncStatus::TimedOut,
+            f.as_ref().map(|f| f.error.clone()),
+            f.as_ref().map(|f| f.cause.clone()),
+        ),
+        (Status::Running, _) => (
+            SyncStatus::Failed,
+            Some(statecraft_types::errors::RUNTIME.to_string()),
+            Some("The execution waits for a task token, which synchronous express executions do not support".to_string()),
+        ),
+        (_, f) => (
+            SyncStatus::Failed,
+            f.as_ref().map(|f| f.error.clone()),
+            f.as_ref().map(|f| f.cause.clone()),
+        ),
+    };
+    Ok(SyncExecution {
+        execution_arn,
+        state_machine_arn: resolved.machine.arn,
+        name,
+        start_date_ms: start,
+        stop_date_ms: stop,
+        status,
+        input: input_text,
+        output: execution.output.as_ref().map(ToString::to_string),
+        error,
+        cause,
+        trace_header: request.trace_header,
+        billed_duration_ms: elapsed.div_ceil(100).max(1) * 100,
+        billed_memory_mb: 64,
+        events,
+    })
+}
+
+/// Runs an execution of `machine` to its end in memory (or until it waits
+/// for something no in-memory run can get, a task token): its final state
+/// and its history. How a synchronous express execution and an EXPRESS
+/// map-run child run.
+pub(crate) async fn run_machine(
+    inner: &Arc<Inner>,
+    machine: &Arc<statecraft_engine::Machine>,
+    context: ExecutionContext,
+    input: Value,
+) -> (statecraft_engine::Execution, Vec<HistoryEvent>) {
+    let start = context.start_time_ms;
+    let execution_arn = context.execution_arn.clone();
+    let machine = Arc::clone(machine);
     let (mut execution, step) = {
         let machine = Arc::clone(&machine);
         let host = inner.host;
@@ -133,43 +186,7 @@ pub(crate) async fn run(inner: &Arc<Inner>, request: StartExecution) -> Result<S
         driver.absorb(inner, &machine, &execution_arn, step, &mut events);
     }
     driver.tasks.abort_all();
-
-    let stop = now_ms();
-    let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let (status, error, cause) = match (execution.status, &execution.failure) {
-        (Status::Succeeded, _) => (SyncStatus::Succeeded, None, None),
-        (Status::TimedOut, f) => (
-            SyncStatus::TimedOut,
-            f.as_ref().map(|f| f.error.clone()),
-            f.as_ref().map(|f| f.cause.clone()),
-        ),
-        (Status::Running, _) => (
-            SyncStatus::Failed,
-            Some(statecraft_types::errors::RUNTIME.to_string()),
-            Some("The execution waits for a task token, which synchronous express executions do not support".to_string()),
-        ),
-        (_, f) => (
-            SyncStatus::Failed,
-            f.as_ref().map(|f| f.error.clone()),
-            f.as_ref().map(|f| f.cause.clone()),
-        ),
-    };
-    Ok(SyncExecution {
-        execution_arn,
-        state_machine_arn: resolved.machine.arn,
-        name,
-        start_date_ms: start,
-        stop_date_ms: stop,
-        status,
-        input: input_text,
-        output: execution.output.as_ref().map(ToString::to_string),
-        error,
-        cause,
-        trace_header: request.trace_header,
-        billed_duration_ms: elapsed.div_ceil(100).max(1) * 100,
-        billed_memory_mb: 64,
-        events,
-    })
+    (execution, events)
 }
 
 /// Timers and tasks of one in-memory execution.

@@ -50,6 +50,11 @@ pub trait Integration: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Integrations {
     handlers: Vec<Arc<dyn Integration>>,
+    /// Streaming item readers and result writers of Distributed Map runs
+    /// (the buckets of the integrations crate); without them a map run
+    /// reads its ItemReader whole through the reader's Task integration
+    /// and cannot write results.
+    map_run_io: Option<Arc<dyn crate::map_run::MapRunIo>>,
 }
 
 impl std::fmt::Debug for Integrations {
@@ -68,6 +73,17 @@ impl Integrations {
     pub fn register(&mut self, integration: Arc<dyn Integration>) -> &mut Self {
         self.handlers.push(integration);
         self
+    }
+
+    /// Sets where map runs read items and write results.
+    pub fn set_map_run_io(&mut self, io: Arc<dyn crate::map_run::MapRunIo>) -> &mut Self {
+        self.map_run_io = Some(io);
+        self
+    }
+
+    /// Where map runs read items and write results, if set.
+    pub fn map_run_io(&self) -> Option<&Arc<dyn crate::map_run::MapRunIo>> {
+        self.map_run_io.as_ref()
     }
 
     /// The integration for `resource`, if any.

@@ -47,6 +47,7 @@ pub mod host;
 pub mod integration;
 pub mod limits;
 mod machines;
+pub mod map_run;
 mod observe;
 pub mod operators;
 pub mod redrive;
@@ -201,6 +202,8 @@ pub(crate) struct Inner {
     /// Names of the state machines whose executions pause instead of
     /// failing (the server's `[machines.<name>] on_failure = "pause"`).
     pause_on_failure: Mutex<std::collections::HashSet<String>>,
+    /// The map-run drivers running here ([`Runtime::update_map_run`] wakes them).
+    map_run_drivers: map_run::Drivers,
 }
 
 impl Runtime {
@@ -342,6 +345,7 @@ impl Runtime {
             starts_in_flight: AtomicUsize::new(0),
             start_gate: tokio::sync::Mutex::new(()),
             pause_on_failure: Mutex::new(std::collections::HashSet::new()),
+            map_run_drivers: map_run::Drivers::default(),
         });
         // Fired timers become events of their executions. The loop holds a
         // weak reference so that dropping every Runtime ends it.

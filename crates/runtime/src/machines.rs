@@ -42,12 +42,31 @@ impl Machines {
         self.lock().clear();
     }
 
+    /// The machine of a durable execution: its Distributed Maps run as map
+    /// runs of child executions ([`Machine::map_runs`]).
     pub(crate) fn get(&self, revision: &Revision) -> Result<Arc<Machine>> {
-        if let Some(m) = self.lock().get(&revision.revision_id) {
+        self.get_as(revision, true)
+    }
+
+    /// The machine of an execution that lives only in memory (a synchronous
+    /// express execution, an EXPRESS map-run child): its Distributed Maps
+    /// run inside it, since it has no store record for children to hang off.
+    pub(crate) fn get_inline(&self, revision: &Revision) -> Result<Arc<Machine>> {
+        self.get_as(revision, false)
+    }
+
+    fn get_as(&self, revision: &Revision, map_runs: bool) -> Result<Arc<Machine>> {
+        let key = if map_runs {
+            revision.revision_id.clone()
+        } else {
+            format!("{}#inline", revision.revision_id)
+        };
+        if let Some(m) = self.lock().get(&key) {
             return Ok(Arc::clone(m));
         }
         let mut machine = prepare(&revision.definition)?;
         machine.limits = self.limits;
+        machine.map_runs = map_runs;
         machine
             .started_later
             .clone_from(&self.started_later.read().unwrap_or_else(|p| p.into_inner()));
@@ -56,7 +75,7 @@ impl Machines {
         if cache.len() >= CAPACITY {
             cache.clear();
         }
-        cache.insert(revision.revision_id.clone(), Arc::clone(&machine));
+        cache.insert(key, Arc::clone(&machine));
         Ok(machine)
     }
 

@@ -1,0 +1,1285 @@
+//! Distributed Map runs: the driver that carries out a parent's map-run
+//! task ([`statecraft_engine::map_run`]) as a run of child executions.
+//!
+//! How a map run goes:
+//! - The parent's actor dispatches the task of
+//!   [`statecraft_engine::map_run::MAP_RUN_RESOURCE`] here instead of to an
+//!   integration. The driver records the map run in the store
+//!   ([`statecraft_store::MapRunStore::create_map_run`], idempotent by ARN)
+//!   with the children's revision: the Map's `ItemProcessor` as a machine
+//!   `…:stateMachine:<machine>/<label or state name>`.
+//! - Items stream in ([`MapRunIo`], the integrations crate's readers; or,
+//!   without one, the ItemReader read whole through its Task integration,
+//!   or the parent's inline items), each through the ItemSelector and the
+//!   ItemBatcher, and each item or batch becomes one child execution named
+//!   `<map run id>-<n>`. At most MaxConcurrency children run at once; the
+//!   next item is read only when a place is free, so neither the items nor
+//!   the children are ever all in memory.
+//! - STANDARD children are ordinary executions (their own ARN, history,
+//!   lease; `ListExecutions(mapRunArn=…)` lists them, and any worker node
+//!   may run them). EXPRESS children run in memory with no history.
+//! - Failures count against `ToleratedFailureCount`/`Percentage`; past it
+//!   the children still running are stopped and the map run fails with
+//!   `States.ExceedToleratedFailureThreshold`. At the end the driver
+//!   answers the parent's task: the children's outputs in item order, or
+//!   the `ResultWriterDetails` of the results written.
+//! - Progress (counts and the reader's cursor, saved only where every item
+//!   before it has a child) is saved as it goes. The task is durable, so a
+//!   restarted node dispatches it again and the driver resumes: it counts
+//!   the children that exist, waits for those still running and reads on
+//!   from the cursor. A parent's redrive re-runs the children that did not
+//!   succeed and the items never started.
+//! - [`crate::Runtime::update_map_run`] (UpdateMapRun) changes concurrency
+//!   and tolerance; the driver re-reads them at once.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use statecraft_engine::map_run::{
+    child_definition, exceeds_tolerance, failed_item_output, items_from_answer, tolerance_failure,
+    Batches, MapRunSpec, ReaderRequest, WriterRequest,
+};
+use statecraft_engine::{ExecutionContext, Machine, TaskRequest};
+use statecraft_store::{
+    Created, ExecutionFilter, ExecutionStatus, MapRun, MapRunCounts, MapRunProgress, MapRunStatus,
+    MapRunUpdate, NewExecution, PageRequest, Revision,
+};
+use statecraft_types::errors::{ITEM_READER_FAILED, RESULT_WRITER_FAILED};
+use statecraft_types::Failure;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::host::now_ms;
+use crate::integration::{TaskContext, TaskFuture, TaskOutcome};
+use crate::{actor, observe, Inner, Runtime};
+
+/// A boxed future of the map-run I/O traits.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Items read one at a time.
+pub trait ItemStream: Send {
+    /// The next item, `None` at the end.
+    fn next(&mut self) -> BoxFuture<'_, Result<Option<Value>, Failure>>;
+    /// Where the stream stands (JSON): [`MapRunIo::open_items`] resumes
+    /// there.
+    fn cursor(&self) -> Value;
+}
+
+/// How a child ended, as a result writer records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildResult {
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    pub status: ExecutionStatus,
+    /// The child's input as JSON text.
+    pub input: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub start_ms: Option<i64>,
+    pub stop_ms: Option<i64>,
+    pub redrive_count: u32,
+}
+
+/// Where a map run's results go.
+pub trait ResultSink: Send {
+    fn add(&mut self, result: ChildResult) -> BoxFuture<'_, Result<(), Failure>>;
+    /// Writes the manifest: the `ResultWriterDetails` (`{Bucket, Key}`).
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<Value, Failure>>;
+}
+
+/// Streaming readers and result writers for map runs (implemented by the
+/// integrations crate over its buckets).
+pub trait MapRunIo: Send + Sync {
+    /// Opens the items of `reader`, from `cursor` (`None`: the start).
+    fn open_items<'a>(
+        &'a self,
+        reader: &'a ReaderRequest,
+        cursor: Option<Value>,
+    ) -> BoxFuture<'a, Result<Box<dyn ItemStream>, Failure>>;
+    /// Starts writing the results of map run `map_run_arn`.
+    fn open_results<'a>(
+        &'a self,
+        writer: &'a WriterRequest,
+        map_run_arn: &'a str,
+    ) -> BoxFuture<'a, Result<Box<dyn ResultSink>, Failure>>;
+}
+
+/// Items already in memory (the parent's inline items, or an ItemReader read
+/// whole): the cursor is the index of the next one.
+struct VecItems {
+    items: std::vec::IntoIter<Value>,
+    next: u64,
+}
+
+impl ItemStream for VecItems {
+    fn next(&mut self) -> BoxFuture<'_, Result<Option<Value>, Failure>> {
+        let item = self.items.next();
+        if item.is_some() {
+            self.next += 1;
+        }
+        Box::pin(async move { Ok(item) })
+    }
+
+    fn cursor(&self) -> Value {
+        json!({ "index": self.next })
+    }
+}
+
+fn vec_items(items: Vec<Value>, cursor: Option<&Value>) -> Box<dyn ItemStream> {
+    let skip = cursor
+        .and_then(|c| c.get("index"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let mut items = items.into_iter();
+    for _ in 0..skip {
+        items.next();
+    }
+    Box::new(VecItems { items, next: skip })
+}
+
+/// The wake-ups of running drivers, by map run ARN ([`Runtime::update_map_run`]).
+#[derive(Default)]
+pub(crate) struct Drivers {
+    wake: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+impl Drivers {
+    fn register(&self, arn: &str) -> Arc<Notify> {
+        let mut m = self.wake.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(m.entry(arn.to_string()).or_default())
+    }
+
+    fn forget(&self, arn: &str) {
+        self.wake
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(arn);
+    }
+
+    fn wake(&self, arn: &str) {
+        if let Some(n) = self.wake.lock().unwrap_or_else(|p| p.into_inner()).get(arn) {
+            n.notify_one();
+        }
+    }
+}
+
+/// The map-run task of `parent_arn`, carried out.
+pub(crate) fn drive(inner: Arc<Inner>, parent_arn: String, request: TaskRequest) -> TaskFuture {
+    Box::pin(async move {
+        let spec = match MapRunSpec::from_parameters(&request.parameters) {
+            Ok(s) => s,
+            Err(e) => {
+                return TaskOutcome::Failed(Failure::runtime(format!(
+                    "The map run request is not readable: {e}"
+                )))
+            }
+        };
+        let arn = spec.map_run_arn.clone();
+        let wake = inner.map_run_drivers.register(&arn);
+        let outcome = match Driver::prepare(&inner, &parent_arn, spec, wake).await {
+            Ok(driver) => driver.run().await,
+            Err(failure) => TaskOutcome::Failed(failure),
+        };
+        inner.map_run_drivers.forget(&arn);
+        outcome
+    })
+}
+
+/// The parent stopped waiting (stopped, timed out, failed elsewhere): its
+/// map run is aborted with the children still running.
+pub(crate) fn abort(inner: &Arc<Inner>, request: &TaskRequest) {
+    let Ok(spec) = MapRunSpec::from_parameters(&request.parameters) else {
+        return;
+    };
+    let inner = Arc::clone(inner);
+    tokio::spawn(async move {
+        let rt = Runtime {
+            inner: Arc::clone(&inner),
+        };
+        stop_running_children(&rt, &spec.map_run_arn).await;
+        if let Ok(Some(run)) = inner.store.get_map_run(&spec.map_run_arn) {
+            if run.status == MapRunStatus::Running {
+                let progress = MapRunProgress {
+                    status: MapRunStatus::Aborted,
+                    item_counts: run.item_counts,
+                    execution_counts: run.execution_counts,
+                    cursor: run.cursor,
+                    result_writer_details: run.result_writer_details,
+                    error: None,
+                    cause: None,
+                    stop_date_ms: Some(now_ms()),
+                };
+                let _ = inner
+                    .store
+                    .save_map_run_progress(&spec.map_run_arn, progress)
+                    .await;
+            }
+        }
+    });
+}
+
+/// Stops the map run's children that are still running.
+async fn stop_running_children(rt: &Runtime, map_run_arn: &str) {
+    let filter = ExecutionFilter {
+        map_run_arn: Some(map_run_arn.to_string()),
+        status: Some(ExecutionStatus::Running),
+        ..ExecutionFilter::default()
+    };
+    loop {
+        let Ok(page) = rt
+            .inner
+            .store
+            .list_executions(&filter, &PageRequest::first(1000))
+        else {
+            return;
+        };
+        if page.items.is_empty() {
+            return;
+        }
+        let mut stopped = 0;
+        for child in page.items {
+            if rt.stop_execution(&child.arn, None, None).await.is_ok() {
+                stopped += 1;
+            }
+        }
+        if stopped == 0 {
+            return;
+        }
+    }
+}
+
+/// How one child ended.
+struct ChildEnd {
+    index: u64,
+    items: u64,
+    status: ExecutionStatus,
+    /// EXPRESS children only (STANDARD ones are read back from the store).
+    result: Option<ChildResult>,
+}
+
+/// Where the children come from: items, selected and batched.
+struct Feed {
+    stream: Box<dyn ItemStream>,
+    batches: Option<Batches>,
+    /// Items read so far (the next item's `$$.Map.Item.Index`).
+    items_read: u64,
+    /// The stream's cursor where the open batch began (what is saved while
+    /// a batch is half filled), and its items.
+    batch_start: Value,
+    batch_items: u64,
+    done: bool,
+}
+
+struct Driver {
+    inner: Arc<Inner>,
+    rt: Runtime,
+    spec: MapRunSpec,
+    wake: Arc<Notify>,
+    parent_arn: String,
+    parent_machine: Arc<Machine>,
+    role_arn: String,
+    run_id: String,
+    child_machine_arn: String,
+    child_machine_name: String,
+    child_revision: Revision,
+    child_machine: Arc<Machine>,
+    express: bool,
+    max_concurrency: u32,
+    tolerated_count: Option<f64>,
+    tolerated_percentage: Option<f64>,
+    executions: MapRunCounts,
+    items: MapRunCounts,
+    /// The next child's number.
+    next_child: u64,
+    /// Children that exist already at or past `next_child` (a crash came
+    /// between their start and the cursor's save): not started again.
+    existing: HashSet<u64>,
+    running: JoinSet<ChildEnd>,
+    /// Children running: number → (ARN, items).
+    in_flight: BTreeMap<u64, (String, u64)>,
+    /// EXPRESS children's results (they have no store record).
+    express_results: BTreeMap<u64, ChildResult>,
+    failure: Option<Failure>,
+    last_save: std::time::Instant,
+    last_refresh: std::time::Instant,
+}
+
+fn map_run_failed(error: &str, cause: impl Into<String>) -> Failure {
+    Failure::new(error, cause)
+}
+
+fn status_failed(s: ExecutionStatus) -> bool {
+    matches!(
+        s,
+        ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted
+    )
+}
+
+fn child_index(name: &str) -> Option<u64> {
+    name.rsplit('-').next()?.parse().ok()
+}
+
+fn result_of(record: &statecraft_store::Execution) -> ChildResult {
+    ChildResult {
+        execution_arn: record.arn.clone(),
+        state_machine_arn: record.state_machine_arn.clone(),
+        name: record.name.clone(),
+        status: record.state.status,
+        input: record.input.clone(),
+        output: record.state.output.clone(),
+        error: record.state.error.clone(),
+        cause: record.state.cause.clone(),
+        start_ms: Some(record.start_date_ms),
+        stop_ms: record.state.stop_date_ms,
+        redrive_count: record.state.redrive_count,
+    }
+}
+
+/// What a child leaves in the Map's output.
+fn output_of(result: &ChildResult) -> Value {
+    if result.status == ExecutionStatus::Succeeded {
+        return result
+            .output
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok())
+            .unwrap_or(Value::Null);
+    }
+    failed_item_output(&Failure::new(
+        result.error.clone().unwrap_or_default(),
+        result.cause.clone().unwrap_or_default(),
+    ))
+}
+
+impl Driver {
+    async fn prepare(
+        inner: &Arc<Inner>,
+        parent_arn: &str,
+        spec: MapRunSpec,
+        wake: Arc<Notify>,
+    ) -> Result<Driver, Failure> {
+        let internal = |what: &str, e: &dyn std::fmt::Display| {
+            Failure::runtime(format!(
+                "The map run {} could not start: {what}: {e}",
+                spec.map_run_arn
+            ))
+        };
+        let parent = inner
+            .store
+            .get_execution(parent_arn)
+            .map_err(|e| internal("reading the parent", &e))?
+            .ok_or_else(|| internal("the parent", &"does not exist"))?;
+        let revision = inner
+            .store
+            .get_revision(&parent.revision_id)
+            .map_err(|e| internal("reading the parent's definition", &e))?
+            .ok_or_else(|| internal("the parent's definition", &"is missing"))?;
+        let parent_machine = inner
+            .machines
+            .get(&revision)
+            .map_err(|e| internal("preparing the parent's definition", &e))?;
+        let definition = child_definition(&revision.definition, &spec)
+            .map_err(|e| internal("the item processor", &e))?;
+        let (prefix, run_id) = spec
+            .map_run_arn
+            .rsplit_once(':')
+            .ok_or_else(|| internal("the map run ARN", &spec.map_run_arn))?;
+        let child_machine_arn = prefix.replacen(":mapRun:", ":stateMachine:", 1);
+        let child_machine_name = child_machine_arn
+            .rsplit(":stateMachine:")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let child_revision = Revision {
+            revision_id: format!("{}#processor", spec.map_run_arn),
+            state_machine_arn: child_machine_arn.clone(),
+            definition,
+            role_arn: revision.role_arn.clone(),
+            description: None,
+            logging_configuration: None,
+            tracing_configuration: None,
+            created_ms: now_ms(),
+        };
+        let express = spec.execution_type == "EXPRESS";
+        let child_machine = if express {
+            inner.machines.get_inline(&child_revision)
+        } else {
+            inner.machines.get(&child_revision)
+        }
+        .map_err(|e| internal("preparing the item processor", &e))?;
+        let new = statecraft_store::NewMapRun {
+            arn: spec.map_run_arn.clone(),
+            execution_arn: parent_arn.to_string(),
+            state_name: spec.state_name.clone(),
+            label: spec.label.clone(),
+            child_machine_arn: child_machine_arn.clone(),
+            execution_type: spec.execution_type.clone(),
+            max_concurrency: spec.max_concurrency,
+            tolerated_failure_count: spec.tolerated_failure_count.map_or(0, |c| c as u64),
+            tolerated_failure_percentage: spec.tolerated_failure_percentage.unwrap_or(0.0),
+            spec: serde_json::to_string(&spec).unwrap_or_default(),
+            start_date_ms: now_ms(),
+        };
+        let mut run = inner
+            .store
+            .create_map_run(new, child_revision.clone())
+            .await
+            .map_err(|e| internal("recording the map run", &e))?;
+        if spec.redrive && run.status != MapRunStatus::Running {
+            run = inner
+                .store
+                .redrive_map_run(&spec.map_run_arn, now_ms())
+                .await
+                .map_err(|e| internal("redriving the map run", &e))?;
+        }
+        let now = std::time::Instant::now();
+        let mut driver = Driver {
+            rt: Runtime {
+                inner: Arc::clone(inner),
+            },
+            inner: Arc::clone(inner),
+            wake,
+            parent_arn: parent_arn.to_string(),
+            parent_machine,
+            role_arn: revision.role_arn.clone(),
+            run_id: run_id.to_string(),
+            child_machine_arn,
+            child_machine_name,
+            child_revision,
+            child_machine,
+            express,
+            max_concurrency: run.max_concurrency,
+            tolerated_count: spec.tolerated_failure_count,
+            tolerated_percentage: spec.tolerated_failure_percentage,
+            executions: MapRunCounts::default(),
+            items: MapRunCounts::default(),
+            next_child: 0,
+            existing: HashSet::new(),
+            running: JoinSet::new(),
+            in_flight: BTreeMap::new(),
+            express_results: BTreeMap::new(),
+            failure: None,
+            last_save: now,
+            last_refresh: now,
+            spec,
+        };
+        driver.apply_settings(&run);
+        Ok(driver)
+    }
+
+    /// UpdateMapRun's settings, as stored (a tolerance of 0 set by an
+    /// update counts; the definition's absence stays absence otherwise).
+    fn apply_settings(&mut self, run: &MapRun) {
+        self.max_concurrency = run.max_concurrency.max(1);
+        if run.update_date_ms.is_some() {
+            self.tolerated_count = Some(run.tolerated_failure_count as f64);
+            self.tolerated_percentage = Some(run.tolerated_failure_percentage);
+        }
+    }
+
+    fn child_name(&self, n: u64) -> String {
+        format!("{}-{n}", self.run_id)
+    }
+
+    fn child_arn(&self, name: &str) -> String {
+        format!(
+            "{}:{name}",
+            self.child_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1)
+        )
+    }
+
+    async fn run(mut self) -> TaskOutcome {
+        let stored = self.inner.store.get_map_run(&self.spec.map_run_arn);
+        let cursor = match stored {
+            Ok(Some(run)) => run
+                .cursor
+                .and_then(|c| serde_json::from_str::<Value>(&c).ok()),
+            _ => None,
+        };
+        // EXPRESS children leave nothing behind: a resumed run starts over.
+        let cursor = if self.express { None } else { cursor };
+        if !self.express {
+            if let Err(f) = self.resume(cursor.as_ref()).await {
+                return self.end(Err(f)).await;
+            }
+        }
+        let mut feed = match self.open_feed(cursor.as_ref()).await {
+            Ok(feed) => feed,
+            Err(f) => return self.end(Err(f)).await,
+        };
+        loop {
+            self.refresh().await;
+            if self
+                .inner
+                .shutting_down
+                .load(std::sync::atomic::Ordering::Acquire)
+            {
+                return self.end(Ok(())).await;
+            }
+            while self.failure.is_none()
+                && !feed.done
+                && (self.in_flight.len() as u64) < u64::from(self.max_concurrency)
+            {
+                match self.next_child_input(&mut feed).await {
+                    Ok(Some((input, items))) => {
+                        let n = self.next_child;
+                        self.next_child += 1;
+                        self.items.total += items;
+                        self.executions.total += 1;
+                        if self.existing.remove(&n) {
+                            // Started before a restart: counted by resume.
+                            continue;
+                        }
+                        if let Err(f) = self.start_child(n, input, items).await {
+                            self.failure = Some(f);
+                        }
+                    }
+                    Ok(None) => feed.done = true,
+                    Err(f) => {
+                        self.failure = Some(f);
+                    }
+                }
+                self.save_if_due(&feed, false).await;
+            }
+            if self.in_flight.is_empty() && (feed.done || self.failure.is_some()) {
+                break;
+            }
+            if self.failure.is_some() {
+                break;
+            }
+            tokio::select! {
+                joined = self.running.join_next(), if !self.running.is_empty() => {
+                    if let Some(Ok(end)) = joined {
+                        self.child_ended(end, feed.done);
+                    }
+                }
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            self.save_if_due(&feed, false).await;
+        }
+        self.save_if_due(&feed, true).await;
+        match self.failure.take() {
+            Some(f) => self.end(Err(f)).await,
+            None => self.end(Ok(())).await,
+        }
+    }
+
+    /// Re-reads UpdateMapRun's settings and the parent's status.
+    async fn refresh(&mut self) {
+        if self.last_refresh.elapsed() < Duration::from_millis(200) {
+            return;
+        }
+        self.last_refresh = std::time::Instant::now();
+        if let Ok(Some(run)) = self.inner.store.get_map_run(&self.spec.map_run_arn) {
+            self.apply_settings(&run);
+        }
+        if let Ok(Some(parent)) = self.inner.store.get_execution(&self.parent_arn) {
+            if !parent.state.status.is_active() && self.failure.is_none() {
+                self.failure = Some(map_run_failed(
+                    statecraft_types::errors::RUNTIME,
+                    "The parent execution is no longer running.",
+                ));
+            }
+        }
+    }
+
+    /// After a restart or for a redrive: counts the children that exist,
+    /// waits for the running ones, redrives the failed ones (redrive).
+    async fn resume(&mut self, cursor: Option<&Value>) -> Result<(), Failure> {
+        self.next_child = cursor
+            .and_then(|c| c.get("child"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let items_before = cursor
+            .and_then(|c| c.get("items"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        self.items.total = items_before;
+        self.executions.total = self.next_child;
+        let filter = ExecutionFilter {
+            map_run_arn: Some(self.spec.map_run_arn.clone()),
+            ..ExecutionFilter::default()
+        };
+        let mut page = PageRequest::first(1000);
+        let mut redrive = Vec::new();
+        loop {
+            let got = self
+                .inner
+                .store
+                .list_executions(&filter, &page)
+                .map_err(|e| {
+                    Failure::runtime(format!("The map run's children cannot be listed: {e}"))
+                })?;
+            for child in got.items {
+                let Some(n) = child_index(&child.name) else {
+                    continue;
+                };
+                if n >= self.next_child {
+                    self.existing.insert(n);
+                }
+                match child.status {
+                    ExecutionStatus::Running | ExecutionStatus::PendingRedrive => {
+                        self.wait_for(n, child.arn, 1);
+                    }
+                    ExecutionStatus::Succeeded => {
+                        self.executions.succeeded += 1;
+                        self.items.succeeded += 1;
+                    }
+                    s if status_failed(s) && self.spec.redrive => redrive.push((n, child.arn)),
+                    _ => {
+                        self.executions.failed += 1;
+                        self.items.failed += 1;
+                    }
+                }
+            }
+            match got.next_token {
+                Some(t) => page.next_token = Some(t),
+                None => break,
+            }
+        }
+        for (n, arn) in redrive {
+            match redrive_child(&self.inner, &arn).await {
+                Ok(_) => self.wait_for(n, arn, 1),
+                Err(_) => {
+                    self.executions.failed += 1;
+                    self.items.failed += 1;
+                }
+            }
+        }
+        self.check_tolerance(None, false);
+        Ok(())
+    }
+
+    /// Fails the map run when its failures exceed the tolerance (with
+    /// `child` as the failure when the Map set none; else the first failed
+    /// child's, read back).
+    fn check_tolerance(&mut self, child: Option<Failure>, reader_done: bool) {
+        if self.failure.is_some() {
+            return;
+        }
+        let failures = self.executions.failed + self.executions.timed_out + self.executions.aborted;
+        let total = reader_done.then_some(self.executions.total);
+        if exceeds_tolerance(
+            failures,
+            total,
+            self.tolerated_count,
+            self.tolerated_percentage,
+        ) {
+            let child = child.unwrap_or_else(|| self.first_failure());
+            self.failure = Some(tolerance_failure(&self.spec, child));
+        }
+    }
+
+    /// The failure of some failed child, read back (the map run's failure
+    /// when it set no tolerance).
+    fn first_failure(&self) -> Failure {
+        let filter = ExecutionFilter {
+            map_run_arn: Some(self.spec.map_run_arn.clone()),
+            status: Some(ExecutionStatus::Failed),
+            ..ExecutionFilter::default()
+        };
+        let found = self
+            .inner
+            .store
+            .list_executions(&filter, &PageRequest::first(1))
+            .ok()
+            .and_then(|p| p.items.into_iter().next());
+        match found {
+            Some(c) => self.standard_failure_of(&c.arn),
+            None => Failure::new(statecraft_types::errors::TASK_FAILED, ""),
+        }
+    }
+
+    async fn open_feed(&mut self, cursor: Option<&Value>) -> Result<Feed, Failure> {
+        let reader_cursor = cursor.and_then(|c| c.get("reader")).cloned();
+        let stream: Box<dyn ItemStream> = match (&self.spec.items, &self.spec.reader) {
+            (Some(items), _) => vec_items(items.clone(), reader_cursor.as_ref()),
+            (None, Some(reader)) => match self.inner.integrations.map_run_io() {
+                Some(io) => io.open_items(reader, reader_cursor.clone()).await?,
+                None => {
+                    let items = self.read_whole(reader).await?;
+                    vec_items(items, reader_cursor.as_ref())
+                }
+            },
+            (None, None) => vec_items(Vec::new(), None),
+        };
+        let items_read = cursor
+            .and_then(|c| c.get("items"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        Ok(Feed {
+            batch_start: stream.cursor(),
+            stream,
+            batches: self.spec.batcher.clone().map(Batches::new),
+            items_read,
+            batch_items: 0,
+            done: false,
+        })
+    }
+
+    /// Without streaming readers: the ItemReader read whole through its own
+    /// Task integration (`s3:getObject`, `s3:listObjectsV2`).
+    async fn read_whole(&self, reader: &ReaderRequest) -> Result<Vec<Value>, Failure> {
+        let request = TaskRequest {
+            task: 0,
+            state_name: self.spec.state_name.clone(),
+            resource: reader.resource.clone(),
+            parameters: reader.arguments.clone(),
+            task_token: None,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+        };
+        let outcome = self
+            .inner
+            .integrations
+            .invoke(
+                TaskContext {
+                    execution_arn: self.parent_arn.clone(),
+                },
+                request,
+            )
+            .await;
+        match outcome {
+            TaskOutcome::Succeeded(answer) => items_from_answer(answer, reader),
+            TaskOutcome::Failed(f) => Err(Failure::new(
+                ITEM_READER_FAILED,
+                if f.cause.is_empty() { f.error } else { f.cause },
+            )),
+            _ => Err(Failure::new(
+                ITEM_READER_FAILED,
+                "The ItemReader's resource did not answer with items.",
+            )),
+        }
+    }
+
+    /// The next child's input: one selected item, or a batch of them, with
+    /// the number of items in it. Keeps `batch_start` at the stream's
+    /// cursor where the open (half-filled) batch began, so that a saved
+    /// cursor never skips an item that has no child yet.
+    async fn next_child_input(&self, feed: &mut Feed) -> Result<Option<(Value, u64)>, Failure> {
+        loop {
+            let before = feed.stream.cursor();
+            let Some(item) = feed.stream.next().await? else {
+                let last = feed.batches.as_mut().and_then(Batches::finish);
+                let n = std::mem::take(&mut feed.batch_items);
+                feed.batch_start = feed.stream.cursor();
+                return Ok(last.map(|batch| (batch, n)));
+            };
+            let index = feed.items_read;
+            feed.items_read += 1;
+            let selected = self.parent_machine.select_map_item(
+                &self.spec,
+                index,
+                item,
+                now_ms(),
+                &self.inner.host,
+            )?;
+            let Some(batches) = feed.batches.as_mut() else {
+                feed.batch_start = feed.stream.cursor();
+                return Ok(Some((selected, 1)));
+            };
+            if feed.batch_items == 0 {
+                feed.batch_start = before.clone();
+            }
+            match batches.push(selected) {
+                Some(batch) => {
+                    // This item opened the next batch.
+                    let n = feed.batch_items;
+                    feed.batch_items = 1;
+                    feed.batch_start = before;
+                    return Ok(Some((batch, n)));
+                }
+                None => feed.batch_items += 1,
+            }
+        }
+    }
+
+    /// Starts child `n` with `input`.
+    async fn start_child(&mut self, n: u64, input: Value, items: u64) -> Result<(), Failure> {
+        let name = self.child_name(n);
+        let arn = self.child_arn(&name);
+        let now = now_ms();
+        let context = ExecutionContext {
+            execution_arn: arn.clone(),
+            execution_name: name.clone(),
+            state_machine_arn: self.child_machine_arn.clone(),
+            state_machine_name: self.child_machine_name.clone(),
+            role_arn: self.role_arn.clone(),
+            start_time_ms: now,
+            redrive_count: 0,
+        };
+        let input_text = input.to_string();
+        if self.express {
+            let inner = Arc::clone(&self.inner);
+            let machine = Arc::clone(&self.child_machine);
+            let machine_arn = self.child_machine_arn.clone();
+            self.in_flight.insert(n, (arn.clone(), items));
+            self.running.spawn(async move {
+                let (x, _) = crate::express::run_machine(&inner, &machine, context, input).await;
+                let status = match x.status {
+                    statecraft_engine::Status::Succeeded => ExecutionStatus::Succeeded,
+                    statecraft_engine::Status::TimedOut => ExecutionStatus::TimedOut,
+                    statecraft_engine::Status::Aborted => ExecutionStatus::Aborted,
+                    _ => ExecutionStatus::Failed,
+                };
+                let result = ChildResult {
+                    execution_arn: arn,
+                    state_machine_arn: machine_arn,
+                    name,
+                    status,
+                    input: input_text,
+                    output: x.output.as_ref().map(ToString::to_string),
+                    error: x.failure.as_ref().map(|f| f.error.clone()),
+                    cause: x.failure.as_ref().map(|f| f.cause.clone()),
+                    start_ms: Some(now),
+                    stop_ms: Some(now_ms()),
+                    redrive_count: 0,
+                };
+                ChildEnd {
+                    index: n,
+                    items,
+                    status,
+                    result: Some(result),
+                }
+            });
+            self.executions.running += 1;
+            self.items.running += items;
+            return Ok(());
+        }
+        let inner = &self.inner;
+        let machine = Arc::clone(&self.child_machine);
+        let (execution, plan) = {
+            let machine = Arc::clone(&machine);
+            let host = inner.host;
+            let arn = arn.clone();
+            actor::engine_call(move || {
+                let (execution, step) =
+                    statecraft_engine::Execution::start(&machine, context, input, now, &host);
+                let plan = actor::plan(&arn, &execution, step, 0, None, now);
+                (execution, plan)
+            })
+            .await
+        };
+        let plan = plan.map_err(|e| Failure::runtime(format!("A child could not start: {e}")))?;
+        let new = NewExecution {
+            arn: arn.clone(),
+            state_machine_arn: self.child_machine_arn.clone(),
+            version_arn: None,
+            alias_arn: None,
+            revision_id: self.child_revision.revision_id.clone(),
+            name,
+            input: input_text,
+            trace_header: None,
+            start_date_ms: now,
+            map_run_arn: Some(self.spec.map_run_arn.clone()),
+            parent_arn: Some(self.parent_arn.clone()),
+        };
+        let observed = observe::before_commit(inner.store.as_ref(), &plan.transition);
+        let runs = inner
+            .runs_executions
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let created = if runs {
+            let until = now.saturating_add(inner.lease_ms);
+            inner
+                .store
+                .create_leased_execution(new, plan.transition, &inner.node_id, until)
+                .await
+        } else {
+            inner.store.create_execution(new, plan.transition).await
+        }
+        .map_err(|e| Failure::runtime(format!("A child could not be recorded: {e}")))?;
+        if let Created::New = created {
+            observed.committed(&arn);
+            if runs {
+                inner
+                    .lock_fences()
+                    .insert(arn.clone(), statecraft_store::FIRST_LEASE_TOKEN);
+                if execution.is_finished() {
+                    inner.wake_waiters(&arn);
+                } else {
+                    inner.spawn_actor(actor::Actor::new(
+                        arn.clone(),
+                        machine,
+                        execution,
+                        1,
+                        None,
+                        plan.commands,
+                        None,
+                    ));
+                }
+            }
+        }
+        self.wait_for(n, arn, items);
+        Ok(())
+    }
+
+    /// Waits for STANDARD child `n` to end (wherever it runs: a child on
+    /// another node is looked at every second).
+    fn wait_for(&mut self, n: u64, arn: String, items: u64) {
+        self.in_flight.insert(n, (arn.clone(), items));
+        self.executions.running += 1;
+        self.items.running += items;
+        let rt = self.rt.clone();
+        self.running.spawn(async move {
+            let status = loop {
+                match tokio::time::timeout(Duration::from_secs(1), rt.wait_for_completion(&arn))
+                    .await
+                {
+                    Ok(Ok(record)) => break record.state.status,
+                    Ok(Err(crate::Error::Shutdown)) => {
+                        std::future::pending::<()>().await;
+                    }
+                    Ok(Err(_)) => tokio::time::sleep(Duration::from_secs(1)).await,
+                    Err(_) => {
+                        if let Ok(record) = rt.describe_execution(&arn) {
+                            if !record.state.status.is_active() {
+                                break record.state.status;
+                            }
+                        }
+                    }
+                }
+            };
+            ChildEnd {
+                index: n,
+                items,
+                status,
+                result: None,
+            }
+        });
+    }
+
+    fn child_ended(&mut self, end: ChildEnd, reader_done: bool) {
+        self.in_flight.remove(&end.index);
+        self.executions.running = self.executions.running.saturating_sub(1);
+        self.items.running = self.items.running.saturating_sub(end.items);
+        let failed = match end.status {
+            ExecutionStatus::Succeeded => {
+                self.executions.succeeded += 1;
+                self.items.succeeded += end.items;
+                false
+            }
+            ExecutionStatus::TimedOut => {
+                self.executions.timed_out += 1;
+                self.items.timed_out += end.items;
+                true
+            }
+            ExecutionStatus::Aborted => {
+                self.executions.aborted += 1;
+                self.items.aborted += end.items;
+                true
+            }
+            _ => {
+                self.executions.failed += 1;
+                self.items.failed += end.items;
+                true
+            }
+        };
+        let child_failure = end.result.as_ref().map(|r| {
+            Failure::new(
+                r.error.clone().unwrap_or_default(),
+                r.cause.clone().unwrap_or_default(),
+            )
+        });
+        if let Some(r) = end.result {
+            self.express_results.insert(end.index, r);
+        }
+        if failed && self.failure.is_none() {
+            let child = child_failure.unwrap_or_else(|| {
+                self.standard_failure_of(&self.child_arn(&self.child_name(end.index)))
+            });
+            self.check_tolerance(Some(child), reader_done);
+        }
+    }
+
+    /// A STANDARD child's failure, read back.
+    fn standard_failure_of(&self, arn: &str) -> Failure {
+        match self.inner.store.get_execution(arn) {
+            Ok(Some(r)) => Failure::new(
+                r.state.error.unwrap_or_default(),
+                r.state.cause.unwrap_or_default(),
+            ),
+            _ => Failure::new(statecraft_types::errors::TASK_FAILED, ""),
+        }
+    }
+
+    fn counts_now(&self, done: bool) -> (MapRunCounts, MapRunCounts) {
+        let mut executions = self.executions;
+        let mut items = self.items;
+        let finished = |c: &MapRunCounts| c.succeeded + c.failed + c.timed_out + c.aborted;
+        if done {
+            executions.pending = 0;
+            items.pending = 0;
+        } else {
+            executions.pending = executions
+                .total
+                .saturating_sub(finished(&executions) + executions.running);
+            items.pending = items.total.saturating_sub(finished(&items) + items.running);
+        }
+        (executions, items)
+    }
+
+    /// Saves the counts and the cursor (only where every item before it has
+    /// a child), at most every 200 ms unless `now`.
+    fn save_if_due<'a>(
+        &'a mut self,
+        feed: &Feed,
+        now: bool,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        let due = now || self.last_save.elapsed() >= Duration::from_millis(200);
+        let position = due.then(|| (feed.items_read - feed.batch_items, feed.batch_start.clone()));
+        async move {
+            if let Some(p) = position {
+                self.save(p).await;
+            }
+        }
+    }
+
+    async fn save(&mut self, (items_started, reader): (u64, Value)) {
+        self.last_save = std::time::Instant::now();
+        let (executions, items) = self.counts_now(false);
+        let cursor = json!({
+            "child": self.next_child,
+            "items": items_started,
+            "reader": reader,
+        });
+        let progress = MapRunProgress {
+            status: MapRunStatus::Running,
+            item_counts: items,
+            execution_counts: executions,
+            cursor: Some(cursor.to_string()),
+            result_writer_details: None,
+            error: None,
+            cause: None,
+            stop_date_ms: None,
+        };
+        let _ = self
+            .inner
+            .store
+            .save_map_run_progress(&self.spec.map_run_arn, progress)
+            .await;
+    }
+
+    /// Ends the map run: on failure the children still running are stopped;
+    /// on success the output is built or the results written. Recorded,
+    /// then answered to the parent.
+    async fn end(mut self, outcome: Result<(), Failure>) -> TaskOutcome {
+        if self
+            .inner
+            .shutting_down
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            // The node is going away: nothing is decided here; the node
+            // that resumes the parent resumes the map run.
+            self.running.abort_all();
+            return std::future::pending().await;
+        }
+        let outcome = match outcome {
+            Err(f) => {
+                self.running.abort_all();
+                if !self.express {
+                    stop_running_children(&self.rt, &self.spec.map_run_arn).await;
+                }
+                Err(f)
+            }
+            Ok(()) => self.output().await,
+        };
+        let (executions, items) = self.counts_now(true);
+        let stored = self
+            .inner
+            .store
+            .get_map_run(&self.spec.map_run_arn)
+            .ok()
+            .flatten();
+        let (status, error, cause, details, result) = match outcome {
+            Ok((output, details)) => (
+                MapRunStatus::Succeeded,
+                None,
+                None,
+                details,
+                TaskOutcome::Succeeded(output),
+            ),
+            Err(f) => (
+                MapRunStatus::Failed,
+                Some(f.error.clone()),
+                Some(f.cause.clone()),
+                None,
+                TaskOutcome::Failed(f),
+            ),
+        };
+        let progress = MapRunProgress {
+            status,
+            item_counts: items,
+            execution_counts: executions,
+            cursor: stored.and_then(|r| r.cursor),
+            result_writer_details: details,
+            error,
+            cause,
+            stop_date_ms: Some(now_ms()),
+        };
+        let _ = self
+            .inner
+            .store
+            .save_map_run_progress(&self.spec.map_run_arn, progress)
+            .await;
+        result
+    }
+
+    /// The state's result: the children's outputs in order, or the results
+    /// written and their `ResultWriterDetails`.
+    async fn output(&mut self) -> Result<(Value, Option<String>), Failure> {
+        let writer = match &self.spec.result_writer {
+            None => None,
+            Some(w) => match self.inner.integrations.map_run_io() {
+                Some(io) => Some(
+                    io.open_results(w, &self.spec.map_run_arn)
+                        .await
+                        .map_err(|f| result_writer_failure(&f))?,
+                ),
+                None => {
+                    return Err(Failure::new(
+                        RESULT_WRITER_FAILED,
+                        "This server has no buckets to write map run results to.",
+                    ))
+                }
+            },
+        };
+        let mut results: Vec<Value> = Vec::new();
+        let mut writer = writer;
+        if self.express {
+            for r in std::mem::take(&mut self.express_results).into_values() {
+                match writer.as_mut() {
+                    Some(w) => w.add(r).await.map_err(|f| result_writer_failure(&f))?,
+                    None => results.push(output_of(&r)),
+                }
+            }
+        } else {
+            let filter = ExecutionFilter {
+                map_run_arn: Some(self.spec.map_run_arn.clone()),
+                ..ExecutionFilter::default()
+            };
+            let mut page = PageRequest::first(1000);
+            let mut ordered: BTreeMap<u64, Value> = BTreeMap::new();
+            loop {
+                let got = self
+                    .inner
+                    .store
+                    .list_executions(&filter, &page)
+                    .map_err(|e| {
+                        Failure::runtime(format!("The map run's children cannot be listed: {e}"))
+                    })?;
+                for child in got.items {
+                    let Some(n) = child_index(&child.name) else {
+                        continue;
+                    };
+                    let record =
+                        self.inner.store.get_execution(&child.arn).map_err(|e| {
+                            Failure::runtime(format!("A child cannot be read: {e}"))
+                        })?;
+                    let Some(record) = record else { continue };
+                    let r = result_of(&record);
+                    match writer.as_mut() {
+                        Some(w) => w.add(r).await.map_err(|f| result_writer_failure(&f))?,
+                        None => {
+                            ordered.insert(n, output_of(&r));
+                        }
+                    }
+                }
+                match got.next_token {
+                    Some(t) => page.next_token = Some(t),
+                    None => break,
+                }
+            }
+            results = ordered.into_values().collect();
+        }
+        match writer {
+            Some(w) => {
+                let details = w.finish().await.map_err(|f| result_writer_failure(&f))?;
+                let text = details.to_string();
+                Ok((json!({ "ResultWriterDetails": details }), Some(text)))
+            }
+            None => Ok((Value::Array(results), None)),
+        }
+    }
+}
+
+/// Redrives a failed child of a map run being redriven: RedriveExecution
+/// without its API checks (the child's machine is the parent's item
+/// processor, which has no state machine record of its own).
+async fn redrive_child(inner: &Arc<Inner>, arn: &str) -> crate::Result<()> {
+    let record = inner
+        .store
+        .get_execution(arn)?
+        .ok_or_else(|| crate::Error::ExecutionDoesNotExist(arn.to_string()))?;
+    let revision = inner
+        .store
+        .get_revision(&record.revision_id)?
+        .ok_or_else(|| crate::Error::StateMachineDoesNotExist(record.state_machine_arn.clone()))?;
+    let machine = inner.machines.get(&revision)?;
+    let execution = actor::load_engine_state(&record)?;
+    let now = now_ms();
+    let (execution, plan) = {
+        let machine = Arc::clone(&machine);
+        let host = inner.host;
+        let arn = arn.to_string();
+        let version = record.version;
+        actor::engine_call(move || {
+            let mut execution = execution;
+            let plan = execution
+                .redrive(&machine, now, &host)
+                .map_err(|e| crate::Error::ExecutionNotRedrivable(e.to_string()))
+                .and_then(|step| actor::plan(&arn, &execution, step, version, Some(now), now));
+            (execution, plan)
+        })
+        .await
+    };
+    let plan = plan?;
+    inner.take_over(arn).await?;
+    let version = inner.commit(plan.transition).await?;
+    inner.spawn_actor(actor::Actor::new(
+        arn.to_string(),
+        machine,
+        execution,
+        version,
+        Some(now),
+        plan.commands,
+        None,
+    ));
+    Ok(())
+}
+
+fn result_writer_failure(f: &Failure) -> Failure {
+    if f.error == RESULT_WRITER_FAILED {
+        return f.clone();
+    }
+    Failure::new(
+        RESULT_WRITER_FAILED,
+        if f.cause.is_empty() {
+            f.error.clone()
+        } else {
+            f.cause.clone()
+        },
+    )
+}
+
+impl Runtime {
+    /// UpdateMapRun: changes a running map run's MaxConcurrency and
+    /// tolerance; its driver (on this node) applies them at once, a driver
+    /// on another node within a second. `MapRunNotRunning`-like refusals
+    /// are the caller's: this records whatever it is given.
+    pub async fn update_map_run(
+        &self,
+        map_run_arn: &str,
+        update: MapRunUpdate,
+    ) -> crate::Result<MapRun> {
+        let run = self.inner.store.update_map_run(map_run_arn, update).await?;
+        self.inner.map_run_drivers.wake(map_run_arn);
+        Ok(run)
+    }
+}
