@@ -564,6 +564,11 @@ impl Driver {
             }
             self.save_if_due(&feed, false).await;
         }
+        // A ToleratedFailurePercentage is judged against the whole count,
+        // known only now that the reader is done.
+        if feed.done {
+            self.check_tolerance(None, true);
+        }
         self.save_if_due(&feed, true).await;
         match self.failure.take() {
             Some(f) => self.end(Err(f)).await,
@@ -680,6 +685,19 @@ impl Driver {
     /// The failure of some failed child, read back (the map run's failure
     /// when it set no tolerance).
     fn first_failure(&self) -> Failure {
+        if self.express {
+            let failed = self
+                .express_results
+                .values()
+                .find(|r| r.status != ExecutionStatus::Succeeded);
+            return match failed {
+                Some(r) => Failure::new(
+                    r.error.clone().unwrap_or_default(),
+                    r.cause.clone().unwrap_or_default(),
+                ),
+                None => Failure::new(statecraft_types::errors::TASK_FAILED, ""),
+            };
+        }
         let filter = ExecutionFilter {
             map_run_arn: Some(self.spec.map_run_arn.clone()),
             status: Some(ExecutionStatus::Failed),
@@ -1155,7 +1173,10 @@ impl Driver {
         if self.express {
             for r in std::mem::take(&mut self.express_results).into_values() {
                 match writer.as_mut() {
-                    Some(w) => w.add(r).await.map_err(|f| result_writer_failure(&f))?,
+                    Some(w) => {
+                        w.add(r).await.map_err(|f| result_writer_failure(&f))?;
+                        self.items.results_written += 1;
+                    }
                     None => results.push(output_of(&r)),
                 }
             }
@@ -1185,7 +1206,10 @@ impl Driver {
                     let Some(record) = record else { continue };
                     let r = result_of(&record);
                     match writer.as_mut() {
-                        Some(w) => w.add(r).await.map_err(|f| result_writer_failure(&f))?,
+                        Some(w) => {
+                            w.add(r).await.map_err(|f| result_writer_failure(&f))?;
+                            self.items.results_written += 1;
+                        }
                         None => {
                             ordered.insert(n, output_of(&r));
                         }

@@ -376,6 +376,36 @@ async fn failures_past_the_tolerated_count_fail_the_map_run_within_it_they_are_o
         "the run stopped early: {} children",
         kids.len()
     );
+
+    // A percentage is judged against all 40 items: 4 failures are 10%.
+    for (name, percentage, expected) in [
+        ("pct-over", 9.0, ExecutionStatus::Failed),
+        ("pct-within", 10.0, ExecutionStatus::Succeeded),
+    ] {
+        let sm = create(
+            &rt,
+            name,
+            &distributed(
+                json!({"MaxConcurrency": 5, "ToleratedFailurePercentage": percentage}),
+                "STANDARD",
+                0,
+            ),
+        )
+        .await;
+        let parent = start(&rt, &sm, "p", items(40)).await;
+        let done = finished(&rt, &parent, Duration::from_secs(60)).await;
+        assert_eq!(
+            done.state.status, expected,
+            "{name}: {:?}",
+            done.state.cause
+        );
+        if expected == ExecutionStatus::Failed {
+            assert_eq!(
+                done.state.error.as_deref(),
+                Some("States.ExceedToleratedFailureThreshold")
+            );
+        }
+    }
     rt.shutdown(Duration::from_secs(5)).await;
 }
 
