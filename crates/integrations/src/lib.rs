@@ -12,6 +12,10 @@
 //! | [`nested`] | `arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]` |
 //! | [`s3`] | `arn:aws:states:::aws-sdk:s3:{getObject,putObject,listObjectsV2,headObject,copyObject,deleteObject}`, a Map's `ItemReader` (`s3:getObject`, `s3:listObjectsV2`) over `[integrations.buckets]` |
 //!
+//! For Distributed Map runs, [`items`] streams an ItemReader's items and
+//! [`result_writer`] writes a ResultWriter's files, both over the buckets;
+//! [`map_run_io`] hands them to the runtime's map-run driver.
+//!
 //! The server builds them once with [`build`] from the `[integrations]`
 //! section of its config ([`IntegrationsConfig`]) and registers them with
 //! the runtime. Nested executions need the runtime itself, through the
@@ -28,6 +32,7 @@ pub mod encoding;
 pub mod function;
 pub mod http;
 pub mod items;
+pub mod map_run_io;
 pub mod mock_config;
 pub mod nested;
 pub mod result_writer;
@@ -126,8 +131,10 @@ pub fn build(
     Ok(out)
 }
 
-/// [`build`], registered in a runtime registry in the same order: what
-/// the server passes as `statecraft_runtime::Options::integrations`.
+/// [`build`], registered in a runtime registry in the same order, with the
+/// buckets (when any is configured) as the map runs' item readers and
+/// result writers ([`map_run_io`]): what the server passes as
+/// `statecraft_runtime::Options::integrations`.
 pub fn registry(
     config: &IntegrationsConfig,
     executions: Option<Arc<dyn Executions>>,
@@ -135,6 +142,11 @@ pub fn registry(
     let mut registry = statecraft_runtime::Integrations::new();
     for integration in build(config, executions)? {
         registry.register(integration);
+    }
+    if !config.buckets.is_empty() {
+        // Distributed Map runs stream their items from the buckets and
+        // write their results back to them.
+        registry.set_map_run_io(Arc::new(s3::Buckets::new(&config.buckets)?));
     }
     Ok(registry)
 }
