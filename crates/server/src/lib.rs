@@ -170,6 +170,10 @@ impl Server {
             Some(Arc::new(executions.clone())),
         )
         .map_err(|e| Error::Integrations(e.to_string()))?;
+        // The buckets' item readers and result writers for map runs: not
+        // tasks, so kept out of the mocks and the flow-control wrapper
+        // below and set again on what they build.
+        let map_run_io = integrations.map_run_io().cloned();
         let activities = Arc::new(statecraft_runtime::activity::ActivityTasks::new());
         integrations.register(activities.clone());
         // Last: it claims every `.waitForTaskToken` resource left.
@@ -192,7 +196,10 @@ impl Server {
         // Flow control in front of every integration ([limits.integrations],
         // put in force by Server::with_flow_limits).
         let flow = flow::FlowLimits::default();
-        let integrations = flow.wrap(integrations);
+        let mut integrations = flow.wrap(integrations);
+        if let Some(io) = map_run_io {
+            integrations.set_map_run_io(io);
+        }
         let mut options = statecraft_runtime::Options::new(cfg.data_dir.clone());
         options.store_url = store_url;
         options.integrations = integrations;
