@@ -22,7 +22,19 @@ fi
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 data="$(mktemp -d)"
-"$bin" server --listen "127.0.0.1:$port" --data-dir "$data" >"$data/server.log" 2>&1 &
+# A command under a flow limit, for the queues view (console.e2e.mjs).
+cat >"$data/e2e.toml" <<'TOML'
+[integrations.commands]
+enabled = true
+
+[integrations.commands.programs.e2e-hold]
+program = "/bin/sleep"
+args = ["30"]
+
+[limits.integrations."arn:statecraft:command:e2e-hold"]
+max_concurrent = 1
+TOML
+"$bin" server --listen "127.0.0.1:$port" --data-dir "$data" --config "$data/e2e.toml" >"$data/server.log" 2>&1 &
 server=$!
 auth_server=""
 cleanup() {

@@ -2,18 +2,37 @@
 //! many tasks of matching resources run at once (`max_concurrent`) and how
 //! fast they start (`rate_per_second` with `burst`, a token bucket).
 //!
-//! Tasks over a limit wait in a queue that is fair across executions: the
-//! next free slot goes to the next execution in round-robin order, one task
-//! each, so a small execution is not stuck behind a big Map's thousand
-//! queued items; `[machines.<name>] priority` serves a machine's tasks
-//! before those of lower priorities. The queue lives in memory; it is durable in the sense that
-//! a waiting task is an open task in its execution's history, which the
-//! runtime invokes again after a restart, when it queues again.
+//! Tasks over a limit wait in a durable queue in the store
+//! ([`statecraft_store::TaskQueueStore`]): their `TaskScheduled` is
+//! recorded when they are queued, their `TaskStarted` (and with it their
+//! `TimeoutSeconds` and `HeartbeatSeconds`) when a claim starts them (the
+//! runtime's machines know the limited resources:
+//! [`statecraft_runtime::Runtime::set_started_later`]). The queue is fair
+//! across executions: the next free slot goes to the next execution in
+//! round-robin order, one task each, so a small execution is not stuck
+//! behind a big Map's thousand queued items; `[machines.<name>] priority`
+//! serves a machine's tasks before those of lower priorities. The order
+//! and the starts are stored, so after a restart (or a takeover by another
+//! node) the queued tasks start in the same order and a started task is not
+//! started again.
+//!
+//! `max_concurrent` holds across every node sharing a PostgreSQL database
+//! (each claim counts the started tasks under a lock on the queue's row; a
+//! dead node's slots count until its execution leases expire).
+//! `rate_per_second` is per node: each node has its own token bucket.
+//! A node claims only for executions it runs; it claims when a task of its
+//! own is queued or ends, and every [`POLL`] while it has tasks waiting (for
+//! slots other nodes free).
+//!
+//! StartSyncExecution's express runs are not stored: their tasks wait in
+//! this node's memory, in the same fair order, counted apart from the
+//! durable queue.
 //!
 //! The wrapper sits in front of the integration registry ([`FlowLimits::wrap`]), so
 //! it limits integrations that carry a task to its end (HTTP, commands,
-//! Lambda, nested executions, `aws-sdk`); activities and
-//! `.waitForTaskToken` tasks hand their work out and return at once.
+//! Lambda, nested executions, `aws-sdk`); activities (which have their own
+//! queue, handed out round-robin by GetActivityTask) are not limited here,
+//! and `.waitForTaskToken` tasks hand their work out and return at once.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -22,7 +41,13 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use statecraft_engine::TaskRequest;
 use statecraft_runtime::integration::{Integration, Integrations, TaskContext, TaskFuture};
+use statecraft_runtime::Runtime;
+use statecraft_store::{Enqueued, QueueClaim};
 use tokio::sync::oneshot;
+
+/// How often a node with tasks waiting in a durable queue claims again
+/// (slots other nodes freed, leases that expired, rate tokens).
+pub const POLL: Duration = Duration::from_millis(250);
 
 /// One `[limits.integrations."<key>"]` table.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -91,12 +116,27 @@ struct State {
     ticking: bool,
 }
 
+/// This node's side of a limit's durable queue.
+#[derive(Default)]
+struct Durable {
+    /// Tasks of this node waiting for a claim to start them.
+    waiters: HashMap<(String, u64), oneshot::Sender<()>>,
+    /// A claim is under way; `again`: claim once more when it ends.
+    pumping: bool,
+    again: bool,
+    /// A later claim is planned.
+    polling: bool,
+    /// The store's last figures (all nodes): queued, running.
+    stored: (u64, u64),
+}
+
 /// One limit and its fair queue.
 pub struct Limit {
     pub key: String,
     max_concurrent: Option<u64>,
     rate: Option<(f64, f64)>,
     state: Mutex<State>,
+    durable: Mutex<Durable>,
 }
 
 /// A running task's slot; given back when dropped.
@@ -130,7 +170,181 @@ impl Limit {
                 refilled: Instant::now(),
                 ticking: false,
             }),
+            durable: Mutex::new(Durable::default()),
         }
+    }
+
+    fn lock_durable(&self) -> std::sync::MutexGuard<'_, Durable> {
+        self.durable.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes up to `want` of this node's rate tokens (all of `want` without
+    /// a rate).
+    fn take_tokens(&self, want: usize) -> u32 {
+        let want = u32::try_from(want).unwrap_or(u32::MAX);
+        let Some((rate, burst)) = self.rate else {
+            return want;
+        };
+        let mut s = self.lock();
+        let now = Instant::now();
+        s.tokens = (s.tokens + now.duration_since(s.refilled).as_secs_f64() * rate).min(burst);
+        s.refilled = now;
+        let n = (s.tokens.floor().max(0.0) as u32).min(want);
+        s.tokens -= f64::from(n);
+        n
+    }
+
+    fn return_tokens(&self, n: u32) {
+        if n > 0 && self.rate.is_some() {
+            self.lock().tokens += f64::from(n);
+        }
+    }
+
+    /// Claims free slots for this node's waiting tasks and wakes them; one
+    /// claim at a time per limit (a request meanwhile makes it claim once
+    /// more). With tasks left waiting, claims again after [`POLL`].
+    fn pump(
+        self: Arc<Self>,
+        runtime: Runtime,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            {
+                let mut d = self.lock_durable();
+                if d.pumping {
+                    d.again = true;
+                    return;
+                }
+                d.pumping = true;
+            }
+            loop {
+                let waiting = {
+                    let mut d = self.lock_durable();
+                    d.again = false;
+                    d.waiters.len()
+                };
+                let mut started = 0;
+                if waiting > 0 {
+                    let max_starts = self.take_tokens(waiting);
+                    if max_starts > 0 {
+                        let claim = QueueClaim {
+                            queue: self.key.clone(),
+                            owner: runtime.node_id().to_string(),
+                            now_ms: crate::schedules::now_ms(),
+                            max_concurrent: self.max_concurrent,
+                            max_starts,
+                        };
+                        let claimed = match runtime.store().claim_queued(claim).await {
+                            Ok(c) => c,
+                            Err(e) => {
+                                tracing::warn!(limit = %self.key, error = %e, "claiming flow-limit slots failed; retried shortly");
+                                Vec::new()
+                            }
+                        };
+                        self.return_tokens(
+                            max_starts.saturating_sub(u32::try_from(claimed.len()).unwrap_or(0)),
+                        );
+                        started = claimed.len();
+                        let mut d = self.lock_durable();
+                        for t in claimed {
+                            // A task with no waiter here has not been
+                            // dispatched again since a restart: it finds its
+                            // start when it is.
+                            if let Some(tx) = d.waiters.remove(&(t.execution_arn, t.task_id)) {
+                                let _ = tx.send(());
+                            }
+                        }
+                    }
+                }
+                self.refresh(&runtime);
+                let mut d = self.lock_durable();
+                if d.again || (started > 0 && !d.waiters.is_empty()) {
+                    continue;
+                }
+                d.pumping = false;
+                if !d.waiters.is_empty() && !d.polling {
+                    d.polling = true;
+                    let wait = match self.rate {
+                        Some((rate, _)) => {
+                            POLL.min(Duration::from_secs_f64((1.0 / rate).clamp(0.001, 60.0)))
+                        }
+                        None => POLL,
+                    };
+                    let (l, rt) = (self.clone(), runtime.clone());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        l.lock_durable().polling = false;
+                        l.pump(rt).await;
+                    });
+                }
+                return;
+            }
+        })
+    }
+
+    /// Reads the queue's figures (all nodes) from the store for `/metrics`.
+    fn refresh(&self, runtime: &Runtime) {
+        let now = crate::schedules::now_ms();
+        if let Ok(depths) = runtime.store().queue_depths(now) {
+            let found = depths
+                .into_iter()
+                .find(|d| d.queue == self.key)
+                .map_or((0, 0), |d| (d.queued, d.running));
+            self.lock_durable().stored = found;
+        }
+        let s = self.lock();
+        self.report(&s);
+    }
+
+    /// Waits in the durable queue for a slot for task `task` of `execution`;
+    /// `None` when the task is not stored (a StartSyncExecution run) or the
+    /// store cannot queue it now: then it waits in memory instead.
+    async fn queue(
+        self: &Arc<Self>,
+        runtime: &Runtime,
+        execution: &str,
+        task: u64,
+        priority: i64,
+    ) -> Option<Slot> {
+        let key = (execution.to_string(), task);
+        let (tx, rx) = oneshot::channel();
+        // Registered before the task is queued, so that a claim in between
+        // finds it.
+        self.lock_durable().waiters.insert(key.clone(), tx);
+        let mut slot = Slot {
+            limit: self.clone(),
+            runtime: runtime.clone(),
+            key,
+            started: false,
+        };
+        let now = crate::schedules::now_ms();
+        let queued = runtime
+            .store()
+            .enqueue_task(execution, task, &self.key, priority, now)
+            .await;
+        match queued {
+            Ok(Enqueued::Queued) => {
+                tokio::spawn(self.clone().pump(runtime.clone()));
+                // A dropped sender: the limit was replaced; run.
+                let _ = rx.await;
+            }
+            Ok(Enqueued::Started) => {}
+            Ok(Enqueued::Gone) => return None,
+            Err(e) => {
+                tracing::warn!(limit = %self.key, execution, error = %e, "the task could not be queued in the store; it waits in memory");
+                return None;
+            }
+        }
+        slot.started = true;
+        // The engine records TaskStarted (once: a repeat after a restart is
+        // ignored) and starts the task's timeouts now.
+        let _ = runtime.send_event(
+            execution,
+            statecraft_engine::Event::TaskStarted {
+                task,
+                worker_name: None,
+            },
+        );
+        Some(slot)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -219,11 +433,14 @@ impl Limit {
         }
     }
 
+    /// Sets the limit's gauges: the durable queue's figures (all nodes)
+    /// plus this node's in-memory ones (express runs).
     fn report(&self, s: &State) {
+        let (queued, running) = self.lock_durable().stored;
         statecraft_telemetry::metrics::set_flow_limit(
             &self.key,
-            i64::try_from(s.queued).unwrap_or(i64::MAX),
-            i64::try_from(s.running).unwrap_or(i64::MAX),
+            i64::try_from(s.queued as u64 + queued).unwrap_or(i64::MAX),
+            i64::try_from(s.running + running).unwrap_or(i64::MAX),
         );
     }
 
@@ -260,10 +477,49 @@ impl Limit {
         }
     }
 
+    /// `max_concurrent`, `rate_per_second` and `burst` as configured.
+    pub fn settings(&self) -> (Option<u64>, Option<f64>, Option<f64>) {
+        (
+            self.max_concurrent,
+            self.rate.map(|(r, _)| r),
+            self.rate.map(|(_, b)| b),
+        )
+    }
+
     /// Tasks waiting and running now.
     pub fn counts(&self) -> (usize, u64) {
         let s = self.lock();
         (s.queued, s.running)
+    }
+}
+
+/// A started task's slot in a durable queue: when it is dropped (the task
+/// ended, or was cancelled) the task leaves the queue and this node claims
+/// again. Dropped while still waiting, it just stops waiting.
+struct Slot {
+    limit: Arc<Limit>,
+    runtime: Runtime,
+    key: (String, u64),
+    started: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.limit.lock_durable().waiters.remove(&self.key);
+        if !self.started {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (limit, runtime) = (self.limit.clone(), self.runtime.clone());
+        let (execution, task) = self.key.clone();
+        handle.spawn(async move {
+            // If this fails the slot is freed when the task's row goes
+            // (its outcome's transition).
+            let _ = runtime.store().release_queued(&execution, task).await;
+            limit.pump(runtime).await;
+        });
     }
 }
 
@@ -273,12 +529,35 @@ impl Limit {
 pub struct FlowLimits(
     Arc<std::sync::RwLock<Vec<Arc<Limit>>>>,
     Arc<std::sync::RwLock<HashMap<String, i64>>>,
+    Arc<std::sync::OnceLock<Runtime>>,
 );
 
 impl FlowLimits {
     /// Puts `limits` in force for the tasks invoked from now on.
     pub fn set(&self, limits: Vec<Arc<Limit>>) {
+        let keys: Vec<String> = limits.iter().map(|l| l.key.clone()).collect();
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = limits;
+        if let Some(runtime) = self.2.get() {
+            runtime.set_started_later(keys);
+        }
+    }
+
+    /// Queues limited tasks durably in `runtime`'s store (until bound, and
+    /// for runs that are not stored, they wait in memory).
+    pub fn bind(&self, runtime: Runtime) {
+        let keys: Vec<String> = self.get().iter().map(|l| l.key.clone()).collect();
+        runtime.set_started_later(keys);
+        let _ = self.2.set(runtime);
+    }
+
+    /// Reads every limit's figures from the store into `/metrics` (the
+    /// queues of other nodes included).
+    pub fn refresh_metrics(&self) {
+        if let Some(runtime) = self.2.get() {
+            for l in self.get() {
+                l.refresh(runtime);
+            }
+        }
     }
 
     /// Sets the state machines' priorities (by name; others have 0).
@@ -323,6 +602,81 @@ impl FlowLimits {
     }
 }
 
+/// One queue on the console's Activities page.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueBody {
+    /// The limit's key: a resource ARN or a prefix of one.
+    pub resource: String,
+    pub max_concurrent: Option<u64>,
+    pub rate_per_second: Option<f64>,
+    pub burst: Option<f64>,
+    /// Tasks started and not finished (all nodes).
+    pub running: u64,
+    /// Tasks waiting (all nodes).
+    pub queued: u64,
+    /// When the longest-waiting task was queued (ms since the epoch).
+    pub oldest_queued_ms: Option<i64>,
+}
+
+/// `GET /console/api/queues`: every limit in force with its queue (the
+/// store's figures, all nodes), and queues left in the store by limits no
+/// longer configured.
+pub(crate) async fn queues_route(
+    axum::extract::State(service): axum::extract::State<Arc<crate::service::Service>>,
+    flow: Option<axum::Extension<FlowLimits>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let store = service.store.clone();
+    let now = crate::schedules::now_ms();
+    let depths = match tokio::task::spawn_blocking(move || store.queue_depths(now)).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => {
+            return (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store cannot list the queues: {e}"),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+        }
+    };
+    let limits = flow.map(|axum::Extension(f)| f.get()).unwrap_or_default();
+    let mut out: Vec<QueueBody> = limits
+        .iter()
+        .map(|l| {
+            let (max_concurrent, rate_per_second, burst) = l.settings();
+            let d = depths.iter().find(|d| d.queue == l.key);
+            let (mem_queued, mem_running) = l.counts();
+            QueueBody {
+                resource: l.key.clone(),
+                max_concurrent,
+                rate_per_second,
+                burst,
+                running: d.map_or(0, |d| d.running) + mem_running,
+                queued: d.map_or(0, |d| d.queued) + mem_queued as u64,
+                oldest_queued_ms: d.and_then(|d| d.oldest_queued_ms),
+            }
+        })
+        .collect();
+    for d in &depths {
+        if !out.iter().any(|q| q.resource == d.queue) {
+            out.push(QueueBody {
+                resource: d.queue.clone(),
+                max_concurrent: None,
+                rate_per_second: None,
+                burst: None,
+                running: d.running,
+                queued: d.queued,
+                oldest_queued_ms: d.oldest_queued_ms,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.resource.cmp(&b.resource));
+    axum::Json(serde_json::json!({ "queues": out, "nowMs": now })).into_response()
+}
+
 /// The integrations behind the limits.
 struct Limited {
     inner: Integrations,
@@ -335,12 +689,27 @@ impl Integration for Limited {
     }
 
     fn invoke(&self, context: TaskContext, request: TaskRequest) -> TaskFuture {
+        // Activities have their own queue (GetActivityTask's, fair too).
+        if statecraft_runtime::activity::is_activity(&request.resource) {
+            return self.inner.invoke(context, request);
+        }
         let Some(limit) = self.limits.find(&request.resource) else {
             return self.inner.invoke(context, request);
         };
         let inner = self.inner.clone();
         let priority = self.limits.priority_of(&context.execution_arn);
+        let runtime = self.limits.2.get().cloned();
         Box::pin(async move {
+            if let Some(runtime) = runtime {
+                let slot = limit
+                    .queue(&runtime, &context.execution_arn, request.task, priority)
+                    .await;
+                if let Some(slot) = slot {
+                    let outcome = inner.invoke(context, request).await;
+                    drop(slot);
+                    return outcome;
+                }
+            }
             let _permit = limit.acquire(&context.execution_arn, priority).await;
             inner.invoke(context, request).await
         })

@@ -77,6 +77,8 @@ pub fn router_secured(
         .route("/", post(api))
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::observability::metrics))
+        // The flow-limit queues, for the console's Activities page.
+        .route("/console/api/queues", get(crate::flow::queues_route))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(Extension(gate.clone()))
         .with_state(service)

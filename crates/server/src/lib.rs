@@ -220,6 +220,8 @@ impl Server {
                 e => Error::Runtime(e.to_string()),
             })?;
         executions.bind(runtime.clone());
+        // Limited tasks wait in the store's durable queues from now on.
+        flow.bind(runtime.clone());
         activities.bind_store(runtime.store().clone());
         let scope = arn::Scope {
             region: cfg.region.clone(),
@@ -313,8 +315,10 @@ impl Server {
         let app = if self.api {
             http::router_secured(self.service.clone(), streams.clone(), Arc::new(hosts), gate)
                 .layer(axum::Extension(self.webhooks.clone()))
+                .layer(axum::Extension(self.flow.clone()))
         } else {
             http::router_worker(self.service.clone(), Arc::new(hosts))
+                .layer(axum::Extension(self.flow.clone()))
         };
         // GetActivityTask long polls end with the shutdown signal, so the
         // graceful shutdown does not wait for them.

@@ -101,8 +101,15 @@ const MAX_ACTIVITIES: usize = 1000;
 /// `GET /metrics`: every metric in the OpenMetrics text format. Activity
 /// queue depths are read from the store at scrape time (an index count per
 /// activity), so they are exact whatever ends a task.
-pub(crate) async fn metrics(State(service): State<Arc<Service>>) -> Response {
+pub(crate) async fn metrics(
+    State(service): State<Arc<Service>>,
+    flow: Option<axum::Extension<crate::flow::FlowLimits>>,
+) -> Response {
     refresh_activity_queues(&service);
+    // The flow queues' figures of every node, from the store.
+    if let Some(axum::Extension(flow)) = flow {
+        flow.refresh_metrics();
+    }
     let mut response = statecraft_telemetry::metrics::render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -244,3 +244,227 @@ max_concurrent = 2
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Starts `statecraft server` over `data` with `config` on a free port.
+fn spawn_server(
+    bin: &std::path::Path,
+    data: &std::path::Path,
+    config: &std::path::Path,
+) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let child = Command::new(bin)
+        .args(["server", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn statecraft server");
+    (child, port)
+}
+
+async fn up(port: u16) -> aws_sdk_sfn::Client {
+    let client = common::client(&format!("http://127.0.0.1:{port}"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.list_state_machines().send().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    client
+}
+
+/// The types of an execution's history events, oldest first.
+async fn history(client: &aws_sdk_sfn::Client, arn: &str) -> Vec<String> {
+    client
+        .get_execution_history()
+        .execution_arn(arn)
+        .max_results(1000)
+        .send()
+        .await
+        .expect("history")
+        .events
+        .iter()
+        .map(|e| e.r#type.as_str().to_owned())
+        .collect()
+}
+
+fn count(events: &[String], t: &str) -> usize {
+    events.iter().filter(|e| *e == t).count()
+}
+
+fn lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Tasks held back by `max_concurrent = 1` wait in the store: their
+/// TaskScheduled is recorded, not their TaskStarted, and their
+/// `TimeoutSeconds` (2 s) does not run while they wait (here more than
+/// that, across a `kill -9` of the server). After the restart they start in
+/// the fair order they were queued in (round-robin across executions, not
+/// the order recovery finds them in), each started once, and all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_tasks_survive_a_crash_in_fair_order_and_time_out_from_their_start() {
+    let bin = common::statecraft_binary();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let starts = dir.path().join("starts.log");
+    let release = dir.path().join("release");
+    // Records its argument as it starts, then holds its slot until the
+    // test lets every command go.
+    let hold = dir.path().join("hold.sh");
+    std::fs::write(
+        &hold,
+        "#!/bin/sh\necho \"$3\" >> \"$1\"\nwhile [ ! -e \"$2\" ]; do sleep 0.05; done\n",
+    )
+    .expect("script");
+    let config = dir.path().join("statecraft.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[integrations.commands]
+enabled = true
+
+[integrations.commands.programs.hold]
+program = "/bin/sh"
+args = ["{hold}", "{starts}", "{release}"]
+
+[limits.integrations."{LIMIT}"]
+max_concurrent = 1
+"#,
+            hold = hold.display(),
+            starts = starts.display(),
+            release = release.display(),
+        ),
+    )
+    .expect("config");
+    let data = dir.path().join("data");
+    let (mut child, port) = spawn_server(&bin, &data, &config);
+    let client = up(port).await;
+    let one = common::create(
+        &client,
+        "holder",
+        r#"{"StartAt":"Run","States":{"Run":{"Type":"Task","Resource":"arn:statecraft:command:hold","Parameters":{"Args.$":"States.Array($$.Execution.Name)"},"End":true}}}"#,
+    )
+    .await;
+    let queued = common::create(
+        &client,
+        "queued",
+        r#"{"StartAt":"Each","States":{"Each":{"Type":"Map","ItemsPath":"$.items","ItemProcessor":{"StartAt":"Run","States":{"Run":{"Type":"Task","Resource":"arn:statecraft:command:hold","TimeoutSeconds":2,"Parameters":{"Args.$":"States.Array(States.Format('{}-{}', $$.Execution.Name, $))"},"End":true}}},"ResultPath":null,"End":true}}}"#,
+    )
+    .await;
+    let start = |machine: &str, name: &str, input: &str| {
+        let (client, machine, name, input) = (
+            client.clone(),
+            machine.to_owned(),
+            name.to_owned(),
+            input.to_owned(),
+        );
+        async move {
+            client
+                .start_execution()
+                .state_machine_arn(machine)
+                .name(name)
+                .input(input)
+                .send()
+                .await
+                .expect("start")
+                .execution_arn
+        }
+    };
+    let holder = start(&one, "a-holder", "{}").await;
+    let until = Instant::now() + Duration::from_secs(30);
+    while !lines(&starts).contains(&"a-holder".to_owned()) {
+        assert!(Instant::now() < until, "the holder never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Queued behind the holder: the big execution's two tasks, then the
+    // small one's. Recovery finds them in another order (by execution).
+    let big = start(&queued, "z-big", r#"{"items":[1,2]}"#).await;
+    let until = Instant::now() + Duration::from_secs(30);
+    while count(&history(&client, &big).await, "TaskScheduled") < 2 {
+        assert!(
+            Instant::now() < until,
+            "the big execution's tasks never queued"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let small = start(&queued, "b-small", r#"{"items":[1]}"#).await;
+    let until = Instant::now() + Duration::from_secs(30);
+    while count(&history(&client, &small).await, "TaskScheduled") < 1 {
+        assert!(
+            Instant::now() < until,
+            "the small execution's task never queued"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Longer than TimeoutSeconds: a timeout counted from TaskScheduled
+    // would have fired by now.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    for arn in [&big, &small] {
+        let h = history(&client, arn).await;
+        assert_eq!(count(&h, "TaskStarted"), 0, "{arn} waits: {h:?}");
+        assert_eq!(count(&h, "TaskTimedOut"), 0, "{arn}: {h:?}");
+    }
+    assert_eq!(lines(&starts), ["a-holder"], "only the holder runs");
+
+    // The node dies with the holder running and three tasks queued.
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let (mut child, port) = spawn_server(&bin, &data, &config);
+    let client = up(port).await;
+    // The holder's task runs again (it was in flight); the queued ones
+    // still wait behind it.
+    let until = Instant::now() + Duration::from_secs(30);
+    while lines(&starts).len() < 2 {
+        assert!(
+            Instant::now() < until,
+            "the holder was not dispatched again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(lines(&starts), ["a-holder", "a-holder"]);
+    std::fs::write(&release, "").expect("release");
+    for arn in [&holder, &big, &small] {
+        let done = common::wait_done(&client, arn).await;
+        assert_eq!(
+            done.status,
+            ExecutionStatus::Succeeded,
+            "{arn}: {:?} {:?}",
+            done.error,
+            done.cause
+        );
+    }
+    assert_eq!(
+        lines(&starts),
+        ["a-holder", "a-holder", "z-big-1", "b-small-1", "z-big-2"],
+        "after the restart the queue kept its fair order"
+    );
+    for (arn, tasks) in [(&holder, 1), (&big, 2), (&small, 1)] {
+        let h = history(&client, arn).await;
+        assert_eq!(count(&h, "TaskScheduled"), tasks, "{arn}: {h:?}");
+        assert_eq!(count(&h, "TaskStarted"), tasks, "each started once: {h:?}");
+        assert_eq!(count(&h, "TaskSucceeded"), tasks, "{arn}: {h:?}");
+    }
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -2,7 +2,9 @@
 // or started by one), the workers holding them and the workers polling for
 // more, read from the console's
 // /console/api/activity-tasks endpoint. Click an activity to list its tasks
-// with links to their executions.
+// with links to their executions. Above them, the flow-limit queues
+// ([limits.integrations]): each limit with its running and queued tasks and
+// how long the oldest has waited, from /console/api/queues.
 
 import { collect, pool } from './api.js';
 import { h, clear, fmtDate, fmtDuration, ago, link, routes, arnName, errorBox } from './ui.js';
@@ -14,6 +16,36 @@ async function activityTasks(arn) {
   const res = await fetch(`/console/api/activity-tasks?activityArn=${encodeURIComponent(arn)}`);
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return res.json();
+}
+
+async function flowQueues() {
+  const res = await fetch('/console/api/queues');
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return res.json();
+}
+
+function limitText(q) {
+  const parts = [];
+  if (q.maxConcurrent != null) parts.push(`${q.maxConcurrent} at once`);
+  if (q.ratePerSecond != null) parts.push(`${q.ratePerSecond}/s per node (burst ${q.burst})`);
+  return parts.length ? parts.join(', ') : 'no longer configured';
+}
+
+function queuesTable(body) {
+  const queues = body.queues || [];
+  if (!queues.length) {
+    return h('p', { class: 'muted' }, 'No flow limits are configured ([limits.integrations] in the server\'s config).');
+  }
+  return h('table', { class: 'grid queues' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Resource'), h('th', {}, 'Limit'), h('th', {}, 'Running'), h('th', {}, 'Queued'), h('th', {}, 'Oldest waiting'))),
+    h('tbody', {}, queues.map((q) => h('tr', { class: 'queue', 'data-queue': q.resource },
+      h('td', { class: 'mono' }, q.resource),
+      h('td', { 'data-col': 'limit' }, limitText(q)),
+      h('td', { class: 'num', 'data-col': 'running' }, String(q.running)),
+      h('td', { class: 'num', 'data-col': 'queued' }, String(q.queued)),
+      h('td', { 'data-col': 'oldest' }, q.oldestQueuedMs != null
+        ? h('span', { title: new Date(q.oldestQueuedMs).toLocaleString() }, `${fmtDuration(Math.max(0, body.nowMs - q.oldestQueuedMs))}`)
+        : h('span', { class: 'muted' }, '—'))))));
 }
 
 function workersCell(t) {
@@ -92,7 +124,14 @@ export async function activitiesPage(ctx) {
       more ? h('caption', {}, 'Showing the first 1000 activities.') : null);
   };
   const box = h('div', {}, h('p', { class: 'muted' }, 'Reading activities…'));
+  const queuesBox = h('div', {}, h('p', { class: 'muted' }, 'Reading queues…'));
   async function refresh() {
+    try {
+      const view = queuesTable(await flowQueues());
+      if (ctx.alive) clear(queuesBox, view);
+    } catch (e) {
+      if (ctx.alive) clear(queuesBox, errorBox(e, refresh));
+    }
     try {
       const view = await load();
       if (ctx.alive) clear(box, view);
@@ -103,7 +142,10 @@ export async function activitiesPage(ctx) {
   clear(ctx.main, h('div', { class: 'page' },
     h('div', { class: 'page-head' }, h('h1', {}, 'Activities')),
     h('p', { class: 'muted' }, 'Workers take tasks with GetActivityTask and answer with SendTaskSuccess or SendTaskFailure; a task is started while its worker holds it. Click an activity for its tasks.'),
-    h('section', { class: 'card' }, box)));
+    h('section', { class: 'card' }, box),
+    h('h2', {}, 'Flow-limit queues'),
+    h('p', { class: 'muted' }, 'Tasks held back by a [limits.integrations] limit wait here, fair across executions; they start (TaskStarted) when a slot is free.'),
+    h('section', { class: 'card flow-queues' }, queuesBox)));
   await refresh();
   ctx.every(3000, refresh);
 }

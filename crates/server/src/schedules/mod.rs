@@ -3,10 +3,10 @@
 //! boto3's `scheduler` client and `aws scheduler` work unchanged, and the
 //! [`runner`] that starts each due execution once.
 //!
-//! Schedules are kept in the store's per-resource key/value table (the one
-//! tags use) under keys that are not ARNs (`statecraft:schedules/<group>`,
-//! one entry per schedule, the value its JSON document), so both store
-//! backends hold them durably with no new table; see ARCHITECTURE.md.
+//! Schedules are kept in the store's own tables for schedules and schedule
+//! groups ([`statecraft_store::ScheduleStore`]), one row per schedule with
+//! its JSON document; both store backends hold them (older databases had
+//! them in the tags table, which a migration moved); see ARCHITECTURE.md.
 //!
 //! - [`expression`]: `rate(…)`, `cron(…)`, `at(…)` and their due times.
 //! - [`runner`]: the loop that starts due executions with deterministic names.
@@ -24,22 +24,16 @@ use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use statecraft_store::Tag;
+use statecraft_store::StoredSchedule;
 
 use crate::service::Service;
 
 /// The schedule group every account has.
 pub const DEFAULT_GROUP: &str = "default";
-/// The store key of the schedule groups made with CreateScheduleGroup.
-const GROUPS_KEY: &str = "statecraft:schedule-groups";
 /// The SigV4 service name EventBridge Scheduler's clients sign for.
 pub const SIGNING_SERVICE: &str = "scheduler";
 /// Requests are small JSON documents; an Input may be up to 256 KiB.
 const BODY_LIMIT: usize = 1024 * 1024;
-
-fn schedules_key(group: &str) -> String {
-    format!("statecraft:schedules/{group}")
-}
 
 /// An EventBridge Scheduler error: its name, HTTP status and message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -242,13 +236,11 @@ impl Schedules {
     /// The group names: `default` and those created.
     pub fn groups(&self) -> Result<Vec<(String, i64)>, SchedulerError> {
         let mut out = vec![(DEFAULT_GROUP.to_owned(), 0)];
-        for t in self
-            .store
-            .list_tags(GROUPS_KEY)
-            .map_err(SchedulerError::internal)?
-        {
-            out.push((t.key, t.value.parse().unwrap_or(0)));
-        }
+        out.extend(
+            self.store
+                .list_schedule_groups()
+                .map_err(SchedulerError::internal)?,
+        );
         Ok(out)
     }
 
@@ -256,55 +248,63 @@ impl Schedules {
         Ok(self.groups()?.iter().any(|(g, _)| g == group))
     }
 
+    fn read(stored: StoredSchedule) -> Option<Schedule> {
+        match serde_json::from_str::<Schedule>(&stored.document) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(group = %stored.group, name = %stored.name, error = %e, "a stored schedule cannot be read; it is skipped");
+                None
+            }
+        }
+    }
+
     /// The schedules of `group`, by name.
     pub fn list(&self, group: &str) -> Result<Vec<Schedule>, SchedulerError> {
-        let tags = self
+        Ok(self
             .store
-            .list_tags(&schedules_key(group))
-            .map_err(SchedulerError::internal)?;
-        Ok(tags
+            .list_schedules(Some(group))
+            .map_err(SchedulerError::internal)?
             .into_iter()
-            .filter_map(|t| match serde_json::from_str::<Schedule>(&t.value) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    tracing::error!(group, name = %t.key, error = %e, "a stored schedule cannot be read; it is skipped");
-                    None
-                }
-            })
+            .filter_map(Schedules::read)
             .collect())
     }
 
     /// Every schedule of every group.
     pub fn all(&self) -> Result<Vec<Schedule>, SchedulerError> {
-        let mut out = Vec::new();
-        for (g, _) in self.groups()? {
-            out.extend(self.list(&g)?);
-        }
-        Ok(out)
+        Ok(self
+            .store
+            .list_schedules(None)
+            .map_err(SchedulerError::internal)?
+            .into_iter()
+            .filter_map(Schedules::read)
+            .collect())
     }
 
     pub fn get(&self, group: &str, name: &str) -> Result<Option<Schedule>, SchedulerError> {
-        Ok(self.list(group)?.into_iter().find(|s| s.name == name))
+        Ok(self
+            .store
+            .get_schedule(group, name)
+            .map_err(SchedulerError::internal)?
+            .and_then(Schedules::read))
     }
 
     pub async fn put(&self, s: &Schedule) -> Result<(), SchedulerError> {
-        let value = serde_json::to_string(s).map_err(SchedulerError::internal)?;
+        let document = serde_json::to_string(s).map_err(SchedulerError::internal)?;
         self.store
-            .tag_resource(
-                &schedules_key(&s.group_name),
-                vec![Tag {
-                    key: s.name.clone(),
-                    value,
-                }],
-            )
+            .put_schedule(StoredSchedule {
+                group: s.group_name.clone(),
+                name: s.name.clone(),
+                document,
+            })
             .await
             .map_err(SchedulerError::internal)
     }
 
     pub async fn delete(&self, group: &str, name: &str) -> Result<(), SchedulerError> {
         self.store
-            .untag_resource(&schedules_key(group), vec![name.to_owned()])
+            .delete_schedule(group, name)
             .await
+            .map(|_| ())
             .map_err(SchedulerError::internal)
     }
 }
@@ -894,13 +894,7 @@ async fn create_group(
         }
         service
             .store
-            .tag_resource(
-                GROUPS_KEY,
-                vec![Tag {
-                    key: name.clone(),
-                    value: now_ms().to_string(),
-                }],
-            )
+            .create_schedule_group(&name, now_ms())
             .await
             .map_err(SchedulerError::internal)?;
         Ok(json!({ "ScheduleGroupArn": group_arn(&service, &name) }))
@@ -929,16 +923,10 @@ async fn delete_group(
                 "Schedule group {name} does not exist."
             )));
         }
-        // AWS deletes the group's schedules with it.
-        let names: Vec<String> = schedules.list(&name)?.into_iter().map(|s| s.name).collect();
+        // AWS deletes the group's schedules with it (one transaction).
         service
             .store
-            .untag_resource(&schedules_key(&name), names)
-            .await
-            .map_err(SchedulerError::internal)?;
-        service
-            .store
-            .untag_resource(GROUPS_KEY, vec![name.clone()])
+            .delete_schedule_group(&name)
             .await
             .map_err(SchedulerError::internal)?;
         Ok(json!({}))

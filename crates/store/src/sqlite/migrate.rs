@@ -74,6 +74,68 @@ mod tests {
         assert_eq!(migrate(&mut c, 2).unwrap(), LATEST);
     }
 
+    /// Schedules kept in the tags table before migration 9 move to their
+    /// own tables; real tags stay.
+    #[test]
+    fn schedules_move_out_of_the_tags_table() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)",
+        )
+        .unwrap();
+        for (version, sql) in MIGRATIONS.iter().take_while(|(v, _)| *v < 9) {
+            c.execute_batch(sql).unwrap();
+            c.execute("INSERT INTO schema_version VALUES (?1, 0)", [version])
+                .unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO tags VALUES ('statecraft:schedule-groups', 'nightly', '1700000000000');
+             INSERT INTO tags VALUES ('statecraft:schedules/default', 'hourly', '{\"Name\":\"hourly\"}');
+             INSERT INTO tags VALUES ('statecraft:schedules/nightly', 'backup', '{\"Name\":\"backup\"}');
+             INSERT INTO tags VALUES ('arn:aws:states:us-east-1:1:stateMachine:m', 'team', 'a');",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut c, 2).unwrap(), 8);
+        let schedules: Vec<(String, String, String)> = c
+            .prepare("SELECT group_name, name, document FROM schedules ORDER BY group_name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            schedules,
+            [
+                (
+                    "default".into(),
+                    "hourly".into(),
+                    "{\"Name\":\"hourly\"}".into()
+                ),
+                (
+                    "nightly".into(),
+                    "backup".into(),
+                    "{\"Name\":\"backup\"}".into()
+                )
+            ]
+        );
+        let groups: (String, i64) = c
+            .query_row(
+                "SELECT name, creation_date_ms FROM schedule_groups",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(groups, ("nightly".into(), 1_700_000_000_000));
+        let tags: Vec<String> = c
+            .prepare("SELECT resource_arn FROM tags")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(tags, ["arn:aws:states:us-east-1:1:stateMachine:m"]);
+    }
+
     #[test]
     fn a_newer_database_is_refused() {
         let mut c = Connection::open_in_memory().unwrap();
