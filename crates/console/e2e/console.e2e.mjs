@@ -587,6 +587,34 @@ test('a failed execution restarts from an earlier state with an edited input, ch
   await page.screenshot({ path: `${SHOTS}/execution-restarted.png`, fullPage: true });
 });
 
+test('the activities page shows the flow-limit queues: limit, running, queued and the oldest wait', async (page) => {
+  // run.sh configures `e2e-hold` (sleep 30) under max_concurrent = 1.
+  const resource = 'arn:statecraft:command:e2e-hold';
+  const { stateMachineArn } = await api('CreateStateMachine', {
+    name: `e2e-queue-${RUN}`,
+    definition: JSON.stringify({ StartAt: 'Hold', States: { Hold: { Type: 'Task', Resource: resource, End: true } } }),
+    roleArn: 'arn:aws:iam::123456789012:role/statecraft-e2e',
+  });
+  const first = await api('StartExecution', { stateMachineArn, input: '{}' });
+  const second = await api('StartExecution', { stateMachineArn, input: '{}' });
+  await page.goto(`${BASE}/#/activities`);
+  const row = page.locator(`tr.queue[data-queue="${resource}"]`);
+  await row.locator('[data-col="running"]', { hasText: '1' }).waitFor({ timeout: 15000 });
+  await row.locator('[data-col="queued"]', { hasText: '1' }).waitFor({ timeout: 15000 });
+  assert.equal(await row.locator('[data-col="limit"]').textContent(), '1 at once');
+  assert.match(await row.locator('[data-col="oldest"]').textContent(), /\d+ (ms|s)/);
+  await page.screenshot({ path: `${SHOTS}/queues.png`, fullPage: true });
+  // The waiting execution has recorded TaskScheduled, not TaskStarted.
+  const history = await api('GetExecutionHistory', { executionArn: second.executionArn });
+  const types = history.events.map((e) => e.type);
+  assert.ok(types.includes('TaskScheduled'), types.join());
+  assert.ok(!types.includes('TaskStarted'), types.join());
+  await api('StopExecution', { executionArn: second.executionArn });
+  await api('StopExecution', { executionArn: first.executionArn });
+  await row.locator('[data-col="queued"]', { hasText: '0' }).waitFor({ timeout: 15000 });
+  await row.locator('[data-col="running"]', { hasText: '0' }).waitFor({ timeout: 15000 });
+});
+
 async function main() {
   mkdirSync(SHOTS, { recursive: true });
   const created = await api('CreateStateMachine', {
