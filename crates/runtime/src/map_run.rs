@@ -305,6 +305,13 @@ struct Driver {
     in_flight: BTreeMap<u64, (String, u64)>,
     /// EXPRESS children's results (they have no store record).
     express_results: BTreeMap<u64, ChildResult>,
+    /// An EXPRESS run's result writer, open from the start: each child's
+    /// result goes to it as the child ends (nothing accumulates).
+    /// (In a mutex only so that the driver is `Sync`: it is taken out
+    /// while a write is awaited.)
+    sink: Option<Mutex<Box<dyn ResultSink>>>,
+    /// The failure of the last EXPRESS child that failed.
+    express_failure: Option<Failure>,
     failure: Option<Failure>,
     last_save: std::time::Instant,
     last_refresh: std::time::Instant,
@@ -463,6 +470,8 @@ impl Driver {
             running: JoinSet::new(),
             in_flight: BTreeMap::new(),
             express_results: BTreeMap::new(),
+            sink: None,
+            express_failure: None,
             failure: None,
             last_save: now,
             last_refresh: now,
@@ -513,6 +522,12 @@ impl Driver {
             Ok(feed) => feed,
             Err(f) => return self.end(Err(f)).await,
         };
+        if self.express {
+            match Self::open_sink(&self.inner, &self.spec).await {
+                Ok(sink) => self.sink = sink.map(Mutex::new),
+                Err(f) => return self.end(Err(f)).await,
+            }
+        }
         loop {
             self.refresh().await;
             if self
@@ -556,7 +571,9 @@ impl Driver {
             tokio::select! {
                 joined = self.running.join_next(), if !self.running.is_empty() => {
                     if let Some(Ok(end)) = joined {
-                        self.child_ended(end, feed.done);
+                        if let Some(result) = self.child_ended(end, feed.done) {
+                            self.write_result(result).await;
+                        }
                     }
                 }
                 () = self.wake.notified() => {}
@@ -686,17 +703,10 @@ impl Driver {
     /// when it set no tolerance).
     fn first_failure(&self) -> Failure {
         if self.express {
-            let failed = self
-                .express_results
-                .values()
-                .find(|r| r.status != ExecutionStatus::Succeeded);
-            return match failed {
-                Some(r) => Failure::new(
-                    r.error.clone().unwrap_or_default(),
-                    r.cause.clone().unwrap_or_default(),
-                ),
-                None => Failure::new(statecraft_types::errors::TASK_FAILED, ""),
-            };
+            return self
+                .express_failure
+                .clone()
+                .unwrap_or_else(|| Failure::new(statecraft_types::errors::TASK_FAILED, ""));
         }
         let filter = ExecutionFilter {
             map_run_arn: Some(self.spec.map_run_arn.clone()),
@@ -973,7 +983,9 @@ impl Driver {
         });
     }
 
-    fn child_ended(&mut self, end: ChildEnd, reader_done: bool) {
+    /// Counts a child's end against the tolerance; returns an EXPRESS
+    /// child's result when it goes to the open result writer.
+    fn child_ended(&mut self, end: ChildEnd, reader_done: bool) -> Option<ChildResult> {
         self.in_flight.remove(&end.index);
         self.executions.running = self.executions.running.saturating_sub(1);
         self.items.running = self.items.running.saturating_sub(end.items);
@@ -1005,14 +1017,63 @@ impl Driver {
                 r.cause.clone().unwrap_or_default(),
             )
         });
+        if failed {
+            self.express_failure.clone_from(&child_failure);
+        }
+        let mut to_write = None;
         if let Some(r) = end.result {
-            self.express_results.insert(end.index, r);
+            if self.sink.is_some() {
+                to_write = Some(r);
+            } else {
+                self.express_results.insert(end.index, r);
+            }
         }
         if failed && self.failure.is_none() {
             let child = child_failure.unwrap_or_else(|| {
                 self.standard_failure_of(&self.child_arn(&self.child_name(end.index)))
             });
             self.check_tolerance(Some(child), reader_done);
+        }
+        to_write
+    }
+
+    /// Hands an EXPRESS child's result to the open result writer; a write
+    /// that fails fails the map run (`States.ResultWriterFailed`).
+    async fn write_result(&mut self, result: ChildResult) {
+        let Some(sink) = self.sink.take() else {
+            return;
+        };
+        let mut sink = sink.into_inner().unwrap_or_else(|p| p.into_inner());
+        let written = sink.add(result).await;
+        self.sink = Some(Mutex::new(sink));
+        match written {
+            Ok(()) => self.items.results_written += 1,
+            Err(f) => {
+                if self.failure.is_none() {
+                    self.failure = Some(result_writer_failure(&f));
+                }
+            }
+        }
+    }
+
+    /// The result writer of the map run's ResultWriter, if it has one.
+    async fn open_sink(
+        inner: &Inner,
+        spec: &MapRunSpec,
+    ) -> Result<Option<Box<dyn ResultSink>>, Failure> {
+        let Some(w) = &spec.result_writer else {
+            return Ok(None);
+        };
+        match inner.integrations.map_run_io() {
+            Some(io) => io
+                .open_results(w, &spec.map_run_arn)
+                .await
+                .map(Some)
+                .map_err(|f| result_writer_failure(&f)),
+            None => Err(Failure::new(
+                RESULT_WRITER_FAILED,
+                "This server has no buckets to write map run results to.",
+            )),
         }
     }
 
@@ -1152,24 +1213,11 @@ impl Driver {
     /// The state's result: the children's outputs in order, or the results
     /// written and their `ResultWriterDetails`.
     async fn output(&mut self) -> Result<(Value, Option<String>), Failure> {
-        let writer = match &self.spec.result_writer {
-            None => None,
-            Some(w) => match self.inner.integrations.map_run_io() {
-                Some(io) => Some(
-                    io.open_results(w, &self.spec.map_run_arn)
-                        .await
-                        .map_err(|f| result_writer_failure(&f))?,
-                ),
-                None => {
-                    return Err(Failure::new(
-                        RESULT_WRITER_FAILED,
-                        "This server has no buckets to write map run results to.",
-                    ))
-                }
-            },
+        let mut writer = match self.sink.take() {
+            Some(sink) => Some(sink.into_inner().unwrap_or_else(|p| p.into_inner())),
+            None => Self::open_sink(&self.inner, &self.spec).await?,
         };
         let mut results: Vec<Value> = Vec::new();
-        let mut writer = writer;
         if self.express {
             for r in std::mem::take(&mut self.express_results).into_values() {
                 match writer.as_mut() {
