@@ -530,6 +530,13 @@ impl Driver {
         }
         loop {
             self.refresh().await;
+            if !self.inner.lock_fences().contains_key(&self.parent_arn) {
+                // Another node took the parent over (this one stalled past
+                // its lease): it runs the map run now; this driver decides
+                // nothing and writes nothing.
+                self.running.abort_all();
+                return std::future::pending().await;
+            }
             if self
                 .inner
                 .shutting_down
