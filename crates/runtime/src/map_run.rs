@@ -1068,7 +1068,13 @@ impl Driver {
         inner: &Inner,
         spec: &MapRunSpec,
     ) -> Result<Option<Box<dyn ResultSink>>, Failure> {
-        let Some(w) = &spec.result_writer else {
+        let Some(w) = spec
+            .result_writer
+            .as_ref()
+            .filter(|w| !w.resource.is_empty())
+        else {
+            // No ResultWriter, or one with only a WriterConfig (AWS's
+            // preview: the outputs come back in the state, transformed).
             return Ok(None);
         };
         match inner.integrations.map_run_io() {
@@ -1283,7 +1289,7 @@ impl Driver {
                 let text = details.to_string();
                 Ok((json!({ "ResultWriterDetails": details }), Some(text)))
             }
-            None => Ok((Value::Array(results), None)),
+            None => Ok((self.transformed(results), None)),
         }
     }
 }
@@ -1331,6 +1337,32 @@ async fn redrive_child(inner: &Arc<Inner>, arn: &str) -> crate::Result<()> {
         None,
     ));
     Ok(())
+}
+
+impl Driver {
+    /// The outputs as a ResultWriter's `WriterConfig.Transformation` without
+    /// a Resource shapes them: FLATTEN splices array outputs into the list;
+    /// COMPACT (and, here, NONE) keeps them as they are.
+    fn transformed(&self, results: Vec<Value>) -> Value {
+        let flatten = self
+            .spec
+            .result_writer
+            .as_ref()
+            .and_then(|w| w.writer_config.get("Transformation"))
+            .and_then(Value::as_str)
+            == Some("FLATTEN");
+        if !flatten {
+            return Value::Array(results);
+        }
+        let mut out = Vec::with_capacity(results.len());
+        for r in results {
+            match r {
+                Value::Array(items) => out.extend(items),
+                other => out.push(other),
+            }
+        }
+        Value::Array(out)
+    }
 }
 
 fn result_writer_failure(f: &Failure) -> Failure {

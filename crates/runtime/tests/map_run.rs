@@ -444,6 +444,26 @@ async fn express_children_leave_no_executions_behind() {
     assert_eq!(run.execution_counts.succeeded, 4);
     assert_eq!(run.item_counts.succeeded, 10);
     assert_eq!(run.execution_type, "EXPRESS");
+
+    // A ResultWriter with only a WriterConfig shapes the output in place.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemsPath": "$.items",
+        "ResultWriter": {"WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSON"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass",
+                "Parameters": {"pair.$": "States.Array($, $)"}, "OutputPath": "$.pair",
+                "End": true}}}}}});
+    let sm = create(&rt, "flat", &def).await;
+    let parent = start(&rt, &sm, "f", items(3)).await;
+    let done = finished(&rt, &parent, Duration::from_secs(60)).await;
+    assert_eq!(
+        done.state.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        done.state.cause
+    );
+    let output: Value = serde_json::from_str(done.state.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output, json!([0, 0, 1, 1, 2, 2]));
     rt.shutdown(Duration::from_secs(5)).await;
 }
 
