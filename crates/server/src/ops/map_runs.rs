@@ -1,7 +1,7 @@
 //! The map run operations: `DescribeMapRun`, `ListMapRuns` (by parent
 //! execution) and `UpdateMapRun` (MaxConcurrency and the tolerated
-//! failures of a running map run; the runtime's map-run driver reads the
-//! stored settings as it goes). The children of a map run are listed by
+//! failures of a running map run, through the runtime, which wakes the
+//! run's driver to apply them). The children of a map run are listed by
 //! `ListExecutions(mapRunArn=…)` in `executions.rs`.
 
 use serde_json::{json, Value};
@@ -123,12 +123,15 @@ impl Service {
             tolerated_failure_percentage: percentage,
             update_date_ms: self.now_ms(),
         };
-        self.store
+        // Through the runtime, which wakes the run's driver at once.
+        self.runtime
             .update_map_run(arn, update)
             .await
             .map_err(|e| match e {
-                statecraft_store::Error::NotFound { .. } => map_run_missing(arn),
-                e => store_err(e),
+                statecraft_runtime::Error::Store(statecraft_store::Error::NotFound { .. }) => {
+                    map_run_missing(arn)
+                }
+                e => crate::service::runtime_err(e),
             })?;
         Ok(json!({}))
     }
