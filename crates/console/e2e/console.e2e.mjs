@@ -587,6 +587,80 @@ test('a failed execution restarts from an earlier state with an edited input, ch
   await page.screenshot({ path: `${SHOTS}/execution-restarted.png`, fullPage: true });
 });
 
+// A Distributed Map: each item a child execution of its map run, one at a
+// time (MaxConcurrency 1, so the run lasts long enough to update it from
+// the page); item 3 fails, and one failure (or half) is tolerated.
+const DISTRIBUTED_MAP = {
+  StartAt: 'Each',
+  States: {
+    Each: {
+      Type: 'Map',
+      ItemsPath: '$.items',
+      MaxConcurrency: 1,
+      ToleratedFailureCount: 1,
+      ToleratedFailurePercentage: 50,
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+        StartAt: 'Nap',
+        States: {
+          Nap: { Type: 'Wait', Seconds: 1, Next: 'Check' },
+          Check: { Type: 'Choice', Choices: [{ Variable: '$', NumericEquals: 3, Next: 'Boom' }], Default: 'Done' },
+          Done: { Type: 'Pass', End: true },
+          Boom: { Type: 'Fail', Error: 'E2E.BadItem', Cause: 'item 3 is broken' },
+        },
+      },
+      End: true,
+    },
+  },
+};
+
+test('a map run page shows progress, failures grouped and children by status, and updates the run', async (page) => {
+  const { stateMachineArn } = await api('CreateStateMachine', {
+    name: `e2e-distributed-${RUN}`,
+    definition: JSON.stringify(DISTRIBUTED_MAP),
+    roleArn: 'arn:aws:iam::123456789012:role/statecraft-e2e',
+  });
+  const { executionArn } = await api('StartExecution', { stateMachineArn, input: JSON.stringify({ items: [1, 2, 3, 4, 5, 6] }) });
+  // The parent's page links to its map run.
+  await page.goto(execUrl(executionArn));
+  const runLink = page.locator('.facts .map-runs a').first();
+  await runLink.waitFor({ timeout: 15000 });
+  const mapRunArn = await runLink.getAttribute('data-map-run');
+  assert.match(mapRunArn, /:mapRun:e2e-distributed-[^/]+\/Each:/);
+  await runLink.click();
+  await page.waitForURL(/#\/maprun\//);
+  await page.locator('.page-head .badge', { hasText: 'RUNNING' }).waitFor();
+  // UpdateMapRun from the page while it runs.
+  const form = page.locator('form.maprun-form');
+  await form.locator('input[name="maxConcurrency"]').fill('3');
+  await form.locator('button[data-action="update-map-run"]').click();
+  await page.locator('.toast', { hasText: 'Map run updated' }).waitFor();
+  assert.equal((await api('DescribeMapRun', { mapRunArn })).maxConcurrency, 3);
+  await page.locator('[data-fact="maxConcurrency"]', { hasText: '3' }).waitFor();
+  // It finishes by itself (the page follows it): 5 items succeeded, 1 failed.
+  await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 30000 });
+  const count = (k) => page.locator(`.maprun-counts [data-count="${k}"] dd`).first();
+  await until(async () => (await count('succeeded').textContent()) === '5', 'five items succeeded');
+  assert.equal(await count('failed').textContent(), '1');
+  assert.equal(await count('total').textContent(), '6');
+  // The failure reasons, grouped.
+  const group = page.locator('table.failure-groups tr[data-error="E2E.BadItem"]');
+  await group.waitFor({ timeout: 10000 });
+  assert.match(await group.textContent(), /item 3 is broken/);
+  assert.equal(await group.locator('td.num').textContent(), '1');
+  // The children, filtered by status, each linked to its page.
+  await page.locator('table.children tbody tr').nth(5).waitFor();
+  await page.locator('button.child-filter[data-status="FAILED"]').click();
+  await until(async () => (await page.locator('table.children tbody tr').count()) === 1, 'one failed child');
+  await page.screenshot({ path: `${SHOTS}/map-run.png`, fullPage: true });
+  await page.locator('table.children tbody tr a').click();
+  await page.waitForURL(/#\/execution\//);
+  await page.locator('.page-head .badge', { hasText: 'FAILED' }).waitFor({ timeout: 15000 });
+  // A finished map run can no longer be updated: the page says so.
+  await page.goto(`${BASE}/#/maprun/${encodeURIComponent(mapRunArn)}`);
+  await page.locator('.maprun-update', { hasText: 'can no longer change' }).waitFor();
+});
+
 test('the activities page shows the flow-limit queues: limit, running, queued and the oldest wait', async (page) => {
   // run.sh configures `e2e-hold` (sleep 30) under max_concurrent = 1.
   const resource = 'arn:statecraft:command:e2e-hold';
