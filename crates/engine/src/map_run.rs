@@ -137,19 +137,15 @@ pub fn exceeds_tolerance(
     }
 }
 
-/// The failure a map run ends with when too many children failed: the
-/// child's own failure when the Map set no tolerance (as an inline Map
-/// fails with its iteration's error), else AWS's
-/// `States.ExceedToleratedFailureThreshold`.
-pub fn tolerance_failure(spec: &MapRunSpec, child: Failure) -> Failure {
-    if spec.tolerated_failure_count.is_some() || spec.tolerated_failure_percentage.is_some() {
-        Failure::new(
-            statecraft_types::errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
-            TOLERANCE_EXCEEDED_CAUSE,
-        )
-    } else {
-        child
-    }
+/// The failure a map run ends with when too many children failed:
+/// `States.ExceedToleratedFailureThreshold`, also when the Map set no
+/// tolerance (AWS's default threshold is zero: any failed child exceeds
+/// it).
+pub fn tolerance_exceeded() -> Failure {
+    Failure::new(
+        statecraft_types::errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+        TOLERANCE_EXCEEDED_CAUSE,
+    )
 }
 
 /// What a failed (tolerated) child leaves in the Map's output: its error

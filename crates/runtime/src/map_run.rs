@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use statecraft_engine::map_run::{
-    child_definition, exceeds_tolerance, failed_item_output, items_from_answer, tolerance_failure,
+    child_definition, exceeds_tolerance, failed_item_output, items_from_answer, tolerance_exceeded,
     Batches, MapRunSpec, ReaderRequest, WriterRequest,
 };
 use statecraft_engine::{ExecutionContext, Machine, TaskRequest};
@@ -310,8 +310,6 @@ struct Driver {
     /// (In a mutex only so that the driver is `Sync`: it is taken out
     /// while a write is awaited.)
     sink: Option<Mutex<Box<dyn ResultSink>>>,
-    /// The failure of the last EXPRESS child that failed.
-    express_failure: Option<Failure>,
     failure: Option<Failure>,
     last_save: std::time::Instant,
     last_refresh: std::time::Instant,
@@ -471,7 +469,6 @@ impl Driver {
             in_flight: BTreeMap::new(),
             express_results: BTreeMap::new(),
             sink: None,
-            express_failure: None,
             failure: None,
             last_save: now,
             last_refresh: now,
@@ -591,7 +588,7 @@ impl Driver {
         // A ToleratedFailurePercentage is judged against the whole count,
         // known only now that the reader is done.
         if feed.done {
-            self.check_tolerance(None, true);
+            self.check_tolerance(true);
         }
         self.save_if_due(&feed, true).await;
         match self.failure.take() {
@@ -682,18 +679,17 @@ impl Driver {
                 }
             }
         }
-        self.check_tolerance(None, false);
+        self.check_tolerance(false);
         Ok(())
     }
 
-    /// Fails the map run when its failures exceed the tolerance (with
-    /// `child` as the failure when the Map set none; else the first failed
-    /// child's, read back).
-    fn check_tolerance(&mut self, child: Option<Failure>, reader_done: bool) {
+    /// Fails the map run when its failures exceed the tolerance.
+    fn check_tolerance(&mut self, reader_done: bool) {
         if self.failure.is_some() {
             return;
         }
-        let failures = self.executions.failed + self.executions.timed_out + self.executions.aborted;
+        // AWS counts failed and timed-out children (not aborted ones).
+        let failures = self.executions.failed + self.executions.timed_out;
         let total = reader_done.then_some(self.executions.total);
         if exceeds_tolerance(
             failures,
@@ -701,34 +697,7 @@ impl Driver {
             self.tolerated_count,
             self.tolerated_percentage,
         ) {
-            let child = child.unwrap_or_else(|| self.first_failure());
-            self.failure = Some(tolerance_failure(&self.spec, child));
-        }
-    }
-
-    /// The failure of some failed child, read back (the map run's failure
-    /// when it set no tolerance).
-    fn first_failure(&self) -> Failure {
-        if self.express {
-            return self
-                .express_failure
-                .clone()
-                .unwrap_or_else(|| Failure::new(statecraft_types::errors::TASK_FAILED, ""));
-        }
-        let filter = ExecutionFilter {
-            map_run_arn: Some(self.spec.map_run_arn.clone()),
-            status: Some(ExecutionStatus::Failed),
-            ..ExecutionFilter::default()
-        };
-        let found = self
-            .inner
-            .store
-            .list_executions(&filter, &PageRequest::first(1))
-            .ok()
-            .and_then(|p| p.items.into_iter().next());
-        match found {
-            Some(c) => self.standard_failure_of(&c.arn),
-            None => Failure::new(statecraft_types::errors::TASK_FAILED, ""),
+            self.failure = Some(tolerance_exceeded());
         }
     }
 
@@ -1018,15 +987,6 @@ impl Driver {
                 true
             }
         };
-        let child_failure = end.result.as_ref().map(|r| {
-            Failure::new(
-                r.error.clone().unwrap_or_default(),
-                r.cause.clone().unwrap_or_default(),
-            )
-        });
-        if failed {
-            self.express_failure.clone_from(&child_failure);
-        }
         let mut to_write = None;
         if let Some(r) = end.result {
             if self.sink.is_some() {
@@ -1035,11 +995,8 @@ impl Driver {
                 self.express_results.insert(end.index, r);
             }
         }
-        if failed && self.failure.is_none() {
-            let child = child_failure.unwrap_or_else(|| {
-                self.standard_failure_of(&self.child_arn(&self.child_name(end.index)))
-            });
-            self.check_tolerance(Some(child), reader_done);
+        if failed {
+            self.check_tolerance(reader_done);
         }
         to_write
     }
@@ -1087,17 +1044,6 @@ impl Driver {
                 RESULT_WRITER_FAILED,
                 "This server has no buckets to write map run results to.",
             )),
-        }
-    }
-
-    /// A STANDARD child's failure, read back.
-    fn standard_failure_of(&self, arn: &str) -> Failure {
-        match self.inner.store.get_execution(arn) {
-            Ok(Some(r)) => Failure::new(
-                r.state.error.unwrap_or_default(),
-                r.state.cause.unwrap_or_default(),
-            ),
-            _ => Failure::new(statecraft_types::errors::TASK_FAILED, ""),
         }
     }
 

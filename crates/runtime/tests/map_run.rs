@@ -600,7 +600,11 @@ async fn a_redrive_reruns_only_the_children_that_failed() {
     let parent = start(&rt, &sm, "d", items(6)).await;
     let done = finished(&rt, &parent, Duration::from_secs(60)).await;
     assert_eq!(done.state.status, ExecutionStatus::Failed);
-    assert_eq!(done.state.error.as_deref(), Some("Work.Bad"));
+    assert_eq!(
+        done.state.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold"),
+        "no tolerance set: AWS's threshold is zero"
+    );
     let run_arn = map_run_arn(&history(&rt, &parent));
     // The first failure failed the run: children still running were
     // stopped, items not reached have no child.
@@ -621,7 +625,11 @@ async fn a_redrive_reruns_only_the_children_that_failed() {
     let done = finished(&rt, &parent, Duration::from_secs(60)).await;
     // Item 0 fails again (the work is the same); the rest now succeed.
     assert_eq!(done.state.status, ExecutionStatus::Failed);
-    assert_eq!(done.state.error.as_deref(), Some("Work.Bad"));
+    assert_eq!(
+        done.state.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold"),
+        "no tolerance set: AWS's threshold is zero"
+    );
     let events = history(&rt, &parent);
     let redriven = events
         .iter()
