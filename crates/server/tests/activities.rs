@@ -2,7 +2,9 @@
 //! the API client and the activity worker: the activity lifecycle, a worker
 //! loop (GetActivityTask / SendTaskSuccess), distinct tasks for concurrent
 //! workers, heartbeat timeouts retried by Retry, SendTaskFailure caught by
-//! Catch, `.waitForTaskToken` callbacks and every token error.
+//! Catch, `.waitForTaskToken` callbacks and every token error, and tasks
+//! handed out round-robin across executions (a small execution's task is
+//! not stuck behind a 1,000-task Map's).
 
 mod common;
 
@@ -837,4 +839,100 @@ async fn corpus_activity_cases_match_aws() {
         matched += 1;
     }
     assert_eq!(matched, cases.len());
+}
+
+/// Activity fairness: a small execution started behind a 1,000-task Map
+/// gets its activity task from the very next GetActivityTask, not after the
+/// Map's thousand (first come first served would hand out the Map's first).
+/// The worker answers every task it takes; the small execution finishes
+/// while the Map is still running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_executions_activity_task_is_not_stuck_behind_a_big_maps() {
+    let server = TestServer::start().await;
+    let c = &server.client;
+    let activity = create_activity(c, "fair").await;
+    let task = json!({"Type": "Task", "Resource": activity,
+        "Parameters": {"who.$": "$$.Execution.Name"}, "End": true});
+    let big = create(
+        c,
+        "fair-big",
+        &json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.items",
+            "ItemProcessor": {"StartAt": "Work", "States": {"Work": task}},
+            "ResultPath": null, "End": true}}})
+        .to_string(),
+    )
+    .await;
+    let small = create(
+        c,
+        "fair-small",
+        &json!({"StartAt": "Work", "States": {"Work": task}}).to_string(),
+    )
+    .await;
+    let items: Vec<u32> = (0..1000).collect();
+    let big_exec = c
+        .start_execution()
+        .state_machine_arn(&big)
+        .name("big")
+        .input(json!({ "items": items }).to_string())
+        .send()
+        .await
+        .expect("start big")
+        .execution_arn;
+    // The worker takes and answers a few of the Map's tasks first.
+    for _ in 0..3 {
+        let (token, input) = take(c, &activity, "w").await;
+        assert_eq!(input["who"], "big");
+        c.send_task_success()
+            .task_token(token)
+            .output("{}")
+            .send()
+            .await
+            .expect("success");
+    }
+    let small_exec = c
+        .start_execution()
+        .state_machine_arn(&small)
+        .name("small")
+        .input("{}")
+        .send()
+        .await
+        .expect("start small")
+        .execution_arn;
+    // Until the small execution's task is scheduled.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !history_types(c, &small_exec)
+        .await
+        .contains(&HistoryEventType::ActivityScheduled)
+    {
+        assert!(std::time::Instant::now() < deadline, "never scheduled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (token, input) = take(c, &activity, "w").await;
+    assert_eq!(
+        input["who"], "small",
+        "the next task goes to the execution not served yet"
+    );
+    c.send_task_success()
+        .task_token(token)
+        .output("{}")
+        .send()
+        .await
+        .expect("success");
+    assert_eq!(
+        wait_done(c, &small_exec).await.status,
+        ExecutionStatus::Succeeded
+    );
+    let big_now = c
+        .describe_execution()
+        .execution_arn(&big_exec)
+        .send()
+        .await
+        .expect("describe big");
+    assert_eq!(big_now.status, ExecutionStatus::Running);
+    c.stop_execution()
+        .execution_arn(&big_exec)
+        .send()
+        .await
+        .expect("stop big");
+    server.stop().await;
 }

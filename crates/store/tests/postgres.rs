@@ -645,3 +645,159 @@ fn two_nodes_creating_one_state_machine_at_once_get_one_machine_and_one_refusal(
         );
     }
 }
+
+/// A database from before migration 7 kept schedules in the tags table:
+/// opening it with this build moves them to their own tables (real tags
+/// stay), as SQLite's migration 9 does.
+#[test]
+fn schedules_move_out_of_the_tags_table() {
+    use statecraft_store::{ScheduleStore, TagStore};
+    let url = pg::fresh_database("schedules_move");
+    drop(open(&url));
+    // Back to version 6, with schedules where version 6 kept them.
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "DROP TABLE schedules; DROP TABLE schedule_groups;
+             DELETE FROM schema_version WHERE version >= 7;
+             INSERT INTO tags VALUES ('statecraft:schedule-groups', 'nightly', '1700000000000');
+             INSERT INTO tags VALUES ('statecraft:schedules/default', 'hourly', '{\"Name\":\"hourly\"}');
+             INSERT INTO tags VALUES ('statecraft:schedules/nightly', 'backup', '{\"Name\":\"backup\"}');
+             INSERT INTO tags VALUES ('arn:aws:states:us-east-1:1:stateMachine:m', 'team', 'a');",
+        )
+        .unwrap();
+    drop(client);
+    let store = open(&url);
+    let moved: Vec<(String, String, String)> = store
+        .list_schedules(None)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.group, s.name, s.document))
+        .collect();
+    assert_eq!(
+        moved,
+        [
+            (
+                "default".into(),
+                "hourly".into(),
+                "{\"Name\":\"hourly\"}".into()
+            ),
+            (
+                "nightly".into(),
+                "backup".into(),
+                "{\"Name\":\"backup\"}".into()
+            )
+        ]
+    );
+    assert_eq!(
+        store.list_schedule_groups().unwrap(),
+        [("nightly".to_string(), 1_700_000_000_000)]
+    );
+    assert!(store
+        .list_tags("statecraft:schedules/default")
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .list_tags("arn:aws:states:us-east-1:1:stateMachine:m")
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// `max_concurrent` holds across nodes: two stores (two nodes) on one
+/// database claim slots of one queue at once, each for its own executions,
+/// and never start more than the limit between them; a release frees a
+/// slot for either.
+#[test]
+fn two_nodes_claiming_one_queue_at_once_never_exceed_its_limit() {
+    use statecraft_store::{
+        Enqueued, NewExecution, PendingTask, QueueClaim, TaskChange, TaskQueueStore,
+    };
+    let url = pg::fresh_database("queue_nodes");
+    let a = Arc::new(open(&url));
+    let b = Arc::new(open(&url));
+    let queue = "arn:statecraft:command:";
+    let far = 1i64 << 50;
+    for (node, store) in [("a", &a), ("b", &b)] {
+        for e in 0..4 {
+            let arn = format!("arn:aws:states:us-east-1:1:execution:q:{node}{e}");
+            let mut first = step(&arn, 0, 1, node);
+            first.tasks = (1..=3)
+                .map(|id| {
+                    TaskChange::Queue(PendingTask {
+                        task_id: id,
+                        resource: format!("{queue}work"),
+                        request: "{}".into(),
+                        token: None,
+                        lease_owner: None,
+                        lease_expires_ms: None,
+                    })
+                })
+                .collect();
+            let new = NewExecution {
+                arn: arn.clone(),
+                state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:q".into(),
+                version_arn: None,
+                alias_arn: None,
+                revision_id: "r".into(),
+                name: format!("{node}{e}"),
+                input: "{}".into(),
+                trace_header: None,
+                start_date_ms: 1,
+                map_run_arn: None,
+                parent_arn: None,
+            };
+            store
+                .create_leased_execution(new, first, node, far)
+                .wait()
+                .unwrap();
+            for id in 1..=3 {
+                assert_eq!(
+                    store.enqueue_task(&arn, id, queue, 0, 10).wait(),
+                    Ok(Enqueued::Queued)
+                );
+            }
+        }
+    }
+    let claim = |store: &PostgresStore, node: &str| {
+        store
+            .claim_queued(QueueClaim {
+                queue: queue.into(),
+                owner: node.into(),
+                now_ms: 100,
+                max_concurrent: Some(3),
+                max_starts: 10,
+            })
+            .wait()
+            .unwrap()
+    };
+    let mut total = 0;
+    for round in 0..6 {
+        let gate = Arc::new(Barrier::new(2));
+        let racers: Vec<_> = [("a", Arc::clone(&a)), ("b", Arc::clone(&b))]
+            .into_iter()
+            .map(|(node, store)| {
+                let gate = Arc::clone(&gate);
+                std::thread::spawn(move || {
+                    gate.wait();
+                    claim(&store, node)
+                })
+            })
+            .collect();
+        let started: Vec<_> = racers.into_iter().flat_map(|r| r.join().unwrap()).collect();
+        let running = a.queue_depths(100).unwrap()[0].running;
+        assert!(running <= 3, "round {round}: {running} running, limit 3");
+        total += started.len();
+        // One task ends on each node that has one: its slot is free again.
+        for t in started.iter().take(2) {
+            a.release_queued(&t.execution_arn, t.task_id)
+                .wait()
+                .unwrap();
+        }
+    }
+    assert!(total > 3, "slots were freed and taken again ({total})");
+    let depth = &b.queue_depths(100).unwrap()[0];
+    assert!(depth.running <= 3, "{depth:?}");
+}
