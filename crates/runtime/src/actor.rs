@@ -129,6 +129,13 @@ pub(crate) fn execution_state(
             Some(crate::redrive::NOT_REDRIVABLE.to_string()),
             Some("Execution is SUCCEEDED and cannot be redriven".to_string()),
         ),
+        // A child of a map run is redriven with its map run (AWS's
+        // REDRIVABLE_BY_MAP_RUN); its machine is `<machine>/<label>`, a name
+        // no state machine of one's own can have.
+        _ if crate::map_run::is_child_machine(&execution.context.state_machine_arn) => (
+            Some(crate::redrive::REDRIVABLE_BY_MAP_RUN.to_string()),
+            None,
+        ),
         _ => (Some(crate::redrive::REDRIVABLE.to_string()), None),
     };
     Ok(ExecutionState {

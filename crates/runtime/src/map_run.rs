@@ -143,6 +143,14 @@ fn vec_items(items: Vec<Value>, cursor: Option<&Value>) -> Box<dyn ItemStream> {
     Box::new(VecItems { items, next: skip })
 }
 
+/// Whether `state_machine_arn` is a map run's children's machine
+/// (`…:stateMachine:<machine>/<label>`: `/` is not allowed in a name).
+pub fn is_child_machine(state_machine_arn: &str) -> bool {
+    state_machine_arn
+        .rsplit_once(":stateMachine:")
+        .is_some_and(|(_, name)| name.contains('/'))
+}
+
 /// The wake-ups of running drivers, by map run ARN ([`Runtime::update_map_run`]).
 #[derive(Default)]
 pub(crate) struct Drivers {

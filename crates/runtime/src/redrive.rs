@@ -19,6 +19,8 @@ pub const MAX_OPEN_MS: i64 = 365 * 24 * 3600 * 1000;
 /// `redriveStatus` values.
 pub const REDRIVABLE: &str = "REDRIVABLE";
 pub const NOT_REDRIVABLE: &str = "NOT_REDRIVABLE";
+/// A map run's child: redriven by redriving its parent.
+pub const REDRIVABLE_BY_MAP_RUN: &str = "REDRIVABLE_BY_MAP_RUN";
 
 /// Why `record` cannot be redriven now, in AWS's words; `None` if it can.
 /// `machine` is its state machine (`None` once deleted); `history_len` is the
@@ -50,6 +52,12 @@ pub fn refusal(
             return Some("Execution is SUCCEEDED and cannot be redriven".into())
         }
         ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted => {}
+    }
+    if record.map_run_arn.is_some() {
+        return Some(
+            "Execution is a child of a Map Run and is redriven by redriving its parent execution"
+                .into(),
+        );
     }
     if history_len >= history_limit.saturating_sub(1) {
         return Some("Execution history event limit exceeded".into());

@@ -620,6 +620,16 @@ async fn a_redrive_reruns_only_the_children_that_failed() {
         .map(|k| k.0.clone())
         .collect();
     let never_started = 6 - first_round.len();
+    // A failed child is redriven through its parent, not on its own.
+    let failed_child = rt.describe_execution(&not_succeeded[0]).unwrap();
+    assert_eq!(
+        failed_child.state.redrive_status.as_deref(),
+        Some("REDRIVABLE_BY_MAP_RUN")
+    );
+    assert!(matches!(
+        rt.redrive_execution(&not_succeeded[0]).await,
+        Err(statecraft_runtime::Error::ExecutionNotRedrivable(_))
+    ));
     let calls_before = work.calls.load(Ordering::SeqCst);
     rt.redrive_execution(&parent).await.unwrap();
     let done = finished(&rt, &parent, Duration::from_secs(60)).await;
