@@ -6,7 +6,8 @@
 //! still describes it. A server killed (`kill -9`) while executions wait on
 //! timers is replaced by another on the same database, which completes each
 //! of them once with a gap-free history. A store URL that cannot be reached
-//! stops the server at start with a message naming the store.
+//! stops the server at start with a message naming the store. Two nodes run
+//! a one-time schedule (kept in the database's schedules table) once.
 
 #[path = "../../store/tests/support/pg.rs"]
 mod pg;
@@ -360,4 +361,105 @@ fn an_unreachable_store_stops_the_server_with_a_message_naming_it() {
     );
     assert!(!stderr.contains("hunter2"), "password shown: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (UTC) of `secs` since the epoch: an `at()` time.
+fn utc(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rest = secs % 86_400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
+/// A REST call of EventBridge Scheduler's API (unsigned: no credentials
+/// are configured); returns status and body.
+fn scheduler(port: u16, method: &str, path: &str, body: &Value) -> (u16, String) {
+    let body = body.to_string();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    http(port, &request).unwrap_or_else(|| panic!("{method} {path}: no HTTP answer"))
+}
+
+/// The scheduler on PostgreSQL, end to end: a schedule created through one
+/// node is stored in the database's schedules table, read back through the
+/// other, and its `at()` time starts exactly one execution although both
+/// nodes run the scheduler.
+#[test]
+fn two_nodes_on_postgres_run_a_one_time_schedule_once() {
+    let url = pg::fresh_database("schedules");
+    let (dir_a, dir_b) = (scratch("pg-sched-a"), scratch("pg-sched-b"));
+    let a = Server::start(&url, &dir_a);
+    let b = Server::start(&url, &dir_b);
+    let created = call(
+        a.port,
+        "CreateStateMachine",
+        &json!({
+            "name": "scheduled",
+            "definition": r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+            "roleArn": "arn:aws:iam::123456789012:role/r"
+        }),
+    );
+    let machine = created["stateMachineArn"].as_str().expect("a machine ARN");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (status, text) = scheduler(
+        b.port,
+        "POST",
+        "/schedules/once",
+        &json!({
+            "ScheduleExpression": format!("at({})", utc(now + 3)),
+            "ScheduleExpressionTimezone": "UTC",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {"Arn": machine, "RoleArn": "arn:aws:iam::123456789012:role/r",
+                       "Input": "{\"from\":\"schedule\"}"}
+        }),
+    );
+    assert_eq!(status, 200, "CreateSchedule: {text}");
+    let (status, text) = scheduler(a.port, "GET", "/schedules/once", &json!({}));
+    assert_eq!(status, 200, "GetSchedule on the other node: {text}");
+    assert!(text.contains(machine), "{text}");
+    let list = |port: u16| {
+        call(port, "ListExecutions", &json!({"stateMachineArn": machine}))["executions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while list(a.port).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the schedule started nothing: {}\n{}",
+            a.log(),
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Both nodes have looked at the due time several times by now.
+    std::thread::sleep(Duration::from_secs(3));
+    let runs = list(b.port);
+    assert_eq!(runs.len(), 1, "one execution for one due time: {runs:?}");
+    let arn = runs[0]["executionArn"].as_str().expect("an ARN");
+    let described = call(b.port, "DescribeExecution", &json!({"executionArn": arn}));
+    assert_eq!(described["input"], "{\"from\":\"schedule\"}");
+    a.stop();
+    b.stop();
 }
