@@ -1344,4 +1344,40 @@ fn map_runs_are_recorded_updated_and_listed(store: &dyn Store) {
         .unwrap()
         .unwrap();
     assert_eq!(child.parent_arn.as_deref(), Some(parent.as_str()));
+
+    // Retention takes a finished parent's map runs with it.
+    let old_parent = exec_arn("map-parent-finished");
+    store
+        .create_execution(
+            new_execution(&old_parent, SM, 1_000),
+            first_transition(&old_parent),
+        )
+        .wait()
+        .unwrap();
+    let mut done = running_state("s2");
+    done.status = ExecutionStatus::Succeeded;
+    done.stop_date_ms = Some(2_000);
+    store
+        .commit(Transition {
+            execution_arn: old_parent.clone(),
+            expected_version: 1,
+            state: done,
+            events: vec![event(2, EventType::ExecutionSucceeded)],
+            timers: vec![],
+            tasks: vec![],
+        })
+        .wait()
+        .unwrap();
+    let mut old_run = new("old", 1_500);
+    old_run.execution_arn = old_parent.clone();
+    let old_run = store
+        .create_map_run(old_run, revision(&child_machine, "rev-map-run-old", "{}"))
+        .wait()
+        .unwrap();
+    let deleted = store.delete_finished_before(3_000, 10_000).wait().unwrap();
+    if deleted > 0 {
+        assert_eq!(store.get_execution(&old_parent).unwrap(), None);
+        assert_eq!(store.get_map_run(&old_run.arn).unwrap(), None);
+        assert!(store.get_map_run(&first.arn).unwrap().is_some());
+    }
 }

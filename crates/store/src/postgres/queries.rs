@@ -1368,6 +1368,7 @@ pub(crate) fn delete_finished_before(db: &mut Db, before_ms: i64, limit: u32) ->
         "DELETE FROM timers WHERE execution_id = ANY($1)",
         "DELETE FROM tasks WHERE execution_id = ANY($1)",
         "DELETE FROM inbox WHERE execution_id = ANY($1)",
+        "DELETE FROM map_runs WHERE execution_arn IN (SELECT arn FROM executions WHERE id = ANY($1))",
         "DELETE FROM executions WHERE id = ANY($1)",
     ] {
         db.execute(sql, &[&ids])?;

@@ -1,5 +1,5 @@
 //! Retention for SQLite: removes finished executions (and their history,
-//! timers and tasks) that stopped before a cut-off, a few at a time.
+//! timers, tasks and map runs) that stopped before a cut-off, a few at a time.
 //!
 //! Runs as one write on the group-commit writer, so it never races the hot
 //! path's transitions; `limit` keeps each such write small so a batch that
@@ -29,6 +29,7 @@ pub(crate) fn delete_finished_before(conn: &Connection, before_ms: i64, limit: u
             "DELETE FROM timers WHERE execution_id = ?1",
             "DELETE FROM tasks WHERE execution_id = ?1",
             "DELETE FROM inbox WHERE execution_id = ?1",
+            "DELETE FROM map_runs WHERE execution_arn = (SELECT arn FROM executions WHERE id = ?1)",
             "DELETE FROM executions WHERE id = ?1",
         ] {
             conn.prepare_cached(sql)?.execute(params![id])?;
