@@ -80,6 +80,13 @@ fn enqueue(
 
 fn claim(db: &mut Db, c: &QueueClaim) -> Result<Vec<QueuedTask>> {
     lock_queue(db, &c.queue)?;
+    // Turns of executions with nothing left in the queue (they ended, or
+    // were stopped, with tasks still queued) are forgotten.
+    db.execute(
+        "DELETE FROM queue_turns WHERE queue = $1 AND NOT EXISTS (SELECT 1 FROM tasks t \
+         WHERE t.execution_id = queue_turns.execution_id AND t.queue = $1)",
+        &[&c.queue],
+    )?;
     let running: i64 = db
         .query_one(
             "SELECT COUNT(*) FROM tasks t JOIN executions e ON e.id = t.execution_id \

@@ -66,6 +66,13 @@ fn enqueue(
 }
 
 fn claim(conn: &Connection, c: &QueueClaim) -> Result<Vec<QueuedTask>> {
+    // Turns of executions with nothing left in the queue (they ended, or
+    // were stopped, with tasks still queued) are forgotten.
+    conn.prepare_cached(
+        "DELETE FROM queue_turns WHERE queue = ?1 AND NOT EXISTS (SELECT 1 FROM tasks t \
+         WHERE t.execution_id = queue_turns.execution_id AND t.queue = ?1)",
+    )?
+    .execute([&c.queue])?;
     let running: i64 = conn
         .prepare_cached(
             "SELECT COUNT(*) FROM tasks t JOIN executions e ON e.id = t.execution_id \
