@@ -30,43 +30,40 @@ use crate::{
     retry, Command, Event, Execution, Machine, RedriveError, Status, Step, TaskId, TimerId,
 };
 
-/// The largest payload (state output, as JSON text) AWS accepts: 256 KiB.
-pub(crate) const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
-
 /// `States.DataLimitExceeded` (not among the ASL-reserved names of the
 /// types crate, but raised by AWS).
 pub(crate) const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 
-/// AWS's limits on variables: one variable, one `Assign`, and everything an
-/// execution (or a branch/iteration scope) holds.
-pub(crate) const MAX_VARIABLE_BYTES: usize = 256 * 1024;
-pub(crate) const MAX_ASSIGN_BYTES: usize = 256 * 1024;
-pub(crate) const MAX_VARIABLES_TOTAL_BYTES: usize = 10 * 1024 * 1024;
-
-/// Checks an `Assign` against the variable size limits before it is applied.
+/// Checks an `Assign` against the variable size limits before it is
+/// applied: `limit` ([`crate::Limits::variables_bytes`], AWS's 256 KiB by
+/// default) for one variable and for one `Assign`, and
+/// [`crate::VARIABLES_TOTAL_FACTOR`] times it for everything an execution
+/// (or a branch/iteration scope) holds.
 pub(crate) fn check_variable_sizes(
     state: &str,
     assigned: &Map<String, Value>,
     current: &Variables,
+    limit: usize,
 ) -> Result<(), Failure> {
+    let total_limit = limit.saturating_mul(crate::VARIABLES_TOTAL_FACTOR);
     let mut assign_total = 0usize;
     for (name, value) in assigned {
         let size = history::text_len(value);
-        if size > MAX_VARIABLE_BYTES {
+        if size > limit {
             return Err(Failure::new(
                 DATA_LIMIT_EXCEEDED,
                 format!(
-                    "The state '{state}' assigned the variable '{name}' a value of {size} bytes, more than the limit of {MAX_VARIABLE_BYTES} bytes for one variable."
+                    "The state '{state}' assigned the variable '{name}' a value of {size} bytes, more than the limit of {limit} bytes for one variable."
                 ),
             ));
         }
         assign_total += size;
     }
-    if assign_total > MAX_ASSIGN_BYTES {
+    if assign_total > limit {
         return Err(Failure::new(
             DATA_LIMIT_EXCEEDED,
             format!(
-                "The state '{state}' assigned {assign_total} bytes of variables in one Assign, more than the limit of {MAX_ASSIGN_BYTES} bytes."
+                "The state '{state}' assigned {assign_total} bytes of variables in one Assign, more than the limit of {limit} bytes."
             ),
         ));
     }
@@ -75,11 +72,11 @@ pub(crate) fn check_variable_sizes(
         .filter(|(k, _)| !assigned.contains_key(*k))
         .map(|(_, v)| history::text_len(v))
         .sum();
-    if kept + assign_total > MAX_VARIABLES_TOTAL_BYTES {
+    if kept + assign_total > total_limit {
         return Err(Failure::new(
             DATA_LIMIT_EXCEEDED,
             format!(
-                "The state '{state}' would raise the variables held by this execution to {} bytes, more than the limit of {MAX_VARIABLES_TOTAL_BYTES} bytes.",
+                "The state '{state}' would raise the variables held by this execution to {} bytes, more than the limit of {total_limit} bytes.",
                 kept + assign_total
             ),
         ));
@@ -532,7 +529,12 @@ impl<'a> Run<'a> {
         assigned: Option<Map<String, Value>>,
     ) -> Flow {
         if let Some(assigned) = &assigned {
-            if let Err(failure) = check_variable_sizes(&node.state.name, assigned, &f.vars) {
+            if let Err(failure) = check_variable_sizes(
+                &node.state.name,
+                assigned,
+                &f.vars,
+                self.m.limits.variables_bytes,
+            ) {
                 return Flow::Fail {
                     failure,
                     state: node.index,
@@ -547,12 +549,13 @@ impl<'a> Run<'a> {
             } else {
                 history::text(&output)
             };
+            let limit = self.m.limits.payload_bytes;
             let size = match &text {
                 Value::String(s) => s.len(),
-                _ if history::text_len_bound(&output) <= MAX_PAYLOAD_BYTES => 0,
+                _ if history::text_len_bound(&output) <= limit => 0,
                 _ => history::text_len(&output),
             };
-            if size > MAX_PAYLOAD_BYTES {
+            if size > limit {
                 return Flow::Fail {
                     failure: Failure::new(
                         DATA_LIMIT_EXCEEDED,
@@ -1577,6 +1580,7 @@ mod tests {
         let limits = Limits {
             history_events: 1_000,
             steps_per_turn: Some(50),
+            ..Limits::default()
         };
         let (m, mut x, step) = start(limits);
         assert!(step.yielded);
@@ -1611,6 +1615,7 @@ mod tests {
         let limits = Limits {
             history_events: 1_000_000,
             steps_per_turn: Some(100),
+            ..Limits::default()
         };
         let (m, mut x, step) = start(limits);
         assert!(step.yielded);

@@ -155,10 +155,34 @@ pub struct Limits {
     /// [`Step::yielded`] set; the caller then delivers [`Event::Continue`]
     /// when it sees fit. `None`: run until blocked or finished.
     pub steps_per_turn: Option<u32>,
+    /// The largest state output (as JSON text) an execution may produce;
+    /// a larger one fails the state with `States.DataLimitExceeded`, as on
+    /// AWS. Also the size of a Map batch's input at most.
+    pub payload_bytes: usize,
+    /// The largest value one variable may be assigned, and the most one
+    /// `Assign` may assign in all; an execution (or a branch or iteration
+    /// scope) may hold [`VARIABLES_TOTAL_FACTOR`] times as much. Beyond
+    /// them `States.DataLimitExceeded`, as on AWS.
+    pub variables_bytes: usize,
+    /// The most items an inline Map state may iterate over; `None` (AWS's
+    /// behaviour): no count of its own, the payload and history limits
+    /// bound it. Beyond it the state fails with `States.DataLimitExceeded`.
+    pub map_inline_items: Option<u64>,
 }
 
 /// AWS's quota of history events per standard execution.
 pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+/// AWS's quota of one payload (execution input, state output, task result):
+/// 256 KiB.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// AWS's quota of one variable and of one `Assign`: 256 KiB.
+pub const MAX_VARIABLE_BYTES: usize = 256 * 1024;
+
+/// How many times [`Limits::variables_bytes`] the variables an execution
+/// holds may total: 40, AWS's 10 MiB at its 256 KiB.
+pub const VARIABLES_TOTAL_FACTOR: usize = 40;
 
 /// The cause of the `States.Runtime` failure of an execution that reached
 /// its history limit, in AWS's words.
@@ -171,6 +195,9 @@ impl Default for Limits {
         Limits {
             history_events: MAX_HISTORY_EVENTS,
             steps_per_turn: None,
+            payload_bytes: MAX_PAYLOAD_BYTES,
+            variables_bytes: MAX_VARIABLE_BYTES,
+            map_inline_items: None,
         }
     }
 }

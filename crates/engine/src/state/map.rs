@@ -117,6 +117,21 @@ impl Run<'_> {
                 return self.handle_failure(f, node, active, failure);
             }
         };
+        // The operator's cap on an inline Map's items ([limits]
+        // map_inline_items; AWS has none of its own).
+        if let Some(cap) = self.m.limits.map_inline_items {
+            if m.mode != MapMode::Distributed && items.len() as u64 > cap {
+                let failure = Failure::new(
+                    crate::exec::DATA_LIMIT_EXCEEDED,
+                    format!(
+                        "The Map state '{}' has {} items, more than the limit of {cap} items of an inline Map.",
+                        node.state.name,
+                        items.len()
+                    ),
+                );
+                return self.handle_failure(f, node, active, failure);
+            }
+        }
         // AWS resolves MaxConcurrency before it starts the map and the
         // tolerated failures after (recorded in the corpus).
         let settings = if jsonata {
