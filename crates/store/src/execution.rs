@@ -543,6 +543,17 @@ pub trait ExecutionStore: Send + Sync {
         Pending::ready(Ok(0))
     }
 
+    /// Name reuse: deletes the execution `arn`, with its history, timers
+    /// and tasks, if it is finished (not active) and stopped before
+    /// `stopped_before_ms`, so that a new execution may take its name.
+    /// `false` when it does not exist or does not qualify.
+    fn delete_finished_execution(&self, arn: &str, stopped_before_ms: i64) -> Pending<bool> {
+        let _ = (arn, stopped_before_ms);
+        Pending::ready(Err(crate::Error::Backend(
+            "this store cannot delete executions to reuse their names".into(),
+        )))
+    }
+
     /// Group-commit counters (zero for stores without a batching writer).
     fn commit_stats(&self) -> CommitStats {
         CommitStats::default()

@@ -26,6 +26,7 @@ pub fn run_all(store: &dyn Store) {
     tags(store);
     activities(store);
     executions_start_idempotently(store);
+    a_finished_name_is_freed_only_after_its_window(store);
     transitions_commit_everything_or_nothing(store);
     history_pages_forward_and_backward(store);
     listing_executions_filters_and_pages(store);
@@ -350,6 +351,60 @@ fn executions_start_idempotently(store: &dyn Store) {
     assert_eq!(e.input, "{\"a\":1}");
     let h = store.history(&arn, &HistoryQuery::default()).unwrap();
     assert_eq!(h.items.len(), 1, "the duplicate start wrote no history");
+}
+
+/// Name reuse ([limits] execution_name_reuse_days): a finished execution
+/// stopped before the cut-off is deleted whole, so its name can start again;
+/// a running one, or one stopped since, is kept.
+fn a_finished_name_is_freed_only_after_its_window(store: &dyn Store) {
+    let arn = exec_arn("reused-name");
+    seed_execution(store, &arn);
+    assert_eq!(
+        store.delete_finished_execution(&arn, i64::MAX).wait(),
+        Ok(false),
+        "a running execution is never freed"
+    );
+    let mut done = running_state("s2");
+    done.status = ExecutionStatus::Succeeded;
+    done.stop_date_ms = Some(5_000);
+    store
+        .commit(Transition {
+            execution_arn: arn.clone(),
+            expected_version: 1,
+            state: done,
+            events: vec![event(2, EventType::ExecutionSucceeded)],
+            timers: vec![],
+            tasks: vec![],
+        })
+        .wait()
+        .unwrap();
+    assert_eq!(
+        store.delete_finished_execution(&arn, 5_000).wait(),
+        Ok(false)
+    );
+    assert!(store.get_execution(&arn).unwrap().is_some());
+    assert_eq!(
+        store.delete_finished_execution(&arn, 5_001).wait(),
+        Ok(true)
+    );
+    assert_eq!(store.get_execution(&arn).unwrap(), None);
+    assert!(matches!(
+        store.history(&arn, &HistoryQuery::default()),
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(
+        store.delete_finished_execution(&arn, i64::MAX).wait(),
+        Ok(false),
+        "nothing left to free"
+    );
+    // The name starts afresh, with a history of its own.
+    let created = store
+        .create_execution(new_execution(&arn, SM, 9_000), first_transition(&arn))
+        .wait()
+        .unwrap();
+    assert!(matches!(created, Created::New));
+    let h = store.history(&arn, &HistoryQuery::default()).unwrap();
+    assert_eq!(h.items.len(), 1);
 }
 
 fn transitions_commit_everything_or_nothing(store: &dyn Store) {

@@ -1376,6 +1376,32 @@ pub(crate) fn delete_finished_before(db: &mut Db, before_ms: i64, limit: u32) ->
     Ok(ids.len() as u64)
 }
 
+/// Name reuse: deletes the execution `arn` and everything that hangs off
+/// it if it is not active and stopped before `before_ms`. Whether it did.
+pub(crate) fn delete_finished_execution(db: &mut Db, arn: &str, before_ms: i64) -> Result<bool> {
+    let rows = db.query(
+        "SELECT id FROM executions WHERE arn = $1 \
+         AND status NOT IN ('RUNNING', 'PENDING_REDRIVE') \
+         AND stop_date_ms IS NOT NULL AND stop_date_ms < $2 FOR UPDATE",
+        &[&arn, &before_ms],
+    )?;
+    let Some(row) = rows.first() else {
+        return Ok(false);
+    };
+    let id: i64 = row.try_get(0)?;
+    for sql in [
+        "DELETE FROM history WHERE execution_id = $1",
+        "DELETE FROM timers WHERE execution_id = $1",
+        "DELETE FROM tasks WHERE execution_id = $1",
+        "DELETE FROM inbox WHERE execution_id = $1",
+        "DELETE FROM executions WHERE id = $1",
+    ] {
+        db.execute(sql, &[&id])?;
+    }
+    db.execute("DELETE FROM map_runs WHERE execution_arn = $1", &[&arn])?;
+    Ok(true)
+}
+
 /// Records an inbox event for a running execution and wakes its owner;
 /// `false` when it is not running (or does not exist).
 pub(crate) fn post_event(db: &mut Db, arn: &str, event: &str, now_ms: i64) -> Result<bool> {

@@ -716,6 +716,11 @@ impl ExecutionStore for SqliteStore {
         self.write(move |c| retention::delete_finished_before(c, before_ms, limit))
     }
 
+    fn delete_finished_execution(&self, arn: &str, stopped_before_ms: i64) -> Pending<bool> {
+        let arn = arn.to_string();
+        self.write(move |c| retention::delete_finished_execution(c, &arn, stopped_before_ms))
+    }
+
     fn commit_stats(&self) -> CommitStats {
         self.stats.snapshot()
     }

@@ -38,6 +38,44 @@ pub(crate) fn delete_finished_before(conn: &Connection, before_ms: i64, limit: u
     Ok(ids.len() as u64)
 }
 
+/// Deletes the execution `arn` and everything that hangs off it if it is
+/// not active and stopped before `before_ms` (a name reused after AWS's
+/// window). Whether it did.
+pub(crate) fn delete_finished_execution(
+    conn: &Connection,
+    arn: &str,
+    before_ms: i64,
+) -> Result<bool> {
+    let id: Option<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM executions WHERE arn = ?1 \
+             AND status NOT IN ('RUNNING', 'PENDING_REDRIVE') \
+             AND stop_date_ms IS NOT NULL AND stop_date_ms < ?2",
+        )?
+        .query_map(params![arn, before_ms], |r| r.get(0))?
+        .next()
+        .transpose()?;
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    for sql in [
+        "DELETE FROM history WHERE execution_id = ?1",
+        "DELETE FROM timers WHERE execution_id = ?1",
+        "DELETE FROM tasks WHERE execution_id = ?1",
+        "DELETE FROM inbox WHERE execution_id = ?1",
+        "DELETE FROM map_runs WHERE execution_arn = ?2",
+        "DELETE FROM executions WHERE id = ?1",
+    ] {
+        let mut stmt = conn.prepare_cached(sql)?;
+        if sql.contains("?2") {
+            stmt.execute(params![id, arn])?;
+        } else {
+            stmt.execute(params![id])?;
+        }
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use statecraft_types::{EventType, HistoryEvent};
