@@ -643,6 +643,13 @@ impl Driver {
         };
         let mut page = PageRequest::first(1000);
         let mut redrive = Vec::new();
+        // Each redrive of the map run redrives a failed child once: a child
+        // redriven as often as the run has been failed again in this round
+        // (a restart came before the parent heard).
+        let run_redrives = match self.inner.store.get_map_run(&self.spec.map_run_arn) {
+            Ok(Some(run)) => run.redrive_count,
+            _ => 0,
+        };
         loop {
             let got = self
                 .inner
@@ -666,7 +673,12 @@ impl Driver {
                         self.executions.succeeded += 1;
                         self.items.succeeded += 1;
                     }
-                    s if status_failed(s) && self.spec.redrive => redrive.push((n, child.arn)),
+                    s if status_failed(s)
+                        && self.spec.redrive
+                        && child.redrive_count < run_redrives =>
+                    {
+                        redrive.push((n, child.arn))
+                    }
                     _ => {
                         self.executions.failed += 1;
                         self.items.failed += 1;
