@@ -73,7 +73,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 pub use error::{Error, Result};
 pub use express::{SyncExecution, SyncStatus};
 pub use integration::{Integration, Integrations, TaskContext, TaskFuture, TaskOutcome};
-pub use limits::{Limits, StartRate};
+pub use limits::{Clock, Limits, StartRate, SystemClock, DEFAULT_NAME_REUSE_DAYS};
 pub use statecraft_store::{Execution as ExecutionRecord, ExecutionStatus};
 
 use crate::actor::Msg;
@@ -204,6 +204,8 @@ pub(crate) struct Inner {
     pause_on_failure: Mutex<std::collections::HashSet<String>>,
     /// The map-run drivers running here ([`Runtime::update_map_run`] wakes them).
     map_run_drivers: map_run::Drivers,
+    /// The time name reuse is judged by ([`Runtime::set_clock`]).
+    clock: Mutex<Arc<dyn Clock>>,
 }
 
 impl Runtime {
@@ -346,6 +348,7 @@ impl Runtime {
             start_gate: tokio::sync::Mutex::new(()),
             pause_on_failure: Mutex::new(std::collections::HashSet::new()),
             map_run_drivers: map_run::Drivers::default(),
+            clock: Mutex::new(Arc::new(SystemClock)),
         });
         // Fired timers become events of their executions. The loop holds a
         // weak reference so that dropping every Runtime ends it.
@@ -390,6 +393,22 @@ impl Runtime {
     /// opening the runtime).
     pub fn set_started_later(&self, started_later: Vec<String>) {
         self.inner.machines.set_started_later(started_later);
+    }
+
+    /// The limits this runtime enforces (the server sizes its requests by
+    /// [`Limits::payload_bytes`]).
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Sets the clock that [`Limits::execution_name_reuse_days`] is judged
+    /// by (a test's virtual clock; the system clock otherwise).
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) {
+        *self
+            .inner
+            .clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = clock;
     }
 
     /// This node's name in execution leases.
@@ -602,6 +621,13 @@ impl Runtime {
         inner.start_bucket.take()?;
         let resolved = inner.resolve(&request.target_arn)?;
         let input_text = request.input.clone().unwrap_or_else(|| "{}".into());
+        if input_text.len() > inner.limits.payload_bytes {
+            return Err(Error::InvalidExecutionInput(format!(
+                "The input is {} bytes, more than the limit of {} bytes.",
+                input_text.len(),
+                inner.limits.payload_bytes
+            )));
+        }
         let input: Value = serde_json::from_str(&input_text)
             .map_err(|e| Error::InvalidExecutionInput(e.to_string()))?;
         let _slot = self.open_slot().await?;
@@ -659,16 +685,35 @@ impl Runtime {
         let lease_until = now.saturating_add(inner.lease_ms);
         let observed = observe::before_commit(inner.store.as_ref(), &plan.transition);
         let runs = inner.runs_executions.load(Ordering::Relaxed);
-        let created = if runs {
-            inner
-                .store
-                .create_leased_execution(new, plan.transition, &inner.node_id, lease_until)
-                .await?
-        } else {
-            // Committed without a lease: a worker node claims it and runs
-            // it from this first transition (timers and tasks included).
-            inner.store.create_execution(new, plan.transition).await?
+        let create = |new: NewExecution, transition: statecraft_store::Transition| async move {
+            if runs {
+                inner
+                    .store
+                    .create_leased_execution(new, transition, &inner.node_id, lease_until)
+                    .await
+            } else {
+                // Committed without a lease: a worker node claims it and runs
+                // it from this first transition (timers and tasks included).
+                inner.store.create_execution(new, transition).await
+            }
         };
+        let mut created = create(new.clone(), plan.transition.clone()).await?;
+        // A finished execution's name is free again once it stopped longer
+        // ago than the reuse window: the old execution goes, this one starts.
+        if let Created::Existing(e) = &created {
+            let now = inner.clock().now_ms();
+            let free_before = inner.limits.names_free_before(now);
+            if e.state
+                .stop_date_ms
+                .is_some_and(|stopped| stopped < free_before)
+                && inner
+                    .store
+                    .delete_finished_execution(&execution_arn, free_before)
+                    .await?
+            {
+                created = create(new, plan.transition).await?;
+            }
+        }
         match created {
             Created::New => {
                 observed.committed(&execution_arn);
@@ -1076,6 +1121,15 @@ pub(crate) struct Resolved {
 }
 
 impl Inner {
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(
+            &self
+                .clock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
     fn check_running(&self) -> Result<()> {
         if self.shutting_down.load(Ordering::Acquire) {
             Err(Error::Shutdown)

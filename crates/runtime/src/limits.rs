@@ -24,6 +24,20 @@ pub struct Limits {
     /// StartExecution's rate limit; beyond it `ThrottlingException`.
     /// `None`: no limit.
     pub start_rate: Option<StartRate>,
+    /// The largest payload: an execution's input (StartExecution, a
+    /// restart), a state's output or task result, SendTaskSuccess's output.
+    /// AWS's 256 KiB by default.
+    pub payload_bytes: usize,
+    /// The largest variable, and the most one `Assign` assigns (the
+    /// execution's variables may hold 40 times as much); AWS's 256 KiB.
+    pub variables_bytes: usize,
+    /// The most items of an inline Map; `None` (AWS): no count of its own.
+    pub map_inline_items: Option<u64>,
+    /// How many days after it stopped a finished execution keeps its name:
+    /// StartExecution with the name is `ExecutionAlreadyExists` until then,
+    /// and afterwards replaces the old execution (its history goes with
+    /// it). AWS's 90.
+    pub execution_name_reuse_days: u32,
 }
 
 /// A token bucket: `burst` starts at once, refilled at `per_second`.
@@ -45,9 +59,18 @@ impl Default for Limits {
             steps_per_turn: DEFAULT_STEPS_PER_TURN,
             open_executions: None,
             start_rate: None,
+            payload_bytes: statecraft_engine::MAX_PAYLOAD_BYTES,
+            variables_bytes: statecraft_engine::MAX_VARIABLE_BYTES,
+            map_inline_items: None,
+            execution_name_reuse_days: DEFAULT_NAME_REUSE_DAYS,
         }
     }
 }
+
+/// AWS's window before a finished execution's name may be used again.
+pub const DEFAULT_NAME_REUSE_DAYS: u32 = 90;
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl Limits {
     /// What the engine enforces per execution.
@@ -55,7 +78,33 @@ impl Limits {
         statecraft_engine::Limits {
             history_events: self.history_events.max(2),
             steps_per_turn: Some(self.steps_per_turn.max(1)),
+            payload_bytes: self.payload_bytes,
+            variables_bytes: self.variables_bytes,
+            map_inline_items: self.map_inline_items,
         }
+    }
+
+    /// The stop dates before which a finished execution's name is free
+    /// again, at `now_ms`.
+    pub(crate) fn names_free_before(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_sub(i64::from(self.execution_name_reuse_days).saturating_mul(DAY_MS))
+    }
+}
+
+/// Where the runtime reads the time it judges name reuse by; the system
+/// clock unless a test sets another ([`crate::Runtime::set_clock`]).
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The real time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        crate::host::now_ms()
     }
 }
 

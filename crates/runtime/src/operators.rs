@@ -127,8 +127,9 @@ pub const SYSTEM_ACTOR: &str = "statecraft";
 /// The tag that turns on pause on failure for one state machine.
 pub const ON_FAILURE_TAG: &str = "statecraft:onFailure";
 
-/// The largest input a restart accepts, as StartExecution's (256 KiB).
-pub const MAX_INPUT_BYTES: usize = 262_144;
+/// The largest input a restart accepts by default, as StartExecution's
+/// (AWS's 256 KiB; [`crate::Limits::payload_bytes`] in a runtime).
+pub const MAX_INPUT_BYTES: usize = statecraft_engine::MAX_PAYLOAD_BYTES;
 
 /// RestartExecution's request.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -403,7 +404,7 @@ impl crate::Runtime {
             )));
         }
         let (input, edited) = match &r.input {
-            Some(text) => (parse_input(text)?, true),
+            Some(text) => (parse_input_within(text, inner.limits.payload_bytes)?, true),
             None => match state_input(store.as_ref(), arn, &r.from_state)? {
                 Some(v) => (v, false),
                 None => {
@@ -519,9 +520,14 @@ impl crate::Inner {
 
 /// Parses a restart's input: JSON text of at most [`MAX_INPUT_BYTES`].
 pub fn parse_input(text: &str) -> Result<Value> {
-    if text.len() > MAX_INPUT_BYTES {
+    parse_input_within(text, MAX_INPUT_BYTES)
+}
+
+/// [`parse_input`] with the runtime's payload limit `max`.
+pub fn parse_input_within(text: &str, max: usize) -> Result<Value> {
+    if text.len() > max {
         return Err(Error::InvalidExecutionInput(format!(
-            "the input is {} bytes; at most {MAX_INPUT_BYTES} bytes are allowed",
+            "the input is {} bytes; at most {max} bytes are allowed",
             text.len()
         )));
     }
