@@ -104,6 +104,14 @@ pub trait TaskQueueStore: Send + Sync {
         let _ = now_ms;
         Ok(Vec::new())
     }
+
+    /// Sets a pending activity task's priority (its state machine's):
+    /// GetActivityTask hands out higher priorities first, round-robin
+    /// across executions within one. Nothing to do for a task that is gone.
+    fn set_task_priority(&self, execution_arn: &str, task_id: u64, priority: i64) -> Pending<()> {
+        let _ = (execution_arn, task_id, priority);
+        Pending::ready(Ok(()))
+    }
 }
 
 /// A task that may be started: its execution's row id and ARN, the task,

@@ -206,7 +206,8 @@ fn depths(db: &mut Db, now_ms: i64) -> Result<Vec<QueueDepth>> {
 }
 
 /// GetActivityTask's claim, fair across executions: the free task of the
-/// execution served longest ago (or never), its oldest first; rows other
+/// highest priority, then of the execution served longest ago (or never),
+/// its oldest first; rows other
 /// claimers hold are skipped. The execution's turn becomes `now_ms`.
 pub(crate) fn claim_activity_task(
     db: &mut Db,
@@ -220,7 +221,8 @@ pub(crate) fn claim_activity_task(
          LEFT JOIN queue_turns q ON q.queue = t.resource AND q.execution_id = t.execution_id \
          WHERE t.resource = $1 AND t.answer IS NULL \
          AND (t.lease_owner IS NULL OR t.lease_expires_ms < $2) \
-         ORDER BY COALESCE(q.turn, 0), t.execution_id, t.task_id LIMIT 1 \
+         ORDER BY COALESCE(t.queue_priority, 0) DESC, COALESCE(q.turn, 0), \
+         t.execution_id, t.task_id LIMIT 1 \
          FOR UPDATE OF t SKIP LOCKED",
         &[&resource, &now_ms],
     )?;
@@ -278,6 +280,19 @@ impl TaskQueueStore for PostgresStore {
 
     fn queue_depths(&self, now_ms: i64) -> Result<Vec<QueueDepth>> {
         self.read(move |db| depths(db, now_ms))
+    }
+
+    fn set_task_priority(&self, execution_arn: &str, task_id: u64, priority: i64) -> Pending<()> {
+        let arn = execution_arn.to_string();
+        let task_id = i64::try_from(task_id).unwrap_or(i64::MAX);
+        self.write(move |db| {
+            db.execute(
+                "UPDATE tasks SET queue_priority = $3 WHERE task_id = $2 \
+                 AND execution_id = (SELECT id FROM executions WHERE arn = $1)",
+                &[&arn, &task_id, &priority],
+            )?;
+            Ok(())
+        })
     }
 }
 

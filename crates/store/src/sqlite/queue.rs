@@ -192,7 +192,8 @@ fn depths(conn: &Connection, now_ms: i64) -> Result<Vec<QueueDepth>> {
 }
 
 /// GetActivityTask's claim, fair across executions: the free task of the
-/// execution served longest ago (or never), its oldest first. The
+/// highest priority, then of the execution served longest ago (or never),
+/// its oldest first. The
 /// execution's turn becomes `now_ms`.
 pub(crate) fn claim_activity_task(
     conn: &Connection,
@@ -207,7 +208,8 @@ pub(crate) fn claim_activity_task(
              LEFT JOIN queue_turns q ON q.queue = t.resource AND q.execution_id = t.execution_id \
              WHERE t.resource = ?1 AND t.answer IS NULL \
              AND (t.lease_owner IS NULL OR t.lease_expires_ms < ?2) \
-             ORDER BY COALESCE(q.turn, 0), t.execution_id, t.task_id LIMIT 1",
+             ORDER BY COALESCE(t.queue_priority, 0) DESC, COALESCE(q.turn, 0), \
+             t.execution_id, t.task_id LIMIT 1",
         )?
         .query_row(params![resource, now_ms], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
@@ -263,6 +265,19 @@ impl TaskQueueStore for SqliteStore {
 
     fn queue_depths(&self, now_ms: i64) -> Result<Vec<QueueDepth>> {
         self.read(|c| depths(c, now_ms))
+    }
+
+    fn set_task_priority(&self, execution_arn: &str, task_id: u64, priority: i64) -> Pending<()> {
+        let arn = execution_arn.to_string();
+        let task_id = i64::try_from(task_id).unwrap_or(i64::MAX);
+        self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE tasks SET queue_priority = ?3 WHERE task_id = ?2 \
+                 AND execution_id = (SELECT id FROM executions WHERE arn = ?1)",
+            )?
+            .execute(params![arn, task_id, priority])?;
+            Ok(())
+        })
     }
 }
 

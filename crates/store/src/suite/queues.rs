@@ -214,6 +214,15 @@ pub(super) fn activity_tasks_go_round_robin_across_executions(store: &dyn Store)
         order.push(format!("{name}{}", t.task_id));
     }
     assert_eq!(order, ["big1", "small1", "big2", "big3"]);
+    // A task of a higher priority (its machine's) goes first.
+    let urgent = leased(store, "activity-urgent", "node-q", FAR, resource, 1);
+    store.set_task_priority(&urgent, 1, 10).wait().unwrap();
+    let (arn, _) = store
+        .claim_task(resource, "worker", 1_004, 60_000)
+        .wait()
+        .unwrap()
+        .expect("a task");
+    assert_eq!(arn, urgent, "the higher priority first");
 }
 
 /// Schedules and their groups in their own tables.
