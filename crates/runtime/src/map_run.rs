@@ -57,6 +57,9 @@ use crate::host::now_ms;
 use crate::integration::{TaskContext, TaskFuture, TaskOutcome};
 use crate::{actor, observe, Inner, Runtime};
 
+/// Children created together at most (their commits share group commits).
+const START_BATCH: u64 = 64;
+
 /// A boxed future of the map-run I/O traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -549,29 +552,37 @@ impl Driver {
             {
                 return self.end(Ok(())).await;
             }
-            while self.failure.is_none()
-                && !feed.done
-                && (self.in_flight.len() as u64) < u64::from(self.max_concurrency)
-            {
-                match self.next_child_input(&mut feed).await {
-                    Ok(Some((input, items))) => {
-                        let n = self.next_child;
-                        self.next_child += 1;
-                        self.items.total += items;
-                        self.executions.total += 1;
-                        if self.existing.remove(&n) {
-                            // Started before a restart: counted by resume.
-                            continue;
+            // Fill the window: read the inputs that fit (a few dozen at a
+            // time) and create their children together, so that their
+            // commits share the store's group commits.
+            loop {
+                let room = u64::from(self.max_concurrency)
+                    .saturating_sub(self.in_flight.len() as u64)
+                    .min(START_BATCH);
+                let mut batch = Vec::new();
+                while self.failure.is_none() && !feed.done && (batch.len() as u64) < room {
+                    match self.next_child_input(&mut feed).await {
+                        Ok(Some((input, items))) => {
+                            let n = self.next_child;
+                            self.next_child += 1;
+                            self.items.total += items;
+                            self.executions.total += 1;
+                            if self.existing.remove(&n) {
+                                // Started before a restart: counted by resume.
+                                continue;
+                            }
+                            batch.push((n, input, items));
                         }
-                        if let Err(f) = self.start_child(n, input, items).await {
-                            self.failure = Some(f);
-                        }
-                    }
-                    Ok(None) => feed.done = true,
-                    Err(f) => {
-                        self.failure = Some(f);
+                        Ok(None) => feed.done = true,
+                        Err(f) => self.failure = Some(f),
                     }
                 }
+                if batch.is_empty() {
+                    break;
+                }
+                // Started even after a failure: the cursor counts them as
+                // started, and a redrive must find them.
+                self.start_children(batch).await;
                 self.save_if_due(&feed, false).await;
             }
             if self.in_flight.is_empty() && (feed.done || self.failure.is_some()) {
@@ -826,7 +837,75 @@ impl Driver {
     }
 
     /// Starts child `n` with `input`.
-    async fn start_child(&mut self, n: u64, input: Value, items: u64) -> Result<(), Failure> {
+    /// Starts children: EXPRESS ones as in-memory tasks, STANDARD ones
+    /// created together and then awaited.
+    async fn start_children(&mut self, batch: Vec<(u64, Value, u64)>) {
+        if self.express {
+            for (n, input, items) in batch {
+                self.start_express_child(n, input, items);
+            }
+            return;
+        }
+        let mut creating = JoinSet::new();
+        for (n, input, items) in batch {
+            let (context, new) = self.child_records(n, &input);
+            let arn = new.arn.clone();
+            let create = create_standard_child(
+                Arc::clone(&self.inner),
+                Arc::clone(&self.child_machine),
+                context,
+                input,
+                new,
+            );
+            creating.spawn(async move { (n, arn, items, create.await) });
+        }
+        while let Some(joined) = creating.join_next().await {
+            let failure = match joined {
+                Ok((n, arn, items, Ok(()))) => {
+                    self.wait_for(n, arn, items);
+                    continue;
+                }
+                Ok((_, _, _, Err(f))) => f,
+                Err(e) => Failure::runtime(format!("A child could not start: {e}")),
+            };
+            if self.failure.is_none() {
+                self.failure = Some(failure);
+            }
+        }
+    }
+
+    /// Child `n`'s context and execution record.
+    fn child_records(&self, n: u64, input: &Value) -> (ExecutionContext, NewExecution) {
+        let name = self.child_name(n);
+        let arn = self.child_arn(&name);
+        let now = now_ms();
+        let context = ExecutionContext {
+            execution_arn: arn.clone(),
+            execution_name: name.clone(),
+            state_machine_arn: self.child_machine_arn.clone(),
+            state_machine_name: self.child_machine_name.clone(),
+            role_arn: self.role_arn.clone(),
+            start_time_ms: now,
+            redrive_count: 0,
+        };
+        let new = NewExecution {
+            arn,
+            state_machine_arn: self.child_machine_arn.clone(),
+            version_arn: None,
+            alias_arn: None,
+            revision_id: self.child_revision.revision_id.clone(),
+            name,
+            input: input.to_string(),
+            trace_header: None,
+            start_date_ms: now,
+            map_run_arn: Some(self.spec.map_run_arn.clone()),
+            parent_arn: Some(self.parent_arn.clone()),
+        };
+        (context, new)
+    }
+
+    /// Starts EXPRESS child `n` in memory.
+    fn start_express_child(&mut self, n: u64, input: Value, items: u64) {
         let name = self.child_name(n);
         let arn = self.child_arn(&name);
         let now = now_ms();
@@ -840,7 +919,7 @@ impl Driver {
             redrive_count: 0,
         };
         let input_text = input.to_string();
-        if self.express {
+        {
             let inner = Arc::clone(&self.inner);
             let machine = Arc::clone(&self.child_machine);
             let machine_arn = self.child_machine_arn.clone();
@@ -875,73 +954,7 @@ impl Driver {
             });
             self.executions.running += 1;
             self.items.running += items;
-            return Ok(());
         }
-        let inner = &self.inner;
-        let machine = Arc::clone(&self.child_machine);
-        let (execution, plan) = {
-            let machine = Arc::clone(&machine);
-            let host = inner.host;
-            let arn = arn.clone();
-            actor::engine_call(move || {
-                let (execution, step) =
-                    statecraft_engine::Execution::start(&machine, context, input, now, &host);
-                let plan = actor::plan(&arn, &execution, step, 0, None, now);
-                (execution, plan)
-            })
-            .await
-        };
-        let plan = plan.map_err(|e| Failure::runtime(format!("A child could not start: {e}")))?;
-        let new = NewExecution {
-            arn: arn.clone(),
-            state_machine_arn: self.child_machine_arn.clone(),
-            version_arn: None,
-            alias_arn: None,
-            revision_id: self.child_revision.revision_id.clone(),
-            name,
-            input: input_text,
-            trace_header: None,
-            start_date_ms: now,
-            map_run_arn: Some(self.spec.map_run_arn.clone()),
-            parent_arn: Some(self.parent_arn.clone()),
-        };
-        let observed = observe::before_commit(inner.store.as_ref(), &plan.transition);
-        let runs = inner
-            .runs_executions
-            .load(std::sync::atomic::Ordering::Relaxed);
-        let created = if runs {
-            let until = now.saturating_add(inner.lease_ms);
-            inner
-                .store
-                .create_leased_execution(new, plan.transition, &inner.node_id, until)
-                .await
-        } else {
-            inner.store.create_execution(new, plan.transition).await
-        }
-        .map_err(|e| Failure::runtime(format!("A child could not be recorded: {e}")))?;
-        if let Created::New = created {
-            observed.committed(&arn);
-            if runs {
-                inner
-                    .lock_fences()
-                    .insert(arn.clone(), statecraft_store::FIRST_LEASE_TOKEN);
-                if execution.is_finished() {
-                    inner.wake_waiters(&arn);
-                } else {
-                    inner.spawn_actor(actor::Actor::new(
-                        arn.clone(),
-                        machine,
-                        execution,
-                        1,
-                        None,
-                        plan.commands,
-                        None,
-                    ));
-                }
-            }
-        }
-        self.wait_for(n, arn, items);
-        Ok(())
     }
 
     /// Waits for STANDARD child `n` to end (wherever it runs: a child on
@@ -1258,6 +1271,69 @@ impl Driver {
             None => Ok((self.transformed(results), None)),
         }
     }
+}
+
+/// Creates a STANDARD child (its first step committed with the execution,
+/// leased to this node) and starts its actor. A child that exists already
+/// (started before a restart) is left as it is.
+async fn create_standard_child(
+    inner: Arc<Inner>,
+    machine: Arc<Machine>,
+    context: ExecutionContext,
+    input: Value,
+    new: NewExecution,
+) -> Result<(), Failure> {
+    let arn = new.arn.clone();
+    let now = new.start_date_ms;
+    let (execution, plan) = {
+        let machine = Arc::clone(&machine);
+        let host = inner.host;
+        let arn = arn.clone();
+        actor::engine_call(move || {
+            let (execution, step) =
+                statecraft_engine::Execution::start(&machine, context, input, now, &host);
+            let plan = actor::plan(&arn, &execution, step, 0, None, now);
+            (execution, plan)
+        })
+        .await
+    };
+    let plan = plan.map_err(|e| Failure::runtime(format!("A child could not start: {e}")))?;
+    let observed = observe::before_commit(inner.store.as_ref(), &plan.transition);
+    let runs = inner
+        .runs_executions
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let created = if runs {
+        let until = now.saturating_add(inner.lease_ms);
+        inner
+            .store
+            .create_leased_execution(new, plan.transition, &inner.node_id, until)
+            .await
+    } else {
+        inner.store.create_execution(new, plan.transition).await
+    }
+    .map_err(|e| Failure::runtime(format!("A child could not be recorded: {e}")))?;
+    if let Created::New = created {
+        observed.committed(&arn);
+        if runs {
+            inner
+                .lock_fences()
+                .insert(arn.clone(), statecraft_store::FIRST_LEASE_TOKEN);
+            if execution.is_finished() {
+                inner.wake_waiters(&arn);
+            } else {
+                inner.spawn_actor(actor::Actor::new(
+                    arn.clone(),
+                    machine,
+                    execution,
+                    1,
+                    None,
+                    plan.commands,
+                    None,
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Redrives a failed child of a map run being redriven: RedriveExecution
