@@ -239,6 +239,14 @@ struct LimitsFile {
     open_executions: Option<u64>,
     start_rate_per_second: Option<f64>,
     start_burst: Option<u32>,
+    /// Bytes of one payload (inputs, outputs, task results); docs/limits.md.
+    payload_bytes: Option<u64>,
+    /// Bytes of one variable and of one `Assign`.
+    variables_bytes: Option<u64>,
+    /// Items of an inline Map (none by default, as on AWS).
+    map_inline_items: Option<u64>,
+    /// Days a finished execution keeps its name.
+    execution_name_reuse_days: Option<u32>,
     /// `[limits.integrations."<resource or prefix>"]`: read by [`flow_limits`].
     #[serde(default)]
     integrations: std::collections::BTreeMap<String, crate::flow::LimitFile>,
@@ -313,11 +321,71 @@ fn limits_of(file: LimitsFile) -> Result<statecraft_runtime::Limits, Error> {
             })
         }
     };
+    let payload_bytes = bytes_setting(
+        "limits.payload_bytes",
+        file.payload_bytes,
+        defaults.payload_bytes,
+    )?;
+    let variables_bytes = bytes_setting(
+        "limits.variables_bytes",
+        file.variables_bytes,
+        defaults.variables_bytes,
+    )?;
+    if file.map_inline_items == Some(0) {
+        return Err(Error::Invalid {
+            setting: "limits.map_inline_items",
+            value: "0".into(),
+            why: "use 1 or more, or leave it out for no limit (AWS's)",
+        });
+    }
     Ok(statecraft_runtime::Limits {
         history_events,
         steps_per_turn,
         open_executions: file.open_executions,
         start_rate,
+        payload_bytes,
+        variables_bytes,
+        map_inline_items: file.map_inline_items,
+        execution_name_reuse_days: file
+            .execution_name_reuse_days
+            .unwrap_or(defaults.execution_name_reuse_days),
+    })
+}
+
+/// The most a byte limit may be raised to: 1 GiB. A payload is held in
+/// memory whole (several times over while it is parsed and recorded), so
+/// beyond this a single execution could exhaust the server.
+pub const MAX_RAISED_BYTES: u64 = 1 << 30;
+
+/// A byte limit of `[limits]`: at least AWS's own quota (a lower one would
+/// refuse what AWS accepts, and the API's shapes promise it), at most
+/// [`MAX_RAISED_BYTES`].
+fn bytes_setting(
+    setting: &'static str,
+    value: Option<u64>,
+    default: usize,
+) -> Result<usize, Error> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    if value < default as u64 {
+        return Err(Error::Invalid {
+            setting,
+            value: value.to_string(),
+            why: "use at least AWS's 262144 (256 KiB)",
+        });
+    }
+    if value > MAX_RAISED_BYTES {
+        return Err(Error::Invalid {
+            setting,
+            value: value.to_string(),
+            why: "use at most 1073741824 (1 GiB)",
+        });
+    }
+    usize::try_from(value).map_err(|_| Error::Invalid {
+        setting,
+        value: value.to_string(),
+        why: "too large for this machine",
     })
 }
 
@@ -598,8 +666,30 @@ mod tests {
     }
 
     #[test]
+    fn data_limits_default_to_aws_and_are_raised_by_the_limits_table() {
+        let l = limits(&ServerArgs::default()).unwrap();
+        assert_eq!(l.payload_bytes, 262_144);
+        assert_eq!(l.variables_bytes, 262_144);
+        assert_eq!(l.map_inline_items, None);
+        assert_eq!(l.execution_name_reuse_days, 90);
+        let file = parse_file(
+            "[limits]\npayload_bytes = 52428800\nvariables_bytes = 1048576\nmap_inline_items = 100000\nexecution_name_reuse_days = 7\n",
+        )
+        .unwrap();
+        let l = limits_of(file.limits).unwrap();
+        assert_eq!(l.payload_bytes, 50 << 20);
+        assert_eq!(l.variables_bytes, 1 << 20);
+        assert_eq!(l.map_inline_items, Some(100_000));
+        assert_eq!(l.execution_name_reuse_days, 7);
+    }
+
+    #[test]
     fn bad_limits_are_named() {
         let cases = [
+            ("payload_bytes = 1000", "limits.payload_bytes"),
+            ("payload_bytes = 2000000000", "limits.payload_bytes"),
+            ("variables_bytes = 262143", "limits.variables_bytes"),
+            ("map_inline_items = 0", "limits.map_inline_items"),
             ("history_events = 1", "limits.history_events"),
             ("steps_per_turn = 0", "limits.steps_per_turn"),
             ("open_executions = 0", "limits.open_executions"),

@@ -30,6 +30,14 @@ pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
 /// Request bodies up to this size are read: a definition may be 1 MiB and
 /// grows when escaped into a JSON string.
 const BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The request body limit for a payload limit of `payload_bytes`
+/// (`[limits] payload_bytes`): room for the payload escaped into a JSON
+/// string (quotes double) and the rest of the request, never below
+/// [`BODY_LIMIT`].
+pub fn body_limit(payload_bytes: usize) -> usize {
+    BODY_LIMIT.max(payload_bytes.saturating_mul(2).saturating_add(1 << 20))
+}
 /// The error of a larger body, with HTTP 413: the Step Functions model names
 /// none, and this is the name AWS services give it (Lambda's, for one).
 const TOO_LARGE: &str = "RequestEntityTooLargeException";
@@ -79,7 +87,9 @@ pub fn router_secured(
         .route("/metrics", get(crate::observability::metrics))
         // The flow-limit queues, for the console's Activities page.
         .route("/console/api/queues", get(crate::flow::queues_route))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(body_limit(
+            service.runtime.limits().payload_bytes,
+        )))
         .layer(Extension(gate.clone()))
         .with_state(service)
         // The console: static pages (GET /, GET /console/…) that talk to the API above.
@@ -286,7 +296,10 @@ async fn api(
                 413,
                 &serde_json::json!({
                     "__type": TOO_LARGE,
-                    "message": format!("Request body too large: the limit is {BODY_LIMIT} bytes"),
+                    "message": format!(
+                        "Request body too large: the limit is {} bytes",
+                        body_limit(service.runtime.limits().payload_bytes)
+                    ),
                 }),
                 Some(TOO_LARGE),
             );

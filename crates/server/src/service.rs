@@ -113,6 +113,12 @@ pub const OPERATIONS: &[&str] = &[
 ];
 
 impl Service {
+    /// `SensitiveData` (execution input, task output) as this server sizes
+    /// it: `[limits] payload_bytes`, AWS's 262,144 by default.
+    pub(crate) fn data_len(&self) -> crate::protocol::Len {
+        crate::protocol::Len::new(0, self.runtime.limits().payload_bytes)
+    }
+
     /// A service over `runtime` (and the store it runs on).
     pub fn new(scope: Scope, runtime: Runtime) -> Service {
         Service::with_activities(scope, runtime, Arc::new(ActivityTasks::new()))

@@ -17,7 +17,7 @@ use super::page_request;
 use crate::arn::{wrong_kind, Arn, Resource};
 use crate::names;
 use crate::protocol::{
-    timestamp, ApiError, Request, ARN, CAUSE, CLIENT_TOKEN, DATA, ERROR, EXECUTIONS_PAGE_TOKEN,
+    timestamp, ApiError, Len, Request, ARN, CAUSE, CLIENT_TOKEN, ERROR, EXECUTIONS_PAGE_TOKEN,
     LONG_ARN, NAME, PAGE_TOKEN, TRACE_HEADER,
 };
 use crate::service::{runtime_err, store_err, Service};
@@ -122,10 +122,10 @@ fn split_test_case(target: &str) -> (&str, Option<&str>) {
     }
 }
 
-fn start_request(req: &Request) -> Result<StartExecution, ApiError> {
+fn start_request(req: &Request, data: Len) -> Result<StartExecution, ApiError> {
     let (target, _) = split_test_case(req.str("stateMachineArn", ARN)?);
     let name = req.opt_str("name", NAME)?;
-    let input = req.opt_str("input", DATA)?;
+    let input = req.opt_str("input", data)?;
     let trace_header = req.opt_str("traceHeader", TRACE_HEADER)?;
     match Arn::parse(target)?.resource {
         Resource::StateMachine { .. } | Resource::Version { .. } | Resource::Alias { .. } => {}
@@ -185,7 +185,7 @@ fn redrivable(e: &Execution, now_ms: i64) -> Result<(), ApiError> {
 
 impl Service {
     pub async fn start_execution(&self, req: Request) -> Result<Value, ApiError> {
-        let mut start = start_request(&req)?;
+        let mut start = start_request(&req, self.data_len())?;
         let mocked = self.begin_test_case(&req, &mut start)?;
         let started = match self.runtime.start_execution(start).await {
             Ok(s) => s,
@@ -235,7 +235,7 @@ impl Service {
     }
 
     pub async fn start_sync_execution(&self, req: Request) -> Result<Value, ApiError> {
-        let mut start = start_request(&req)?;
+        let mut start = start_request(&req, self.data_len())?;
         self.begin_test_case(&req, &mut start)?;
         let included = req.opt_enum("includedData", &["ALL_DATA", "METADATA_ONLY"])?;
         let done = self

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use statecraft_runtime::operators::Restart;
 
 use super::executions::execution_arn;
-use crate::protocol::{timestamp, ApiError, Request, ARN, DATA, NAME};
+use crate::protocol::{timestamp, ApiError, Request, ARN, NAME};
 use crate::service::{runtime_err, Service};
 
 /// The `X-Amz-Target` prefix of these operations.
@@ -82,11 +82,11 @@ impl Service {
                 // rather than a generic length error.
                 let input = req.opt_str("input", crate::protocol::ANY)?;
                 if let Some(text) = input {
-                    if text.len() > DATA.max {
+                    let max = self.data_len().max;
+                    if text.len() > max {
                         return Err(ApiError::InvalidExecutionInput(format!(
-                            "Invalid execution input: the input is {} bytes; at most {} bytes are allowed",
+                            "Invalid execution input: the input is {} bytes; at most {max} bytes are allowed",
                             text.len(),
-                            DATA.max
                         )));
                     }
                 }

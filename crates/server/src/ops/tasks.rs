@@ -17,7 +17,7 @@ use statecraft_types::Failure;
 
 use statecraft_runtime::TaskAnswer;
 
-use crate::protocol::{ApiError, Len, Request, CAUSE, DATA, ERROR};
+use crate::protocol::{ApiError, Len, Request, CAUSE, ERROR};
 use crate::service::{runtime_err, store_err, Service};
 
 /// The model's `TaskToken` shape.
@@ -88,7 +88,7 @@ impl Service {
 
     pub async fn send_task_success(&self, req: Request) -> Result<Value, ApiError> {
         let token = req.str("taskToken", TASK_TOKEN)?;
-        let output_text = req.str("output", DATA)?;
+        let output_text = req.str("output", self.data_len())?;
         let output: Value = serde_json::from_str(output_text).map_err(|e| {
             ApiError::InvalidOutput(format!("Invalid Output: the output is not valid JSON: {e}"))
         })?;
