@@ -163,6 +163,22 @@ async fn suite(b: &Bucket) {
     resumes(b, &csv, 1).await;
     resumes(b, &csv, 3).await;
 
+    // A byte order mark (spreadsheet exports) is not part of the first header.
+    b.put("in/bom.csv", "\u{feff}id,name\n1,one\n").await;
+    assert_eq!(
+        read(b, &object("in/bom.csv", json!({"InputType": "CSV"})))
+            .await
+            .expect("CSV with BOM"),
+        vec![json!({"id": "1", "name": "one"})]
+    );
+    b.put("in/bom.json", "\u{feff}[1, 2]").await;
+    assert_eq!(
+        read(b, &object("in/bom.json", Value::Null))
+            .await
+            .expect("JSON with BOM"),
+        vec![json!(1), json!(2)]
+    );
+
     // Every delimiter, with headers given.
     for (name, d) in [
         ("COMMA", ","),

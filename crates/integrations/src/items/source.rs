@@ -30,6 +30,9 @@ pub(crate) struct Source {
     /// The largest the buffer has been: what a test checks to see that an
     /// object is streamed, not held.
     pub peak: usize,
+    /// Whether a UTF-8 byte order mark may still come (at the object's
+    /// start: spreadsheet exports write one before the header row).
+    bom: bool,
 }
 
 impl Source {
@@ -55,6 +58,7 @@ impl Source {
             offset,
             line: if offset == 0 { 1 } else { line.max(1) },
             peak: 0,
+            bom: offset == 0,
         };
         if offset > 0 {
             // A range starting at the end is refused by S3: a reader
@@ -99,6 +103,7 @@ impl Source {
             offset: 0,
             line: 1,
             peak: 0,
+            bom: true,
         }
     }
 
@@ -153,7 +158,14 @@ impl Source {
             }
         }
         self.peak = self.peak.max(self.buf.capacity());
-        Ok(self.buf.len() > before)
+        let grew = self.buf.len() > before;
+        if self.bom && (self.buf.len() >= 3 || self.stream.is_none()) {
+            self.bom = false;
+            if self.buf.starts_with(b"\xEF\xBB\xBF") {
+                self.consume(3);
+            }
+        }
+        Ok(grew)
     }
 
     fn gzip_error(&self, e: std::io::Error) -> ReadError {
