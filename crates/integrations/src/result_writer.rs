@@ -43,8 +43,10 @@ use statecraft_types::Failure;
 
 use crate::s3::Buckets;
 
-/// The largest result file written (S3's limit for one object written in
-/// one PUT); past it the writer starts the next file of the status.
+/// The largest result file written; past it the writer starts the next
+/// file of the status. AWS documents that it splits large results into
+/// several files but not at what size: 5 GiB (the most S3 takes in one
+/// PUT) keeps each file readable by any S3 client in one request.
 pub const MAX_RESULT_FILE_BYTES: u64 = 5 << 30;
 
 /// Multipart part size: S3's smallest allowed part (all but the last).
