@@ -31,7 +31,8 @@
 //! The wrapper sits in front of the integration registry ([`FlowLimits::wrap`]), so
 //! it limits integrations that carry a task to its end (HTTP, commands,
 //! Lambda, nested executions, `aws-sdk`); activities (which have their own
-//! queue, handed out round-robin by GetActivityTask) are not limited here,
+//! queue, handed out round-robin by GetActivityTask, by machine priority
+//! first) are not limited here,
 //! and `.waitForTaskToken` tasks hand their work out and return at once.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -689,9 +690,24 @@ impl Integration for Limited {
     }
 
     fn invoke(&self, context: TaskContext, request: TaskRequest) -> TaskFuture {
-        // Activities have their own queue (GetActivityTask's, fair too).
+        // Activities have their own queue (GetActivityTask's, fair too);
+        // their machine's priority orders it, written before the task's
+        // workers are woken.
         if statecraft_runtime::activity::is_activity(&request.resource) {
-            return self.inner.invoke(context, request);
+            let priority = self.limits.priority_of(&context.execution_arn);
+            let runtime = self.limits.2.get().cloned();
+            let Some(runtime) = runtime.filter(|_| priority != 0) else {
+                return self.inner.invoke(context, request);
+            };
+            let inner = self.inner.clone();
+            return Box::pin(async move {
+                // Without it the task is handed out at priority 0.
+                let _ = runtime
+                    .store()
+                    .set_task_priority(&context.execution_arn, request.task, priority)
+                    .await;
+                inner.invoke(context, request).await
+            });
         }
         let Some(limit) = self.limits.find(&request.resource) else {
             return self.inner.invoke(context, request);

@@ -161,6 +161,30 @@ impl Server {
         roles: config::Roles,
         lease: Option<std::time::Duration>,
     ) -> Result<Server, Error> {
+        Server::start_with_flow(
+            cfg,
+            limits,
+            store_url,
+            mock_config,
+            roles,
+            lease,
+            flow::FlowLimits::default(),
+        )
+        .await
+    }
+
+    /// [`Server::start_with_roles`] with the flow limits (`[limits.integrations]`
+    /// and priorities) in force from the start, so that the tasks recovery
+    /// dispatches again wait in their queues like every other.
+    pub async fn start_with_flow(
+        cfg: &Config,
+        limits: statecraft_runtime::Limits,
+        store_url: Option<String>,
+        mock_config: Option<statecraft_integrations::mock_config::MockConfig>,
+        roles: config::Roles,
+        lease: Option<std::time::Duration>,
+        flow: flow::FlowLimits,
+    ) -> Result<Server, Error> {
         let postgres = store_url.is_some();
         // The integrations are built before the runtime they run in; nested
         // executions reach the runtime through `executions`, bound below.
@@ -194,8 +218,7 @@ impl Server {
             integrations = only;
         }
         // Flow control in front of every integration ([limits.integrations],
-        // put in force by Server::with_flow_limits).
-        let flow = flow::FlowLimits::default();
+        // given here or put in force later by Server::with_flow_limits).
         let mut integrations = flow.wrap(integrations);
         if let Some(io) = map_run_io {
             integrations.set_map_run_io(io);
@@ -205,6 +228,7 @@ impl Server {
         options.integrations = integrations;
         options.limits = limits;
         options.runs_executions = roles.worker;
+        options.started_later = flow.get().iter().map(|l| l.key.clone()).collect();
         if let Some(lease) = lease {
             options.lease = lease;
         }
@@ -443,15 +467,18 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let server = Server::start_with_roles(&cfg, limits, store_url, mock_config, roles, lease)
-            .await?
-            .allow_hosts(allowed_hosts)
-            .with_auth(auth)
-            .with_tls(tls_files)
-            .with_webhooks(webhooks)
-            .with_flow_limits(flow_limits)
-            .with_priorities(priorities)
-            .with_object_triggers(object_triggers);
+        // In force before the runtime recovers anything.
+        let flow = flow::FlowLimits::default();
+        flow.set(flow_limits);
+        flow.set_priorities(priorities);
+        let server =
+            Server::start_with_flow(&cfg, limits, store_url, mock_config, roles, lease, flow)
+                .await?
+                .allow_hosts(allowed_hosts)
+                .with_auth(auth)
+                .with_tls(tls_files)
+                .with_webhooks(webhooks)
+                .with_object_triggers(object_triggers);
         server
             .service
             .runtime

@@ -468,3 +468,77 @@ max_concurrent = 1
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// `[machines.<name>] priority` orders activity tasks too: of two waiting
+/// tasks, GetActivityTask hands out the higher priority's first although
+/// it was scheduled second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machines_priority_orders_its_activity_tasks() {
+    let bin = common::statecraft_binary();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("statecraft.toml");
+    std::fs::write(&config, "[machines.urgent]\npriority = 10\n").expect("config");
+    let (mut child, port) = spawn_server(&bin, &dir.path().join("data"), &config);
+    let client = up(port).await;
+    let activity = client
+        .create_activity()
+        .name("prioritised")
+        .send()
+        .await
+        .expect("activity")
+        .activity_arn;
+    let definition = format!(
+        r#"{{"StartAt":"Work","States":{{"Work":{{"Type":"Task","Resource":"{activity}","Parameters":{{"who.$":"$$.StateMachine.Name"}},"End":true}}}}}}"#
+    );
+    let mut started = Vec::new();
+    for name in ["normal", "urgent"] {
+        let machine = common::create(&client, name, &definition).await;
+        let arn = client
+            .start_execution()
+            .state_machine_arn(machine)
+            .send()
+            .await
+            .expect("start")
+            .execution_arn;
+        let until = Instant::now() + Duration::from_secs(30);
+        while count(&history(&client, &arn).await, "ActivityScheduled") < 1 {
+            assert!(Instant::now() < until, "{name}'s task never scheduled");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        started.push(arn);
+    }
+    // The priority is written right after the step that scheduled the task
+    // commits (before the activity's workers are woken); let it land.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut order = Vec::new();
+    for _ in 0..2 {
+        let task = client
+            .get_activity_task()
+            .activity_arn(&activity)
+            .send()
+            .await
+            .expect("get activity task");
+        let input: serde_json::Value =
+            serde_json::from_str(task.input().unwrap_or("null")).expect("input");
+        order.push(input["who"].as_str().unwrap_or("?").to_owned());
+        client
+            .send_task_success()
+            .task_token(task.task_token().expect("a task"))
+            .output("{}")
+            .send()
+            .await
+            .expect("success");
+    }
+    assert_eq!(order, ["urgent", "normal"]);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
