@@ -7,7 +7,8 @@
 //! timers is replaced by another on the same database, which completes each
 //! of them once with a gap-free history. A store URL that cannot be reached
 //! stops the server at start with a message naming the store. Two nodes run
-//! a one-time schedule (kept in the database's schedules table) once.
+//! a one-time schedule (kept in the database's schedules table) once, and
+//! a `max_concurrent = 2` flow limit holds across two nodes.
 
 #[path = "../../store/tests/support/pg.rs"]
 mod pg;
@@ -460,6 +461,95 @@ fn two_nodes_on_postgres_run_a_one_time_schedule_once() {
     let arn = runs[0]["executionArn"].as_str().expect("an ARN");
     let described = call(b.port, "DescribeExecution", &json!({"executionArn": arn}));
     assert_eq!(described["input"], "{\"from\":\"schedule\"}");
+    a.stop();
+    b.stop();
+}
+
+/// `max_concurrent` holds across the cluster: two nodes on one database,
+/// each running its own executions of a command under
+/// `max_concurrent = 2`, never run more than two copies at once between
+/// them (each node alone would allow two), and every task runs once.
+#[test]
+fn a_concurrency_limit_holds_across_two_nodes() {
+    let url = pg::fresh_database("flow_nodes");
+    let dir = scratch("pg-flow");
+    let runs = dir.join("runs");
+    std::fs::create_dir_all(&runs).expect("runs dir");
+    // Records how many copies run at once (a file per running copy).
+    let script = dir.join("conc.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nf=\"$1/run.$$\"\n: > \"$f\"\nls \"$1\" | grep -c '^run\\.' >> \"$1/../counts.log\"\nsleep 0.2\nrm -f \"$f\"\n",
+    )
+    .expect("script");
+    let config = dir.join("statecraft.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "store = \"{url}\"\n\n[integrations.commands]\nenabled = true\n\n\
+             [integrations.commands.programs.conc]\nprogram = \"/bin/sh\"\nargs = [\"{}\", \"{}\"]\n\n\
+             [limits.integrations.\"arn:statecraft:command:conc\"]\nmax_concurrent = 2\n",
+            script.display(),
+            runs.display()
+        ),
+    )
+    .expect("config");
+    let (dir_a, dir_b) = (dir.join("a"), dir.join("b"));
+    std::fs::create_dir_all(&dir_a).expect("a");
+    std::fs::create_dir_all(&dir_b).expect("b");
+    let config = config.to_str().expect("utf-8 path").to_owned();
+    let a = Server::start_with(&["--config", &config], &dir_a);
+    let b = Server::start_with(&["--config", &config], &dir_b);
+    let created = call(
+        a.port,
+        "CreateStateMachine",
+        &json!({
+            "name": "conc",
+            "definition": r#"{"StartAt":"Run","States":{"Run":{"Type":"Task","Resource":"arn:statecraft:command:conc","End":true}}}"#,
+            "roleArn": "arn:aws:iam::123456789012:role/r"
+        }),
+    );
+    let machine = created["stateMachineArn"].as_str().expect("a machine ARN");
+    // Each node starts (and so runs) its own executions.
+    let mut executions = Vec::new();
+    for i in 0..8 {
+        for node in [&a, &b] {
+            let started = call(
+                node.port,
+                "StartExecution",
+                &json!({"stateMachineArn": machine, "name": format!("n{}-{i}", node.port)}),
+            );
+            executions.push(started["executionArn"].as_str().expect("ARN").to_owned());
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for arn in &executions {
+        loop {
+            let d = call(a.port, "DescribeExecution", &json!({"executionArn": arn}));
+            if d["status"] != "RUNNING" {
+                assert_eq!(d["status"], "SUCCEEDED", "{arn}: {d}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{arn} did not finish: {}\n{}",
+                a.log(),
+                b.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let counts: Vec<u32> = std::fs::read_to_string(dir.join("counts.log"))
+        .expect("counts.log")
+        .lines()
+        .map(|l| l.trim().parse().expect("a count"))
+        .collect();
+    assert_eq!(counts.len(), executions.len(), "each task ran once");
+    let most = counts.iter().copied().max().unwrap_or(0);
+    assert!(
+        most <= 2,
+        "at most 2 ran at once across the nodes, saw {most}: {counts:?}"
+    );
     a.stop();
     b.stop();
 }
