@@ -93,7 +93,7 @@ pub(crate) async fn run(inner: &Arc<Inner>, request: StartExecution) -> Result<S
         start_time_ms: start,
         redrive_count: 0,
     };
-    let (execution, events) = run_machine(inner, &machine, context, input).await;
+    let (execution, events) = run_machine(inner, &machine, context, input, true).await;
 
     let stop = now_ms();
     let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -135,13 +135,14 @@ pub(crate) async fn run(inner: &Arc<Inner>, request: StartExecution) -> Result<S
 
 /// Runs an execution of `machine` to its end in memory (or until it waits
 /// for something no in-memory run can get, a task token): its final state
-/// and its history. How a synchronous express execution and an EXPRESS
-/// map-run child run.
+/// and its history (none when `history` is false). How a synchronous
+/// express execution and an EXPRESS map-run child (no history) run.
 pub(crate) async fn run_machine(
     inner: &Arc<Inner>,
     machine: &Arc<statecraft_engine::Machine>,
     context: ExecutionContext,
     input: Value,
+    history: bool,
 ) -> (statecraft_engine::Execution, Vec<HistoryEvent>) {
     let start = context.start_time_ms;
     let execution_arn = context.execution_arn.clone();
@@ -150,7 +151,13 @@ pub(crate) async fn run_machine(
         let machine = Arc::clone(&machine);
         let host = inner.host;
         crate::actor::engine_call(move || {
-            statecraft_engine::Execution::start(&machine, context, input, start, &host)
+            let options = statecraft_engine::StartOptions {
+                input_text: None,
+                history,
+            };
+            statecraft_engine::Execution::start_with(
+                &machine, context, input, options, start, &host,
+            )
         })
         .await
     };

@@ -556,6 +556,15 @@ impl Driver {
             // time) and create their children together, so that their
             // commits share the store's group commits.
             loop {
+                // Children that ended meanwhile leave first (EXPRESS ones end
+                // fast: their results must not pile up while the window fills).
+                while let Some(joined) = self.running.try_join_next() {
+                    if let Ok(end) = joined {
+                        if let Some(result) = self.child_ended(end, feed.done) {
+                            self.write_result(result).await;
+                        }
+                    }
+                }
                 let room = u64::from(self.max_concurrency)
                     .saturating_sub(self.in_flight.len() as u64)
                     .min(START_BATCH);
@@ -584,6 +593,8 @@ impl Driver {
                 // started, and a redrive must find them.
                 self.start_children(batch).await;
                 self.save_if_due(&feed, false).await;
+                // Let the children just started run before filling on.
+                tokio::task::yield_now().await;
             }
             if self.in_flight.is_empty() && (feed.done || self.failure.is_some()) {
                 break;
@@ -925,7 +936,8 @@ impl Driver {
             let machine_arn = self.child_machine_arn.clone();
             self.in_flight.insert(n, (arn.clone(), items));
             self.running.spawn(async move {
-                let (x, _) = crate::express::run_machine(&inner, &machine, context, input).await;
+                let (x, _) =
+                    crate::express::run_machine(&inner, &machine, context, input, false).await;
                 let status = match x.status {
                     statecraft_engine::Status::Succeeded => ExecutionStatus::Succeeded,
                     statecraft_engine::Status::TimedOut => ExecutionStatus::TimedOut,
