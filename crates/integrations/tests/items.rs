@@ -94,6 +94,50 @@ async fn expect_error(b: &Bucket, spec: &ReaderSpec, name: &str, text: &str) {
 
 const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
 
+/// A Parquet file (snappy) of `n` rows `{id, name}` in row groups of
+/// `per_group`, written with the parquet crate's own writer.
+fn parquet_bytes(n: i64, per_group: i64) -> Vec<u8> {
+    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    let schema = std::sync::Arc::new(
+        parquet::schema::parser::parse_message_type(
+            "message item { required int64 id; required binary name (UTF8); }",
+        )
+        .expect("schema"),
+    );
+    let props = std::sync::Arc::new(
+        WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::SNAPPY)
+            .build(),
+    );
+    let mut out = Vec::new();
+    let mut w = SerializedFileWriter::new(&mut out, schema, props).expect("writer");
+    let mut start = 0;
+    while start < n {
+        let end = (start + per_group).min(n);
+        let mut g = w.next_row_group().expect("row group");
+        let ids: Vec<i64> = (start..end).collect();
+        let names: Vec<ByteArray> = (start..end)
+            .map(|i| ByteArray::from(format!("item-{i}").as_str()))
+            .collect();
+        let mut c = g.next_column().expect("column").expect("id");
+        c.typed::<Int64Type>()
+            .write_batch(&ids, None, None)
+            .expect("ids");
+        c.close().expect("close");
+        let mut c = g.next_column().expect("column").expect("name");
+        c.typed::<ByteArrayType>()
+            .write_batch(&names, None, None)
+            .expect("names");
+        c.close().expect("close");
+        g.close().expect("close group");
+        start = end;
+    }
+    w.close().expect("close file");
+    out
+}
+
 async fn suite(b: &Bucket) {
     // JSON: a top-level array, whatever its layout.
     b.put(
@@ -202,6 +246,22 @@ async fn suite(b: &Bucket) {
             "{name}"
         );
     }
+
+    // Parquet: one object per row, columns by name, resumed by row (whole
+    // row groups skipped).
+    b.put("in/rows.parquet", parquet_bytes(25, 10)).await;
+    let pq = object("in/rows.parquet", json!({"InputType": "PARQUET"}));
+    let rows = read(b, &pq).await.expect("Parquet rows");
+    assert_eq!(rows.len(), 25, "{}", b.kind);
+    assert_eq!(rows[0], json!({"id": 0, "name": "item-0"}));
+    assert_eq!(rows[24], json!({"id": 24, "name": "item-24"}));
+    resumes(b, &pq, 3).await;
+    resumes(b, &pq, 12).await;
+    let capped = object(
+        "in/rows.parquet",
+        json!({"InputType": "PARQUET", "MaxItems": 7}),
+    );
+    assert_eq!(read(b, &capped).await.expect("capped").len(), 7);
 
     // MaxItems stops early.
     let capped = object(
@@ -336,6 +396,27 @@ async fn suite(b: &Bucket) {
     );
     resumes(b, &athena, 2).await;
 
+    // Athena's UNLOAD writes Parquet by default.
+    b.put("athena/q2/part-0.parquet", parquet_bytes(3, 2)).await;
+    b.put("athena/q2/part-1.parquet", parquet_bytes(2, 2)).await;
+    b.put(
+        "athena/q2-manifest.csv",
+        "s3://media/athena/q2/part-0.parquet\ns3://media/athena/q2/part-1.parquet\n",
+    )
+    .await;
+    let athena_pq = object(
+        "athena/q2-manifest.csv",
+        json!({"InputType": "PARQUET", "ManifestType": "ATHENA_DATA"}),
+    );
+    let ids: Vec<i64> = read(b, &athena_pq)
+        .await
+        .expect("athena parquet")
+        .iter()
+        .filter_map(|r| r["id"].as_i64())
+        .collect();
+    assert_eq!(ids, [0, 1, 2, 0, 1]);
+    resumes(b, &athena_pq, 4).await;
+
     // Bad input: AWS's names, the object and the line in the cause.
     b.put("bad/object.json", "\n{\"a\": [1, 2]}").await;
     expect_error(
@@ -375,6 +456,14 @@ async fn suite(b: &Bucket) {
         &object("bad/empty.json", json!({"InputType": "JSON"})),
         ITEM_READER_FAILED,
         "s3://media/bad/empty.json line 1: the object is empty, not a JSON array of items",
+    )
+    .await;
+    b.put("bad/not.parquet", "id,name\n1,one\n").await;
+    expect_error(
+        b,
+        &object("bad/not.parquet", json!({"InputType": "PARQUET"})),
+        ITEM_READER_FAILED,
+        "s3://media/bad/not.parquet: the object is not a readable Parquet file: Invalid Parquet file. Corrupt footer",
     )
     .await;
     b.put(
@@ -492,10 +581,8 @@ async fn items_from_an_s3_compatible_bucket() {
 #[test]
 fn bad_reader_configs_say_what_is_wrong() {
     let cases = [
-        (GET, json!({"Bucket": "media", "Key": "a"}), json!({"InputType": "PARQUET"}),
-            "The ReaderConfig InputType 'PARQUET' is not supported by Statecraft: convert the data to CSV or JSONL"),
         (GET, json!({"Bucket": "media", "Key": "a"}), json!({"InputType": "XML"}),
-            "The ReaderConfig InputType 'XML' is not supported: use JSON, JSONL, CSV or MANIFEST"),
+            "The ReaderConfig InputType 'XML' is not supported: use JSON, JSONL, CSV, PARQUET or MANIFEST"),
         (GET, json!({"Bucket": "media", "Key": "a"}), json!({"InputType": "CSV", "CSVDelimiter": "COLON"}),
             "The ReaderConfig CSVDelimiter 'COLON' is not supported: use COMMA, PIPE, SEMICOLON, SPACE or TAB"),
         (GET, json!({"Bucket": "media", "Key": "a"}), json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN"}),
@@ -503,7 +590,7 @@ fn bad_reader_configs_say_what_is_wrong() {
         (GET, json!({"Bucket": "media", "Key": "a"}), json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["a", "a"]}),
             "CSV headers cannot contain duplicates."),
         (GET, json!({"Bucket": "media", "Key": "a"}), json!({"InputType": "MANIFEST", "ManifestType": "ATHENA_DATA"}),
-            "ManifestType ATHENA_DATA takes the data files' InputType (CSV, JSONL or JSON), not MANIFEST"),
+            "ManifestType ATHENA_DATA takes the data files' InputType (CSV, JSONL, JSON or PARQUET), not MANIFEST"),
         (GET, json!({"Bucket": "media", "Key": "a"}), json!({"MaxItems": -1}),
             "MaxItems must be a non-negative integer, but was -1"),
         (GET, json!({"Bucket": "media"}), json!({}), "The ItemReader Parameters field Key is required"),

@@ -1,6 +1,6 @@
 //! Streaming item readers for a Distributed Map's `ItemReader`: the items
 //! of a bucket object (`arn:aws:states:::s3:getObject` with `ReaderConfig`
-//! `InputType` JSON, JSONL, CSV or MANIFEST) or of a prefix
+//! `InputType` JSON, JSONL, CSV, PARQUET or MANIFEST) or of a prefix
 //! (`arn:aws:states:::s3:listObjectsV2`), read one at a time in bounded
 //! memory from the buckets of `[integrations.buckets]`.
 //!
@@ -23,13 +23,14 @@
 //! while let Some(item) = items.next().await? { … items.cursor() … }
 //! ```
 //!
-//! PARQUET is refused with a clear error: the one maintained Rust reader
-//! (the `parquet` crate of Apache Arrow) roughly doubles this crate's
-//! build; see crates/integrations/README.md.
+//! `InputType: PARQUET` rows are read by Apache Arrow's `parquet` crate
+//! (its record API, without Arrow; snappy, gzip and lz4); the `parquet`
+//! module says why an S3 object is first copied to a temporary file.
 
 mod csv;
 mod json;
 mod listing;
+mod parquet;
 mod source;
 
 use std::sync::Arc;
@@ -71,9 +72,26 @@ pub enum ReadError {
         line: u64,
         what: String,
     },
+    /// A Parquet object's content cannot be read (`row` 0: the file as a
+    /// whole).
+    #[error("{object}{}: {what}", row_label(*row))]
+    BadRow {
+        object: String,
+        row: u64,
+        what: String,
+    },
     /// The store failed.
     #[error("{object}: {why}")]
     Store { object: String, why: String },
+}
+
+/// ` row N`, or nothing for row 0 (the file as a whole).
+fn row_label(row: u64) -> String {
+    if row == 0 {
+        String::new()
+    } else {
+        format!(" row {row}")
+    }
 }
 
 impl ReadError {
@@ -111,6 +129,8 @@ pub enum InputFormat {
         delimiter: u8,
         headers: Option<Vec<String>>,
     },
+    /// Parquet rows as objects, columns by name.
+    Parquet,
 }
 
 /// What an ItemReader reads.
@@ -229,7 +249,7 @@ impl ReaderSpec {
                     }
                     ("MANIFEST", Some("ATHENA_DATA")) => {
                         return Err(config(
-                            "ManifestType ATHENA_DATA takes the data files' InputType (CSV, JSONL or JSON), not MANIFEST",
+                            "ManifestType ATHENA_DATA takes the data files' InputType (CSV, JSONL, JSON or PARQUET), not MANIFEST",
                         ))
                     }
                     (_, Some("ATHENA_DATA")) => ReaderSource::AthenaData {
@@ -310,15 +330,11 @@ fn format(input_type: &str, rc: &Value) -> Result<InputFormat, ReadError> {
             };
             InputFormat::Csv { delimiter, headers }
         }
-        "PARQUET" => {
-            return Err(config(
-                "The ReaderConfig InputType 'PARQUET' is not supported by Statecraft: convert the data to CSV or JSONL",
-            ))
-        }
+        "PARQUET" => InputFormat::Parquet,
         "MANIFEST" => unreachable_manifest()?,
         other => {
             return Err(config(format!(
-                "The ReaderConfig InputType '{other}' is not supported: use JSON, JSONL, CSV or MANIFEST"
+                "The ReaderConfig InputType '{other}' is not supported: use JSON, JSONL, CSV, PARQUET or MANIFEST"
             )))
         }
     })
@@ -367,6 +383,7 @@ enum Kind {
     Json(json::State),
     Jsonl,
     Csv { delimiter: u8, headers: Vec<String> },
+    Parquet(parquet::ParquetRows),
 }
 
 /// The items of one object, being read.
@@ -387,6 +404,13 @@ impl ObjectItems {
         offset: Option<u64>,
         line: u64,
     ) -> Result<ObjectItems, ReadError> {
+        if *format == InputFormat::Parquet {
+            let rows = parquet::ParquetRows::open(store, bucket, key, in_file).await?;
+            return Ok(ObjectItems {
+                src: Source::empty(bucket, key),
+                kind: Kind::Parquet(rows),
+            });
+        }
         let seek = if in_file > 0 && !key.ends_with(".gz") {
             offset
         } else {
@@ -400,6 +424,9 @@ impl ObjectItems {
                 json::State::Start
             }),
             InputFormat::Jsonl => Kind::Jsonl,
+            InputFormat::Parquet => {
+                return Err(config("InputType PARQUET is read without a byte source"))
+            }
             InputFormat::Csv { delimiter, headers } => {
                 let headers = match (headers, seek) {
                     (Some(h), _) => h.clone(),
@@ -449,6 +476,7 @@ impl ObjectItems {
                         what: format!("the line is not JSON: {}", json::json_problem(&e)),
                     });
             },
+            Kind::Parquet(rows) => rows.next().await,
             Kind::Csv { delimiter, headers } => {
                 let Some(fields) =
                     csv::next_record(&mut self.src, *delimiter, MAX_ITEM_BYTES).await?
@@ -465,8 +493,10 @@ impl ObjectItems {
         }
     }
 
+    /// Whether the reader can resume at a byte offset (not gzip, whose
+    /// bytes are read from the start, nor Parquet, resumed by row).
     fn seekable(&self) -> bool {
-        !self.src.key.ends_with(".gz")
+        !self.src.key.ends_with(".gz") && !matches!(self.kind, Kind::Parquet(_))
     }
 }
 

@@ -83,6 +83,23 @@ impl Source {
         Ok(source)
     }
 
+    /// A source with no bytes (for readers that read the object their own
+    /// way: Parquet).
+    pub fn empty(bucket: &str, key: &str) -> Source {
+        Source {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            stream: None,
+            gunzip: None,
+            buf: Vec::new(),
+            start: 0,
+            offset: 0,
+            line: 1,
+            peak: 0,
+            bom: false,
+        }
+    }
+
     /// A source over given chunks (tests cut objects at every place).
     #[cfg(test)]
     pub fn from_chunks(key: &str, chunks: Vec<Vec<u8>>) -> Source {
