@@ -328,7 +328,10 @@ impl Limit {
                 // A dropped sender: the limit was replaced; run.
                 let _ = rx.await;
             }
-            Ok(Enqueued::Started) => {}
+            // Started before a restart or a takeover: no claim needed.
+            Ok(Enqueued::Started) => {
+                self.lock_durable().waiters.remove(&slot.key);
+            }
             Ok(Enqueued::Gone) => return None,
             Err(e) => {
                 tracing::warn!(limit = %self.key, execution, error = %e, "the task could not be queued in the store; it waits in memory");
