@@ -607,26 +607,27 @@ fn bad_reader_configs_say_what_is_wrong() {
     }
 }
 
-/// A 200 MB object: its first items come from a buffer of a few chunks,
-/// not from the whole object in memory (a 5 GB object reads the same way).
+/// A 200 MB JSONL object (and 64 MB JSON and CSV ones): their first items
+/// come from a buffer of a few chunks, not from the whole object in memory
+/// (a 5 GB object reads the same way).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_object_is_streamed_not_held() {
     let b = Bucket::local();
     let folder = b.folder().expect("a local folder");
     let pad = "x".repeat(180);
     // The same records as JSON Lines, as one JSON array and as CSV rows.
-    let shapes: [(&str, &str, &str, &str); 3] = [
-        ("big.jsonl", "", "\n", ""),
-        ("big.json", "[", ",\n", "]"),
-        ("big.csv", "id,pad\n", "\n", ""),
+    let shapes: [(&str, &str, &str, &str, u64); 3] = [
+        ("big.jsonl", "", "\n", "", 200 << 20),
+        ("big.json", "[", ",\n", "]", 64 << 20),
+        ("big.csv", "id,pad\n", "\n", "", 64 << 20),
     ];
-    for (key, head, sep, tail) in shapes {
+    for (key, head, sep, tail, size) in shapes {
         let file = std::fs::File::create(folder.join(key)).expect("create");
         let mut w = std::io::BufWriter::new(file);
         w.write_all(head.as_bytes()).expect("write");
         let mut i = 0u64;
         let mut written = 0u64;
-        while written < 200 << 20 {
+        while written < size {
             let record = if key.ends_with(".csv") {
                 format!("{i},{pad}")
             } else {
