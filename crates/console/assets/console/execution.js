@@ -10,9 +10,13 @@ import { drawGraph, legend } from './graph.js';
 import { analyse, inIteration, details, toMillis } from './history.js';
 import { startDialog } from './machines.js';
 
+// The most events the page holds: AWS's history quota. A history past it
+// (`[limits] history_events` raised) is shown up to here and read no
+// further, so a page never loads a million events.
 const MAX_EVENTS = 25000;
 const MAX_ROWS = 2000;
 
+/** The first MAX_EVENTS events, a page at a time; `truncated` when more exist. */
 async function loadAll(arn) {
   const events = [];
   let nextToken;
@@ -21,7 +25,7 @@ async function loadAll(arn) {
     events.push(...(page.events || []));
     nextToken = page.nextToken;
   } while (nextToken && events.length < MAX_EVENTS);
-  return events;
+  return { events, truncated: Boolean(nextToken) };
 }
 
 /** Events newer than the ones we have, read newest first. */
@@ -169,7 +173,9 @@ export async function executionPage(ctx, arn) {
   } catch {
     definition = (await call('DescribeStateMachine', { stateMachineArn: exec.stateMachineArn }).catch(() => ({}))).definition;
   }
-  const events = await loadAll(arn);
+  // A truncated history is not followed: its later events would have to be
+  // read (or streamed) whole, which is what MAX_EVENTS is there to prevent.
+  const { events, truncated } = await loadAll(arn);
   const topLevel = topLevelStates(definition || '');
   let result = analyse(events, exec.status);
   let selected = null;
@@ -211,7 +217,7 @@ export async function executionPage(ctx, arn) {
         h('dt', {}, 'Started'), h('dd', {}, fmtDate(exec.startDate)),
         h('dt', {}, 'Stopped'), h('dd', {}, fmtDate(exec.stopDate)),
         h('dt', {}, 'Duration'), h('dd', {}, start ? fmtDuration((stop || Date.now()) - start) : '—'),
-        h('dt', {}, 'Events'), h('dd', {}, String(events.length)),
+        h('dt', {}, 'Events'), h('dd', { 'data-truncated': truncated ? 'true' : null }, truncated ? `the first ${events.length} (more not loaded)` : String(events.length)),
         exec.stateMachineVersionArn ? [h('dt', {}, 'Version'), h('dd', { class: 'mono' }, arnName(exec.stateMachineVersionArn))] : null,
         exec.stateMachineAliasArn ? [h('dt', {}, 'Alias'), h('dd', { class: 'mono' }, arnName(exec.stateMachineAliasArn))] : null,
         exec.redriveCount ? [h('dt', {}, 'Redriven'), h('dd', {}, `${exec.redriveCount}× (last ${fmtDate(exec.redriveDate)})`)] : null,
@@ -219,6 +225,9 @@ export async function executionPage(ctx, arn) {
         result.mapRuns.size ? [h('dt', {}, 'Map runs'), h('dd', { class: 'map-runs' }, [...result.mapRuns].map((r, i) => [i ? ', ' : '', link(routes.mapRun(r), arnName(r), { 'data-map-run': r })]))] : null,
         h('dt', {}, 'ARN'), h('dd', { class: 'mono small' }, exec.executionArn)),
       exec.paused ? pausedBox() : null,
+      truncated
+        ? h('p', { class: 'muted truncated-history' }, `This history is longer than ${MAX_EVENTS} events: the graph, events and timeline show the first ${events.length}, and later events are not loaded or followed live. GetExecutionHistory pages through all of them (reverseOrder for the newest).`)
+        : null,
       exec.error || exec.cause
         ? h('div', { class: 'error-box' }, h('strong', {}, exec.error || 'Error'), exec.cause ? h('pre', { class: 'code' }, pretty(exec.cause)) : null)
         : null);
@@ -610,7 +619,7 @@ export async function executionPage(ctx, arn) {
   }
 
   function startStream() {
-    if (stream || streamFailed || exec.status !== 'RUNNING') return;
+    if (stream || streamFailed || truncated || exec.status !== 'RUNNING') return;
     const after = events.length ? events[events.length - 1].id : 0;
     stream = follow(historyStreamUrl(arn, after), {
       history: (e) => {
@@ -650,12 +659,12 @@ export async function executionPage(ctx, arn) {
     if (!force && exec.status !== 'RUNNING') return;
     // While the stream is open it carries every change.
     if (!force && stream) return;
-    const [fresh, described] = await Promise.all([loadNew(arn, events), call('DescribeExecution', { executionArn: arn })]);
+    const [fresh, described] = await Promise.all([truncated ? 0 : loadNew(arn, events), call('DescribeExecution', { executionArn: arn })]);
     const changed = fresh > 0 || described.status !== exec.status || described.redriveCount !== exec.redriveCount
       || Boolean(described.paused) !== Boolean(exec.paused);
     exec = described;
     // The final events may land after the status changes: read once more.
-    if (exec.status !== 'RUNNING') await loadNew(arn, events);
+    if (exec.status !== 'RUNNING' && !truncated) await loadNew(arn, events);
     // Unchanged history: only the running duration moves; leave the tabs
     // (and whatever the user is typing in their filters) alone.
     if (changed) update();
