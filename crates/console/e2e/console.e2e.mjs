@@ -620,7 +620,7 @@ test('a map run page shows progress, failures grouped and children by status, an
     definition: JSON.stringify(DISTRIBUTED_MAP),
     roleArn: 'arn:aws:iam::123456789012:role/statecraft-e2e',
   });
-  const { executionArn } = await api('StartExecution', { stateMachineArn, input: JSON.stringify({ items: [1, 2, 3, 4, 5, 6] }) });
+  const { executionArn } = await api('StartExecution', { stateMachineArn, input: JSON.stringify({ items: [1, 2, 3, 4, 5, 6, 7, 8] }) });
   // The parent's page links to its map run.
   await page.goto(execUrl(executionArn));
   const runLink = page.locator('.facts .map-runs a').first();
@@ -637,19 +637,19 @@ test('a map run page shows progress, failures grouped and children by status, an
   await page.locator('.toast', { hasText: 'Map run updated' }).waitFor();
   assert.equal((await api('DescribeMapRun', { mapRunArn })).maxConcurrency, 3);
   await page.locator('[data-fact="maxConcurrency"]', { hasText: '3' }).waitFor();
-  // It finishes by itself (the page follows it): 5 items succeeded, 1 failed.
+  // It finishes by itself (the page follows it): 7 items succeeded, 1 failed.
   await page.locator('.page-head .badge', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 30000 });
   const count = (k) => page.locator(`.maprun-counts [data-count="${k}"] dd`).first();
-  await until(async () => (await count('succeeded').textContent()) === '5', 'five items succeeded');
+  await until(async () => (await count('succeeded').textContent()) === '7', 'seven items succeeded');
   assert.equal(await count('failed').textContent(), '1');
-  assert.equal(await count('total').textContent(), '6');
+  assert.equal(await count('total').textContent(), '8');
   // The failure reasons, grouped.
   const group = page.locator('table.failure-groups tr[data-error="E2E.BadItem"]');
   await group.waitFor({ timeout: 10000 });
   assert.match(await group.textContent(), /item 3 is broken/);
   assert.equal(await group.locator('td.num').textContent(), '1');
   // The children, filtered by status, each linked to its page.
-  await page.locator('table.children tbody tr').nth(5).waitFor();
+  await page.locator('table.children tbody tr').nth(7).waitFor();
   await page.locator('button.child-filter[data-status="FAILED"]').click();
   await until(async () => (await page.locator('table.children tbody tr').count()) === 1, 'one failed child');
   await page.screenshot({ path: `${SHOTS}/map-run.png`, fullPage: true });
