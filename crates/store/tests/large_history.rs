@@ -1,0 +1,181 @@
+//! An execution of 1,000,000 history events (`[limits] history_events`
+//! raised far past AWS's 25,000) pages through the store's history in
+//! pages of at most 1,000 events, forwards and backwards, each event once
+//! and in order, on SQLite and on PostgreSQL. Each page is one key-set
+//! query (`event_id > cursor … LIMIT n`), so a reader holds one page at a
+//! time whatever the history's length.
+
+#[path = "support/pg.rs"]
+mod pg;
+
+use serde_json::json;
+use statecraft_store::postgres::{PostgresOptions, PostgresStore};
+use statecraft_store::sqlite::{SqliteOptions, SqliteStore};
+use statecraft_store::{
+    Created, ExecutionState, ExecutionStatus, HistoryQuery, NewExecution, PageRequest, Store,
+    Transition,
+};
+use statecraft_types::{EventType, HistoryEvent};
+
+const EVENTS: u64 = 1_000_000;
+/// Events committed per transition (the runtime commits a turn's events
+/// together).
+const BATCH: u64 = 10_000;
+const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:loop:million";
+
+fn state(status: ExecutionStatus) -> ExecutionState {
+    ExecutionState {
+        status,
+        output: None,
+        error: None,
+        cause: None,
+        stop_date_ms: None,
+        redrive_count: 0,
+        redrive_date_ms: None,
+        redrive_status: None,
+        redrive_status_reason: None,
+        engine_state: "{}".into(),
+        pause: None,
+        revision_id: None,
+    }
+}
+
+/// The events: details on the first and on every 1,000th (the paging
+/// does not look at them; leaving most out keeps a debug build's JSON work
+/// small).
+fn event(id: u64) -> HistoryEvent {
+    let (event_type, details) = match id {
+        1 => (
+            EventType::ExecutionStarted,
+            Some(json!({"input": "{}", "inputDetails": {"truncated": false}, "roleArn": "r"})),
+        ),
+        _ if id.is_multiple_of(2) => (EventType::PassStateEntered, None),
+        _ => (EventType::PassStateExited, None),
+    };
+    let details = details.or_else(|| {
+        id.is_multiple_of(1000)
+            .then(|| json!({"name": "Inc", "input": id.to_string()}))
+    });
+    HistoryEvent {
+        id,
+        previous_event_id: id - 1,
+        timestamp_ms: 1_700_000_000_000 + id as i64,
+        event_type,
+        details: details.and_then(|d| d.as_object().cloned()),
+    }
+}
+
+fn write_million(store: &dyn Store) {
+    let new = NewExecution {
+        arn: ARN.into(),
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:loop".into(),
+        version_arn: None,
+        alias_arn: None,
+        revision_id: "rev".into(),
+        name: "million".into(),
+        input: "{}".into(),
+        trace_header: None,
+        start_date_ms: 1_700_000_000_000,
+        map_run_arn: None,
+        parent_arn: None,
+    };
+    let first = Transition {
+        execution_arn: ARN.into(),
+        expected_version: 0,
+        state: state(ExecutionStatus::Running),
+        events: (1..=BATCH).map(event).collect(),
+        timers: vec![],
+        tasks: vec![],
+    };
+    let created = store.create_execution(new, first).wait().unwrap();
+    assert!(matches!(created, Created::New));
+    let mut version = 1;
+    let mut next = BATCH + 1;
+    while next <= EVENTS {
+        let t = Transition {
+            execution_arn: ARN.into(),
+            expected_version: version,
+            state: state(ExecutionStatus::Running),
+            events: (next..next + BATCH).map(event).collect(),
+            timers: vec![],
+            tasks: vec![],
+        };
+        version = store.commit(t).wait().unwrap();
+        next += BATCH;
+    }
+}
+
+/// Reads the whole history a page at a time: every id once, in order.
+fn page_through(store: &dyn Store, reverse: bool) {
+    let mut expected = if reverse { EVENTS } else { 1 };
+    let mut pages = 0u64;
+    let mut token = None;
+    loop {
+        let page = store
+            .history(
+                ARN,
+                &HistoryQuery {
+                    page: PageRequest {
+                        max_results: 1000,
+                        next_token: token,
+                    },
+                    reverse,
+                },
+            )
+            .unwrap();
+        assert!(page.items.len() <= 1000);
+        for e in &page.items {
+            assert_eq!(e.id, expected, "page {pages}");
+            assert_eq!(e.previous_event_id, e.id - 1);
+            if reverse {
+                expected -= 1;
+            } else {
+                expected += 1;
+            }
+        }
+        pages += 1;
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, EVENTS / 1000);
+    assert_eq!(expected, if reverse { 0 } else { EVENTS + 1 });
+}
+
+fn a_million_events_page_through(store: &dyn Store) {
+    write_million(store);
+    page_through(store, false);
+    page_through(store, true);
+    // The newest page carries its details whole.
+    let newest = store
+        .history(
+            ARN,
+            &HistoryQuery {
+                page: PageRequest::first(3),
+                reverse: true,
+            },
+        )
+        .unwrap();
+    let last = &newest.items[0];
+    assert_eq!(last.id, EVENTS);
+    assert_eq!(
+        last.details.as_ref().unwrap()["input"],
+        json!(EVENTS.to_string())
+    );
+}
+
+#[test]
+fn a_million_events_page_through_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&SqliteOptions::new(dir.path())).unwrap();
+    a_million_events_page_through(&store);
+}
+
+#[test]
+fn a_million_events_page_through_on_postgres() {
+    let url = pg::fresh_database("million");
+    let store = PostgresStore::open(&PostgresOptions::new(url.as_str()))
+        .unwrap_or_else(|e| panic!("opening the PostgreSQL store at {url}: {e}"));
+    a_million_events_page_through(&store);
+}
