@@ -675,3 +675,36 @@ async fn a_large_object_is_streamed_not_held() {
         assert!(resumed.peak_buffered() < 1 << 20);
     }
 }
+
+/// A listing of more keys than one S3 page (1,000) comes in key order, page
+/// after page, and resumes after the last key handed out.
+async fn long_listing(b: &Bucket) {
+    use futures_util::StreamExt;
+    let keys: Vec<String> = (0..2500)
+        .map(|i| format!("many/{:02}/k{i:05}", i % 37))
+        .collect();
+    futures_util::stream::iter(keys.iter())
+        .for_each_concurrent(32, |k| b.put(k, "x"))
+        .await;
+    let mut want = keys.clone();
+    want.sort();
+    let listing = spec(
+        LIST,
+        json!({"Bucket": "media", "Prefix": "many/"}),
+        Value::Null,
+    );
+    let got: Vec<String> = read(b, &listing)
+        .await
+        .expect("listing")
+        .iter()
+        .filter_map(|i| i["Key"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(got, want, "{}", b.kind);
+    resumes(b, &listing, 1700).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_longer_than_a_page_is_read_in_order() {
+    long_listing(&Bucket::local()).await;
+    long_listing(&Bucket::s3().await).await;
+}
