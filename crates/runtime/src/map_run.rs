@@ -687,24 +687,18 @@ impl Driver {
                 if n >= self.next_child {
                     self.existing.insert(n);
                 }
+                let items = self.items_of_child(&child.arn);
                 match child.status {
                     ExecutionStatus::Running | ExecutionStatus::PendingRedrive => {
-                        self.wait_for(n, child.arn, 1);
-                    }
-                    ExecutionStatus::Succeeded => {
-                        self.executions.succeeded += 1;
-                        self.items.succeeded += 1;
+                        self.wait_for(n, child.arn, items);
                     }
                     s if status_failed(s)
                         && self.spec.redrive
                         && child.redrive_count < run_redrives =>
                     {
-                        redrive.push((n, child.arn))
+                        redrive.push((n, child.arn, items))
                     }
-                    _ => {
-                        self.executions.failed += 1;
-                        self.items.failed += 1;
-                    }
+                    s => self.count_end(s, items),
                 }
             }
             match got.next_token {
@@ -712,13 +706,10 @@ impl Driver {
                 None => break,
             }
         }
-        for (n, arn) in redrive {
+        for (n, arn, items) in redrive {
             match redrive_child(&self.inner, &arn).await {
-                Ok(_) => self.wait_for(n, arn, 1),
-                Err(_) => {
-                    self.executions.failed += 1;
-                    self.items.failed += 1;
-                }
+                Ok(()) => self.wait_for(n, arn, items),
+                Err(_) => self.count_end(ExecutionStatus::Failed, items),
             }
         }
         self.check_tolerance(false);
@@ -1010,28 +1001,8 @@ impl Driver {
         self.in_flight.remove(&end.index);
         self.executions.running = self.executions.running.saturating_sub(1);
         self.items.running = self.items.running.saturating_sub(end.items);
-        let failed = match end.status {
-            ExecutionStatus::Succeeded => {
-                self.executions.succeeded += 1;
-                self.items.succeeded += end.items;
-                false
-            }
-            ExecutionStatus::TimedOut => {
-                self.executions.timed_out += 1;
-                self.items.timed_out += end.items;
-                true
-            }
-            ExecutionStatus::Aborted => {
-                self.executions.aborted += 1;
-                self.items.aborted += end.items;
-                true
-            }
-            _ => {
-                self.executions.failed += 1;
-                self.items.failed += end.items;
-                true
-            }
-        };
+        let failed = end.status != ExecutionStatus::Succeeded;
+        self.count_end(end.status, end.items);
         let mut to_write = None;
         if let Some(r) = end.result {
             if self.sink.is_some() {
@@ -1044,6 +1015,45 @@ impl Driver {
             self.check_tolerance(reader_done);
         }
         to_write
+    }
+
+    /// Counts a child that ended with `status`, holding `items` items.
+    fn count_end(&mut self, status: ExecutionStatus, items: u64) {
+        let (e, i) = (&mut self.executions, &mut self.items);
+        match status {
+            ExecutionStatus::Succeeded => {
+                e.succeeded += 1;
+                i.succeeded += items;
+            }
+            ExecutionStatus::TimedOut => {
+                e.timed_out += 1;
+                i.timed_out += items;
+            }
+            ExecutionStatus::Aborted => {
+                e.aborted += 1;
+                i.aborted += items;
+            }
+            _ => {
+                e.failed += 1;
+                i.failed += items;
+            }
+        }
+    }
+
+    /// How many items an existing child holds: one, or its batch's
+    /// `Items` (read back from its input).
+    fn items_of_child(&self, arn: &str) -> u64 {
+        if self.spec.batcher.is_none() {
+            return 1;
+        }
+        let input = match self.inner.store.get_execution(arn) {
+            Ok(Some(record)) => record.input,
+            _ => return 1,
+        };
+        serde_json::from_str::<Value>(&input)
+            .ok()
+            .and_then(|v| v.get("Items").and_then(Value::as_array).map(Vec::len))
+            .map_or(1, |n| n as u64)
     }
 
     /// Hands an EXPRESS child's result to the open result writer; a write

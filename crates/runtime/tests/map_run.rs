@@ -538,6 +538,65 @@ async fn a_restart_in_the_middle_of_a_map_run_resumes_it_without_repeating_child
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_batched_run_reads_on_after_its_last_whole_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = Work::new(0, 1);
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemsPath": "$.items", "MaxConcurrency": 2,
+        "ItemBatcher": {"MaxItemsPerBatch": 3},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Pause", "States": {
+                "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+                "Done": {"Type": "Pass", "End": true}}}}}});
+    let (parent, run_arn) = {
+        let rt = open(dir.path(), &work).await;
+        let sm = create(&rt, "batched", &def).await;
+        let parent = start(&rt, &sm, "b", items(31)).await;
+        let run_arn = loop {
+            let events = history(&rt, &parent);
+            if events
+                .iter()
+                .any(|e| e.event_type == EventType::MapRunStarted)
+            {
+                let arn = map_run_arn(&events);
+                if children(&rt, &arn).len() >= 2 {
+                    break arn;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        rt.shutdown(Duration::from_secs(5)).await;
+        (parent, run_arn)
+    };
+    let rt = open(dir.path(), &work).await;
+    assert!(
+        children(&rt, &run_arn).len() < 11,
+        "the restart came mid-run"
+    );
+    let done = finished(&rt, &parent, Duration::from_secs(120)).await;
+    assert_eq!(
+        done.state.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        done.state.cause
+    );
+    let output: Value = serde_json::from_str(done.state.output.as_deref().unwrap()).unwrap();
+    let expected: Vec<Value> = (0..31u64)
+        .collect::<Vec<_>>()
+        .chunks(3)
+        .map(|c| json!({ "Items": c }))
+        .collect();
+    assert_eq!(output, Value::Array(expected), "every item once, in order");
+    assert_eq!(children(&rt, &run_arn).len(), 11);
+    let run = rt.store().get_map_run(&run_arn).unwrap().unwrap();
+    assert_eq!(run.status, MapRunStatus::Succeeded);
+    assert_eq!(run.execution_counts.succeeded, 11);
+    assert_eq!(run.item_counts.succeeded, 31, "items counted by batch");
+    assert_eq!(run.item_counts.total, 31);
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_the_parent_aborts_the_map_run_and_its_children() {
     let dir = tempfile::tempdir().unwrap();
     let work = Work::new(0, 1);
