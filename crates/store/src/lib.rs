@@ -30,6 +30,7 @@ pub mod error;
 pub mod execution;
 pub mod map_run;
 pub mod page;
+pub mod payloads;
 pub mod pending;
 pub mod postgres;
 pub mod queue;

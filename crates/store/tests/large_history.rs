@@ -4,6 +4,10 @@
 //! and in order, on SQLite and on PostgreSQL. Each page is one key-set
 //! query (`event_id > cursor … LIMIT n`), so a reader holds one page at a
 //! time whatever the history's length.
+//!
+//! And a large payload carried unchanged by many events (a Pass chain's
+//! entered and exited events) is stored once, not once per event, and
+//! served back whole.
 
 #[path = "support/pg.rs"]
 mod pg;
@@ -178,4 +182,140 @@ fn a_million_events_page_through_on_postgres() {
     let store = PostgresStore::open(&PostgresOptions::new(url.as_str()))
         .unwrap_or_else(|e| panic!("opening the PostgreSQL store at {url}: {e}"));
     a_million_events_page_through(&store);
+}
+
+/// (rows in `payloads`, bytes of all history rows, bytes of all payloads).
+type Footprint = (i64, i64, i64);
+
+/// Five events carry one 1 MiB payload, across two transitions, and a
+/// sixth carries another: two payload rows, a history of a few hundred
+/// bytes, and every event read back whole.
+fn a_payload_is_stored_once(store: &dyn Store, footprint: impl Fn() -> Footprint) {
+    const PAYLOAD_ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:loop:payload";
+    let big = format!("{{\"blob\":\"{}\"}}", "b".repeat(1 << 20));
+    let other = format!("{{\"blob\":\"{}\"}}", "c".repeat(1 << 20));
+    let carrying = |id: u64, field: &str, text: &str| HistoryEvent {
+        id,
+        previous_event_id: id - 1,
+        timestamp_ms: 1_700_000_000_000,
+        event_type: if field == "input" {
+            EventType::PassStateEntered
+        } else {
+            EventType::PassStateExited
+        },
+        details: json!({"name": "P", field: text}).as_object().cloned(),
+    };
+    let mut started = carrying(1, "input", &big);
+    started.event_type = EventType::ExecutionStarted;
+    let new = NewExecution {
+        arn: PAYLOAD_ARN.into(),
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:loop".into(),
+        version_arn: None,
+        alias_arn: None,
+        revision_id: "rev".into(),
+        name: "payload".into(),
+        input: big.clone(),
+        trace_header: None,
+        start_date_ms: 1_700_000_000_000,
+        map_run_arn: None,
+        parent_arn: None,
+    };
+    let first = vec![
+        started,
+        carrying(2, "input", &big),
+        carrying(3, "output", &big),
+    ];
+    let second = vec![
+        carrying(4, "input", &big),
+        carrying(5, "output", &big),
+        carrying(6, "output", &other),
+    ];
+    let mut written = first.clone();
+    written.extend(second.clone());
+    let created = store
+        .create_execution(
+            new,
+            Transition {
+                execution_arn: PAYLOAD_ARN.into(),
+                expected_version: 0,
+                state: state(ExecutionStatus::Running),
+                events: first,
+                timers: vec![],
+                tasks: vec![],
+            },
+        )
+        .wait()
+        .unwrap();
+    assert!(matches!(created, Created::New));
+    store
+        .commit(Transition {
+            execution_arn: PAYLOAD_ARN.into(),
+            expected_version: 1,
+            state: state(ExecutionStatus::Running),
+            events: second,
+            timers: vec![],
+            tasks: vec![],
+        })
+        .wait()
+        .unwrap();
+    let read = store
+        .history(PAYLOAD_ARN, &HistoryQuery::default())
+        .unwrap()
+        .items;
+    assert!(read == written, "the history came back changed");
+    let reversed = store
+        .history(
+            PAYLOAD_ARN,
+            &HistoryQuery {
+                page: PageRequest::first(2),
+                reverse: true,
+            },
+        )
+        .unwrap()
+        .items;
+    assert!(reversed[0] == written[5] && reversed[1] == written[4]);
+    let (rows, history_bytes, payload_bytes) = footprint();
+    assert_eq!(rows, 2, "two distinct payloads");
+    assert!(
+        history_bytes < 4_000,
+        "the events keep references: {history_bytes} bytes"
+    );
+    assert_eq!(payload_bytes, (big.len() + other.len()) as i64);
+}
+
+#[test]
+fn a_payload_is_stored_once_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&SqliteOptions::new(dir.path())).unwrap();
+    let db = dir.path().join(statecraft_store::sqlite::DB_FILE);
+    a_payload_is_stored_once(&store, || {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.query_row(
+            "SELECT (SELECT COUNT(*) FROM payloads), \
+             (SELECT COALESCE(SUM(LENGTH(event)), 0) FROM history), \
+             (SELECT COALESCE(SUM(LENGTH(text)), 0) FROM payloads)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    });
+}
+
+#[test]
+fn a_payload_is_stored_once_on_postgres() {
+    let url = pg::fresh_database("payload");
+    let store = PostgresStore::open(&PostgresOptions::new(url.as_str()))
+        .unwrap_or_else(|e| panic!("opening the PostgreSQL store at {url}: {e}"));
+    a_payload_is_stored_once(&store, || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let row = c
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM payloads), \
+                 (SELECT COALESCE(SUM(LENGTH(event)), 0) FROM history)::BIGINT, \
+                 (SELECT COALESCE(SUM(LENGTH(text)), 0) FROM payloads)::BIGINT",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    });
 }

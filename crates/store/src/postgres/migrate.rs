@@ -44,10 +44,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations-postgres/0007_schedules.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations-postgres/0008_payloads.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(db: &mut Db, target: &str, now_ms: i64) -> Result<i64, OpenError> {

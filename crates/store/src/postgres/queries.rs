@@ -710,17 +710,26 @@ pub(crate) struct Prepared {
     pub(crate) transition: Transition,
     event_ids: Vec<i64>,
     events: Vec<String>,
+    /// The events' large payloads, written once (see crate::payloads).
+    payload_hashes: Vec<String>,
+    payload_texts: Vec<String>,
     /// The lease the commit must still hold (a fenced commit).
     pub(crate) fence: Option<Fence>,
 }
 
 impl Prepared {
     pub(crate) fn new(mut transition: Transition) -> Prepared {
-        let events = std::mem::take(&mut transition.events);
+        let mut events = std::mem::take(&mut transition.events);
+        let (payload_hashes, payload_texts) = crate::payloads::offload(&mut events)
+            .into_iter()
+            .map(|p| (p.hash, p.text))
+            .unzip();
         Prepared {
             transition,
             event_ids: events.iter().map(|e| to_i64(e.id)).collect(),
             events: events.iter().map(wire_json).collect(),
+            payload_hashes,
+            payload_texts,
             fence: None,
         }
     }
@@ -894,12 +903,28 @@ pub(crate) fn create_execution(
         };
     };
     let id: i64 = row.try_get(0)?;
+    insert_payloads(db, id, first)?;
     if lease.is_none() {
         notify(db, &crate::commits::Wakeup::Start)?;
     }
     // A new execution has no timers or tasks to drop yet.
     apply_timers_and_tasks(db, id, &first.transition, false)?;
     Ok(Created::New)
+}
+
+/// Writes a transition's large payloads for execution `id` (those it
+/// already holds are kept).
+fn insert_payloads(db: &mut Db, id: i64, p: &Prepared) -> Result<()> {
+    if p.payload_hashes.is_empty() {
+        return Ok(());
+    }
+    db.execute(
+        "INSERT INTO payloads (execution_id, hash, text) \
+         SELECT $1, p.hash, p.text FROM unnest($2::TEXT[], $3::TEXT[]) AS p(hash, text) \
+         ON CONFLICT (execution_id, hash) DO NOTHING",
+        &[&id, &p.payload_hashes, &p.payload_texts],
+    )?;
+    Ok(())
 }
 
 /// Commits one transition, only on top of `expected_version`.
@@ -948,6 +973,7 @@ pub(crate) fn commit(db: &mut Db, p: &Prepared) -> Result<u64> {
     };
     let id: i64 = row.try_get(0)?;
     let version: i64 = row.try_get(1)?;
+    insert_payloads(db, id, p)?;
     apply_timers_and_tasks(db, id, t, true)?;
     Ok(to_u64(version))
 }
@@ -1068,6 +1094,16 @@ pub(crate) fn history(db: &mut Db, arn: &str, query: &HistoryQuery) -> Result<Pa
         let text: &str = row.try_get(1)?;
         events.push(parse_event(text, event_id, arn)?);
     }
+    crate::payloads::restore(&mut events, |hash| {
+        let row = db.query_opt(
+            "SELECT text FROM payloads WHERE execution_id = $1 AND hash = $2",
+            &[&id, &hash],
+        )?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    })?;
     Ok(paginate(events, limit, listing, |e| e.id.to_string()))
 }
 
@@ -1368,6 +1404,7 @@ pub(crate) fn delete_finished_before(db: &mut Db, before_ms: i64, limit: u32) ->
         "DELETE FROM timers WHERE execution_id = ANY($1)",
         "DELETE FROM tasks WHERE execution_id = ANY($1)",
         "DELETE FROM inbox WHERE execution_id = ANY($1)",
+        "DELETE FROM payloads WHERE execution_id = ANY($1)",
         "DELETE FROM map_runs WHERE execution_arn IN (SELECT arn FROM executions WHERE id = ANY($1))",
         "DELETE FROM executions WHERE id = ANY($1)",
     ] {
@@ -1394,6 +1431,7 @@ pub(crate) fn delete_finished_execution(db: &mut Db, arn: &str, before_ms: i64) 
         "DELETE FROM timers WHERE execution_id = $1",
         "DELETE FROM tasks WHERE execution_id = $1",
         "DELETE FROM inbox WHERE execution_id = $1",
+        "DELETE FROM payloads WHERE execution_id = $1",
         "DELETE FROM executions WHERE id = $1",
     ] {
         db.execute(sql, &[&id])?;

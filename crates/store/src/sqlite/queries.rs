@@ -734,19 +734,24 @@ fn execution_id(conn: &Connection, arn: &str) -> Result<i64> {
 pub(crate) struct Prepared {
     pub(crate) transition: Transition,
     events: Vec<(i64, String)>,
+    /// The events' large payloads, written once (see crate::payloads).
+    payloads: Vec<crate::payloads::Payload>,
     /// The lease the commit must still hold (a fenced commit).
     pub(crate) fence: Option<Fence>,
 }
 
 impl Prepared {
     pub(crate) fn new(mut transition: Transition) -> Prepared {
-        let events = std::mem::take(&mut transition.events)
+        let mut events = std::mem::take(&mut transition.events);
+        let payloads = crate::payloads::offload(&mut events);
+        let events = events
             .iter()
             .map(|e| (to_i64(e.id), wire_json(e)))
             .collect();
         Prepared {
             transition,
             events,
+            payloads,
             fence: None,
         }
     }
@@ -780,6 +785,14 @@ fn wire_json(e: &HistoryEvent) -> String {
 /// Writes a transition's events, timers and tasks for execution `id`.
 fn apply_changes(conn: &Connection, id: i64, p: &Prepared) -> Result<()> {
     let t = &p.transition;
+    if !p.payloads.is_empty() {
+        let mut stmt = conn.prepare_cached(
+            "INSERT OR IGNORE INTO payloads (execution_id, hash, text) VALUES (?1, ?2, ?3)",
+        )?;
+        for payload in &p.payloads {
+            stmt.execute(params![id, payload.hash, payload.text])?;
+        }
+    }
     if !p.events.is_empty() {
         let mut stmt = conn.prepare_cached(
             "INSERT INTO history (execution_id, event_id, event) VALUES (?1, ?2, ?3)",
@@ -1108,6 +1121,15 @@ pub(crate) fn history(
             .ok_or_else(|| Error::Corrupt(format!("history event {event_id} of {arn}")))?;
         events.push(e);
     }
+    crate::payloads::restore(&mut events, |hash| {
+        let mut stmt =
+            conn.prepare_cached("SELECT text FROM payloads WHERE execution_id = ?1 AND hash = ?2")?;
+        let mut rows = stmt.query(params![id, hash])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(row.get(0)?)),
+            None => Ok(None),
+        }
+    })?;
     Ok(paginate(events, limit, listing, |e| e.id.to_string()))
 }
 

@@ -29,6 +29,7 @@ pub(crate) fn delete_finished_before(conn: &Connection, before_ms: i64, limit: u
             "DELETE FROM timers WHERE execution_id = ?1",
             "DELETE FROM tasks WHERE execution_id = ?1",
             "DELETE FROM inbox WHERE execution_id = ?1",
+            "DELETE FROM payloads WHERE execution_id = ?1",
             "DELETE FROM map_runs WHERE execution_arn = (SELECT arn FROM executions WHERE id = ?1)",
             "DELETE FROM executions WHERE id = ?1",
         ] {
@@ -63,6 +64,7 @@ pub(crate) fn delete_finished_execution(
         "DELETE FROM timers WHERE execution_id = ?1",
         "DELETE FROM tasks WHERE execution_id = ?1",
         "DELETE FROM inbox WHERE execution_id = ?1",
+        "DELETE FROM payloads WHERE execution_id = ?1",
         "DELETE FROM map_runs WHERE execution_arn = ?2",
         "DELETE FROM executions WHERE id = ?1",
     ] {
