@@ -708,3 +708,56 @@ async fn a_listing_longer_than_a_page_is_read_in_order() {
     long_listing(&Bucket::local()).await;
     long_listing(&Bucket::s3().await).await;
 }
+
+/// `VersionId` reads that version of an S3 object (moto with versioning on);
+/// a local folder keeps one version and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_id_reads_that_version() {
+    let b = Bucket::s3().await;
+    let endpoint = b.endpoint.clone().expect("moto's address");
+    let on = reqwest::Client::new()
+        .put(format!("{endpoint}/lake-bucket?versioning"))
+        .body("<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>Enabled</Status></VersioningConfiguration>")
+        .send()
+        .await
+        .expect("versioning");
+    assert!(on.status().is_success(), "{}", on.status());
+    let first = b
+        .raw
+        .put(
+            &object_store::path::Path::from("v/items.jsonl"),
+            object_store::PutPayload::from("{\"v\":1}\n{\"v\":1.5}\n"),
+        )
+        .await
+        .expect("put")
+        .version
+        .expect("a version id");
+    b.put("v/items.jsonl", "{\"v\":2}\n").await;
+    let at = |version: Option<&str>| {
+        let mut p = json!({"Bucket": "media", "Key": "v/items.jsonl"});
+        if let Some(v) = version {
+            p["VersionId"] = json!(v);
+        }
+        spec(GET, p, json!({"InputType": "JSONL"}))
+    };
+    assert_eq!(
+        read(&b, &at(None)).await.expect("latest"),
+        vec![json!({"v": 2})]
+    );
+    let old = at(Some(&first));
+    assert_eq!(
+        read(&b, &old).await.expect("first version"),
+        vec![json!({"v": 1}), json!({"v": 1.5})]
+    );
+    resumes(&b, &old, 1).await;
+
+    let local = Bucket::local();
+    local.put("v/items.jsonl", "{\"v\":1}\n").await;
+    expect_error(
+        &local,
+        &at(Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")),
+        ITEM_READER_FAILED,
+        "VersionId needs an S3 bucket: media is a local folder, which keeps one version of an object",
+    )
+    .await;
+}

@@ -136,11 +136,13 @@ pub enum InputFormat {
 /// What an ItemReader reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReaderSource {
-    /// `s3:getObject` with InputType JSON, JSONL or CSV.
+    /// `s3:getObject` with InputType JSON, JSONL, CSV or PARQUET.
     Object {
         bucket: String,
         key: String,
         format: InputFormat,
+        /// `VersionId`: this version of the object (S3 buckets only).
+        version: Option<String>,
     },
     /// `s3:listObjectsV2`: every key under `prefix`.
     Listing { bucket: String, prefix: String },
@@ -225,6 +227,15 @@ impl ReaderSpec {
             },
             "s3:getObject" => {
                 let key = string_field(parameters, "Key", "Parameters")?.to_owned();
+                let version = match parameters.get("VersionId") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(v)) => Some(v.clone()),
+                    Some(other) => {
+                        return Err(config(format!(
+                            "The ItemReader Parameters field VersionId must be a string, but was {other}"
+                        )))
+                    }
+                };
                 let input_type = match rc.get("InputType") {
                     None | Some(Value::Null) => "JSON",
                     Some(Value::String(s)) => s.as_str(),
@@ -243,6 +254,11 @@ impl ReaderSpec {
                         )))
                     }
                 };
+                if version.is_some() && (input_type == "MANIFEST" || manifest_type.is_some()) {
+                    return Err(config(
+                        "VersionId applies to a data object (InputType JSON, JSONL, CSV or PARQUET), not to a manifest",
+                    ));
+                }
                 match (input_type, manifest_type) {
                     ("MANIFEST", None | Some("S3_INVENTORY")) => {
                         ReaderSource::S3Inventory { bucket, key }
@@ -269,6 +285,7 @@ impl ReaderSpec {
                         bucket,
                         key,
                         format: format(t, rc)?,
+                        version,
                     },
                 }
             }
@@ -386,6 +403,14 @@ enum Kind {
     Parquet(parquet::ParquetRows),
 }
 
+/// Where in an object a reader starts: `in_file` items already handed
+/// out, at byte `offset` (line `line`) when known.
+struct Place {
+    in_file: u64,
+    offset: Option<u64>,
+    line: u64,
+}
+
 /// The items of one object, being read.
 struct ObjectItems {
     src: Source,
@@ -400,12 +425,16 @@ impl ObjectItems {
         bucket: &str,
         key: &str,
         format: &InputFormat,
-        in_file: u64,
-        offset: Option<u64>,
-        line: u64,
+        at: Place,
+        version: Option<&str>,
     ) -> Result<ObjectItems, ReadError> {
+        let Place {
+            in_file,
+            offset,
+            line,
+        } = at;
         if *format == InputFormat::Parquet {
-            let rows = parquet::ParquetRows::open(store, bucket, key, in_file).await?;
+            let rows = parquet::ParquetRows::open(store, bucket, key, in_file, version).await?;
             return Ok(ObjectItems {
                 src: Source::empty(bucket, key),
                 kind: Kind::Parquet(rows),
@@ -416,7 +445,7 @@ impl ObjectItems {
         } else {
             None
         };
-        let mut src = Source::open(store, bucket, key, seek.unwrap_or(0), line).await?;
+        let mut src = Source::open(store, bucket, key, seek.unwrap_or(0), line, version).await?;
         let kind = match format {
             InputFormat::Json => Kind::Json(if seek.is_some() {
                 json::State::AfterItem
@@ -434,7 +463,7 @@ impl ObjectItems {
                     (None, Some(_)) => {
                         // Resuming in the middle: the header row is read
                         // from the object's start.
-                        let mut head = Source::open(store, bucket, key, 0, 1).await?;
+                        let mut head = Source::open(store, bucket, key, 0, 1, version).await?;
                         read_headers(&mut head, *delimiter).await?
                     }
                 };
@@ -551,17 +580,26 @@ impl Buckets {
                 bucket,
                 key,
                 format,
+                version,
             } => {
-                let store = self.store_of(bucket)?;
+                let (store, s3) = self.bucket_store(bucket)?;
+                if version.is_some() && !s3 {
+                    return Err(config(format!(
+                        "VersionId needs an S3 bucket: {bucket} is a local folder, which keeps one version of an object"
+                    )));
+                }
                 Inner::Object(
                     ObjectItems::open(
                         &store,
                         bucket,
                         key,
                         format,
-                        from.index,
-                        from.offset,
-                        from.line,
+                        Place {
+                            in_file: from.index,
+                            offset: from.offset,
+                            line: from.line,
+                        },
+                        version.as_deref(),
                     )
                     .await?,
                 )
@@ -627,7 +665,7 @@ impl Buckets {
     /// A manifest, read whole (it is small: a list of files).
     async fn manifest_text(&self, bucket: &str, key: &str) -> Result<String, ReadError> {
         let store = self.store_of(bucket)?;
-        let mut src = Source::open(&store, bucket, key, 0, 1).await?;
+        let mut src = Source::open(&store, bucket, key, 0, 1, None).await?;
         while src.fill(true).await? {
             if src.available().len() > MAX_MANIFEST_BYTES {
                 return Err(ReadError::Malformed {
@@ -778,9 +816,12 @@ impl Items {
                             bucket,
                             key,
                             &list.format,
-                            self.cursor.in_file,
-                            self.cursor.offset,
-                            self.cursor.line,
+                            Place {
+                                in_file: self.cursor.in_file,
+                                offset: self.cursor.offset,
+                                line: self.cursor.line,
+                            },
+                            None,
                         )
                         .await?,
                     );

@@ -36,11 +36,16 @@ impl ParquetRows {
         bucket: &str,
         key: &str,
         skip: u64,
+        version: Option<&str>,
     ) -> Result<ParquetRows, ReadError> {
         let object = format!("s3://{bucket}/{key}");
         let path = super::object_key(bucket, key)?;
+        let options = object_store::GetOptions {
+            version: version.map(str::to_owned),
+            ..Default::default()
+        };
         let got = store
-            .get(&path)
+            .get_opts(&path, options)
             .await
             .map_err(|e| super::store_error(e, bucket, key))?;
         let file = match got.payload {

@@ -44,6 +44,7 @@ impl Source {
         key: &str,
         offset: u64,
         line: u64,
+        version: Option<&str>,
     ) -> Result<Source, ReadError> {
         let path = super::object_key(bucket, key)?;
         let gz = key.ends_with(".gz");
@@ -63,16 +64,23 @@ impl Source {
         if offset > 0 {
             // A range starting at the end is refused by S3: a reader
             // resumed after its last item simply has nothing left.
+            let head = GetOptions {
+                head: true,
+                version: version.map(str::to_owned),
+                ..Default::default()
+            };
             let meta = store
-                .head(&path)
+                .get_opts(&path, head)
                 .await
-                .map_err(|e| super::store_error(e, bucket, key))?;
+                .map_err(|e| super::store_error(e, bucket, key))?
+                .meta;
             if offset >= meta.size {
                 return Ok(source);
             }
         }
         let options = GetOptions {
             range: (offset > 0).then_some(GetRange::Offset(offset)),
+            version: version.map(str::to_owned),
             ..Default::default()
         };
         let got = store

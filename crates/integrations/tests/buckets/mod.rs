@@ -73,6 +73,8 @@ pub struct Bucket {
     pub kind: &'static str,
     /// The `[integrations]` TOML that configures the bucket.
     pub toml: String,
+    /// moto's address, for an S3 bucket.
+    pub endpoint: Option<String>,
 }
 
 /// The `[integrations]` section of a TOML text.
@@ -112,6 +114,7 @@ impl Bucket {
             _moto: None,
             kind: "local folder",
             toml,
+            endpoint: None,
         }
     }
 
@@ -146,6 +149,7 @@ impl Bucket {
             _moto: Some(moto),
             kind: "S3 (moto)",
             toml,
+            endpoint: Some(endpoint),
         }
     }
 
