@@ -304,6 +304,9 @@ struct Driver {
     max_concurrency: u32,
     tolerated_count: Option<f64>,
     tolerated_percentage: Option<f64>,
+    /// The stored tolerance last applied: a stored value that differs from
+    /// it was set by UpdateMapRun (the store keeps 0 for "not set").
+    seen_tolerance: (u64, f64),
     executions: MapRunCounts,
     items: MapRunCounts,
     /// The next child's number.
@@ -472,6 +475,10 @@ impl Driver {
             max_concurrency: run.max_concurrency,
             tolerated_count: spec.tolerated_failure_count,
             tolerated_percentage: spec.tolerated_failure_percentage,
+            seen_tolerance: (
+                spec.tolerated_failure_count.map_or(0, |c| c as u64),
+                spec.tolerated_failure_percentage.unwrap_or(0.0),
+            ),
             executions: MapRunCounts::default(),
             items: MapRunCounts::default(),
             next_child: 0,
@@ -493,8 +500,14 @@ impl Driver {
     /// update counts; the definition's absence stays absence otherwise).
     fn apply_settings(&mut self, run: &MapRun) {
         self.max_concurrency = run.max_concurrency.max(1);
-        if run.update_date_ms.is_some() {
+        // Only a tolerance UpdateMapRun changed takes effect as set: a
+        // count alone must not make the stored 0 % a limit too.
+        if run.tolerated_failure_count != self.seen_tolerance.0 {
+            self.seen_tolerance.0 = run.tolerated_failure_count;
             self.tolerated_count = Some(run.tolerated_failure_count as f64);
+        }
+        if run.tolerated_failure_percentage != self.seen_tolerance.1 {
+            self.seen_tolerance.1 = run.tolerated_failure_percentage;
             self.tolerated_percentage = Some(run.tolerated_failure_percentage);
         }
     }

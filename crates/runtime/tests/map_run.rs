@@ -742,12 +742,18 @@ async fn a_redrive_reruns_only_the_children_that_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_map_run_widens_the_window_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let work = Work::new(0, 1);
+    // Items 0 and 4 fail: within the count of 5, which an update of the
+    // concurrency alone must leave the only limit.
+    let work = Work::new(4, 1);
     let rt = open(dir.path(), &work).await;
     let sm = create(
         &rt,
         "updatable",
-        &distributed(json!({"MaxConcurrency": 1}), "STANDARD", 1),
+        &distributed(
+            json!({"MaxConcurrency": 1, "ToleratedFailureCount": 5}),
+            "STANDARD",
+            1,
+        ),
     )
     .await;
     let parent = start(&rt, &sm, "u", items(8)).await;
@@ -795,6 +801,14 @@ async fn update_map_run_widens_the_window_at_once() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let done = finished(&rt, &parent, Duration::from_secs(60)).await;
-    assert_eq!(done.state.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        done.state.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        done.state.cause
+    );
+    let run = rt.store().get_map_run(&run_arn).unwrap().unwrap();
+    assert_eq!(run.execution_counts.failed, 2);
+    assert_eq!(run.max_concurrency, 8);
     rt.shutdown(Duration::from_secs(5)).await;
 }
