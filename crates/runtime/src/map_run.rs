@@ -1301,7 +1301,12 @@ impl Driver {
             Some(w) => {
                 let details = w.finish().await.map_err(|f| result_writer_failure(&f))?;
                 let text = details.to_string();
-                Ok((json!({ "ResultWriterDetails": details }), Some(text)))
+                // AWS's output of an exporting Distributed Map.
+                let output = json!({
+                    "MapRunArn": self.spec.map_run_arn,
+                    "ResultWriterDetails": details,
+                });
+                Ok((output, Some(text)))
             }
             None => Ok((self.transformed(results), None)),
         }
