@@ -127,6 +127,10 @@ async fn suite(b: &Bucket) {
     assert_eq!(out["ResultWriterDetails"]["Bucket"], "media");
     let manifest: Value = serde_json::from_slice(&b.get(manifest_key).await).expect("manifest");
     let map_run_arn = manifest["MapRunArn"].as_str().expect("MapRunArn");
+    assert_eq!(
+        out["MapRunArn"], map_run_arn,
+        "the Map's output names its map run"
+    );
     assert!(
         map_run_arn.contains(":mapRun:batched/Each:"),
         "{map_run_arn}"

@@ -163,6 +163,7 @@ async fn map_runs_read_and_write_a_bucket_and_are_described() {
         .map_runs;
     assert_eq!(runs.len(), 1);
     assert_eq!(manifest["MapRunArn"], runs[0].map_run_arn.as_str());
+    assert_eq!(output["MapRunArn"], runs[0].map_run_arn.as_str());
     let d = s
         .client
         .describe_map_run()
