@@ -2,7 +2,8 @@
 //! durable runtime: a finished execution's name is reused only after
 //! `execution_name_reuse_days` (judged by a virtual clock moved past the
 //! window), and the payload limit refuses an input one byte over AWS's
-//! 256 KiB by default and lets it through when raised.
+//! 256 KiB by default and lets it through when raised, and the engine gets
+//! the variable and inline Map limits.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -227,6 +228,68 @@ async fn an_input_one_byte_over_is_refused_by_default_and_passes_when_raised() {
                 assert!(why.contains(&n.to_string()), "{why}");
             }
             Err(e) => panic!("{n} bytes: {e}"),
+        }
+        rt.shutdown(Duration::from_secs(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_gets_the_data_limits() {
+    let map = json!({"StartAt": "Fan", "States": {"Fan": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}}}});
+    let assign = json!({"StartAt": "Keep", "States": {"Keep": {"Type": "Pass",
+        "Assign": {"blob.$": "$.blob"}, "End": true}}});
+    let blob = json!({ "blob": "v".repeat(300 * 1024) }).to_string();
+    let raised = Limits {
+        payload_bytes: 1 << 20,
+        variables_bytes: 1 << 20,
+        map_inline_items: Some(2),
+        ..Limits::default()
+    };
+    let default_but_payload = Limits {
+        payload_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    // (limits, definition, input, the error it ends with or None)
+    let cases = [
+        (Limits::default(), &map, "[1,2,3]".to_string(), None),
+        (raised, &map, "[1,2]".to_string(), None),
+        (
+            raised,
+            &map,
+            "[1,2,3]".to_string(),
+            Some("States.DataLimitExceeded"),
+        ),
+        (
+            default_but_payload,
+            &assign,
+            blob.clone(),
+            Some("States.DataLimitExceeded"),
+        ),
+        (raised, &assign, blob.clone(), None),
+    ];
+    for (i, (limits, definition, input, error)) in cases.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = open(dir.path(), limits).await;
+        let machine = create(&rt, "m", definition.clone()).await;
+        let arn = start(&rt, &machine, "e", &input).await.unwrap();
+        let record = finish(&rt, &arn).await;
+        match error {
+            None => assert_eq!(
+                record.state.status,
+                ExecutionStatus::Succeeded,
+                "case {i}: {:?}",
+                record.state.cause
+            ),
+            Some(e) => {
+                assert_eq!(record.state.status, ExecutionStatus::Failed, "case {i}");
+                assert_eq!(
+                    record.state.error.as_deref(),
+                    Some(e),
+                    "case {i}: {:?}",
+                    record.state.cause
+                );
+            }
         }
         rt.shutdown(Duration::from_secs(5)).await;
     }
