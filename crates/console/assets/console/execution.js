@@ -7,7 +7,7 @@
 import { call, operate, follow, historyStreamUrl } from './api.js';
 import { h, clear, fmtDate, fmtDuration, toDate, badge, link, routes, arnName, codeBlock, pretty, modal, toast, errorBox, jsonEditor, copyButton } from './ui.js';
 import { drawGraph, legend } from './graph.js';
-import { analyse, inIteration, details, toMillis } from './history.js';
+import { analyse, inIteration, details, toMillis, loadFirst } from './history.js';
 import { startDialog } from './machines.js';
 
 // The most events the page holds: AWS's history quota. A history past it
@@ -17,15 +17,8 @@ const MAX_EVENTS = 25000;
 const MAX_ROWS = 2000;
 
 /** The first MAX_EVENTS events, a page at a time; `truncated` when more exist. */
-async function loadAll(arn) {
-  const events = [];
-  let nextToken;
-  do {
-    const page = await call('GetExecutionHistory', { executionArn: arn, maxResults: 1000, nextToken });
-    events.push(...(page.events || []));
-    nextToken = page.nextToken;
-  } while (nextToken && events.length < MAX_EVENTS);
-  return { events, truncated: Boolean(nextToken) };
+function loadAll(arn) {
+  return loadFirst((nextToken) => call('GetExecutionHistory', { executionArn: arn, maxResults: 1000, nextToken }), MAX_EVENTS);
 }
 
 /** Events newer than the ones we have, read newest first. */

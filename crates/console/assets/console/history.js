@@ -7,6 +7,23 @@ const FAILURE = /(Failed|TimedOut|Aborted)$/;
 const SCHEDULED = /(Scheduled)$/;
 const ITERATION_END = /^MapIteration(Succeeded|Failed|Aborted)$/;
 
+/**
+ * The first `max` events of a history, read a page at a time with
+ * `fetchPage(nextToken)` (GetExecutionHistory's answer); `truncated` when
+ * the history goes on. A history past AWS's quota (`[limits]
+ * history_events` raised) is never read whole into the page.
+ */
+export async function loadFirst(fetchPage, max) {
+  const events = [];
+  let nextToken;
+  do {
+    const page = await fetchPage(nextToken);
+    events.push(...(page.events || []));
+    nextToken = page.nextToken;
+  } while (nextToken && events.length < max);
+  return { events, truncated: Boolean(nextToken) };
+}
+
 export function toMillis(ts) {
   if (ts === undefined || ts === null) return null;
   const n = typeof ts === 'number' ? ts * 1000 : Date.parse(ts);

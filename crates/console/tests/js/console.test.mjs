@@ -2,7 +2,7 @@
 // Pointer locator), run by tests/js.rs through Node when it is installed:
 // `node console.test.mjs`.
 import assert from 'node:assert/strict';
-import { analyse, inIteration } from '../../assets/console/history.js';
+import { analyse, inIteration, loadFirst } from '../../assets/console/history.js';
 import { pointerLines, lineOf } from '../../assets/console/editor.js';
 
 const ev = (id, previousEventId, type, detailsKey, details, timestamp = 1700000000 + id) =>
@@ -129,12 +129,38 @@ const tests = {
     const broken = pointerLines('{\n "StartAt": "A",\n "States": {\n  "A": {"Type": ');
     assert.equal(lineOf(broken, '/States/A/Type'), 4);
   },
+  async 'a history past 25,000 events is read up to the limit, not whole'() {
+    // GetExecutionHistory's paging over a history of `total` events, 1,000 a page.
+    const source = (total) => {
+      const calls = [];
+      const fetchPage = async (nextToken) => {
+        const from = nextToken ? Number(nextToken) : 1;
+        calls.push(from);
+        const to = Math.min(total, from + 999);
+        const events = [];
+        for (let id = from; id <= to; id += 1) events.push({ id, previousEventId: id - 1, type: 'PassStateEntered' });
+        return to < total ? { events, nextToken: String(to + 1) } : { events };
+      };
+      return { calls, fetchPage };
+    };
+    const million = source(1_000_000);
+    const first = await loadFirst(million.fetchPage, 25000);
+    assert.equal(first.truncated, true);
+    assert.equal(first.events.length, 25000);
+    assert.deepEqual(first.events.map((e) => e.id).slice(24998), [24999, 25000]);
+    assert.equal(million.calls.length, 25, 'one request per page, none past the limit');
+    const small = source(2500);
+    const all = await loadFirst(small.fetchPage, 25000);
+    assert.equal(all.truncated, false);
+    assert.equal(all.events.length, 2500);
+    assert.equal(small.calls.length, 3);
+  },
 };
 
 let failed = 0;
 for (const [name, fn] of Object.entries(tests)) {
   try {
-    fn();
+    await fn();
     console.log(`ok - ${name}`);
   } catch (e) {
     failed += 1;
