@@ -14,11 +14,9 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
-use aws_sdk_sfn::Client;
 use serde_json::json;
 
 /// Only a hang reaches it.
@@ -30,51 +28,7 @@ const SPIN: &str = r#"{"StartAt":"Spin","States":{
   "Again":{"Type":"Choice","Choices":[{"Variable":"$.never","IsPresent":true,"Next":"Done"}],"Default":"Spin"},
   "Done":{"Type":"Succeed"}}}"#;
 
-/// A `statecraft server` process over a fresh data directory, killed when
-/// dropped.
-struct Binary {
-    child: Child,
-    port: u16,
-    client: Client,
-    _dir: tempfile::TempDir,
-}
-
-impl Binary {
-    async fn start(config: Option<&str>) -> Binary {
-        let bin = common::statecraft_binary();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let mut cmd = Command::new(&bin);
-        cmd.args(["server", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"));
-        if let Some(text) = config {
-            let path = dir.path().join("statecraft.toml");
-            std::fs::write(&path, text).expect("write config");
-            cmd.arg("--config").arg(path);
-        }
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn statecraft server");
-        let client = common::client(&format!("http://127.0.0.1:{port}"));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while client.list_state_machines().send().await.is_err() {
-            assert!(Instant::now() < deadline, "the server did not come up");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Binary {
-            child,
-            port,
-            client,
-            _dir: dir,
-        }
-    }
-
+impl common::Binary {
     fn addr(&self) -> std::net::SocketAddr {
         std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
     }
@@ -132,16 +86,9 @@ impl Binary {
     }
 }
 
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_loop_fails_at_the_history_quota_while_the_server_keeps_serving() {
-    let server = Binary::start(None).await;
+    let server = common::Binary::start(None).await;
     let spin = common::create(&server.client, "spin", SPIN).await;
     let quick = common::create(&server.client, "quick", common::PASS).await;
     let looping = server.start_execution(&spin).await;
@@ -174,7 +121,7 @@ async fn a_loop_fails_at_the_history_quota_while_the_server_keeps_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_execution_aborts_a_loop_under_a_raised_quota() {
-    let server = Binary::start(Some("[limits]\nhistory_events = 1000000000\n")).await;
+    let server = common::Binary::start(Some("[limits]\nhistory_events = 1000000000\n")).await;
     let spin = common::create(&server.client, "spin", SPIN).await;
     let looping = server.start_execution(&spin).await;
     // Well past AWS's quota: the configured one is in force.
@@ -209,7 +156,7 @@ async fn stop_execution_aborts_a_loop_under_a_raised_quota() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_open_executions_quota_stops_a_workflow_that_starts_itself() {
-    let server = Binary::start(Some("[limits]\nopen_executions = 20\n")).await;
+    let server = common::Binary::start(Some("[limits]\nopen_executions = 20\n")).await;
     // Each execution starts another of the same machine, then waits.
     let selfstart = common::create(
         &server.client,
@@ -296,7 +243,7 @@ async fn the_open_executions_quota_stops_a_workflow_that_starts_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starts_over_the_rate_are_throttling_exception() {
-    let server = Binary::start(Some(
+    let server = common::Binary::start(Some(
         "[limits]\nstart_rate_per_second = 0.01\nstart_burst = 2\n",
     ))
     .await;
@@ -317,7 +264,7 @@ async fn starts_over_the_rate_are_throttling_exception() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_fifty_concurrent_answers_to_one_token_exactly_one_is_accepted() {
-    let server = Binary::start(None).await;
+    let server = common::Binary::start(None).await;
     let ask = common::create(
         &server.client,
         "ask",

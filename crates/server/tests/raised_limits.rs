@@ -13,7 +13,6 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;
@@ -24,57 +23,6 @@ use serde_json::{json, Value};
 /// Only a hang reaches it.
 const HANG: Duration = Duration::from_secs(300);
 const AWS: usize = 262_144;
-
-/// A `statecraft server` process over a fresh data directory, killed when
-/// dropped.
-struct Binary {
-    child: Child,
-    client: Client,
-    _dir: tempfile::TempDir,
-}
-
-impl Binary {
-    async fn start(config: Option<&str>) -> Binary {
-        let bin = common::statecraft_binary();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let mut cmd = Command::new(&bin);
-        cmd.args(["server", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"));
-        if let Some(text) = config {
-            let path = dir.path().join("statecraft.toml");
-            std::fs::write(&path, text).expect("write config");
-            cmd.arg("--config").arg(path);
-        }
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn statecraft server");
-        let client = common::client(&format!("http://127.0.0.1:{port}"));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while client.list_state_machines().send().await.is_err() {
-            assert!(Instant::now() < deadline, "the server did not come up");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Binary {
-            child,
-            client,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn wait_done(
     client: &Client,
@@ -137,7 +85,7 @@ fn work_definition(activity: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inputs_and_task_outputs_one_byte_over_aws_are_refused_by_default() {
-    let server = Binary::start(None).await;
+    let server = common::Binary::start(None).await;
     let client = &server.client;
     let activity = client
         .create_activity()
@@ -194,7 +142,7 @@ async fn inputs_and_task_outputs_one_byte_over_aws_are_refused_by_default() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_50_mib_payload_passes_start_a_pass_chain_a_task_and_the_history() {
-    let server = Binary::start(Some("[limits]\npayload_bytes = 67108864\n")).await;
+    let server = common::Binary::start(Some("[limits]\npayload_bytes = 67108864\n")).await;
     let client = &server.client;
     let activity = client
         .create_activity()
@@ -286,7 +234,7 @@ async fn a_50_mib_payload_passes_start_a_pass_chain_a_task_and_the_history() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_history_of_200_000_events_pages_forwards_and_backwards() {
-    let server = Binary::start(Some("[limits]\nhistory_events = 1000000\n")).await;
+    let server = common::Binary::start(Some("[limits]\nhistory_events = 1000000\n")).await;
     let client = &server.client;
     // Four events an iteration (Pass and Choice, entered and exited).
     let loops = 50_000;

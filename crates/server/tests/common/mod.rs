@@ -220,3 +220,61 @@ pub fn require_boto3() {
         "python3 with boto3 is needed: `python3 -m pip install boto3` (scripts/test installs it)"
     );
 }
+
+/// A `statecraft server` process over a fresh data directory, killed when
+/// dropped.
+pub struct Binary {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub client: Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Binary {
+    /// Starts it with `config` as its config file, and waits until it
+    /// answers.
+    pub async fn start(config: Option<&str>) -> Binary {
+        let bin = statecraft_binary();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args(["server", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"));
+        if let Some(text) = config {
+            let path = dir.path().join("statecraft.toml");
+            std::fs::write(&path, text).expect("write config");
+            cmd.arg("--config").arg(path);
+        }
+        let child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn statecraft server");
+        let client = client(&format!("http://127.0.0.1:{port}"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while client.list_state_machines().send().await.is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Binary {
+            child,
+            port,
+            client,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
