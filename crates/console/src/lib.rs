@@ -14,7 +14,7 @@
 //! ```text
 //! let app = api_router
 //!     .merge(statecraft_console::router())
-//!     .merge(statecraft_console::data_router(store, streams));
+//!     .merge(statecraft_console::data_router(runtime.read_model(), streams));
 //! ```
 //!
 //! Routes:
@@ -41,24 +41,24 @@ pub use api::{Error, Format, MAX_DEFINITION_BYTES};
 use axum::routing::{get, post};
 use axum::Router;
 
-/// The console's data routes (overview, live streams), read from `store`:
+/// The console's data routes (overview, live streams), read from the runtime's read model `read`:
 /// merged into the server's router next to [`router`]. The server closes
 /// `streams` when it shuts down. See [`live`].
 pub fn data_router<S: Clone + Send + Sync + 'static>(
-    store: std::sync::Arc<dyn statecraft_store::Store>,
+    read: statecraft_runtime::read::ReadModel,
     streams: live::Streams,
 ) -> Router<S> {
-    live::router(store, streams)
+    live::router(read, streams)
 }
 
 /// [`data_router`], with the server's open activity polls shown on the
 /// Activities page.
 pub fn data_router_with_pollers<S: Clone + Send + Sync + 'static>(
-    store: std::sync::Arc<dyn statecraft_store::Store>,
+    read: statecraft_runtime::read::ReadModel,
     streams: live::Streams,
     pollers: std::sync::Arc<dyn live::Pollers>,
 ) -> Router<S> {
-    live::router_with_pollers(store, streams, pollers)
+    live::router_with_pollers(read, streams, pollers)
 }
 
 /// The console's routes, ready to be merged into the server's router.

@@ -24,7 +24,7 @@
 //!   which ListExecutions is refused as on AWS.
 //!
 //! The streams wake on the store's commit notices
-//! ([`statecraft_store::commits`]): a transition committed on this node is
+//! ([`statecraft_runtime::model::commits`]): a transition committed on this node is
 //! read and sent at once. The notices are hints, the store is the truth: a
 //! stream always reads what it sends from the store, and also reads on a
 //! slow tick, so commits made by other nodes of a cluster (which publish
@@ -42,7 +42,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use statecraft_store::{Committed, Overview, OverviewQuery, Store};
+use statecraft_runtime::model::{Committed, Overview, OverviewQuery, StoreError};
+use statecraft_runtime::read::ReadModel;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// How often a history stream reads without a notice (commits of other
@@ -65,15 +66,15 @@ pub enum Error {
     #[error("execution does not exist: {0}")]
     NotFound(String),
     #[error("the store failed: {0}")]
-    Store(statecraft_store::Error),
+    Store(StoreError),
     #[error("the query was interrupted")]
     Interrupted,
 }
 
-impl From<statecraft_store::Error> for Error {
-    fn from(e: statecraft_store::Error) -> Self {
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
         match e {
-            statecraft_store::Error::NotFound { id, .. } => Error::NotFound(id),
+            StoreError::NotFound { id, .. } => Error::NotFound(id),
             e => Error::Store(e),
         }
     }
@@ -92,7 +93,7 @@ impl IntoResponse for Error {
     }
 }
 
-type Shared = Arc<dyn Store>;
+type Shared = ReadModel;
 
 /// Ends the open streams when the server shuts down: the overview stream
 /// never ends by itself, and a graceful shutdown waits for every open
@@ -168,7 +169,7 @@ struct Ctx {
 
 /// The data routes over `store`, their streams ended by `streams`.
 pub fn router<S: Clone + Send + Sync + 'static>(
-    store: Arc<dyn Store>,
+    store: ReadModel,
     streams: Streams,
 ) -> Router<S> {
     router_with_pollers(store, streams, Arc::new(NoPollers))
@@ -176,7 +177,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
 
 /// [`router`], with the open activity polls shown on the Activities page.
 pub fn router_with_pollers<S: Clone + Send + Sync + 'static>(
-    store: Arc<dyn Store>,
+    store: ReadModel,
     streams: Streams,
     pollers: Arc<dyn Pollers>,
 ) -> Router<S> {
@@ -196,7 +197,7 @@ pub fn router_with_pollers<S: Clone + Send + Sync + 'static>(
 
 /// Runs a blocking store read off the async threads.
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, statecraft_store::Error> + Send + 'static,
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, Error> {
     tokio::task::spawn_blocking(f)
         .await
@@ -265,8 +266,8 @@ pub struct Counts {
     pub pending_redrive: u64,
 }
 
-impl From<statecraft_store::StatusCounts> for Counts {
-    fn from(c: statecraft_store::StatusCounts) -> Self {
+impl From<statecraft_runtime::model::StatusCounts> for Counts {
+    fn from(c: statecraft_runtime::model::StatusCounts) -> Self {
         Counts {
             running: c.running,
             succeeded: c.succeeded,
@@ -351,7 +352,7 @@ impl OverviewBody {
 
 /// Computes the overview for `params` as of now.
 pub async fn compute_overview(
-    store: Arc<dyn Store>,
+    store: ReadModel,
     params: &OverviewParams,
 ) -> Result<OverviewBody, Error> {
     let q = params.query(now_ms());
@@ -629,7 +630,7 @@ pub enum DeadlineKind {
 
 /// Sorts `tasks` into waiting and started ones as of `now_ms`.
 pub fn activity_tasks_body(
-    tasks: Vec<(String, statecraft_store::PendingTask)>,
+    tasks: Vec<(String, statecraft_runtime::model::PendingTask)>,
     now_ms: i64,
     limit: usize,
 ) -> ActivityTasksBody {
@@ -690,7 +691,7 @@ async fn activity_tasks(
     let mut body = activity_tasks_body(tasks, now, limit);
     body.polling = polling;
     let tasks = std::mem::take(&mut body.tasks);
-    body.tasks = blocking(move || Ok(with_deadlines(store.as_ref(), &arn, tasks, now))).await?;
+    body.tasks = blocking(move || Ok(with_deadlines(&store, &arn, tasks, now))).await?;
     Ok(Json(body))
 }
 
@@ -825,7 +826,7 @@ fn secs_ms(s: u64) -> i64 {
 /// execution in order; when the counts disagree (the history moved on
 /// between the two reads) the deadline is left out rather than guessed.
 fn with_deadlines(
-    store: &dyn Store,
+    store: &ReadModel,
     resource: &str,
     mut tasks: Vec<ActivityTaskBody>,
     now_ms: i64,
@@ -897,7 +898,7 @@ pub struct WaitingTasksBody {
 }
 
 /// The tasks of an execution that carry a task token, by task id.
-pub fn waiting_tasks_body(pending: Vec<statecraft_store::PendingTask>) -> WaitingTasksBody {
+pub fn waiting_tasks_body(pending: Vec<statecraft_runtime::model::PendingTask>) -> WaitingTasksBody {
     let tasks = pending
         .into_iter()
         .filter_map(|t| {
@@ -971,12 +972,12 @@ async fn stored_executions(
         .max_results
         .unwrap_or(50)
         .clamp(1, MAX_STORED_EXECUTIONS);
-    let filter = statecraft_store::ExecutionFilter {
+    let filter = statecraft_runtime::model::ExecutionFilter {
         state_machine_arn: Some(params.state_machine_arn),
         ..Default::default()
     };
     let page = blocking(move || {
-        store.list_executions(&filter, &statecraft_store::PageRequest::first(limit))
+        store.list_executions(&filter, &statecraft_runtime::model::PageRequest::first(limit))
     })
     .await?;
     Ok(Json(StoredExecutionsBody {
@@ -998,7 +999,7 @@ async fn stored_executions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use statecraft_store::PendingTask;
+    use statecraft_runtime::model::PendingTask;
 
     fn task(id: u64, owner: Option<&str>, until: Option<i64>) -> (String, PendingTask) {
         (

@@ -32,6 +32,12 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The runtime's read model over `store`, as the server hands it to the console.
+fn read(store: &Arc<SqliteStore>) -> statecraft_runtime::read::ReadModel {
+    let store: Arc<dyn Store> = store.clone();
+    statecraft_runtime::read::ReadModel::new(store)
+}
+
 fn open() -> (tempfile::TempDir, Arc<SqliteStore>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&SqliteOptions::new(dir.path())).expect("store opens");
@@ -167,8 +173,7 @@ fn encode(s: &str) -> String {
 async fn a_machine_with_100000_executions_opens_in_well_under_a_second() {
     let (_dir, store) = open();
     let loaded = load(&store, 100_000);
-    let dyn_store: Arc<dyn Store> = store.clone();
-    let app = statecraft_console::data_router::<()>(dyn_store, Default::default());
+    let app = statecraft_console::data_router::<()>(read(&store), Default::default());
 
     // The machine page's calls: its first page of executions…
     let filter = ExecutionFilter {
@@ -275,7 +280,7 @@ async fn a_machine_with_100000_executions_opens_in_well_under_a_second() {
 #[tokio::test]
 async fn an_unknown_execution_has_no_stream() {
     let (_dir, store) = open();
-    let app = statecraft_console::data_router::<()>(store, Default::default());
+    let app = statecraft_console::data_router::<()>(read(&store), Default::default());
     let (status, body) = get_json(
         app,
         "/console/api/executions/arn%3Aaws%3Astates%3Aus-east-1%3A1%3Aexecution%3Am%3Anope/events",
@@ -332,7 +337,7 @@ async fn the_history_stream_sends_events_as_they_commit_then_ends() {
         .expect("insert event");
     }
 
-    let app = statecraft_console::data_router::<()>(store.clone(), Default::default());
+    let app = statecraft_console::data_router::<()>(read(&store), Default::default());
     let res = app
         .oneshot(
             Request::get(format!(
@@ -437,7 +442,7 @@ async fn a_commit_through_the_store_reaches_the_stream_at_once() {
         .await
         .expect("created");
 
-    let app = statecraft_console::data_router::<()>(store.clone(), Default::default());
+    let app = statecraft_console::data_router::<()>(read(&store), Default::default());
     let res = app
         .oneshot(
             Request::get(format!("/console/api/executions/{}/events", encode(arn)))
@@ -497,7 +502,7 @@ async fn the_overview_stream_pushes_new_numbers_when_executions_start() {
         .await
         .expect("created");
 
-    let app = statecraft_console::data_router::<()>(store.clone(), Default::default());
+    let app = statecraft_console::data_router::<()>(read(&store), Default::default());
     let res = app
         .oneshot(
             Request::get("/console/api/overview/stream?window=3600")
@@ -533,7 +538,7 @@ async fn the_overview_stream_pushes_new_numbers_when_executions_start() {
 async fn closing_the_streams_ends_them_for_a_graceful_shutdown() {
     let (_dir, store) = open();
     let streams = statecraft_console::live::Streams::new();
-    let app = statecraft_console::data_router::<()>(store.clone(), streams.clone());
+    let app = statecraft_console::data_router::<()>(read(&store), streams.clone());
     let res = app
         .oneshot(
             Request::get("/console/api/overview/stream")
@@ -586,7 +591,7 @@ async fn waiting_tasks_and_stored_executions_are_read_from_the_store() {
         .create_execution(execution, first)
         .await
         .expect("created");
-    let app = statecraft_console::data_router::<()>(store.clone(), Default::default());
+    let app = statecraft_console::data_router::<()>(read(&store), Default::default());
 
     let (status, body) = get_json(
         app.clone(),

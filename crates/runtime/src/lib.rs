@@ -41,6 +41,7 @@
 pub mod activity;
 mod actor;
 pub mod arn;
+pub mod catalog;
 pub mod error;
 mod express;
 pub mod host;
@@ -48,8 +49,10 @@ pub mod integration;
 pub mod limits;
 mod machines;
 pub mod map_run;
+pub mod model;
 mod observe;
 pub mod operators;
+pub mod read;
 pub mod redrive;
 pub mod retention;
 mod timer;
@@ -416,7 +419,26 @@ impl Runtime {
         &self.inner.node_id
     }
 
-    /// The store, for control-plane reads and writes.
+    /// The catalogue (state machines, activities, tags, schedules) the
+    /// API and the console read and change.
+    pub fn catalog(&self) -> catalog::Catalog {
+        catalog::Catalog::new(self.inner.store.clone())
+    }
+
+    /// Starts the retention sweep of finished executions beside this
+    /// runtime (it runs until the process ends).
+    pub fn spawn_retention(&self, options: retention::Options) -> tokio::task::JoinHandle<()> {
+        retention::spawn(self.inner.store.clone(), options)
+    }
+
+    /// The read model of executions the API and the console query.
+    pub fn read_model(&self) -> read::ReadModel {
+        read::ReadModel::new(self.inner.store.clone())
+    }
+
+    /// The store itself, for the integrations that keep their own records
+    /// in it (map runs' items and results). The server and the console use
+    /// [`Runtime::catalog`] and [`Runtime::read_model`] instead.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }

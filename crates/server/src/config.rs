@@ -599,10 +599,10 @@ pub fn store(args: &ServerArgs) -> Result<Option<String>, Error> {
     match args.store.clone().or(file) {
         None => Ok(None),
         Some(s) if s == "sqlite" => Ok(None),
-        Some(s) if statecraft_store::postgres::is_postgres_url(&s) => Ok(Some(s)),
+        Some(s) if statecraft_runtime::model::is_postgres_url(&s) => Ok(Some(s)),
         Some(s) => Err(Error::Invalid {
             setting: "store",
-            value: statecraft_store::postgres::redact_url(&s),
+            value: statecraft_runtime::model::redact_url(&s),
             why: "use sqlite, or a PostgreSQL URL: postgres://user:password@host:port/database",
         }),
     }

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 use statecraft_language::{Diagnostic, Severity};
-use statecraft_store::MachineType;
+use statecraft_runtime::model::MachineType;
 
 use crate::protocol::ApiError;
 

@@ -73,9 +73,9 @@ pub fn router_secured(
     hosts: Arc<HostPolicy>,
     gate: crate::signin::Gate,
 ) -> Router {
-    // The console's overview and live streams read the store directly.
+    // The console's overview and live streams read the runtime's read model.
     let console_data = statecraft_console::data_router_with_pollers(
-        service.store.clone(),
+        service.read.clone(),
         streams,
         Arc::new(ActivityPollers(service.activities.clone())),
     );
@@ -130,8 +130,8 @@ pub fn router_worker(service: Arc<Service>, hosts: Arc<HostPolicy>) -> Router {
 /// 503 with the store's error: a load balancer or orchestrator then stops
 /// sending work to a server whose every read would fail.
 async fn healthz(State(service): State<Arc<Service>>) -> Response {
-    let store = service.store.clone();
-    match tokio::task::spawn_blocking(move || store.health()).await {
+    let read = service.read.clone();
+    match tokio::task::spawn_blocking(move || read.health()).await {
         Ok(Ok(())) => "ok\n".into_response(),
         Ok(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -54,10 +54,10 @@ pub enum Error {
     #[error("cannot open the store in {dir}: {source}")]
     Store {
         dir: std::path::PathBuf,
-        source: statecraft_store::Error,
+        source: statecraft_runtime::model::StoreError,
     },
     #[error("cannot open the store: {source}")]
-    OpenStore { source: statecraft_store::Error },
+    OpenStore { source: statecraft_runtime::model::StoreError },
     #[error("cannot start the execution runtime: {0}")]
     Runtime(String),
     #[error("invalid [integrations] config: {0}")]
@@ -484,9 +484,9 @@ pub fn run(args: ServerArgs) -> Result<(), Error> {
             .runtime
             .set_pause_on_failure(pause_on_failure);
         // Retention runs beside the server until the process ends.
-        let retention = observability.retention().map(|o| {
-            statecraft_runtime::retention::spawn(server.service.runtime.store().clone(), o)
-        });
+        let retention = observability
+            .retention()
+            .map(|o| server.service.runtime.spawn_retention(o));
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|source| Error::Listen {

@@ -19,7 +19,7 @@ use statecraft_telemetry::logging;
 use crate::config::{Error, ServerArgs};
 use crate::protocol::ApiError;
 use crate::service::Service;
-use statecraft_store::PageRequest;
+use statecraft_runtime::model::PageRequest;
 
 /// Finished executions are kept this many days by default.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
@@ -127,11 +127,11 @@ fn refresh_activity_queues(service: &Service) {
     let mut seen = 0;
     while seen < MAX_ACTIVITIES {
         // A failed read leaves the last values: metrics must not fail a scrape.
-        let Ok(activities) = service.store.list_activities(&page) else {
+        let Ok(activities) = service.catalog.list_activities(&page) else {
             return;
         };
         for a in &activities.items {
-            if let Ok(depth) = service.store.queued_tasks(&a.arn, now) {
+            if let Ok(depth) = service.catalog.queued_tasks(&a.arn, now) {
                 let depth = i64::try_from(depth).unwrap_or(i64::MAX);
                 statecraft_telemetry::metrics::set_activity_queue_depth(&a.arn, depth);
             }

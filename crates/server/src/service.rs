@@ -9,6 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use statecraft_runtime::activity::ActivityTasks;
+use statecraft_runtime::catalog::Catalog;
+use statecraft_runtime::read::ReadModel;
+use statecraft_runtime::model::StoreError;
 use statecraft_runtime::Runtime;
 use statecraft_store::Store;
 
@@ -20,6 +23,10 @@ use crate::protocol::{ApiError, Request};
 pub struct Service {
     pub(crate) scope: Scope,
     pub(crate) store: Arc<dyn Store>,
+    /// State machines, versions, aliases, activities, tags, schedules.
+    pub(crate) catalog: Catalog,
+    /// Executions, history, map runs, statistics, as the store has them.
+    pub(crate) read: ReadModel,
     pub(crate) runtime: Runtime,
     /// RedriveExecution's client tokens: (execution, token) → redrive date,
     /// so a retried request answers as the first one did.
@@ -34,9 +41,9 @@ pub struct Service {
 
 /// Maps a store failure that the caller did not branch on. Token errors are
 /// the client's; everything else is ours.
-pub(crate) fn store_err(e: statecraft_store::Error) -> ApiError {
+pub(crate) fn store_err(e: StoreError) -> ApiError {
     match e {
-        statecraft_store::Error::InvalidToken => {
+        StoreError::InvalidToken => {
             ApiError::InvalidToken("Invalid Token: the pagination token is not valid".into())
         }
         e => ApiError::internal(e),
@@ -134,6 +141,8 @@ impl Service {
         Service {
             scope,
             store: runtime.store().clone(),
+            catalog: runtime.catalog(),
+            read: runtime.read_model(),
             runtime,
             redrive_tokens: Mutex::new(HashMap::new()),
             activities,

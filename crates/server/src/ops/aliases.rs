@@ -3,7 +3,7 @@
 //! routing that turns an alias into a version when an execution starts.
 
 use serde_json::{json, Value};
-use statecraft_store::{Alias, Route};
+use statecraft_runtime::model::{Alias, Route};
 
 use super::machines::machine_missing;
 use super::{page_request, publish_current};
@@ -63,7 +63,7 @@ impl Service {
         let arn = req.str("stateMachineArn", ARN)?;
         let page = page_request(&req, PAGE_TOKEN)?;
         let arn = self.unqualified_machine(arn)?;
-        let listed = self.store.list_versions(&arn, &page).map_err(store_err)?;
+        let listed = self.catalog.list_versions(&arn, &page).map_err(store_err)?;
         let items: Vec<Value> = listed
             .items
             .iter()
@@ -84,10 +84,10 @@ impl Service {
         };
         // A version an alias routes to cannot go: the alias would dangle.
         let machine_arn = self.scope.state_machine(&name);
-        let mut page = statecraft_store::PageRequest::first(1000);
+        let mut page = statecraft_runtime::model::PageRequest::first(1000);
         loop {
             let aliases = self
-                .store
+                .catalog
                 .list_aliases(&machine_arn, &page)
                 .map_err(store_err)?;
             if let Some(a) = aliases
@@ -105,8 +105,8 @@ impl Service {
                 None => break,
             }
         }
-        match self.store.delete_version(arn).await {
-            Ok(()) | Err(statecraft_store::Error::NotFound { .. }) => Ok(json!({})),
+        match self.catalog.delete_version(arn).await {
+            Ok(()) | Err(statecraft_runtime::model::StoreError::NotFound { .. }) => Ok(json!({})),
             Err(e) => Err(store_err(e)),
         }
     }
@@ -160,7 +160,7 @@ impl Service {
                     "Routing configuration must contain distinct version ARNs",
                 ));
             }
-            if self.store.get_version(varn).map_err(store_err)?.is_none() {
+            if self.catalog.get_version(varn).map_err(store_err)?.is_none() {
                 return Err(alias_missing(varn));
             }
             machine = Some(this_machine);
@@ -192,7 +192,7 @@ impl Service {
             return Err(ApiError::internal("unparseable machine ARN"));
         };
         if self
-            .store
+            .catalog
             .get_state_machine(&machine_arn)
             .map_err(store_err)?
             .is_none()
@@ -200,7 +200,7 @@ impl Service {
             return Err(machine_missing(&machine_arn));
         }
         let arn = self.scope.alias(&machine_name, name);
-        if let Some(existing) = self.store.get_alias(&arn).map_err(store_err)? {
+        if let Some(existing) = self.catalog.get_alias(&arn).map_err(store_err)? {
             // Same alias again: idempotent; a different one conflicts.
             if existing.routing == routes && existing.description.as_deref() == description {
                 return Ok(json!({
@@ -222,8 +222,8 @@ impl Service {
             creation_date_ms: now,
             update_date_ms: None,
         };
-        let created = self.store.create_alias(alias).await.map_err(|e| match e {
-            statecraft_store::Error::AlreadyExists { .. } => {
+        let created = self.catalog.create_alias(alias).await.map_err(|e| match e {
+            statecraft_runtime::model::StoreError::AlreadyExists { .. } => {
                 ApiError::ConflictException(format!("Alias already exists: '{arn}'"))
             }
             e => store_err(e),
@@ -239,7 +239,7 @@ impl Service {
         if !matches!(parsed.resource, Resource::Alias { .. }) {
             return Err(wrong_kind(arn, "a state machine alias ARN"));
         }
-        self.store
+        self.catalog
             .get_alias(arn)
             .map_err(store_err)?
             .ok_or_else(|| alias_missing(arn))
@@ -292,8 +292,8 @@ impl Service {
         }
         let now = self.now_ms();
         a.update_date_ms = Some(now);
-        self.store.update_alias(a).await.map_err(|e| match e {
-            statecraft_store::Error::NotFound { .. } => alias_missing(arn),
+        self.catalog.update_alias(a).await.map_err(|e| match e {
+            statecraft_runtime::model::StoreError::NotFound { .. } => alias_missing(arn),
             e => store_err(e),
         })?;
         Ok(json!({ "updateDate": timestamp(now) }))
@@ -302,9 +302,9 @@ impl Service {
     pub async fn delete_state_machine_alias(&self, req: Request) -> Result<Value, ApiError> {
         let arn = req.str("stateMachineAliasArn", ARN)?;
         self.alias(arn)?;
-        match self.store.delete_alias(arn).await {
+        match self.catalog.delete_alias(arn).await {
             Ok(()) => Ok(json!({})),
-            Err(statecraft_store::Error::NotFound { .. }) => Err(alias_missing(arn)),
+            Err(statecraft_runtime::model::StoreError::NotFound { .. }) => Err(alias_missing(arn)),
             Err(e) => Err(store_err(e)),
         }
     }
@@ -321,7 +321,7 @@ impl Service {
         };
         self.machine(&machine_arn)?;
         let listed = self
-            .store
+            .catalog
             .list_aliases(&machine_arn, &page)
             .map_err(store_err)?;
         let items: Vec<Value> = listed

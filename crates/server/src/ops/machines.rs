@@ -3,7 +3,7 @@
 //! (same name and same configuration → the existing machine).
 
 use serde_json::{json, Map, Value};
-use statecraft_store::{MachineType, Revision, StateMachine, StateMachineStatus, Version};
+use statecraft_runtime::model::{MachineType, Revision, StateMachine, StateMachineStatus, Version};
 
 use super::{page_request, publish_current};
 use crate::arn::{wrong_kind, Arn, Resource};
@@ -107,7 +107,7 @@ impl Service {
     }
 
     pub(crate) fn machine(&self, arn: &str) -> Result<StateMachine, ApiError> {
-        self.store
+        self.catalog
             .get_state_machine(arn)
             .map_err(store_err)?
             .ok_or_else(|| machine_missing(arn))
@@ -134,7 +134,7 @@ impl Service {
 
         let arn = self.scope.state_machine(name);
         let now = self.now_ms();
-        let existing = self.store.get_state_machine(&arn).map_err(store_err)?;
+        let existing = self.catalog.get_state_machine(&arn).map_err(store_err)?;
         let machine = match existing {
             Some(m) => {
                 let r = &m.revision;
@@ -162,12 +162,12 @@ impl Service {
                     created_ms: now,
                 };
                 let created = self
-                    .store
+                    .catalog
                     .create_state_machine(name.to_string(), machine_type, revision, now)
                     .await;
                 match created {
                     Ok(m) => m,
-                    Err(statecraft_store::Error::AlreadyExists { .. }) => {
+                    Err(statecraft_runtime::model::StoreError::AlreadyExists { .. }) => {
                         return Err(ApiError::StateMachineAlreadyExists(format!(
                             "State Machine Already Exists: '{arn}'"
                         )))
@@ -177,7 +177,7 @@ impl Service {
             }
         };
         if !tags.is_empty() {
-            self.store
+            self.catalog
                 .tag_resource(&arn, tags)
                 .await
                 .map_err(store_err)?;
@@ -211,7 +211,7 @@ impl Service {
             Resource::Alias { .. } => {
                 // An alias describes as the version it routes most traffic to.
                 let alias = self
-                    .store
+                    .catalog
                     .get_alias(arn)
                     .map_err(store_err)?
                     .ok_or_else(|| machine_missing(arn))?;
@@ -229,7 +229,7 @@ impl Service {
     }
 
     pub(crate) fn version(&self, arn: &str) -> Result<Version, ApiError> {
-        self.store
+        self.catalog
             .get_version(arn)
             .map_err(store_err)?
             .ok_or_else(|| machine_missing(arn))
@@ -284,11 +284,11 @@ impl Service {
                 tracing_configuration: new_tracing,
                 created_ms: now,
             };
-            self.store
+            self.catalog
                 .update_state_machine(revision)
                 .await
                 .map_err(|e| match e {
-                    statecraft_store::Error::NotFound { .. } => machine_missing(&arn),
+                    statecraft_runtime::model::StoreError::NotFound { .. } => machine_missing(&arn),
                     e => store_err(e),
                 })?
         } else {
@@ -325,15 +325,15 @@ impl Service {
         }
         // Deleting what does not exist succeeds, as on AWS (the model lists
         // no not-found error for this operation).
-        match self.store.delete_state_machine(arn).await {
-            Ok(()) | Err(statecraft_store::Error::NotFound { .. }) => Ok(json!({})),
+        match self.catalog.delete_state_machine(arn).await {
+            Ok(()) | Err(statecraft_runtime::model::StoreError::NotFound { .. }) => Ok(json!({})),
             Err(e) => Err(store_err(e)),
         }
     }
 
     pub async fn list_state_machines(&self, req: Request) -> Result<Value, ApiError> {
         let page = page_request(&req, crate::protocol::PAGE_TOKEN)?;
-        let listed = self.store.list_state_machines(&page).map_err(store_err)?;
+        let listed = self.catalog.list_state_machines(&page).map_err(store_err)?;
         let items: Vec<Value> = listed
             .items
             .iter()
@@ -361,7 +361,7 @@ impl Service {
         req.opt_enum("includedData", &["ALL_DATA", "METADATA_ONLY"])?;
         let exec = self.execution(arn)?;
         let revision = self
-            .store
+            .catalog
             .get_revision(&exec.revision_id)
             .map_err(store_err)?
             .ok_or_else(|| {

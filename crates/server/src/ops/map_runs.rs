@@ -5,7 +5,7 @@
 //! `ListExecutions(mapRunArn=…)` in `executions.rs`.
 
 use serde_json::{json, Value};
-use statecraft_store::{MapRun, MapRunStatus, MapRunUpdate};
+use statecraft_runtime::model::{MapRun, MapRunStatus, MapRunUpdate};
 
 use crate::arn::{wrong_kind, Arn, Resource};
 use crate::ops::executions::{execution_arn, execution_missing};
@@ -51,7 +51,7 @@ pub(crate) fn describe(run: &MapRun) -> Value {
 impl Service {
     fn stored_map_run(&self, arn: &str) -> Result<MapRun, ApiError> {
         map_run_arn(arn)?;
-        self.store
+        self.read
             .get_map_run(arn)
             .map_err(store_err)?
             .ok_or_else(|| map_run_missing(arn))
@@ -66,10 +66,10 @@ impl Service {
         let arn = req.str("executionArn", ARN)?;
         let page = page_request(&req, PAGE_TOKEN)?;
         execution_arn(arn)?;
-        if self.store.get_execution(arn).map_err(store_err)?.is_none() {
+        if self.read.get_execution(arn).map_err(store_err)?.is_none() {
             return Err(execution_missing(arn));
         }
-        let listed = self.store.list_map_runs(arn, &page).map_err(store_err)?;
+        let listed = self.read.list_map_runs(arn, &page).map_err(store_err)?;
         let runs: Vec<Value> = listed
             .items
             .iter()
@@ -128,7 +128,7 @@ impl Service {
             .update_map_run(arn, update)
             .await
             .map_err(|e| match e {
-                statecraft_runtime::Error::Store(statecraft_store::Error::NotFound { .. }) => {
+                statecraft_runtime::Error::Store(statecraft_runtime::model::StoreError::NotFound { .. }) => {
                     map_run_missing(arn)
                 }
                 e => crate::service::runtime_err(e),
@@ -140,6 +140,7 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The tests seed map runs straight into the runtime's store.
     use statecraft_store::{MapRunProgress, NewMapRun, Revision};
 
     const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:thumbs";
@@ -172,7 +173,8 @@ mod tests {
 
     async fn new_run(svc: &Service, parent: &str, id: &str, start: i64) -> MapRun {
         let child = format!("{MACHINE}/Resize");
-        svc.store
+        svc.runtime
+            .store()
             .create_map_run(
                 NewMapRun {
                     arn: run_arn(id),
@@ -297,7 +299,8 @@ mod tests {
         let mut counts = first.item_counts;
         counts.succeeded = 2;
         counts.total = 2;
-        svc.store
+        svc.runtime
+            .store()
             .save_map_run_progress(
                 &first.arn,
                 MapRunProgress {

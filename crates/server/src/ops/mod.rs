@@ -13,7 +13,7 @@ pub mod tasks;
 pub mod test_state;
 pub mod validate;
 
-use statecraft_store::{PageRequest, StateMachine, Version};
+use statecraft_runtime::model::{PageRequest, StateMachine, Version};
 
 use crate::protocol::{ApiError, Len, Request};
 use crate::service::{store_err, Service};
@@ -37,7 +37,7 @@ pub(crate) async fn publish_current(
     now_ms: i64,
 ) -> Result<Version, ApiError> {
     let newest = svc
-        .store
+        .catalog
         .list_versions(&machine.arn, &PageRequest::first(1))
         .map_err(store_err)?;
     if let Some(v) = newest.items.into_iter().next() {
@@ -45,11 +45,11 @@ pub(crate) async fn publish_current(
             return Ok(v);
         }
     }
-    svc.store
+    svc.catalog
         .publish_version(&machine.arn, description, now_ms)
         .await
         .map_err(|e| match e {
-            statecraft_store::Error::NotFound { .. } => machines::machine_missing(&machine.arn),
+            statecraft_runtime::model::StoreError::NotFound { .. } => machines::machine_missing(&machine.arn),
             e => store_err(e),
         })
 }

@@ -2,7 +2,7 @@
 //! and activities, with AWS's limit of 50 tags per resource.
 
 use serde_json::{json, Value};
-use statecraft_store::Tag;
+use statecraft_runtime::model::Tag;
 
 use crate::arn::{wrong_kind, Arn, Resource};
 use crate::protocol::{nested_str, ApiError, Request, ARN, TAG_KEY, TAG_VALUE};
@@ -50,11 +50,11 @@ impl Service {
         let parsed = Arn::parse(arn)?;
         let exists = match parsed.resource {
             Resource::StateMachine { .. } => self
-                .store
+                .catalog
                 .get_state_machine(arn)
                 .map_err(store_err)?
                 .is_some(),
-            Resource::Activity { .. } => self.store.get_activity(arn).map_err(store_err)?.is_some(),
+            Resource::Activity { .. } => self.catalog.get_activity(arn).map_err(store_err)?.is_some(),
             _ => return Err(wrong_kind(arn, "a state machine or activity ARN")),
         };
         if !exists {
@@ -70,7 +70,7 @@ impl Service {
         let arn = req.str("resourceArn", ARN)?;
         let tags = parse_tags(Some(req.list("tags")?))?;
         self.taggable(arn)?;
-        let existing = self.store.list_tags(arn).map_err(store_err)?;
+        let existing = self.catalog.list_tags(arn).map_err(store_err)?;
         let added = tags
             .iter()
             .filter(|t| !existing.iter().any(|e| e.key == t.key))
@@ -81,7 +81,7 @@ impl Service {
                 resource_name: Some(arn.to_string()),
             });
         }
-        self.store
+        self.catalog
             .tag_resource(arn, tags)
             .await
             .map_err(store_err)?;
@@ -102,7 +102,7 @@ impl Service {
             names.push(k.to_string());
         }
         self.taggable(arn)?;
-        self.store
+        self.catalog
             .untag_resource(arn, names)
             .await
             .map_err(store_err)?;
@@ -113,7 +113,7 @@ impl Service {
         let arn = req.str("resourceArn", ARN)?;
         self.taggable(arn)?;
         let tags: Vec<Value> = self
-            .store
+            .catalog
             .list_tags(arn)
             .map_err(store_err)?
             .into_iter()

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use statecraft_language::Severity;
-use statecraft_store::MachineType;
+use statecraft_runtime::model::MachineType;
 
 use crate::definition::problems;
 use crate::protocol::{ApiError, Request, DEFINITION};

@@ -4,7 +4,7 @@
 //! [`runner`] that starts each due execution once.
 //!
 //! Schedules are kept in the store's own tables for schedules and schedule
-//! groups ([`statecraft_store::ScheduleStore`]), one row per schedule with
+//! groups ([`Catalog`]'s schedules), one row per schedule with
 //! its JSON document; both store backends hold them (older databases had
 //! them in the tags table, which a migration moved); see ARCHITECTURE.md.
 //!
@@ -24,7 +24,8 @@ use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use statecraft_store::StoredSchedule;
+use statecraft_runtime::catalog::Catalog;
+use statecraft_runtime::model::StoredSchedule;
 
 use crate::service::Service;
 
@@ -225,19 +226,19 @@ fn check_name(what: &str, name: &str) -> Result<(), SchedulerError> {
 /// The store of schedules and groups (see the module doc).
 #[derive(Clone)]
 pub struct Schedules {
-    store: Arc<dyn statecraft_store::Store>,
+    catalog: Catalog,
 }
 
 impl Schedules {
-    pub fn new(store: Arc<dyn statecraft_store::Store>) -> Self {
-        Self { store }
+    pub fn new(catalog: Catalog) -> Self {
+        Self { catalog }
     }
 
     /// The group names: `default` and those created.
     pub fn groups(&self) -> Result<Vec<(String, i64)>, SchedulerError> {
         let mut out = vec![(DEFAULT_GROUP.to_owned(), 0)];
         out.extend(
-            self.store
+            self.catalog
                 .list_schedule_groups()
                 .map_err(SchedulerError::internal)?,
         );
@@ -261,7 +262,7 @@ impl Schedules {
     /// The schedules of `group`, by name.
     pub fn list(&self, group: &str) -> Result<Vec<Schedule>, SchedulerError> {
         Ok(self
-            .store
+            .catalog
             .list_schedules(Some(group))
             .map_err(SchedulerError::internal)?
             .into_iter()
@@ -272,7 +273,7 @@ impl Schedules {
     /// Every schedule of every group.
     pub fn all(&self) -> Result<Vec<Schedule>, SchedulerError> {
         Ok(self
-            .store
+            .catalog
             .list_schedules(None)
             .map_err(SchedulerError::internal)?
             .into_iter()
@@ -282,7 +283,7 @@ impl Schedules {
 
     pub fn get(&self, group: &str, name: &str) -> Result<Option<Schedule>, SchedulerError> {
         Ok(self
-            .store
+            .catalog
             .get_schedule(group, name)
             .map_err(SchedulerError::internal)?
             .and_then(Schedules::read))
@@ -290,7 +291,7 @@ impl Schedules {
 
     pub async fn put(&self, s: &Schedule) -> Result<(), SchedulerError> {
         let document = serde_json::to_string(s).map_err(SchedulerError::internal)?;
-        self.store
+        self.catalog
             .put_schedule(StoredSchedule {
                 group: s.group_name.clone(),
                 name: s.name.clone(),
@@ -301,7 +302,7 @@ impl Schedules {
     }
 
     pub async fn delete(&self, group: &str, name: &str) -> Result<(), SchedulerError> {
-        self.store
+        self.catalog
             .delete_schedule(group, name)
             .await
             .map(|_| ())
@@ -674,7 +675,7 @@ async fn write_schedule(
         .unwrap_or(DEFAULT_GROUP)
         .to_owned();
     check_name("groupName", &group)?;
-    let schedules = Schedules::new(service.store.clone());
+    let schedules = Schedules::new(service.catalog.clone());
     if !schedules.group_exists(&group)? {
         return Err(SchedulerError::not_found(format!(
             "Schedule group {group} does not exist."
@@ -716,7 +717,7 @@ async fn get_schedule(
     let r = (|| {
         let group = group_param(&query_params(&query), "groupName")?;
         check_name("name", &name)?;
-        Schedules::new(service.store.clone())
+        Schedules::new(service.catalog.clone())
             .get(&group, &name)?
             .map(|s| s.to_output(now_ms()))
             .ok_or_else(|| SchedulerError::not_found(format!("Schedule {name} does not exist.")))
@@ -734,7 +735,7 @@ async fn delete_schedule(
     let r = async {
         let group = group_param(&query_params(&query), "groupName")?;
         check_name("name", &name)?;
-        let schedules = Schedules::new(service.store.clone());
+        let schedules = Schedules::new(service.catalog.clone());
         if schedules.get(&group, &name)?.is_none() {
             return Err(SchedulerError::not_found(format!(
                 "Schedule {name} does not exist."
@@ -785,7 +786,7 @@ async fn list_schedules(
     let (_, query) = admit(&gate, request, "ListSchedules").await?;
     let r = (|| {
         let params = query_params(&query);
-        let schedules = Schedules::new(service.store.clone());
+        let schedules = Schedules::new(service.catalog.clone());
         let mut all = match param(&params, "ScheduleGroup") {
             Some(g) => {
                 check_name("groupName", g)?;
@@ -840,7 +841,7 @@ async fn list_groups(
     let (_, query) = admit(&gate, request, "ListScheduleGroups").await?;
     let r = (|| {
         let params = query_params(&query);
-        let mut groups = Schedules::new(service.store.clone()).groups()?;
+        let mut groups = Schedules::new(service.catalog.clone()).groups()?;
         if let Some(prefix) = param(&params, "NamePrefix") {
             groups.retain(|(g, _)| g.starts_with(prefix));
         }
@@ -865,7 +866,7 @@ async fn get_group(
     admit(&gate, request, "GetScheduleGroup").await?;
     let r = (|| {
         check_name("name", &name)?;
-        Schedules::new(service.store.clone())
+        Schedules::new(service.catalog.clone())
             .groups()?
             .into_iter()
             .find(|(g, _)| *g == name)
@@ -886,14 +887,14 @@ async fn create_group(
     admit(&gate, request, "CreateScheduleGroup").await?;
     let r = async {
         check_name("name", &name)?;
-        let schedules = Schedules::new(service.store.clone());
+        let schedules = Schedules::new(service.catalog.clone());
         if schedules.group_exists(&name)? {
             return Err(SchedulerError::conflict(format!(
                 "Schedule group {name} already exists."
             )));
         }
         service
-            .store
+            .catalog
             .create_schedule_group(&name, now_ms())
             .await
             .map_err(SchedulerError::internal)?;
@@ -917,7 +918,7 @@ async fn delete_group(
                 "The default schedule group cannot be deleted.",
             ));
         }
-        let schedules = Schedules::new(service.store.clone());
+        let schedules = Schedules::new(service.catalog.clone());
         if !schedules.group_exists(&name)? {
             return Err(SchedulerError::not_found(format!(
                 "Schedule group {name} does not exist."
@@ -925,7 +926,7 @@ async fn delete_group(
         }
         // AWS deletes the group's schedules with it (one transaction).
         service
-            .store
+            .catalog
             .delete_schedule_group(&name)
             .await
             .map_err(SchedulerError::internal)?;

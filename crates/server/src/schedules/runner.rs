@@ -146,7 +146,7 @@ pub fn spawn(service: Arc<Service>) -> tokio::task::JoinHandle<()> {
 
 /// One look at every schedule.
 async fn tick(service: &Arc<Service>, fired: &mut HashMap<String, DateTime<Utc>>) {
-    let schedules = Schedules::new(service.store.clone());
+    let schedules = Schedules::new(service.catalog.clone());
     let all = match schedules.all() {
         Ok(a) => a,
         Err(e) => {
