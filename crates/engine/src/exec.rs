@@ -831,6 +831,17 @@ impl<'a> Run<'a> {
 
     fn abort(&mut self, id: usize, record: bool) {
         let Some(mut f) = self.take(id) else { return };
+        if !record && matches!(f.at, At::MapRun(_)) {
+            // A stopped (or timed-out) parent records its map run's end
+            // too, as AWS does: the map run is a resource of its own.
+            self.emit(
+                f.silent,
+                &mut f.cursor,
+                EventType::MapRunAborted,
+                None,
+                true,
+            );
+        }
         if record {
             let aborted = match &f.at {
                 At::Task(_) => Some(EventType::TaskStateAborted),

@@ -301,9 +301,15 @@ struct Driver {
     child_revision: Revision,
     child_machine: Arc<Machine>,
     express: bool,
+    /// Several nodes share the store (PostgreSQL): STANDARD children are
+    /// created without a lease, for whichever node claims them first.
+    shared: bool,
     max_concurrency: u32,
     tolerated_count: Option<f64>,
     tolerated_percentage: Option<f64>,
+    /// The most items the run can have, when known before the reader is
+    /// done (a percentage tolerance is judged against it meanwhile).
+    items_bound: Option<u64>,
     /// The stored tolerance last applied: a stored value that differs from
     /// it was set by UpdateMapRun (the store keeps 0 for "not set").
     seen_tolerance: (u64, f64),
@@ -340,8 +346,33 @@ fn status_failed(s: ExecutionStatus) -> bool {
     )
 }
 
+/// Child `n`'s name: a UUID, as AWS names a map run's children, made of
+/// the map run's id (a UUID) with its last group replaced by `n` in hex,
+/// so that a child's name says which item it holds and a restarted driver
+/// finds the same name for the same child.
+fn child_name_of(run_id: &str, n: u64) -> String {
+    let head = match run_id.rsplit_once('-') {
+        Some((head, _)) if head.len() == 23 => head.to_string(),
+        // Not a UUID (a map run recorded elsewhere): a head derived from it.
+        _ => {
+            let h = run_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            let h = format!("{h:016x}");
+            format!("{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[..4])
+        }
+    };
+    format!("{head}-{n:012x}")
+}
+
+/// The item number in a child's name ([`child_name_of`]); also reads the
+/// `<map run id>-<n>` names of children started by earlier versions.
 fn child_index(name: &str) -> Option<u64> {
-    name.rsplit('-').next()?.parse().ok()
+    let last = name.rsplit('-').next()?;
+    if last.len() == 12 && name.len() == 36 {
+        return u64::from_str_radix(last, 16).ok();
+    }
+    last.parse().ok()
 }
 
 fn result_of(record: &statecraft_store::Execution) -> ChildResult {
@@ -472,9 +503,11 @@ impl Driver {
             child_revision,
             child_machine,
             express,
+            shared: inner.store.subscribe_wakeups().is_some(),
             max_concurrency: run.max_concurrency,
             tolerated_count: spec.tolerated_failure_count,
             tolerated_percentage: spec.tolerated_failure_percentage,
+            items_bound: None,
             seen_tolerance: (
                 spec.tolerated_failure_count.map_or(0, |c| c as u64),
                 spec.tolerated_failure_percentage.unwrap_or(0.0),
@@ -513,7 +546,7 @@ impl Driver {
     }
 
     fn child_name(&self, n: u64) -> String {
-        format!("{}-{n}", self.run_id)
+        child_name_of(&self.run_id, n)
     }
 
     fn child_arn(&self, name: &str) -> String {
@@ -595,7 +628,12 @@ impl Driver {
                             }
                             batch.push((n, input, items));
                         }
-                        Ok(None) => feed.done = true,
+                        Ok(None) => {
+                            feed.done = true;
+                            // The total is known now: a percentage is
+                            // judged against it at once.
+                            self.check_tolerance(true);
+                        }
                         Err(f) => self.failure = Some(f),
                     }
                 }
@@ -729,14 +767,24 @@ impl Driver {
         Ok(())
     }
 
-    /// Fails the map run when its failures exceed the tolerance.
+    /// Fails the map run when its failures exceed the tolerance: AWS counts
+    /// failed and timed-out items (not aborted ones), a percentage of the
+    /// total number of items. Checked at each failure: before the reader
+    /// is done the total is not known yet, so a percentage is judged
+    /// against what bounds it (inline items and an object read whole are
+    /// all known at once; a streamed reader's MaxItems caps it), which
+    /// can only understate the share; without a bound it is judged once
+    /// the reader is done.
     fn check_tolerance(&mut self, reader_done: bool) {
         if self.failure.is_some() {
             return;
         }
-        // AWS counts failed and timed-out children (not aborted ones).
-        let failures = self.executions.failed + self.executions.timed_out;
-        let total = reader_done.then_some(self.executions.total);
+        let failures = self.items.failed + self.items.timed_out;
+        let total = if reader_done {
+            Some(self.items.total)
+        } else {
+            self.items_bound.map(|b| b.max(self.items.total))
+        };
         if exceeds_tolerance(
             failures,
             total,
@@ -750,15 +798,25 @@ impl Driver {
     async fn open_feed(&mut self, cursor: Option<&Value>) -> Result<Feed, Failure> {
         let reader_cursor = cursor.and_then(|c| c.get("reader")).cloned();
         let stream: Box<dyn ItemStream> = match (&self.spec.items, &self.spec.reader) {
-            (Some(items), _) => vec_items(items.clone(), reader_cursor.as_ref()),
+            (Some(items), _) => {
+                self.items_bound = Some(items.len() as u64);
+                vec_items(items.clone(), reader_cursor.as_ref())
+            }
             (None, Some(reader)) => match self.inner.integrations.map_run_io() {
-                Some(io) => io.open_items(reader, reader_cursor.clone()).await?,
+                Some(io) => {
+                    self.items_bound = reader.max_items.filter(|n| *n > 0);
+                    io.open_items(reader, reader_cursor.clone()).await?
+                }
                 None => {
                     let items = self.read_whole(reader).await?;
+                    self.items_bound = Some(items.len() as u64);
                     vec_items(items, reader_cursor.as_ref())
                 }
             },
-            (None, None) => vec_items(Vec::new(), None),
+            (None, None) => {
+                self.items_bound = Some(0);
+                vec_items(Vec::new(), None)
+            }
         };
         let items_read = cursor
             .and_then(|c| c.get("items"))
@@ -871,6 +929,7 @@ impl Driver {
                 context,
                 input,
                 new,
+                self.shared,
             );
             creating.spawn(async move { (n, arn, items, create.await) });
         }
@@ -1313,15 +1372,19 @@ impl Driver {
     }
 }
 
-/// Creates a STANDARD child (its first step committed with the execution,
-/// leased to this node) and starts its actor. A child that exists already
-/// (started before a restart) is left as it is.
+/// Creates a STANDARD child (its first step committed with the execution)
+/// and starts its actor here, leased to this node; or, when `shared` (nodes
+/// share the store), without a lease: every node's claim loop is woken by
+/// the start and the first to claim it runs it, so a map run's children
+/// spread over the worker nodes. A child that exists already (started
+/// before a restart) is left as it is.
 async fn create_standard_child(
     inner: Arc<Inner>,
     machine: Arc<Machine>,
     context: ExecutionContext,
     input: Value,
     new: NewExecution,
+    shared: bool,
 ) -> Result<(), Failure> {
     let arn = new.arn.clone();
     let now = new.start_date_ms;
@@ -1339,9 +1402,10 @@ async fn create_standard_child(
     };
     let plan = plan.map_err(|e| Failure::runtime(format!("A child could not start: {e}")))?;
     let observed = observe::before_commit(inner.store.as_ref(), &plan.transition);
-    let runs = inner
-        .runs_executions
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let runs = !shared
+        && inner
+            .runs_executions
+            .load(std::sync::atomic::Ordering::Relaxed);
     let created = if runs {
         let until = now.saturating_add(inner.lease_ms);
         inner

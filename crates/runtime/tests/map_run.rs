@@ -260,6 +260,16 @@ async fn five_hundred_items_seven_at_a_time_run_as_five_hundred_children() {
         one.state_machine_arn,
         "arn:aws:states:us-east-1:123456789012:stateMachine:fanout/Job"
     );
+    // AWS names a map run's children with UUIDs: here the map run's id
+    // with the item's number in its last group.
+    let run_id = run_arn.rsplit(':').next().unwrap();
+    let mut names: Vec<&str> = kids.iter().map(|k| k.1.as_str()).collect();
+    names.sort_unstable();
+    let expected: Vec<String> = (0..500u64)
+        .map(|n| format!("{}-{n:012x}", &run_id[..23]))
+        .collect();
+    assert_eq!(names, expected);
+    assert!(uuid::Uuid::parse_str(names[499]).is_ok(), "{}", names[499]);
     // Each child has its own history.
     let child_types: Vec<EventType> = history(&rt, &one.arn)
         .iter()
@@ -622,6 +632,13 @@ async fn stopping_the_parent_aborts_the_map_run_and_its_children() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     rt.stop_execution(&parent, None, None).await.unwrap();
+    // The parent records the map run's end before its own, as AWS does.
+    let types: Vec<EventType> = history(&rt, &parent).iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        &types[types.len() - 2..],
+        &[EventType::MapRunAborted, EventType::ExecutionAborted],
+        "{types:?}"
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let run = rt.store().get_map_run(&run_arn).unwrap().unwrap();
@@ -810,5 +827,44 @@ async fn update_map_run_widens_the_window_at_once() {
     let run = rt.store().get_map_run(&run_arn).unwrap().unwrap();
     assert_eq!(run.execution_counts.failed, 2);
     assert_eq!(run.max_concurrency, 8);
+    rt.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tolerated_percentage_fails_the_run_as_soon_as_it_is_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    // Items of value 0 fail: the first 41 of 400. 10 % of the total
+    // (known from the start) is passed at the 41st failure: the run fails
+    // then, long before the other items are started.
+    let work = Work::new(7, 20);
+    let rt = open(dir.path(), &work).await;
+    let sm = create(
+        &rt,
+        "percent",
+        &distributed(
+            json!({"MaxConcurrency": 10, "ToleratedFailurePercentage": 10}),
+            "STANDARD",
+            0,
+        ),
+    )
+    .await;
+    let values: Vec<u64> = (0..400).map(|i| u64::from(i >= 41)).collect();
+    let parent = start(&rt, &sm, "pct", json!({ "items": values })).await;
+    let done = finished(&rt, &parent, Duration::from_secs(120)).await;
+    assert_eq!(done.state.status, ExecutionStatus::Failed);
+    assert_eq!(
+        done.state.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    let run_arn = map_run_arn(&history(&rt, &parent));
+    let kids = children(&rt, &run_arn);
+    assert!(
+        kids.len() < 100,
+        "the run failed at the threshold, not after reading all 400 items ({} children)",
+        kids.len()
+    );
+    let run = rt.store().get_map_run(&run_arn).unwrap().unwrap();
+    assert_eq!(run.status, MapRunStatus::Failed);
+    assert!(run.item_counts.failed >= 41, "{:?}", run.item_counts);
     rt.shutdown(Duration::from_secs(5)).await;
 }

@@ -1,16 +1,21 @@
-//! A map run on PostgreSQL shared by two nodes: node A starts it and dies
+//! Map runs on PostgreSQL shared by two nodes: node A starts one and dies
 //! in the middle (its runtime shut down, its leases left to run out); node
 //! B takes over the parent and the children, resumes the map run from the
-//! store and finishes it, every item run by exactly one child.
+//! store and finishes it, every item run by exactly one child. And the
+//! children of a map run started on one node run on both, each once.
 
 #[path = "../../store/tests/support/pg.rs"]
 mod pg;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use statecraft_runtime::{ExecutionStatus, Integrations, Runtime, StartExecution};
+use statecraft_engine::TaskRequest;
+use statecraft_runtime::{
+    ExecutionStatus, Integration, Integrations, Runtime, StartExecution, TaskContext, TaskFuture,
+    TaskOutcome,
+};
 use statecraft_store::{
     ExecutionFilter, HistoryQuery, MachineType, MapRunStatus, PageRequest, PostgresOptions,
     PostgresStore, Revision, Store,
@@ -20,6 +25,10 @@ use statecraft_types::EventType;
 const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:shared";
 
 async fn node(url: &str, name: &str) -> Runtime {
+    node_with(url, name, Integrations::new()).await
+}
+
+async fn node_with(url: &str, name: &str, integrations: Integrations) -> Runtime {
     let options = PostgresOptions::new(url);
     let store = tokio::task::spawn_blocking(move || PostgresStore::open(&options))
         .await
@@ -29,7 +38,7 @@ async fn node(url: &str, name: &str) -> Runtime {
     Runtime::with_store_leased(
         store,
         name.into(),
-        Integrations::new(),
+        integrations,
         Duration::from_millis(1500),
     )
     .await
@@ -160,5 +169,140 @@ async fn another_node_finishes_a_map_run_whose_node_died() {
     let run = b.store().get_map_run(&run_arn).unwrap().unwrap();
     assert_eq!(run.status, MapRunStatus::Succeeded);
     assert_eq!(run.execution_counts.succeeded, 16);
+    b.shutdown(Duration::from_secs(5)).await;
+}
+
+/// Which node ran which item: a task that answers `{"v", "node"}` with the
+/// name of the node it runs on, after a little work.
+struct Where {
+    node: String,
+    log: Arc<Mutex<Vec<(String, u64)>>>,
+}
+
+impl Integration for Where {
+    fn handles(&self, resource: &str) -> bool {
+        resource == "arn:test:where"
+    }
+
+    fn invoke(&self, _: TaskContext, request: TaskRequest) -> TaskFuture {
+        let node = self.node.clone();
+        let log = Arc::clone(&self.log);
+        Box::pin(async move {
+            let v = request.parameters["v"].as_u64().unwrap_or(u64::MAX);
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            log.lock().unwrap().push((node.clone(), v));
+            TaskOutcome::Succeeded(json!({"v": v, "node": node}))
+        })
+    }
+}
+
+async fn node_recording(url: &str, name: &str, log: &Arc<Mutex<Vec<(String, u64)>>>) -> Runtime {
+    let mut integrations = Integrations::new();
+    integrations.register(Arc::new(Where {
+        node: name.into(),
+        log: Arc::clone(log),
+    }));
+    node_with(url, name, integrations).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_children_of_a_map_run_spread_over_the_nodes() {
+    let url = pg::fresh_database("map_run_spread");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let a = node_recording(&url, "node-a", &log).await;
+    let b = node_recording(&url, "node-b", &log).await;
+    let definition = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemsPath": "$.items", "MaxConcurrency": 8,
+        "ItemSelector": {"v.$": "$$.Map.Item.Value"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Where", "States": {
+                "Where": {"Type": "Task", "Resource": "arn:test:where",
+                          "Parameters": {"v.$": "$.v"}, "End": true}}}}}});
+    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:spread";
+    a.store()
+        .create_state_machine(
+            "spread".into(),
+            MachineType::Standard,
+            Revision {
+                revision_id: "rev-spread".into(),
+                state_machine_arn: machine.into(),
+                definition: definition.to_string(),
+                role_arn: "arn:aws:iam::123456789012:role/r".into(),
+                description: None,
+                logging_configuration: None,
+                tracing_configuration: None,
+                created_ms: 0,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    let parent = a
+        .start_execution(StartExecution {
+            target_arn: machine.into(),
+            name: Some("p".into()),
+            input: Some(json!({"items": (0..40).collect::<Vec<u64>>()}).to_string()),
+            trace_header: None,
+        })
+        .await
+        .unwrap()
+        .execution_arn;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let e = a.describe_execution(&parent).unwrap();
+        if !e.state.status.is_active() {
+            break e;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the map run did not finish: {} items run",
+            log.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        done.state.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        done.state.cause
+    );
+    let output: Value = serde_json::from_str(done.state.output.as_deref().unwrap()).unwrap();
+    let values: Vec<u64> = output
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["v"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        (0..40).collect::<Vec<u64>>(),
+        "outputs in item order"
+    );
+    let ran = log.lock().unwrap().clone();
+    let mut items: Vec<u64> = ran.iter().map(|(_, v)| *v).collect();
+    items.sort_unstable();
+    assert_eq!(
+        items,
+        (0..40).collect::<Vec<u64>>(),
+        "each item run exactly once"
+    );
+    let on = |node: &str| ran.iter().filter(|(n, _)| n == node).count();
+    assert!(
+        on("node-a") > 0 && on("node-b") > 0,
+        "children ran on both nodes (node-a {}, node-b {})",
+        on("node-a"),
+        on("node-b")
+    );
+    // Each child's output names the node that ran it, as its history does.
+    for o in output.as_array().unwrap() {
+        assert!(o["node"] == "node-a" || o["node"] == "node-b", "{o}");
+    }
+    let run_arn = map_run_of(&a, &parent).expect("MapRunStarted");
+    let kids = children(&a, &run_arn);
+    assert_eq!(kids.len(), 40, "one child per item");
+    assert!(kids.iter().all(|k| k.1 == ExecutionStatus::Succeeded));
+    let run = a.store().get_map_run(&run_arn).unwrap().unwrap();
+    assert_eq!(run.execution_counts.succeeded, 40);
+    a.shutdown(Duration::from_secs(5)).await;
     b.shutdown(Duration::from_secs(5)).await;
 }
