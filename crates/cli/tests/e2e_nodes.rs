@@ -16,8 +16,7 @@
 //!   by node A, which keeps the execution, so a command it has in flight in
 //!   another branch runs once.
 
-#[path = "../../store/tests/support/pg.rs"]
-mod pg;
+use statecraft_testsupport::pg;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

@@ -10,8 +10,7 @@
 //! a one-time schedule (kept in the database's schedules table) once, and
 //! a `max_concurrent = 2` flow limit holds across two nodes.
 
-#[path = "../../store/tests/support/pg.rs"]
-mod pg;
+use statecraft_testsupport::pg;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

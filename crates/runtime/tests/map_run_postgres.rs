@@ -4,8 +4,7 @@
 //! store and finishes it, every item run by exactly one child. And the
 //! children of a map run started on one node run on both, each once.
 
-#[path = "../../store/tests/support/pg.rs"]
-mod pg;
+use statecraft_testsupport::pg;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

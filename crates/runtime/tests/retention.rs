@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use statecraft_runtime::retention::{self, Options};
 use statecraft_store::{
-    ExecutionState, ExecutionStatus, ExecutionStore, HistoryQuery, NewExecution, SqliteOptions,
-    SqliteStore, Transition,
+    ExecutionState, ExecutionStatus, ExecutionStore, HistoryQuery, HistoryStore, NewExecution,
+    SqliteOptions, SqliteStore, Transition,
 };
 use statecraft_types::{EventType, HistoryEvent};
 

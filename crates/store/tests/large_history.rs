@@ -9,9 +9,6 @@
 //! entered and exited events) is stored once, not once per event, and
 //! served back whole.
 
-#[path = "support/pg.rs"]
-mod pg;
-
 use serde_json::json;
 use statecraft_store::postgres::{PostgresOptions, PostgresStore};
 use statecraft_store::sqlite::{SqliteOptions, SqliteStore};
@@ -19,6 +16,7 @@ use statecraft_store::{
     Created, ExecutionState, ExecutionStatus, HistoryQuery, NewExecution, PageRequest, Store,
     Transition,
 };
+use statecraft_testsupport::pg;
 use statecraft_types::{EventType, HistoryEvent};
 
 const EVENTS: u64 = 1_000_000;

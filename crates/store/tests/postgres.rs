@@ -1,19 +1,18 @@
 //! The PostgreSQL store against a real PostgreSQL server (a throw-away
-//! cluster, see `support/pg.rs`): the shared suite, version conflicts
+//! cluster, see `statecraft_testsupport::pg`): the shared suite, version conflicts
 //! between two writers, several nodes migrating one database at once, the
 //! typed errors of a bad URL, a refused port and wrong credentials, and a
 //! database that goes away and comes back at run time.
 
-#[path = "support/pg.rs"]
-mod pg;
-
 use std::sync::{Arc, Barrier};
 
 use statecraft_store::postgres::{OpenError, PostgresOptions, PostgresStore, SCHEMA_VERSION};
+use statecraft_store::prelude::*;
 use statecraft_store::{
     ActivityStore, Error, ExecutionState, ExecutionStatus, ExecutionStore, HistoryQuery, Store,
     TagStore, Transition,
 };
+use statecraft_testsupport::pg;
 use statecraft_types::{EventType, HistoryEvent};
 
 fn open(url: &str) -> PostgresStore {
@@ -60,7 +59,7 @@ fn step(arn: &str, expected_version: u64, first_event: u64, who: &str) -> Transi
 #[test]
 fn passes_the_shared_suite() {
     let store = open(&pg::fresh_database("suite"));
-    statecraft_store::suite::run_all(&store);
+    statecraft_testsupport::store_suite::run_all(&store);
 }
 
 #[test]
@@ -71,7 +70,7 @@ fn two_writers_race_for_one_version_and_exactly_one_wins() {
     let b = Arc::new(open(&url));
     for round in 0..20 {
         let arn = format!("arn:aws:states:us-east-1:1:execution:race:e{round}");
-        statecraft_store::suite::seed_execution(&*a, &arn);
+        statecraft_testsupport::store_suite::seed_execution(&*a, &arn);
         let gate = Arc::new(Barrier::new(2));
         let racers: Vec<_> = [("a", Arc::clone(&a)), ("b", Arc::clone(&b))]
             .into_iter()
@@ -112,7 +111,7 @@ fn two_writers_race_for_one_version_and_exactly_one_wins() {
 fn a_conflict_and_a_failure_do_not_fail_the_rest_of_their_batch() {
     let store = open(&pg::fresh_database("batch"));
     let arn = "arn:aws:states:us-east-1:1:execution:batch:e";
-    statecraft_store::suite::seed_execution(&store, arn);
+    statecraft_testsupport::store_suite::seed_execution(&store, arn);
     // Queued together, so that they share one transaction: a good write, a
     // stale transition (refused), a duplicate event (fails in the database,
     // aborting the transaction), and more good writes after them.
@@ -164,7 +163,10 @@ fn nodes_that_start_at_once_migrate_the_database_once() {
         .collect();
     // Each works on the same schema.
     for (i, s) in stores.iter().enumerate() {
-        statecraft_store::suite::seed_execution(s, &format!("arn:aws:states:::execution:m:n{i}"));
+        statecraft_testsupport::store_suite::seed_execution(
+            s,
+            &format!("arn:aws:states:::execution:m:n{i}"),
+        );
     }
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let versions: Vec<i64> = client
@@ -256,7 +258,7 @@ fn a_database_that_goes_away_fails_reads_and_writes_then_recovers() {
     let name = url.rsplit('/').next().unwrap().to_string();
     let store = open(&url);
     let arn = "arn:aws:states:us-east-1:1:execution:away:e";
-    statecraft_store::suite::seed_execution(&store, arn);
+    statecraft_testsupport::store_suite::seed_execution(&store, arn);
     assert!(store.get_execution(arn).unwrap().is_some());
 
     // The database goes away: no new connections, existing ones killed.
@@ -304,7 +306,7 @@ fn of_two_nodes_answering_one_token_exactly_one_closes_the_task() {
     let a = Arc::new(open(&url));
     let b = Arc::new(open(&url));
     let arn = "arn:aws:states:us-east-1:1:execution:answers:e";
-    statecraft_store::suite::seed_execution(&*a, arn);
+    statecraft_testsupport::store_suite::seed_execution(&*a, arn);
     let resource = "arn:aws:states:us-east-1:1:activity:work";
     let mut queue = step(arn, 1, 2, "waiting");
     queue.tasks = (1..=20)
@@ -510,7 +512,7 @@ fn another_node_hears_starts_activity_tasks_answers_and_commits_when_they_commit
     let mut first = None;
     for i in 0..50 {
         let arn = format!("{arn}-probe{i}");
-        statecraft_store::suite::seed_execution(&a, &arn);
+        statecraft_testsupport::store_suite::seed_execution(&a, &arn);
         first = next_wakeup(&mut heard, std::time::Duration::from_millis(200));
         if first.is_some() {
             break;
@@ -519,7 +521,7 @@ fn another_node_hears_starts_activity_tasks_answers_and_commits_when_they_commit
     assert_eq!(first, Some(Wakeup::Start), "an unleased start is heard");
     while next_wakeup(&mut heard, std::time::Duration::from_millis(300)).is_some() {}
 
-    statecraft_store::suite::seed_execution(&a, arn);
+    statecraft_testsupport::store_suite::seed_execution(&a, arn);
     assert_eq!(
         next_wakeup(&mut heard, std::time::Duration::from_secs(5)),
         Some(Wakeup::Start)

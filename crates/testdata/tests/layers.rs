@@ -22,6 +22,7 @@ const RANKS: &[(&str, u8)] = &[
     ("runtime", 3),
     ("console", 4),
     ("conformance", 3),
+    ("testsupport", 3),
     ("integrations", 4),
     ("server", 5),
     ("cli", 6),
@@ -32,6 +33,11 @@ const RANKS: &[(&str, u8)] = &[
 /// server and the console reach them through it (its catalogue and read
 /// model), never the store directly.
 const FORBIDDEN: &[(&str, &str)] = &[("server", "store"), ("console", "store")];
+
+/// Crates only tests and benchmarks may use: a dev-dependency, never a
+/// dependency, so nothing of them is compiled into what ships (the
+/// storage contract's suite lives in `testsupport`).
+const TEST_ONLY: &[&str] = &["testsupport"];
 
 /// The pure crates: they parse, validate and evaluate, and do no I/O.
 const PURE: &[&str] = &["types", "jsonata", "language", "engine"];
@@ -60,9 +66,42 @@ fn dependencies(manifest: &str) -> Vec<String> {
     out
 }
 
+/// What is wrong with crate `name`, whose manifest is `manifest`.
+fn problems_of(name: &str, manifest: &str) -> Vec<String> {
+    let ranks: BTreeMap<&str, u8> = RANKS.iter().copied().collect();
+    let mut problems = Vec::new();
+    let Some(&rank) = ranks.get(name) else {
+        return vec![format!(
+            "crates/{name} has no layer: add it to RANKS here and to ARCHITECTURE.md"
+        )];
+    };
+    for dep in dependencies(manifest) {
+        match ranks.get(dep.as_str()) {
+            None => problems.push(format!("{name} depends on unknown crate {dep}")),
+            Some(&r) if r >= rank => problems.push(format!(
+                "{name} (layer {rank}) depends on {dep} (layer {r}): dependencies point down"
+            )),
+            Some(_) => {}
+        }
+        if FORBIDDEN.contains(&(name, dep.as_str())) {
+            problems.push(format!(
+                "{name} depends on {dep}: it must go through the runtime (catalog, read model)"
+            ));
+        }
+        if TEST_ONLY.contains(&dep.as_str()) {
+            problems.push(format!(
+                "{name} depends on {dep}, which is for tests only: make it a dev-dependency"
+            ));
+        }
+        if PURE.contains(&name) && !PURE.contains(&dep.as_str()) {
+            problems.push(format!("{name} is pure (no I/O) but depends on {dep}"));
+        }
+    }
+    problems
+}
+
 #[test]
 fn no_crate_depends_upward_and_the_core_stays_pure() {
-    let ranks: BTreeMap<&str, u8> = RANKS.iter().copied().collect();
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut problems = Vec::new();
     let mut seen = 0;
@@ -73,32 +112,37 @@ fn no_crate_depends_upward_and_the_core_stays_pure() {
         };
         seen += 1;
         let name = entry.file_name().to_string_lossy().to_string();
-        let Some(&rank) = ranks.get(name.as_str()) else {
-            problems.push(format!(
-                "crates/{name} has no layer: add it to RANKS here and to ARCHITECTURE.md"
-            ));
-            continue;
-        };
-        for dep in dependencies(&text) {
-            match ranks.get(dep.as_str()) {
-                None => problems.push(format!("{name} depends on unknown crate {dep}")),
-                Some(&r) if r >= rank => problems.push(format!(
-                    "{name} (layer {rank}) depends on {dep} (layer {r}): dependencies point down"
-                )),
-                Some(_) => {}
-            }
-            if FORBIDDEN.contains(&(name.as_str(), dep.as_str())) {
-                problems.push(format!(
-                    "{name} depends on {dep}: it must go through the runtime (catalog, read model)"
-                ));
-            }
-            if PURE.contains(&name.as_str()) && !PURE.contains(&dep.as_str()) {
-                problems.push(format!("{name} is pure (no I/O) but depends on {dep}"));
-            }
-        }
+        problems.extend(problems_of(&name, &text));
     }
     assert!(seen >= RANKS.len(), "found only {seen} crates");
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// Each rule, broken on purpose, is reported (so the test above can fail).
+#[test]
+fn every_rule_catches_its_breach() {
+    let deps =
+        |d: &str| format!("[package]\n[dependencies]\nstatecraft-{d} = {{ path = \"../{d}\" }}\n");
+    let cases: &[(&str, &str, &str)] = &[
+        ("store", "runtime", "dependencies point down"),
+        ("engine", "engine", "dependencies point down"),
+        ("server", "store", "must go through the runtime"),
+        ("store", "testsupport", "for tests only"),
+        ("engine", "telemetry", "is pure"),
+        ("runtime", "nosuch", "unknown crate nosuch"),
+        ("nosuch", "types", "has no layer"),
+    ];
+    for (name, dep, expected) in cases {
+        let found = problems_of(name, &deps(dep));
+        assert!(
+            found.iter().any(|p| p.contains(expected)),
+            "{name} -> {dep}: expected a problem saying {expected:?}, got {found:?}"
+        );
+    }
+    // The same dependency as a dev-dependency is no problem.
+    let dev =
+        "[package]\n[dev-dependencies]\nstatecraft-testsupport = { path = \"../testsupport\" }\n";
+    assert_eq!(problems_of("store", dev), Vec::<String>::new());
 }
 
 #[test]

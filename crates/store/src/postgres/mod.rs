@@ -54,10 +54,6 @@ use statecraft_types::HistoryEvent;
 use crate::activity::{Activity, ActivityStore};
 use crate::commits::Committed;
 use crate::error::{Error, Result};
-use crate::execution::{
-    CommitStats, Created, DueTimer, Execution, ExecutionFilter, ExecutionStore, ExecutionSummary,
-    Fence, HistoryQuery, Lease, NewExecution, PendingTask, Timer, Transition,
-};
 use crate::page::{Page, PageRequest};
 use crate::pending::Pending;
 use crate::state_machine::{
@@ -65,6 +61,11 @@ use crate::state_machine::{
 };
 use crate::tag::{Tag, TagStore};
 use crate::Store;
+use crate::{
+    CommitStats, Created, DueTimer, Execution, ExecutionFilter, ExecutionStore, ExecutionSummary,
+    Fence, HistoryQuery, HistoryStore, Lease, LeaseStore, NewExecution, NoticeStore, PendingTask,
+    RetentionStore, StatsStore, TaskStore, Timer, TimerStore, Transition,
+};
 
 pub use db::redact as redact_url;
 use db::{Connector, Db};
@@ -608,16 +609,6 @@ impl ExecutionStore for PostgresStore {
         self.write_announced(move |c| queries::commit(c, &prepared), notice, |_| true)
     }
 
-    fn subscribe_commits(&self) -> Option<tokio::sync::broadcast::Receiver<Committed>> {
-        Some(self.commits.subscribe())
-    }
-
-    fn subscribe_wakeups(
-        &self,
-    ) -> Option<tokio::sync::broadcast::Receiver<crate::commits::Wakeup>> {
-        Some(self.wakeups.subscribe())
-    }
-
     fn get_execution(&self, arn: &str) -> Result<Option<Execution>> {
         let arn = arn.to_string();
         self.read(move |c| queries::get_execution(c, &arn))
@@ -633,12 +624,6 @@ impl ExecutionStore for PostgresStore {
         self.read(move |c| queries::list_executions(c, &filter, &page))
     }
 
-    fn history(&self, execution_arn: &str, query: &HistoryQuery) -> Result<Page<HistoryEvent>> {
-        let arn = execution_arn.to_string();
-        let query = query.clone();
-        self.read(move |c| queries::history(c, &arn, &query))
-    }
-
     fn active_executions(&self, page: &PageRequest) -> Result<Page<String>> {
         let page = page.clone();
         self.read(move |c| queries::active_executions(c, &page))
@@ -647,7 +632,17 @@ impl ExecutionStore for PostgresStore {
     fn count_open_executions(&self) -> Result<u64> {
         self.read(queries::count_open_executions)
     }
+}
 
+impl HistoryStore for PostgresStore {
+    fn history(&self, execution_arn: &str, query: &HistoryQuery) -> Result<Page<HistoryEvent>> {
+        let arn = execution_arn.to_string();
+        let query = query.clone();
+        self.read(move |c| queries::history(c, &arn, &query))
+    }
+}
+
+impl TimerStore for PostgresStore {
     fn timers(&self, execution_arn: &str) -> Result<Vec<Timer>> {
         let arn = execution_arn.to_string();
         self.read(move |c| queries::timers(c, &arn))
@@ -656,7 +651,9 @@ impl ExecutionStore for PostgresStore {
     fn due_timers(&self, until_ms: i64, limit: u32) -> Result<Vec<DueTimer>> {
         self.read(move |c| queries::due_timers(c, until_ms, limit))
     }
+}
 
+impl TaskStore for PostgresStore {
     fn pending_tasks(&self, execution_arn: &str) -> Result<Vec<PendingTask>> {
         let arn = execution_arn.to_string();
         self.read(move |c| queries::pending_tasks(c, &arn))
@@ -677,6 +674,25 @@ impl ExecutionStore for PostgresStore {
         self.read(move |c| queries::task_answers(c, &arn))
     }
 
+    fn claim_task(
+        &self,
+        resource: &str,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Pending<Option<(String, PendingTask)>> {
+        let resource = resource.to_string();
+        let owner = owner.to_string();
+        self.write(move |c| queries::claim_task(c, &resource, &owner, now_ms, lease_ms))
+    }
+
+    fn resource_tasks(&self, resource: &str, limit: u32) -> Result<Vec<(String, PendingTask)>> {
+        let resource = resource.to_string();
+        self.read(move |c| queries::resource_tasks(c, &resource, limit))
+    }
+}
+
+impl LeaseStore for PostgresStore {
     fn claim_leases(
         &self,
         owner: &str,
@@ -739,29 +755,20 @@ impl ExecutionStore for PostgresStore {
     fn delete_inbox(&self, ids: Vec<i64>) -> Pending<()> {
         self.write(move |c| queries::delete_inbox(c, &ids))
     }
+}
 
-    fn claim_task(
-        &self,
-        resource: &str,
-        owner: &str,
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> Pending<Option<(String, PendingTask)>> {
-        let resource = resource.to_string();
-        let owner = owner.to_string();
-        self.write(move |c| queries::claim_task(c, &resource, &owner, now_ms, lease_ms))
-    }
-
+impl StatsStore for PostgresStore {
     fn overview(&self, query: &crate::stats::OverviewQuery) -> Result<crate::stats::Overview> {
         let query = query.clone();
         self.read(move |c| stats::overview(c, &query))
     }
 
-    fn resource_tasks(&self, resource: &str, limit: u32) -> Result<Vec<(String, PendingTask)>> {
-        let resource = resource.to_string();
-        self.read(move |c| queries::resource_tasks(c, &resource, limit))
+    fn commit_stats(&self) -> CommitStats {
+        self.stats.snapshot()
     }
+}
 
+impl RetentionStore for PostgresStore {
     fn delete_finished_before(&self, before_ms: i64, limit: u32) -> Pending<u64> {
         self.write(move |c| queries::delete_finished_before(c, before_ms, limit))
     }
@@ -770,8 +777,16 @@ impl ExecutionStore for PostgresStore {
         let arn = arn.to_string();
         self.write(move |c| queries::delete_finished_execution(c, &arn, stopped_before_ms))
     }
+}
 
-    fn commit_stats(&self) -> CommitStats {
-        self.stats.snapshot()
+impl NoticeStore for PostgresStore {
+    fn subscribe_commits(&self) -> Option<tokio::sync::broadcast::Receiver<Committed>> {
+        Some(self.commits.subscribe())
+    }
+
+    fn subscribe_wakeups(
+        &self,
+    ) -> Option<tokio::sync::broadcast::Receiver<crate::commits::Wakeup>> {
+        Some(self.wakeups.subscribe())
     }
 }

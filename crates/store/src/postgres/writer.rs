@@ -24,8 +24,8 @@ use tokio::sync::broadcast;
 
 use crate::commits::Committed;
 use crate::error::{Error, Result};
-use crate::execution::CommitStats;
 use crate::pending::Completer;
+use crate::CommitStats;
 
 use super::db::{Connector, Db};
 

@@ -69,11 +69,12 @@ pub(crate) fn job<T: Send + 'static>(
 mod tests {
     use statecraft_types::{EventType, HistoryEvent};
 
-    use crate::execution::{
-        Created, ExecutionState, ExecutionStatus, ExecutionStore, NewExecution, Transition,
-    };
+    use crate::prelude::*;
     use crate::sqlite::{SqliteOptions, SqliteStore};
     use crate::Committed;
+    use crate::{
+        Created, ExecutionState, ExecutionStatus, ExecutionStore, NewExecution, Transition,
+    };
 
     const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:sm:notified";
 

@@ -11,16 +11,16 @@ use statecraft_types::HistoryEvent;
 
 use crate::activity::Activity;
 use crate::error::{Error, Result};
-use crate::execution::{
-    Created, DueTimer, Execution, ExecutionFilter, ExecutionState, ExecutionStatus,
-    ExecutionSummary, Fence, HistoryQuery, Lease, NewExecution, PendingTask, RedriveFilter,
-    TaskChange, Timer, TimerChange, Transition,
-};
 use crate::page::{decode_int_token, decode_token, encode_token, Page, PageRequest};
 use crate::state_machine::{
     Alias, MachineType, Revision, Route, StateMachine, StateMachineStatus, Version,
 };
 use crate::tag::Tag;
+use crate::{
+    Created, DueTimer, Execution, ExecutionFilter, ExecutionState, ExecutionStatus,
+    ExecutionSummary, Fence, HistoryQuery, Lease, NewExecution, PendingTask, RedriveFilter,
+    TaskChange, Timer, TimerChange, Transition,
+};
 
 // ---------------------------------------------------------------- helpers
 

@@ -82,10 +82,11 @@ pub(crate) fn delete_finished_execution(
 mod tests {
     use statecraft_types::{EventType, HistoryEvent};
 
-    use crate::execution::{
+    use crate::prelude::*;
+    use crate::sqlite::{SqliteOptions, SqliteStore};
+    use crate::{
         ExecutionState, ExecutionStatus, ExecutionStore, HistoryQuery, NewExecution, Transition,
     };
-    use crate::sqlite::{SqliteOptions, SqliteStore};
 
     fn state(status: ExecutionStatus, stop: Option<i64>) -> ExecutionState {
         ExecutionState {

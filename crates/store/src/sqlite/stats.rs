@@ -10,11 +10,11 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use crate::error::Result;
-use crate::execution::PendingTask;
 use crate::stats::{
     Bucket, FailingState, Overview, OverviewQuery, SlowMachine, StatusCounts, FAILED_SAMPLE,
     MAX_BUCKETS,
 };
+use crate::PendingTask;
 
 fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)

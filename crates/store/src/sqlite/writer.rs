@@ -21,8 +21,8 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
-use crate::execution::CommitStats;
 use crate::pending::Completer;
+use crate::CommitStats;
 
 /// One queued write.
 pub(crate) trait Job: Send {

@@ -1,7 +1,7 @@
 //! The shared suite's checks of durable flow-limit queues, fair activity
-//! task claims and schedules (see [`crate::queue`], [`crate::schedule`]).
+//! task claims and schedules (see [`statecraft_store::queue`], [`statecraft_store::schedule`]).
 
-use crate::{
+use statecraft_store::{
     Created, Enqueued, ExecutionStatus, PendingTask, QueueClaim, QueueDepth, QueuedTask, Store,
     StoredSchedule, TaskChange,
 };

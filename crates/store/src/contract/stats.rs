@@ -148,3 +148,27 @@ mod tests {
         assert!((c.failure_rate() - 1.0 / 3.0).abs() < 1e-12);
     }
 }
+
+/// Counters of the group-commit writer, for benchmarks and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Database transactions committed.
+    pub batches: u64,
+    /// Writes (transitions and other operations) committed in them.
+    pub writes: u64,
+    /// The largest batch so far.
+    pub max_batch: u64,
+}
+
+/// Aggregates the store computes: the console's overview and the writer's
+/// counters.
+pub trait StatsStore: Send + Sync {
+    /// The console's overview: aggregates over the executions of a time
+    /// window (see the module).
+    fn overview(&self, query: &OverviewQuery) -> crate::error::Result<Overview>;
+
+    /// Group-commit counters (zero for stores without a batching writer).
+    fn commit_stats(&self) -> CommitStats {
+        CommitStats::default()
+    }
+}

@@ -10,10 +10,8 @@
 //! When PostgreSQL cannot be found or started, the tests fail with a
 //! sentence saying how to install it; they never pass without it.
 //!
-//! Only `std` is used, so the end-to-end tests of other crates include this
-//! file too (`#[path]`).
-
-#![allow(dead_code)]
+//! Used by the store's tests, the runtime's and the command line's
+//! end-to-end tests alike.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

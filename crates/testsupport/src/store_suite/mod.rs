@@ -1,14 +1,15 @@
-//! The shared test suite every [`Store`] implementation must pass. An
-//! implementation's tests open a fresh, empty store and call [`run_all`].
+//! The storage contract's suite: the checks every [`Store`] implementation
+//! must pass. An implementation's tests open a fresh, empty store and call
+//! [`run_all`] (`crates/store/tests/sqlite.rs`, `crates/store/tests/postgres.rs`).
 //!
-//! The checks use `assert!`, as tests do: this module is a test harness
-//! that lives in the library so that every implementation crate can call it.
+//! The checks use `assert!`, as tests do. They live here, in a crate only
+//! tests depend on, so the shipped store library does not carry them.
 
 use serde_json::json;
 use statecraft_types::{EventType, HistoryEvent};
 
-use crate::Error;
-use crate::{
+use statecraft_store::Error;
+use statecraft_store::{
     Activity, Alias, Created, ExecutionFilter, ExecutionState, ExecutionStatus, Fence,
     HistoryQuery, MachineType, NewExecution, PageRequest, PendingTask, RedriveFilter, Revision,
     Route, Store, Tag, TaskChange, Timer, TimerChange, Transition, FIRST_LEASE_TOKEN,
@@ -1189,7 +1190,7 @@ fn a_pause_is_kept_with_the_state_and_filtered(store: &dyn Store) {
 /// newest first and paged, updated (UpdateMapRun), advanced by the driver,
 /// redriven; their children are listed by map run.
 fn map_runs_are_recorded_updated_and_listed(store: &dyn Store) {
-    use crate::{MapRunCounts, MapRunProgress, MapRunStatus, MapRunUpdate, NewMapRun};
+    use statecraft_store::{MapRunCounts, MapRunProgress, MapRunStatus, MapRunUpdate, NewMapRun};
     let parent = format!("{}:map-parent", SM.replace(":stateMachine:", ":execution:"));
     let child_machine = format!("{SM}/M");
     let new = |id: &str, start: i64| NewMapRun {

@@ -93,3 +93,20 @@ impl Committed {
         }
     }
 }
+
+/// Subscriptions to commit notices and cross-node wake-ups. Both are hints
+/// to read the store again, never the data itself.
+pub trait NoticeStore: Send + Sync {
+    /// Notices of transitions as they commit on this node (see the
+    /// module); `None` for stores that do not publish them.
+    fn subscribe_commits(&self) -> Option<tokio::sync::broadcast::Receiver<Committed>> {
+        None
+    }
+
+    /// Wake-ups from other nodes sharing the database (see [`Wakeup`]);
+    /// `None` for a store only one node uses (SQLite), where every wake-up
+    /// is local.
+    fn subscribe_wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<Wakeup>> {
+        None
+    }
+}
