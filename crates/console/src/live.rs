@@ -168,10 +168,7 @@ struct Ctx {
 }
 
 /// The data routes over `store`, their streams ended by `streams`.
-pub fn router<S: Clone + Send + Sync + 'static>(
-    store: ReadModel,
-    streams: Streams,
-) -> Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(store: ReadModel, streams: Streams) -> Router<S> {
     router_with_pollers(store, streams, Arc::new(NoPollers))
 }
 
@@ -530,7 +527,9 @@ async fn history_stream(
                 _ => return None,
             };
             let (s, a, after) = (c.store.clone(), c.arn.clone(), c.after);
-            let batch = match blocking(move || s.history_after(&a, after, HISTORY_BATCH)).await {
+            // Each event goes out as the JSON text the store keeps.
+            let batch = match blocking(move || s.history_wire_after(&a, after, HISTORY_BATCH)).await
+            {
                 Ok(b) => b,
                 Err(_) => return None,
             };
@@ -540,10 +539,8 @@ async fn history_stream(
                 let sse = Event::default()
                     .event("history")
                     .id(event.id.to_string())
-                    .json_data(event.to_wire());
-                if let Ok(sse) = sse {
-                    c.buffered.push_back(sse);
-                }
+                    .data(event.json);
+                c.buffered.push_back(sse);
             }
             if !active && !full {
                 c.buffered
@@ -898,7 +895,9 @@ pub struct WaitingTasksBody {
 }
 
 /// The tasks of an execution that carry a task token, by task id.
-pub fn waiting_tasks_body(pending: Vec<statecraft_runtime::model::PendingTask>) -> WaitingTasksBody {
+pub fn waiting_tasks_body(
+    pending: Vec<statecraft_runtime::model::PendingTask>,
+) -> WaitingTasksBody {
     let tasks = pending
         .into_iter()
         .filter_map(|t| {
@@ -977,7 +976,10 @@ async fn stored_executions(
         ..Default::default()
     };
     let page = blocking(move || {
-        store.list_executions(&filter, &statecraft_runtime::model::PageRequest::first(limit))
+        store.list_executions(
+            &filter,
+            &statecraft_runtime::model::PageRequest::first(limit),
+        )
     })
     .await?;
     Ok(Json(StoredExecutionsBody {

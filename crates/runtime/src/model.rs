@@ -15,15 +15,15 @@ pub use statecraft_store::{
     Activity, Alias, Execution, ExecutionFilter, ExecutionState, ExecutionStatus, ExecutionSummary,
     HistoryQuery, MachineType, MapRun, MapRunStatus, MapRunUpdate, Page, PageRequest, Pending,
     PendingTask, QueueDepth, RedriveFilter, Revision, Route, StateMachine, StateMachineStatus,
-    StoredSchedule, Tag, Timer, Version,
+    StoredSchedule, Tag, Timer, Version, WireEvent,
 };
 
 /// What a storage operation failed with; callers branch on `NotFound`,
 /// `AlreadyExists` and `InvalidToken`.
 pub use statecraft_store::Error as StoreError;
 
-/// How the embedded store syncs its commits ([`Options::durability`](crate::Options)).
-pub use statecraft_store::Durability;
 /// Whether a `store` setting names a PostgreSQL database, and the URL with
 /// its password hidden (for messages and logs).
 pub use statecraft_store::postgres::{is_postgres_url, redact_url};
+/// How the embedded store syncs its commits ([`Options::durability`](crate::Options)).
+pub use statecraft_store::Durability;

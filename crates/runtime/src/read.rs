@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use statecraft_store::{
     Committed, Execution, ExecutionFilter, ExecutionSummary, HistoryQuery, MapRun, Overview,
-    OverviewQuery, Page, PageRequest, PendingTask, QueueDepth, Result, Store, Timer,
+    OverviewQuery, Page, PageRequest, PendingTask, QueueDepth, Result, Store, Timer, WireEvent,
 };
 use statecraft_types::HistoryEvent;
 use tokio::sync::broadcast;
@@ -56,6 +56,16 @@ impl ReadModel {
         self.store.history(execution_arn, query)
     }
 
+    /// The same page as [`ReadModel::history`], each event as the JSON text
+    /// the store keeps (what GetExecutionHistory sends as it is).
+    pub fn history_wire(
+        &self,
+        execution_arn: &str,
+        query: &HistoryQuery,
+    ) -> Result<Page<WireEvent>> {
+        self.store.history_wire(execution_arn, query)
+    }
+
     /// Up to `limit` events after event `after_id`, oldest first (live
     /// streams).
     pub fn history_after(
@@ -65,6 +75,17 @@ impl ReadModel {
         limit: u32,
     ) -> Result<Vec<HistoryEvent>> {
         self.store.history_after(execution_arn, after_id, limit)
+    }
+
+    /// [`ReadModel::history_after`], each event as its stored JSON text.
+    pub fn history_wire_after(
+        &self,
+        execution_arn: &str,
+        after_id: u64,
+        limit: u32,
+    ) -> Result<Vec<WireEvent>> {
+        self.store
+            .history_wire_after(execution_arn, after_id, limit)
     }
 
     /// The open tasks of an execution.

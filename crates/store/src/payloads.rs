@@ -115,6 +115,54 @@ pub(crate) fn restore(
     Ok(())
 }
 
+/// How a reference reads inside an event's stored JSON text: serde_json
+/// writes U+0000 as `\u0000`. A payload's own text is escaped again when
+/// it sits in a string (`\\u0000`), so this never matches inside one.
+const MARK_JSON: &str = "\"\\u0000sha256:";
+
+/// Puts the payloads back into events kept as JSON text (the stored form,
+/// served without parsing): each reference string is replaced by the JSON
+/// string of its payload, each distinct hash read once with `load`.
+pub(crate) fn restore_text(
+    texts: &mut [(u64, String)],
+    mut load: impl FnMut(&str) -> Result<Option<String>>,
+) -> Result<()> {
+    let mut loaded: HashMap<String, String> = HashMap::new();
+    for (id, text) in texts {
+        if !text.contains(MARK_JSON) {
+            continue;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(MARK_JSON) {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + MARK_JSON.len()..];
+            let Some(end) = after.find('"') else {
+                return Err(Error::Corrupt(format!(
+                    "history event {id} has an unterminated payload reference"
+                )));
+            };
+            let hash = &after[..end];
+            if !loaded.contains_key(hash) {
+                let payload = load(hash)?.ok_or_else(|| {
+                    Error::Corrupt(format!(
+                        "history event {id} refers to payload {hash}, which is missing"
+                    ))
+                })?;
+                // The payload as a JSON string, as `to_wire` writes it.
+                let quoted =
+                    serde_json::to_string(&payload).map_err(|e| Error::Corrupt(e.to_string()))?;
+                loaded.insert(hash.to_string(), quoted);
+            }
+            out.push_str(&loaded[hash]);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        *text = out;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +218,50 @@ mod tests {
         let err = restore(&mut events, |_| Ok(None)).unwrap_err();
         assert!(
             matches!(err, Error::Corrupt(ref m) if m.contains("event 7")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn stored_text_comes_back_as_the_wire_shape_without_parsing() {
+        // A payload that itself holds a string shaped like a reference must
+        // come back untouched: only the event's own reference is replaced.
+        let tricky = format!(
+            "{{\"a\":\"\\u0000sha256:{}\",\"pad\":\"{}\"}}",
+            "0".repeat(64),
+            "q".repeat(OFFLOAD_BYTES)
+        );
+        let small = "{\"b\":1}".to_string();
+        let mut events = vec![
+            event(1, "input", &tricky),
+            event(2, "output", &tricky),
+            event(3, "input", &small),
+        ];
+        let original = events.clone();
+        let payloads = offload(&mut events);
+        assert_eq!(payloads.len(), 1);
+        let mut texts: Vec<(u64, String)> = events
+            .iter()
+            .map(|e| (e.id, e.to_wire().to_string()))
+            .collect();
+        let mut loads = 0;
+        restore_text(&mut texts, |hash| {
+            loads += 1;
+            Ok(payloads
+                .iter()
+                .find(|p| p.hash == hash)
+                .map(|p| p.text.clone()))
+        })
+        .unwrap();
+        assert_eq!(loads, 1, "each distinct payload is read once");
+        for ((_, text), e) in texts.iter().zip(&original) {
+            let served: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(served, e.to_wire());
+        }
+        let err =
+            restore_text(&mut [(9, events[0].to_wire().to_string())], |_| Ok(None)).unwrap_err();
+        assert!(
+            matches!(err, Error::Corrupt(ref m) if m.contains("event 9")),
             "{err}"
         );
     }

@@ -261,6 +261,20 @@ fn a_payload_is_stored_once(store: &dyn Store, footprint: impl Fn() -> Footprint
         .unwrap()
         .items;
     assert!(read == written, "the history came back changed");
+    // The text GetExecutionHistory sends as it is: the wire shape of each
+    // event, payloads put back, without the store parsing anything.
+    let served: Vec<serde_json::Value> = store
+        .history_wire(PAYLOAD_ARN, &HistoryQuery::default())
+        .unwrap()
+        .items
+        .iter()
+        .map(|e| serde_json::from_str(&e.json).expect("stored text is JSON"))
+        .collect();
+    let expected: Vec<serde_json::Value> = written.iter().map(|e| e.to_wire()).collect();
+    assert!(
+        served == expected,
+        "the stored text is not the events' wire shape"
+    );
     let reversed = store
         .history(
             PAYLOAD_ARN,

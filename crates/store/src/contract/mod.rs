@@ -44,7 +44,7 @@ pub use execution::{
     Created, Execution, ExecutionFilter, ExecutionState, ExecutionStatus, ExecutionStore,
     ExecutionSummary, NewExecution, RedriveFilter, Transition,
 };
-pub use history::{HistoryQuery, HistoryStore};
+pub use history::{HistoryQuery, HistoryStore, WireEvent};
 pub use lease::{Fence, Lease, LeaseStore, FIRST_LEASE_TOKEN};
 pub use page::{Page, PageRequest};
 pub use pending::Pending;

@@ -64,7 +64,7 @@ use crate::Store;
 use crate::{
     CommitStats, Created, DueTimer, Execution, ExecutionFilter, ExecutionStore, ExecutionSummary,
     Fence, HistoryQuery, HistoryStore, Lease, LeaseStore, NewExecution, NoticeStore, PendingTask,
-    RetentionStore, StatsStore, TaskStore, Timer, TimerStore, Transition,
+    RetentionStore, StatsStore, TaskStore, Timer, TimerStore, Transition, WireEvent,
 };
 
 pub use db::redact as redact_url;
@@ -639,6 +639,12 @@ impl HistoryStore for PostgresStore {
         let arn = execution_arn.to_string();
         let query = query.clone();
         self.read(move |c| queries::history(c, &arn, &query))
+    }
+
+    fn history_wire(&self, execution_arn: &str, query: &HistoryQuery) -> Result<Page<WireEvent>> {
+        let arn = execution_arn.to_string();
+        let query = query.clone();
+        self.read(move |c| queries::history_wire(c, &arn, &query))
     }
 }
 

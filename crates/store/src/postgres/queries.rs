@@ -23,7 +23,7 @@ use crate::tag::Tag;
 use crate::{
     Created, DueTimer, Execution, ExecutionFilter, ExecutionState, ExecutionStatus,
     ExecutionSummary, Fence, HistoryQuery, Lease, NewExecution, PendingTask, RedriveFilter,
-    TaskChange, Timer, TimerChange, Transition,
+    TaskChange, Timer, TimerChange, Transition, WireEvent,
 };
 
 use super::db::Db;
@@ -1062,12 +1062,14 @@ pub(crate) fn list_executions(
     })
 }
 
-pub(crate) fn history(db: &mut Db, arn: &str, query: &HistoryQuery) -> Result<Page<HistoryEvent>> {
-    let listing = if query.reverse {
-        "history-reverse"
-    } else {
-        "history"
-    };
+/// The rows of one history page: `(event id, stored JSON text)`, one more
+/// than the page when a next page exists, and the execution's row id.
+fn history_rows(
+    db: &mut Db,
+    arn: &str,
+    query: &HistoryQuery,
+    listing: &str,
+) -> Result<(i64, Vec<(u64, String)>)> {
     let id = execution_id(db, arn)?;
     let cursor = match &query.page.next_token {
         Some(t) => Some(decode_int_token(listing, t)?),
@@ -1088,23 +1090,68 @@ pub(crate) fn history(db: &mut Db, arn: &str, query: &HistoryQuery) -> Result<Pa
         )
     };
     let rows = db.query(sql, &[&id, &bound, &page_rows(limit)])?;
-    let mut events = Vec::with_capacity(rows.len());
+    let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let event_id: i64 = row.try_get(0)?;
-        let text: &str = row.try_get(1)?;
-        events.push(parse_event(text, event_id, arn)?);
+        let text: String = row.try_get(1)?;
+        out.push((u64::try_from(event_id).unwrap_or(0), text));
     }
-    crate::payloads::restore(&mut events, |hash| {
-        let row = db.query_opt(
-            "SELECT text FROM payloads WHERE execution_id = $1 AND hash = $2",
-            &[&id, &hash],
-        )?;
-        Ok(match row {
-            Some(r) => Some(r.try_get(0)?),
-            None => None,
-        })
-    })?;
-    Ok(paginate(events, limit, listing, |e| e.id.to_string()))
+    Ok((id, out))
+}
+
+fn history_listing(query: &HistoryQuery) -> &'static str {
+    if query.reverse {
+        "history-reverse"
+    } else {
+        "history"
+    }
+}
+
+/// Reads payload `hash` of execution row `id` (see crate::payloads).
+fn load_payload(db: &mut Db, id: i64, hash: &str) -> Result<Option<String>> {
+    let row = db.query_opt(
+        "SELECT text FROM payloads WHERE execution_id = $1 AND hash = $2",
+        &[&id, &hash],
+    )?;
+    Ok(match row {
+        Some(r) => Some(r.try_get(0)?),
+        None => None,
+    })
+}
+
+pub(crate) fn history(db: &mut Db, arn: &str, query: &HistoryQuery) -> Result<Page<HistoryEvent>> {
+    let listing = history_listing(query);
+    let (id, rows) = history_rows(db, arn, query, listing)?;
+    let mut events = Vec::with_capacity(rows.len());
+    for (event_id, text) in rows {
+        events.push(parse_event(
+            &text,
+            i64::try_from(event_id).unwrap_or(i64::MAX),
+            arn,
+        )?);
+    }
+    crate::payloads::restore(&mut events, |hash| load_payload(db, id, hash))?;
+    Ok(paginate(events, query.page.limit(), listing, |e| {
+        e.id.to_string()
+    }))
+}
+
+/// [`history`] as the stored JSON text of each event, not parsed.
+pub(crate) fn history_wire(
+    db: &mut Db,
+    arn: &str,
+    query: &HistoryQuery,
+) -> Result<Page<WireEvent>> {
+    let listing = history_listing(query);
+    let (id, mut rows) = history_rows(db, arn, query, listing)?;
+    crate::payloads::restore_text(&mut rows, |hash| load_payload(db, id, hash))?;
+    let events = rows
+        .into_iter()
+        .map(|(id, json)| WireEvent { id, json })
+        .collect();
+    Ok(paginate(events, query.page.limit(), listing, |e| {
+        e.id.to_string()
+    }))
 }
 
 pub(crate) fn parse_event(text: &str, event_id: i64, arn: &str) -> Result<HistoryEvent> {

@@ -50,7 +50,7 @@ use crate::Store;
 use crate::{
     CommitStats, Created, DueTimer, Execution, ExecutionFilter, ExecutionStore, ExecutionSummary,
     Fence, HistoryQuery, HistoryStore, Lease, LeaseStore, NewExecution, NoticeStore, PendingTask,
-    RetentionStore, StatsStore, TaskStore, Timer, TimerStore, Transition,
+    RetentionStore, StatsStore, TaskStore, Timer, TimerStore, Transition, WireEvent,
 };
 
 pub use migrate::LATEST as SCHEMA_VERSION;
@@ -604,6 +604,10 @@ impl ExecutionStore for SqliteStore {
 impl HistoryStore for SqliteStore {
     fn history(&self, execution_arn: &str, query: &HistoryQuery) -> Result<Page<HistoryEvent>> {
         self.read(|c| queries::history(c, execution_arn, query))
+    }
+
+    fn history_wire(&self, execution_arn: &str, query: &HistoryQuery) -> Result<Page<WireEvent>> {
+        self.read(|c| queries::history_wire(c, execution_arn, query))
     }
 }
 

@@ -19,7 +19,7 @@ use crate::tag::Tag;
 use crate::{
     Created, DueTimer, Execution, ExecutionFilter, ExecutionState, ExecutionStatus,
     ExecutionSummary, Fence, HistoryQuery, Lease, NewExecution, PendingTask, RedriveFilter,
-    TaskChange, Timer, TimerChange, Transition,
+    TaskChange, Timer, TimerChange, Transition, WireEvent,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -1079,16 +1079,14 @@ pub(crate) fn list_executions(
     })
 }
 
-pub(crate) fn history(
+/// The rows of one history page: `(event id, stored JSON text)`, one more
+/// than the page when a next page exists, and the execution's row id.
+fn history_rows(
     conn: &Connection,
     arn: &str,
     query: &HistoryQuery,
-) -> Result<Page<HistoryEvent>> {
-    let listing = if query.reverse {
-        "history-reverse"
-    } else {
-        "history"
-    };
+    listing: &str,
+) -> Result<(i64, Vec<(u64, String)>)> {
     let id = execution_id(conn, arn)?;
     let cursor = match &query.page.next_token {
         Some(t) => Some(decode_int_token(listing, t)?),
@@ -1111,9 +1109,38 @@ pub(crate) fn history(
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt
         .query_map(params![id, bound, i64::from(limit) + 1], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            Ok((to_u64(r.get::<_, i64>(0)?), r.get::<_, String>(1)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((id, rows))
+}
+
+fn history_listing(query: &HistoryQuery) -> &'static str {
+    if query.reverse {
+        "history-reverse"
+    } else {
+        "history"
+    }
+}
+
+/// Reads payload `hash` of execution row `id` (see crate::payloads).
+fn load_payload(conn: &Connection, id: i64, hash: &str) -> Result<Option<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT text FROM payloads WHERE execution_id = ?1 AND hash = ?2")?;
+    let mut rows = stmt.query(params![id, hash])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(row.get(0)?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn history(
+    conn: &Connection,
+    arn: &str,
+    query: &HistoryQuery,
+) -> Result<Page<HistoryEvent>> {
+    let listing = history_listing(query);
+    let (id, rows) = history_rows(conn, arn, query, listing)?;
     let mut events = Vec::with_capacity(rows.len());
     for (event_id, text) in rows {
         let v: Value = serde_json::from_str(&text).map_err(|e| Error::Corrupt(e.to_string()))?;
@@ -1121,16 +1148,28 @@ pub(crate) fn history(
             .ok_or_else(|| Error::Corrupt(format!("history event {event_id} of {arn}")))?;
         events.push(e);
     }
-    crate::payloads::restore(&mut events, |hash| {
-        let mut stmt =
-            conn.prepare_cached("SELECT text FROM payloads WHERE execution_id = ?1 AND hash = ?2")?;
-        let mut rows = stmt.query(params![id, hash])?;
-        match rows.next()? {
-            Some(row) => Ok(Some(row.get(0)?)),
-            None => Ok(None),
-        }
-    })?;
-    Ok(paginate(events, limit, listing, |e| e.id.to_string()))
+    crate::payloads::restore(&mut events, |hash| load_payload(conn, id, hash))?;
+    Ok(paginate(events, query.page.limit(), listing, |e| {
+        e.id.to_string()
+    }))
+}
+
+/// [`history`] as the stored JSON text of each event, not parsed.
+pub(crate) fn history_wire(
+    conn: &Connection,
+    arn: &str,
+    query: &HistoryQuery,
+) -> Result<Page<WireEvent>> {
+    let listing = history_listing(query);
+    let (id, mut rows) = history_rows(conn, arn, query, listing)?;
+    crate::payloads::restore_text(&mut rows, |hash| load_payload(conn, id, hash))?;
+    let events = rows
+        .into_iter()
+        .map(|(id, json)| WireEvent { id, json })
+        .collect();
+    Ok(paginate(events, query.page.limit(), listing, |e| {
+        e.id.to_string()
+    }))
 }
 
 pub(crate) fn active_executions(conn: &Connection, page: &PageRequest) -> Result<Page<String>> {
