@@ -1,149 +1,216 @@
-//! The JSONPath input/output pipeline shared by the state types:
-//! InputPath → Parameters → (work) → ResultSelector → ResultPath → OutputPath,
-//! with ASL's `null` forms (`InputPath: null` and `OutputPath: null` give
-//! `{}`, `ResultPath: null` keeps the input and discards the result).
+//! The data-flow interface: what a state does with its input, its result
+//! and its fields, apart from the query language that says how.
 //!
-//! Helpers borrow where they can: an absent InputPath selects the raw input
-//! itself, so callers get `None` and keep using the value they own.
+//! [`DataFlow`] has one implementation per query language:
+//! [`jsonpath::JsonPath`] (InputPath → Parameters → work → ResultSelector
+//! → ResultPath → OutputPath, with `Assign` templates) and
+//! [`jsonata::Jsonata`] (`Arguments`, `Output`, `Assign`, `Items`,
+//! `Condition`… as `{% … %}` expressions over `$states`). `Machine::new`
+//! picks one per state ([`crate::machine::Node::flow`]), so each state
+//! type's file (`state/*.rs`) is written once, against this interface.
+//!
+//! A [`Stage`] is one point of a state's life where its fields are
+//! evaluated (entering, the task's answer, a catcher): the Context object,
+//! the variables, and for JSONata the `$states` the expressions see. A
+//! JSONata stage builds its evaluation environment on first use, so a stage
+//! whose fields hold no expression costs nothing.
+
+pub(crate) mod jsonata;
+pub(crate) mod jsonpath;
+
+use std::cell::{Cell, OnceCell};
 
 use serde_json::{Map, Value};
-use statecraft_language::ast::{NullablePath, NullableReferencePath, NumberSource};
-use statecraft_language::path::failure::invalid_path_failure;
-use statecraft_language::path::Path;
+use statecraft_language::ast::{ChoiceRule, Fail, Map as MapState, Task, Wait};
 use statecraft_language::scope::Variables;
-use statecraft_language::template::Template;
-use statecraft_language::{Host, Scope};
+use statecraft_language::Host;
 use statecraft_types::Failure;
 
-/// What a path-reading helper needs besides the value it reads.
-#[derive(Clone, Copy)]
-pub struct Env<'a> {
-    pub context: &'a Value,
-    pub vars: &'a Variables,
-    pub host: &'a dyn Host,
+pub(crate) use jsonpath::{quoted, shown, template, Env};
+
+use crate::machine::Node;
+use crate::state::batch::Batcher;
+use crate::state::map::Settings;
+use crate::JsonataLimits;
+
+/// Whose fields a stage reads: the state's own, a Choice rule's (its
+/// `Assign` and, in JSONata, its `Output`) or a catcher's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    State,
+    Rule(usize),
+    Catcher(usize),
 }
 
-impl<'a> Env<'a> {
-    pub fn scope<'s>(&'s self, input: &'s Value) -> Scope<'s> {
-        Scope {
-            input,
-            context: self.context,
-            variables: self.vars,
+/// What the stages of one state need, in a query language. Every method
+/// is pure: it reads the stage and its arguments and returns a value or
+/// the state's failure.
+pub(crate) trait DataFlow: Sync + std::fmt::Debug {
+    /// Binds what the state's expressions see at a new stage: the raw
+    /// input (`$states.input`) and the Context object.
+    fn open(&self, s: &mut Stage<'_>, input: &Value);
+
+    /// Adds `$states.<key>` (`result`, `errorOutput`) to a stage.
+    fn bind(&self, s: &mut Stage<'_>, key: &'static str, value: &Value);
+
+    /// The effective input (InputPath); `None`: the raw input itself.
+    fn effective(&self, s: &Stage<'_>, raw: &Value) -> Result<Option<Value>, Failure>;
+
+    /// What the state works on (`Parameters` on the effective input, or
+    /// `Arguments`); `None`: the effective (or raw) input itself.
+    fn arguments(
+        &self,
+        s: &Stage<'_>,
+        raw: &Value,
+        effective: Option<Value>,
+    ) -> Result<Option<Value>, Failure>;
+
+    /// The variables an `Assign` sets (`None`: nothing to assign). A
+    /// JSONPath template reads `value`; a JSONata one reads `$states`.
+    fn assign(
+        &self,
+        s: &Stage<'_>,
+        part: Part,
+        value: &Value,
+    ) -> Result<Option<Map<String, Value>>, Failure>;
+
+    /// The state's output from its raw input and its result (`None`: the
+    /// result is the effective input). `raw` is taken when it is the
+    /// output or the document the result is placed into, and left in place
+    /// when a catcher may still need it.
+    fn output(
+        &self,
+        s: &Stage<'_>,
+        part: Part,
+        raw: &mut Value,
+        result: Option<Value>,
+    ) -> Result<Value, Failure>;
+
+    /// Whether a Choice rule holds for the effective input.
+    fn condition(
+        &self,
+        s: &Stage<'_>,
+        rule: &ChoiceRule,
+        effective: &Value,
+    ) -> Result<bool, Failure>;
+
+    /// When a Wait state's timer fires (milliseconds since the epoch).
+    fn wait_until(&self, s: &Stage<'_>, w: &Wait, effective: &Value) -> Result<i64, Failure>;
+
+    /// The error and cause a Fail state fails with (`Err`: its fields
+    /// could not be evaluated).
+    fn fail(&self, s: &Stage<'_>, fl: &Fail, raw: &Value) -> Result<Failure, Failure>;
+
+    /// A Task's parameters, `TimeoutSeconds` and `HeartbeatSeconds`, in the
+    /// order the language evaluates them.
+    fn task_inputs(
+        &self,
+        s: &Stage<'_>,
+        t: &Task,
+        raw: &Value,
+    ) -> Result<(Value, Option<u64>, Option<u64>), Failure>;
+
+    /// A payload field evaluated on the state's input (`Credentials`,
+    /// `ItemReader` arguments): a template on the effective input, or an
+    /// expression.
+    fn value(&self, s: &Stage<'_>, v: &Value, field: &str, raw: &Value) -> Result<Value, Failure>;
+
+    /// A Map state's effective input and its items (ItemsPath or `Items`).
+    fn map_items(
+        &self,
+        s: &Stage<'_>,
+        m: &MapState,
+        raw: &Value,
+    ) -> Result<(Value, Vec<Value>), Failure>;
+
+    /// A Map state's MaxConcurrency and, unless `concurrency_only`, its
+    /// tolerated failures.
+    fn map_settings(
+        &self,
+        s: &Stage<'_>,
+        m: &MapState,
+        effective: &Value,
+        concurrency_only: bool,
+    ) -> Result<Settings, Failure>;
+
+    /// A Map's ItemBatcher, resolved.
+    fn batcher(&self, s: &Stage<'_>, raw: &Value, effective: &Value) -> Result<Batcher, Failure>;
+
+    /// Whether the Map has an ItemSelector (without one, an item is the
+    /// iteration's input as it is).
+    fn has_item_selector(&self, m: &MapState) -> bool;
+
+    /// The Map's ItemSelector for one item. The stage's input is the Map's
+    /// effective input and its Context object has `Map.Item`.
+    fn item_selector(
+        &self,
+        s: &Stage<'_>,
+        m: &MapState,
+        effective: &Value,
+    ) -> Result<Value, Failure>;
+}
+
+/// One evaluation point of a state (see the module's documentation).
+pub(crate) struct Stage<'a> {
+    pub node: &'a Node,
+    /// `$$` (`Value::Null` when the state never reads it). A JSONata stage
+    /// moves it into `$states.context` when its expressions read `$states`.
+    pub context: Value,
+    pub vars: &'a Variables,
+    pub host: &'a dyn Host,
+    pub now: i64,
+    pub limits: JsonataLimits,
+    /// JSONata: `$states`, until the environment is built.
+    pub(crate) states: Cell<Option<Map<String, Value>>>,
+    /// JSONata: the environment, built on first use.
+    pub(crate) eval: OnceCell<crate::jsonata::Eval<'a>>,
+    /// The context was moved into `$states`.
+    pub(crate) context_moved: bool,
+}
+
+impl<'a> Stage<'a> {
+    /// A stage of `node` on its raw `input`.
+    pub fn new(
+        node: &'a Node,
+        input: &Value,
+        context: Value,
+        vars: &'a Variables,
+        host: &'a dyn Host,
+        now: i64,
+        limits: JsonataLimits,
+    ) -> Stage<'a> {
+        let mut s = Stage {
+            node,
+            context,
+            vars,
+            host,
+            now,
+            limits,
+            states: Cell::new(None),
+            eval: OnceCell::new(),
+            context_moved: false,
+        };
+        node.flow.open(&mut s, input);
+        s
+    }
+
+    /// Adds `$states.<key>` (JSONata; nothing in JSONPath).
+    pub fn with(mut self, key: &'static str, value: &Value) -> Stage<'a> {
+        self.node.flow.bind(&mut self, key, value);
+        self
+    }
+
+    /// The JSONPath environment of this stage.
+    pub fn env(&self) -> Env<'_> {
+        Env {
+            context: &self.context,
+            vars: self.vars,
             host: self.host,
         }
     }
-}
 
-fn select(path: &Path, input: &Value, env: &Env<'_>) -> Result<Value, Failure> {
-    let scope = env.scope(input);
-    match path.select(&scope)? {
-        Some(v) => Ok(v),
-        None => Err(invalid_path_failure(path, &scope)),
-    }
-}
-
-/// InputPath: `None` means "the raw input as it is".
-pub fn input(
-    input_path: Option<&NullablePath>,
-    raw: &Value,
-    env: &Env<'_>,
-) -> Result<Option<Value>, Failure> {
-    match input_path {
-        None => Ok(None),
-        Some(NullablePath::Null) => Ok(Some(Value::Object(Map::new()))),
-        Some(NullablePath::Path(p)) if p.as_str() == "$" => Ok(None),
-        Some(NullablePath::Path(p)) => select(p, raw, env).map(Some),
-    }
-}
-
-/// OutputPath applied to the state's combined output.
-pub fn output(
-    output_path: Option<&NullablePath>,
-    combined: Value,
-    env: &Env<'_>,
-) -> Result<Value, Failure> {
-    match output_path {
-        None => Ok(combined),
-        Some(NullablePath::Null) => Ok(Value::Object(Map::new())),
-        Some(NullablePath::Path(p)) if p.as_str() == "$" => Ok(combined),
-        Some(NullablePath::Path(p)) => select(p, &combined, env),
-    }
-}
-
-/// ResultPath: the result placed into the raw input (default `$`: the
-/// result replaces the input; `null`: the input is kept).
-pub fn place_result(
-    result_path: Option<&NullableReferencePath>,
-    raw: Value,
-    result: Value,
-) -> Result<Value, Failure> {
-    match result_path {
-        None => Ok(result),
-        Some(NullableReferencePath::Null) => Ok(raw),
-        Some(NullableReferencePath::Path(p)) => p.place(raw, result),
-    }
-}
-
-/// A payload template (Parameters, ItemSelector, ResultSelector).
-pub fn template(t: &Template, input: &Value, env: &Env<'_>) -> Result<Value, Failure> {
-    t.evaluate(&env.scope(input))
-}
-
-/// Shows a JSON value the way AWS quotes it in cause texts.
-pub fn shown(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
-/// A value that a `…Path` field referred to, as AWS quotes it when the value
-/// has the wrong type: always between double quotes, a string as its text
-/// and anything else as its JSON (`"NoNumber"`, `"{}"`, `"[1]"`, `"true"`).
-pub fn quoted(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("\"{s}\""),
-        other => format!("\"{}\"", shown(other)),
-    }
-}
-
-/// Resolves a numeric field given literally or through a `…Path`.
-/// `field` is the literal field's name (`MaxConcurrency`); the path form's
-/// errors name `<field>Path`. Returns the number as found (callers check
-/// its range).
-pub fn number(
-    src: &NumberSource,
-    field: &str,
-    input: &Value,
-    env: &Env<'_>,
-    integer: bool,
-) -> Result<f64, Failure> {
-    match src {
-        NumberSource::Literal(n) => Ok(*n),
-        NumberSource::Path(p) => {
-            let scope = env.scope(input);
-            let Some(v) = p.resolve(&scope) else {
-                return Err(Failure::runtime(format!(
-                    "The {field}Path field references a path that does not exist: {}",
-                    p.as_str()
-                )));
-            };
-            // AWS accepts a number written as a string ("1").
-            let n = v
-                .as_f64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse::<f64>().ok()))
-                .filter(|n| n.is_finite() && (!integer || n.fract() == 0.0));
-            // AWS names the Java type it parses into: an integer field
-            // (MaxConcurrency, ToleratedFailureCount, TimeoutSeconds…) wants
-            // an integer, ToleratedFailurePercentage a float.
-            n.ok_or_else(|| {
-                Failure::runtime(format!(
-                    "The {field}Path field refers to value {} which is not a valid {}: {}",
-                    quoted(v),
-                    if integer { "integer" } else { "float" },
-                    p.as_str()
-                ))
-            })
-        }
-        NumberSource::Expression(_) => Err(Failure::runtime(format!(
-            "{field} as a JSONata expression in a JSONPath state"
-        ))),
+    /// Gives the Context object back, if the stage still holds it.
+    pub fn into_context(self) -> Option<Value> {
+        (!self.context_moved).then_some(self.context)
     }
 }

@@ -15,15 +15,15 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use statecraft_language::ast::{QueryLanguage, StateKind};
+use statecraft_language::ast::StateKind;
 use statecraft_language::path::failure::state_cause;
 use statecraft_language::scope::Variables;
-use statecraft_language::template::Template;
-use statecraft_language::{Host, Scope};
-use statecraft_types::errors::{RUNTIME, TIMEOUT};
+use statecraft_language::Host;
+use statecraft_types::errors::{QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT};
 use statecraft_types::{EventType, Failure};
 
 use crate::context::{self, StateInfo};
+use crate::dataflow::{Part, Stage};
 use crate::history::{self, Cursor, Recorder};
 use crate::machine::{GraphId, Node};
 use crate::{
@@ -254,6 +254,15 @@ pub(crate) enum At {
     },
     /// Placeholder while the frame is being stepped.
     Idle,
+}
+
+/// Where a state was entered: its index, its `*StateEntered` event and the
+/// event that entry followed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entered {
+    pub state: usize,
+    pub id: u64,
+    pub prev: u64,
 }
 
 /// What a state handler tells the frame loop.
@@ -487,25 +496,86 @@ impl<'a> Run<'a> {
         )
     }
 
-    /// Evaluates a JSONPath `Assign` template; `None` when there is nothing
-    /// to assign (no template, or an empty one).
-    pub fn eval_assign(
+    /// A data-flow stage of `node` on its raw `input`, in the frame's scope.
+    pub fn stage<'s>(
         &self,
-        template: Option<&Template>,
+        f: &'s Frame,
+        node: &'s Node,
         input: &Value,
-        context: &Value,
-        vars: &Variables,
-    ) -> Result<Option<Map<String, Value>>, Failure> {
-        let Some(t) = template else { return Ok(None) };
-        let scope = Scope {
+        context: Value,
+    ) -> Stage<'s>
+    where
+        'a: 's,
+    {
+        Stage::new(
+            node,
             input,
             context,
-            variables: vars,
-            host: self.host,
+            &f.vars,
+            self.host,
+            self.now,
+            self.m.jsonata_limits,
+        )
+    }
+
+    /// A state failed while it was being entered (its fields could not be
+    /// evaluated): the failure names the state, and a JSONata evaluation
+    /// error is recorded as `EvaluationFailed` first, as AWS does.
+    pub fn state_failed(
+        &mut self,
+        f: &mut Frame,
+        node: &Node,
+        at: Entered,
+        failure: Failure,
+        input: Value,
+    ) -> Flow {
+        let failure = Self::in_state(node, at.id, failure);
+        // AWS points EvaluationFailed at the event before the state was
+        // entered, except in a Wait state (recorded in the corpus).
+        let prev = if matches!(node.state.kind, StateKind::Wait(_)) {
+            at.id
+        } else {
+            at.prev
         };
-        match t.evaluate(&scope)? {
-            Value::Object(m) if !m.is_empty() => Ok(Some(m)),
-            _ => Ok(None),
+        self.evaluation_failed(f, node, &failure, prev);
+        Flow::Fail {
+            failure,
+            state: at.state,
+            input: Some(input),
+        }
+    }
+
+    /// Records `EvaluationFailed` (with `previousEventId` `prev`) for a
+    /// JSONata evaluation error; nothing for any other failure.
+    pub(crate) fn evaluation_failed(
+        &mut self,
+        f: &mut Frame,
+        node: &Node,
+        failure: &Failure,
+        prev: u64,
+    ) {
+        if failure.error != QUERY_EVALUATION_ERROR {
+            return;
+        }
+        let mut d = history::error_cause(&failure.error, &failure.cause);
+        if let Some(location) = crate::jsonata::location(&failure.cause) {
+            d.insert("location".into(), Value::String(location.to_owned()));
+        }
+        d.insert("state".into(), Value::String(node.state.name.clone()));
+        let mut zero = Cursor {
+            source: prev,
+            last: prev,
+        };
+        let id = self.emit(
+            f.silent,
+            &mut zero,
+            EventType::EvaluationFailed,
+            Some(d),
+            true,
+        );
+        if id != 0 {
+            f.cursor.source = id;
+            f.cursor.last = id;
         }
     }
 
@@ -1046,15 +1116,17 @@ impl<'a> Run<'a> {
         };
         let entered_prev = f.cursor.source;
         let entered_id = self.emit(f.silent, &mut f.cursor, node.entered, details, true);
-        if node.state.query_language == QueryLanguage::Jsonata {
-            return self.jsonata_state(f, id, node, state, input, entered_id, entered_prev);
-        }
+        let at = Entered {
+            state,
+            id: entered_id,
+            prev: entered_prev,
+        };
         match &node.state.kind {
-            StateKind::Pass(p) => self.pass(f, node, p, state, input, entered_id),
-            StateKind::Choice(c) => self.choice(f, node, c, state, input, entered_id),
-            StateKind::Wait(w) => self.wait(f, id, node, w, state, input, entered_id),
-            StateKind::Succeed => self.succeed(f, node, state, input, entered_id),
-            StateKind::Fail(fl) => self.fail(f, node, fl, state, input, entered_id),
+            StateKind::Pass(p) => self.pass(f, node, p, at, input),
+            StateKind::Choice(c) => self.choice(f, node, c, at, input),
+            StateKind::Wait(w) => self.wait(f, id, node, w, at, input),
+            StateKind::Succeed => self.succeed(f, node, at, input),
+            StateKind::Fail(fl) => self.fail(f, node, fl, at, input),
             StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_) => {
                 f.at = At::Attempt(Active {
                     state,
@@ -1105,14 +1177,32 @@ impl<'a> Run<'a> {
         };
         match outcome {
             Ok(result) => {
-                if node.state.query_language == QueryLanguage::Jsonata {
-                    return self.jsonata_complete(f, node, active, result);
-                }
                 let mut active = active;
-                match self.complete(f, node, &mut active, result) {
+                let ctx = self.context_for(
+                    node,
+                    active.entered_ms,
+                    Some(active.retry_count),
+                    None,
+                    None,
+                );
+                let flow = node.flow;
+                let done = {
+                    // Assign sees the raw result; the output is the result
+                    // through ResultSelector/ResultPath/OutputPath or Output.
+                    let s = self
+                        .stage(f, node, &active.input, ctx)
+                        .with("result", &result);
+                    flow.assign(&s, Part::State, &result).and_then(|assigned| {
+                        let output =
+                            flow.output(&s, Part::State, &mut active.input, Some(result))?;
+                        Ok((output, assigned))
+                    })
+                };
+                match done {
                     Ok((output, assigned)) => self.exit(f, node, node.next, output, assigned),
-                    Err(failure) => {
-                        let failure = Self::in_state(node, active.entered_id, failure);
+                    Err(e) => {
+                        let failure = Self::in_state(node, active.entered_id, e);
+                        self.evaluation_failed(f, node, &failure, active.entered_prev);
                         self.handle_failure(f, node, active, failure)
                     }
                 }
@@ -1165,9 +1255,6 @@ impl<'a> Run<'a> {
             if !retry::matches(&c.error_equals, &failure, raised_by) {
                 continue;
             }
-            if node.state.query_language == QueryLanguage::Jsonata {
-                return self.jsonata_catch(f, node, active, failure, i);
-            }
             let error_output = crate::history::error_output(&failure);
             let ctx = self.context_for(
                 node,
@@ -1176,37 +1263,32 @@ impl<'a> Run<'a> {
                 None,
                 None,
             );
-            let assigned = match self.eval_assign(
-                node.catch_assign.get(i).and_then(Option::as_ref),
-                &error_output,
-                &ctx,
-                &f.vars,
-            ) {
-                Ok(a) => a,
+            let flow = node.flow;
+            let done = {
+                let s = self
+                    .stage(f, node, &active.input, ctx)
+                    .with("errorOutput", &error_output);
+                let part = Part::Catcher(i);
+                flow.assign(&s, part, &error_output).and_then(|assigned| {
+                    let output = flow.output(&s, part, &mut active.input, Some(error_output))?;
+                    Ok((output, assigned))
+                })
+            };
+            return match done {
+                Ok((output, assigned)) => {
+                    let next = node.catch_next.get(i).copied();
+                    self.exit(f, node, next, output, assigned)
+                }
                 Err(e) => {
-                    return Flow::Fail {
-                        failure: Self::in_state(node, active.entered_id, e),
+                    let failure = Self::in_state(node, active.entered_id, e);
+                    self.evaluation_failed(f, node, &failure, active.entered_prev);
+                    Flow::Fail {
+                        failure,
                         state: active.state,
                         input: Some(active.input),
                     }
                 }
             };
-            let output = match crate::dataflow::place_result(
-                c.result_path.as_ref(),
-                active.input,
-                error_output,
-            ) {
-                Ok(o) => o,
-                Err(e) => {
-                    return Flow::Fail {
-                        failure: Self::in_state(node, active.entered_id, e),
-                        state: active.state,
-                        input: None,
-                    }
-                }
-            };
-            let next = node.catch_next.get(i).copied();
-            return self.exit(f, node, next, output, assigned);
         }
         self.failed_partial = active.partial;
         self.failed_map_run = active.map_run;
@@ -1241,44 +1323,6 @@ impl<'a> Run<'a> {
                 None
             }
         }
-    }
-
-    /// The JSONPath end of an execution state's work: Assign (on the raw
-    /// result), ResultSelector, ResultPath, OutputPath.
-    fn complete(
-        &self,
-        f: &Frame,
-        node: &Node,
-        active: &mut Active,
-        result: Value,
-    ) -> Result<(Value, Option<Map<String, Value>>), Failure> {
-        let ctx = self.context_for(
-            node,
-            active.entered_ms,
-            Some(active.retry_count),
-            None,
-            None,
-        );
-        let env = crate::dataflow::Env {
-            context: &ctx,
-            vars: &f.vars,
-            host: self.host,
-        };
-        let io = &node.state.io;
-        let assigned = self.eval_assign(node.assign.as_ref(), &result, &ctx, &f.vars)?;
-        let selected = match &io.result_selector {
-            Some(t) => crate::dataflow::template(t, &result, &env)?,
-            None => result,
-        };
-        // Catchers may still need the input if placing fails.
-        let raw = if node.state.catchers().is_empty() {
-            std::mem::take(&mut active.input)
-        } else {
-            active.input.clone()
-        };
-        let combined = crate::dataflow::place_result(io.result_path.as_ref(), raw, selected)?;
-        let output = crate::dataflow::output(io.output_path.as_ref(), combined, &env)?;
-        Ok((output, assigned))
     }
 
     /// The id of the frame being stepped. Frames are stepped one at a time

@@ -7,12 +7,15 @@
 
 use serde_json::Value;
 use statecraft_language::ast::{
-    ChoiceRule, NullablePath, NullableReferencePath, NumberSource, State, StateKind, StateMachine,
-    StringSource, Transition, WaitDuration,
+    ChoiceRule, NullablePath, NullableReferencePath, NumberSource, QueryLanguage, State, StateKind,
+    StateMachine, StringSource, Transition, WaitDuration,
 };
 use statecraft_language::template::{Expr, Template};
 use statecraft_types::EventType;
 
+use crate::dataflow::jsonata::Jsonata;
+use crate::dataflow::jsonpath::JsonPath;
+use crate::dataflow::DataFlow;
 use crate::jsonata::Compiled;
 use crate::Error;
 
@@ -94,6 +97,8 @@ pub(crate) struct Node {
     pub catch_assign: Vec<Option<Template>>,
     /// JSONata expressions of this state (empty in JSONPath states).
     pub jsonata: Compiled,
+    /// The state's query language: how its data-flow stages evaluate.
+    pub flow: &'static dyn DataFlow,
 }
 
 impl Machine {
@@ -196,6 +201,11 @@ fn build_graph(sm: &StateMachine, graphs: &mut Vec<Graph>) -> Result<GraphId, Er
             choice_assign,
             catch_assign,
             jsonata,
+            flow: if state.query_language == QueryLanguage::Jsonata {
+                &Jsonata
+            } else {
+                &JsonPath
+            },
             state: state.clone(),
         });
     }

@@ -2,17 +2,16 @@
 //! `Default`, otherwise `States.NoChoiceMatched`. A matching rule's `Assign`
 //! applies; the state's own `Assign` applies when `Default` is taken.
 
-use serde_json::Value;
-use statecraft_language::ast::{Choice, ChoiceRule};
+use serde_json::{Map, Value};
+use statecraft_language::ast::Choice;
 use statecraft_types::errors::NO_CHOICE_MATCHED;
 use statecraft_types::Failure;
 
-use crate::dataflow::{self, Env};
-use crate::exec::{Flow, Frame, Run};
+use crate::dataflow::Part;
+use crate::exec::{Entered, Flow, Frame, Run};
 use crate::machine::Node;
 
-/// The outcome of a Choice state: where to go, what it outputs and assigns.
-type Chosen = (Option<usize>, Value, Option<serde_json::Map<String, Value>>);
+type Chosen = (Option<usize>, Value, Option<Map<String, Value>>);
 
 impl Run<'_> {
     pub(crate) fn choice(
@@ -20,68 +19,45 @@ impl Run<'_> {
         f: &mut Frame,
         node: &Node,
         c: &Choice,
-        state: usize,
-        input: Value,
-        entered_id: u64,
+        at: Entered,
+        mut input: Value,
     ) -> Flow {
         let ctx = self.context_for(node, self.now, None, None, None);
-        match self.choose(f, node, c, input, &ctx) {
+        let chosen = {
+            let s = self.stage(f, node, &input, ctx);
+            let flow = node.flow;
+            (|| -> Result<Chosen, Failure> {
+                let effective = flow.effective(&s, &input)?;
+                let eff = effective.as_ref().unwrap_or(&input);
+                let mut picked = None;
+                for (i, branch) in c.choices.iter().enumerate() {
+                    if flow.condition(&s, &branch.rule, eff)? {
+                        picked = Some(i);
+                        break;
+                    }
+                }
+                let (next, part) = match picked {
+                    Some(i) => (node.choice_next.get(i).copied(), Part::Rule(i)),
+                    None => match node.default {
+                        Some(d) => (Some(d), Part::State),
+                        None => return Err(Failure::new(NO_CHOICE_MATCHED, "No Matches!")),
+                    },
+                };
+                let assigned = flow.assign(&s, part, eff)?;
+                let output = flow.output(&s, part, &mut input, effective)?;
+                Ok((next, output, assigned))
+            })()
+        };
+        match chosen {
             Ok((next, output, assigned)) => self.exit(f, node, next, output, assigned),
+            // No rule matched: the error is not about evaluating the state.
             Err(failure) if failure.error == NO_CHOICE_MATCHED => Flow::Fail {
                 failure,
-                state,
-                input: None,
+                state: at.state,
+                input: Some(input),
             },
-            Err(failure) => Flow::Fail {
-                failure: Self::in_state(node, entered_id, failure),
-                state,
-                input: None,
-            },
+            Err(failure) => self.state_failed(f, node, at, failure, input),
         }
-    }
-
-    fn choose(
-        &self,
-        f: &Frame,
-        node: &Node,
-        c: &Choice,
-        input: Value,
-        ctx: &Value,
-    ) -> Result<Chosen, Failure> {
-        let io = &node.state.io;
-        let env = Env {
-            context: ctx,
-            vars: &f.vars,
-            host: self.host,
-        };
-        let effective = dataflow::input(io.input_path.as_ref(), &input, &env)?;
-        let eff = effective.as_ref().unwrap_or(&input);
-        let mut picked = None;
-        for (i, branch) in c.choices.iter().enumerate() {
-            let holds = match &branch.rule {
-                ChoiceRule::Condition(_) => false,
-                rule => statecraft_language::choice::evaluate(rule, &env.scope(eff))?,
-            };
-            if holds {
-                picked = Some(i);
-                break;
-            }
-        }
-        let (next, template) = match picked {
-            Some(i) => (
-                node.choice_next.get(i).copied(),
-                node.choice_assign.get(i).and_then(Option::as_ref),
-            ),
-            None => match node.default {
-                Some(d) => (Some(d), node.assign.as_ref()),
-                None => {
-                    return Err(Failure::new(NO_CHOICE_MATCHED, "No Matches!"));
-                }
-            },
-        };
-        let assigned = self.eval_assign(template, eff, ctx, &f.vars)?;
-        let output = dataflow::output(io.output_path.as_ref(), effective.unwrap_or(input), &env)?;
-        Ok((next, output, assigned))
     }
 }
 

@@ -3,11 +3,9 @@
 //! JSONata) as expressions.
 
 use serde_json::Value;
-use statecraft_language::ast::{Fail, StringSource};
-use statecraft_types::Failure;
+use statecraft_language::ast::Fail;
 
-use crate::dataflow::Env;
-use crate::exec::{Flow, Frame, Run};
+use crate::exec::{Entered, Flow, Frame, Run};
 use crate::machine::Node;
 
 impl Run<'_> {
@@ -16,45 +14,22 @@ impl Run<'_> {
         f: &mut Frame,
         node: &Node,
         fl: &Fail,
-        state: usize,
+        at: Entered,
         input: Value,
-        entered_id: u64,
     ) -> Flow {
         let ctx = self.context_for(node, self.now, None, None, None);
-        let env = Env {
-            context: &ctx,
-            vars: &f.vars,
-            host: self.host,
+        let failure = {
+            let s = self.stage(f, node, &input, ctx);
+            node.flow.fail(&s, fl, &input)
         };
-        let text = |src: &Option<StringSource>, field: &str| -> Result<String, Failure> {
-            match src {
-                None => Ok(String::new()),
-                Some(StringSource::Literal(s)) => Ok(s.clone()),
-                Some(StringSource::Dynamic(e)) => {
-                    let v = e.evaluate_field(&env.scope(&input), field)?;
-                    match v {
-                        Value::String(s) => Ok(s),
-                        other => Ok(other.to_string()),
-                    }
-                }
-                Some(StringSource::Expression(_)) => Err(Failure::runtime(format!(
-                    "{field} as a JSONata expression in a JSONPath state"
-                ))),
-            }
-        };
-        let failure = text(&fl.error, "ErrorPath")
-            .and_then(|error| text(&fl.cause, "CausePath").map(|cause| Failure::new(error, cause)));
         match failure {
+            // The state's own error is not about the state: no prefix.
             Ok(failure) => Flow::Fail {
                 failure,
-                state,
+                state: at.state,
                 input: Some(input),
             },
-            Err(e) => Flow::Fail {
-                failure: Self::in_state(node, entered_id, e),
-                state,
-                input: Some(input),
-            },
+            Err(e) => self.state_failed(f, node, at, e, input),
         }
     }
 }

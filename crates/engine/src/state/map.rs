@@ -15,11 +15,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map as JsonMap, Value};
 use statecraft_language::ast::{Map, MapMode};
-use statecraft_language::path::failure::items_path_not_array;
 use statecraft_types::errors::EXCEED_TOLERATED_FAILURE_THRESHOLD;
 use statecraft_types::{EventType, Failure};
 
-use crate::dataflow::{self, shown, Env};
 use crate::exec::{Active, At, Flow, Frame, Parent, Run};
 use crate::history::{self, Cursor};
 use crate::machine::Node;
@@ -100,14 +98,18 @@ impl Run<'_> {
         m: &Map,
         active: Active,
     ) -> Flow {
-        let jsonata = node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata;
-        let reader = m.item_reader.is_some();
-        let prepared = if reader {
+        let prepared = if m.item_reader.is_some() {
             self.reader_input(f, node, &active)
-        } else if jsonata {
-            self.jsonata_map_items(f, node, &active)
         } else {
-            self.map_items(f, node, m, &active)
+            let ctx = self.context_for(
+                node,
+                active.entered_ms,
+                Some(active.retry_count),
+                None,
+                None,
+            );
+            let s = self.stage(f, node, &active.input, ctx);
+            node.flow.map_items(&s, m, &active.input)
         };
         let (effective, items) = match prepared {
             Ok(p) => p,
@@ -134,11 +136,7 @@ impl Run<'_> {
         }
         // AWS resolves MaxConcurrency before it starts the map and the
         // tolerated failures after (recorded in the corpus).
-        let settings = if jsonata {
-            self.jsonata_map_settings(f, node, m, &active, &effective, true)
-        } else {
-            self.map_settings(f, node, m, &active, &effective, true)
-        };
+        let settings = self.map_settings(f, node, m, &active, &effective, true);
         let max_concurrency = match settings {
             Ok(s) => s.max_concurrency,
             Err(e) => {
@@ -154,11 +152,7 @@ impl Run<'_> {
             Some(details),
             true,
         );
-        let settings = if jsonata {
-            self.jsonata_map_settings(f, node, m, &active, &effective, false)
-        } else {
-            self.map_settings(f, node, m, &active, &effective, false)
-        };
+        let settings = self.map_settings(f, node, m, &active, &effective, false);
         let mut settings = match settings {
             Ok(s) => s,
             Err(e) => {
@@ -240,17 +234,12 @@ impl Run<'_> {
         settings: Settings,
         map_run_event: u64,
     ) -> Flow {
-        let jsonata = node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata;
         let distributed = m.mode == MapMode::Distributed;
         // With an ItemBatcher, the iterations run on batches of items
         // (each item through ItemSelector first).
         let (items, batched) = match &m.item_batcher {
             Some(raw) => {
-                let batches = if jsonata {
-                    self.jsonata_batch_items(f, node, m, &active, &effective, raw, items)
-                } else {
-                    self.batch_items(f, node, m, &active, &effective, raw, items)
-                };
+                let batches = self.batch_items(f, node, m, &active, &effective, raw, items);
                 match batches {
                     Ok(batches) => (batches, true),
                     Err(e) => {
@@ -309,48 +298,8 @@ impl Run<'_> {
         Flow::Block
     }
 
-    /// ItemsPath (JSONPath): the effective input and the items.
-    fn map_items(
-        &self,
-        f: &Frame,
-        node: &Node,
-        m: &Map,
-        active: &Active,
-    ) -> Result<(Value, Vec<Value>), Failure> {
-        let ctx = self.context_for(
-            node,
-            active.entered_ms,
-            Some(active.retry_count),
-            None,
-            None,
-        );
-        let env = Env {
-            context: &ctx,
-            vars: &f.vars,
-            host: self.host,
-        };
-        let eff = dataflow::input(node.state.io.input_path.as_ref(), &active.input, &env)?
-            .unwrap_or_else(|| active.input.clone());
-        let items = match &m.items_path {
-            None => eff.clone(),
-            Some(p) if p.as_str() == "$" => eff.clone(),
-            Some(p) => p
-                .resolve(&env.scope(&eff))
-                .cloned()
-                .ok_or_else(|| items_path_not_array(p.as_path()))?,
-        };
-        match items {
-            Value::Array(items) => Ok((eff, items)),
-            _ => Err(match &m.items_path {
-                Some(p) => items_path_not_array(p.as_path()),
-                None => Failure::runtime(format!(
-                    "Map state input must be an array but was: {}",
-                    shown(&items)
-                )),
-            }),
-        }
-    }
-
+    /// MaxConcurrency and (unless `concurrency_only`) the tolerated
+    /// failures, evaluated on the effective input.
     fn map_settings(
         &self,
         f: &Frame,
@@ -367,60 +316,98 @@ impl Run<'_> {
             None,
             None,
         );
-        let env = Env {
-            context: &ctx,
-            vars: &f.vars,
-            host: self.host,
-        };
-        let max_concurrency = match &m.max_concurrency {
-            None => 0,
-            Some(src) => {
-                let n = dataflow::number(src, "MaxConcurrency", effective, &env, true)?;
-                if n < 0.0 {
-                    return Err(Failure::runtime(format!(
-                        "Expected non-negative integer for MaxConcurrency, got '{n}' instead."
-                    )));
-                }
-                n as usize
-            }
-        };
-        if concurrency_only {
-            return Ok(Settings {
-                max_concurrency,
-                tolerated_count: None,
-                tolerated_percentage: None,
-            });
+        let s = self.stage(f, node, &active.input, ctx);
+        node.flow.map_settings(&s, m, effective, concurrency_only)
+    }
+
+    /// One item through the Map's ItemSelector, with `$$.Map.Item`. The
+    /// Context object is built once per Map state and kept in `cache`
+    /// between items.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn select_item(
+        &self,
+        f: &Frame,
+        node: &Node,
+        m: &Map,
+        active: &Active,
+        effective: &Value,
+        cache: &mut Option<Value>,
+        index: usize,
+        item: Value,
+    ) -> Result<Value, Failure> {
+        if !node.flow.has_item_selector(m) {
+            return Ok(item);
         }
-        let tolerated_count = match &m.tolerated_failure_count {
-            None => None,
-            Some(src) => {
-                let n = dataflow::number(src, "ToleratedFailureCount", effective, &env, true)?;
-                if n < 0.0 {
-                    return Err(Failure::runtime(
-                        "ToleratedFailureCount cannot be negative.",
-                    ));
-                }
-                Some(n)
-            }
+        let mut ctx = match cache.take() {
+            Some(c) => c,
+            None => self.context_for(
+                node,
+                active.entered_ms,
+                Some(active.retry_count),
+                None,
+                None,
+            ),
         };
-        let tolerated_percentage = match &m.tolerated_failure_percentage {
-            None => None,
-            Some(src) => {
-                let n =
-                    dataflow::number(src, "ToleratedFailurePercentage", effective, &env, false)?;
-                if !(0.0..=100.0).contains(&n) {
-                    return Err(Failure::runtime(
-                        "ToleratedFailurePercentage must be between 0 and 100.",
-                    ));
-                }
-                Some(n)
+        if let Value::Object(o) = &mut ctx {
+            let mut it = JsonMap::with_capacity(2);
+            it.insert("Index".into(), Value::from(index));
+            it.insert("Value".into(), item);
+            let mut map = JsonMap::with_capacity(1);
+            map.insert("Item".into(), Value::Object(it));
+            o.insert("Map".into(), Value::Object(map));
+        }
+        let s = self.stage(f, node, effective, ctx);
+        let selected = node.flow.item_selector(&s, m, effective);
+        if let Some(mut ctx) = s.into_context() {
+            if let Value::Object(o) = &mut ctx {
+                o.remove("Map");
             }
-        };
-        Ok(Settings {
-            max_concurrency,
-            tolerated_count,
-            tolerated_percentage,
-        })
+            *cache = Some(ctx);
+        }
+        selected
+    }
+
+    /// A value of the Map state's fields (`ItemBatcher`, the ItemReader's
+    /// or ResultWriter's arguments in JSONata) evaluated on its input.
+    pub(crate) fn jsonata_value(
+        &self,
+        f: &Frame,
+        node: &Node,
+        active: &Active,
+        value: &Value,
+        field: &str,
+    ) -> Result<Value, Failure> {
+        let ctx = self.context_for(
+            node,
+            active.entered_ms,
+            Some(active.retry_count),
+            None,
+            None,
+        );
+        let s = self.stage(f, node, &active.input, ctx);
+        node.flow.value(&s, value, field, &active.input)
+    }
+
+    /// A map run's ItemSelector for one item, with `context` (`$$` with
+    /// `Map.Item`) given rather than built from a frame.
+    pub(crate) fn jsonata_select(
+        &self,
+        node: &Node,
+        vars: &statecraft_language::scope::Variables,
+        effective: &Value,
+        context: Value,
+        selector: &Value,
+    ) -> Result<Value, Failure> {
+        let s = crate::dataflow::Stage::new(
+            node,
+            effective,
+            context,
+            vars,
+            self.host,
+            self.now,
+            self.m.jsonata_limits,
+        );
+        node.flow.value(&s, selector, "ItemSelector", effective)
     }
 
     /// AWS's map run ARN:
@@ -448,7 +435,7 @@ impl Run<'_> {
         raw: &Value,
         items: Vec<Value>,
     ) -> Result<Vec<Value>, Failure> {
-        let mut ctx = self.context_for(
+        let ctx = self.context_for(
             node,
             active.entered_ms,
             Some(active.retry_count),
@@ -456,63 +443,14 @@ impl Run<'_> {
             None,
         );
         let batcher = {
-            let env = Env {
-                context: &ctx,
-                vars: &f.vars,
-                host: self.host,
-            };
-            crate::state::batch::Batcher::resolve(raw, effective, &env)?
+            let s = self.stage(f, node, &active.input, ctx);
+            node.flow.batcher(&s, raw, effective)?
         };
-        let selected = match &m.item_selector {
-            None => items,
-            Some(t) => {
-                let mut out = Vec::with_capacity(items.len());
-                for (index, item) in items.into_iter().enumerate() {
-                    if let Value::Object(o) = &mut ctx {
-                        let mut it = JsonMap::with_capacity(2);
-                        it.insert("Index".into(), Value::from(index));
-                        it.insert("Value".into(), item);
-                        let mut map = JsonMap::with_capacity(1);
-                        map.insert("Item".into(), Value::Object(it));
-                        o.insert("Map".into(), Value::Object(map));
-                    }
-                    let env = Env {
-                        context: &ctx,
-                        vars: &f.vars,
-                        host: self.host,
-                    };
-                    out.push(dataflow::template(t, effective, &env)?);
-                }
-                out
-            }
-        };
-        Ok(batcher.batch(selected))
-    }
-
-    /// [`Run::batch_items`] in JSONata mode: the batcher's fields may be
-    /// expressions, and each item goes through the JSONata ItemSelector.
-    #[allow(clippy::too_many_arguments)]
-    fn jsonata_batch_items(
-        &self,
-        f: &Frame,
-        node: &Node,
-        m: &Map,
-        active: &Active,
-        effective: &Value,
-        raw: &Value,
-        items: Vec<Value>,
-    ) -> Result<Vec<Value>, Failure> {
-        let resolved = self.jsonata_value(f, node, active, raw, "ItemBatcher")?;
-        let ctx = Value::Null;
-        let env = Env {
-            context: &ctx,
-            vars: &f.vars,
-            host: self.host,
-        };
-        let batcher = crate::state::batch::Batcher::resolve(&resolved, effective, &env)?;
+        let mut cache = None;
         let mut selected = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
-            selected.push(self.jsonata_item_selector(f, node, m, active, effective, index, item)?);
+            selected
+                .push(self.select_item(f, node, m, active, effective, &mut cache, index, item)?);
         }
         Ok(batcher.batch(selected))
     }
@@ -537,41 +475,23 @@ impl Run<'_> {
             .get_mut(index)
             .map(std::mem::take)
             .unwrap_or(Value::Null);
-        let input = if node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata
-        {
-            self.jsonata_item_selector(f, node, m, &pend.active, &pend.effective, index, item)
-        } else if let Some(t) = m.item_selector.as_ref().filter(|_| !pend.batched) {
-            let mut ctx = match pend.context.take() {
-                Some(c) => c,
-                None => self.context_for(
-                    node,
-                    pend.active.entered_ms,
-                    Some(pend.active.retry_count),
-                    None,
-                    None,
-                ),
-            };
-            if let Value::Object(o) = &mut ctx {
-                let mut it = JsonMap::with_capacity(2);
-                it.insert("Index".into(), Value::from(index));
-                it.insert("Value".into(), item);
-                let mut map = JsonMap::with_capacity(1);
-                map.insert("Item".into(), Value::Object(it));
-                o.insert("Map".into(), Value::Object(map));
-            }
-            let env = Env {
-                context: &ctx,
-                vars: &f.vars,
-                host: self.host,
-            };
-            let selected = dataflow::template(t, &pend.effective, &env);
-            if let Value::Object(o) = &mut ctx {
-                o.remove("Map");
-            }
-            pend.context = Some(ctx);
-            selected
-        } else {
+        // Batches went through the ItemSelector item by item already.
+        let input = if pend.batched {
             Ok(item)
+        } else {
+            let mut cache = pend.context.take();
+            let selected = self.select_item(
+                f,
+                node,
+                m,
+                &pend.active,
+                &pend.effective,
+                &mut cache,
+                index,
+                item,
+            );
+            pend.context = cache;
+            selected
         };
         let silent = f.silent || pend.distributed;
         let cursor = pend

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use statecraft_types::{EventType, Failure};
 
-use crate::dataflow::{self, Env};
 use crate::exec::{Active, At, Flow, Frame, Parent, Run};
 use crate::history::Cursor;
 use crate::machine::Node;
@@ -30,29 +29,19 @@ impl Run<'_> {
         node: &Node,
         active: Active,
     ) -> Flow {
-        let input = if node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata
-        {
-            self.jsonata_arguments(f, node, &active)
-        } else {
-            let ctx = self.context_for(
-                node,
-                active.entered_ms,
-                Some(active.retry_count),
-                None,
-                None,
-            );
-            let env = Env {
-                context: &ctx,
-                vars: &f.vars,
-                host: self.host,
-            };
-            let io = &node.state.io;
-            dataflow::input(io.input_path.as_ref(), &active.input, &env).and_then(|eff| {
-                match &io.parameters {
-                    Some(t) => dataflow::template(t, eff.as_ref().unwrap_or(&active.input), &env),
-                    None => Ok(eff.unwrap_or_else(|| active.input.clone())),
-                }
-            })
+        let ctx = self.context_for(
+            node,
+            active.entered_ms,
+            Some(active.retry_count),
+            None,
+            None,
+        );
+        let input = {
+            let s = self.stage(f, node, &active.input, ctx);
+            let flow = node.flow;
+            flow.effective(&s, &active.input)
+                .and_then(|eff| flow.arguments(&s, &active.input, eff))
+                .map(|args| args.unwrap_or_else(|| active.input.clone()))
         };
         let input = match input {
             Ok(v) => v,

@@ -1,12 +1,12 @@
 //! Pass: passes its input (or its `Result`, or its `Parameters`) to its
 //! output through the usual data flow, without doing work.
 
-use serde_json::Value;
-use statecraft_language::ast::{NullableReferencePath, Pass};
+use serde_json::{Map, Value};
+use statecraft_language::ast::Pass;
 use statecraft_types::Failure;
 
-use crate::dataflow::{self, Env};
-use crate::exec::{Flow, Frame, Run};
+use crate::dataflow::Part;
+use crate::exec::{Entered, Flow, Frame, Run};
 use crate::machine::Node;
 
 impl Run<'_> {
@@ -15,68 +15,32 @@ impl Run<'_> {
         f: &mut Frame,
         node: &Node,
         p: &Pass,
-        state: usize,
-        input: Value,
-        entered_id: u64,
+        at: Entered,
+        mut input: Value,
     ) -> Flow {
         let ctx = self.context_for(node, self.now, None, None, None);
-        match self.pass_output(f, node, p, input, &ctx) {
+        let done = {
+            let s = self.stage(f, node, &input, ctx);
+            let flow = node.flow;
+            (|| -> Result<(Value, Option<Map<String, Value>>), Failure> {
+                let effective = flow.effective(&s, &input)?;
+                // Parameters shape the effective input; `Result`, when
+                // present, is the "work" of a Pass state and so replaces it
+                // (AWS's order). `None`: the result is the input itself.
+                let effective = flow.arguments(&s, &input, effective)?;
+                let result = match &p.result {
+                    Some(r) => Some(r.clone()),
+                    None => effective,
+                };
+                let assigned = flow.assign(&s, Part::State, result.as_ref().unwrap_or(&input))?;
+                let output = flow.output(&s, Part::State, &mut input, result)?;
+                Ok((output, assigned))
+            })()
+        };
+        match done {
             Ok((output, assigned)) => self.exit(f, node, node.next, output, assigned),
-            Err(failure) => Flow::Fail {
-                failure: Self::in_state(node, entered_id, failure),
-                state,
-                input: None,
-            },
+            Err(failure) => self.state_failed(f, node, at, failure, input),
         }
-    }
-
-    fn pass_output(
-        &self,
-        f: &Frame,
-        node: &Node,
-        p: &Pass,
-        input: Value,
-        ctx: &Value,
-    ) -> Result<(Value, Option<serde_json::Map<String, Value>>), Failure> {
-        let io = &node.state.io;
-        let env = Env {
-            context: ctx,
-            vars: &f.vars,
-            host: self.host,
-        };
-        let effective = dataflow::input(io.input_path.as_ref(), &input, &env)?;
-        // `None`: the result is the effective input itself.
-        // Parameters shape the effective input; `Result`, when present, is
-        // the "work" of a Pass state and so replaces it (AWS's order).
-        let effective = match &io.parameters {
-            Some(t) => Some(dataflow::template(
-                t,
-                effective.as_ref().unwrap_or(&input),
-                &env,
-            )?),
-            None => effective,
-        };
-        let result = match &p.result {
-            Some(r) => Some(r.clone()),
-            None => effective,
-        };
-        let assigned = self.eval_assign(
-            node.assign.as_ref(),
-            result.as_ref().unwrap_or(&input),
-            ctx,
-            &f.vars,
-        )?;
-        let combined = match (io.result_path.as_ref(), result) {
-            (None, Some(r)) => r,
-            (None, None) | (Some(NullableReferencePath::Null), _) => input,
-            (Some(NullableReferencePath::Path(rp)), Some(r)) => rp.place(input, r)?,
-            (Some(NullableReferencePath::Path(rp)), None) => {
-                let r = input.clone();
-                rp.place(input, r)?
-            }
-        };
-        let output = dataflow::output(io.output_path.as_ref(), combined, &env)?;
-        Ok((output, assigned))
     }
 }
 

@@ -244,9 +244,6 @@ impl Run<'_> {
         node: &Node,
         active: &Active,
     ) -> Result<(Value, Vec<Value>), Failure> {
-        if node.state.query_language == QueryLanguage::Jsonata {
-            return Ok((active.input.clone(), Vec::new()));
-        }
         let ctx = self.context_for(
             node,
             active.entered_ms,
@@ -254,12 +251,10 @@ impl Run<'_> {
             None,
             None,
         );
-        let env = Env {
-            context: &ctx,
-            vars: &f.vars,
-            host: self.host,
-        };
-        let eff = dataflow::input(node.state.io.input_path.as_ref(), &active.input, &env)?
+        let s = self.stage(f, node, &active.input, ctx);
+        let eff = node
+            .flow
+            .effective(&s, &active.input)?
             .unwrap_or_else(|| active.input.clone());
         Ok((eff, Vec::new()))
     }

@@ -1,10 +1,11 @@
 //! Succeed: ends its frame (the execution, a branch or an iteration)
 //! successfully with its input filtered by InputPath and OutputPath.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
+use statecraft_types::Failure;
 
-use crate::dataflow::{self, Env};
-use crate::exec::{Flow, Frame, Run};
+use crate::dataflow::Part;
+use crate::exec::{Entered, Flow, Frame, Run};
 use crate::machine::Node;
 
 impl Run<'_> {
@@ -12,26 +13,24 @@ impl Run<'_> {
         &mut self,
         f: &mut Frame,
         node: &Node,
-        state: usize,
-        input: Value,
-        entered_id: u64,
+        at: Entered,
+        mut input: Value,
     ) -> Flow {
         let ctx = self.context_for(node, self.now, None, None, None);
-        let io = &node.state.io;
-        let env = Env {
-            context: &ctx,
-            vars: &f.vars,
-            host: self.host,
+        let done = {
+            let s = self.stage(f, node, &input, ctx);
+            let flow = node.flow;
+            (|| -> Result<(Value, Option<Map<String, Value>>), Failure> {
+                let effective = flow.effective(&s, &input)?;
+                let assigned =
+                    flow.assign(&s, Part::State, effective.as_ref().unwrap_or(&input))?;
+                let output = flow.output(&s, Part::State, &mut input, effective)?;
+                Ok((output, assigned))
+            })()
         };
-        let output = dataflow::input(io.input_path.as_ref(), &input, &env)
-            .and_then(|eff| dataflow::output(io.output_path.as_ref(), eff.unwrap_or(input), &env));
-        match output {
-            Ok(output) => self.exit(f, node, None, output, None),
-            Err(failure) => Flow::Fail {
-                failure: Self::in_state(node, entered_id, failure),
-                state,
-                input: None,
-            },
+        match done {
+            Ok((output, assigned)) => self.exit(f, node, None, output, assigned),
+            Err(failure) => self.state_failed(f, node, at, failure, input),
         }
     }
 }

@@ -8,11 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use statecraft_language::ast::{NumberSource, Task};
+use statecraft_language::ast::Task;
 use statecraft_types::errors::TIMEOUT;
 use statecraft_types::{EventType, Failure};
 
-use crate::dataflow::{self, Env};
 use crate::exec::{Active, At, Flow, Frame, Run, TimerKind};
 use crate::history;
 use crate::machine::{Node, Resource};
@@ -43,22 +42,6 @@ fn service_details(service: &str, action: &str) -> Map<String, Value> {
     m
 }
 
-fn seconds(
-    src: Option<&NumberSource>,
-    field: &str,
-    input: &Value,
-    env: &Env<'_>,
-) -> Result<Option<u64>, Failure> {
-    let Some(src) = src else { return Ok(None) };
-    let n = dataflow::number(src, field, input, env, true)?;
-    if n < 1.0 {
-        return Err(Failure::runtime(format!(
-            "The {field} value must be a positive integer, but was {n}"
-        )));
-    }
-    Ok(Some(n as u64))
-}
-
 impl Run<'_> {
     pub(crate) fn task_attempt(
         &mut self,
@@ -87,34 +70,20 @@ impl Run<'_> {
             token.as_deref(),
             None,
         );
-        let jsonata = node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata;
-        let prepared = (|| {
-            if jsonata {
-                return self.jsonata_task_prepare(f, node, t, &active, token.as_deref());
-            }
-            let env = Env {
-                context: &ctx,
-                vars: &f.vars,
-                host: self.host,
-            };
-            let io = &node.state.io;
-            let effective = dataflow::input(io.input_path.as_ref(), &active.input, &env)?;
-            let eff = effective.as_ref().unwrap_or(&active.input);
-            let timeout = seconds(t.timeout.as_ref(), "TimeoutSeconds", eff, &env)?;
-            let heartbeat = seconds(t.heartbeat.as_ref(), "HeartbeatSeconds", eff, &env)?;
-            let params = match &io.parameters {
-                Some(tpl) => dataflow::template(tpl, eff, &env)?,
-                None => effective.unwrap_or_else(|| active.input.clone()),
-            };
-            Ok::<_, Failure>((params, timeout, heartbeat))
-        })();
-        let prepared = prepared.and_then(|(params, timeout, heartbeat)| {
-            let role = match &t.credentials {
-                None => None,
-                Some(raw) => self.task_role(f, node, &active, raw, &ctx)?,
-            };
-            Ok((params, timeout, heartbeat, role))
-        });
+        let prepared = {
+            let s = self.stage(f, node, &active.input, ctx);
+            let flow = node.flow;
+            flow.task_inputs(&s, t, &active.input)
+                .and_then(|(params, timeout, heartbeat)| {
+                    let role = match &t.credentials {
+                        None => None,
+                        Some(raw) => flow.value(&s, raw, "Credentials", &active.input)?["RoleArn"]
+                            .as_str()
+                            .map(str::to_owned),
+                    };
+                    Ok((params, timeout, heartbeat, role))
+                })
+        };
         let (parameters, timeout, heartbeat, role) = match prepared {
             Ok(p) => p,
             Err(e) => {
@@ -252,39 +221,6 @@ impl Run<'_> {
             waiting,
         }));
         Flow::Block
-    }
-
-    /// The role a task runs under (`Credentials.RoleArn`), as recorded in
-    /// `taskCredentials`.
-    fn task_role(
-        &self,
-        f: &Frame,
-        node: &Node,
-        active: &Active,
-        raw: &Value,
-        ctx: &Value,
-    ) -> Result<Option<String>, Failure> {
-        let value = if node.state.query_language == statecraft_language::ast::QueryLanguage::Jsonata
-        {
-            self.jsonata_value(f, node, active, raw, "Credentials")?
-        } else {
-            let env = Env {
-                context: ctx,
-                vars: &f.vars,
-                host: self.host,
-            };
-            let effective =
-                dataflow::input(node.state.io.input_path.as_ref(), &active.input, &env)?;
-            let template =
-                statecraft_language::template::Template::compile(raw).map_err(|errs| {
-                    Failure::runtime(format!(
-                        "Credentials is not a valid payload template ({} problem(s))",
-                        errs.len()
-                    ))
-                })?;
-            dataflow::template(&template, effective.as_ref().unwrap_or(&active.input), &env)?
-        };
-        Ok(value["RoleArn"].as_str().map(str::to_owned))
     }
 
     fn pending_resource(&self, f: &Frame, p: &Pending) -> (Resource, String) {
