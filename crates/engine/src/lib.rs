@@ -97,7 +97,7 @@ pub enum Status {
 }
 
 /// Identifies one outstanding task invocation within an execution.
-pub type TaskId = u64;
+pub use statecraft_types::TaskId;
 /// Identifies one armed timer within an execution.
 pub type TimerId = u64;
 
@@ -202,20 +202,9 @@ impl Default for Limits {
     }
 }
 
-/// A task to invoke: everything an integration needs.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TaskRequest {
-    pub task: TaskId,
-    pub state_name: String,
-    /// The `Resource` ARN as written in the definition.
-    pub resource: String,
-    /// The effective parameters (after InputPath/Parameters or Arguments).
-    pub parameters: Value,
-    /// `$$.Task.Token` for `.waitForTaskToken` resources and activities.
-    pub task_token: Option<String>,
-    pub timeout_seconds: Option<u64>,
-    pub heartbeat_seconds: Option<u64>,
-}
+/// A task to invoke: everything an integration needs (defined in
+/// `statecraft-types`, shared with the task interface).
+pub use statecraft_types::TaskRequest;
 
 /// What the caller must do after a step.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use statecraft_engine::TaskRequest;
-use statecraft_runtime::{Integration, TaskContext, TaskFuture, TaskOutcome};
+
+use statecraft_tasks::{Integration, TaskContext, TaskFuture, TaskOutcome, TaskRequest};
 use statecraft_types::Failure;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 

@@ -25,8 +25,8 @@ use std::time::Duration;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Url};
 use serde_json::{json, Map, Value};
-use statecraft_engine::TaskRequest;
-use statecraft_runtime::{Integration, TaskContext, TaskFuture, TaskOutcome};
+
+use statecraft_tasks::{Integration, TaskContext, TaskFuture, TaskOutcome, TaskRequest};
 use statecraft_types::Failure;
 
 use crate::config::FunctionConfig;
@@ -166,9 +166,7 @@ impl Integration for Functions {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {
             let Some(form) = form_of(&request.resource) else {
-                return TaskOutcome::Failed(statecraft_runtime::integration::unsupported(
-                    &request.resource,
-                ));
+                return TaskOutcome::Failed(statecraft_tasks::unsupported(&request.resource));
             };
             inner
                 .run(form, &context, &request)

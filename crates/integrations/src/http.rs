@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::{Client, Method, Url};
 use serde_json::{json, Map, Value};
-use statecraft_engine::TaskRequest;
-use statecraft_runtime::{Integration, TaskContext, TaskFuture, TaskOutcome};
+
+use statecraft_tasks::{Integration, TaskContext, TaskFuture, TaskOutcome, TaskRequest};
 use statecraft_types::Failure;
 use tokio::sync::Mutex;
 

@@ -1,8 +1,9 @@
 //! Task integrations for the Statecraft runtime: what carries out a Task
 //! state whose `Resource` is not an activity.
 //!
-//! Each integration is one module behind the runtime's
-//! [`statecraft_runtime::Integration`] trait:
+//! Each integration is one module behind the task interface's
+//! [`statecraft_tasks::Integration`] trait (the runtime dispatches through
+//! it, and this crate needs nothing else of the runtime for it):
 //!
 //! | module | resources |
 //! |---|---|
@@ -14,13 +15,15 @@
 //!
 //! For Distributed Map runs, [`items`] streams an ItemReader's items and
 //! [`result_writer`] writes a ResultWriter's files, both over the buckets;
-//! [`map_run_io`] hands them to the runtime's map-run driver.
+//! [`map_run_io`] hands them to the runtime's map-run driver
+//! ([`map_run_io()`] builds it for `statecraft_runtime::Options::map_run_io`).
 //!
 //! The server builds them once with [`build`] from the `[integrations]`
 //! section of its config ([`IntegrationsConfig`]) and registers them with
 //! the runtime. Nested executions need the runtime itself, through the
 //! [`nested::Executions`] trait; [`nested::RuntimeExecutions`] implements it
-//! over a [`statecraft_runtime::Runtime`] bound after the runtime is open.
+//! over the [`statecraft_runtime::RuntimeHandle`] of the runtime's options,
+//! which the runtime fills as it is constructed.
 //!
 //! Architecture invariant: no secret from the config (passwords, API keys,
 //! client secrets, tokens) is ever put into a task result, a failure cause
@@ -41,7 +44,7 @@ pub mod secret;
 
 use std::sync::Arc;
 
-use statecraft_runtime::Integration;
+use statecraft_tasks::Integration;
 use statecraft_types::Failure;
 
 pub use config::IntegrationsConfig;
@@ -131,24 +134,32 @@ pub fn build(
     Ok(out)
 }
 
-/// [`build`], registered in a runtime registry in the same order, with the
-/// buckets (when any is configured) as the map runs' item readers and
-/// result writers ([`map_run_io`]): what the server passes as
-/// `statecraft_runtime::Options::integrations`.
+/// [`build`], registered in a registry in the same order: what the server
+/// passes as `statecraft_runtime::Options::integrations`.
 pub fn registry(
     config: &IntegrationsConfig,
     executions: Option<Arc<dyn Executions>>,
-) -> Result<statecraft_runtime::Integrations, Error> {
-    let mut registry = statecraft_runtime::Integrations::new();
+) -> Result<statecraft_tasks::Integrations, Error> {
+    let mut registry = statecraft_tasks::Integrations::new();
     for integration in build(config, executions)? {
         registry.register(integration);
     }
-    if !config.buckets.is_empty() {
-        // Distributed Map runs stream their items from the buckets and
-        // write their results back to them.
-        registry.set_map_run_io(Arc::new(s3::Buckets::new(&config.buckets)?));
-    }
     Ok(registry)
+}
+
+/// The buckets (when any is configured) as the map runs' item readers and
+/// result writers: what the server passes as
+/// `statecraft_runtime::Options::map_run_io`. Not a task integration, so
+/// kept apart from [`registry`] (mocks and flow limits do not wrap it).
+pub fn map_run_io(
+    config: &IntegrationsConfig,
+) -> Result<Option<Arc<dyn statecraft_runtime::map_run::MapRunIo>>, Error> {
+    if config.buckets.is_empty() {
+        return Ok(None);
+    }
+    // Distributed Map runs stream their items from the buckets and write
+    // their results back to them.
+    Ok(Some(Arc::new(s3::Buckets::new(&config.buckets)?)))
 }
 
 /// The part of a resource ARN after `arn:<partition>:states:::`, if it is an

@@ -474,7 +474,7 @@ mod tests {
 /// integrations.
 pub struct MockedIntegrations {
     config: MockConfig,
-    inner: statecraft_runtime::Integrations,
+    inner: statecraft_tasks::Integrations,
     runs: std::sync::Mutex<Runs>,
 }
 
@@ -490,7 +490,7 @@ struct Runs {
 const MAX_RUNS: usize = 100_000;
 
 impl MockedIntegrations {
-    pub fn new(config: MockConfig, inner: statecraft_runtime::Integrations) -> Self {
+    pub fn new(config: MockConfig, inner: statecraft_tasks::Integrations) -> Self {
         MockedIntegrations {
             config,
             inner,
@@ -544,22 +544,22 @@ fn machine_and_name(execution_arn: &str) -> Option<(String, String)> {
     }
 }
 
-impl statecraft_runtime::Integration for MockedIntegrations {
+impl statecraft_tasks::Integration for MockedIntegrations {
     fn handles(&self, _resource: &str) -> bool {
         true
     }
 
     fn invoke(
         &self,
-        context: statecraft_runtime::TaskContext,
-        request: statecraft_engine::TaskRequest,
-    ) -> statecraft_runtime::TaskFuture {
+        context: statecraft_tasks::TaskContext,
+        request: statecraft_tasks::TaskRequest,
+    ) -> statecraft_tasks::TaskFuture {
         match self.answer(&context.execution_arn, &request.state_name) {
             Some(MockedResponse::Return(v)) => {
-                Box::pin(async move { statecraft_runtime::TaskOutcome::Succeeded(v) })
+                Box::pin(async move { statecraft_tasks::TaskOutcome::Succeeded(v) })
             }
             Some(MockedResponse::Throw(f)) => {
-                Box::pin(async move { statecraft_runtime::TaskOutcome::Failed(f) })
+                Box::pin(async move { statecraft_tasks::TaskOutcome::Failed(f) })
             }
             None => self.inner.invoke(context, request),
         }

@@ -31,12 +31,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use statecraft_engine::TaskRequest;
-use statecraft_runtime::{
-    ExecutionStatus, Integration, Runtime, StartExecution, TaskContext, TaskFuture, TaskOutcome,
-};
+use statecraft_runtime::{ExecutionStatus, Runtime, RuntimeHandle, StartExecution};
+use statecraft_tasks::{Integration, TaskContext, TaskFuture, TaskOutcome, TaskRequest};
 use statecraft_types::Failure;
-use tokio::sync::watch;
 
 use crate::invalid;
 
@@ -199,9 +196,7 @@ impl Integration for NestedExecutions {
         let executions = Arc::clone(&self.executions);
         Box::pin(async move {
             let Some(pattern) = pattern_of(&request.resource) else {
-                return TaskOutcome::Failed(statecraft_runtime::integration::unsupported(
-                    &request.resource,
-                ));
+                return TaskOutcome::Failed(statecraft_tasks::unsupported(&request.resource));
             };
             run(executions.as_ref(), pattern, &context, &request)
                 .await
@@ -403,51 +398,29 @@ fn describe(e: &Ended, parsed: bool) -> Value {
 }
 
 /// [`Executions`] over the runtime. The runtime is built with its
-/// integrations, so it does not exist yet when this is made: create it,
-/// pass it to [`crate::build`], open the runtime and then [`bind`] it.
-/// Calls made before that (tasks re-dispatched by recovery) wait for it.
-///
-/// [`bind`]: RuntimeExecutions::bind
+/// integrations, so it does not exist yet when this is made: make it with
+/// the [`RuntimeHandle`] of the runtime's `Options` (which the runtime
+/// fills as it is constructed, before it dispatches any task).
 #[derive(Clone)]
 pub struct RuntimeExecutions {
-    runtime: watch::Sender<Option<Runtime>>,
+    runtime: RuntimeHandle,
     poll: Duration,
 }
 
-impl Default for RuntimeExecutions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl RuntimeExecutions {
-    pub fn new() -> Self {
+    pub fn new(runtime: RuntimeHandle) -> Self {
         RuntimeExecutions {
-            runtime: watch::Sender::new(None),
+            runtime,
             poll: Duration::from_millis(250),
         }
     }
 
-    /// Makes the runtime available to nested executions.
-    pub fn bind(&self, runtime: Runtime) {
-        self.runtime.send_replace(Some(runtime));
-    }
-
-    /// Drops the runtime (the runtime holds this through its integrations:
-    /// unbinding at shutdown breaks that cycle).
-    pub fn unbind(&self) {
-        self.runtime.send_replace(None);
-    }
-
     fn runtime(&self) -> BoxFuture<Result<Runtime, ApiError>> {
-        let mut rx = self.runtime.subscribe();
+        let handle = self.runtime.clone();
         Box::pin(async move {
-            let guard = rx
-                .wait_for(Option::is_some)
+            handle
+                .wait()
                 .await
-                .map_err(|_| ApiError::new("InternalFailure", "the runtime is gone", 500))?;
-            guard
-                .clone()
                 .ok_or_else(|| ApiError::new("InternalFailure", "the runtime is gone", 500))
         })
     }

@@ -33,7 +33,7 @@ use futures_util::StreamExt;
 use object_store::path::Path as Key;
 use object_store::{Attribute, Attributes, ObjectMeta, ObjectStore, PutOptions, PutPayload};
 use serde_json::{json, Map, Value};
-use statecraft_runtime::{Integration, TaskContext, TaskFuture, TaskOutcome};
+use statecraft_tasks::{Integration, TaskContext, TaskFuture, TaskOutcome};
 use statecraft_types::Failure;
 
 use crate::config::BucketConfig;
@@ -201,7 +201,7 @@ impl Integration for Buckets {
         action(resource).is_some()
     }
 
-    fn invoke(&self, _context: TaskContext, request: statecraft_engine::TaskRequest) -> TaskFuture {
+    fn invoke(&self, _context: TaskContext, request: statecraft_tasks::TaskRequest) -> TaskFuture {
         let buckets = Arc::clone(&self.buckets);
         Box::pin(async move {
             let Some(action) = action(&request.resource) else {

@@ -18,9 +18,11 @@ async fn an_exporting_map_returns_its_map_run_and_the_manifest() {
     let bucket = Bucket::local();
     let data = tempfile::tempdir().expect("tempdir");
     let mut options = Options::new(data.path());
-    options.integrations =
-        statecraft_integrations::registry(&buckets::integrations(&bucket.toml), None)
-            .unwrap_or_else(|e| panic!("registry: {e}"));
+    let config = buckets::integrations(&bucket.toml);
+    options.integrations = statecraft_integrations::registry(&config, None)
+        .unwrap_or_else(|e| panic!("registry: {e}"));
+    options.map_run_io =
+        statecraft_integrations::map_run_io(&config).unwrap_or_else(|e| panic!("map run io: {e}"));
     let rt = Runtime::open(options).await.expect("open runtime");
     let lines: Vec<String> = (0..20).map(|i| json!({"id": i}).to_string()).collect();
     bucket.put("in/items.jsonl", lines.join("\n")).await;

@@ -15,8 +15,11 @@ use statecraft_store::{MachineType, Revision};
 
 async fn runtime(b: &Bucket, data: &std::path::Path) -> Runtime {
     let mut options = Options::new(data);
-    options.integrations = statecraft_integrations::registry(&buckets::integrations(&b.toml), None)
+    let config = buckets::integrations(&b.toml);
+    options.integrations = statecraft_integrations::registry(&config, None)
         .unwrap_or_else(|e| panic!("registry: {e}"));
+    options.map_run_io =
+        statecraft_integrations::map_run_io(&config).unwrap_or_else(|e| panic!("map run io: {e}"));
     Runtime::open(options).await.expect("open runtime")
 }
 

@@ -58,18 +58,18 @@ async fn finish(rt: &Runtime, arn: &str) -> statecraft_runtime::ExecutionRecord 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parent_runs_children_and_a_command_through_the_runtime() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let executions = RuntimeExecutions::new();
+    let mut options = Options::new(dir.path());
+    // Nested executions reach the runtime through the options' handle,
+    // filled as the runtime is constructed: nothing is bound afterwards.
+    let executions = RuntimeExecutions::new(options.handle.clone());
     let config = common::config(
         "[integrations.commands]\nenabled = true\n[integrations.commands.programs.echo]\nprogram = \"/bin/echo\"",
     );
-    let as_trait: Arc<dyn Executions> = Arc::new(executions.clone());
-    let registry = common::registry(&config, Some(as_trait));
-    let mut options = Options::new(dir.path());
-    options.integrations = registry;
+    let as_trait: Arc<dyn Executions> = Arc::new(executions);
+    options.integrations = common::registry(&config, Some(as_trait));
     let rt = Runtime::open(options)
         .await
         .unwrap_or_else(|e| panic!("open: {e}"));
-    executions.bind(rt.clone());
 
     let child = create(
         &rt,
@@ -141,6 +141,5 @@ async fn parent_runs_children_and_a_command_through_the_runtime() {
         "arn:aws:states:us-east-1:123456789012:execution:failing:must-fail"
     );
 
-    executions.unbind();
     rt.shutdown(Duration::from_secs(5)).await;
 }

@@ -1,8 +1,9 @@
-//! Tasks that wait for someone outside to finish them: activity tasks
-//! (workers take them with GetActivityTask) and `.waitForTaskToken` tasks
-//! of resources nothing else integrates with (the token is the handle).
+//! Activity tasks: the integration whose tasks wait for a worker to take
+//! them with GetActivityTask and answer them by token. (`.waitForTaskToken`
+//! tasks of resources nothing else integrates with are
+//! [`statecraft_tasks::WaitForToken`], behind the same interface.)
 //!
-//! Both integrations answer [`TaskOutcome::Deferred`]: the task stays
+//! Both answer [`TaskOutcome::Deferred`]: the task stays
 //! pending in the store (queued with its token by the step that scheduled
 //! it) until SendTaskSuccess/Failure with the token, or the engine's own
 //! `TimeoutSeconds`/`HeartbeatSeconds` timers, end it. Nothing about these
@@ -13,14 +14,16 @@
 //! per activity ARN), so a worker gets its task without polling delay.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-use statecraft_engine::TaskRequest;
 use statecraft_store::Store;
+use statecraft_tasks::{Integration, TaskContext, TaskFuture, TaskOutcome, TaskRequest};
 use statecraft_types::Failure;
 use tokio::sync::Notify;
 
-use crate::integration::{Integration, TaskContext, TaskFuture, TaskOutcome};
+use crate::RuntimeHandle;
+
+pub use statecraft_tasks::{is_activity, WaitForToken, WAIT_FOR_TASK_TOKEN};
 
 /// The most GetActivityTask polls one activity may have open at once
 /// (AWS's quota); more are refused with `ActivityWorkerLimitExceeded`.
@@ -30,37 +33,16 @@ pub const MAX_POLLS_PER_ACTIVITY: usize = 1000;
 /// (sharing the database) dispatched.
 pub const SLOW_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The suffix of a resource whose task waits for its token.
-pub const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
-
-/// Whether `resource` is an activity ARN
-/// (`arn:<partition>:states:<region>:<account>:activity:<name>`).
-pub fn is_activity(resource: &str) -> bool {
-    let mut parts = resource.split(':');
-    let head = parts.next();
-    let _partition = parts.next();
-    let service = parts.next();
-    let region = parts.next();
-    let account = parts.next();
-    let kind = parts.next();
-    let name = parts.next();
-    head == Some("arn")
-        && service == Some("states")
-        && region.is_some_and(|r| !r.is_empty())
-        && account.is_some_and(|a| !a.is_empty())
-        && kind == Some("activity")
-        && name.is_some_and(|n| !n.is_empty())
-        && parts.next().is_none()
-}
-
 /// Activity tasks: dispatched tasks wait in the store for a worker; this
 /// only wakes the workers waiting on that activity. Share one instance
 /// between the runtime's registry and the API's GetActivityTask.
 #[derive(Default)]
 pub struct ActivityTasks {
     waiting: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
-    /// Where activities are looked up, once the runtime has opened it.
-    store: OnceLock<Arc<dyn Store>>,
+    /// The runtime whose store holds the activities and their tasks
+    /// (`None`: every activity is taken to exist, and only this node's
+    /// dispatches wake polls).
+    runtime: Option<RuntimeHandle>,
     /// Set at shutdown: long polls answer at once instead of holding the
     /// server's graceful shutdown for up to a minute.
     closed: std::sync::atomic::AtomicBool,
@@ -110,8 +92,33 @@ impl std::fmt::Debug for ActivityTasks {
 }
 
 impl ActivityTasks {
+    /// Activity tasks of no runtime: every activity is taken to exist.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Activity tasks of the runtime `runtime` is filled with: a task of an
+    /// activity missing from its store fails, and once the runtime is open
+    /// the polls of tasks other nodes queued are woken (see
+    /// `watch_store`). Call inside a tokio runtime.
+    pub fn of(runtime: RuntimeHandle) -> Self {
+        let tasks = ActivityTasks {
+            runtime: Some(runtime.clone()),
+            ..Self::default()
+        };
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let waiting = Arc::downgrade(&tasks.waiting);
+            let polls = Arc::downgrade(&tasks.polls);
+            handle.spawn(async move {
+                // Only the store is kept: holding the runtime would keep
+                // it alive.
+                let Some(store) = runtime.wait().await.map(|rt| rt.store().clone()) else {
+                    return;
+                };
+                watch_store(store, waiting, polls);
+            });
+        }
+        tasks
     }
 
     /// The notifier of one activity. A poller takes it, registers interest
@@ -132,78 +139,6 @@ impl ActivityTasks {
     /// the store, which hands it to exactly one.
     pub fn wake(&self, activity_arn: &str) {
         self.notifier(activity_arn).notify_waiters();
-    }
-
-    /// Lets the integration check that a task's activity exists (the store
-    /// is opened by the runtime, after the integrations are built). Without
-    /// a store every activity is taken to exist.
-    ///
-    /// Also starts the slow poll that serves tasks other nodes queued:
-    /// every [`SLOW_POLL`], the polls of each activity that has a free
-    /// task in the store are woken to claim it (a node sharing the
-    /// database with others is not told when they dispatch).
-    pub fn bind_store(&self, store: Arc<dyn Store>) {
-        let _ = self.store.set(Arc::clone(&store));
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        // The fast path: another node queued a task (PostgreSQL NOTIFY).
-        if let Some(mut wakeups) = store.subscribe_wakeups() {
-            let waiting = Arc::downgrade(&self.waiting);
-            handle.spawn(async move {
-                loop {
-                    let wakeup = match wakeups.recv().await {
-                        Ok(w) => w,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                    };
-                    let Some(waiting) = waiting.upgrade() else {
-                        return;
-                    };
-                    if let statecraft_store::Wakeup::Task { resource } = wakeup {
-                        let notify = match waiting.lock() {
-                            Ok(g) => g.get(&resource).cloned(),
-                            Err(poisoned) => poisoned.into_inner().get(&resource).cloned(),
-                        };
-                        if let Some(n) = notify {
-                            n.notify_waiters();
-                        }
-                    }
-                }
-            });
-        }
-        let waiting = Arc::downgrade(&self.waiting);
-        let polls = Arc::downgrade(&self.polls);
-        handle.spawn(async move {
-            loop {
-                tokio::time::sleep(SLOW_POLL).await;
-                let (Some(waiting), Some(polls)) = (waiting.upgrade(), polls.upgrade()) else {
-                    return;
-                };
-                let polled: Vec<String> = match polls.lock() {
-                    Ok(g) => g.keys().cloned().collect(),
-                    Err(poisoned) => poisoned.into_inner().keys().cloned().collect(),
-                };
-                let now = crate::host::now_ms();
-                for arn in polled {
-                    let free = store.resource_tasks(&arn, 1000).is_ok_and(|tasks| {
-                        tasks.iter().any(|(_, t)| {
-                            t.lease_owner.is_none() || t.lease_expires_ms.is_some_and(|e| e < now)
-                        })
-                    });
-                    if !free {
-                        continue;
-                    }
-                    let notify = match waiting.lock() {
-                        Ok(g) => g.get(&arn).cloned(),
-                        Err(poisoned) => poisoned.into_inner().get(&arn).cloned(),
-                    };
-                    if let Some(n) = notify {
-                        n.notify_waiters();
-                    }
-                }
-            }
-        });
     }
 
     /// Registers a poll of `activity_arn`; `None` if the activity has
@@ -280,6 +215,77 @@ impl ActivityTasks {
     }
 }
 
+/// Serves tasks other nodes queued, for [`ActivityTasks::of`]: every
+/// [`SLOW_POLL`], the polls of each activity that has a free task in the
+/// store are woken to claim it (a node sharing the database with others is
+/// not told when they dispatch), and at once when the store announces one
+/// (PostgreSQL's NOTIFY).
+#[allow(clippy::type_complexity)]
+fn watch_store(
+    store: Arc<dyn Store>,
+    waiting: std::sync::Weak<Mutex<HashMap<String, Arc<Notify>>>>,
+    polls: std::sync::Weak<Mutex<HashMap<String, Vec<Poller>>>>,
+) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    // The fast path: another node queued a task (PostgreSQL NOTIFY).
+    if let Some(mut wakeups) = store.subscribe_wakeups() {
+        let waiting = waiting.clone();
+        handle.spawn(async move {
+            loop {
+                let wakeup = match wakeups.recv().await {
+                    Ok(w) => w,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                let Some(waiting) = waiting.upgrade() else {
+                    return;
+                };
+                if let statecraft_store::Wakeup::Task { resource } = wakeup {
+                    let notify = match waiting.lock() {
+                        Ok(g) => g.get(&resource).cloned(),
+                        Err(poisoned) => poisoned.into_inner().get(&resource).cloned(),
+                    };
+                    if let Some(n) = notify {
+                        n.notify_waiters();
+                    }
+                }
+            }
+        });
+    }
+    handle.spawn(async move {
+        loop {
+            tokio::time::sleep(SLOW_POLL).await;
+            let (Some(waiting), Some(polls)) = (waiting.upgrade(), polls.upgrade()) else {
+                return;
+            };
+            let polled: Vec<String> = match polls.lock() {
+                Ok(g) => g.keys().cloned().collect(),
+                Err(poisoned) => poisoned.into_inner().keys().cloned().collect(),
+            };
+            let now = crate::host::now_ms();
+            for arn in polled {
+                let free = store.resource_tasks(&arn, 1000).is_ok_and(|tasks| {
+                    tasks.iter().any(|(_, t)| {
+                        t.lease_owner.is_none() || t.lease_expires_ms.is_some_and(|e| e < now)
+                    })
+                });
+                if !free {
+                    continue;
+                }
+                let notify = match waiting.lock() {
+                    Ok(g) => g.get(&arn).cloned(),
+                    Err(poisoned) => poisoned.into_inner().get(&arn).cloned(),
+                };
+                if let Some(n) = notify {
+                    n.notify_waiters();
+                }
+            }
+        }
+    });
+}
+
 impl Integration for ActivityTasks {
     fn handles(&self, resource: &str) -> bool {
         is_activity(resource)
@@ -290,8 +296,8 @@ impl Integration for ActivityTasks {
         // execution (States.Runtime cannot be retried or caught) rather
         // than waiting for a worker that can never come. A store error is
         // not proof of absence: the task then waits as usual.
-        if let Some(store) = self.store.get() {
-            if let Ok(None) = store.get_activity(&request.resource) {
+        if let Some(runtime) = self.runtime.as_ref().and_then(RuntimeHandle::get) {
+            if let Ok(None) = runtime.store().get_activity(&request.resource) {
                 let failure = Failure::new(
                     statecraft_types::errors::RUNTIME,
                     format!(
@@ -308,46 +314,70 @@ impl Integration for ActivityTasks {
     }
 }
 
-/// `.waitForTaskToken` on a resource Statecraft does not otherwise
-/// integrate with (e.g. `arn:aws:states:::sqs:sendMessage.waitForTaskToken`
-/// for a human approval): nothing is called; the task waits for its token,
-/// which the definition puts into the parameters (and so into the
-/// `TaskScheduled` event) for an operator or the console to find. Register
-/// it after every real integration: it claims any resource with the suffix.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct WaitForToken;
+/// A task a worker took with GetActivityTask: its token and its input
+/// (the task's parameters as JSON text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakenTask {
+    pub token: String,
+    pub input: String,
+}
 
-impl Integration for WaitForToken {
-    fn handles(&self, resource: &str) -> bool {
-        resource.ends_with(WAIT_FOR_TASK_TOKEN)
-    }
-
-    fn invoke(&self, _: TaskContext, _: TaskRequest) -> TaskFuture {
-        Box::pin(async { TaskOutcome::Deferred })
+impl crate::Runtime {
+    /// GetActivityTask's claim: takes the next free task of `activity_arn`
+    /// for `owner` (held `lease_ms`; the store hands each task to exactly
+    /// one worker) and records its `TaskStarted` with `worker` as the
+    /// worker's name, on whichever node runs the execution (through the
+    /// store's inbox when it is another). A task whose execution ended
+    /// meanwhile is skipped. `None` when no task is free.
+    pub async fn take_activity_task(
+        &self,
+        activity_arn: &str,
+        owner: &str,
+        worker: Option<&str>,
+        lease_ms: i64,
+    ) -> crate::Result<Option<TakenTask>> {
+        loop {
+            let claimed = self
+                .store()
+                .claim_task(activity_arn, owner, crate::host::now_ms(), lease_ms)
+                .await?;
+            let Some((execution_arn, task)) = claimed else {
+                return Ok(None);
+            };
+            let unreadable = |why: String| {
+                crate::Error::Store(statecraft_store::Error::Backend(format!(
+                    "the stored task {} of {execution_arn} is unreadable: {why}",
+                    task.task_id
+                )))
+            };
+            let request: TaskRequest =
+                serde_json::from_str(&task.request).map_err(|e| unreadable(e.to_string()))?;
+            let Some(token) = task.token.clone() else {
+                return Err(unreadable("an activity task without a token".into()));
+            };
+            let input = serde_json::to_string(&request.parameters)
+                .map_err(|e| unreadable(e.to_string()))?;
+            let started = match self.send_event(
+                &execution_arn,
+                statecraft_engine::Event::TaskStarted {
+                    task: task.task_id,
+                    worker_name: worker.map(str::to_string),
+                },
+            ) {
+                Err(crate::Error::ExecutionDoesNotExist(_)) => false,
+                other => other?,
+            };
+            if started {
+                return Ok(Some(TakenTask { token, input }));
+            }
+            // The execution ended meanwhile (its tasks go with it): next.
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn activity_arns_are_recognised() {
-        for (arn, yes) in [
-            ("arn:aws:states:us-east-1:123456789012:activity:work", true),
-            ("arn:aws-cn:states:cn-north-1:1:activity:a-b", true),
-            ("arn:aws:states:us-east-1:123456789012:activity:", false),
-            ("arn:aws:states:us-east-1:123456789012:activity:a:b", false),
-            ("arn:aws:states:::lambda:invoke", false),
-            (
-                "arn:aws:states:us-east-1:123456789012:stateMachine:x",
-                false,
-            ),
-            ("activity", false),
-        ] {
-            assert_eq!(is_activity(arn), yes, "{arn}");
-        }
-    }
 
     #[tokio::test]
     async fn a_dispatch_wakes_the_registered_pollers() {
@@ -389,12 +419,6 @@ mod tests {
         assert!(tasks.begin_poll("b").is_some(), "per activity");
         drop(polls);
         assert!(tasks.begin_poll("a").is_some());
-    }
-
-    #[test]
-    fn wait_for_token_claims_only_the_suffix() {
-        assert!(WaitForToken.handles("arn:aws:states:::sqs:sendMessage.waitForTaskToken"));
-        assert!(!WaitForToken.handles("arn:aws:states:::sqs:sendMessage"));
     }
 }
 

@@ -44,6 +44,7 @@ pub mod arn;
 pub mod catalog;
 pub mod error;
 mod express;
+pub mod handle;
 pub mod host;
 pub mod integration;
 pub mod limits;
@@ -75,7 +76,10 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 pub use error::{Error, Result};
 pub use express::{SyncExecution, SyncStatus};
-pub use integration::{Integration, Integrations, TaskContext, TaskFuture, TaskOutcome};
+pub use handle::RuntimeHandle;
+pub use integration::{
+    Integration, Integrations, TaskAnswer, TaskContext, TaskFuture, TaskOutcome,
+};
 pub use limits::{Clock, Limits, StartRate, SystemClock, DEFAULT_NAME_REUSE_DAYS};
 pub use statecraft_store::{Execution as ExecutionRecord, ExecutionStatus};
 
@@ -86,7 +90,7 @@ use crate::machines::Machines;
 use crate::timer::Timers;
 
 /// How to open a runtime.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// Where `statecraft.db` lives.
     pub data_dir: PathBuf,
@@ -97,6 +101,11 @@ pub struct Options {
     /// This node's name in execution leases.
     pub node_id: String,
     pub integrations: Integrations,
+    /// Where Distributed Map runs read their items and write their results
+    /// (the integrations crate's buckets); without it a map run reads its
+    /// ItemReader whole through the reader's Task integration and cannot
+    /// write results.
+    pub map_run_io: Option<Arc<dyn map_run::MapRunIo>>,
     /// How long this node's lease on an execution lasts; renewed every
     /// third of it. Another node may take over an execution whose lease ran
     /// out (this node stopped renewing).
@@ -113,6 +122,24 @@ pub struct Options {
     /// integration that lets them start delivers their `TaskStarted` with
     /// [`Runtime::send_event`].
     pub started_later: Vec<String>,
+    /// Filled with the runtime as it is constructed: give clones to what
+    /// is built before it and calls it (see [`handle`]).
+    pub handle: RuntimeHandle,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("data_dir", &self.data_dir)
+            .field("store_url", &self.store_url.as_ref().map(|_| "…"))
+            .field("node_id", &self.node_id)
+            .field("integrations", &self.integrations)
+            .field("map_run_io", &self.map_run_io.is_some())
+            .field("lease", &self.lease)
+            .field("runs_executions", &self.runs_executions)
+            .field("started_later", &self.started_later)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Options {
@@ -123,10 +150,12 @@ impl Options {
             durability: Durability::default(),
             node_id: "local".into(),
             integrations: Integrations::new(),
+            map_run_io: None,
             lease: DEFAULT_LEASE,
             limits: Limits::default(),
             runs_executions: true,
             started_later: Vec::new(),
+            handle: RuntimeHandle::new(),
         }
     }
 }
@@ -171,6 +200,8 @@ impl std::fmt::Debug for Runtime {
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) integrations: Integrations,
+    /// See [`Options::map_run_io`].
+    pub(crate) map_run_io: Option<Arc<dyn map_run::MapRunIo>>,
     pub(crate) timers: Timers,
     pub(crate) machines: Machines,
     pub(crate) host: SystemHost,
@@ -242,20 +273,7 @@ impl Runtime {
                 Arc::new(store)
             }
         };
-        if options.runs_executions {
-            Runtime::with_store_parts(
-                store,
-                options.node_id,
-                options.integrations,
-                options.lease,
-                options.limits,
-                true,
-                options.started_later,
-            )
-            .await
-        } else {
-            Runtime::api_only(store, options).await
-        }
+        Runtime::with_store_parts(store, options).await
     }
 
     /// Starts the runtime over any store, and recovers its active executions.
@@ -285,16 +303,12 @@ impl Runtime {
         lease: Duration,
         limits: Limits,
     ) -> Result<Runtime> {
-        Runtime::with_store_parts(
-            store,
-            node_id,
-            integrations,
-            lease,
-            limits,
-            true,
-            Vec::new(),
-        )
-        .await
+        let mut options = Options::new(PathBuf::new());
+        options.node_id = node_id;
+        options.integrations = integrations;
+        options.lease = lease;
+        options.limits = limits;
+        Runtime::with_store_parts(store, options).await
     }
 
     /// [`Runtime::with_store_limited`] with [`Options::started_later`].
@@ -305,31 +319,37 @@ impl Runtime {
         limits: Limits,
         started_later: Vec<String>,
     ) -> Result<Runtime> {
-        Runtime::with_store_parts(
-            store,
-            node_id,
-            integrations,
-            DEFAULT_LEASE,
-            limits,
-            true,
-            started_later,
-        )
-        .await
+        let mut options = Options::new(PathBuf::new());
+        options.node_id = node_id;
+        options.integrations = integrations;
+        options.limits = limits;
+        options.started_later = started_later;
+        Runtime::with_store_parts(store, options).await
     }
 
-    async fn with_store_parts(
-        store: Arc<dyn Store>,
-        node_id: String,
-        integrations: Integrations,
-        lease: Duration,
-        limits: Limits,
-        runs_executions: bool,
-        started_later: Vec<String>,
-    ) -> Result<Runtime> {
+    /// Starts the runtime over `store` with everything else from `options`
+    /// (its `data_dir`, `store_url` and `durability` are not used). A node
+    /// that does not run executions (an `api`-only node, see
+    /// [`Options::runs_executions`]) recovers nothing and claims nothing;
+    /// executions it had to take over for an API call are handed back
+    /// every third of the lease.
+    async fn with_store_parts(store: Arc<dyn Store>, options: Options) -> Result<Runtime> {
+        let Options {
+            node_id,
+            integrations,
+            map_run_io,
+            lease,
+            limits,
+            runs_executions,
+            started_later,
+            handle,
+            ..
+        } = options;
         let (fired_tx, mut fired_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             store,
             integrations,
+            map_run_io,
             timers: Timers::spawn(fired_tx),
             machines: Machines::new(limits.engine(), started_later),
             host: SystemHost,
@@ -362,6 +382,10 @@ impl Runtime {
                 inner.deliver(&f.execution, Event::TimerFired { timer: f.timer });
             }
         });
+        // What was built before the runtime (nested executions, flow
+        // limits, activities) reaches it from now on, before recovery
+        // dispatches anything.
+        handle.fill(&inner);
         let rt = Runtime { inner };
         if runs_executions {
             rt.recover().await?;
@@ -370,24 +394,6 @@ impl Runtime {
         } else {
             rt.spawn_hand_back();
         }
-        Ok(rt)
-    }
-
-    /// A runtime that runs no executions (an `api`-only node, see
-    /// [`Options::runs_executions`]): no recovery, no claims; executions it
-    /// had to take over for an API call are handed back every third of the
-    /// lease.
-    async fn api_only(store: Arc<dyn Store>, options: Options) -> Result<Runtime> {
-        let rt = Runtime::with_store_parts(
-            store,
-            options.node_id,
-            options.integrations,
-            options.lease,
-            options.limits,
-            false,
-            options.started_later,
-        )
-        .await?;
         Ok(rt)
     }
 
@@ -1034,7 +1040,7 @@ impl Runtime {
                 "Task Timed Out: 'Provided task does not exist anymore'".into(),
             ));
         };
-        match inner.send(&arn, Msg::Answer(answer.into_event(task.task_id))) {
+        match inner.send(&arn, Msg::Answer(answer_event(answer, task.task_id))) {
             // Another node runs the execution: the answer is recorded, and
             // its owner delivers it (it is told, or looks every second).
             Err(Error::Store(statecraft_store::Error::LeaseLost { .. })) => Ok(true),
@@ -1042,6 +1048,31 @@ impl Runtime {
             // may already have applied it and finished the execution.
             Ok(_) => Ok(true),
             Err(e) => Err(e),
+        }
+    }
+
+    /// SendTaskHeartbeat: tells the open task `token` names that its worker
+    /// is alive (restarting its `HeartbeatSeconds` timer). Works on any
+    /// node: if another node runs the execution, the heartbeat goes
+    /// through the store's inbox to it (as [`Runtime::send_event`] does).
+    /// [`Error::TaskNotOpen`] if no open task has the token; returns false
+    /// if the task's execution is not running.
+    pub async fn heartbeat_task(&self, token: &str) -> Result<bool> {
+        let inner = &self.inner;
+        inner.check_running()?;
+        let Some((arn, task)) = inner.store.task_by_token(token)? else {
+            return Err(Error::TaskNotOpen(
+                "Task Timed Out: 'Provided task does not exist anymore'".into(),
+            ));
+        };
+        let event = Event::TaskHeartbeat { task: task.task_id };
+        match inner.send(&arn, Msg::Event(event.clone())) {
+            Err(Error::Store(statecraft_store::Error::LeaseLost { .. })) => {
+                let text = serde_json::to_string(&event)
+                    .map_err(|e| statecraft_store::Error::Backend(e.to_string()))?;
+                Ok(inner.store.post_event(&arn, text).await?)
+            }
+            other => other,
         }
     }
 
@@ -1092,21 +1123,11 @@ impl Drop for ActorGuard {
     }
 }
 
-/// How a task token is answered ([`Runtime::answer_task`]).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum TaskAnswer {
-    /// SendTaskSuccess with its output.
-    Succeeded(Value),
-    /// SendTaskFailure with its error and cause.
-    Failed(statecraft_types::Failure),
-}
-
-impl TaskAnswer {
-    fn into_event(self, task: statecraft_engine::TaskId) -> Event {
-        match self {
-            TaskAnswer::Succeeded(output) => Event::TaskSucceeded { task, output },
-            TaskAnswer::Failed(failure) => Event::TaskFailed { task, failure },
-        }
+/// The engine event of a task's answer.
+fn answer_event(answer: TaskAnswer, task: statecraft_engine::TaskId) -> Event {
+    match answer {
+        TaskAnswer::Succeeded(output) => Event::TaskSucceeded { task, output },
+        TaskAnswer::Failed(failure) => Event::TaskFailed { task, failure },
     }
 }
 
@@ -1297,7 +1318,7 @@ impl Inner {
         };
         for (arn, task, text) in answers {
             if let Ok(answer) = serde_json::from_str::<TaskAnswer>(&text) {
-                let _ = self.send(&arn, Msg::Answer(answer.into_event(task)));
+                let _ = self.send(&arn, Msg::Answer(answer_event(answer, task)));
             }
         }
     }
@@ -1361,7 +1382,7 @@ impl Inner {
         };
         for (task, text) in answers {
             if let Ok(answer) = serde_json::from_str::<TaskAnswer>(&text) {
-                let _ = self.send(arn, Msg::Answer(answer.into_event(task)));
+                let _ = self.send(arn, Msg::Answer(answer_event(answer, task)));
             }
         }
     }
@@ -1531,7 +1552,7 @@ impl Inner {
         );
         for (task, text) in answers {
             if let Ok(answer) = serde_json::from_str::<TaskAnswer>(&text) {
-                let _ = self.send(arn, Msg::Answer(answer.into_event(task)));
+                let _ = self.send(arn, Msg::Answer(answer_event(answer, task)));
             }
         }
         Ok(true)

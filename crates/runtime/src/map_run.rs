@@ -802,7 +802,7 @@ impl Driver {
                 self.items_bound = Some(items.len() as u64);
                 vec_items(items.clone(), reader_cursor.as_ref())
             }
-            (None, Some(reader)) => match self.inner.integrations.map_run_io() {
+            (None, Some(reader)) => match self.inner.map_run_io.as_ref() {
                 Some(io) => {
                     self.items_bound = reader.max_items.filter(|n| *n > 0);
                     io.open_items(reader, reader_cursor.clone()).await?
@@ -1161,7 +1161,7 @@ impl Driver {
             // preview: the outputs come back in the state, transformed).
             return Ok(None);
         };
-        match inner.integrations.map_run_io() {
+        match inner.map_run_io.as_ref() {
             Some(io) => io
                 .open_results(w, &spec.map_run_arn)
                 .await

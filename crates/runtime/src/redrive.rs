@@ -192,6 +192,13 @@ mod tests {
                 Some("Execution history event limit exceeded"),
             ),
             (
+                record(ExecutionStatus::Aborted, Some(10)),
+                Some(std.clone()),
+                5,
+                10 + 14 * day,
+                None,
+            ),
+            (
                 record(ExecutionStatus::Failed, Some(10)),
                 Some(std.clone()),
                 5,

@@ -40,10 +40,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use statecraft_engine::TaskRequest;
-use statecraft_runtime::integration::{Integration, Integrations, TaskContext, TaskFuture};
-use statecraft_runtime::Runtime;
+use statecraft_runtime::{Runtime, RuntimeHandle};
 use statecraft_store::{Enqueued, QueueClaim};
+use statecraft_tasks::{Integration, Integrations, TaskContext, TaskFuture, TaskRequest};
 use tokio::sync::oneshot;
 
 /// How often a node with tasks waiting in a durable queue claims again
@@ -528,12 +527,16 @@ impl Drop for Slot {
 }
 
 /// The limits in force, shared by the server (which sets them) and the
-/// integration wrapper (which applies them); none by default.
+/// integration wrapper (which applies them); none by default. The third
+/// part is the runtime whose store holds the durable queues: the handle
+/// the server gives the runtime's options, filled as the runtime is
+/// constructed (until then, and for runs that are not stored, tasks wait
+/// in memory).
 #[derive(Clone, Default)]
 pub struct FlowLimits(
     Arc<std::sync::RwLock<Vec<Arc<Limit>>>>,
     Arc<std::sync::RwLock<HashMap<String, i64>>>,
-    Arc<std::sync::OnceLock<Runtime>>,
+    RuntimeHandle,
 );
 
 impl FlowLimits {
@@ -546,12 +549,10 @@ impl FlowLimits {
         }
     }
 
-    /// Queues limited tasks durably in `runtime`'s store (until bound, and
-    /// for runs that are not stored, they wait in memory).
-    pub fn bind(&self, runtime: Runtime) {
-        let keys: Vec<String> = self.get().iter().map(|l| l.key.clone()).collect();
-        runtime.set_started_later(keys);
-        let _ = self.2.set(runtime);
+    /// The handle of the runtime whose store queues the limited tasks:
+    /// pass it as the runtime's `Options::handle`.
+    pub fn runtime_handle(&self) -> &RuntimeHandle {
+        &self.2
     }
 
     /// Reads every limit's figures from the store into `/metrics` (the
@@ -559,7 +560,7 @@ impl FlowLimits {
     pub fn refresh_metrics(&self) {
         if let Some(runtime) = self.2.get() {
             for l in self.get() {
-                l.refresh(runtime);
+                l.refresh(&runtime);
             }
         }
     }
@@ -696,9 +697,9 @@ impl Integration for Limited {
         // Activities have their own queue (GetActivityTask's, fair too);
         // their machine's priority orders it, written before the task's
         // workers are woken.
-        if statecraft_runtime::activity::is_activity(&request.resource) {
+        if statecraft_tasks::is_activity(&request.resource) {
             let priority = self.limits.priority_of(&context.execution_arn);
-            let runtime = self.limits.2.get().cloned();
+            let runtime = self.limits.2.get();
             let Some(runtime) = runtime.filter(|_| priority != 0) else {
                 return self.inner.invoke(context, request);
             };
@@ -717,7 +718,7 @@ impl Integration for Limited {
         };
         let inner = self.inner.clone();
         let priority = self.limits.priority_of(&context.execution_arn);
-        let runtime = self.limits.2.get().cloned();
+        let runtime = self.limits.2.get();
         Box::pin(async move {
             if let Some(runtime) = runtime {
                 let slot = limit

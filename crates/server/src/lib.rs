@@ -80,9 +80,6 @@ pub enum Error {
 /// A started server: the service, the runtime and the store behind it.
 pub struct Server {
     service: Arc<Service>,
-    /// The runtime as nested executions see it; unbound at shutdown to
-    /// break the runtime → integration → runtime cycle.
-    executions: statecraft_integrations::RuntimeExecutions,
     /// `Host` names answered besides the listening address and `localhost`.
     allowed_hosts: Vec<String>,
     /// Credentials and sessions; `None`: nothing is checked.
@@ -186,22 +183,21 @@ impl Server {
         flow: flow::FlowLimits,
     ) -> Result<Server, Error> {
         let postgres = store_url.is_some();
-        // The integrations are built before the runtime they run in; nested
-        // executions reach the runtime through `executions`, bound below.
-        let executions = statecraft_integrations::RuntimeExecutions::new();
-        let mut integrations = statecraft_integrations::registry(
-            &cfg.integrations,
-            Some(Arc::new(executions.clone())),
-        )
-        .map_err(|e| Error::Integrations(e.to_string()))?;
-        // The buckets' item readers and result writers for map runs: not
-        // tasks, so kept out of the mocks and the flow-control wrapper
-        // below and set again on what they build.
-        let map_run_io = integrations.map_run_io().cloned();
-        let activities = Arc::new(statecraft_runtime::activity::ActivityTasks::new());
+        // The integrations are built before the runtime they run in; what
+        // calls back into it (nested executions, the flow queues, the
+        // activity queue) holds the handle the runtime fills as it is
+        // constructed, before it dispatches anything.
+        let runtime = flow.runtime_handle().clone();
+        let executions = statecraft_integrations::RuntimeExecutions::new(runtime.clone());
+        let mut integrations =
+            statecraft_integrations::registry(&cfg.integrations, Some(Arc::new(executions)))
+                .map_err(|e| Error::Integrations(e.to_string()))?;
+        let activities = Arc::new(statecraft_runtime::activity::ActivityTasks::of(
+            runtime.clone(),
+        ));
         integrations.register(activities.clone());
         // Last: it claims every `.waitForTaskToken` resource left.
-        integrations.register(Arc::new(statecraft_runtime::activity::WaitForToken));
+        integrations.register(Arc::new(statecraft_tasks::WaitForToken));
         // With a mock configuration, every task passes through its test
         // cases first; what they do not answer reaches the registry above.
         let mocks = mock_config.map(|config| {
@@ -213,19 +209,20 @@ impl Server {
             )
         });
         if let Some(m) = &mocks {
-            let mut only = statecraft_runtime::Integrations::new();
+            let mut only = statecraft_tasks::Integrations::new();
             only.register(m.clone());
             integrations = only;
         }
+        let mut options = statecraft_runtime::Options::new(cfg.data_dir.clone());
+        options.handle = runtime;
+        options.store_url = store_url;
         // Flow control in front of every integration ([limits.integrations],
         // given here or put in force later by Server::with_flow_limits).
-        let mut integrations = flow.wrap(integrations);
-        if let Some(io) = map_run_io {
-            integrations.set_map_run_io(io);
-        }
-        let mut options = statecraft_runtime::Options::new(cfg.data_dir.clone());
-        options.store_url = store_url;
-        options.integrations = integrations;
+        options.integrations = flow.wrap(integrations);
+        // The buckets' item readers and result writers for map runs: not
+        // tasks, so neither mocked nor flow-limited.
+        options.map_run_io = statecraft_integrations::map_run_io(&cfg.integrations)
+            .map_err(|e| Error::Integrations(e.to_string()))?;
         options.limits = limits;
         options.runs_executions = roles.worker;
         options.started_later = flow.get().iter().map(|l| l.key.clone()).collect();
@@ -243,10 +240,6 @@ impl Server {
                 },
                 e => Error::Runtime(e.to_string()),
             })?;
-        executions.bind(runtime.clone());
-        // Limited tasks wait in the store's durable queues from now on.
-        flow.bind(runtime.clone());
-        activities.bind_store(runtime.store().clone());
         let scope = arn::Scope {
             region: cfg.region.clone(),
             account: cfg.account_id.clone(),
@@ -255,7 +248,6 @@ impl Server {
             service: Arc::new(
                 Service::with_activities(scope, runtime, activities).with_mocks(mocks),
             ),
-            executions,
             allowed_hosts: Vec::new(),
             auth: None,
             tls: None,
@@ -374,7 +366,6 @@ impl Server {
         }
         // Lets running actors finish the step they are committing, then
         // closes the store; whatever is cut short resumes at next start.
-        self.executions.unbind();
         self.service.runtime.shutdown(SHUTDOWN_GRACE).await;
         Ok(())
     }

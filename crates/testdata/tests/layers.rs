@@ -14,6 +14,7 @@ const RANKS: &[(&str, u8)] = &[
     ("jsonata", 0),
     ("testdata", 0),
     ("telemetry", 1),
+    ("tasks", 1),
     ("language", 1),
     ("bench", 1),
     ("engine", 2),

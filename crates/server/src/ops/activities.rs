@@ -12,8 +12,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use statecraft_engine::{Event, TaskRequest};
-use statecraft_store::{Activity, PendingTask};
+use statecraft_store::Activity;
 
 use crate::arn::{wrong_kind, Arn, Resource};
 use crate::names;
@@ -208,51 +207,16 @@ impl Service {
         }
     }
 
-    /// Claims the oldest free task of the activity and starts it. `None` if
-    /// there is none left.
+    /// Claims the oldest free task of the activity and starts it (the
+    /// runtime's [`statecraft_runtime::Runtime::take_activity_task`]).
+    /// `None` if there is none left.
     async fn take_task(&self, arn: &str, worker: Option<&str>) -> Result<Option<Value>, ApiError> {
-        loop {
-            let owner = worker.unwrap_or(ANONYMOUS_WORKER);
-            let claimed = self
-                .store
-                .claim_task(arn, owner, self.now_ms(), TASK_LEASE_MS)
-                .await
-                .map_err(store_err)?;
-            let Some((execution_arn, task)) = claimed else {
-                return Ok(None);
-            };
-            if let Some(answer) = self.start_task(&execution_arn, &task, worker)? {
-                return Ok(Some(answer));
-            }
-            // The execution ended meanwhile (its tasks go with it): next.
-        }
-    }
-
-    fn start_task(
-        &self,
-        execution_arn: &str,
-        task: &PendingTask,
-        worker: Option<&str>,
-    ) -> Result<Option<Value>, ApiError> {
-        let request: TaskRequest = serde_json::from_str(&task.request)
-            .map_err(|e| ApiError::internal(format!("stored task is unreadable: {e}")))?;
-        let Some(token) = task.token.clone() else {
-            return Err(ApiError::internal("an activity task without a token"));
-        };
-        let input = serde_json::to_string(&request.parameters).map_err(ApiError::internal)?;
-        let started = self
+        let owner = worker.unwrap_or(ANONYMOUS_WORKER);
+        let taken = self
             .runtime
-            .send_event(
-                execution_arn,
-                Event::TaskStarted {
-                    task: task.task_id,
-                    worker_name: worker.map(str::to_string),
-                },
-            )
-            .or_else(|e| match e {
-                statecraft_runtime::Error::ExecutionDoesNotExist(_) => Ok(false),
-                e => Err(runtime_err(e)),
-            })?;
-        Ok(started.then(|| json!({ "taskToken": token, "input": input })))
+            .take_activity_task(arn, owner, worker, TASK_LEASE_MS)
+            .await
+            .map_err(runtime_err)?;
+        Ok(taken.map(|t| json!({ "taskToken": t.token, "input": t.input })))
     }
 }

@@ -22,9 +22,6 @@ use crate::protocol::{
 };
 use crate::service::{runtime_err, store_err, Service};
 
-/// An execution can be redriven within 14 days of stopping.
-const REDRIVABLE_PERIOD_MS: i64 = 14 * 24 * 3600 * 1000;
-
 pub(crate) fn execution_missing(arn: &str) -> ApiError {
     ApiError::ExecutionDoesNotExist(format!("Execution Does Not Exist: '{arn}'"))
 }
@@ -156,33 +153,6 @@ fn start_request(req: &Request, data: Len) -> Result<StartExecution, ApiError> {
     })
 }
 
-/// AWS's rules for RedriveExecution: only executions that failed, timed out
-/// or were aborted, not EXPRESS ones, within 14 days of stopping.
-fn redrivable(e: &Execution, now_ms: i64) -> Result<(), ApiError> {
-    let arn = &e.arn;
-    if arn.contains(":express:") {
-        return Err(ApiError::ExecutionNotRedrivable(format!(
-            "Execution is not redrivable: EXPRESS executions cannot be redriven: '{arn}'"
-        )));
-    }
-    if !matches!(
-        e.state.status,
-        ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted
-    ) {
-        return Err(ApiError::ExecutionNotRedrivable(format!(
-            "Execution with status {} cannot be redriven: '{arn}'",
-            e.state.status.as_str()
-        )));
-    }
-    let stopped = e.state.stop_date_ms.unwrap_or(e.start_date_ms);
-    if now_ms - stopped > REDRIVABLE_PERIOD_MS {
-        return Err(ApiError::ExecutionNotRedrivable(format!(
-            "Execution is past its redrivable period of 14 days: '{arn}'"
-        )));
-    }
-    Ok(())
-}
-
 impl Service {
     pub async fn start_execution(&self, req: Request) -> Result<Value, ApiError> {
         let mut start = start_request(&req, self.data_len())?;
@@ -311,8 +281,8 @@ impl Service {
                 return Ok(json!({ "redriveDate": timestamp(*date) }));
             }
         }
-        let e = self.execution(arn)?;
-        redrivable(&e, self.now_ms())?;
+        // AWS's rules live in the runtime (`statecraft_runtime::redrive`),
+        // which refuses with ExecutionNotRedrivable.
         let date = self
             .runtime
             .redrive_execution(arn)
@@ -512,58 +482,6 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn execution(status: ExecutionStatus, stop_date_ms: Option<i64>) -> Execution {
-        Execution {
-            arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-            version_arn: None,
-            alias_arn: None,
-            revision_id: "r".into(),
-            name: "e".into(),
-            input: "{}".into(),
-            trace_header: None,
-            start_date_ms: 0,
-            map_run_arn: None,
-            parent_arn: None,
-            state: statecraft_store::ExecutionState {
-                status,
-                output: None,
-                error: None,
-                cause: None,
-                stop_date_ms,
-                redrive_count: 0,
-                redrive_date_ms: None,
-                redrive_status: None,
-                redrive_status_reason: None,
-                engine_state: String::new(),
-                pause: None,
-                revision_id: None,
-            },
-            version: 1,
-        }
-    }
-
-    #[test]
-    fn redrive_rules() {
-        let day = 24 * 3600 * 1000;
-        let cases = [
-            (ExecutionStatus::Failed, 1, true),
-            (ExecutionStatus::TimedOut, 1, true),
-            (ExecutionStatus::Aborted, 14, true),
-            (ExecutionStatus::Failed, 15, false),
-            (ExecutionStatus::Succeeded, 1, false),
-            (ExecutionStatus::Running, 1, false),
-        ];
-        for (status, days_ago, ok) in cases {
-            let e = execution(status, Some(0));
-            let got = redrivable(&e, days_ago * day);
-            assert_eq!(got.is_ok(), ok, "{status:?} {days_ago}d: {got:?}");
-            if let Err(err) = got {
-                assert_eq!(err.type_name(), "ExecutionNotRedrivable");
-            }
-        }
-    }
 
     #[test]
     fn stripping_removes_data_but_keeps_names() {

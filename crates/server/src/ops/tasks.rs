@@ -7,18 +7,19 @@
 //! that records the answer only if the task is still open: of concurrent
 //! answers to one token exactly one is accepted, every other gets
 //! `TaskTimedOut` (AWS's error for a token whose task is closed; a string
-//! that cannot be a token at all is `InvalidToken`). The accepted answer
-//! becomes an engine event of the task's execution.
+//! that cannot be a token at all is `InvalidToken`). The runtime answers
+//! the token ([`statecraft_runtime::Runtime::answer_task`],
+//! [`statecraft_runtime::Runtime::heartbeat_task`]) on whichever node
+//! receives the call; this module checks the request and maps the
+//! runtime's errors to AWS's.
 
 use serde_json::{json, Value};
-use statecraft_engine::Event;
-use statecraft_store::PendingTask;
 use statecraft_types::Failure;
 
 use statecraft_runtime::TaskAnswer;
 
 use crate::protocol::{ApiError, Len, Request, CAUSE, ERROR};
-use crate::service::{runtime_err, store_err, Service};
+use crate::service::{runtime_err, Service};
 
 /// The model's `TaskToken` shape.
 pub const TASK_TOKEN: Len = Len::new(1, 2048);
@@ -32,58 +33,12 @@ fn well_formed(token: &str) -> bool {
 }
 
 impl Service {
-    /// The execution and task a token names.
-    fn task_of(&self, token: &str) -> Result<(String, PendingTask), ApiError> {
-        if !well_formed(token) {
-            return Err(ApiError::InvalidToken("Invalid token".into()));
-        }
-        self.store
-            .task_by_token(token)
-            .map_err(store_err)?
-            .ok_or_else(|| {
-                ApiError::TaskTimedOut(
-                    "Task Timed Out: 'Provided task does not exist anymore'".into(),
-                )
-            })
-    }
-
     /// Closes the token's task with `answer` (see the module's note).
     async fn close(&self, token: &str, answer: TaskAnswer) -> Result<Value, ApiError> {
         if !well_formed(token) {
             return Err(ApiError::InvalidToken("Invalid token".into()));
         }
-        let delivered = self
-            .runtime
-            .answer_task(token, answer)
-            .await
-            .or_else(|e| match e {
-                statecraft_runtime::Error::ExecutionDoesNotExist(_) => Ok(false),
-                e => Err(runtime_err(e)),
-            })?;
-        if !delivered {
-            return Err(ApiError::TaskDoesNotExist(
-                "Task Does Not Exist: the task's execution is no longer running".into(),
-            ));
-        }
-        Ok(json!({}))
-    }
-
-    /// Delivers `event` to the task's execution; `TaskDoesNotExist` if the
-    /// execution is no longer running.
-    fn answer(&self, execution_arn: &str, event: Event) -> Result<Value, ApiError> {
-        let delivered = self
-            .runtime
-            .send_event(execution_arn, event)
-            .or_else(|e| match e {
-                statecraft_runtime::Error::ExecutionDoesNotExist(_) => Ok(false),
-                e => Err(runtime_err(e)),
-            })?;
-        if !delivered {
-            return Err(ApiError::TaskDoesNotExist(
-                "Task Does Not Exist: the task's execution is no longer running".into(),
-            ));
-        }
-        Ok(json!({}))
+        delivered(self.runtime.answer_task(token, answer).await)
     }
 
     pub async fn send_task_success(&self, req: Request) -> Result<Value, ApiError> {
@@ -105,9 +60,26 @@ impl Service {
 
     pub async fn send_task_heartbeat(&self, req: Request) -> Result<Value, ApiError> {
         let token = req.str("taskToken", TASK_TOKEN)?;
-        let (execution_arn, task) = self.task_of(token)?;
-        self.answer(&execution_arn, Event::TaskHeartbeat { task: task.task_id })
+        if !well_formed(token) {
+            return Err(ApiError::InvalidToken("Invalid token".into()));
+        }
+        delivered(self.runtime.heartbeat_task(token).await)
     }
+}
+
+/// The API's answer to a token call the runtime carried out: `{}`, or
+/// `TaskDoesNotExist` if the task's execution is no longer running.
+fn delivered(result: statecraft_runtime::Result<bool>) -> Result<Value, ApiError> {
+    let delivered = result.or_else(|e| match e {
+        statecraft_runtime::Error::ExecutionDoesNotExist(_) => Ok(false),
+        e => Err(runtime_err(e)),
+    })?;
+    if !delivered {
+        return Err(ApiError::TaskDoesNotExist(
+            "Task Does Not Exist: the task's execution is no longer running".into(),
+        ));
+    }
+    Ok(json!({}))
 }
 
 #[cfg(test)]
