@@ -27,6 +27,7 @@ mod jsonata;
 pub mod machine;
 pub mod map_run;
 pub mod retry;
+pub mod stages;
 mod state;
 pub mod time;
 

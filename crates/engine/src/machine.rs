@@ -201,11 +201,7 @@ fn build_graph(sm: &StateMachine, graphs: &mut Vec<Graph>) -> Result<GraphId, Er
             choice_assign,
             catch_assign,
             jsonata,
-            flow: if state.query_language == QueryLanguage::Jsonata {
-                &Jsonata
-            } else {
-                &JsonPath
-            },
+            flow: flow_of(state),
             state: state.clone(),
         });
     }
@@ -214,6 +210,57 @@ fn build_graph(sm: &StateMachine, graphs: &mut Vec<Graph>) -> Result<GraphId, Er
         g.start = start;
     }
     Ok(id)
+}
+
+impl Node {
+    /// A state on its own, with no transitions and no children: its paths,
+    /// templates and expressions compiled as `Machine::new` compiles them,
+    /// for running its data-flow stages alone ([`crate::stages`]).
+    pub(crate) fn alone(state: &State) -> Result<Node, Error> {
+        let mut choice_assign = Vec::new();
+        if let StateKind::Choice(c) = &state.kind {
+            for b in &c.choices {
+                choice_assign.push(compile_assign(state, b.assign.as_ref())?);
+            }
+        }
+        let catch_assign = state
+            .catchers()
+            .iter()
+            .map(|c| compile_assign(state, c.assign.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (entered, exited) = event_types(&state.kind);
+        let jsonata = Compiled::for_state(state)?;
+        Ok(Node {
+            index: 0,
+            uses_context: uses_context(state) || jsonata.uses_context(),
+            next: None,
+            choice_next: Vec::new(),
+            default: None,
+            catch_next: Vec::new(),
+            children: Vec::new(),
+            entered,
+            exited,
+            resource: match &state.kind {
+                StateKind::Task(t) => Some(classify(&t.resource)),
+                _ => None,
+            },
+            assign: compile_assign(state, state.assign.as_ref())?,
+            choice_assign,
+            catch_assign,
+            jsonata,
+            flow: flow_of(state),
+            state: state.clone(),
+        })
+    }
+}
+
+/// The data flow of a state's query language.
+fn flow_of(state: &State) -> &'static dyn DataFlow {
+    if state.query_language == QueryLanguage::Jsonata {
+        &Jsonata
+    } else {
+        &JsonPath
+    }
 }
 
 fn compile_assign(state: &State, raw: Option<&Value>) -> Result<Option<Template>, Error> {

@@ -93,13 +93,22 @@ pub fn find(
         .position(|r| matches(&r.error_equals, failure, raised_by))
 }
 
-/// The delay before retry number `attempt` (0-based) of `r`, in milliseconds.
-pub fn delay_ms(r: &Retrier, attempt: u32, host: &dyn Host) -> i64 {
-    let base = r.interval_seconds as f64 * r.backoff_rate.max(1.0).powi(attempt as i32);
-    let mut secs = base;
-    if let Some(max) = r.max_delay_seconds {
-        secs = secs.min(max as f64);
+/// The back-off before retry number `attempt` (0-based) of `r`, in
+/// seconds, before jitter: `IntervalSeconds × BackoffRate^attempt`, capped
+/// at `MaxDelaySeconds`.
+pub fn backoff_seconds(r: &Retrier, attempt: u32) -> f64 {
+    let exp = i32::try_from(attempt).unwrap_or(i32::MAX);
+    let secs = r.interval_seconds as f64 * r.backoff_rate.max(1.0).powi(exp);
+    match r.max_delay_seconds {
+        Some(max) => secs.min(max as f64),
+        None => secs,
     }
+}
+
+/// The delay before retry number `attempt` (0-based) of `r`, in
+/// milliseconds: [`backoff_seconds`] with the retrier's jitter.
+pub fn delay_ms(r: &Retrier, attempt: u32, host: &dyn Host) -> i64 {
+    let mut secs = backoff_seconds(r, attempt);
     if r.jitter == Jitter::Full {
         secs *= host.random().clamp(0.0, 1.0);
     }

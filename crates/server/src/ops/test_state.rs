@@ -1,20 +1,25 @@
 //! TestState: runs one state alone on a given input and reports its output,
 //! error, next state and (at DEBUG/TRACE) inspection data.
 //!
-//! The state is wrapped in a machine of its own: it is the start state, and
-//! every state it can transition to is a `Succeed` stand-in, so the engine
-//! runs exactly that state and the stand-in that is entered names the next
-//! state. Task results come from `mock` (this server does not call AWS
-//! services). Retry and Catch are evaluated here rather than by the engine
-//! run, because TestState reports what *would* happen (RETRIABLE,
-//! CAUGHT_ERROR) instead of doing it, but with the engine's own matcher
-//! (`statecraft_engine::retry::matches`). The run happens on the blocking
-//! pool, under the engine's JSONata time budget.
+//! The request is parsed once, as a machine of its own: the state is the
+//! start state, and every state it can transition to is a `Succeed`
+//! stand-in, so the engine runs exactly that state and the stand-in that is
+//! entered names the next state. Task results come from `mock` (this server
+//! does not call AWS services). Retry and Catch are taken out of the state
+//! that runs, because TestState reports what *would* happen (RETRIABLE,
+//! CAUGHT_ERROR) instead of doing it; the engine decides it
+//! (`statecraft_engine::stages::StateStages::{retry, catch}`), and the
+//! inspection data are the engine's own data-flow stages run one by one
+//! (`input_path`, `arguments`, `result_selector`, `result_path`). The run
+//! and the stages happen on the blocking pool, under the engine's JSONata
+//! time budget.
 
 use serde_json::{json, Map, Value};
 use statecraft_engine::driver::{self, Response, VirtualClock};
-use statecraft_engine::retry::{self, StateType};
+use statecraft_engine::retry::StateType;
+use statecraft_engine::stages::StateStages;
 use statecraft_engine::{ExecutionContext, Machine, Status, TaskRequest};
+use statecraft_language::ast::{State, StateKind};
 use statecraft_store::MachineType;
 use statecraft_types::Failure;
 
@@ -34,10 +39,10 @@ const MOCK_RESOURCE: &str =
 struct Test {
     /// The state's name (in the wrapper machine).
     name: String,
-    /// The state definition with Retry and Catch removed.
+    /// The state definition with Retry and Catch removed (what runs).
     state: Map<String, Value>,
-    retry: Vec<Value>,
-    catch: Vec<Value>,
+    /// The state definition as it decides (Retry and Catch kept).
+    full: Map<String, Value>,
     query_language: Option<Value>,
     input: Value,
     mock: Option<Response>,
@@ -281,22 +286,13 @@ fn read_test(req: &Request) -> Result<Test, ApiError> {
     } else {
         state
     };
-    let list = |v: Option<Value>| match v {
-        Some(Value::Array(a)) => a,
-        _ => Vec::new(),
-    };
-    let retry = list(state.remove("Retry"));
-    let catch_targets: Vec<Value> = state
-        .get("Catch")
-        .cloned()
-        .map(|c| list(Some(c)))
-        .unwrap_or_default();
+    let full = state.clone();
+    state.remove("Retry");
     state.remove("Catch");
     Ok(Test {
         name,
         state,
-        retry,
-        catch: catch_targets,
+        full,
         query_language,
         input,
         mock,
@@ -308,13 +304,12 @@ fn read_test(req: &Request) -> Result<Test, ApiError> {
     })
 }
 
-/// The one-state machine: the state, plus a Succeed stand-in for every
-/// state it can go to. (Catch is evaluated here, so its targets are not
-/// part of the machine.)
-fn wrapper(t: &Test) -> Value {
+/// The one-state machine: `state` (the test's state with or without its
+/// Retry and Catch), plus a Succeed stand-in for every state it can go to.
+fn wrapper(t: &Test, state: &Map<String, Value>) -> Value {
     let mut states = Map::new();
-    states.insert(t.name.clone(), Value::Object(t.state.clone()));
-    for n in targets(&t.state) {
+    states.insert(t.name.clone(), Value::Object(state.clone()));
+    for n in targets(state) {
         if n != t.name {
             states.insert(n, json!({"Type": "Succeed"}));
         }
@@ -326,65 +321,18 @@ fn wrapper(t: &Test) -> Value {
     m
 }
 
-/// Runs a lone Pass state built from `fields` on `input`; its output, or
-/// `None` if it does not succeed.
-fn run_pass(fields: Map<String, Value>, input: &Value, now_ms: i64) -> Option<Value> {
-    let mut state = fields;
-    state.insert("Type".into(), Value::from("Pass"));
-    state.insert("End".into(), Value::Bool(true));
-    let text = json!({"StartAt": "S", "States": {"S": state}}).to_string();
-    let machine = Machine::new(statecraft_language::parse(&text).ok()?).ok()?;
-    let mut clock = VirtualClock { now_ms };
-    let host = statecraft_runtime::host::SystemHost;
-    let mut refuse = |_: &TaskRequest| Response::NoResponse;
-    let outcome = driver::run(
-        &machine,
-        input.clone(),
-        driver::Options {
-            context: driver::context_for("TestState", now_ms),
-            clock: &mut clock,
-            host: &host,
-            observer: None,
-            max_events: Some(16),
-            input_text: None,
-        },
-        &mut refuse,
-    );
-    (outcome.status == Status::Succeeded)
-        .then_some(outcome.output)
-        .flatten()
-}
-
-/// The data at each step of the state, for DEBUG and TRACE inspection. Each
-/// stage re-runs the state's own fields up to that step as a lone Pass
-/// state, so the engine's semantics apply throughout. Which stages AWS
-/// shows depends on the state type; `succeeded` says whether the result
-/// stages exist at all. A stage that cannot be computed is left out.
-fn stages(t: &Test, succeeded: bool, now_ms: i64) -> Vec<(String, Value)> {
+/// The data at each step of the state, for DEBUG and TRACE inspection:
+/// the engine's own stages, one by one. Which stages AWS shows depends on
+/// the state type; `succeeded` says whether the result stages exist at all.
+/// A stage that cannot be computed is left out, with those after it.
+fn stages(t: &Test, st: &StateStages<'_>, succeeded: bool) -> Vec<(String, Value)> {
     let field = |k: &str| t.state.get(k).cloned();
-    let only = |pairs: &[(&str, Option<Value>)]| {
-        let mut m = Map::new();
-        for (k, v) in pairs {
-            if let Some(v) = v {
-                m.insert((*k).to_string(), v.clone());
-            }
-        }
-        m
-    };
     let mut out = Vec::new();
-    let jsonata =
-        t.state.get("QueryLanguage").or(t.query_language.as_ref()) == Some(&Value::from("JSONata"));
-    if jsonata {
-        // JSONata: `Arguments` evaluated on the input, via a Pass `Output`.
-        if t.kind == "Task" {
-            if let Some(args) = field("Arguments") {
-                let pass = only(&[
-                    ("QueryLanguage", Some(Value::from("JSONata"))),
-                    ("Output", Some(args)),
-                ]);
-                if let Some(v) = run_pass(pass, &t.input, now_ms) {
-                    out.push(("afterArguments".to_string(), v));
-                }
+    if st.is_jsonata() {
+        // JSONata: `Arguments` evaluated on the input.
+        if t.kind == "Task" && t.state.contains_key("Arguments") {
+            if let Ok(v) = st.arguments(&t.input) {
+                out.push(("afterArguments".to_string(), v));
             }
         }
         return stringify(out);
@@ -398,21 +346,15 @@ fn stages(t: &Test, succeeded: bool, now_ms: i64) -> Vec<(String, Value)> {
     let mut after_params = None;
     // A mocked container and a Pass with `Result` show no input stages.
     if !container && pass_result.is_none() {
-        let Some(after_input) =
-            run_pass(only(&[("InputPath", field("InputPath"))]), &t.input, now_ms)
-        else {
+        let Ok(after_input) = st.input_path(&t.input) else {
             return stringify(out);
         };
         out.push(("afterInputPath".to_string(), after_input.clone()));
         if t.kind != "Task" && t.kind != "Pass" {
             return stringify(out);
         }
-        let params = match field("Parameters") {
-            Some(p) => match run_pass(only(&[("Parameters", Some(p))]), &after_input, now_ms) {
-                Some(v) => v,
-                None => return stringify(out),
-            },
-            None => after_input,
+        let Ok(params) = st.arguments(&after_input) else {
+            return stringify(out);
         };
         out.push(("afterParameters".to_string(), params.clone()));
         after_params = Some(params);
@@ -433,23 +375,11 @@ fn stages(t: &Test, succeeded: bool, now_ms: i64) -> Vec<(String, Value)> {
         (_, None, Some(p)) if t.kind == "Pass" => p,
         _ => return stringify(out),
     };
-    let selected = match field("ResultSelector") {
-        Some(sel) => match run_pass(only(&[("Parameters", Some(sel))]), &result, now_ms) {
-            Some(v) => v,
-            None => return stringify(out),
-        },
-        None => result,
+    let Ok(selected) = st.result_selector(&result) else {
+        return stringify(out);
     };
     out.push(("afterResultSelector".to_string(), selected.clone()));
-    let placed = run_pass(
-        only(&[
-            ("Result", Some(selected)),
-            ("ResultPath", field("ResultPath")),
-        ]),
-        &t.input,
-        now_ms,
-    );
-    if let Some(p) = placed {
+    if let Ok(p) = st.result_path(t.input.clone(), selected) {
         out.push(("afterResultPath".to_string(), p));
     }
     stringify(out)
@@ -574,58 +504,73 @@ fn exceeds_tolerance(settings: &Map<String, Value>, failures: u64, result: &Valu
     false
 }
 
-/// Whether a Retry or Catch rule (as JSON) matches `f`, raised by a state
-/// of type `kind`: the engine's own matcher, so the rules live once.
-fn matches(rule: &Value, f: &Failure, kind: &str) -> bool {
-    let names: Vec<String> = rule
-        .get("ErrorEquals")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    retry::matches(&names, f, StateType::from_type_name(kind))
+/// Takes Retry and Catch out of state `name` of a parsed machine (the run
+/// must not retry or catch: TestState reports what would happen).
+fn without_rules(sm: &mut statecraft_language::ast::StateMachine, name: &str) {
+    for s in sm.states.iter_mut().filter(|s| s.name == name) {
+        match &mut s.kind {
+            StateKind::Task(t) => {
+                t.retry.clear();
+                t.catch.clear();
+            }
+            StateKind::Parallel(p) => {
+                p.retry.clear();
+                p.catch.clear();
+            }
+            StateKind::Map(m) => {
+                m.retry.clear();
+                m.catch.clear();
+            }
+            _ => {}
+        }
+    }
 }
 
-/// Sets `value` at a simple JSONPath (`$`, `$.a.b`) in `doc`; `None` if the
-/// path is not that simple.
-fn place(doc: &Value, path: &str, value: Value) -> Option<Value> {
-    if path == "$" {
-        return Some(value);
-    }
-    let rest = path.strip_prefix("$.")?;
-    let mut out = doc.clone();
-    let mut cur = &mut out;
-    let keys: Vec<&str> = rest.split('.').collect();
-    for (i, k) in keys.iter().enumerate() {
-        if !cur.is_object() {
-            *cur = json!({});
-        }
-        let obj = cur.as_object_mut()?;
-        if i + 1 == keys.len() {
-            obj.insert((*k).to_string(), value);
-            return Some(out);
-        }
-        cur = obj.entry((*k).to_string()).or_insert_with(|| json!({}));
-    }
-    Some(out)
+/// What the run and the engine's stages found (computed on the blocking pool).
+struct Findings {
+    outcome: driver::Outcome,
+    stages: Vec<(String, Value)>,
+    /// When the state failed: its failure and what Retry/Catch make of it.
+    decision: Option<(Failure, Decision)>,
+}
+
+/// What Retry and Catch would do with a failure.
+enum Decision {
+    Retry {
+        index: usize,
+        backoff_seconds: f64,
+    },
+    Catch {
+        index: usize,
+        next: String,
+        output: Value,
+    },
+    /// A catcher matched but its output could not be built.
+    CatchFailed(Failure),
+    Fail,
 }
 
 impl Service {
     pub async fn test_state(&self, req: Request) -> Result<Value, ApiError> {
         let t = read_test(&req)?;
-        let machine_json = wrapper(&t);
-        let text = machine_json.to_string();
-        definition::check(&text, MachineType::Express)?;
-        let parsed = statecraft_language::parse(&text).map_err(|d| {
-            invalid(
-                d.first()
-                    .map(|d| format!("{} at {}", d.message, d.pointer))
-                    .unwrap_or_default(),
-            )
-        })?;
+        // The state is checked as it runs (Retry and Catch aside: they
+        // decide, they do not run), and parsed once with them.
+        definition::check(&wrapper(&t, &t.state).to_string(), MachineType::Express)?;
+        let mut parsed =
+            statecraft_language::parse(&wrapper(&t, &t.full).to_string()).map_err(|d| {
+                invalid(
+                    d.first()
+                        .map(|d| format!("{} at {}", d.message, d.pointer))
+                        .unwrap_or_default(),
+                )
+            })?;
+        let state: State = parsed
+            .states
+            .iter()
+            .find(|s| s.name == t.name)
+            .cloned()
+            .ok_or_else(|| invalid(format!("no state '{}'", t.name)))?;
+        without_rules(&mut parsed, &t.name);
         let machine = Machine::new(parsed).map_err(invalid)?;
         let now = self.now_ms();
         let context = ExecutionContext {
@@ -659,16 +604,21 @@ impl Service {
                 ))
             })
         };
-        let input = t.input.clone();
-        // The state runs on the blocking pool, never on the threads that
-        // serve the API: its JSONata may take up to its time budget per
-        // evaluation (`Machine::jsonata_limits`).
-        let outcome = tokio::task::spawn_blocking(move || {
-            let mut clock = VirtualClock { now_ms: now };
+        // The state and its stages run on the blocking pool, never on the
+        // threads that serve the API: its JSONata may take up to its time
+        // budget per evaluation (`Machine::jsonata_limits`).
+        let t = std::sync::Arc::new(t);
+        let test = t.clone();
+        let findings = tokio::task::spawn_blocking(move || -> Result<Findings, String> {
+            let t = test;
             let host = statecraft_runtime::host::SystemHost;
-            driver::run(
+            let mut st =
+                StateStages::new(&state, context.clone(), &host, now).map_err(|e| e.to_string())?;
+            st.jsonata_limits = machine.jsonata_limits;
+            let mut clock = VirtualClock { now_ms: now };
+            let outcome = driver::run(
                 &machine,
-                input,
+                t.input.clone(),
                 driver::Options {
                     context,
                     clock: &mut clock,
@@ -678,10 +628,50 @@ impl Service {
                     input_text: None,
                 },
                 &mut handler,
-            )
+            );
+            let succeeded = outcome.status == Status::Succeeded;
+            let stages = if t.level == "INFO" {
+                Vec::new()
+            } else {
+                stages(&t, &st, succeeded)
+            };
+            let decision = (!succeeded).then(|| {
+                // The engine's own failure keeps what the names do not say
+                // (a lapsed heartbeat is a `States.Timeout` too).
+                let failure = outcome.execution.failure.clone().unwrap_or_else(|| {
+                    Failure::new(
+                        outcome.error.clone().unwrap_or_default(),
+                        outcome.cause.clone().unwrap_or_default(),
+                    )
+                });
+                let raised_by = StateType::from_type_name(&t.kind);
+                let decision = match st.retry(&failure, raised_by, t.retry_count) {
+                    Some(r) => Decision::Retry {
+                        index: r.index,
+                        backoff_seconds: r.backoff_seconds,
+                    },
+                    None => match st.catch(&failure, raised_by, t.input.clone()) {
+                        Some(Ok(c)) => Decision::Catch {
+                            index: c.index,
+                            next: c.next,
+                            output: c.output,
+                        },
+                        Some(Err(f)) => Decision::CatchFailed(f),
+                        None => Decision::Fail,
+                    },
+                };
+                (failure, decision)
+            });
+            Ok(Findings {
+                outcome,
+                stages,
+                decision,
+            })
         })
         .await
-        .map_err(|e| ApiError::internal(format!("TestState's run ended abnormally: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("TestState's run ended abnormally: {e}")))?
+        .map_err(invalid)?;
+        let outcome = &findings.outcome;
 
         // What the state produced and where it would go next.
         let exited = outcome.history.iter().find_map(|e| {
@@ -703,13 +693,11 @@ impl Service {
         for (k, v) in &t.map_settings {
             inspection.insert(k.clone(), v.clone());
         }
-        if t.level != "INFO" {
-            for (k, v) in stages(&t, outcome.status == Status::Succeeded, now) {
-                inspection.insert(k, v);
-            }
+        for (k, v) in findings.stages {
+            inspection.insert(k, v);
         }
-        match outcome.status {
-            Status::Succeeded => {
+        match findings.decision {
+            None => {
                 let output = exited.or_else(|| outcome.output.as_ref().map(Value::to_string));
                 out.insert("status".into(), Value::from("SUCCEEDED"));
                 if let Some(o) = output {
@@ -719,67 +707,34 @@ impl Service {
                     out.insert("nextState".into(), Value::from(n));
                 }
             }
-            _ => {
-                // The engine's own failure keeps what the names do not say
-                // (a lapsed heartbeat is a `States.Timeout` too).
-                let failure = outcome.execution.failure.clone().unwrap_or_else(|| {
-                    Failure::new(
-                        outcome.error.clone().unwrap_or_default(),
-                        outcome.cause.clone().unwrap_or_default(),
-                    )
-                });
-                out.insert("error".into(), Value::from(failure.error.clone()));
-                out.insert("cause".into(), Value::from(failure.cause.clone()));
-                let retrier = t
-                    .retry
-                    .iter()
-                    .enumerate()
-                    .find(|(_, r)| matches(r, &failure, &t.kind));
-                let catcher = t
-                    .catch
-                    .iter()
-                    .enumerate()
-                    .find(|(_, c)| matches(c, &failure, &t.kind));
-                let max_attempts =
-                    |r: &Value| r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3);
-                match (retrier, catcher) {
-                    (Some((i, r)), _) if t.retry_count < max_attempts(r) => {
-                        let interval = r
-                            .get("IntervalSeconds")
-                            .and_then(Value::as_f64)
-                            .unwrap_or(1.0);
-                        let rate = r.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0);
-                        let exp = i32::try_from(t.retry_count).unwrap_or(i32::MAX);
-                        let mut delay = interval * rate.powi(exp);
-                        if let Some(max) = r.get("MaxDelaySeconds").and_then(Value::as_f64) {
-                            delay = delay.min(max);
-                        }
-                        out.insert("status".into(), Value::from("RETRIABLE"));
+            Some((failure, decision)) => {
+                let (failure, status) = match decision {
+                    Decision::Retry {
+                        index,
+                        backoff_seconds,
+                    } => {
                         inspection.insert(
                             "errorDetails".into(),
-                            json!({"retryIndex": i, "retryBackoffIntervalSeconds": delay.max(0.0) as u64}),
+                            json!({"retryIndex": index, "retryBackoffIntervalSeconds": backoff_seconds.max(0.0) as u64}),
                         );
+                        (failure, "RETRIABLE")
                     }
-                    (_, Some((i, c))) => {
-                        let error_output = json!({"Error": failure.error, "Cause": failure.cause});
-                        let output = match c.get("ResultPath") {
-                            Some(Value::Null) => t.input.clone(),
-                            Some(Value::String(p)) => {
-                                place(&t.input, p, error_output.clone()).unwrap_or(error_output)
-                            }
-                            _ => error_output,
-                        };
-                        out.insert("status".into(), Value::from("CAUGHT_ERROR"));
+                    Decision::Catch {
+                        index,
+                        next,
+                        output,
+                    } => {
                         out.insert("output".into(), Value::from(output.to_string()));
-                        if let Some(n) = c.get("Next").and_then(Value::as_str) {
-                            out.insert("nextState".into(), Value::from(n));
-                        }
-                        inspection.insert("errorDetails".into(), json!({"catchIndex": i}));
+                        out.insert("nextState".into(), Value::from(next));
+                        inspection.insert("errorDetails".into(), json!({"catchIndex": index}));
+                        (failure, "CAUGHT_ERROR")
                     }
-                    _ => {
-                        out.insert("status".into(), Value::from("FAILED"));
-                    }
-                }
+                    Decision::CatchFailed(f) => (f, "FAILED"),
+                    Decision::Fail => (failure, "FAILED"),
+                };
+                out.insert("error".into(), Value::from(failure.error));
+                out.insert("cause".into(), Value::from(failure.cause));
+                out.insert("status".into(), Value::from(status));
             }
         }
         if t.level != "INFO" {
@@ -792,18 +747,6 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn simple_result_paths_are_placed() {
-        let doc = json!({"a": 1});
-        assert_eq!(place(&doc, "$", json!(2)), Some(json!(2)));
-        assert_eq!(place(&doc, "$.e", json!(2)), Some(json!({"a": 1, "e": 2})));
-        assert_eq!(
-            place(&doc, "$.x.y", json!(2)),
-            Some(json!({"a": 1, "x": {"y": 2}}))
-        );
-        assert_eq!(place(&doc, "$['a']", json!(2)), None);
-    }
 
     #[test]
     fn targets_cover_next_choices_default_and_catch() {
