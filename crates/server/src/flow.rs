@@ -3,7 +3,7 @@
 //! fast they start (`rate_per_second` with `burst`, a token bucket).
 //!
 //! Tasks over a limit wait in a durable queue in the store
-//! ([`statecraft_store::TaskQueueStore`]): their `TaskScheduled` is
+//! ([`statecraft_runtime::queues`]): their `TaskScheduled` is
 //! recorded when they are queued, their `TaskStarted` (and with it their
 //! `TimeoutSeconds` and `HeartbeatSeconds`) when a claim starts them (the
 //! runtime's machines know the limited resources:
@@ -40,8 +40,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use statecraft_runtime::queues::{Enqueued, QueueClaim};
 use statecraft_runtime::{Runtime, RuntimeHandle};
-use statecraft_store::{Enqueued, QueueClaim};
 use statecraft_tasks::{Integration, Integrations, TaskContext, TaskFuture, TaskRequest};
 use tokio::sync::oneshot;
 
@@ -233,7 +233,7 @@ impl Limit {
                             max_concurrent: self.max_concurrent,
                             max_starts,
                         };
-                        let claimed = match runtime.store().claim_queued(claim).await {
+                        let claimed = match runtime.queues().claim(claim).await {
                             Ok(c) => c,
                             Err(e) => {
                                 tracing::warn!(limit = %self.key, error = %e, "claiming flow-limit slots failed; retried shortly");
@@ -284,7 +284,7 @@ impl Limit {
     /// Reads the queue's figures (all nodes) from the store for `/metrics`.
     fn refresh(&self, runtime: &Runtime) {
         let now = crate::schedules::now_ms();
-        if let Ok(depths) = runtime.store().queue_depths(now) {
+        if let Ok(depths) = runtime.queues().depths(now) {
             let found = depths
                 .into_iter()
                 .find(|d| d.queue == self.key)
@@ -318,8 +318,8 @@ impl Limit {
         };
         let now = crate::schedules::now_ms();
         let queued = runtime
-            .store()
-            .enqueue_task(execution, task, &self.key, priority, now)
+            .queues()
+            .enqueue(execution, task, &self.key, priority, now)
             .await;
         match queued {
             Ok(Enqueued::Queued) => {
@@ -520,7 +520,7 @@ impl Drop for Slot {
         handle.spawn(async move {
             // If this fails the slot is freed when the task's row goes
             // (its outcome's transition).
-            let _ = runtime.store().release_queued(&execution, task).await;
+            let _ = runtime.queues().release(&execution, task).await;
             limit.pump(runtime).await;
         });
     }
@@ -632,9 +632,9 @@ pub(crate) async fn queues_route(
     flow: Option<axum::Extension<FlowLimits>>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let store = service.store.clone();
+    let queues = service.runtime.queues();
     let now = crate::schedules::now_ms();
-    let depths = match tokio::task::spawn_blocking(move || store.queue_depths(now)).await {
+    let depths = match tokio::task::spawn_blocking(move || queues.depths(now)).await {
         Ok(Ok(d)) => d,
         Ok(Err(e)) => {
             return (
@@ -707,7 +707,7 @@ impl Integration for Limited {
             return Box::pin(async move {
                 // Without it the task is handed out at priority 0.
                 let _ = runtime
-                    .store()
+                    .queues()
                     .set_task_priority(&context.execution_arn, request.task, priority)
                     .await;
                 inner.invoke(context, request).await

@@ -147,6 +147,11 @@ async fn healthz(State(service): State<Arc<Service>>) -> Response {
 }
 
 fn respond(status: u16, body: &serde_json::Value, error_type: Option<&str>) -> Response {
+    respond_text(status, body.to_string(), error_type)
+}
+
+/// A response whose JSON body is already text.
+fn respond_text(status: u16, body: String, error_type: Option<&str>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
@@ -156,7 +161,7 @@ fn respond(status: u16, body: &serde_json::Value, error_type: Option<&str>) -> R
     if let Some(t) = error_type.and_then(|t| HeaderValue::from_str(t).ok()) {
         headers.insert("x-amzn-errortype", t);
     }
-    (status, headers, body.to_string()).into_response()
+    (status, headers, body).into_response()
 }
 
 fn error_response(e: &ApiError) -> Response {
@@ -330,10 +335,10 @@ async fn api(
     }
     let started = std::time::Instant::now();
     let who = principal.as_ref().map(|p| p.name.as_str());
-    let result = service.call_by(op, &body, who).await;
-    crate::observability::observe_api(op, &result, started.elapsed());
+    let result = service.reply_by(op, &body, who).await;
+    crate::observability::observe_api(op, result.as_ref().err(), started.elapsed());
     match result {
-        Ok(out) => respond(200, &out, None),
+        Ok(out) => respond_text(200, out.into_text(), None),
         Err(e) => error_response(&e),
     }
 }

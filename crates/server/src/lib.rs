@@ -57,7 +57,9 @@ pub enum Error {
         source: statecraft_runtime::model::StoreError,
     },
     #[error("cannot open the store: {source}")]
-    OpenStore { source: statecraft_runtime::model::StoreError },
+    OpenStore {
+        source: statecraft_runtime::model::StoreError,
+    },
     #[error("cannot start the execution runtime: {0}")]
     Runtime(String),
     #[error("invalid [integrations] config: {0}")]

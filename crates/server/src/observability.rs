@@ -147,17 +147,14 @@ fn refresh_activity_queues(service: &Service) {
 /// Counts one API request under its operation; names not in
 /// [`crate::service::OPERATIONS`] count as `unknown`, so a client cannot
 /// grow the label set.
-pub(crate) fn observe_api(op: &str, result: &Result<serde_json::Value, ApiError>, took: Duration) {
+pub(crate) fn observe_api(op: &str, failed: Option<&ApiError>, took: Duration) {
     let operation = crate::service::OPERATIONS
         .iter()
         .chain(crate::ops::operators::TARGETS)
         .find(|o| **o == op)
         .copied()
         .unwrap_or("unknown");
-    let status = match result {
-        Ok(_) => 200,
-        Err(e) => e.status(),
-    };
+    let status = failed.map_or(200, ApiError::status);
     statecraft_telemetry::metrics::observe_api(operation, status, took);
 }
 

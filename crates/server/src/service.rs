@@ -1,6 +1,6 @@
-//! The API service: what every operation shares (the ARN scope, the store,
-//! the execution runtime, the clock) and the dispatch from an operation name
-//! to its implementation in [`crate::ops`].
+//! The API service: what every operation shares (the ARN scope, the
+//! runtime with its catalogue and read model, the clock) and the dispatch
+//! from an operation name to its implementation in [`crate::ops`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,10 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use statecraft_runtime::activity::ActivityTasks;
 use statecraft_runtime::catalog::Catalog;
-use statecraft_runtime::read::ReadModel;
 use statecraft_runtime::model::StoreError;
+use statecraft_runtime::read::ReadModel;
 use statecraft_runtime::Runtime;
-use statecraft_store::Store;
 
 use crate::arn::Scope;
 use crate::protocol::{ApiError, Request};
@@ -22,7 +21,6 @@ use crate::protocol::{ApiError, Request};
 /// an `Arc`; every operation takes `&self`.
 pub struct Service {
     pub(crate) scope: Scope,
-    pub(crate) store: Arc<dyn Store>,
     /// State machines, versions, aliases, activities, tags, schedules.
     pub(crate) catalog: Catalog,
     /// Executions, history, map runs, statistics, as the store has them.
@@ -37,6 +35,23 @@ pub struct Service {
     /// Step Functions Local test cases (`--mock-config`), for
     /// `StartExecution` with `stateMachineArn#TestCase`.
     pub(crate) mocks: Option<Arc<statecraft_integrations::mock_config::MockedIntegrations>>,
+}
+
+/// An operation's answer: members to encode, or JSON text made already.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Value(Value),
+    Text(String),
+}
+
+impl Reply {
+    /// The response body.
+    pub fn into_text(self) -> String {
+        match self {
+            Reply::Value(v) => v.to_string(),
+            Reply::Text(t) => t,
+        }
+    }
 }
 
 /// Maps a store failure that the caller did not branch on. Token errors are
@@ -140,7 +155,6 @@ impl Service {
     ) -> Service {
         Service {
             scope,
-            store: runtime.store().clone(),
             catalog: runtime.catalog(),
             read: runtime.read_model(),
             runtime,
@@ -165,6 +179,22 @@ impl Service {
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0)
+    }
+
+    /// [`Service::call_by`] as the HTTP front end sends it: operations
+    /// whose answer is kept as JSON text (GetExecutionHistory) answer with
+    /// that text, not parsed and written again.
+    pub async fn reply_by(
+        &self,
+        op: &str,
+        body: &[u8],
+        who: Option<&str>,
+    ) -> Result<Reply, ApiError> {
+        if op == "GetExecutionHistory" {
+            let req = Request::parse(body)?;
+            return self.get_execution_history_text(&req).map(Reply::Text);
+        }
+        self.call_by(op, body, who).await.map(Reply::Value)
     }
 
     /// Runs operation `op` on a raw request body.

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use statecraft_store::Activity;
+use statecraft_runtime::model::{Activity, StoreError};
 
 use crate::arn::{wrong_kind, Arn, Resource};
 use crate::names;
@@ -55,7 +55,7 @@ impl Service {
         if !self.scope.owns(&parsed) {
             return Err(missing_activity(arn));
         }
-        self.store
+        self.catalog
             .get_activity(arn)
             .map_err(store_err)?
             .ok_or_else(|| missing_activity(arn))
@@ -69,7 +69,7 @@ impl Service {
         let tags = parse_tags(req.opt_list("tags")?)?;
         let encryption = req.opt_encryption()?.cloned();
         let arn = self.activity_arn(name);
-        let activity = match self.store.get_activity(&arn).map_err(store_err)? {
+        let activity = match self.catalog.get_activity(&arn).map_err(store_err)? {
             // The encryption of an activity is fixed at creation (AWS's
             // rule); naming the same one again is still idempotent.
             Some(existing)
@@ -84,7 +84,7 @@ impl Service {
             Some(existing) => existing,
             None => {
                 let created = self
-                    .store
+                    .catalog
                     .create_activity(Activity {
                         arn: arn.clone(),
                         name: name.to_string(),
@@ -95,8 +95,8 @@ impl Service {
                 match created {
                     Ok(a) => a,
                     // A concurrent create of the same name won the race.
-                    Err(statecraft_store::Error::AlreadyExists { .. }) => self
-                        .store
+                    Err(StoreError::AlreadyExists { .. }) => self
+                        .catalog
                         .get_activity(&arn)
                         .map_err(store_err)?
                         .ok_or_else(|| missing_activity(&arn))?,
@@ -105,7 +105,7 @@ impl Service {
             }
         };
         if !tags.is_empty() {
-            self.store
+            self.catalog
                 .tag_resource(&arn, tags)
                 .await
                 .map_err(store_err)?;
@@ -132,7 +132,7 @@ impl Service {
 
     pub async fn list_activities(&self, req: Request) -> Result<Value, ApiError> {
         let page = page_request(&req, PAGE_TOKEN)?;
-        let listed = self.store.list_activities(&page).map_err(store_err)?;
+        let listed = self.catalog.list_activities(&page).map_err(store_err)?;
         let items: Vec<Value> = listed
             .items
             .iter()
@@ -158,8 +158,8 @@ impl Service {
         if !matches!(parsed.resource, Resource::Activity { .. }) {
             return Err(wrong_kind(arn, "an activity ARN"));
         }
-        match self.store.delete_activity(arn).await {
-            Ok(()) | Err(statecraft_store::Error::NotFound { .. }) => {}
+        match self.catalog.delete_activity(arn).await {
+            Ok(()) | Err(StoreError::NotFound { .. }) => {}
             Err(e) => return Err(store_err(e)),
         }
         self.activities.forget(arn);

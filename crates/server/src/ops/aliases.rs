@@ -222,12 +222,16 @@ impl Service {
             creation_date_ms: now,
             update_date_ms: None,
         };
-        let created = self.catalog.create_alias(alias).await.map_err(|e| match e {
-            statecraft_runtime::model::StoreError::AlreadyExists { .. } => {
-                ApiError::ConflictException(format!("Alias already exists: '{arn}'"))
-            }
-            e => store_err(e),
-        })?;
+        let created = self
+            .catalog
+            .create_alias(alias)
+            .await
+            .map_err(|e| match e {
+                statecraft_runtime::model::StoreError::AlreadyExists { .. } => {
+                    ApiError::ConflictException(format!("Alias already exists: '{arn}'"))
+                }
+                e => store_err(e),
+            })?;
         Ok(json!({
             "stateMachineAliasArn": created.arn,
             "creationDate": timestamp(created.creation_date_ms),

@@ -1,11 +1,12 @@
 //! Execution operations: StartExecution (idempotent by name), StartSyncExecution,
-//! StopExecution, DescribeExecution, ListExecutions, GetExecutionHistory and
-//! RedriveExecution. Reads go to the store; anything that changes an
-//! execution goes through the runtime, which owns execution state.
+//! StopExecution, DescribeExecution, ListExecutions and RedriveExecution
+//! (GetExecutionHistory is in `history.rs`). Reads go to the runtime's read
+//! model; anything that changes an execution goes through the runtime, which
+//! owns execution state.
 
-use serde_json::{json, Map, Value};
-use statecraft_store::{
-    Execution, ExecutionFilter, ExecutionStatus, HistoryQuery, MachineType, RedriveFilter,
+use serde_json::{json, Value};
+use statecraft_runtime::model::{
+    Execution, ExecutionFilter, ExecutionStatus, MachineType, RedriveFilter,
 };
 
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use crate::arn::{wrong_kind, Arn, Resource};
 use crate::names;
 use crate::protocol::{
     timestamp, ApiError, Len, Request, ARN, CAUSE, CLIENT_TOKEN, ERROR, EXECUTIONS_PAGE_TOKEN,
-    LONG_ARN, NAME, PAGE_TOKEN, TRACE_HEADER,
+    LONG_ARN, NAME, TRACE_HEADER,
 };
 use crate::service::{runtime_err, store_err, Service};
 
@@ -83,26 +84,6 @@ pub(crate) fn describe(e: &Execution) -> Value {
         out["pauseDetails"] = p.describe();
     }
     out
-}
-
-/// Removes execution data (inputs, outputs, task parameters) from a history
-/// event's details, for `includeExecutionData: false`.
-fn strip_data(event: &mut Value) {
-    if let Value::Object(m) = event {
-        for (k, v) in m.iter_mut() {
-            if k.ends_with("EventDetails") {
-                if let Value::Object(d) = v {
-                    strip_details(d);
-                }
-            }
-        }
-    }
-}
-
-fn strip_details(d: &mut Map<String, Value>) {
-    for key in ["input", "output", "parameters"] {
-        d.remove(key);
-    }
 }
 
 /// How long a RedriveExecution client token is remembered (AWS: 15 min).
@@ -306,7 +287,7 @@ impl Service {
 
     pub(crate) fn execution(&self, arn: &str) -> Result<Execution, ApiError> {
         execution_arn(arn)?;
-        self.store
+        self.read
             .get_execution(arn)
             .map_err(store_err)?
             .ok_or_else(|| execution_missing(arn))
@@ -402,7 +383,7 @@ impl Service {
             }
         }
         let listed = self
-            .store
+            .read
             .list_executions(&filter, &page)
             .map_err(store_err)?;
         let items: Vec<Value> = listed
@@ -445,55 +426,5 @@ impl Service {
             out["nextToken"] = Value::from(t);
         }
         Ok(out)
-    }
-
-    pub async fn get_execution_history(&self, req: Request) -> Result<Value, ApiError> {
-        let arn = req.str("executionArn", ARN)?;
-        let reverse = req.opt_bool("reverseOrder")?.unwrap_or(false);
-        let include_data = req.opt_bool("includeExecutionData")?.unwrap_or(true);
-        let page = page_request(&req, PAGE_TOKEN)?;
-        execution_arn(arn)?;
-        let listed = self
-            .store
-            .history(arn, &HistoryQuery { page, reverse })
-            .map_err(|e| match e {
-                statecraft_store::Error::NotFound { .. } => execution_missing(arn),
-                e => store_err(e),
-            })?;
-        let events: Vec<Value> = listed
-            .items
-            .iter()
-            .map(|e| {
-                let mut w = e.to_wire();
-                if !include_data {
-                    strip_data(&mut w);
-                }
-                w
-            })
-            .collect();
-        let mut out = json!({ "events": events });
-        if let Some(t) = listed.next_token {
-            out["nextToken"] = Value::from(t);
-        }
-        Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stripping_removes_data_but_keeps_names() {
-        let mut e = json!({
-            "id": 2,
-            "type": "PassStateEntered",
-            "stateEnteredEventDetails": {"name": "P", "input": "{}", "inputDetails": {"truncated": false}}
-        });
-        strip_data(&mut e);
-        assert_eq!(
-            e["stateEnteredEventDetails"],
-            json!({"name": "P", "inputDetails": {"truncated": false}})
-        );
     }
 }

@@ -128,9 +128,9 @@ impl Service {
             .update_map_run(arn, update)
             .await
             .map_err(|e| match e {
-                statecraft_runtime::Error::Store(statecraft_runtime::model::StoreError::NotFound { .. }) => {
-                    map_run_missing(arn)
-                }
+                statecraft_runtime::Error::Store(
+                    statecraft_runtime::model::StoreError::NotFound { .. },
+                ) => map_run_missing(arn),
                 e => crate::service::runtime_err(e),
             })?;
         Ok(json!({}))

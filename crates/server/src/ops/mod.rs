@@ -5,6 +5,7 @@
 pub mod activities;
 pub mod aliases;
 pub mod executions;
+pub mod history;
 pub mod machines;
 pub mod map_runs;
 pub mod operators;
@@ -49,7 +50,9 @@ pub(crate) async fn publish_current(
         .publish_version(&machine.arn, description, now_ms)
         .await
         .map_err(|e| match e {
-            statecraft_runtime::model::StoreError::NotFound { .. } => machines::machine_missing(&machine.arn),
+            statecraft_runtime::model::StoreError::NotFound { .. } => {
+                machines::machine_missing(&machine.arn)
+            }
             e => store_err(e),
         })
 }

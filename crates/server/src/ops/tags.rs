@@ -54,7 +54,9 @@ impl Service {
                 .get_state_machine(arn)
                 .map_err(store_err)?
                 .is_some(),
-            Resource::Activity { .. } => self.catalog.get_activity(arn).map_err(store_err)?.is_some(),
+            Resource::Activity { .. } => {
+                self.catalog.get_activity(arn).map_err(store_err)?.is_some()
+            }
             _ => return Err(wrong_kind(arn, "a state machine or activity ARN")),
         };
         if !exists {

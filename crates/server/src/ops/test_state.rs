@@ -20,7 +20,7 @@ use statecraft_engine::retry::StateType;
 use statecraft_engine::stages::StateStages;
 use statecraft_engine::{ExecutionContext, Machine, Status, TaskRequest};
 use statecraft_language::ast::{State, StateKind};
-use statecraft_store::MachineType;
+use statecraft_runtime::model::MachineType;
 use statecraft_types::Failure;
 
 use crate::definition;
