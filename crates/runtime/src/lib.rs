@@ -53,6 +53,7 @@ pub mod map_run;
 pub mod model;
 mod observe;
 pub mod operators;
+pub mod queues;
 pub mod read;
 pub mod redrive;
 pub mod retention;
