@@ -115,6 +115,18 @@ pub(crate) trait DataFlow: Sync + std::fmt::Debug {
     /// expression.
     fn value(&self, s: &Stage<'_>, v: &Value, field: &str, raw: &Value) -> Result<Value, Failure>;
 
+    /// The arguments of a resource a Map calls besides its iterations
+    /// (`field`: `ItemReader`, `ResultWriter`): the object's `Parameters`
+    /// as a template on the effective input, or its `Arguments` as
+    /// expressions; `{}` without.
+    fn resource_arguments(
+        &self,
+        s: &Stage<'_>,
+        raw: &Value,
+        field: &str,
+        effective: &Value,
+    ) -> Result<Value, Failure>;
+
     /// A Map state's effective input and its items (ItemsPath or `Items`).
     fn map_items(
         &self,

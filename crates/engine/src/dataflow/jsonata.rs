@@ -227,6 +227,19 @@ impl DataFlow for Jsonata {
         eval(s).template(v, field)
     }
 
+    fn resource_arguments(
+        &self,
+        s: &Stage<'_>,
+        raw: &Value,
+        field: &str,
+        _effective: &Value,
+    ) -> Result<Value, Failure> {
+        match raw.get("Arguments") {
+            Some(a) => eval(s).template(a, &format!("{field}/Arguments")),
+            None => Ok(Value::Object(Map::new())),
+        }
+    }
+
     fn map_items(
         &self,
         s: &Stage<'_>,

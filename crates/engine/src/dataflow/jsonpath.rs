@@ -407,6 +407,25 @@ impl DataFlow for JsonPath {
         template(&t, effective.as_ref().unwrap_or(raw), &env)
     }
 
+    fn resource_arguments(
+        &self,
+        s: &Stage<'_>,
+        raw: &Value,
+        field: &str,
+        effective: &Value,
+    ) -> Result<Value, Failure> {
+        let Some(p) = raw.get("Parameters") else {
+            return Ok(Value::Object(Map::new()));
+        };
+        let t = Template::compile(p).map_err(|errs| {
+            Failure::runtime(format!(
+                "{field} Parameters is not a valid payload template ({} problem(s))",
+                errs.len()
+            ))
+        })?;
+        template(&t, effective, &s.env())
+    }
+
     fn map_items(
         &self,
         s: &Stage<'_>,

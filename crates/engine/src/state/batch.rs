@@ -137,6 +137,31 @@ mod tests {
         );
     }
 
+    /// The ItemSelector applies to each item before batching, once: a
+    /// batch is not selected again (JSONata applied it to the batch too).
+    #[test]
+    fn the_item_selector_applies_to_items_not_batches_in_both_languages() {
+        let processor = json!({"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+        let jsonata = json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemBatcher": {"MaxItemsPerBatch": 2},
+            "Items": "{% $states.input.xs %}",
+            "ItemSelector": {"v": "{% $states.context.Map.Item.Value %}"},
+            "ItemProcessor": processor}}});
+        let jsonpath = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemBatcher": {"MaxItemsPerBatch": 2},
+            "ItemsPath": "$.xs",
+            "ItemSelector": {"v.$": "$$.Map.Item.Value"},
+            "ItemProcessor": processor}}});
+        for def in [jsonata, jsonpath] {
+            assert_eq!(
+                run_ok(&def, json!({"xs": [1, 2, 3]})),
+                json!([{"Items": [{"v": 1}, {"v": 2}]}, {"Items": [{"v": 3}]}]),
+                "{def}"
+            );
+        }
+    }
+
     #[test]
     fn batches_by_count_with_batch_input() {
         let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,

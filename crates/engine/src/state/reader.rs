@@ -15,12 +15,11 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use statecraft_language::ast::{QueryLanguage, StateKind};
-use statecraft_language::template::Template;
+use statecraft_language::ast::StateKind;
 use statecraft_types::errors::ITEM_READER_FAILED;
 use statecraft_types::{EventType, Failure};
 
-use crate::dataflow::{self, shown, Env};
+use crate::dataflow::shown;
 use crate::exec::{Active, At, Flow, Frame, Run};
 use crate::history;
 use crate::machine::Node;
@@ -183,30 +182,11 @@ impl Run<'_> {
             None,
             None,
         );
-        let env = Env {
-            context: &ctx,
-            vars: &f.vars,
-            host: self.host,
-        };
-        let parameters = if node.state.query_language == QueryLanguage::Jsonata {
-            match raw.get("Arguments") {
-                Some(a) => self.jsonata_value(f, node, active, a, "ItemReader/Arguments")?,
-                None => Value::Object(Map::new()),
-            }
-        } else {
-            match raw.get("Parameters") {
-                Some(p) => {
-                    let t = Template::compile(p).map_err(|errs| {
-                        Failure::runtime(format!(
-                            "ItemReader Parameters is not a valid payload template ({} problem(s))",
-                            errs.len()
-                        ))
-                    })?;
-                    dataflow::template(&t, effective, &env)?
-                }
-                None => Value::Object(Map::new()),
-            }
-        };
+        let s = self.stage(f, node, &active.input, ctx);
+        let parameters = node
+            .flow
+            .resource_arguments(&s, raw, "ItemReader", effective)?;
+        let env = s.env();
         let config = &raw["ReaderConfig"];
         let max_items = match (config.get("MaxItems"), config.get("MaxItemsPath")) {
             (Some(v), _) => Some(v.as_u64().ok_or_else(|| {
