@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use statecraft_engine::{Event, TaskRequest};
 use statecraft_runtime::{
-    Integration, Integrations, Options, Runtime, StartExecution, SyncStatus, TaskContext,
-    TaskFuture, TaskOutcome,
+    Integration, Integrations, Options, Runtime, RuntimeHandle, StartExecution, SyncStatus,
+    TaskContext, TaskFuture, TaskOutcome,
 };
 use statecraft_store::{HistoryQuery, MachineType, PageRequest, Revision};
 use statecraft_types::EventType;
@@ -19,8 +19,9 @@ use statecraft_types::EventType;
 const RESOURCE: &str = "arn:aws:states:::http:invoke";
 
 /// Answers every task with its parameters after `TaskStarted` was sent
-/// for it, as the flow wrapper does once a slot is free.
-struct StartsThenEchoes(std::sync::OnceLock<Runtime>);
+/// for it, as the flow wrapper does once a slot is free (reaching the
+/// runtime through the handle of its options, as the server's does).
+struct StartsThenEchoes(RuntimeHandle);
 
 impl Integration for StartsThenEchoes {
     fn handles(&self, resource: &str) -> bool {
@@ -28,7 +29,7 @@ impl Integration for StartsThenEchoes {
     }
 
     fn invoke(&self, context: TaskContext, request: TaskRequest) -> TaskFuture {
-        let runtime = self.0.get().cloned();
+        let runtime = self.0.get();
         Box::pin(async move {
             if let Some(rt) = runtime {
                 // A stored execution: this is the start.
@@ -89,14 +90,12 @@ fn types(rt: &Runtime, arn: &str) -> Vec<EventType> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_started_later_records_its_start_once_and_a_sync_run_starts_it_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let integration = Arc::new(StartsThenEchoes(std::sync::OnceLock::new()));
-    let mut integrations = Integrations::new();
-    integrations.register(integration.clone());
     let mut options = Options::new(dir.path());
+    let mut integrations = Integrations::new();
+    integrations.register(Arc::new(StartsThenEchoes(options.handle.clone())));
     options.integrations = integrations;
     options.started_later = vec!["arn:aws:states:::http:".into()];
     let rt = Runtime::open(options).await.unwrap();
-    let _ = integration.0.set(rt.clone());
 
     let standard = create(&rt, "standard", MachineType::Standard).await;
     let started = rt
