@@ -30,7 +30,6 @@ pub(crate) use jsonpath::{quoted, shown, template, Env};
 
 use crate::machine::Node;
 use crate::state::batch::Batcher;
-use crate::state::map::Settings;
 use crate::JsonataLimits;
 
 /// Whose fields a stage reads: the state's own, a Choice rule's (its
@@ -160,6 +159,13 @@ pub(crate) trait DataFlow: Sync + std::fmt::Debug {
         m: &MapState,
         effective: &Value,
     ) -> Result<Value, Failure>;
+}
+
+/// The settings a Map state resolves before it starts its iterations.
+pub(crate) struct Settings {
+    pub max_concurrency: usize,
+    pub tolerated_count: Option<f64>,
+    pub tolerated_percentage: Option<f64>,
 }
 
 /// One evaluation point of a state (see the module's documentation).

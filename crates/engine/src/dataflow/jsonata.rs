@@ -12,10 +12,9 @@ use statecraft_language::ast::{
 };
 use statecraft_types::Failure;
 
-use super::{shown, DataFlow, Env, Part, Stage};
+use super::{shown, DataFlow, Env, Part, Settings, Stage};
 use crate::jsonata::{environment, query_error, template_body, type_name, Eval};
 use crate::state::batch::Batcher;
-use crate::state::map::Settings;
 use crate::time::parse_iso8601;
 
 /// The JSONata query language.

@@ -18,9 +18,8 @@ use statecraft_language::template::Template;
 use statecraft_language::{Host, Scope};
 use statecraft_types::Failure;
 
-use super::{DataFlow, Part, Stage};
+use super::{DataFlow, Part, Settings, Stage};
 use crate::state::batch::Batcher;
-use crate::state::map::Settings;
 use crate::time::parse_iso8601;
 
 /// What a path-reading helper needs besides the value it reads.

@@ -59,12 +59,7 @@ pub(crate) struct Pending {
     pub batched: bool,
 }
 
-/// The settings a Map state resolves before it starts its iterations.
-pub(crate) struct Settings {
-    pub max_concurrency: usize,
-    pub tolerated_count: Option<f64>,
-    pub tolerated_percentage: Option<f64>,
-}
+pub(crate) use crate::dataflow::Settings;
 
 impl Pending {
     /// The next item to run: items that already have a result (from before
