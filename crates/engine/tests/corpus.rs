@@ -163,14 +163,10 @@ struct Case {
 }
 
 fn load() -> Vec<Case> {
-    let text = std::fs::read_to_string(statecraft_testdata::corpus_path())
-        .expect("the corpus is readable");
     let filter = std::env::var("CORPUS_FILTER").ok();
     let mut out = Vec::new();
-    for line in text.lines() {
-        let Ok(c) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
+    // One loader for the corpus: a missing file or a malformed line fails.
+    for c in statecraft_testdata::corpus() {
         let kind = c["kind"].as_str().unwrap_or_default();
         if !matches!(kind, "execution" | "execution_output_only")
             || c["self_contained"] != Value::Bool(true)
@@ -544,13 +540,9 @@ fn replay(case: &Case) -> Result<(), String> {
 fn corpus_with_recorded_answers() {
     let verbose = std::env::var("CORPUS_VERBOSE").is_ok();
     let filter = std::env::var("CORPUS_FILTER").ok();
-    let text = std::fs::read_to_string(statecraft_testdata::corpus_path())
-        .expect("the corpus is readable");
     let (mut passed, mut failed) = (0, 0);
-    for line in text.lines() {
-        let Ok(c) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
+    // One loader for the corpus: a missing file or a malformed line fails.
+    for c in statecraft_testdata::corpus() {
         if c["kind"] != "execution" || c["self_contained"] == Value::Bool(true) {
             continue;
         }
@@ -596,13 +588,9 @@ const REPLAY_BASELINE: usize = 172;
 /// end without panicking, whatever its tasks answer.
 #[test]
 fn no_corpus_definition_panics() {
-    let text = std::fs::read_to_string(statecraft_testdata::corpus_path())
-        .expect("the corpus is readable");
     let mut ran = 0;
-    for line in text.lines() {
-        let Ok(c) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
+    // One loader for the corpus: a missing file or a malformed line fails.
+    for c in statecraft_testdata::corpus() {
         let Ok(sm) = statecraft_language::parse_value(&c["definition"]) else {
             continue;
         };

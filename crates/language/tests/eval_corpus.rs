@@ -376,13 +376,9 @@ fn comparable(case: &Value) -> bool {
 
 #[test]
 fn corpus_cases_evaluate_like_aws() {
-    let path = statecraft_testdata::corpus_path();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read the corpus at {}: {e}", path.display()));
     let (mut passed, mut failed, mut choice_cases, mut unsupported, mut skipped) = (0, 0, 0, 0, 0);
     let mut failures = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let case: Value = serde_json::from_str(line).expect("corpus line is JSON");
+    for case in statecraft_testdata::corpus() {
         if !eligible(&case) {
             continue;
         }

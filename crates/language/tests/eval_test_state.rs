@@ -95,12 +95,9 @@ fn path_field(state: &Value, key: &str, input: &Value, scope: &Scope<'_>) -> Val
 
 #[test]
 fn test_state_stages_match_aws() {
-    let text =
-        std::fs::read_to_string(statecraft_testdata::corpus_path()).expect("corpus is readable");
     let mut checked = 0;
     let mut failures = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let case: Value = serde_json::from_str(line).expect("corpus line is JSON");
+    for case in statecraft_testdata::corpus() {
         let state = &case["definition"];
         let data = &case["expected"]["inspectionData"];
         if case["kind"] != "test_state"

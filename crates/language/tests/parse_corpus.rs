@@ -3,26 +3,16 @@
 //! definition AWS rejected must be rejected, with AWS's message where we
 //! produce the same check.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 use statecraft_language::{Diagnostic, Severity};
 
-fn corpus_path() -> PathBuf {
-    if let Ok(p) = std::env::var("STATECRAFT_CORPUS") {
-        return PathBuf::from(p);
-    }
-    statecraft_testdata::corpus_path()
-}
-
+/// The corpus, or the file `STATECRAFT_CORPUS` names (a new recording
+/// checked before it replaces the one in the repository).
 fn cases() -> Vec<Value> {
-    let path = corpus_path();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read the corpus at {}: {e}", path.display()));
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("corpus line is JSON"))
-        .collect()
+    match std::env::var_os("STATECRAFT_CORPUS") {
+        Some(p) => statecraft_testdata::corpus_at(std::path::Path::new(&p)),
+        None => statecraft_testdata::corpus(),
+    }
 }
 
 fn definition_text(case: &Value) -> Option<&str> {

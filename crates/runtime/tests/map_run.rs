@@ -11,15 +11,14 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use statecraft_engine::TaskRequest;
 use statecraft_runtime::{
-    ExecutionStatus, Integration, Integrations, Options, Runtime, StartExecution, TaskContext,
-    TaskFuture, TaskOutcome,
+    ExecutionStatus, Integration, Integrations, Options, Runtime, TaskContext, TaskFuture,
+    TaskOutcome,
 };
 use statecraft_store::{
-    ExecutionFilter, HistoryQuery, MachineType, MapRunStatus, MapRunUpdate, PageRequest, Revision,
+    ExecutionFilter, HistoryQuery, MachineType, MapRunStatus, MapRunUpdate, PageRequest,
 };
+use statecraft_testsupport::runtime;
 use statecraft_types::{EventType, Failure, HistoryEvent};
-
-const PREFIX: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:";
 
 /// A task that counts how many of its invocations run at once (the most
 /// seen is what MaxConcurrency must bound), sleeps a little and answers
@@ -77,38 +76,11 @@ async fn open(dir: &std::path::Path, work: &Arc<Work>) -> Runtime {
 }
 
 async fn create(rt: &Runtime, name: &str, definition: &Value) -> String {
-    let arn = format!("{PREFIX}{name}");
-    rt.store()
-        .create_state_machine(
-            name.into(),
-            MachineType::Standard,
-            Revision {
-                revision_id: format!("rev-{name}"),
-                state_machine_arn: arn.clone(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .unwrap();
-    arn
+    runtime::create_machine(rt, name, definition, MachineType::Standard).await
 }
 
 async fn start(rt: &Runtime, machine: &str, name: &str, input: Value) -> String {
-    rt.start_execution(StartExecution {
-        target_arn: machine.into(),
-        name: Some(name.into()),
-        input: Some(input.to_string()),
-        trace_header: None,
-    })
-    .await
-    .unwrap()
-    .execution_arn
+    runtime::start(rt, machine, name, &input).await
 }
 
 async fn finished(
@@ -116,18 +88,7 @@ async fn finished(
     arn: &str,
     within: Duration,
 ) -> statecraft_runtime::ExecutionRecord {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let e = rt.describe_execution(arn).unwrap();
-        if !e.state.status.is_active() {
-            return e;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{arn} still running"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    runtime::finished(rt, arn, within).await
 }
 
 fn history(rt: &Runtime, arn: &str) -> Vec<HistoryEvent> {

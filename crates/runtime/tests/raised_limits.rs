@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use statecraft_runtime::{Clock, Error, ExecutionStatus, Limits, Options, Runtime, StartExecution};
-use statecraft_store::{HistoryQuery, MachineType, Revision};
+use statecraft_store::{HistoryQuery, MachineType};
+use statecraft_testsupport::runtime;
 use statecraft_types::EventType;
 
-const PREFIX: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:";
 /// Only a hang reaches it.
 const HANG: Duration = Duration::from_secs(120);
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -44,26 +44,7 @@ async fn open(dir: &std::path::Path, limits: Limits) -> Runtime {
 }
 
 async fn create(rt: &Runtime, name: &str, definition: Value) -> String {
-    let arn = format!("{PREFIX}{name}");
-    rt.store()
-        .create_state_machine(
-            name.into(),
-            MachineType::Standard,
-            Revision {
-                revision_id: format!("rev-{name}"),
-                state_machine_arn: arn.clone(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .unwrap();
-    arn
+    runtime::create_machine(rt, name, &definition, MachineType::Standard).await
 }
 
 async fn start(rt: &Runtime, machine: &str, name: &str, input: &str) -> Result<String, Error> {

@@ -18,6 +18,7 @@ use statecraft_runtime::{
     Error, ExecutionStatus, Limits, Options, Runtime, StartExecution, StartRate,
 };
 use statecraft_store::{HistoryQuery, MachineType, PageRequest, Revision};
+use statecraft_testsupport::runtime;
 use statecraft_types::{EventType, HistoryEvent};
 
 const PREFIX: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:";
@@ -68,26 +69,7 @@ fn limits(history_events: u64, steps_per_turn: u32) -> Limits {
 }
 
 async fn create(rt: &Runtime, name: &str, definition: Value) -> String {
-    let arn = format!("{PREFIX}{name}");
-    rt.store()
-        .create_state_machine(
-            name.into(),
-            MachineType::Standard,
-            Revision {
-                revision_id: format!("rev-{name}"),
-                state_machine_arn: arn.clone(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .unwrap();
-    arn
+    runtime::create_machine(rt, name, &definition, MachineType::Standard).await
 }
 
 async fn try_start(rt: &Runtime, machine: &str, name: &str) -> Result<String, Error> {

@@ -12,7 +12,8 @@ use statecraft_runtime::{
     Error, ExecutionStatus, Integration, Integrations, Options, Runtime, StartExecution,
     SyncStatus, TaskContext, TaskFuture, TaskOutcome,
 };
-use statecraft_store::{HistoryQuery, MachineType, PageRequest, Revision};
+use statecraft_store::{HistoryQuery, MachineType, PageRequest};
+use statecraft_testsupport::runtime;
 use statecraft_types::{EventType, Failure, HistoryEvent};
 
 const PREFIX: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:";
@@ -24,38 +25,11 @@ async fn open(dir: &std::path::Path, integrations: Integrations) -> Runtime {
 }
 
 async fn create(rt: &Runtime, name: &str, definition: Value, machine_type: MachineType) -> String {
-    let arn = format!("{PREFIX}{name}");
-    rt.store()
-        .create_state_machine(
-            name.into(),
-            machine_type,
-            Revision {
-                revision_id: format!("rev-{name}"),
-                state_machine_arn: arn.clone(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .unwrap();
-    arn
+    runtime::create_machine(rt, name, &definition, machine_type).await
 }
 
 async fn start(rt: &Runtime, machine: &str, name: &str, input: Value) -> String {
-    rt.start_execution(StartExecution {
-        target_arn: machine.into(),
-        name: Some(name.into()),
-        input: Some(input.to_string()),
-        trace_header: None,
-    })
-    .await
-    .unwrap()
-    .execution_arn
+    runtime::start(rt, machine, name, &input).await
 }
 
 /// Polls until the execution is no longer running.

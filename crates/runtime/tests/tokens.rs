@@ -11,14 +11,14 @@ use serde_json::{json, Value};
 use statecraft_engine::TaskRequest;
 use statecraft_runtime::activity::WaitForToken;
 use statecraft_runtime::{
-    Error, ExecutionStatus, Integration, Integrations, Options, Runtime, StartExecution,
-    TaskAnswer, TaskContext, TaskFuture, TaskOutcome,
+    Error, ExecutionStatus, Integration, Integrations, Options, Runtime, TaskAnswer, TaskContext,
+    TaskFuture, TaskOutcome,
 };
-use statecraft_store::{HistoryQuery, MachineType, PageRequest, Revision};
+use statecraft_store::{HistoryQuery, MachineType, PageRequest};
+use statecraft_testsupport::runtime;
 use statecraft_types::{EventType, Failure, HistoryEvent};
 use tokio::sync::Notify;
 
-const PREFIX: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:";
 /// Only a hang reaches it.
 const HANG: Duration = Duration::from_secs(120);
 
@@ -43,38 +43,11 @@ async fn open(dir: &std::path::Path, integrations: Integrations) -> Runtime {
 }
 
 async fn create(rt: &Runtime, name: &str, definition: Value) -> String {
-    let arn = format!("{PREFIX}{name}");
-    rt.store()
-        .create_state_machine(
-            name.into(),
-            MachineType::Standard,
-            Revision {
-                revision_id: format!("rev-{name}"),
-                state_machine_arn: arn.clone(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .unwrap();
-    arn
+    runtime::create_machine(rt, name, &definition, MachineType::Standard).await
 }
 
 async fn start(rt: &Runtime, machine: &str, name: &str) -> String {
-    rt.start_execution(StartExecution {
-        target_arn: machine.into(),
-        name: Some(name.into()),
-        input: Some("{}".into()),
-        trace_header: None,
-    })
-    .await
-    .unwrap()
-    .execution_arn
+    runtime::start(rt, machine, name, &serde_json::json!({})).await
 }
 
 /// The token of the execution's one pending task.

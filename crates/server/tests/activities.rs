@@ -721,12 +721,8 @@ async fn shutdown_ends_long_polls() {
 /// match AWS's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corpus_activity_cases_match_aws() {
-    let path = statecraft_testdata::corpus_path();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read the corpus at {}: {e}", path.display()));
-    let cases: Vec<Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+    let cases: Vec<Value> = statecraft_testdata::corpus()
+        .into_iter()
         .filter(|c| {
             c["kind"] == "execution"
                 && c["id"]

@@ -39,8 +39,15 @@ pub fn corpus_path() -> PathBuf {
 /// Every case of the AWS-recorded corpus, in file order. Panics with the
 /// file and line on unreadable or malformed data.
 pub fn corpus() -> Vec<Value> {
-    let p = corpus_path();
-    let text = std::fs::read_to_string(&p)
+    corpus_at(&corpus_path())
+}
+
+/// Every case of a corpus file in the corpus's format (one JSON case a
+/// line), such as a freshly recorded one a tool points a test at. Panics
+/// with the file and line on unreadable or malformed data, and when the
+/// file holds no case.
+pub fn corpus_at(p: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(p)
         .unwrap_or_else(|e| panic!("cannot read the corpus at {}: {e}", p.display()));
     let cases: Vec<Value> = text
         .lines()

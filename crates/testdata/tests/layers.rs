@@ -23,10 +23,11 @@ const RANKS: &[(&str, u8)] = &[
     ("runtime", 3),
     ("console", 4),
     ("conformance", 3),
-    ("testsupport", 3),
     ("integrations", 4),
     ("server", 5),
     ("cli", 6),
+    // Test-only (see TEST_ONLY): above everything it helps test.
+    ("testsupport", 7),
 ];
 
 /// Dependencies that the ranks would allow but the design does not: the

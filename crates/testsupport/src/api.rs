@@ -60,9 +60,9 @@ pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
     )
 }
 
-/// Whether the server on `port` answers `/healthz` with 200.
+/// Whether the server on `port` answers `/healthz` with 200 `ok`.
 pub fn healthy(port: u16) -> bool {
-    get(port, "/healthz").is_some_and(|(status, _)| status == 200)
+    get(port, "/healthz").is_some_and(|(status, body)| status == 200 && body.trim() == "ok")
 }
 
 /// One Step Functions API call with a raw body text: the status and the

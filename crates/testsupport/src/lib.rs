@@ -12,6 +12,8 @@
 //!   port, waited for until `/healthz` answers, killed when dropped;
 //! - [`api`]: the Step Functions API over plain HTTP (create a machine,
 //!   start an execution, wait for its result, read its history);
+//! - `runtime` (feature `runtime`): create a machine, start an execution
+//!   and wait for its result through a `statecraft_runtime::Runtime`;
 //! - [`data`]: the repository's test data (the AWS-recorded corpus, the
 //!   JSONata suite, the benchmark workloads), from `statecraft-testdata`.
 //!
@@ -21,6 +23,8 @@
 
 pub mod api;
 pub mod pg;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod server;
 pub mod store_suite;
 

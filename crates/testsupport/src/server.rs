@@ -31,6 +31,26 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// A [`scratch_dir`] removed when dropped (at the end of the test, passed
+/// or failed).
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        Scratch(scratch_dir(tag))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The built `statecraft` binary for a test of a crate other than the
 /// command line's (whose tests have `env!("CARGO_BIN_EXE_statecraft")`):
 /// `target/<profile>/statecraft`, beside the test's own executable in
