@@ -20,28 +20,29 @@ struct Workload {
     transitions: u64,
 }
 
-fn load(name: &str) -> Option<Workload> {
-    let text = std::fs::read_to_string(statecraft_testdata::bench_workload(name)).ok()?;
-    let w: Value = serde_json::from_str(&text).ok()?;
-    let sm = match statecraft_language::parse_value(&w["definition"]) {
-        Ok(sm) => sm,
-        Err(d) => {
-            eprintln!("{name}: definition does not parse: {d:?}");
-            return None;
-        }
-    };
-    let machine = Machine::new(sm).ok()?;
+/// The workload `name`; a benchmark asked for a workload it cannot read or
+/// run fails, saying which and why (it never drops it from the results).
+fn load(name: &str) -> Workload {
+    let path = statecraft_testdata::bench_workload(name);
+    let fail = |why: String| -> ! { panic!("workload {name} ({}): {why}", path.display()) };
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| fail(e.to_string()));
+    let w: Value = serde_json::from_str(&text).unwrap_or_else(|e| fail(format!("not JSON: {e}")));
+    let sm = statecraft_language::parse_value(&w["definition"])
+        .unwrap_or_else(|d| fail(format!("the definition does not parse: {d:?}")));
+    let machine =
+        Machine::new(sm).unwrap_or_else(|e| fail(format!("the definition is not runnable: {e:?}")));
     let cases = w["cases"]
-        .as_array()?
+        .as_array()
+        .unwrap_or_else(|| fail("no `cases` array".into()))
         .iter()
         .map(|c| (c["input"].clone(), c.get("expected_output").cloned()))
         .collect();
-    Some(Workload {
+    Workload {
         name: name.to_owned(),
         machine,
         cases,
         transitions: w["state_transitions"].as_u64().unwrap_or(1),
-    })
+    }
 }
 
 fn run_once(
@@ -78,10 +79,7 @@ fn main() {
     let names =
         std::env::var("BENCH_WORKLOADS").unwrap_or_else(|_| "chain10,map100,parallel4".to_owned());
     for name in names.split(',') {
-        let Some(w) = load(name) else {
-            eprintln!("{name}: the workload is not a valid definition with cases");
-            continue;
-        };
+        let w = load(name);
         let host = DeterministicHost::new(1);
         for (input, expected) in &w.cases {
             let o = run_once(&w, input, &host, true);
