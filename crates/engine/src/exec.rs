@@ -1693,6 +1693,43 @@ mod tests {
         );
     }
 
+    /// A state that fails while it is entered keeps its input for a redrive
+    /// whatever its type and query language (a JSONPath Pass, Choice or
+    /// Succeed used to leave `null`). Not yet when ResultPath or OutputPath
+    /// fail: the input has become the output by then, and keeping a copy
+    /// for that rare case would cost every state a clone.
+    #[test]
+    fn a_failed_state_leaves_its_input_as_the_redrive_point() {
+        let input = json!({"a": 1});
+        let cases = [
+            json!({"Type": "Pass", "InputPath": "$.missing", "End": true}),
+            json!({"Type": "Pass", "Parameters": {"x.$": "$.missing"}, "End": true}),
+            json!({"Type": "Succeed", "InputPath": "$.missing"}),
+            json!({"Type": "Choice", "Choices": [
+                {"Variable": "$.a", "StringEquals": "x", "Next": "S"}]}),
+            json!({"Type": "Wait", "SecondsPath": "$.missing", "End": true}),
+            json!({"Type": "Fail", "Error": "E"}),
+            json!({"Type": "Pass", "QueryLanguage": "JSONata",
+                   "Output": "{% $states.input.a & $error('boom') %}", "End": true}),
+        ];
+        for state in cases {
+            let mut states = serde_json::Map::new();
+            if state["Type"] == "Choice" {
+                states.insert("S".into(), json!({"Type": "Succeed"}));
+            }
+            states.insert("T".into(), state);
+            let def = json!({"StartAt": "T", "States": states});
+            let o = fixtures::run(&def, input.clone());
+            assert_eq!(o.status, Status::Failed, "{def}");
+            let m = fixtures::machine(&def);
+            assert_eq!(
+                o.execution.redrive_point(&m),
+                Some(("T".to_string(), input.clone())),
+                "{def}"
+            );
+        }
+    }
+
     #[test]
     fn restart_from_runs_a_top_level_state_with_the_given_input_and_refuses_others() {
         let def = json!({
