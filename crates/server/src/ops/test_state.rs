@@ -43,6 +43,8 @@ struct Test {
     state: Map<String, Value>,
     /// The state definition as it decides (Retry and Catch kept).
     full: Map<String, Value>,
+    /// A mocked Map or Parallel replaced by a Task stand-in.
+    stand_in: bool,
     query_language: Option<Value>,
     input: Value,
     mock: Option<Response>,
@@ -275,7 +277,8 @@ fn read_test(req: &Request) -> Result<Test, ApiError> {
     // The state as written must be valid, before a mocked container is
     // replaced by its stand-in.
     check_alone(&name, &state, query_language.as_ref())?;
-    let mut state = if mock.is_some() && (kind == "Map" || kind == "Parallel") {
+    let stand_in = mock.is_some() && (kind == "Map" || kind == "Parallel");
+    let mut state = if stand_in {
         let mut t = mocked_container(&state);
         for key in ["Retry", "Catch"] {
             if let Some(v) = state.get(key) {
@@ -293,6 +296,7 @@ fn read_test(req: &Request) -> Result<Test, ApiError> {
         name,
         state,
         full,
+        stand_in,
         query_language,
         input,
         mock,
@@ -553,9 +557,12 @@ enum Decision {
 impl Service {
     pub async fn test_state(&self, req: Request) -> Result<Value, ApiError> {
         let t = read_test(&req)?;
-        // The state is checked as it runs (Retry and Catch aside: they
-        // decide, they do not run), and parsed once with them.
-        definition::check(&wrapper(&t, &t.state).to_string(), MachineType::Express)?;
+        // The state as written was checked alone (`read_test`); a stand-in
+        // is checked as it runs (Retry and Catch aside: they decide, they
+        // do not run). Then the state is parsed once, with them.
+        if t.stand_in {
+            definition::check(&wrapper(&t, &t.state).to_string(), MachineType::Express)?;
+        }
         let mut parsed =
             statecraft_language::parse(&wrapper(&t, &t.full).to_string()).map_err(|d| {
                 invalid(
