@@ -109,9 +109,10 @@ pub(crate) trait DataFlow: Sync + std::fmt::Debug {
         raw: &Value,
     ) -> Result<(Value, Option<u64>, Option<u64>), Failure>;
 
-    /// A payload field evaluated on the state's input (`Credentials`,
-    /// `ItemReader` arguments): a template on the effective input, or an
-    /// expression.
+    /// A payload field evaluated on the state's input (a Task's
+    /// `Credentials`; a map run's JSONata `ItemBatcher`, ResultWriter
+    /// `Arguments` and ItemSelector): a template on the effective input, or
+    /// expressions.
     fn value(&self, s: &Stage<'_>, v: &Value, field: &str, raw: &Value) -> Result<Value, Failure>;
 
     /// The arguments of a resource a Map calls besides its iterations

@@ -362,8 +362,10 @@ impl Run<'_> {
         selected
     }
 
-    /// A value of the Map state's fields (`ItemBatcher`, the ItemReader's
-    /// or ResultWriter's arguments in JSONata) evaluated on its input.
+    /// A value of the Map state's fields (`ItemBatcher`, ResultWriter
+    /// `Arguments`) evaluated on its input through the data-flow interface.
+    /// Named for its caller, `state/map_run.rs`, which uses it in JSONata
+    /// states only.
     pub(crate) fn jsonata_value(
         &self,
         f: &Frame,
