@@ -3,84 +3,32 @@
 //! JSON text or `@FILE` (checked before anything is sent), and the server's
 //! refusals shown with their AWS error names.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use statecraft_testsupport::api;
+use statecraft_testsupport::server::free_port;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn post(port: u16, target: &str, body: &Value) -> (u16, Value) {
-    let body = body.to_string();
-    let req = format!(
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: {target}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, Value::Null);
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
-    if s.write_all(req.as_bytes()).is_err() {
-        return (0, Value::Null);
-    }
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    let status = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let text = buf.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (status, serde_json::from_str(text).unwrap_or(Value::Null))
-}
-
-/// The server; SIGKILLed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
+/// The server (the real binary, on a free port); killed when dropped.
+struct Server(statecraft_testsupport::server::Server);
 
 impl Server {
     fn start() -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_statecraft"))
-            .args(["server", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn statecraft server");
-        let server = Server {
-            child,
-            port,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while post(port, "AWSStepFunctions.ListStateMachines", &json!({})).0 != 200 {
-            assert!(Instant::now() < deadline, "the server did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
+        Server(statecraft_testsupport::server::Server::start(
+            Path::new(env!("CARGO_BIN_EXE_statecraft")),
+            "executions",
+            &[],
+        ))
     }
 
     fn aws(&self, op: &str, body: Value) -> Value {
-        let (status, v) = post(self.port, &format!("AWSStepFunctions.{op}"), &body);
-        assert_eq!(status, 200, "{op}: {v}");
-        v
+        api::call(self.0.port, op, &body)
     }
 
     fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.0.port)
     }
 
     fn cli(&self, args: &[&str]) -> Output {
@@ -90,13 +38,6 @@ impl Server {
             .args(["--endpoint", &self.endpoint()])
             .output()
             .expect("run statecraft executions")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,5 +1,5 @@
 //! Several `statecraft server` nodes (the real binary) on one throw-away
-//! PostgreSQL database (the store crate's test support), and the ways they
+//! PostgreSQL database (`statecraft_testsupport::pg`), and the ways they
 //! share the work:
 //! - failover: three nodes, a few hundred executions in flight (Wait
 //!   states, an inline Map, an activity served by a worker that polls one
@@ -16,28 +16,36 @@
 //!   by node A, which keeps the execution, so a command it has in flight in
 //!   another branch runs once.
 
-use statecraft_testsupport::pg;
-
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use statecraft_testsupport::api::{
+    call, create_activity, create_machine, get, history, start_execution as start, try_call,
+    wait_finished as finished,
+};
+use statecraft_testsupport::pg;
+use statecraft_testsupport::server::{scratch_dir as scratch, Server};
 
-const ROLE: &str = "arn:aws:iam::123456789012:role/r";
+/// `statecraft server --store URL` (the real binary) with its own data
+/// directory, waited for until `/healthz` answers.
+struct Node;
 
-fn scratch(tag: &str) -> std::path::PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("statecraft-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+impl Node {
+    fn start(url: &str, tag: &str) -> Server {
+        Node::start_with(url, tag, &[])
+    }
+
+    /// [`Node::start`] with more flags.
+    fn start_with(url: &str, tag: &str, extra: &[&str]) -> Server {
+        let mut args = vec!["--store", url];
+        args.extend_from_slice(extra);
+        Server::start(Path::new(env!("CARGO_BIN_EXE_statecraft")), tag, &args)
+    }
 }
 
 /// A random moment: the clock's nanoseconds are random enough to vary when
@@ -48,222 +56,6 @@ fn random_below(n: u64) -> u64 {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     u64::from(nanos) % n
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// One HTTP/1.1 request with `Connection: close`; status and body, or
-/// `None` when the node does not answer (it was killed).
-fn http(port: u16, request: &str, timeout: Duration) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(timeout)).ok()?;
-    s.write_all(request.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Some((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(rest.get(..n).unwrap_or(rest));
-        body = rest.get(n + 2..).unwrap_or("");
-    }
-    out
-}
-
-/// One Step Functions API call; `None` if the node did not answer.
-fn try_call(port: u16, operation: &str, body: &Value) -> Option<(u16, Value)> {
-    let body = body.to_string();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Type: application/x-amz-json-1.0\r\n\
-         X-Amz-Target: AWSStepFunctions.{operation}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let (status, text) = http(port, &request, Duration::from_secs(90))?;
-    let value = serde_json::from_str(&text).unwrap_or(json!({ "raw": text }));
-    Some((status, value))
-}
-
-/// One call that must succeed.
-fn call(port: u16, operation: &str, body: &Value) -> Value {
-    let (status, value) =
-        try_call(port, operation, body).unwrap_or_else(|| panic!("{operation}: no HTTP answer"));
-    assert_eq!(status, 200, "{operation}: {value}");
-    value
-}
-
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    http(
-        port,
-        &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"),
-        Duration::from_secs(10),
-    )
-}
-
-struct Node {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
-    dir: std::path::PathBuf,
-}
-
-impl Node {
-    /// `statecraft server --store URL` with its own data directory; waits
-    /// for `/healthz`.
-    fn start(url: &str, tag: &str) -> Node {
-        Node::start_with(url, tag, &[])
-    }
-
-    /// [`Node::start`] with more flags.
-    fn start_with(url: &str, tag: &str, extra: &[&str]) -> Node {
-        let dir = scratch(tag);
-        let port = free_port();
-        let log = dir.join("server.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_statecraft"))
-            .args(["server", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(&dir)
-            .args(["--store", url])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("spawn statecraft");
-        let mut node = Node {
-            child,
-            port,
-            log,
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while get(port, "/healthz").is_none_or(|(s, _)| s != 200) {
-            if let Ok(Some(status)) = node.child.try_wait() {
-                panic!("node {tag} exited ({status}): {}", node.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "node {tag} did not answer /healthz: {}",
-                node.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        node
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill {signal}");
-    }
-
-    /// kill -9, and reap it.
-    fn kill(mut self) {
-        self.signal("-KILL");
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn create_machine(port: u16, name: &str, definition: &Value) -> String {
-    let created = call(
-        port,
-        "CreateStateMachine",
-        &json!({"name": name, "definition": definition.to_string(), "roleArn": ROLE}),
-    );
-    created["stateMachineArn"]
-        .as_str()
-        .expect("a machine ARN")
-        .to_string()
-}
-
-fn create_activity(port: u16, name: &str) -> String {
-    call(port, "CreateActivity", &json!({"name": name}))["activityArn"]
-        .as_str()
-        .expect("an activity ARN")
-        .to_string()
-}
-
-fn start(port: u16, machine: &str, name: &str, input: &Value) -> String {
-    call(
-        port,
-        "StartExecution",
-        &json!({"stateMachineArn": machine, "name": name, "input": input.to_string()}),
-    )["executionArn"]
-        .as_str()
-        .expect("an execution ARN")
-        .to_string()
-}
-
-/// Waits until the execution is no longer RUNNING, asking any live node.
-fn finished(ports: &[u16], arn: &str, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        for port in ports {
-            if let Some((200, d)) =
-                try_call(*port, "DescribeExecution", &json!({"executionArn": arn}))
-            {
-                if d["status"] != "RUNNING" {
-                    return d;
-                }
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "{arn} still running");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// The whole history, every page.
-fn history(port: u16, arn: &str) -> Vec<Value> {
-    let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut body = json!({"executionArn": arn, "maxResults": 1000});
-        if let Some(t) = &token {
-            body["nextToken"] = json!(t);
-        }
-        let page = call(port, "GetExecutionHistory", &body);
-        events.extend(page["events"].as_array().cloned().unwrap_or_default());
-        match page["nextToken"].as_str() {
-            Some(t) => token = Some(t.to_string()),
-            None => return events,
-        }
-    }
 }
 
 /// Event ids 1..=n without a gap, and how often each (state, event type)

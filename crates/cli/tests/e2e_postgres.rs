@@ -1,5 +1,5 @@
 //! `statecraft server --store postgres://…` as a process, on a throw-away
-//! PostgreSQL cluster (the store crate's test support): a machine is
+//! PostgreSQL cluster (`statecraft_testsupport::pg`): a machine is
 //! created, an execution (with a Wait, so a durable timer) runs to
 //! SUCCEEDED, its history is read, and a second server started with another
 //! (empty) data directory and `store = "postgres://…"` in its config file
@@ -10,157 +10,27 @@
 //! a one-time schedule (kept in the database's schedules table) once, and
 //! a `max_concurrent = 2` flow limit holds across two nodes.
 
-use statecraft_testsupport::pg;
-
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use statecraft_testsupport::api::{call, exchange};
+use statecraft_testsupport::pg;
+use statecraft_testsupport::server::{free_port, scratch_dir as scratch, Server};
 
-fn scratch(tag: &str) -> std::path::PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("statecraft-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
+/// `statecraft server` (the real binary) over the data directory `dir`,
+/// waited for until `/healthz` answers.
+struct Node;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// One HTTP/1.1 request with `Connection: close`; returns status and body.
-fn http(port: u16, request: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    s.write_all(request.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Some((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(rest.get(..n).unwrap_or(rest));
-        body = rest.get(n + 2..).unwrap_or("");
-    }
-    out
-}
-
-/// One Step Functions API call (AWS JSON 1.0).
-fn call(port: u16, operation: &str, body: &Value) -> Value {
-    let body = body.to_string();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Type: application/x-amz-json-1.0\r\n\
-         X-Amz-Target: AWSStepFunctions.{operation}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let (status, text) =
-        http(port, &request).unwrap_or_else(|| panic!("{operation}: no HTTP answer"));
-    assert_eq!(status, 200, "{operation}: {text}");
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{operation}: {e}: {text}"))
-}
-
-fn healthy(port: u16) -> bool {
-    http(
-        port,
-        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .is_some_and(|(status, _)| status == 200)
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl Server {
-    fn start(store: &str, data_dir: &std::path::Path) -> Server {
-        Server::start_with(&["--store", store], data_dir)
+impl Node {
+    fn start(store: &str, dir: &Path) -> Server {
+        Node::start_with(&["--store", store], dir)
     }
 
-    /// Starts `statecraft server` with `args` besides the address and data
-    /// directory, and waits for `/healthz`.
-    fn start_with(args: &[&str], data_dir: &std::path::Path) -> Server {
-        let port = free_port();
-        let log = data_dir.join("server.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_statecraft"))
-            .args(["server", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("spawn statecraft");
-        let mut server = Server { child, port, log };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !healthy(port) {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("the server exited ({status}): {}", server.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not answer /healthz: {}",
-                server.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                assert!(status.success(), "exit {status}: {}", self.log());
-                return;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("the server did not stop on SIGTERM: {}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// With `args` besides the address and the data directory.
+    fn start_with(args: &[&str], dir: &Path) -> Server {
+        Server::start_in(Path::new(env!("CARGO_BIN_EXE_statecraft")), dir, args, &[])
     }
 }
 
@@ -168,7 +38,7 @@ impl Drop for Server {
 fn a_server_on_postgres_runs_an_execution_and_another_node_reads_it() {
     let url = pg::fresh_database("e2e");
     let dir = scratch("pg-e2e");
-    let server = Server::start(&url, &dir);
+    let server = Node::start(&url, &dir);
     let port = server.port;
 
     let definition = json!({
@@ -247,7 +117,7 @@ fn a_server_on_postgres_runs_an_execution_and_another_node_reads_it() {
     let config = other_dir.join("statecraft.toml");
     std::fs::write(&config, format!("store = \"{url}\"\n")).expect("config file");
     let config = config.display().to_string();
-    let other = Server::start_with(&["--config", &config], &other_dir);
+    let other = Node::start_with(&["--config", &config], &other_dir);
     let d = call(
         other.port,
         "DescribeExecution",
@@ -267,7 +137,7 @@ fn a_server_on_postgres_runs_an_execution_and_another_node_reads_it() {
 fn a_server_killed_mid_execution_is_replaced_and_the_execution_completes_once() {
     let url = pg::fresh_database("e2e_kill");
     let dir = scratch("pg-kill");
-    let mut server = Server::start(&url, &dir);
+    let mut server = Node::start(&url, &dir);
     let port = server.port;
     let definition = json!({
         "StartAt": "A",
@@ -304,7 +174,7 @@ fn a_server_killed_mid_execution_is_replaced_and_the_execution_completes_once() 
     let _ = server.child.wait();
     drop(server);
 
-    let other = Server::start(&url, &dir);
+    let other = Node::start(&url, &dir);
     for arn in &executions {
         let deadline = Instant::now() + Duration::from_secs(30);
         let d = loop {
@@ -394,7 +264,8 @@ fn scheduler(port: u16, method: &str, path: &str, body: &Value) -> (u16, String)
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    http(port, &request).unwrap_or_else(|| panic!("{method} {path}: no HTTP answer"))
+    exchange(port, &request, Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("{method} {path}: no HTTP answer"))
 }
 
 /// The scheduler on PostgreSQL, end to end: a schedule created through one
@@ -405,8 +276,8 @@ fn scheduler(port: u16, method: &str, path: &str, body: &Value) -> (u16, String)
 fn two_nodes_on_postgres_run_a_one_time_schedule_once() {
     let url = pg::fresh_database("schedules");
     let (dir_a, dir_b) = (scratch("pg-sched-a"), scratch("pg-sched-b"));
-    let a = Server::start(&url, &dir_a);
-    let b = Server::start(&url, &dir_b);
+    let a = Node::start(&url, &dir_a);
+    let b = Node::start(&url, &dir_b);
     let created = call(
         a.port,
         "CreateStateMachine",
@@ -497,8 +368,8 @@ fn a_concurrency_limit_holds_across_two_nodes() {
     std::fs::create_dir_all(&dir_a).expect("a");
     std::fs::create_dir_all(&dir_b).expect("b");
     let config = config.to_str().expect("utf-8 path").to_owned();
-    let a = Server::start_with(&["--config", &config], &dir_a);
-    let b = Server::start_with(&["--config", &config], &dir_b);
+    let a = Node::start_with(&["--config", &config], &dir_a);
+    let b = Node::start_with(&["--config", &config], &dir_b);
     let created = call(
         a.port,
         "CreateStateMachine",

@@ -2,43 +2,16 @@
 //! address it was given, stops cleanly on SIGTERM, and refuses a config file
 //! with an unknown key, naming the key and its line.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn scratch(tag: &str) -> std::path::PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("statecraft-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-fn healthz(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    buf.starts_with("HTTP/1.1 200") && buf.ends_with("ok\n")
-}
+use statecraft_testsupport::api::healthy as healthz;
+use statecraft_testsupport::server::{free_port, scratch_dir as scratch};
 
 #[test]
 fn starts_fast_and_stops_on_sigterm() {
     let dir = scratch("start");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
+    let port = free_port();
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_statecraft"))
         .args(["server", "--listen", &format!("127.0.0.1:{port}")])

@@ -12,6 +12,7 @@ use buckets::Bucket;
 use serde_json::{json, Value};
 use statecraft_runtime::{ExecutionStatus, Options, Runtime, StartExecution};
 use statecraft_store::{MachineType, Revision};
+use statecraft_testsupport::runtime as steps;
 
 async fn runtime(b: &Bucket, data: &std::path::Path) -> Runtime {
     let mut options = Options::new(data);
@@ -30,39 +31,11 @@ async fn run(
     definition: Value,
     input: Value,
 ) -> (ExecutionStatus, Value, String) {
-    let arn = format!("arn:aws:states:us-east-1:123456789012:stateMachine:{name}");
-    rt.store()
-        .create_state_machine(
-            name.into(),
-            MachineType::Standard,
-            Revision {
-                revision_id: format!("rev-{name}"),
-                state_machine_arn: arn.clone(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .expect("create machine");
-    let started = rt
-        .start_execution(StartExecution {
-            target_arn: arn,
-            name: Some("run-1".into()),
-            input: Some(input.to_string()),
-            trace_header: None,
-        })
-        .await
-        .expect("start");
+    let arn = steps::create_machine(rt, name, &definition, MachineType::Standard).await;
+    let execution = steps::start(rt, &arn, "run-1", &input).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let e = rt
-            .describe_execution(&started.execution_arn)
-            .expect("describe");
+        let e = rt.describe_execution(&execution).expect("describe");
         if e.state.status != ExecutionStatus::Running {
             let out = match &e.state.output {
                 Some(o) => serde_json::from_str(o).unwrap_or(Value::Null),

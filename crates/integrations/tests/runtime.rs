@@ -11,31 +11,11 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use statecraft_integrations::{Executions, RuntimeExecutions};
 use statecraft_runtime::{ExecutionStatus, Options, Runtime, StartExecution};
-use statecraft_store::{MachineType, Revision};
-
-const PREFIX: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:";
+use statecraft_store::MachineType;
+use statecraft_testsupport::runtime;
 
 async fn create(rt: &Runtime, name: &str, definition: Value) -> String {
-    let arn = format!("{PREFIX}{name}");
-    rt.store()
-        .create_state_machine(
-            name.into(),
-            MachineType::Standard,
-            Revision {
-                revision_id: format!("rev-{name}"),
-                state_machine_arn: arn.clone(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e}"));
-    arn
+    runtime::create_machine(rt, name, &definition, MachineType::Standard).await
 }
 
 async fn finish(rt: &Runtime, arn: &str) -> statecraft_runtime::ExecutionRecord {

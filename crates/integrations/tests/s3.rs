@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use common::{config, failed, run, succeeded};
 use serde_json::{json, Value};
 use statecraft_runtime::{ExecutionStatus, Options, Runtime, StartExecution};
 use statecraft_store::{MachineType, Revision};
+use statecraft_testsupport::moto::Moto;
 
 const SDK: &str = "arn:aws:states:::aws-sdk:s3:";
 
@@ -297,59 +297,9 @@ fn bad_bucket_configs_are_refused_with_a_sentence() {
     }
 }
 
-/// moto's S3 server on a free loopback port, stopped on drop.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("python3 -m moto.server could not start ({e}): pip install \"moto[server]\"")
-        });
-    let moto = Moto { child, port };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return moto;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "moto's S3 server did not start on port {port}: is moto[server] installed? (pip install \"moto[server]\")"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_compatible_bucket_speaks_the_s3_api() {
-    let moto = moto().await;
+    let moto = Moto::start();
     let endpoint = format!("http://127.0.0.1:{}", moto.port);
     // The bucket must exist on the server (CreateBucket is an admin's job).
     let created = reqwest::Client::new()

@@ -49,13 +49,6 @@ fn config_text(extra: &str) -> String {
     text
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 struct Running {
     child: Child,
     port: u16,
@@ -75,7 +68,7 @@ fn start(config: &str, tls: bool) -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("statecraft.toml");
     std::fs::write(&path, config).expect("config");
-    let port = free_port();
+    let port = common::free_port();
     let child = Command::new(common::statecraft_binary())
         .args(["server", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
@@ -480,7 +473,7 @@ async fn the_console_needs_a_session() {
 #[test]
 fn without_credentials_only_loopback_unless_allowed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
+    let port = common::free_port();
     let out = Command::new(common::statecraft_binary())
         .args(["server", "--listen", &format!("0.0.0.0:{port}")])
         .arg("--data-dir")

@@ -18,10 +18,7 @@ use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType, SyncExecutionStatus}
 async fn real_binary_serves_the_sdk() {
     let bin = common::statecraft_binary();
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
+    let port = common::free_port();
     let mut child = Command::new(&bin)
         .args(["server", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")

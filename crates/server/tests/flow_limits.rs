@@ -63,10 +63,7 @@ async fn two_concurrent_commands_under_a_map_of_50_and_fair_turns_behind_1000() 
         "#!/bin/sh\necho \"$2\" >> \"$1\"\nsleep 0.02\n",
     )
     .expect("quick script");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
+    let port = common::free_port();
     let config = dir.path().join("statecraft.toml");
     std::fs::write(
         &config,
@@ -254,10 +251,7 @@ fn spawn_server(
     data: &std::path::Path,
     config: &std::path::Path,
 ) -> (std::process::Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
+    let port = common::free_port();
     let child = Command::new(bin)
         .args(["server", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")

@@ -433,13 +433,6 @@ async fn healthz_reports_a_store_that_cannot_serve_reads() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 /// Runs `statecraft server` until it exits or `timeout` passes; returns
 /// its exit status (None: still running, then killed) and its stderr.
 fn run_server(args: &[&str], data_dir: &Path, timeout: Duration) -> (Option<i32>, String) {
@@ -475,7 +468,7 @@ fn run_server(args: &[&str], data_dir: &Path, timeout: Duration) -> (Option<i32>
 /// A data directory with a database the binary made and filled.
 async fn made_by_the_binary() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
+    let port = common::free_port();
     let mut child = Command::new(common::statecraft_binary())
         .args(["server", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
@@ -508,7 +501,7 @@ async fn made_by_the_binary() -> tempfile::TempDir {
 async fn the_binary_refuses_a_damaged_database() {
     let dir = made_by_the_binary().await;
     damage(&dir.path().join("statecraft.db"));
-    let listen = format!("127.0.0.1:{}", free_port());
+    let listen = format!("127.0.0.1:{}", common::free_port());
     let (status, stderr) = run_server(&["--listen", &listen], dir.path(), Duration::from_secs(20));
     assert!(status.is_some_and(|c| c != 0), "exit {status:?}: {stderr}");
     assert!(stderr.contains("is damaged"), "{stderr}");
@@ -522,7 +515,7 @@ async fn the_binary_refuses_a_damaged_database() {
 async fn the_binary_refuses_an_empty_database_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("statecraft.db"), b"").expect("written");
-    let listen = format!("127.0.0.1:{}", free_port());
+    let listen = format!("127.0.0.1:{}", common::free_port());
     let (status, stderr) = run_server(&["--listen", &listen], dir.path(), Duration::from_secs(20));
     assert!(status.is_some_and(|c| c != 0), "exit {status:?}: {stderr}");
     assert!(stderr.contains("empty file (0 bytes)"), "{stderr}");
@@ -537,7 +530,7 @@ async fn the_binary_answers_configured_host_names() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("statecraft.toml");
     std::fs::write(&config, "allowed_hosts = [\"*.corp.example\"]\n").expect("config");
-    let port = free_port();
+    let port = common::free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let mut child = Command::new(common::statecraft_binary())
         .args(["server", "--listen", &addr.to_string()])

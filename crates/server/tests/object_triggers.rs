@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::Client;
+use statecraft_testsupport::moto::Moto;
 
 fn start(config: &std::path::Path, data: &std::path::Path, port: u16) -> Child {
     Command::new(common::statecraft_binary())
@@ -163,52 +164,6 @@ poll_seconds = 0.2
     stop(child).await;
 }
 
-/// moto's S3 server (`python3 -m moto.server`, `pip install "moto[server]"`)
-/// on a free loopback port, stopped on drop.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("python3 -m moto.server could not start ({e}): pip install \"moto[server]\"")
-        });
-    let moto = Moto { child, port };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto's S3 server did not start on port {port}: is moto[server] installed? (pip install \"moto[server]\")"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    moto
-}
-
 /// Writes through boto3's S3 client, signed as S3 requires (moto refuses
 /// some unsigned writes): `put(port, bucket, None, b"")` creates the
 /// bucket, `put(port, bucket, Some(key), body)` writes an object; fails
@@ -248,7 +203,7 @@ else:\n    s3.put_object(Bucket=sys.argv[2], Key=sys.argv[3], Body=sys.stdin.buf
 /// event shape; nothing twice across a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_arriving_in_an_s3_compatible_bucket_start_one_execution_each() {
-    let moto = moto().await;
+    let moto = Moto::start();
     put(moto.port, "media-bucket", None, b"");
     let dir = tempfile::tempdir().expect("tempdir");
     let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:on-s3-object";

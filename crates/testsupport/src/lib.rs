@@ -14,6 +14,8 @@
 //!   start an execution, wait for its result, read its history);
 //! - `runtime` (feature `runtime`): create a machine, start an execution
 //!   and wait for its result through a `statecraft_runtime::Runtime`;
+//! - [`moto`]: moto's S3 server on a free port (a real S3 API for bucket
+//!   and object-trigger tests);
 //! - [`data`]: the repository's test data (the AWS-recorded corpus, the
 //!   JSONata suite, the benchmark workloads), from `statecraft-testdata`.
 //!
@@ -22,6 +24,7 @@
 //! saying what and how to get it, never a silent pass.
 
 pub mod api;
+pub mod moto;
 pub mod pg;
 #[cfg(feature = "runtime")]
 pub mod runtime;

@@ -6,63 +6,12 @@
 
 #![allow(dead_code)]
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, PutPayload};
 use statecraft_integrations::s3::Buckets;
-
-/// moto's S3 server, stopped on drop.
-pub struct Moto {
-    child: Child,
-    pub port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub async fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("python3 -m moto.server could not start ({e}): pip install \"moto[server]\"")
-        });
-    let moto = Moto { child, port };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return moto;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "moto's S3 server did not start on port {port}: is moto[server] installed? (pip install \"moto[server]\")"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use statecraft_testsupport::moto::Moto;
 
 /// A configured bucket `media` and the same bucket seen raw.
 pub struct Bucket {
@@ -119,7 +68,7 @@ impl Bucket {
     }
 
     pub async fn s3() -> Bucket {
-        let moto = moto().await;
+        let moto = Moto::start();
         let endpoint = format!("http://127.0.0.1:{}", moto.port);
         let created = reqwest::Client::new()
             .put(format!("{endpoint}/lake-bucket"))

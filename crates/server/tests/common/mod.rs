@@ -189,23 +189,9 @@ pub async fn create(client: &Client, name: &str, definition: &str) -> String {
 pub const PASS: &str =
     r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"ok":true},"End":true}}}"#;
 
-/// The built `statecraft` binary (`target/<profile>/statecraft`, beside this
-/// test's own executable in `deps/`). The README's test command builds it
-/// before the tests; a test that needs it and cannot find it fails.
-pub fn statecraft_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("statecraft"))
-        .expect("the test runs from target/<profile>/deps");
-    assert!(
-        bin.is_file(),
-        "{} is not built: run `cargo build --bin statecraft` first (scripts/test does)",
-        bin.display()
-    );
-    bin
-}
+/// The built `statecraft` binary (failing, saying how to build it, when it
+/// is not there) and a free loopback port: the workspace's test support.
+pub use statecraft_testsupport::server::{free_port, statecraft_binary};
 
 /// Fails the test unless `python3` can import boto3 (scripts/test installs it).
 pub fn require_boto3() {
@@ -236,10 +222,7 @@ impl Binary {
     pub async fn start(config: Option<&str>) -> Binary {
         let bin = statecraft_binary();
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
+        let port = free_port();
         let mut cmd = std::process::Command::new(&bin);
         cmd.args(["server", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
