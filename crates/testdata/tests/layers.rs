@@ -152,3 +152,93 @@ fn the_manifest_reader_sees_dependencies_only() {
     let m = "[package]\nname = \"x\"\n[dependencies]\nstatecraft-types.workspace = true\nstatecraft-store = { path = \"../store\" }\nserde = \"1\"\n[dev-dependencies]\nstatecraft-server = { path = \"../server\" }\n";
     assert_eq!(dependencies(m), ["types", "store"]);
 }
+
+/// The rows of ARCHITECTURE.md's layer table: (layer, crates, dependencies),
+/// each a set of the crate names the cell mentions (`nothing` is empty).
+fn architecture_table(doc: &str) -> Vec<(u8, Vec<String>, Vec<String>)> {
+    let known: Vec<&str> = RANKS.iter().map(|(c, _)| *c).collect();
+    let names = |cell: &str| -> Vec<String> {
+        let mut out: Vec<String> = cell
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| known.contains(w))
+            .map(str::to_string)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    doc.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').collect();
+            let [layer, crates, deps] = cells.as_slice() else {
+                return None;
+            };
+            let layer: u8 = layer.trim().parse().ok()?;
+            // Only the crate names before a parenthesis name the row's crates.
+            let crates = crates.split('(').next().unwrap_or("");
+            Some((layer, names(crates), names(deps)))
+        })
+        .collect()
+}
+
+/// ARCHITECTURE.md's layer table is the manifests' truth: every crate in
+/// it once, at its rank, with exactly the dependencies its manifest lists.
+#[test]
+fn the_architecture_table_matches_the_manifests() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let rows = architecture_table(&doc);
+    let ranks: BTreeMap<&str, u8> = RANKS.iter().copied().collect();
+    let mut listed: BTreeMap<String, (u8, Vec<String>)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (layer, crates, deps) in rows {
+        for name in crates {
+            if listed.insert(name.clone(), (layer, deps.clone())).is_some() {
+                problems.push(format!("{name} is listed twice"));
+            }
+        }
+    }
+    for (name, rank) in &ranks {
+        let Some((layer, deps)) = listed.get(*name) else {
+            problems.push(format!(
+                "{name} is missing from ARCHITECTURE.md's layer table"
+            ));
+            continue;
+        };
+        if layer != rank {
+            problems.push(format!(
+                "{name}: layer {layer} in ARCHITECTURE.md, {rank} here"
+            ));
+        }
+        let manifest = std::fs::read_to_string(root.join("crates").join(name).join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("crates/{name}/Cargo.toml: {e}"));
+        let mut real = dependencies(&manifest);
+        real.sort();
+        real.dedup();
+        if &real != deps {
+            problems.push(format!(
+                "{name}: ARCHITECTURE.md lists {deps:?}, its manifest {real:?}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_architecture_table_reader_reads_rows_and_names() {
+    let doc = "| layer | crate | depends on |\n|---|---|---|\n\
+               | 3 | runtime | store, tasks, engine |\n\
+               | 0 | types, jsonata (pure) | nothing |\n";
+    let rows = architecture_table(doc);
+    assert_eq!(
+        rows,
+        [
+            (
+                3,
+                vec!["runtime".to_string()],
+                vec!["engine".into(), "store".into(), "tasks".into()]
+            ),
+            (0, vec!["jsonata".into(), "types".into()], vec![]),
+        ]
+    );
+}
