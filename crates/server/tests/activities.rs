@@ -554,25 +554,9 @@ async fn server_in(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
-    let cfg = statecraft_server::Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.to_path_buf(),
-        region: "us-east-1".into(),
-        account_id: "123456789012".into(),
-        integrations: Default::default(),
-    };
+    let cfg = common::config(dir, Default::default());
     let server = statecraft_server::Server::start(&cfg).await.expect("start");
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        server.serve(listener, shutdown).await.expect("serve");
-    });
+    let (addr, stop, task) = common::serve(server).await;
     (common::client(&format!("http://{addr}")), stop, task)
 }
 

@@ -91,25 +91,9 @@ async fn server(
     tokio::sync::oneshot::Sender<()>,
 ) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = statecraft_server::Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().to_path_buf(),
-        region: "us-east-1".into(),
-        account_id: "123456789012".into(),
-        integrations,
-    };
+    let cfg = common::config(dir.path(), integrations);
     let server = statecraft_server::Server::start(&cfg).await.expect("start");
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        let _ = server.serve(listener, shutdown).await;
-    });
+    let (addr, stop, _task) = common::serve(server).await;
     (common::client(&format!("http://{addr}")), addr, dir, stop)
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_sfn::types::{ExecutionStatus, MapRunStatus};
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
-use statecraft_server::{Config, Server};
+use statecraft_server::Server;
 
 /// A server with one bucket, `media`, in a temporary folder.
 struct WithBucket {
@@ -42,26 +42,9 @@ async fn start() -> WithBucket {
         bucket.path().display()
     ))
     .expect("config");
-    let cfg = Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: data.path().to_path_buf(),
-        region: "us-east-1".into(),
-        account_id: "123456789012".into(),
-        integrations: doc.integrations,
-    };
+    let cfg = common::config(data.path(), doc.integrations);
     let server = Server::start(&cfg).await.expect("server starts");
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = server
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let (addr, stop, _task) = common::serve(server).await;
     WithBucket {
         client: common::client(&format!("http://{addr}")),
         bucket,

@@ -128,13 +128,7 @@ fn boto3_scheduler_against_the_binary_runs_each_due_time_once_across_a_restart()
 async fn scheduler_routes_need_a_signature_when_credentials_are_configured() {
     common::require_boto3();
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = statecraft_server::Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().to_path_buf(),
-        region: "us-east-1".into(),
-        account_id: "123456789012".into(),
-        integrations: Default::default(),
-    };
+    let cfg = common::config(dir.path(), Default::default());
     let file: statecraft_server::auth::AuthFile = toml::from_str(
         "[[credentials]]\naccess_key_id = \"AKIDSCHED\"\nsecret_access_key = \"sched-secret\"\nrole = \"admin\"\n",
     )
@@ -146,19 +140,7 @@ async fn scheduler_routes_need_a_signature_when_credentials_are_configured() {
         .await
         .expect("server starts")
         .with_auth(Some(auth));
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        server
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("serve");
-    });
+    let (addr, stop, task) = common::serve(server).await;
     let script = format!(
         r#"
 import boto3, botocore.exceptions, urllib.request, urllib.error

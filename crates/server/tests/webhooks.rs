@@ -8,7 +8,7 @@ mod common;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use statecraft_server::triggers::{TriggersFile, Webhooks};
-use statecraft_server::{Config, Server};
+use statecraft_server::Server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "It's a Secret to Everybody";
@@ -61,13 +61,7 @@ async fn post(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_check_signatures_and_dedupe_retries() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().to_path_buf(),
-        region: "us-east-1".into(),
-        account_id: "123456789012".into(),
-        integrations: Default::default(),
-    };
+    let cfg = common::config(dir.path(), Default::default());
     let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:hooked";
     let file: TriggersFile = toml::from_str(&format!(
         "[webhooks.github]\nstate_machine = \"{machine}\"\nsecret = \"{SECRET}\"\n"
@@ -77,19 +71,7 @@ async fn webhooks_check_signatures_and_dedupe_retries() {
         .await
         .expect("server starts")
         .with_webhooks(Webhooks::from_file(file).expect("valid webhooks"));
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        server
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("serve");
-    });
+    let (addr, stop, task) = common::serve(server).await;
     let client = common::client(&format!("http://{addr}"));
     let arn = common::create(&client, "hooked", common::PASS).await;
     assert_eq!(arn, machine);

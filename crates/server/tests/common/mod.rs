@@ -42,6 +42,45 @@ impl Intercept for NoHostPrefix {
     }
 }
 
+/// A test server's configuration: a free loopback port, `data_dir`, the
+/// default region and account, and `integrations`.
+pub fn config(
+    data_dir: &std::path::Path,
+    integrations: statecraft_integrations::IntegrationsConfig,
+) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: data_dir.to_path_buf(),
+        region: "us-east-1".into(),
+        account_id: "123456789012".into(),
+        integrations,
+    }
+}
+
+/// Serves `server` on a free loopback port until the sender is used (or
+/// dropped): its address, the stop sender and the serving task (which
+/// fails the test's join if serving fails).
+pub async fn serve(
+    server: Server,
+) -> (
+    std::net::SocketAddr,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        server.serve(listener, shutdown).await.expect("serve");
+    });
+    (addr, stop, task)
+}
+
 /// A running server; stops (cleanly) when dropped.
 pub struct TestServer {
     pub addr: std::net::SocketAddr,
@@ -55,26 +94,10 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start() -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = Config {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            data_dir: dir.path().to_path_buf(),
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-            integrations: Default::default(),
-        };
+        let cfg = config(dir.path(), Default::default());
         let server = Server::start(&cfg).await.expect("server starts");
         let service = server.service();
-        let listener = tokio::net::TcpListener::bind(cfg.listen)
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            server.serve(listener, shutdown).await.expect("serve");
-        });
+        let (addr, stop, task) = serve(server).await;
         TestServer {
             addr,
             client: client(&format!("http://{addr}")),
