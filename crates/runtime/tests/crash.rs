@@ -5,13 +5,12 @@
 //! gap and no duplicate, and every start the child saw acknowledged must
 //! exist.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use statecraft_runtime::{ExecutionStatus, Options, Runtime, StartExecution};
 use statecraft_store::{ExecutionFilter, HistoryQuery, MachineType, PageRequest, Revision};
+use statecraft_testsupport::child::ChildTest;
 use statecraft_types::EventType;
 
 const CHILD_ENV: &str = "STATECRAFT_CRASH_CHILD_DIR";
@@ -83,45 +82,21 @@ async fn kill_9_mid_flight_loses_nothing_and_repeats_nothing() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut proc = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "kill_9_mid_flight_loses_nothing_and_repeats_nothing",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = proc.stdout.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(arn) = line.strip_prefix("STARTED ") {
-                if lines_tx.send(arn.to_string()).is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    let child = ChildTest::spawn(
+        "kill_9_mid_flight_loses_nothing_and_repeats_nothing",
+        CHILD_ENV,
+        dir.path(),
+        "STARTED ",
+    );
     // Wait until the child is well under way (however slow the machine is
     // to start it), then kill it while it is still starting executions:
     // some have finished, some wait, some are mid-commit.
     let mut acknowledged = Vec::new();
     while acknowledged.len() < 200 {
-        match lines_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(arn) => acknowledged.push(arn),
-            Err(e) => panic!("the child stopped starting executions: {e}"),
-        }
+        acknowledged.push(child.next(Duration::from_secs(60)));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    proc.kill().unwrap();
-    proc.wait().unwrap();
-    reader.join().unwrap();
-    acknowledged.extend(lines_rx.try_iter());
+    acknowledged.extend(child.kill());
 
     let rt = Runtime::open(Options::new(dir.path())).await.unwrap();
     let mut all = Vec::new();

@@ -9,8 +9,6 @@
 //! The timeouts below only turn a hang (the behaviour before the fix) into
 //! a failure; no test asserts how fast anything is.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -18,6 +16,7 @@ use statecraft_runtime::{
     Error, ExecutionStatus, Limits, Options, Runtime, StartExecution, StartRate,
 };
 use statecraft_store::{HistoryQuery, MachineType, PageRequest, Revision};
+use statecraft_testsupport::child::ChildTest;
 use statecraft_testsupport::runtime;
 use statecraft_types::{EventType, HistoryEvent};
 
@@ -325,34 +324,14 @@ async fn a_runtime_reopened_after_a_kill_mid_loop_ends_the_loop_at_the_quota() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut proc = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_runtime_reopened_after_a_kill_mid_loop_ends_the_loop_at_the_quota",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = proc.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(arn) = line.strip_prefix("LOOPING ") {
-                let _ = tx.send(arn.to_string());
-            }
-        }
-    });
-    let arn = rx
-        .recv_timeout(HANG)
-        .expect("the child never reported its loop");
-    proc.kill().unwrap();
-    proc.wait().unwrap();
-    reader.join().unwrap();
+    let child = ChildTest::spawn(
+        "a_runtime_reopened_after_a_kill_mid_loop_ends_the_loop_at_the_quota",
+        CHILD_ENV,
+        dir.path(),
+        "LOOPING ",
+    );
+    let arn = child.next(HANG);
+    child.kill();
 
     // Reopened with the default quota and budget: the loop resumes from its
     // last committed turn and ends at the quota, once.

@@ -14,6 +14,8 @@
 //!   start an execution, wait for its result, read its history);
 //! - `runtime` (feature `runtime`): create a machine, start an execution
 //!   and wait for its result through a `statecraft_runtime::Runtime`;
+//! - [`child`]: a test re-run as a child process, for crash tests (kill it
+//!   mid-flight, check what survived);
 //! - [`moto`]: moto's S3 server on a free port (a real S3 API for bucket
 //!   and object-trigger tests);
 //! - [`data`]: the repository's test data (the AWS-recorded corpus, the
@@ -24,6 +26,7 @@
 //! saying what and how to get it, never a silent pass.
 
 pub mod api;
+pub mod child;
 pub mod moto;
 pub mod pg;
 #[cfg(feature = "runtime")]
