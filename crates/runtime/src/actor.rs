@@ -1,5 +1,12 @@
-//! One actor per active execution: a tokio task that owns the execution's
-//! engine state and applies its events strictly one at a time.
+//! One actor per active execution with something to do: a tokio task that
+//! owns the execution's engine state and applies its events strictly one
+//! at a time.
+//!
+//! An actor that is idle (every transition committed, no invocation
+//! running, no answer held, an empty mailbox) passivates: it leaves the
+//! registry under the lock senders take and ends, and the execution waits
+//! in the store alone (its timers armed in the timer service, its lease
+//! kept). The next message activates it from the store ([`Boot::Load`]).
 //!
 //! For each event: the engine computes a step; the step becomes one
 //! [`Transition`] (history events + new state + timer and task changes)
@@ -205,8 +212,13 @@ pub(crate) fn load_engine_state(
 }
 
 /// The commands that bring a recovered execution's timers and tasks back to
-/// life: its persisted timers re-armed and its pending tasks re-dispatched.
-pub(crate) fn recovered_commands(store: &dyn Store, arn: &str) -> Result<Vec<Command>> {
+/// life: its persisted timers re-armed and, unless `tasks` is false, its
+/// pending tasks re-dispatched.
+pub(crate) fn recovered_commands(
+    store: &dyn Store,
+    arn: &str,
+    tasks: bool,
+) -> Result<Vec<Command>> {
     let mut commands = Vec::new();
     for t in store.timers(arn)? {
         commands.push(Command::StartTimer {
@@ -214,12 +226,137 @@ pub(crate) fn recovered_commands(store: &dyn Store, arn: &str) -> Result<Vec<Com
             fire_at_ms: t.fire_at_ms,
         });
     }
+    if !tasks {
+        return Ok(commands);
+    }
     for task in store.pending_tasks(arn)? {
         commands.push(Command::InvokeTask(
             serde_json::from_str(&task.request).map_err(corrupt)?,
         ));
     }
     Ok(commands)
+}
+
+/// How an actor comes to life.
+pub(crate) enum Boot {
+    /// With the state a start, a redrive or a restart just committed.
+    Ready(Box<Actor>),
+    /// From the store: an execution activated by a message, at recovery or
+    /// at a takeover. Loaded by the actor once its mailbox is registered, so
+    /// that what it reads is the latest commit: an actor that ended before
+    /// has committed everything, and no other can commit meanwhile.
+    Load(Box<Load>),
+}
+
+pub(crate) struct Load {
+    pub(crate) arn: String,
+    /// The execution's machine (a revision never changes).
+    pub(crate) machine: Arc<Machine>,
+    pub(crate) revision_id: String,
+    /// The record the activation read, when it is known to be the latest
+    /// (the execution was passivated at its version): no second read.
+    pub(crate) record: Option<statecraft_store::Execution>,
+    /// The execution was passivated on this node: everything it dispatched
+    /// has returned to wait in the store (activity and callback tasks), so
+    /// nothing is dispatched again; answers and inbox events recorded
+    /// since reach it as messages.
+    pub(crate) passive: bool,
+}
+
+impl Load {
+    /// The actor of a stored execution; `None` when it is not running any
+    /// more (it ended meanwhile).
+    fn actor(self, inner: &Arc<Inner>) -> Result<Option<Actor>> {
+        let record = match self.record {
+            Some(r) => r,
+            None => match inner.store.get_execution(&self.arn)? {
+                Some(r) => r,
+                None => return Ok(None),
+            },
+        };
+        if record.state.status != ExecutionStatus::Running {
+            return Ok(None);
+        }
+        let machine = if record.revision_id == self.revision_id {
+            self.machine
+        } else {
+            let revision = inner
+                .store
+                .get_revision(&record.revision_id)?
+                .ok_or_else(|| Error::StateMachineDoesNotExist(record.state_machine_arn.clone()))?;
+            inner.machines.get(&revision)?
+        };
+        let execution = load_engine_state(&record)?;
+        let recovered = recovered_commands(inner.store.as_ref(), &self.arn, !self.passive)?;
+        Ok(Some(Actor::new(
+            self.arn,
+            machine,
+            execution,
+            record.version,
+            record.state.redrive_date_ms,
+            recovered,
+            crate::operators::PauseRecord::of(&record.state),
+        )))
+    }
+}
+
+/// Runs an actor from its [`Boot`] to its end.
+pub(crate) async fn boot(
+    boot: Boot,
+    inner: &Arc<Inner>,
+    id: u64,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+) {
+    let load = match boot {
+        Boot::Ready(actor) => return actor.run(inner, id, rx).await,
+        Boot::Load(load) => *load,
+    };
+    let arn = load.arn.clone();
+    let passive = load.passive;
+    match load.actor(inner) {
+        Ok(Some(actor)) => {
+            if !passive {
+                // Answers recorded but not yet consumed (a crash came in
+                // between) and inbox events are delivered again; the engine
+                // ignores an answer it has seen.
+                inner.redeliver(&arn);
+            }
+            actor.run(inner, id, rx).await;
+        }
+        Ok(None) => {
+            inner.unregister(&arn, id);
+            rx.close();
+            while let Ok(msg) = rx.try_recv() {
+                moot(inner, &arn, msg);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(execution = %arn, error = %e, "could not resume the execution");
+            inner.unregister(&arn, id);
+            rx.close();
+            while let Ok(msg) = rx.try_recv() {
+                if let Msg::Inbox { id, .. } = msg {
+                    inner.lock_inbox().remove(&id);
+                }
+            }
+            // Left RUNNING in the store: a later start retries it.
+            inner.lock_recovery_failures().insert(arn, e);
+        }
+    }
+}
+
+/// A message for an execution that has ended: calls that expect an answer
+/// get the one they would get from the store; the rest is moot.
+fn moot(inner: &Arc<Inner>, arn: &str, msg: Msg) {
+    match msg {
+        // Dropping the reply sends StopExecution to the stored stop date.
+        Msg::Stop { .. } => {}
+        Msg::Pause { reply, .. } | Msg::Resume { reply, .. } | Msg::Fail { reply, .. } => {
+            let _ = reply.send(Err(crate::operators::finished_refusal(arn)));
+        }
+        Msg::Inbox { id, .. } => inner.inbox_applied(id),
+        _ => {}
+    }
 }
 
 /// Runs `call` (an engine step and what is derived from it) where it cannot
@@ -254,6 +391,16 @@ fn answered_task(event: &Event) -> Option<u64> {
     }
 }
 
+/// What an idle actor's wait came to.
+pub(crate) enum Handoff {
+    /// A message came: handle it.
+    Message(Msg),
+    /// The mailbox closed (shutdown, or the lease went to another node).
+    Closed,
+    /// The actor left the registry: end it.
+    Passivated,
+}
+
 /// How an actor's loop ends.
 enum End {
     /// The execution finished.
@@ -262,6 +409,9 @@ enum End {
     Closed,
     /// A commit failed: restart from the store.
     Reload,
+    /// Idle with everything committed: the actor ended and freed its
+    /// state; the next message activates the execution again.
+    Passivated,
 }
 
 pub(crate) struct Actor {
@@ -340,6 +490,12 @@ impl Actor {
                     Err(TryRecvError::Empty) => Msg::Event(Event::Continue),
                     Err(TryRecvError::Disconnected) => break End::Closed,
                 }
+            } else if self.idle() {
+                match self.idle_wait(inner, id, &mut rx).await {
+                    Handoff::Message(msg) => msg,
+                    Handoff::Passivated => break End::Passivated,
+                    Handoff::Closed => break End::Closed,
+                }
             } else {
                 let Some(msg) = rx.recv().await else {
                     break End::Closed;
@@ -365,7 +521,10 @@ impl Actor {
                         tokio::spawn(async move {
                             tokio::time::sleep(HOLD_LIMIT).await;
                             if let Some(inner) = weak.upgrade() {
-                                let _ = inner.send(&arn, Msg::Release { task });
+                                // Moot if the actor is gone: it held nothing
+                                // when it passivated, and a reload delivers
+                                // the stored answer again.
+                                inner.send_if_live(&arn, Msg::Release { task });
                             }
                         });
                         Ok(())
@@ -384,6 +543,7 @@ impl Actor {
                     // The invocation is over: an answer that came meanwhile
                     // goes in now, after what the invocation returned.
                     self.running.remove(&task);
+                    self.map_runs.remove(&task);
                     match self.held.remove(&task) {
                         Some(answer) if r.is_ok() => self.apply_or_hold(inner, answer).await,
                         _ => r,
@@ -422,6 +582,11 @@ impl Actor {
                 break End::Reload;
             }
         };
+        if matches!(end, End::Finished | End::Reload) {
+            // Before the mailbox goes: an actor activated after that arms
+            // its own timers, which this must not cancel.
+            inner.timers.cancel_all(&self.arn);
+        }
         inner.unregister(&self.arn, id);
         for (_, task) in self.running.drain() {
             task.abort();
@@ -434,8 +599,10 @@ impl Actor {
         // Answers held for a reload are in the store and delivered again.
         self.held.clear();
         match end {
+            // Nothing was in flight and the mailbox was empty when it left
+            // the registry: its timers stay armed, its lease held.
+            End::Passivated => {}
             End::Finished => {
-                inner.timers.cancel_all(&self.arn);
                 inner.lock_fences().remove(&self.arn);
                 inner.wake_waiters(&self.arn);
                 let stopped = now_ms();
@@ -444,14 +611,7 @@ impl Actor {
                         Msg::Stop { reply, .. } => {
                             let _ = reply.send(Ok(stopped));
                         }
-                        Msg::Pause { reply, .. }
-                        | Msg::Resume { reply, .. }
-                        | Msg::Fail { reply, .. } => {
-                            let _ = reply.send(Err(crate::operators::finished_refusal(&self.arn)));
-                        }
-                        // Moot once the execution has ended.
-                        Msg::Inbox { id, .. } => inner.inbox_applied(id),
-                        _ => {}
+                        msg => moot(inner, &self.arn, msg),
                     }
                 }
             }
@@ -465,7 +625,6 @@ impl Actor {
                 }
             }
             End::Reload => {
-                inner.timers.cancel_all(&self.arn);
                 tokio::time::sleep(RELOAD_BACKOFF).await;
                 // The reloaded actor re-arms timers and re-dispatches tasks
                 // from the store; queued events are handed over to it.
@@ -476,6 +635,36 @@ impl Actor {
                 }
             }
         }
+    }
+
+    /// Nothing in flight that only this actor knows of: no invocation
+    /// running, no answer held, no map run driven. What the execution waits
+    /// for (timers, activity and callback tasks, answers, operators) is in
+    /// the store and comes to it as a message.
+    fn idle(&self) -> bool {
+        self.running.is_empty()
+            && self.held.is_empty()
+            && self.map_runs.is_empty()
+            && self.execution.is_some()
+    }
+
+    /// Waits for the next message while idle; after
+    /// [`crate::Options::passivate_after`] without one, hands the execution
+    /// back to the store ([`Inner::passivate`]).
+    async fn idle_wait(
+        &self,
+        inner: &Arc<Inner>,
+        id: u64,
+        rx: &mut mpsc::UnboundedReceiver<Msg>,
+    ) -> Handoff {
+        if !inner.passivate_after.is_zero() {
+            match tokio::time::timeout(inner.passivate_after, rx.recv()).await {
+                Ok(Some(msg)) => return Handoff::Message(msg),
+                Ok(None) => return Handoff::Closed,
+                Err(_) => {}
+            }
+        }
+        inner.passivate(&self.arn, id, self.version, rx)
     }
 
     fn finished(&self) -> bool {

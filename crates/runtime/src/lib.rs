@@ -8,10 +8,13 @@
 //!   [`Runtime::start_sync_execution`]. Control-plane records (state
 //!   machines, versions, aliases, tags) are plain store calls through
 //!   [`Runtime::store`].
-//! - Each active execution has an actor (`actor`): a tokio task with a
-//!   mailbox that applies its events one at a time — engine step, then ONE
-//!   store commit of the whole step (events, state, timers, tasks), then the
-//!   step's commands. Different executions run in parallel.
+//! - Each active execution with work in flight has an actor (`actor`): a
+//!   tokio task with a mailbox that applies its events one at a time —
+//!   engine step, then ONE store commit of the whole step (events, state,
+//!   timers, tasks), then the step's commands. Different executions run in
+//!   parallel. An idle actor passivates ([`Options::passivate_after`]): an
+//!   execution waiting on a timer, a task or an answer holds no task and no
+//!   engine state, and the next message for it activates it from the store.
 //! - The timer service (`timer`) keeps armed timers in a heap and turns due
 //!   ones into `TimerFired` events; [`integration::Integrations`] carries out
 //!   tasks.
@@ -126,6 +129,13 @@ pub struct Options {
     /// Filled with the runtime as it is constructed: give clones to what
     /// is built before it and calls it (see [`handle`]).
     pub handle: RuntimeHandle,
+    /// How long an execution's actor stays in memory with nothing to do
+    /// (nothing in flight, every transition committed) before it ends and
+    /// the execution waits in the store alone: its timers in the timer
+    /// service (ARN, due time, timer id), its lease kept. The next message
+    /// for it (a timer, a task's answer, a stop, an operator) activates it
+    /// again from the store. Zero (the default): at once.
+    pub passivate_after: Duration,
 }
 
 impl std::fmt::Debug for Options {
@@ -139,6 +149,7 @@ impl std::fmt::Debug for Options {
             .field("lease", &self.lease)
             .field("runs_executions", &self.runs_executions)
             .field("started_later", &self.started_later)
+            .field("passivate_after", &self.passivate_after)
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +168,7 @@ impl Options {
             runs_executions: true,
             started_later: Vec::new(),
             handle: RuntimeHandle::new(),
+            passivate_after: Duration::ZERO,
         }
     }
 }
@@ -212,6 +224,12 @@ pub(crate) struct Inner {
     runs_executions: AtomicBool,
     /// The mailbox of every execution that has an actor now.
     actors: Mutex<HashMap<String, Mailbox>>,
+    /// Executions whose actor passivated here ([`Options::passivate_after`]),
+    /// with the version it had committed: their activation dispatches
+    /// nothing again. Changed only under the `actors` lock (taken first).
+    passive: Mutex<HashMap<String, u64>>,
+    /// See [`Options::passivate_after`].
+    pub(crate) passivate_after: Duration,
     /// The fencing token of every execution lease this node holds: its
     /// commits carry it, and the store refuses them once another node took
     /// the lease over.
@@ -344,6 +362,7 @@ impl Runtime {
             runs_executions,
             started_later,
             handle,
+            passivate_after,
             ..
         } = options;
         let (fired_tx, mut fired_rx) = mpsc::unbounded_channel();
@@ -358,6 +377,8 @@ impl Runtime {
             lease_ms: i64::try_from(lease.as_millis()).unwrap_or(i64::MAX).max(1),
             runs_executions: AtomicBool::new(runs_executions),
             actors: Mutex::new(HashMap::new()),
+            passive: Mutex::new(HashMap::new()),
+            passivate_after,
             fences: Mutex::new(HashMap::new()),
             next_actor_id: std::sync::atomic::AtomicU64::new(1),
             live_actors: AtomicUsize::new(0),
@@ -578,7 +599,11 @@ impl Runtime {
                 let held: Vec<String> = inner.lock_fences().keys().cloned().collect();
                 for arn in held {
                     inner.lock_fences().remove(&arn);
-                    inner.lock_actors().remove(&arn);
+                    {
+                        let mut actors = inner.lock_actors();
+                        actors.remove(&arn);
+                        inner.lock_passive().remove(&arn);
+                    }
                     inner.timers.cancel_all(&arn);
                     let now = now_ms();
                     // Renewing one's own lease to expire now releases it.
@@ -1077,9 +1102,18 @@ impl Runtime {
         }
     }
 
-    /// The number of executions with a live actor (for tests and metrics).
+    /// The number of executions with a live actor (for tests and metrics):
+    /// those with something in flight or a message to apply, and those
+    /// idle for less than [`Options::passivate_after`].
     pub fn active_executions(&self) -> usize {
         self.inner.live_actors.load(Ordering::Acquire)
+    }
+
+    /// The number of running executions this node holds without an actor
+    /// (passivated: waiting on timers, tasks or answers in the store).
+    pub fn passive_executions(&self) -> usize {
+        let _actors = self.inner.lock_actors();
+        self.inner.lock_passive().len()
     }
 
     /// Stops accepting work, lets every actor finish the event it is
@@ -1150,6 +1184,16 @@ impl Drop for InFlight {
     }
 }
 
+/// What an activation found.
+enum Activation {
+    /// The execution has an actor (now).
+    Active,
+    /// It exists and is not running.
+    NotRunning,
+    /// No such execution.
+    Missing,
+}
+
 /// An actor's mailbox; `id` tells a restarted actor from its predecessor.
 struct Mailbox {
     id: u64,
@@ -1184,6 +1228,14 @@ impl Inner {
 
     fn lock_actors(&self) -> std::sync::MutexGuard<'_, HashMap<String, Mailbox>> {
         match self.actors.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Taken only while holding [`Inner::lock_actors`].
+    fn lock_passive(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        match self.passive.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         }
@@ -1246,7 +1298,11 @@ impl Inner {
     /// fire on the new owner). Whatever it was about to commit is refused
     /// by the store, so nothing runs twice.
     fn drop_execution(&self, arn: &str) {
-        let had_actor = self.lock_actors().remove(arn).is_some();
+        let had_actor = {
+            let mut actors = self.lock_actors();
+            self.lock_passive().remove(arn);
+            actors.remove(arn).is_some()
+        };
         self.timers.cancel_all(arn);
         if had_actor {
             tracing::warn!(
@@ -1476,26 +1532,51 @@ impl Inner {
     /// between recovery and a late event), the new one is dropped: the
     /// registered one holds the same committed state or a newer one.
     pub(crate) fn spawn_actor(self: &Arc<Self>, actor: actor::Actor) {
+        let arn = actor.arn().to_string();
+        self.spawn_boot(&arn, None, |_| actor::Boot::Ready(Box::new(actor)));
+    }
+
+    /// Registers a mailbox for `arn` and starts the actor `boot` makes (it
+    /// is told the version the execution was passivated at here, if it
+    /// was). Nothing if one is registered already.
+    /// `first` is the mailbox's first message (or goes to the registered
+    /// actor's).
+    fn spawn_boot(
+        self: &Arc<Self>,
+        arn: &str,
+        first: Option<Msg>,
+        boot: impl FnOnce(Option<u64>) -> actor::Boot,
+    ) -> bool {
         let (tx, rx) = mpsc::unbounded_channel();
         let id = self.next_actor_id.fetch_add(1, Ordering::Relaxed);
-        {
+        let boot = {
             let mut actors = self.lock_actors();
-            if actors.contains_key(actor.arn()) {
-                return;
+            if let Some(mailbox) = actors.get(arn) {
+                if let Some(msg) = first {
+                    let _ = mailbox.tx.send(msg);
+                }
+                return false;
             }
-            actors.insert(actor.arn().to_string(), Mailbox { id, tx });
-        }
+            if let Some(msg) = first {
+                let _ = tx.send(msg);
+            }
+            let passive = self.lock_passive().remove(arn);
+            actors.insert(arn.to_string(), Mailbox { id, tx });
+            boot(passive)
+        };
         self.live_actors.fetch_add(1, Ordering::AcqRel);
         let inner = Arc::clone(self);
+        let arn = arn.to_string();
         tokio::spawn(async move {
             let guard = ActorGuard {
                 inner: Arc::clone(&inner),
-                arn: actor.arn().to_string(),
+                arn,
                 id,
             };
-            actor.run(&inner, id, rx).await;
+            actor::boot(boot, &inner, id, rx).await;
             drop(guard);
         });
+        true
     }
 
     /// Called by an actor that ends: forget its mailbox (only if it is
@@ -1507,56 +1588,106 @@ impl Inner {
         }
     }
 
-    /// Loads an active execution from the store and starts its actor, which
-    /// re-arms its timers and re-dispatches its tasks. Does nothing for an
-    /// execution that is not active or already has an actor.
-    pub(crate) fn activate(self: &Arc<Self>, arn: &str) -> Result<bool> {
-        if self.lock_actors().contains_key(arn) {
-            return Ok(true);
+    /// The hand-off of an idle actor (`version` committed, nothing in
+    /// flight): under the lock every sender takes, either a message is
+    /// waiting (it is returned and the actor goes on) or the actor leaves
+    /// the registry, so the next sender finds no actor and activates the
+    /// execution from the store. No message can fall in between.
+    pub(crate) fn passivate(
+        &self,
+        arn: &str,
+        id: u64,
+        version: u64,
+        rx: &mut mpsc::UnboundedReceiver<Msg>,
+    ) -> actor::Handoff {
+        let mut actors = self.lock_actors();
+        match rx.try_recv() {
+            Ok(msg) => return actor::Handoff::Message(msg),
+            Err(mpsc::error::TryRecvError::Disconnected) => return actor::Handoff::Closed,
+            Err(mpsc::error::TryRecvError::Empty) => {}
         }
+        if actors.get(arn).is_none_or(|m| m.id != id) || self.shutting_down.load(Ordering::Acquire)
+        {
+            return actor::Handoff::Closed;
+        }
+        actors.remove(arn);
+        self.lock_passive().insert(arn.to_string(), version);
+        actor::Handoff::Passivated
+    }
+
+    /// Activates an active execution: registers its actor, which loads it
+    /// from the store, re-arms its timers and (unless it was passivated
+    /// here) re-dispatches its tasks. Does nothing for an execution that is
+    /// not active or already has an actor. Errors (the lease is another
+    /// node's, the machine cannot be prepared) come back to the caller.
+    pub(crate) fn activate(self: &Arc<Self>, arn: &str) -> Result<bool> {
+        Ok(matches!(self.activate_with(arn, None)?, Activation::Active))
+    }
+
+    /// [`Inner::activate`], with the first message for the actor.
+    fn activate_with(self: &Arc<Self>, arn: &str, first: Option<Msg>) -> Result<Activation> {
+        let first = {
+            let actors = self.lock_actors();
+            match (actors.get(arn), first) {
+                (Some(mailbox), Some(msg)) => match mailbox.tx.send(msg) {
+                    Ok(()) => return Ok(Activation::Active),
+                    Err(mpsc::error::SendError(m)) => Some(m),
+                },
+                (Some(_), None) => return Ok(Activation::Active),
+                (None, first) => first,
+            }
+        };
         let Some(record) = self.store.get_execution(arn)? else {
-            return Ok(false);
+            return Ok(Activation::Missing);
         };
         if record.state.status != ExecutionStatus::Running {
-            return Ok(false);
+            let _actors = self.lock_actors();
+            self.lock_passive().remove(arn);
+            return Ok(Activation::NotRunning);
         }
         // Only the lease holder runs an execution: a node without it would
         // dispatch its tasks and arm its timers a second time.
         // (Activation is synchronous, like the store reads above; the
         // claim is one short write.)
         block_on(self.fence(arn))?;
-        let revision = self
-            .store
-            .get_revision(&record.revision_id)?
-            .ok_or_else(|| Error::StateMachineDoesNotExist(record.state_machine_arn.clone()))?;
-        let machine = self.machines.get(&revision)?;
-        let execution = actor::load_engine_state(&record)?;
-        let recovered = actor::recovered_commands(self.store.as_ref(), arn)?;
-        // Answers recorded but not yet consumed (a crash came in between)
-        // are delivered again; the engine ignores one it has seen.
-        let answers = self.store.task_answers(arn)?;
-        let inbox = self.store.inbox(arn)?;
-        self.spawn_actor(actor::Actor::new(
-            arn.to_string(),
-            machine,
-            execution,
-            record.version,
-            record.state.redrive_date_ms,
-            recovered,
-            operators::PauseRecord::of(&record.state),
-        ));
-        self.deliver_inbox(
-            inbox
-                .into_iter()
-                .map(|(id, e)| (id, arn.to_string(), e))
-                .collect(),
-        );
-        for (task, text) in answers {
-            if let Ok(answer) = serde_json::from_str::<TaskAnswer>(&text) {
-                let _ = self.send(arn, Msg::Answer(answer_event(answer, task)));
+        let machine = match self.machines.cached(&record.revision_id) {
+            Some(machine) => machine,
+            None => {
+                let revision = self
+                    .store
+                    .get_revision(&record.revision_id)?
+                    .ok_or_else(|| {
+                        Error::StateMachineDoesNotExist(record.state_machine_arn.clone())
+                    })?;
+                self.machines.get(&revision)?
             }
+        };
+        self.spawn_boot(arn, first, |passive| {
+            actor::Boot::Load(Box::new(actor::Load {
+                arn: arn.to_string(),
+                machine,
+                revision_id: record.revision_id.clone(),
+                // Read before the registration: the latest only if nothing
+                // committed since the passivation.
+                record: (passive == Some(record.version)).then_some(record),
+                passive: passive.is_some(),
+            }))
+        });
+        Ok(Activation::Active)
+    }
+
+    /// Delivers to an execution's actor again what the store holds for it
+    /// unconsumed: inbox events first (a worker's TaskStarted before its
+    /// answer), then task answers.
+    pub(crate) fn redeliver(self: &Arc<Self>, arn: &str) {
+        if let Ok(rows) = self.store.inbox(arn) {
+            self.deliver_inbox(
+                rows.into_iter()
+                    .map(|(id, e)| (id, arn.to_string(), e))
+                    .collect(),
+            );
         }
-        Ok(true)
+        self.deliver_answers_of(arn);
     }
 
     /// Sends a message to an execution's actor, starting the actor from the
@@ -1576,16 +1707,21 @@ impl Inner {
         if self.shutting_down.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
         }
-        if !self.activate(arn)? {
-            if self.store.get_execution(arn)?.is_none() {
-                return Err(Error::ExecutionDoesNotExist(arn.to_string()));
-            }
-            return Ok(false);
+        // The message goes into the mailbox as it is registered: the new
+        // actor may load, find nothing to do and passivate before a send
+        // that came after could find it.
+        match self.activate_with(arn, Some(msg))? {
+            Activation::Active => Ok(true),
+            Activation::NotRunning => Ok(false),
+            Activation::Missing => Err(Error::ExecutionDoesNotExist(arn.to_string())),
         }
-        let actors = self.lock_actors();
-        match actors.get(arn) {
-            Some(mailbox) => Ok(mailbox.tx.send(msg).is_ok()),
-            None => Ok(false),
+    }
+
+    /// Sends a message to an execution's actor if it has one now; never
+    /// activates it.
+    pub(crate) fn send_if_live(&self, arn: &str, msg: Msg) {
+        if let Some(mailbox) = self.lock_actors().get(arn) {
+            let _ = mailbox.tx.send(msg);
         }
     }
 

@@ -55,6 +55,12 @@ impl Machines {
         self.get_as(revision, false)
     }
 
+    /// The prepared machine of a durable execution's revision, if it is
+    /// cached: an activation needs no read of the revision then.
+    pub(crate) fn cached(&self, revision_id: &str) -> Option<Arc<Machine>> {
+        self.lock().get(revision_id).map(Arc::clone)
+    }
+
     fn get_as(&self, revision: &Revision, map_runs: bool) -> Result<Arc<Machine>> {
         let key = if map_runs {
             revision.revision_id.clone()

@@ -10,7 +10,8 @@
 //! engine ignores a timer it no longer waits for.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -78,12 +79,61 @@ impl Timers {
     }
 }
 
+/// The timers of one execution: almost always one (a Wait, a retry's
+/// back-off, a task's timeout), so it is kept inline.
+enum Armed {
+    One(u64, i64),
+    Many(Vec<(u64, i64)>),
+}
+
+impl Armed {
+    fn get(&self, timer: u64) -> Option<i64> {
+        match self {
+            Armed::One(t, at) => (*t == timer).then_some(*at),
+            Armed::Many(v) => v.iter().find(|(t, _)| *t == timer).map(|(_, at)| *at),
+        }
+    }
+
+    fn set(&mut self, timer: u64, at: i64) {
+        match self {
+            Armed::One(t, a) if *t == timer => *a = at,
+            Armed::One(t, a) => *self = Armed::Many(vec![(*t, *a), (timer, at)]),
+            Armed::Many(v) => match v.iter_mut().find(|(t, _)| *t == timer) {
+                Some(entry) => entry.1 = at,
+                None => v.push((timer, at)),
+            },
+        }
+    }
+
+    /// Removes `timer`; true when none is left.
+    fn remove(&mut self, timer: u64) -> bool {
+        let v = match self {
+            Armed::One(t, _) => return *t == timer,
+            Armed::Many(v) => v,
+        };
+        v.retain(|(t, _)| *t != timer);
+        match v[..] {
+            [] => true,
+            [(t, at)] => {
+                *self = Armed::One(t, at);
+                false
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Armed timers: what a waiting execution costs while it has no actor
+/// (its ARN once, shared by its heap entries, and 16 bytes a timer), so
+/// that 100,000 executions waiting on timers stay cheap.
 #[derive(Default)]
 struct Heap {
-    due: BinaryHeap<Reverse<(i64, String, u64)>>,
-    /// What is armed now; heap entries not matching it are stale.
-    armed: HashMap<(String, u64), i64>,
-    by_execution: HashMap<String, HashSet<u64>>,
+    due: BinaryHeap<Reverse<(i64, Arc<str>, u64)>>,
+    /// What is armed now, by execution; heap entries not matching it are
+    /// stale.
+    armed: HashMap<Arc<str>, Armed>,
+    /// The number of timers in `armed`.
+    count: usize,
 }
 
 impl Heap {
@@ -94,28 +144,75 @@ impl Heap {
                 timer,
                 fire_at_ms,
             } => {
-                self.armed.insert((execution.clone(), timer), fire_at_ms);
-                self.by_execution
-                    .entry(execution.clone())
-                    .or_default()
-                    .insert(timer);
-                self.due.push(Reverse((fire_at_ms, execution, timer)));
+                let key = match self.armed.get_key_value(execution.as_str()) {
+                    Some((key, armed)) => {
+                        // Re-armed as it was (an execution activated again
+                        // re-arms its stored timers): nothing changes, and
+                        // no stale entry piles up in the heap.
+                        if armed.get(timer) == Some(fire_at_ms) {
+                            return;
+                        }
+                        Arc::clone(key)
+                    }
+                    None => Arc::from(execution),
+                };
+                match self.armed.get_mut(&key) {
+                    Some(armed) => {
+                        if armed.get(timer).is_none() {
+                            self.count += 1;
+                        }
+                        armed.set(timer, fire_at_ms);
+                    }
+                    None => {
+                        self.count += 1;
+                        self.armed
+                            .insert(Arc::clone(&key), Armed::One(timer, fire_at_ms));
+                    }
+                }
+                self.due.push(Reverse((fire_at_ms, key, timer)));
             }
             Msg::Cancel { execution, timer } => {
-                self.armed.remove(&(execution.clone(), timer));
-                if let Some(set) = self.by_execution.get_mut(&execution) {
-                    set.remove(&timer);
-                    if set.is_empty() {
-                        self.by_execution.remove(&execution);
+                self.disarm(&execution, timer);
+            }
+            Msg::CancelAll { execution } => {
+                if let Some(armed) = self.armed.remove(execution.as_str()) {
+                    self.count -= match armed {
+                        Armed::One(..) => 1,
+                        Armed::Many(v) => v.len(),
+                    };
+                }
+            }
+        }
+        // Cancelled timers leave stale heap entries until they fall due; a
+        // heap mostly stale is rebuilt from what is armed.
+        if self.due.len() > 1024 && self.due.len() > 2 * self.count {
+            self.rebuild();
+        }
+    }
+
+    fn rebuild(&mut self) {
+        let mut due = Vec::with_capacity(self.armed.len());
+        for (execution, armed) in &self.armed {
+            match armed {
+                Armed::One(t, at) => due.push(Reverse((*at, Arc::clone(execution), *t))),
+                Armed::Many(v) => {
+                    for (t, at) in v {
+                        due.push(Reverse((*at, Arc::clone(execution), *t)));
                     }
                 }
             }
-            Msg::CancelAll { execution } => {
-                if let Some(set) = self.by_execution.remove(&execution) {
-                    for timer in set {
-                        self.armed.remove(&(execution.clone(), timer));
-                    }
-                }
+        }
+        self.due = BinaryHeap::from(due);
+    }
+
+    fn disarm(&mut self, execution: &str, timer: u64) {
+        if let Some(armed) = self.armed.get_mut(execution) {
+            if armed.get(timer).is_none() {
+                return;
+            }
+            self.count -= 1;
+            if armed.remove(timer) {
+                self.armed.remove(execution);
             }
         }
     }
@@ -130,20 +227,16 @@ impl Heap {
             let Some(Reverse((at, execution, timer))) = self.due.pop() else {
                 break;
             };
-            let key = (execution, timer);
-            if self.armed.get(&key) != Some(&at) {
+            let armed = self.armed.get(&execution).and_then(|a| a.get(timer));
+            if armed != Some(at) {
                 continue;
             }
-            self.armed.remove(&key);
-            let (execution, timer) = key;
-            if let Some(set) = self.by_execution.get_mut(&execution) {
-                set.remove(&timer);
-                if set.is_empty() {
-                    self.by_execution.remove(&execution);
-                }
-            }
+            self.disarm(&execution, timer);
             statecraft_telemetry::metrics::observe_timer_lag(now.saturating_sub(at));
-            out.push(Fired { execution, timer });
+            out.push(Fired {
+                execution: execution.to_string(),
+                timer,
+            });
         }
         out
     }
@@ -234,7 +327,59 @@ mod tests {
             }]
         );
         assert!(h.pop_due(1000).is_empty());
-        assert!(h.armed.is_empty() && h.by_execution.is_empty());
+        assert!(h.armed.is_empty());
+        assert_eq!(h.count, 0);
+    }
+
+    #[test]
+    fn re_arming_an_armed_timer_adds_nothing() {
+        // An execution activated again re-arms its stored timers.
+        let mut h = Heap::default();
+        for _ in 0..100 {
+            arm(&mut h, "a", 1, 50);
+        }
+        assert_eq!(h.due.len(), 1);
+        // Moved: the old entry is stale and skipped.
+        arm(&mut h, "a", 1, 60);
+        assert_eq!(h.due.len(), 2);
+        assert!(h.pop_due(55).is_empty());
+        assert_eq!(h.pop_due(60).len(), 1);
+        assert!(h.armed.is_empty());
+        assert_eq!(h.count, 0);
+    }
+
+    #[test]
+    fn several_timers_of_one_execution_fire_and_cancel_apart() {
+        let mut h = Heap::default();
+        arm(&mut h, "a", 1, 10);
+        arm(&mut h, "a", 2, 20);
+        arm(&mut h, "a", 3, 30);
+        h.apply(Msg::Cancel {
+            execution: "a".into(),
+            timer: 2,
+        });
+        let fired = |v: Vec<Fired>| v.into_iter().map(|f| f.timer).collect::<Vec<_>>();
+        assert_eq!(fired(h.pop_due(25)), vec![1]);
+        assert_eq!(fired(h.pop_due(35)), vec![3]);
+        assert!(h.armed.is_empty());
+        assert_eq!(h.count, 0);
+    }
+
+    #[test]
+    fn a_heap_of_mostly_cancelled_timers_is_rebuilt() {
+        let mut h = Heap::default();
+        for i in 0..3000u64 {
+            arm(&mut h, &format!("e{i}"), 1, 1_000 + i as i64);
+        }
+        for i in 0..2900u64 {
+            h.apply(Msg::CancelAll {
+                execution: format!("e{i}"),
+            });
+        }
+        assert!(h.due.len() <= 2 * 1024, "{} entries", h.due.len());
+        let fired = h.pop_due(i64::MAX);
+        assert_eq!(fired.len(), 100);
+        assert_eq!(fired[0].execution, "e2900");
     }
 
     #[test]
