@@ -7,7 +7,6 @@
 
 mod common;
 
-
 use std::time::Duration;
 
 use common::{config, failed, run, succeeded};
