@@ -18,6 +18,7 @@
 pub(crate) mod jsonata;
 pub(crate) mod jsonpath;
 
+use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 
 use serde_json::{Map, Value};
@@ -46,8 +47,8 @@ pub(crate) enum Part {
 /// the state's failure.
 pub(crate) trait DataFlow: Sync + std::fmt::Debug {
     /// Binds what the state's expressions see at a new stage: the raw
-    /// input (`$states.input`) and the Context object.
-    fn open(&self, s: &mut Stage<'_>, input: &Value);
+    /// input (`$states.input`) and the Context object, under `limits`.
+    fn open(&self, s: &mut Stage<'_>, input: &Value, limits: JsonataLimits);
 
     /// Adds `$states.<key>` (`result`, `errorOutput`) to a stage.
     fn bind(&self, s: &mut Stage<'_>, key: &'static str, value: &Value);
@@ -162,6 +163,203 @@ pub(crate) trait DataFlow: Sync + std::fmt::Debug {
     ) -> Result<Value, Failure>;
 }
 
+/// The query language of a state, chosen once in `Machine::new`: a value
+/// that dispatches to [`jsonpath::JsonPath`] or [`jsonata::Jsonata`]
+/// statically, so the JSONPath stages inline into the state handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Language {
+    JsonPath,
+    Jsonata,
+}
+
+impl DataFlow for Language {
+    #[inline]
+    fn open(&self, s: &mut Stage<'_>, input: &Value, limits: JsonataLimits) {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.open(s, input, limits),
+            Language::Jsonata => jsonata::Jsonata.open(s, input, limits),
+        }
+    }
+
+    #[inline]
+    fn bind(&self, s: &mut Stage<'_>, key: &'static str, value: &Value) {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.bind(s, key, value),
+            Language::Jsonata => jsonata::Jsonata.bind(s, key, value),
+        }
+    }
+
+    #[inline]
+    fn effective(&self, s: &Stage<'_>, raw: &Value) -> Result<Option<Value>, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.effective(s, raw),
+            Language::Jsonata => jsonata::Jsonata.effective(s, raw),
+        }
+    }
+
+    #[inline]
+    fn arguments(
+        &self,
+        s: &Stage<'_>,
+        raw: &Value,
+        effective: Option<Value>,
+    ) -> Result<Option<Value>, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.arguments(s, raw, effective),
+            Language::Jsonata => jsonata::Jsonata.arguments(s, raw, effective),
+        }
+    }
+
+    #[inline]
+    fn assign(
+        &self,
+        s: &Stage<'_>,
+        part: Part,
+        value: &Value,
+    ) -> Result<Option<Map<String, Value>>, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.assign(s, part, value),
+            Language::Jsonata => jsonata::Jsonata.assign(s, part, value),
+        }
+    }
+
+    #[inline]
+    fn output(
+        &self,
+        s: &Stage<'_>,
+        part: Part,
+        raw: &mut Value,
+        result: Option<Value>,
+    ) -> Result<Value, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.output(s, part, raw, result),
+            Language::Jsonata => jsonata::Jsonata.output(s, part, raw, result),
+        }
+    }
+
+    #[inline]
+    fn condition(
+        &self,
+        s: &Stage<'_>,
+        rule: &ChoiceRule,
+        effective: &Value,
+    ) -> Result<bool, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.condition(s, rule, effective),
+            Language::Jsonata => jsonata::Jsonata.condition(s, rule, effective),
+        }
+    }
+
+    #[inline]
+    fn wait_until(&self, s: &Stage<'_>, w: &Wait, effective: &Value) -> Result<i64, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.wait_until(s, w, effective),
+            Language::Jsonata => jsonata::Jsonata.wait_until(s, w, effective),
+        }
+    }
+
+    #[inline]
+    fn fail(&self, s: &Stage<'_>, fl: &Fail, raw: &Value) -> Result<Failure, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.fail(s, fl, raw),
+            Language::Jsonata => jsonata::Jsonata.fail(s, fl, raw),
+        }
+    }
+
+    #[inline]
+    fn task_inputs(
+        &self,
+        s: &Stage<'_>,
+        t: &Task,
+        raw: &Value,
+    ) -> Result<(Value, Option<u64>, Option<u64>), Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.task_inputs(s, t, raw),
+            Language::Jsonata => jsonata::Jsonata.task_inputs(s, t, raw),
+        }
+    }
+
+    #[inline]
+    fn value(&self, s: &Stage<'_>, v: &Value, field: &str, raw: &Value) -> Result<Value, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.value(s, v, field, raw),
+            Language::Jsonata => jsonata::Jsonata.value(s, v, field, raw),
+        }
+    }
+
+    #[inline]
+    fn resource_arguments(
+        &self,
+        s: &Stage<'_>,
+        raw: &Value,
+        field: &str,
+        effective: &Value,
+    ) -> Result<Value, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.resource_arguments(s, raw, field, effective),
+            Language::Jsonata => jsonata::Jsonata.resource_arguments(s, raw, field, effective),
+        }
+    }
+
+    #[inline]
+    fn map_items(
+        &self,
+        s: &Stage<'_>,
+        m: &MapState,
+        raw: &Value,
+    ) -> Result<(Value, Vec<Value>), Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.map_items(s, m, raw),
+            Language::Jsonata => jsonata::Jsonata.map_items(s, m, raw),
+        }
+    }
+
+    #[inline]
+    fn map_settings(
+        &self,
+        s: &Stage<'_>,
+        m: &MapState,
+        effective: &Value,
+        concurrency_only: bool,
+    ) -> Result<Settings, Failure> {
+        match self {
+            Language::JsonPath => {
+                jsonpath::JsonPath.map_settings(s, m, effective, concurrency_only)
+            }
+            Language::Jsonata => jsonata::Jsonata.map_settings(s, m, effective, concurrency_only),
+        }
+    }
+
+    #[inline]
+    fn batcher(&self, s: &Stage<'_>, raw: &Value, effective: &Value) -> Result<Batcher, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.batcher(s, raw, effective),
+            Language::Jsonata => jsonata::Jsonata.batcher(s, raw, effective),
+        }
+    }
+
+    #[inline]
+    fn has_item_selector(&self, m: &MapState) -> bool {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.has_item_selector(m),
+            Language::Jsonata => jsonata::Jsonata.has_item_selector(m),
+        }
+    }
+
+    #[inline]
+    fn item_selector(
+        &self,
+        s: &Stage<'_>,
+        m: &MapState,
+        effective: &Value,
+    ) -> Result<Value, Failure> {
+        match self {
+            Language::JsonPath => jsonpath::JsonPath.item_selector(s, m, effective),
+            Language::Jsonata => jsonata::Jsonata.item_selector(s, m, effective),
+        }
+    }
+}
+
 /// The settings a Map state resolves before it starts its iterations.
 pub(crate) struct Settings {
     pub max_concurrency: usize,
@@ -172,27 +370,62 @@ pub(crate) struct Settings {
 /// One evaluation point of a state (see the module's documentation).
 pub(crate) struct Stage<'a> {
     pub node: &'a Node,
-    /// `$$` (`Value::Null` when the state never reads it). A JSONata stage
-    /// moves it into `$states.context` when its expressions read `$states`.
-    pub context: Value,
+    /// `$$` (`Value::Null` when the state never reads it), owned or
+    /// borrowed (a Map's ItemSelector reuses one `$$` for every item). A
+    /// JSONata stage moves it into `$states.context` when its expressions
+    /// read `$states`.
+    pub context: Cow<'a, Value>,
     pub vars: &'a Variables,
     pub host: &'a dyn Host,
     pub now: i64,
+    /// What only a JSONata stage needs (boxed: a JSONPath stage stays small,
+    /// as one is made for every state entered).
+    pub(crate) jsonata: Option<Box<JsonataStage<'a>>>,
+}
+
+/// The JSONata part of a [`Stage`].
+pub(crate) struct JsonataStage<'a> {
     pub limits: JsonataLimits,
-    /// JSONata: `$states`, until the environment is built.
-    pub(crate) states: Cell<Option<Map<String, Value>>>,
-    /// JSONata: the environment, built on first use.
-    pub(crate) eval: OnceCell<crate::jsonata::Eval<'a>>,
-    /// The context was moved into `$states`.
-    pub(crate) context_moved: bool,
+    /// `$states`, until the environment is built.
+    pub states: Cell<Option<Map<String, Value>>>,
+    /// The environment, built on first use.
+    pub eval: OnceCell<crate::jsonata::Eval<'a>>,
 }
 
 impl<'a> Stage<'a> {
     /// A stage of `node` on its raw `input`.
+    #[inline]
     pub fn new(
         node: &'a Node,
         input: &Value,
         context: Value,
+        vars: &'a Variables,
+        host: &'a dyn Host,
+        now: i64,
+        limits: JsonataLimits,
+    ) -> Stage<'a> {
+        Stage::with_context(node, input, Cow::Owned(context), vars, host, now, limits)
+    }
+
+    /// A stage whose `$$` is borrowed.
+    #[inline]
+    pub fn borrowing(
+        node: &'a Node,
+        input: &Value,
+        context: &'a Value,
+        vars: &'a Variables,
+        host: &'a dyn Host,
+        now: i64,
+        limits: JsonataLimits,
+    ) -> Stage<'a> {
+        Stage::with_context(node, input, Cow::Borrowed(context), vars, host, now, limits)
+    }
+
+    #[inline]
+    fn with_context(
+        node: &'a Node,
+        input: &Value,
+        context: Cow<'a, Value>,
         vars: &'a Variables,
         host: &'a dyn Host,
         now: i64,
@@ -204,32 +437,26 @@ impl<'a> Stage<'a> {
             vars,
             host,
             now,
-            limits,
-            states: Cell::new(None),
-            eval: OnceCell::new(),
-            context_moved: false,
+            jsonata: None,
         };
-        node.flow.open(&mut s, input);
+        node.flow.open(&mut s, input, limits);
         s
     }
 
     /// Adds `$states.<key>` (JSONata; nothing in JSONPath).
+    #[inline]
     pub fn with(mut self, key: &'static str, value: &Value) -> Stage<'a> {
         self.node.flow.bind(&mut self, key, value);
         self
     }
 
     /// The JSONPath environment of this stage.
+    #[inline]
     pub fn env(&self) -> Env<'_> {
         Env {
-            context: &self.context,
+            context: self.context.as_ref(),
             vars: self.vars,
             host: self.host,
         }
-    }
-
-    /// Gives the Context object back, if the stage still holds it.
-    pub fn into_context(self) -> Option<Value> {
-        (!self.context_moved).then_some(self.context)
     }
 }

@@ -23,7 +23,7 @@ use statecraft_types::errors::{QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT};
 use statecraft_types::{EventType, Failure};
 
 use crate::context::{self, StateInfo};
-use crate::dataflow::{Part, Stage};
+use crate::dataflow::{DataFlow, Part, Stage};
 use crate::history::{self, Cursor, Recorder};
 use crate::machine::{GraphId, Node};
 use crate::{
@@ -497,6 +497,7 @@ impl<'a> Run<'a> {
     }
 
     /// A data-flow stage of `node` on its raw `input`, in the frame's scope.
+    #[inline]
     pub fn stage<'s>(
         &self,
         f: &'s Frame,

@@ -13,9 +13,7 @@ use statecraft_language::ast::{
 use statecraft_language::template::{Expr, Template};
 use statecraft_types::EventType;
 
-use crate::dataflow::jsonata::Jsonata;
-use crate::dataflow::jsonpath::JsonPath;
-use crate::dataflow::DataFlow;
+use crate::dataflow::Language;
 use crate::jsonata::Compiled;
 use crate::Error;
 
@@ -98,7 +96,7 @@ pub(crate) struct Node {
     /// JSONata expressions of this state (empty in JSONPath states).
     pub jsonata: Compiled,
     /// The state's query language: how its data-flow stages evaluate.
-    pub flow: &'static dyn DataFlow,
+    pub flow: Language,
 }
 
 impl Machine {
@@ -255,11 +253,11 @@ impl Node {
 }
 
 /// The data flow of a state's query language.
-fn flow_of(state: &State) -> &'static dyn DataFlow {
+fn flow_of(state: &State) -> Language {
     if state.query_language == QueryLanguage::Jsonata {
-        &Jsonata
+        Language::Jsonata
     } else {
-        &JsonPath
+        Language::JsonPath
     }
 }
 

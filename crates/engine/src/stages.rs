@@ -12,7 +12,7 @@ use statecraft_language::Host;
 use statecraft_types::Failure;
 
 use crate::context::{self, StateInfo};
-use crate::dataflow::{jsonpath, Part, Stage};
+use crate::dataflow::{jsonpath, DataFlow, Part, Stage};
 use crate::machine::Node;
 use crate::retry::{self, StateType};
 use crate::{Error, ExecutionContext, JsonataLimits};

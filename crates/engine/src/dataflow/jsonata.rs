@@ -12,27 +12,38 @@ use statecraft_language::ast::{
 };
 use statecraft_types::Failure;
 
-use super::{shown, DataFlow, Env, Part, Settings, Stage};
+use std::cell::{Cell, OnceCell};
+
+use super::{shown, DataFlow, Env, JsonataStage, Part, Settings, Stage};
 use crate::jsonata::{environment, query_error, template_body, type_name, Eval};
 use crate::state::batch::Batcher;
 use crate::time::parse_iso8601;
+use crate::JsonataLimits;
 
 /// The JSONata query language.
 #[derive(Debug)]
 pub(crate) struct Jsonata;
 
-/// The stage's environment, built on first use.
-fn eval<'s, 'a>(s: &'s Stage<'a>) -> &'s Eval<'a> {
-    s.eval.get_or_init(|| {
+/// The stage's environment, built on first use. `Jsonata::open` makes the
+/// JSONata part of every stage of a JSONata state, so its absence is the
+/// engine's bug, reported as the state's runtime error rather than a panic.
+fn eval<'s, 'a>(s: &'s Stage<'a>) -> Result<&'s Eval<'a>, Failure> {
+    let Some(j) = &s.jsonata else {
+        return Err(Failure::runtime(format!(
+            "the JSONata stage of state '{}' was not opened",
+            s.node.state.name
+        )));
+    };
+    Ok(j.eval.get_or_init(|| {
         environment(
             &s.node.jsonata,
             s.vars,
-            s.states.take().unwrap_or_default(),
+            j.states.take().unwrap_or_default(),
             s.host,
             s.now,
-            s.limits,
+            j.limits,
         )
-    })
+    }))
 }
 
 /// The `Assign` and `Output` of a part of the state.
@@ -55,24 +66,32 @@ fn fields<'n>(s: &Stage<'n>, part: Part) -> (Option<&'n Value>, Option<&'n Value
 }
 
 impl DataFlow for Jsonata {
-    fn open(&self, s: &mut Stage<'_>, input: &Value) {
-        if !s.node.jsonata.needs_states() {
-            return;
+    fn open(&self, s: &mut Stage<'_>, input: &Value, limits: JsonataLimits) {
+        let j = JsonataStage {
+            limits,
+            states: Cell::new(None),
+            eval: OnceCell::new(),
+        };
+        if s.node.jsonata.needs_states() {
+            let mut m = Map::with_capacity(4);
+            m.insert("input".into(), input.clone());
+            m.insert(
+                "context".into(),
+                std::mem::take(&mut s.context).into_owned(),
+            );
+            j.states.set(Some(m));
         }
-        let mut m = Map::with_capacity(4);
-        m.insert("input".into(), input.clone());
-        m.insert("context".into(), std::mem::take(&mut s.context));
-        s.context_moved = true;
-        s.states.set(Some(m));
+        s.jsonata = Some(Box::new(j));
     }
 
     fn bind(&self, s: &mut Stage<'_>, key: &'static str, value: &Value) {
         if !s.node.jsonata.needs_states() {
             return;
         }
-        let mut m = s.states.take().unwrap_or_default();
+        let Some(j) = &s.jsonata else { return };
+        let mut m = j.states.take().unwrap_or_default();
         m.insert(key.into(), value.clone());
-        s.states.set(Some(m));
+        j.states.set(Some(m));
     }
 
     fn effective(&self, _s: &Stage<'_>, _raw: &Value) -> Result<Option<Value>, Failure> {
@@ -86,7 +105,7 @@ impl DataFlow for Jsonata {
         effective: Option<Value>,
     ) -> Result<Option<Value>, Failure> {
         match &s.node.state.io.arguments {
-            Some(a) => eval(s).template(a, "Arguments").map(Some),
+            Some(a) => eval(s)?.template(a, "Arguments").map(Some),
             None => Ok(effective),
         }
     }
@@ -98,7 +117,7 @@ impl DataFlow for Jsonata {
         _value: &Value,
     ) -> Result<Option<Map<String, Value>>, Failure> {
         match fields(s, part).0 {
-            Some(v) => eval(s).assign(Some(v)),
+            Some(v) => eval(s)?.assign(Some(v)),
             None => Ok(None),
         }
     }
@@ -111,7 +130,7 @@ impl DataFlow for Jsonata {
         result: Option<Value>,
     ) -> Result<Value, Failure> {
         match fields(s, part).1 {
-            Some(o) => eval(s).template(o, "Output"),
+            Some(o) => eval(s)?.template(o, "Output"),
             None => Ok(result.unwrap_or_else(|| raw.clone())),
         }
     }
@@ -125,7 +144,7 @@ impl DataFlow for Jsonata {
         let ChoiceRule::Condition(v) = rule else {
             return Ok(false);
         };
-        match eval(s).template(v, "Condition")? {
+        match eval(s)?.template(v, "Condition")? {
             Value::Bool(b) => Ok(b),
             other => Err(query_error(format!(
                 "The JSONata expression specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
@@ -139,7 +158,7 @@ impl DataFlow for Jsonata {
         Ok(match &w.duration {
             WaitDuration::Seconds(secs) => s.now.saturating_add((*secs as i64).saturating_mul(1000)),
             WaitDuration::SecondsExpression(v) => {
-                let value = eval(s).template(v, "Seconds")?;
+                let value = eval(s)?.template(v, "Seconds")?;
                 let secs = value.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
                     query_error(format!(
                         "The JSONata expression specified for the field 'Seconds' returned an unexpected result type. Expected 'non-negative integer', but was '{}' for value: {}",
@@ -153,7 +172,7 @@ impl DataFlow for Jsonata {
                 query_error(format!("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {t}"))
             })?,
             WaitDuration::TimestampExpression(v) => {
-                let value = eval(s).template(v, "Timestamp")?;
+                let value = eval(s)?.template(v, "Timestamp")?;
                 let text = match &value {
                     Value::String(s) => s.clone(),
                     other => shown(other),
@@ -176,7 +195,7 @@ impl DataFlow for Jsonata {
             match src {
                 None => Ok(String::new()),
                 Some(StringSource::Literal(s)) => Ok(s.clone()),
-                Some(StringSource::Expression(v)) => match eval(s).template(v, field)? {
+                Some(StringSource::Expression(v)) => match eval(s)?.template(v, field)? {
                     Value::String(s) => Ok(s),
                     other => Ok(shown(&other)),
                 },
@@ -202,12 +221,12 @@ impl DataFlow for Jsonata {
         raw: &Value,
     ) -> Result<(Value, Option<u64>, Option<u64>), Failure> {
         let params = match &s.node.state.io.arguments {
-            Some(a) => eval(s).template(a, "Arguments")?,
+            Some(a) => eval(s)?.template(a, "Arguments")?,
             None => raw.clone(),
         };
         let secs = |src: &Option<NumberSource>, field: &str| -> Result<Option<u64>, Failure> {
             let Some(src) = src else { return Ok(None) };
-            let n = eval(s).number(src, field)?;
+            let n = eval(s)?.number(src, field)?;
             if n < 1.0 || n.fract() != 0.0 {
                 return Err(query_error(format!(
                     "The field '{field}' must be a positive integer, but was {n}"
@@ -223,7 +242,7 @@ impl DataFlow for Jsonata {
     }
 
     fn value(&self, s: &Stage<'_>, v: &Value, field: &str, _raw: &Value) -> Result<Value, Failure> {
-        eval(s).template(v, field)
+        eval(s)?.template(v, field)
     }
 
     fn resource_arguments(
@@ -234,7 +253,7 @@ impl DataFlow for Jsonata {
         _effective: &Value,
     ) -> Result<Value, Failure> {
         match raw.get("Arguments") {
-            Some(a) => eval(s).template(a, &format!("{field}/Arguments")),
+            Some(a) => eval(s)?.template(a, &format!("{field}/Arguments")),
             None => Ok(Value::Object(Map::new())),
         }
     }
@@ -248,7 +267,7 @@ impl DataFlow for Jsonata {
         let items = match &m.items {
             None => raw.clone(),
             Some(v) => {
-                let value = eval(s).template(v, "Items")?;
+                let value = eval(s)?.template(v, "Items")?;
                 if !value.is_array() {
                     let body = v.as_str().and_then(template_body).unwrap_or_default();
                     return Err(query_error(format!(
@@ -278,7 +297,7 @@ impl DataFlow for Jsonata {
     ) -> Result<Settings, Failure> {
         let max_concurrency = match &m.max_concurrency {
             None => 0,
-            Some(src) => eval(s).number(src, "MaxConcurrency")?.max(0.0) as usize,
+            Some(src) => eval(s)?.number(src, "MaxConcurrency")?.max(0.0) as usize,
         };
         if concurrency_only {
             return Ok(Settings {
@@ -289,12 +308,12 @@ impl DataFlow for Jsonata {
         }
         let tolerated_count = match &m.tolerated_failure_count {
             None => None,
-            Some(src) => Some(eval(s).number(src, "ToleratedFailureCount")?),
+            Some(src) => Some(eval(s)?.number(src, "ToleratedFailureCount")?),
         };
         let tolerated_percentage = match &m.tolerated_failure_percentage {
             None => None,
             Some(src) => {
-                let n = eval(s).number(src, "ToleratedFailurePercentage")?;
+                let n = eval(s)?.number(src, "ToleratedFailurePercentage")?;
                 if !(0.0..=100.0).contains(&n) {
                     return Err(Failure::runtime(
                         "ToleratedFailurePercentage must be between 0 and 100.",
@@ -311,7 +330,7 @@ impl DataFlow for Jsonata {
     }
 
     fn batcher(&self, s: &Stage<'_>, raw: &Value, effective: &Value) -> Result<Batcher, Failure> {
-        let resolved = eval(s).template(raw, "ItemBatcher")?;
+        let resolved = eval(s)?.template(raw, "ItemBatcher")?;
         // The resolved batcher holds no paths: nothing reads `$$` there.
         let null = Value::Null;
         let env = Env {
@@ -333,7 +352,7 @@ impl DataFlow for Jsonata {
         _effective: &Value,
     ) -> Result<Value, Failure> {
         match &m.item_selector_jsonata {
-            Some(selector) => eval(s).template(selector, "ItemSelector"),
+            Some(selector) => eval(s)?.template(selector, "ItemSelector"),
             None => Err(Failure::runtime("no ItemSelector")),
         }
     }

@@ -186,6 +186,7 @@ fn seconds(
 pub(crate) struct JsonPath;
 
 impl JsonPath {
+    #[inline]
     fn assign_template<'n>(s: &Stage<'n>, part: Part) -> Option<&'n Template> {
         let node = s.node;
         match part {
@@ -197,6 +198,7 @@ impl JsonPath {
 
     /// The raw input as the document a result goes into: taken, unless a
     /// catcher may still need it.
+    #[inline]
     fn take_raw(s: &Stage<'_>, raw: &mut Value) -> Value {
         if s.node.state.catchers().is_empty() {
             std::mem::take(raw)
@@ -207,14 +209,18 @@ impl JsonPath {
 }
 
 impl DataFlow for JsonPath {
-    fn open(&self, _s: &mut Stage<'_>, _input: &Value) {}
+    #[inline]
+    fn open(&self, _s: &mut Stage<'_>, _input: &Value, _limits: crate::JsonataLimits) {}
 
+    #[inline]
     fn bind(&self, _s: &mut Stage<'_>, _key: &'static str, _value: &Value) {}
 
+    #[inline]
     fn effective(&self, s: &Stage<'_>, raw: &Value) -> Result<Option<Value>, Failure> {
         input(s.node.state.io.input_path.as_ref(), raw, &s.env())
     }
 
+    #[inline]
     fn arguments(
         &self,
         s: &Stage<'_>,
@@ -227,6 +233,7 @@ impl DataFlow for JsonPath {
         }
     }
 
+    #[inline]
     fn assign(
         &self,
         s: &Stage<'_>,
@@ -242,6 +249,7 @@ impl DataFlow for JsonPath {
         }
     }
 
+    #[inline]
     fn output(
         &self,
         s: &Stage<'_>,
@@ -267,7 +275,15 @@ impl DataFlow for JsonPath {
             (_, r) => r,
         };
         let combined = match (io.result_path.as_ref(), result) {
-            (None, Some(r)) => r,
+            (None, Some(r)) => {
+                // The input is not part of the output: free it now, before
+                // the state's exit allocates its events, unless a catcher
+                // may still need it.
+                if s.node.state.catchers().is_empty() {
+                    drop(std::mem::take(raw));
+                }
+                r
+            }
             (None, None) | (Some(NullableReferencePath::Null), _) => Self::take_raw(s, raw),
             (Some(NullableReferencePath::Path(rp)), Some(r)) => {
                 rp.place(Self::take_raw(s, raw), r)?
@@ -281,6 +297,7 @@ impl DataFlow for JsonPath {
         output(io.output_path.as_ref(), combined, &env)
     }
 
+    #[inline]
     fn condition(
         &self,
         s: &Stage<'_>,
@@ -516,10 +533,12 @@ impl DataFlow for JsonPath {
         Batcher::resolve(raw, effective, &s.env())
     }
 
+    #[inline]
     fn has_item_selector(&self, m: &MapState) -> bool {
         m.item_selector.is_some()
     }
 
+    #[inline]
     fn item_selector(
         &self,
         s: &Stage<'_>,

@@ -7,7 +7,7 @@ use statecraft_language::ast::Choice;
 use statecraft_types::errors::NO_CHOICE_MATCHED;
 use statecraft_types::Failure;
 
-use crate::dataflow::Part;
+use crate::dataflow::{DataFlow, Part};
 use crate::exec::{Entered, Flow, Frame, Run};
 use crate::machine::Node;
 

@@ -5,6 +5,7 @@
 use serde_json::Value;
 use statecraft_language::ast::Fail;
 
+use crate::dataflow::DataFlow;
 use crate::exec::{Entered, Flow, Frame, Run};
 use crate::machine::Node;
 

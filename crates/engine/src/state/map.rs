@@ -18,6 +18,7 @@ use statecraft_language::ast::{Map, MapMode};
 use statecraft_types::errors::EXCEED_TOLERATED_FAILURE_THRESHOLD;
 use statecraft_types::{EventType, Failure};
 
+use crate::dataflow::DataFlow;
 use crate::exec::{Active, At, Flow, Frame, Parent, Run};
 use crate::history::{self, Cursor};
 use crate::machine::Node;
@@ -319,6 +320,7 @@ impl Run<'_> {
     /// Context object is built once per Map state and kept in `cache`
     /// between items.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(crate) fn select_item(
         &self,
         f: &Frame,
@@ -333,17 +335,17 @@ impl Run<'_> {
         if !node.flow.has_item_selector(m) {
             return Ok(item);
         }
-        let mut ctx = match cache.take() {
+        let ctx = match cache {
             Some(c) => c,
-            None => self.context_for(
+            None => cache.insert(self.context_for(
                 node,
                 active.entered_ms,
                 Some(active.retry_count),
                 None,
                 None,
-            ),
+            )),
         };
-        if let Value::Object(o) = &mut ctx {
+        if let Value::Object(o) = ctx {
             let mut it = JsonMap::with_capacity(2);
             it.insert("Index".into(), Value::from(index));
             it.insert("Value".into(), item);
@@ -351,13 +353,20 @@ impl Run<'_> {
             map.insert("Item".into(), Value::Object(it));
             o.insert("Map".into(), Value::Object(map));
         }
-        let s = self.stage(f, node, effective, ctx);
-        let selected = node.flow.item_selector(&s, m, effective);
-        if let Some(mut ctx) = s.into_context() {
-            if let Value::Object(o) = &mut ctx {
-                o.remove("Map");
-            }
-            *cache = Some(ctx);
+        let selected = {
+            let s = crate::dataflow::Stage::borrowing(
+                node,
+                effective,
+                ctx,
+                &f.vars,
+                self.host,
+                self.now,
+                self.m.jsonata_limits,
+            );
+            node.flow.item_selector(&s, m, effective)
+        };
+        if let Value::Object(o) = ctx {
+            o.remove("Map");
         }
         selected
     }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use statecraft_types::{EventType, Failure};
 
+use crate::dataflow::DataFlow;
 use crate::exec::{Active, At, Flow, Frame, Parent, Run};
 use crate::history::Cursor;
 use crate::machine::Node;

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use statecraft_language::ast::Pass;
 use statecraft_types::Failure;
 
-use crate::dataflow::Part;
+use crate::dataflow::{DataFlow, Part};
 use crate::exec::{Entered, Flow, Frame, Run};
 use crate::machine::Node;
 

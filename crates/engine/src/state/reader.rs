@@ -20,6 +20,7 @@ use statecraft_types::errors::ITEM_READER_FAILED;
 use statecraft_types::{EventType, Failure};
 
 use crate::dataflow::shown;
+use crate::dataflow::DataFlow;
 use crate::exec::{Active, At, Flow, Frame, Run};
 use crate::history;
 use crate::machine::Node;

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use statecraft_types::Failure;
 
-use crate::dataflow::Part;
+use crate::dataflow::{DataFlow, Part};
 use crate::exec::{Entered, Flow, Frame, Run};
 use crate::machine::Node;
 

@@ -12,6 +12,7 @@ use statecraft_language::ast::Task;
 use statecraft_types::errors::TIMEOUT;
 use statecraft_types::{EventType, Failure};
 
+use crate::dataflow::DataFlow;
 use crate::exec::{Active, At, Flow, Frame, Run, TimerKind};
 use crate::history;
 use crate::machine::{Node, Resource};

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use statecraft_language::ast::Wait;
 use statecraft_types::Failure;
 
-use crate::dataflow::Part;
+use crate::dataflow::{DataFlow, Part};
 use crate::exec::{At, Entered, Flow, Frame, Run, TimerKind};
 use crate::machine::Node;
 use crate::TimerId;
