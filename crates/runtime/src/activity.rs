@@ -112,7 +112,7 @@ impl ActivityTasks {
             handle.spawn(async move {
                 // Only the store is kept: holding the runtime would keep
                 // it alive.
-                let Some(store) = runtime.wait().await.map(|rt| rt.store().clone()) else {
+                let Some(store) = runtime.wait().await.map(|rt| rt.shared_store().clone()) else {
                     return;
                 };
                 watch_store(store, waiting, polls);
@@ -297,7 +297,7 @@ impl Integration for ActivityTasks {
         // than waiting for a worker that can never come. A store error is
         // not proof of absence: the task then waits as usual.
         if let Some(runtime) = self.runtime.as_ref().and_then(RuntimeHandle::get) {
-            if let Ok(None) = runtime.store().get_activity(&request.resource) {
+            if let Ok(None) = runtime.shared_store().get_activity(&request.resource) {
                 let failure = Failure::new(
                     statecraft_types::errors::RUNTIME,
                     format!(
@@ -338,7 +338,7 @@ impl crate::Runtime {
     ) -> crate::Result<Option<TakenTask>> {
         loop {
             let claimed = self
-                .store()
+                .shared_store()
                 .claim_task(activity_arn, owner, crate::host::now_ms(), lease_ms)
                 .await?;
             let Some((execution_arn, task)) = claimed else {

@@ -464,10 +464,18 @@ impl Runtime {
         read::ReadModel::new(self.inner.store.clone())
     }
 
-    /// The store itself, for the integrations that keep their own records
-    /// in it (map runs' items and results). The server and the console use
-    /// [`Runtime::catalog`] and [`Runtime::read_model`] instead.
+    /// The store itself, for tests that seed or inspect records (the
+    /// `store-access` feature, which only dev-dependencies turn on). The
+    /// server and the console use [`Runtime::catalog`],
+    /// [`Runtime::read_model`] and [`Runtime::queues`].
+    #[cfg(feature = "store-access")]
     pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The store, as the runtime's own modules reach it from a handle
+    /// (activity tasks' claims and polls).
+    pub(crate) fn shared_store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
 
