@@ -45,8 +45,8 @@ use statecraft_engine::map_run::{
 };
 use statecraft_engine::{ExecutionContext, Machine, TaskRequest};
 use statecraft_store::{
-    Created, ExecutionFilter, ExecutionStatus, MapRun, MapRunCounts, MapRunProgress, MapRunStatus,
-    MapRunUpdate, NewExecution, PageRequest, Revision,
+    Created, ExecutionFilter, ExecutionStatus, MapRun, MapRunChildResult, MapRunCounts,
+    MapRunProgress, MapRunStatus, MapRunUpdate, NewExecution, PageRequest, Revision,
 };
 use statecraft_types::errors::{ITEM_READER_FAILED, RESULT_WRITER_FAILED};
 use statecraft_types::Failure;
@@ -323,13 +323,12 @@ struct Driver {
     running: JoinSet<ChildEnd>,
     /// Children running: number → (ARN, items).
     in_flight: BTreeMap<u64, (String, u64)>,
-    /// EXPRESS children's results (they have no store record).
-    express_results: BTreeMap<u64, ChildResult>,
-    /// An EXPRESS run's result writer, open from the start: each child's
-    /// result goes to it as the child ends (nothing accumulates).
-    /// (In a mutex only so that the driver is `Sync`: it is taken out
-    /// while a write is awaited.)
-    sink: Option<Mutex<Box<dyn ResultSink>>>,
+    /// Where each running EXPRESS child's items begin (items before it,
+    /// the reader's cursor): the oldest is where a resumed run reads again.
+    express_starts: BTreeMap<u64, (u64, Value)>,
+    /// EXPRESS children's ends not saved yet (they have no store record):
+    /// saved with the next cursor, in one transaction.
+    unsaved: Vec<MapRunChildResult>,
     failure: Option<Failure>,
     last_save: std::time::Instant,
     last_refresh: std::time::Instant,
@@ -404,6 +403,54 @@ fn output_of(result: &ChildResult) -> Value {
         result.error.clone().unwrap_or_default(),
         result.cause.clone().unwrap_or_default(),
     ))
+}
+
+/// An EXPRESS child's end as saved ([`MapRunChildResult::result`]).
+fn result_json(r: &ChildResult) -> String {
+    json!({
+        "executionArn": r.execution_arn,
+        "stateMachineArn": r.state_machine_arn,
+        "name": r.name,
+        "status": r.status.as_str(),
+        "input": r.input,
+        "output": r.output,
+        "error": r.error,
+        "cause": r.cause,
+        "startMs": r.start_ms,
+        "stopMs": r.stop_ms,
+        "redriveCount": r.redrive_count,
+    })
+    .to_string()
+}
+
+/// A saved EXPRESS child's end, read back.
+fn result_of_json(text: &str) -> Result<ChildResult, Failure> {
+    let unreadable = |what: &str| {
+        Failure::runtime(format!(
+            "A saved result of the map run is not readable: {what}"
+        ))
+    };
+    let v: Value = serde_json::from_str(text).map_err(|e| unreadable(&e.to_string()))?;
+    let text_of = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    Ok(ChildResult {
+        execution_arn: text_of("executionArn").unwrap_or_default(),
+        state_machine_arn: text_of("stateMachineArn").unwrap_or_default(),
+        name: text_of("name").unwrap_or_default(),
+        status: text_of("status")
+            .as_deref()
+            .and_then(ExecutionStatus::parse)
+            .ok_or_else(|| unreadable("no status"))?,
+        input: text_of("input").unwrap_or_default(),
+        output: text_of("output"),
+        error: text_of("error"),
+        cause: text_of("cause"),
+        start_ms: v.get("startMs").and_then(Value::as_i64),
+        stop_ms: v.get("stopMs").and_then(Value::as_i64),
+        redrive_count: v
+            .get("redriveCount")
+            .and_then(Value::as_u64)
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+    })
 }
 
 impl Driver {
@@ -518,8 +565,8 @@ impl Driver {
             existing: HashSet::new(),
             running: JoinSet::new(),
             in_flight: BTreeMap::new(),
-            express_results: BTreeMap::new(),
-            sink: None,
+            express_starts: BTreeMap::new(),
+            unsaved: Vec::new(),
             failure: None,
             last_save: now,
             last_refresh: now,
@@ -565,23 +612,18 @@ impl Driver {
                 .and_then(|c| serde_json::from_str::<Value>(&c).ok()),
             _ => None,
         };
-        // EXPRESS children leave nothing behind: a resumed run starts over.
-        let cursor = if self.express { None } else { cursor };
-        if !self.express {
-            if let Err(f) = self.resume(cursor.as_ref()).await {
-                return self.end(Err(f)).await;
-            }
+        let resumed = if self.express {
+            self.resume_express(cursor.as_ref()).await
+        } else {
+            self.resume(cursor.as_ref()).await
+        };
+        if let Err(f) = resumed {
+            return self.end(Err(f)).await;
         }
         let mut feed = match self.open_feed(cursor.as_ref()).await {
             Ok(feed) => feed,
             Err(f) => return self.end(Err(f)).await,
         };
-        if self.express {
-            match Self::open_sink(&self.inner, &self.spec).await {
-                Ok(sink) => self.sink = sink.map(Mutex::new),
-                Err(f) => return self.end(Err(f)).await,
-            }
-        }
         loop {
             self.refresh().await;
             if !self.inner.lock_fences().contains_key(&self.parent_arn) {
@@ -606,9 +648,7 @@ impl Driver {
                 // fast: their results must not pile up while the window fills).
                 while let Some(joined) = self.running.try_join_next() {
                     if let Ok(end) = joined {
-                        if let Some(result) = self.child_ended(end, feed.done) {
-                            self.write_result(result).await;
-                        }
+                        self.child_ended(end, feed.done);
                     }
                 }
                 let room = u64::from(self.max_concurrency)
@@ -616,6 +656,9 @@ impl Driver {
                     .min(START_BATCH);
                 let mut batch = Vec::new();
                 while self.failure.is_none() && !feed.done && (batch.len() as u64) < room {
+                    // Where the next child's items begin: the open batch
+                    // (if any) holds its first items.
+                    let start = (feed.items_read - feed.batch_items, feed.batch_start.clone());
                     match self.next_child_input(&mut feed).await {
                         Ok(Some((input, items))) => {
                             let n = self.next_child;
@@ -625,6 +668,9 @@ impl Driver {
                             if self.existing.remove(&n) {
                                 // Started before a restart: counted by resume.
                                 continue;
+                            }
+                            if self.express {
+                                self.express_starts.insert(n, start);
                             }
                             batch.push((n, input, items));
                         }
@@ -656,9 +702,7 @@ impl Driver {
             tokio::select! {
                 joined = self.running.join_next(), if !self.running.is_empty() => {
                     if let Some(Ok(end)) = joined {
-                        if let Some(result) = self.child_ended(end, feed.done) {
-                            self.write_result(result).await;
-                        }
+                        self.child_ended(end, feed.done);
                     }
                 }
                 () = self.wake.notified() => {}
@@ -695,6 +739,62 @@ impl Driver {
                 ));
             }
         }
+    }
+
+    /// An EXPRESS run after a restart or for a redrive: counts the saved
+    /// ends of its children, marks those at or past the cursor as done (the
+    /// reader replays their items, they are not run again) and, for a
+    /// redrive, runs again from their saved input the children that failed.
+    async fn resume_express(&mut self, cursor: Option<&Value>) -> Result<(), Failure> {
+        self.next_child = cursor
+            .and_then(|c| c.get("child"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        self.items.total = cursor
+            .and_then(|c| c.get("items"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        self.executions.total = self.next_child;
+        let run_redrives = match self.inner.store.get_map_run(&self.spec.map_run_arn) {
+            Ok(Some(run)) => run.redrive_count,
+            _ => 0,
+        };
+        let mut redrive = Vec::new();
+        let mut from = 0;
+        loop {
+            let page = self
+                .inner
+                .store
+                .map_run_results(&self.spec.map_run_arn, from, 1000)
+                .map_err(|e| {
+                    Failure::runtime(format!("The map run's results cannot be read: {e}"))
+                })?;
+            let Some(last) = page.last().map(|r| r.child) else {
+                break;
+            };
+            for saved in page {
+                if saved.child >= self.next_child {
+                    self.existing.insert(saved.child);
+                }
+                let status =
+                    ExecutionStatus::parse(&saved.status).unwrap_or(ExecutionStatus::Failed);
+                if status_failed(status) && self.spec.redrive {
+                    let r = result_of_json(&saved.result)?;
+                    if r.redrive_count < run_redrives {
+                        let input = serde_json::from_str(&r.input).unwrap_or(Value::Null);
+                        redrive.push((saved.child, input, saved.items));
+                        continue;
+                    }
+                }
+                self.count_end(status, saved.items);
+            }
+            from = last + 1;
+        }
+        for (n, input, items) in redrive {
+            self.start_express_child(n, input, items, run_redrives);
+        }
+        self.check_tolerance(false);
+        Ok(())
     }
 
     /// After a restart or for a redrive: counts the children that exist,
@@ -915,7 +1015,7 @@ impl Driver {
     async fn start_children(&mut self, batch: Vec<(u64, Value, u64)>) {
         if self.express {
             for (n, input, items) in batch {
-                self.start_express_child(n, input, items);
+                self.start_express_child(n, input, items, 0);
             }
             return;
         }
@@ -979,7 +1079,7 @@ impl Driver {
     }
 
     /// Starts EXPRESS child `n` in memory.
-    fn start_express_child(&mut self, n: u64, input: Value, items: u64) {
+    fn start_express_child(&mut self, n: u64, input: Value, items: u64, redrive_count: u32) {
         let name = self.child_name(n);
         let arn = self.child_arn(&name);
         let now = now_ms();
@@ -990,7 +1090,7 @@ impl Driver {
             state_machine_name: self.child_machine_name.clone(),
             role_arn: self.role_arn.clone(),
             start_time_ms: now,
-            redrive_count: 0,
+            redrive_count,
         };
         let input_text = input.to_string();
         {
@@ -1018,7 +1118,7 @@ impl Driver {
                     cause: x.failure.as_ref().map(|f| f.cause.clone()),
                     start_ms: Some(now),
                     stop_ms: Some(now_ms()),
-                    redrive_count: 0,
+                    redrive_count,
                 };
                 ChildEnd {
                     index: n,
@@ -1069,24 +1169,24 @@ impl Driver {
 
     /// Counts a child's end against the tolerance; returns an EXPRESS
     /// child's result when it goes to the open result writer.
-    fn child_ended(&mut self, end: ChildEnd, reader_done: bool) -> Option<ChildResult> {
+    fn child_ended(&mut self, end: ChildEnd, reader_done: bool) {
         self.in_flight.remove(&end.index);
+        self.express_starts.remove(&end.index);
         self.executions.running = self.executions.running.saturating_sub(1);
         self.items.running = self.items.running.saturating_sub(end.items);
         let failed = end.status != ExecutionStatus::Succeeded;
         self.count_end(end.status, end.items);
-        let mut to_write = None;
         if let Some(r) = end.result {
-            if self.sink.is_some() {
-                to_write = Some(r);
-            } else {
-                self.express_results.insert(end.index, r);
-            }
+            self.unsaved.push(MapRunChildResult {
+                child: end.index,
+                status: r.status.as_str().to_string(),
+                items: end.items,
+                result: result_json(&r),
+            });
         }
         if failed {
             self.check_tolerance(reader_done);
         }
-        to_write
     }
 
     /// Counts a child that ended with `status`, holding `items` items.
@@ -1126,25 +1226,6 @@ impl Driver {
             .ok()
             .and_then(|v| v.get("Items").and_then(Value::as_array).map(Vec::len))
             .map_or(1, |n| n as u64)
-    }
-
-    /// Hands an EXPRESS child's result to the open result writer; a write
-    /// that fails fails the map run (`States.ResultWriterFailed`).
-    async fn write_result(&mut self, result: ChildResult) {
-        let Some(sink) = self.sink.take() else {
-            return;
-        };
-        let mut sink = sink.into_inner().unwrap_or_else(|p| p.into_inner());
-        let written = sink.add(result).await;
-        self.sink = Some(Mutex::new(sink));
-        match written {
-            Ok(()) => self.items.results_written += 1,
-            Err(f) => {
-                if self.failure.is_none() {
-                    self.failure = Some(result_writer_failure(&f));
-                }
-            }
-        }
     }
 
     /// The result writer of the map run's ResultWriter, if it has one.
@@ -1206,11 +1287,21 @@ impl Driver {
         }
     }
 
+    /// Saves the counts and the cursor. An EXPRESS run's children leave no
+    /// records, so its cursor stays where the oldest child still running
+    /// began (a resumed run reads on from there and runs again only the
+    /// children that had not ended), and the ends of its children since
+    /// the last save are saved with it, in one transaction: a save is one
+    /// write per 200 ms whatever the number of children.
     async fn save(&mut self, (items_started, reader): (u64, Value)) {
         self.last_save = std::time::Instant::now();
         let (executions, items) = self.counts_now(false);
+        let (child, items_started, reader) = match self.express_starts.first_key_value() {
+            Some((n, (before, at))) => (*n, *before, at.clone()),
+            None => (self.next_child, items_started, reader),
+        };
         let cursor = json!({
-            "child": self.next_child,
+            "child": child,
             "items": items_started,
             "reader": reader,
         });
@@ -1224,11 +1315,54 @@ impl Driver {
             cause: None,
             stop_date_ms: None,
         };
+        if self.express {
+            let results = std::mem::take(&mut self.unsaved);
+            let saved = self
+                .inner
+                .store
+                .save_map_run_results(&self.spec.map_run_arn, progress, results.clone())
+                .await;
+            if saved.is_err() {
+                // Kept for the next save.
+                self.unsaved = results;
+            }
+            return;
+        }
         let _ = self
             .inner
             .store
             .save_map_run_progress(&self.spec.map_run_arn, progress)
             .await;
+    }
+
+    /// Saves the EXPRESS children's ends not saved yet, under the cursor
+    /// saved last.
+    async fn flush_results(&mut self) -> Result<(), Failure> {
+        if self.unsaved.is_empty() {
+            return Ok(());
+        }
+        let stored = self
+            .inner
+            .store
+            .get_map_run(&self.spec.map_run_arn)
+            .map_err(|e| Failure::runtime(format!("The map run cannot be read: {e}")))?;
+        let (executions, items) = self.counts_now(false);
+        let progress = MapRunProgress {
+            status: MapRunStatus::Running,
+            item_counts: items,
+            execution_counts: executions,
+            cursor: stored.and_then(|r| r.cursor),
+            result_writer_details: None,
+            error: None,
+            cause: None,
+            stop_date_ms: None,
+        };
+        let results = std::mem::take(&mut self.unsaved);
+        self.inner
+            .store
+            .save_map_run_results(&self.spec.map_run_arn, progress, results)
+            .await
+            .map_err(|e| Failure::runtime(format!("The map run's results cannot be saved: {e}")))
     }
 
     /// Ends the map run: on failure the children still running are stopped;
@@ -1243,11 +1377,14 @@ impl Driver {
             // The node is going away: nothing is decided here; the node
             // that resumes the parent resumes the map run.
             self.running.abort_all();
+            let _ = self.flush_results().await;
             return std::future::pending().await;
         }
         let outcome = match outcome {
             Err(f) => {
                 self.running.abort_all();
+                // Kept for a redrive, which re-runs the children that failed.
+                let _ = self.flush_results().await;
                 if !self.express {
                     stop_running_children(&self.rt, &self.spec.map_run_arn).await;
                 }
@@ -1299,20 +1436,35 @@ impl Driver {
     /// The state's result: the children's outputs in order, or the results
     /// written and their `ResultWriterDetails`.
     async fn output(&mut self) -> Result<(Value, Option<String>), Failure> {
-        let mut writer = match self.sink.take() {
-            Some(sink) => Some(sink.into_inner().unwrap_or_else(|p| p.into_inner())),
-            None => Self::open_sink(&self.inner, &self.spec).await?,
-        };
+        let mut writer = Self::open_sink(&self.inner, &self.spec).await?;
         let mut results: Vec<Value> = Vec::new();
         if self.express {
-            for r in std::mem::take(&mut self.express_results).into_values() {
-                match writer.as_mut() {
-                    Some(w) => {
-                        w.add(r).await.map_err(|f| result_writer_failure(&f))?;
-                        self.items.results_written += 1;
+            // Every child's end is saved: read back in item order, a page
+            // at a time, so that a resumed run writes each result once.
+            self.flush_results().await?;
+            let mut from = 0;
+            loop {
+                let page = self
+                    .inner
+                    .store
+                    .map_run_results(&self.spec.map_run_arn, from, 1000)
+                    .map_err(|e| {
+                        Failure::runtime(format!("The map run's results cannot be read: {e}"))
+                    })?;
+                let Some(last) = page.last().map(|r| r.child) else {
+                    break;
+                };
+                for saved in page {
+                    let r = result_of_json(&saved.result)?;
+                    match writer.as_mut() {
+                        Some(w) => {
+                            w.add(r).await.map_err(|f| result_writer_failure(&f))?;
+                            self.items.results_written += 1;
+                        }
+                        None => results.push(output_of(&r)),
                     }
-                    None => results.push(output_of(&r)),
                 }
+                from = last + 1;
             }
         } else {
             let filter = ExecutionFilter {

@@ -41,7 +41,8 @@ pub use contract::{
 
 pub use self::postgres::{OpenError as PostgresOpenError, PostgresOptions, PostgresStore};
 pub use map_run::{
-    MapRun, MapRunCounts, MapRunProgress, MapRunStatus, MapRunStore, MapRunUpdate, NewMapRun,
+    MapRun, MapRunChildResult, MapRunCounts, MapRunProgress, MapRunStatus, MapRunStore,
+    MapRunUpdate, NewMapRun,
 };
 pub use sqlite::{Durability, SqliteOptions, SqliteStore};
 

@@ -131,6 +131,20 @@ pub struct MapRunProgress {
     pub stop_date_ms: Option<i64>,
 }
 
+/// How one child of an EXPRESS map run ended (such children have no
+/// execution record): what the map run's output or ResultWriter needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapRunChildResult {
+    /// The child's number in the run (its items' order).
+    pub child: u64,
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub status: String,
+    /// How many items the child held (1, or its batch's).
+    pub items: u64,
+    /// The result as the runtime records it (opaque JSON to the store).
+    pub result: String,
+}
+
 /// `UpdateMapRun`: the settings to change (`None` keeps one).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MapRunUpdate {
@@ -164,6 +178,21 @@ pub trait MapRunStore: Send + Sync {
     /// Records the driver's progress (status, counts, cursor, writer
     /// details, end). `NotFound` if the map run does not exist.
     fn save_map_run_progress(&self, arn: &str, progress: MapRunProgress) -> Pending<()>;
+
+    /// Records the driver's progress together with the ends of EXPRESS
+    /// children since the last save, in one transaction: a cursor saved
+    /// never runs ahead of the results it covers. A result already saved
+    /// for a child is replaced.
+    fn save_map_run_results(
+        &self,
+        arn: &str,
+        progress: MapRunProgress,
+        results: Vec<MapRunChildResult>,
+    ) -> Pending<()>;
+
+    /// The saved ends of the run's EXPRESS children numbered `from` and
+    /// up, in child order, at most `limit`.
+    fn map_run_results(&self, arn: &str, from: u64, limit: u32) -> Result<Vec<MapRunChildResult>>;
 
     /// A redrive of the parent reopens the map run: status `RUNNING`, end
     /// and error cleared, `redrive_count` + 1, `redrive_date_ms` set.

@@ -8,7 +8,8 @@ use super::queries::{to_i64, to_u64};
 use super::PostgresStore;
 use crate::error::{Error, Result};
 use crate::map_run::{
-    MapRun, MapRunCounts, MapRunProgress, MapRunStatus, MapRunStore, MapRunUpdate, NewMapRun,
+    MapRun, MapRunChildResult, MapRunCounts, MapRunProgress, MapRunStatus, MapRunStore,
+    MapRunUpdate, NewMapRun,
 };
 use crate::page::{decode_int_token, encode_token, Page, PageRequest};
 use crate::pending::Pending;
@@ -188,6 +189,48 @@ fn save(db: &mut Db, arn: &str, p: &MapRunProgress) -> Result<()> {
     Ok(())
 }
 
+fn save_results(
+    db: &mut Db,
+    arn: &str,
+    p: &MapRunProgress,
+    results: &[MapRunChildResult],
+) -> Result<()> {
+    save(db, arn, p)?;
+    for r in results {
+        db.execute(
+            "INSERT INTO map_run_results (map_run_arn, child, status, items, result) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (map_run_arn, child) DO UPDATE SET \
+             status = EXCLUDED.status, items = EXCLUDED.items, result = EXCLUDED.result",
+            &[
+                &arn,
+                &to_i64(r.child),
+                &r.status,
+                &to_i64(r.items),
+                &r.result,
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn results(db: &mut Db, arn: &str, from: u64, limit: u32) -> Result<Vec<MapRunChildResult>> {
+    db.query(
+        "SELECT child, status, items, result FROM map_run_results \
+         WHERE map_run_arn = $1 AND child >= $2 ORDER BY child LIMIT $3",
+        &[&arn, &to_i64(from), &i64::from(limit)],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(MapRunChildResult {
+            child: to_u64(r.try_get(0)?),
+            status: r.try_get(1)?,
+            items: to_u64(r.try_get(2)?),
+            result: r.try_get(3)?,
+        })
+    })
+    .collect()
+}
+
 fn redrive(db: &mut Db, arn: &str, now_ms: i64) -> Result<MapRun> {
     let n = db.execute(
         "UPDATE map_runs SET status = 'RUNNING', error = NULL, cause = NULL, \
@@ -225,6 +268,21 @@ impl MapRunStore for PostgresStore {
     fn save_map_run_progress(&self, arn: &str, progress: MapRunProgress) -> Pending<()> {
         let arn = arn.to_string();
         self.write(move |db| save(db, &arn, &progress))
+    }
+
+    fn save_map_run_results(
+        &self,
+        arn: &str,
+        progress: MapRunProgress,
+        results: Vec<MapRunChildResult>,
+    ) -> Pending<()> {
+        let arn = arn.to_string();
+        self.write(move |db| save_results(db, &arn, &progress, &results))
+    }
+
+    fn map_run_results(&self, arn: &str, from: u64, limit: u32) -> Result<Vec<MapRunChildResult>> {
+        let arn = arn.to_string();
+        self.read(move |db| results(db, &arn, from, limit))
     }
 
     fn redrive_map_run(&self, arn: &str, now_ms: i64) -> Pending<MapRun> {

@@ -48,10 +48,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations-postgres/0008_payloads.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations-postgres/0009_map_run_results.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 8;
+pub const LATEST: i64 = 9;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(db: &mut Db, target: &str, now_ms: i64) -> Result<i64, OpenError> {

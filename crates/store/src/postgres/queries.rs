@@ -1452,6 +1452,8 @@ pub(crate) fn delete_finished_before(db: &mut Db, before_ms: i64, limit: u32) ->
         "DELETE FROM tasks WHERE execution_id = ANY($1)",
         "DELETE FROM inbox WHERE execution_id = ANY($1)",
         "DELETE FROM payloads WHERE execution_id = ANY($1)",
+        "DELETE FROM map_run_results WHERE map_run_arn IN (SELECT arn FROM map_runs \
+         WHERE execution_arn IN (SELECT arn FROM executions WHERE id = ANY($1)))",
         "DELETE FROM map_runs WHERE execution_arn IN (SELECT arn FROM executions WHERE id = ANY($1))",
         "DELETE FROM executions WHERE id = ANY($1)",
     ] {
@@ -1483,6 +1485,11 @@ pub(crate) fn delete_finished_execution(db: &mut Db, arn: &str, before_ms: i64) 
     ] {
         db.execute(sql, &[&id])?;
     }
+    db.execute(
+        "DELETE FROM map_run_results WHERE map_run_arn IN \
+         (SELECT arn FROM map_runs WHERE execution_arn = $1)",
+        &[&arn],
+    )?;
     db.execute("DELETE FROM map_runs WHERE execution_arn = $1", &[&arn])?;
     Ok(true)
 }

@@ -6,7 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::SqliteStore;
 use crate::error::{Error, Result};
 use crate::map_run::{
-    MapRun, MapRunCounts, MapRunProgress, MapRunStatus, MapRunStore, MapRunUpdate, NewMapRun,
+    MapRun, MapRunChildResult, MapRunCounts, MapRunProgress, MapRunStatus, MapRunStore,
+    MapRunUpdate, NewMapRun,
 };
 use crate::page::{decode_int_token, encode_token, Page, PageRequest};
 use crate::pending::Pending;
@@ -193,6 +194,54 @@ fn save(conn: &Connection, arn: &str, p: &MapRunProgress) -> Result<()> {
     Ok(())
 }
 
+fn save_results(
+    conn: &Connection,
+    arn: &str,
+    p: &MapRunProgress,
+    results: &[MapRunChildResult],
+) -> Result<()> {
+    save(conn, arn, p)?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO map_run_results (map_run_arn, child, status, items, result) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for r in results {
+        insert.execute(params![
+            arn,
+            i64::try_from(r.child).unwrap_or(i64::MAX),
+            r.status,
+            i64::try_from(r.items).unwrap_or(i64::MAX),
+            r.result
+        ])?;
+    }
+    Ok(())
+}
+
+fn results(conn: &Connection, arn: &str, from: u64, limit: u32) -> Result<Vec<MapRunChildResult>> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT child, status, items, result FROM map_run_results \
+             WHERE map_run_arn = ?1 AND child >= ?2 ORDER BY child LIMIT ?3",
+        )?
+        .query_map(
+            params![
+                arn,
+                i64::try_from(from).unwrap_or(i64::MAX),
+                i64::from(limit)
+            ],
+            |r| {
+                Ok(MapRunChildResult {
+                    child: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                    status: r.get(1)?,
+                    items: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    result: r.get(3)?,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 fn redrive(conn: &Connection, arn: &str, now_ms: i64) -> Result<MapRun> {
     let n = conn
         .prepare_cached(
@@ -228,6 +277,20 @@ impl MapRunStore for SqliteStore {
     fn save_map_run_progress(&self, arn: &str, progress: MapRunProgress) -> Pending<()> {
         let arn = arn.to_string();
         self.write(move |c| save(c, &arn, &progress))
+    }
+
+    fn save_map_run_results(
+        &self,
+        arn: &str,
+        progress: MapRunProgress,
+        results: Vec<MapRunChildResult>,
+    ) -> Pending<()> {
+        let arn = arn.to_string();
+        self.write(move |c| save_results(c, &arn, &progress, &results))
+    }
+
+    fn map_run_results(&self, arn: &str, from: u64, limit: u32) -> Result<Vec<MapRunChildResult>> {
+        self.read(|c| results(c, arn, from, limit))
     }
 
     fn redrive_map_run(&self, arn: &str, now_ms: i64) -> Pending<MapRun> {

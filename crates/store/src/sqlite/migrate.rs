@@ -18,10 +18,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../migrations/0008_task_queue.sql")),
     (9, include_str!("../../migrations/0009_schedules.sql")),
     (10, include_str!("../../migrations/0010_payloads.sql")),
+    (
+        11,
+        include_str!("../../migrations/0011_map_run_results.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 10;
+pub const LATEST: i64 = 11;
 
 /// Brings the schema up to [`LATEST`]; returns the version found before.
 pub(crate) fn migrate(conn: &mut Connection, now_ms: i64) -> Result<i64> {

@@ -30,6 +30,8 @@ pub(crate) fn delete_finished_before(conn: &Connection, before_ms: i64, limit: u
             "DELETE FROM tasks WHERE execution_id = ?1",
             "DELETE FROM inbox WHERE execution_id = ?1",
             "DELETE FROM payloads WHERE execution_id = ?1",
+            "DELETE FROM map_run_results WHERE map_run_arn IN (SELECT arn FROM map_runs \
+             WHERE execution_arn = (SELECT arn FROM executions WHERE id = ?1))",
             "DELETE FROM map_runs WHERE execution_arn = (SELECT arn FROM executions WHERE id = ?1)",
             "DELETE FROM executions WHERE id = ?1",
         ] {
@@ -65,6 +67,8 @@ pub(crate) fn delete_finished_execution(
         "DELETE FROM tasks WHERE execution_id = ?1",
         "DELETE FROM inbox WHERE execution_id = ?1",
         "DELETE FROM payloads WHERE execution_id = ?1",
+        "DELETE FROM map_run_results WHERE map_run_arn IN \
+         (SELECT arn FROM map_runs WHERE execution_arn = ?2)",
         "DELETE FROM map_runs WHERE execution_arn = ?2",
         "DELETE FROM executions WHERE id = ?1",
     ] {
