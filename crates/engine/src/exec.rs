@@ -522,6 +522,7 @@ impl<'a> Run<'a> {
     /// A state failed while it was being entered (its fields could not be
     /// evaluated): the failure names the state, and a JSONata evaluation
     /// error is recorded as `EvaluationFailed` first, as AWS does.
+    #[cold]
     pub fn state_failed(
         &mut self,
         f: &mut Frame,
@@ -548,6 +549,7 @@ impl<'a> Run<'a> {
 
     /// Records `EvaluationFailed` (with `previousEventId` `prev`) for a
     /// JSONata evaluation error; nothing for any other failure.
+    #[cold]
     pub(crate) fn evaluation_failed(
         &mut self,
         f: &mut Frame,
