@@ -209,30 +209,34 @@ pub(crate) fn abort(inner: &Arc<Inner>, request: &TaskRequest) {
         return;
     };
     let inner = Arc::clone(inner);
-    tokio::spawn(async move {
-        let rt = Runtime {
-            inner: Arc::clone(&inner),
-        };
-        stop_running_children(&rt, &spec.map_run_arn).await;
-        if let Ok(Some(run)) = inner.store.get_map_run(&spec.map_run_arn) {
-            if run.status == MapRunStatus::Running {
-                let progress = MapRunProgress {
-                    status: MapRunStatus::Aborted,
-                    item_counts: run.item_counts,
-                    execution_counts: run.execution_counts,
-                    cursor: run.cursor,
-                    result_writer_details: run.result_writer_details,
-                    error: None,
-                    cause: None,
-                    stop_date_ms: Some(now_ms()),
-                };
-                let _ = inner
-                    .store
-                    .save_map_run_progress(&spec.map_run_arn, progress)
-                    .await;
-            }
+    tokio::spawn(async move { abort_run(&inner, &spec.map_run_arn).await });
+}
+
+/// Stops the children still running and records the map run `ABORTED`
+/// (if it is still running).
+async fn abort_run(inner: &Arc<Inner>, map_run_arn: &str) {
+    let rt = Runtime {
+        inner: Arc::clone(inner),
+    };
+    stop_running_children(&rt, map_run_arn).await;
+    if let Ok(Some(run)) = inner.store.get_map_run(map_run_arn) {
+        if run.status == MapRunStatus::Running {
+            let progress = MapRunProgress {
+                status: MapRunStatus::Aborted,
+                item_counts: run.item_counts,
+                execution_counts: run.execution_counts,
+                cursor: run.cursor,
+                result_writer_details: run.result_writer_details,
+                error: None,
+                cause: None,
+                stop_date_ms: Some(now_ms()),
+            };
+            let _ = inner
+                .store
+                .save_map_run_progress(map_run_arn, progress)
+                .await;
         }
-    });
+    }
 }
 
 /// Stops the map run's children that are still running.
@@ -330,12 +334,10 @@ struct Driver {
     /// saved with the next cursor, in one transaction.
     unsaved: Vec<MapRunChildResult>,
     failure: Option<Failure>,
+    /// The parent is no longer running (seen in the store).
+    parent_ended: bool,
     last_save: std::time::Instant,
     last_refresh: std::time::Instant,
-}
-
-fn map_run_failed(error: &str, cause: impl Into<String>) -> Failure {
-    Failure::new(error, cause)
 }
 
 fn status_failed(s: ExecutionStatus) -> bool {
@@ -568,6 +570,7 @@ impl Driver {
             express_starts: BTreeMap::new(),
             unsaved: Vec::new(),
             failure: None,
+            parent_ended: false,
             last_save: now,
             last_refresh: now,
             spec,
@@ -626,6 +629,15 @@ impl Driver {
         };
         loop {
             self.refresh().await;
+            if self.parent_ended {
+                // The parent was stopped (or ended) without this driver
+                // being cancelled: stopped on another node, which takes
+                // the lease where StopExecution arrives and never ran this
+                // map run. Its map run is aborted here, with its children.
+                self.running.abort_all();
+                abort_run(&self.inner, &self.spec.map_run_arn).await;
+                return std::future::pending().await;
+            }
             if !self.inner.lock_fences().contains_key(&self.parent_arn) {
                 // Another node took the parent over (this one stalled past
                 // its lease): it runs the map run now; this driver decides
@@ -732,12 +744,7 @@ impl Driver {
             self.apply_settings(&run);
         }
         if let Ok(Some(parent)) = self.inner.store.get_execution(&self.parent_arn) {
-            if !parent.state.status.is_active() && self.failure.is_none() {
-                self.failure = Some(map_run_failed(
-                    statecraft_types::errors::RUNTIME,
-                    "The parent execution is no longer running.",
-                ));
-            }
+            self.parent_ended = !parent.state.status.is_active();
         }
     }
 

@@ -2,7 +2,8 @@
 //! in the middle (its runtime shut down, its leases left to run out); node
 //! B takes over the parent and the children, resumes the map run from the
 //! store and finishes it, every item run by exactly one child. And the
-//! children of a map run started on one node run on both, each once.
+//! children of a map run started on one node run on both, each once. And a
+//! parent stopped through the other node aborts its map run and children.
 
 use statecraft_testsupport::pg;
 
@@ -302,6 +303,97 @@ async fn the_children_of_a_map_run_spread_over_the_nodes() {
     assert!(kids.iter().all(|k| k.1 == ExecutionStatus::Succeeded));
     let run = a.store().get_map_run(&run_arn).unwrap().unwrap();
     assert_eq!(run.execution_counts.succeeded, 40);
+    a.shutdown(Duration::from_secs(5)).await;
+    b.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_stopped_on_the_other_node_aborts_its_map_run() {
+    let url = pg::fresh_database("map_run_stop");
+    let a = node(&url, "node-a").await;
+    let b = node(&url, "node-b").await;
+    let definition = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemsPath": "$.items", "MaxConcurrency": 3,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Pause", "States": {
+                "Pause": {"Type": "Wait", "Seconds": 60, "End": true}}}}}});
+    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:stopped";
+    a.store()
+        .create_state_machine(
+            "stopped".into(),
+            MachineType::Standard,
+            Revision {
+                revision_id: "rev-stopped".into(),
+                state_machine_arn: machine.into(),
+                definition: definition.to_string(),
+                role_arn: "arn:aws:iam::123456789012:role/r".into(),
+                description: None,
+                logging_configuration: None,
+                tracing_configuration: None,
+                created_ms: 0,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    let parent = a
+        .start_execution(StartExecution {
+            target_arn: machine.into(),
+            name: Some("p".into()),
+            input: Some(json!({"items": (0..10).collect::<Vec<u64>>()}).to_string()),
+            trace_header: None,
+        })
+        .await
+        .unwrap()
+        .execution_arn;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let run_arn = loop {
+        if let Some(arn) = map_run_of(&a, &parent) {
+            if children(&a, &arn).len() >= 3 {
+                break arn;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no children");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Node B takes the parent's lease to stop it; node A runs the map run.
+    b.stop_execution(&parent, None, None).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let run = b.store().get_map_run(&run_arn).unwrap().unwrap();
+        let kids = children(&b, &run_arn);
+        if run.status == MapRunStatus::Aborted
+            && kids.iter().all(|k| k.1 == ExecutionStatus::Aborted)
+        {
+            assert_eq!(kids.len(), 3, "no child starts after the stop");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "map run {:?}, children {kids:?}",
+            run.status
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let types: Vec<EventType> = b
+        .store()
+        .history(
+            &parent,
+            &HistoryQuery {
+                page: PageRequest::first(100),
+                reverse: false,
+            },
+        )
+        .unwrap()
+        .items
+        .iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(
+        &types[types.len() - 2..],
+        &[EventType::MapRunAborted, EventType::ExecutionAborted],
+        "{types:?}"
+    );
     a.shutdown(Duration::from_secs(5)).await;
     b.shutdown(Duration::from_secs(5)).await;
 }
