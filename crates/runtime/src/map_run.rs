@@ -1267,8 +1267,11 @@ impl Driver {
         let mut items = self.items;
         let finished = |c: &MapRunCounts| c.succeeded + c.failed + c.timed_out + c.aborted;
         if done {
-            executions.pending = 0;
-            items.pending = 0;
+            // Children still running at the end were stopped with it.
+            for c in [&mut executions, &mut items] {
+                c.pending = 0;
+                c.aborted += std::mem::take(&mut c.running);
+            }
         } else {
             executions.pending = executions
                 .total

@@ -829,3 +829,50 @@ async fn a_tolerated_percentage_fails_the_run_as_soon_as_it_is_passed() {
     assert!(run.item_counts.failed >= 41, "{:?}", run.item_counts);
     rt.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redrive_of_an_express_run_reruns_only_its_failed_children() {
+    let dir = tempfile::tempdir().unwrap();
+    // Items of value 0 fail: only the last of 20. EXPRESS children leave
+    // no records, so the map run's saved ends are what a redrive reads.
+    let work = Work::new(1000, 1);
+    let rt = open(dir.path(), &work).await;
+    let sm = create(
+        &rt,
+        "express-redrive",
+        &distributed(json!({"MaxConcurrency": 4}), "EXPRESS", 0),
+    )
+    .await;
+    let mut values: Vec<u64> = (1..20).collect();
+    values.push(0);
+    let parent = start(&rt, &sm, "x", json!({ "items": values })).await;
+    let done = finished(&rt, &parent, Duration::from_secs(60)).await;
+    assert_eq!(
+        done.state.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    let run_arn = map_run_arn(&history(&rt, &parent));
+    let run = rt.store().get_map_run(&run_arn).unwrap().unwrap();
+    assert_eq!(run.item_counts.succeeded, 19, "{:?}", run.item_counts);
+    let calls_before = work.calls.load(Ordering::SeqCst);
+    rt.redrive_execution(&parent).await.unwrap();
+    let done = finished(&rt, &parent, Duration::from_secs(60)).await;
+    assert_eq!(
+        done.state.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold"),
+        "the item fails again"
+    );
+    assert_eq!(
+        work.calls.load(Ordering::SeqCst) - calls_before,
+        1,
+        "only the failed child ran again, not the 19 that succeeded"
+    );
+    assert!(history(&rt, &parent)
+        .iter()
+        .any(|e| e.event_type == EventType::MapRunRedriven));
+    let run = rt.store().get_map_run(&run_arn).unwrap().unwrap();
+    assert_eq!(run.redrive_count, 1);
+    assert_eq!(run.item_counts.succeeded, 19);
+    assert_eq!(run.item_counts.failed, 1);
+    rt.shutdown(Duration::from_secs(5)).await;
+}
