@@ -12,14 +12,18 @@
 //!   without one, the ItemReader read whole through its Task integration,
 //!   or the parent's inline items), each through the ItemSelector and the
 //!   ItemBatcher, and each item or batch becomes one child execution named
-//!   `<map run id>-<n>`. At most MaxConcurrency children run at once; the
-//!   next item is read only when a place is free, so neither the items nor
-//!   the children are ever all in memory.
+//!   with a UUID, as AWS names them (`child_name_of`). At most
+//!   MaxConcurrency children run at once; the next item is read only when
+//!   a place is free, so neither the items nor the children are ever all
+//!   in memory.
 //! - STANDARD children are ordinary executions (their own ARN, history,
-//!   lease; `ListExecutions(mapRunArn=…)` lists them, and any worker node
-//!   may run them). EXPRESS children run in memory with no history.
-//! - Failures count against `ToleratedFailureCount`/`Percentage`; past it
-//!   the children still running are stopped and the map run fails with
+//!   lease; `ListExecutions(mapRunArn=…)` lists them). On a store several
+//!   nodes share they are created without a lease, so whichever worker
+//!   node claims one first runs it. EXPRESS children run in memory with no
+//!   history.
+//! - Failed items count against `ToleratedFailureCount`/`Percentage` at
+//!   each failure (see `Driver::check_tolerance`); past it the children
+//!   still running are stopped and the map run fails with
 //!   `States.ExceedToleratedFailureThreshold`. At the end the driver
 //!   answers the parent's task: the children's outputs in item order, or
 //!   the `ResultWriterDetails` of the results written.
@@ -27,8 +31,11 @@
 //!   before it has a child) is saved as it goes. The task is durable, so a
 //!   restarted node dispatches it again and the driver resumes: it counts
 //!   the children that exist, waits for those still running and reads on
-//!   from the cursor. A parent's redrive re-runs the children that did not
-//!   succeed and the items never started.
+//!   from the cursor. An EXPRESS run saves its children's ends with the
+//!   cursor (see `Driver::save`), so it resumes the same way. A parent's
+//!   redrive re-runs the children that did not succeed and the items never
+//!   started; a parent stopped records `MapRunAborted` and the run is
+//!   aborted with its children.
 //! - [`crate::Runtime::update_map_run`] (UpdateMapRun) changes concurrency
 //!   and tolerance; the driver re-reads them at once.
 
@@ -366,7 +373,7 @@ fn child_name_of(run_id: &str, n: u64) -> String {
     format!("{head}-{n:012x}")
 }
 
-/// The item number in a child's name ([`child_name_of`]); also reads the
+/// The item number in a child's name (`child_name_of`); also reads the
 /// `<map run id>-<n>` names of children started by earlier versions.
 fn child_index(name: &str) -> Option<u64> {
     let last = name.rsplit('-').next()?;
