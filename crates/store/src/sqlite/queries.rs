@@ -793,14 +793,7 @@ fn apply_changes(conn: &Connection, id: i64, p: &Prepared) -> Result<()> {
             stmt.execute(params![id, payload.hash, payload.text])?;
         }
     }
-    if !p.events.is_empty() {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO history (execution_id, event_id, event) VALUES (?1, ?2, ?3)",
-        )?;
-        for (event_id, json) in &p.events {
-            stmt.execute(params![id, event_id, json])?;
-        }
-    }
+    insert_events(conn, id, &p.events)?;
     for change in &t.timers {
         match change {
             TimerChange::Arm(timer) => {
@@ -854,6 +847,53 @@ fn apply_changes(conn: &Connection, id: i64, p: &Prepared) -> Result<()> {
         {
             conn.prepare_cached("DELETE FROM tasks WHERE execution_id = ?1")?
                 .execute([id])?;
+        }
+    }
+    Ok(())
+}
+
+/// Rows per multi-row history INSERT, largest first: a transition's events
+/// go in as few statements as these sizes allow (a chain10 execution's 22
+/// events in 4 instead of 22), each statement prepared once and cached.
+const EVENT_CHUNKS: [usize; 3] = [16, 4, 1];
+
+/// The multi-row INSERT of `rows` history events, built once per size.
+fn insert_events_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        (0..=EVENT_CHUNKS[0])
+            .map(|rows| {
+                let values: Vec<String> = (0..rows)
+                    .map(|i| format!("(?{}, ?{}, ?{})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                    .collect();
+                format!(
+                    "INSERT INTO history (execution_id, event_id, event) VALUES {}",
+                    values.join(", ")
+                )
+            })
+            .collect()
+    });
+    &SQL[rows]
+}
+
+/// Writes history events of execution `id`, several rows per statement:
+/// under load the writer thread's time goes to SQLite's per-statement
+/// work, and one statement per event multiplied it.
+fn insert_events(conn: &Connection, id: i64, events: &[(i64, String)]) -> Result<()> {
+    let mut rest = events;
+    for rows in EVENT_CHUNKS {
+        if rest.len() < rows {
+            continue;
+        }
+        let mut stmt = conn.prepare_cached(insert_events_sql(rows))?;
+        while rest.len() >= rows {
+            let (chunk, tail) = rest.split_at(rows);
+            for (i, (event_id, json)) in chunk.iter().enumerate() {
+                stmt.raw_bind_parameter(3 * i + 1, id)?;
+                stmt.raw_bind_parameter(3 * i + 2, event_id)?;
+                stmt.raw_bind_parameter(3 * i + 3, json.as_str())?;
+            }
+            stmt.raw_execute()?;
+            rest = tail;
         }
     }
     Ok(())
@@ -1473,4 +1513,38 @@ pub(crate) fn delete_inbox(conn: &Connection, ids: &[i64]) -> Result<()> {
         stmt.execute([id])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every count of events, across the chunk sizes and their remainders,
+    /// lands whole, in order and under its own execution.
+    #[test]
+    fn history_events_are_written_in_chunks_whole_and_in_order() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE history (execution_id INTEGER NOT NULL, event_id INTEGER NOT NULL, \
+             event TEXT NOT NULL, PRIMARY KEY (execution_id, event_id)) WITHOUT ROWID",
+        )
+        .unwrap();
+        for n in 0..=41i64 {
+            let events: Vec<(i64, String)> = (1..=n)
+                .map(|i| (i, format!("{{\"execution\":{n},\"id\":{i}}}")))
+                .collect();
+            insert_events(&conn, n, &events).unwrap();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT event_id, event FROM history WHERE execution_id = ?1 ORDER BY event_id",
+                )
+                .unwrap();
+            let stored: Vec<(i64, String)> = stmt
+                .query_map([n], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            assert_eq!(stored, events, "{n} events");
+        }
+    }
 }

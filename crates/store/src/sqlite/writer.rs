@@ -93,6 +93,10 @@ impl Stats {
 /// The writer thread's loop; returns when every sender is gone and the
 /// queue is drained.
 pub(crate) fn run(conn: Connection, rx: Receiver<Box<dyn Job>>, stats: &Stats) {
+    // Every write's statements stay prepared: rusqlite's default cache of
+    // 16 is fewer than the writes' distinct statements, and a statement
+    // evicted is parsed and planned again on its next use.
+    conn.set_prepared_statement_cache_capacity(128);
     let mut batch: Vec<Box<dyn Job>> = Vec::new();
     while let Ok(first) = rx.recv() {
         batch.push(first);
