@@ -212,22 +212,14 @@ pub(crate) fn load_engine_state(
 }
 
 /// The commands that bring a recovered execution's timers and tasks back to
-/// life: its persisted timers re-armed and, unless `tasks` is false, its
-/// pending tasks re-dispatched.
-pub(crate) fn recovered_commands(
-    store: &dyn Store,
-    arn: &str,
-    tasks: bool,
-) -> Result<Vec<Command>> {
+/// life: its persisted timers re-armed and its pending tasks re-dispatched.
+pub(crate) fn recovered_commands(store: &dyn Store, arn: &str) -> Result<Vec<Command>> {
     let mut commands = Vec::new();
     for t in store.timers(arn)? {
         commands.push(Command::StartTimer {
             timer: t.timer_id,
             fire_at_ms: t.fire_at_ms,
         });
-    }
-    if !tasks {
-        return Ok(commands);
     }
     for task in store.pending_tasks(arn)? {
         commands.push(Command::InvokeTask(
@@ -287,7 +279,14 @@ impl Load {
             inner.machines.get(&revision)?
         };
         let execution = load_engine_state(&record)?;
-        let recovered = recovered_commands(inner.store.as_ref(), &self.arn, !self.passive)?;
+        // Passivated here: its timers are still armed in the timer service
+        // (re-arming them would fire the one that woke it a second time),
+        // and its tasks wait in the store.
+        let recovered = if self.passive {
+            Vec::new()
+        } else {
+            recovered_commands(inner.store.as_ref(), &self.arn)?
+        };
         Ok(Some(Actor::new(
             self.arn,
             machine,
