@@ -150,12 +150,32 @@ fn respond(status: u16, body: &serde_json::Value, error_type: Option<&str>) -> R
     respond_text(status, body.to_string(), error_type)
 }
 
+/// A fresh request id in UUID form: a random base drawn once per process
+/// and a counter, so that no response pays for a system call to the
+/// random source (`Uuid::new_v4` makes one each time) and no two ids of a
+/// process are equal.
+fn request_id() -> uuid::Uuid {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static BASE: OnceLock<u128> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let base = *BASE.get_or_init(|| uuid::Uuid::new_v4().as_u128());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // The counter replaces the base's low 48 bits, clear of the version
+    // and variant bits the builder sets.
+    let bits = (base & !0xFFFF_FFFF_FFFF) | u128::from(n & 0xFFFF_FFFF_FFFF);
+    uuid::Builder::from_random_bytes(bits.to_be_bytes()).into_uuid()
+}
+
 /// A response whose JSON body is already text.
 fn respond_text(status: u16, body: String, error_type: Option<&str>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    if let Ok(id) =
+        HeaderValue::from_bytes(request_id().hyphenated().encode_lower(&mut id).as_bytes())
+    {
         headers.insert("x-amzn-requestid", id);
     }
     if let Some(t) = error_type.and_then(|t| HeaderValue::from_str(t).ok()) {
@@ -283,7 +303,13 @@ async fn api(
             "Unknown operation: the Content-Type must be {CONTENT_TYPE} (AWS JSON 1.0), not '{given}'"
         )));
     }
-    let pairs = header_pairs(&headers);
+    // The header text is only needed to check a signature: without
+    // credentials configured no request pays for copying it.
+    let pairs = if gate.auth.is_some() {
+        header_pairs(&headers)
+    } else {
+        Vec::new()
+    };
     let signed = crate::auth::sigv4::Request {
         method: &method,
         path: &path,
@@ -356,5 +382,21 @@ impl statecraft_console::live::Pollers for ActivityPollers {
                 since_ms: p.since_ms,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_distinct_version_4_uuids() {
+        let ids: Vec<uuid::Uuid> = (0..1000).map(|_| request_id()).collect();
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        for id in &ids {
+            assert_eq!(id.get_version(), Some(uuid::Version::Random), "{id}");
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122, "{id}");
+        }
     }
 }
