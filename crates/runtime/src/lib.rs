@@ -1306,13 +1306,14 @@ impl Inner {
     /// fire on the new owner). Whatever it was about to commit is refused
     /// by the store, so nothing runs twice.
     fn drop_execution(&self, arn: &str) {
-        let had_actor = {
+        // A passivated execution is held here as much as one with an actor.
+        let held = {
             let mut actors = self.lock_actors();
-            self.lock_passive().remove(arn);
-            actors.remove(arn).is_some()
+            let passive = self.lock_passive().remove(arn).is_some();
+            actors.remove(arn).is_some() || passive
         };
         self.timers.cancel_all(arn);
-        if had_actor {
+        if held {
             tracing::warn!(
                 execution = arn,
                 node = %self.node_id,
