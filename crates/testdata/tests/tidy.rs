@@ -34,8 +34,13 @@ fn files(dir: &str, exts: &[&str]) -> Vec<PathBuf> {
         for e in rd.flatten() {
             let path = e.path();
             let name = e.file_name().to_string_lossy().to_string();
+            // `.git` is a file in a worktree (it names the main clone's
+            // directory): version control either way, not ours to check.
+            if name == ".git" {
+                continue;
+            }
             if path.is_dir() {
-                if !matches!(name.as_str(), "target" | "node_modules" | ".git" | "data") {
+                if !matches!(name.as_str(), "target" | "node_modules" | "data") {
                     walk(&path, exts, out);
                 }
             } else if exts.iter().any(|x| name.ends_with(x)) {
