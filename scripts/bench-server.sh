@@ -8,7 +8,7 @@
 #     (`statecraft-bench`, CONCURRENCY in flight),
 #   - StartSyncExecution (EXPRESS chain10) at one in flight: p50/p99,
 # one `statecraft-bench` JSON line per run, plus the load average before each.
-# With PEER=http://127.0.0.1:5001 (moto from ../shared/bench/start_peers.sh)
+# With PEER=http://127.0.0.1:5001 (moto's server: `moto_server -p 5001`, README)
 # the same three bench runs go to that endpoint instead, once per RUN.
 #   cargo build --release -p statecraft-cli -p statecraft-bench
 #   scripts/bench-server.sh        # BIN=dir: the binaries of another build
