@@ -14,11 +14,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use statecraft_engine::TaskRequest;
 use statecraft_runtime::{
-    ExecutionStatus, Integration, Integrations, Options, Runtime, StartExecution, TaskContext,
-    TaskFuture, TaskOutcome,
+    ExecutionStatus, Integration, Integrations, Options, Runtime, TaskContext, TaskFuture,
+    TaskOutcome,
 };
-use statecraft_store::{HistoryQuery, MachineType, MapRunStatus, PageRequest, Revision};
+use statecraft_store::{HistoryQuery, MachineType, MapRunStatus, PageRequest};
 use statecraft_testsupport::child::ChildTest;
+use statecraft_testsupport::runtime::{create_machine, start};
 use statecraft_types::EventType;
 
 const CHILD_ENV: &str = "STATECRAFT_EXPRESS_CRASH_CHILD_DIR";
@@ -80,36 +81,17 @@ async fn child(dir: &str) {
             "StartAt": "Work", "States": {
                 "Work": {"Type": "Task", "Resource": "arn:test:logged",
                          "Parameters": {"v.$": "$.v"}, "End": true}}}}}});
-    rt.store()
-        .create_state_machine(
-            "express-crash".into(),
-            MachineType::Standard,
-            Revision {
-                revision_id: "rev-express-crash".into(),
-                state_machine_arn: MACHINE.into(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .unwrap();
-    let started = rt
-        .start_execution(StartExecution {
-            target_arn: MACHINE.into(),
-            name: Some("parent".into()),
-            input: Some(json!({"items": (0..ITEMS).collect::<Vec<u64>>()}).to_string()),
-            trace_header: None,
-        })
-        .await
-        .unwrap();
+    create_machine(&rt, "express-crash", &definition, MachineType::Standard).await;
+    let started = start(
+        &rt,
+        MACHINE,
+        "parent",
+        &json!({"items": (0..ITEMS).collect::<Vec<u64>>()}),
+    )
+    .await;
     // On a line of its own (libtest's "test … ..." opens the current one).
     println!();
-    println!("STARTED {}", started.execution_arn);
+    println!("STARTED {started}");
     std::future::pending::<()>().await;
 }
 

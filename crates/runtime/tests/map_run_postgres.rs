@@ -6,6 +6,7 @@
 //! parent stopped through the other node aborts its map run and children.
 
 use statecraft_testsupport::pg;
+use statecraft_testsupport::runtime::{create_machine, start};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,12 +14,11 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use statecraft_engine::TaskRequest;
 use statecraft_runtime::{
-    ExecutionStatus, Integration, Integrations, Runtime, StartExecution, TaskContext, TaskFuture,
-    TaskOutcome,
+    ExecutionStatus, Integration, Integrations, Runtime, TaskContext, TaskFuture, TaskOutcome,
 };
 use statecraft_store::{
     ExecutionFilter, HistoryQuery, MachineType, MapRunStatus, PageRequest, PostgresOptions,
-    PostgresStore, Revision, Store,
+    PostgresStore, Store,
 };
 use statecraft_types::EventType;
 
@@ -90,34 +90,14 @@ async fn another_node_finishes_a_map_run_whose_node_died() {
                 "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Double"},
                 "Double": {"Type": "Pass", "Parameters": {"d.$": "States.MathAdd($.v, $.v)"},
                            "End": true}}}}}});
-    a.store()
-        .create_state_machine(
-            "shared".into(),
-            MachineType::Standard,
-            Revision {
-                revision_id: "rev-shared".into(),
-                state_machine_arn: MACHINE.into(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .unwrap();
-    let parent = a
-        .start_execution(StartExecution {
-            target_arn: MACHINE.into(),
-            name: Some("p".into()),
-            input: Some(json!({"items": (0..16).collect::<Vec<u64>>()}).to_string()),
-            trace_header: None,
-        })
-        .await
-        .unwrap()
-        .execution_arn;
+    create_machine(&a, "shared", &definition, MachineType::Standard).await;
+    let parent = start(
+        &a,
+        MACHINE,
+        "p",
+        &json!({"items": (0..16).collect::<Vec<u64>>()}),
+    )
+    .await;
     // Node A dies once its first window of children exists.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let run_arn = loop {
@@ -218,35 +198,14 @@ async fn the_children_of_a_map_run_spread_over_the_nodes() {
             "StartAt": "Where", "States": {
                 "Where": {"Type": "Task", "Resource": "arn:test:where",
                           "Parameters": {"v.$": "$.v"}, "End": true}}}}}});
-    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:spread";
-    a.store()
-        .create_state_machine(
-            "spread".into(),
-            MachineType::Standard,
-            Revision {
-                revision_id: "rev-spread".into(),
-                state_machine_arn: machine.into(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .unwrap();
-    let parent = a
-        .start_execution(StartExecution {
-            target_arn: machine.into(),
-            name: Some("p".into()),
-            input: Some(json!({"items": (0..40).collect::<Vec<u64>>()}).to_string()),
-            trace_header: None,
-        })
-        .await
-        .unwrap()
-        .execution_arn;
+    let machine = create_machine(&a, "spread", &definition, MachineType::Standard).await;
+    let parent = start(
+        &a,
+        &machine,
+        "p",
+        &json!({"items": (0..40).collect::<Vec<u64>>()}),
+    )
+    .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     let done = loop {
         let e = a.describe_execution(&parent).unwrap();
@@ -317,35 +276,14 @@ async fn a_parent_stopped_on_the_other_node_aborts_its_map_run() {
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
             "StartAt": "Pause", "States": {
                 "Pause": {"Type": "Wait", "Seconds": 60, "End": true}}}}}});
-    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:stopped";
-    a.store()
-        .create_state_machine(
-            "stopped".into(),
-            MachineType::Standard,
-            Revision {
-                revision_id: "rev-stopped".into(),
-                state_machine_arn: machine.into(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                description: None,
-                logging_configuration: None,
-                tracing_configuration: None,
-                created_ms: 0,
-            },
-            0,
-        )
-        .await
-        .unwrap();
-    let parent = a
-        .start_execution(StartExecution {
-            target_arn: machine.into(),
-            name: Some("p".into()),
-            input: Some(json!({"items": (0..10).collect::<Vec<u64>>()}).to_string()),
-            trace_header: None,
-        })
-        .await
-        .unwrap()
-        .execution_arn;
+    let machine = create_machine(&a, "stopped", &definition, MachineType::Standard).await;
+    let parent = start(
+        &a,
+        &machine,
+        "p",
+        &json!({"items": (0..10).collect::<Vec<u64>>()}),
+    )
+    .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let run_arn = loop {
         if let Some(arn) = map_run_of(&a, &parent) {
