@@ -367,6 +367,32 @@ pub(crate) struct Settings {
     pub tolerated_percentage: Option<f64>,
 }
 
+impl Settings {
+    /// The settings with their tolerance checked, the same in both query
+    /// languages: a count is not negative, a percentage is within 0..=100.
+    pub(crate) fn checked(
+        max_concurrency: usize,
+        tolerated_count: Option<f64>,
+        tolerated_percentage: Option<f64>,
+    ) -> Result<Settings, Failure> {
+        if tolerated_count.is_some_and(|n| n < 0.0) {
+            return Err(Failure::runtime(
+                "ToleratedFailureCount cannot be negative.",
+            ));
+        }
+        if tolerated_percentage.is_some_and(|n| !(0.0..=100.0).contains(&n)) {
+            return Err(Failure::runtime(
+                "ToleratedFailurePercentage must be between 0 and 100.",
+            ));
+        }
+        Ok(Settings {
+            max_concurrency,
+            tolerated_count,
+            tolerated_percentage,
+        })
+    }
+}
+
 /// One evaluation point of a state (see the module's documentation).
 pub(crate) struct Stage<'a> {
     pub node: &'a Node,
@@ -457,6 +483,47 @@ impl<'a> Stage<'a> {
             context: self.context.as_ref(),
             vars: self.vars,
             host: self.host,
+        }
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::Settings;
+
+    #[test]
+    fn the_tolerance_is_checked_once_for_both_languages() {
+        let cases: &[(Option<f64>, Option<f64>, Option<&str>)] = &[
+            (None, None, None),
+            (Some(0.0), Some(0.0), None),
+            (Some(5.0), Some(100.0), None),
+            (
+                Some(-1.0),
+                None,
+                Some("ToleratedFailureCount cannot be negative."),
+            ),
+            (None, Some(-0.5), Some("must be between 0 and 100")),
+            (None, Some(100.5), Some("must be between 0 and 100")),
+        ];
+        for (count, percentage, refused) in cases {
+            match (Settings::checked(4, *count, *percentage), refused) {
+                (Ok(s), None) => {
+                    assert_eq!(
+                        (s.max_concurrency, s.tolerated_count, s.tolerated_percentage),
+                        (4, *count, *percentage)
+                    );
+                }
+                (Err(f), Some(why)) => {
+                    assert_eq!(f.error, "States.Runtime");
+                    assert!(
+                        f.cause.contains(why),
+                        "{count:?} {percentage:?}: {}",
+                        f.cause
+                    );
+                }
+                (Ok(_), Some(why)) => panic!("{count:?} {percentage:?} accepted; expected {why}"),
+                (Err(f), None) => panic!("{count:?} {percentage:?} refused: {}", f.cause),
+            }
         }
     }
 }

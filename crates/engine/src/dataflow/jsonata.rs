@@ -312,21 +312,9 @@ impl DataFlow for Jsonata {
         };
         let tolerated_percentage = match &m.tolerated_failure_percentage {
             None => None,
-            Some(src) => {
-                let n = eval(s)?.number(src, "ToleratedFailurePercentage")?;
-                if !(0.0..=100.0).contains(&n) {
-                    return Err(Failure::runtime(
-                        "ToleratedFailurePercentage must be between 0 and 100.",
-                    ));
-                }
-                Some(n)
-            }
+            Some(src) => Some(eval(s)?.number(src, "ToleratedFailurePercentage")?),
         };
-        Ok(Settings {
-            max_concurrency,
-            tolerated_count,
-            tolerated_percentage,
-        })
+        Settings::checked(max_concurrency, tolerated_count, tolerated_percentage)
     }
 
     fn batcher(&self, s: &Stage<'_>, raw: &Value, effective: &Value) -> Result<Batcher, Failure> {

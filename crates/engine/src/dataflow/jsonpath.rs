@@ -500,33 +500,19 @@ impl DataFlow for JsonPath {
         }
         let tolerated_count = match &m.tolerated_failure_count {
             None => None,
-            Some(src) => {
-                let n = number(src, "ToleratedFailureCount", effective, &env, true)?;
-                if n < 0.0 {
-                    return Err(Failure::runtime(
-                        "ToleratedFailureCount cannot be negative.",
-                    ));
-                }
-                Some(n)
-            }
+            Some(src) => Some(number(src, "ToleratedFailureCount", effective, &env, true)?),
         };
         let tolerated_percentage = match &m.tolerated_failure_percentage {
             None => None,
-            Some(src) => {
-                let n = number(src, "ToleratedFailurePercentage", effective, &env, false)?;
-                if !(0.0..=100.0).contains(&n) {
-                    return Err(Failure::runtime(
-                        "ToleratedFailurePercentage must be between 0 and 100.",
-                    ));
-                }
-                Some(n)
-            }
+            Some(src) => Some(number(
+                src,
+                "ToleratedFailurePercentage",
+                effective,
+                &env,
+                false,
+            )?),
         };
-        Ok(Settings {
-            max_concurrency,
-            tolerated_count,
-            tolerated_percentage,
-        })
+        Settings::checked(max_concurrency, tolerated_count, tolerated_percentage)
     }
 
     fn batcher(&self, s: &Stage<'_>, raw: &Value, effective: &Value) -> Result<Batcher, Failure> {
